@@ -1,0 +1,53 @@
+import { randomBytes } from "node:crypto";
+import type { Config } from "./config/schema.ts";
+import type { Logger } from "./log.ts";
+import { openStore, type Store } from "./calls/store.ts";
+import { createTwilioRest, type TwilioRest } from "./twilio/rest.ts";
+
+/** Everything a request handler may touch, created once in main and passed down; nothing else is shared. */
+export interface AppContext {
+  config: Config;
+  log: Logger;
+  store: Store;
+  /** null until TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER are all set. */
+  twilio: TwilioRest | null;
+  missingTwilio: string[];
+  streamSecret: string;
+  startedAt: number;
+  now: () => number;
+}
+
+export function missingTwilioSettings(config: Config): string[] {
+  const { account_sid, auth_token, phone_number } = config.twilio;
+  return [
+    account_sid ? null : "TWILIO_ACCOUNT_SID",
+    auth_token ? null : "TWILIO_AUTH_TOKEN",
+    phone_number ? null : "TWILIO_PHONE_NUMBER",
+  ].filter((n): n is string => n !== null);
+}
+
+/** The stream-token secret lives in the database so tokens in TwiML already served survive a restart. */
+function streamSecret(store: Store): string {
+  let secret = store.meta("stream_secret");
+  if (!secret) {
+    secret = randomBytes(32).toString("base64url");
+    store.setMeta("stream_secret", secret);
+  }
+  return secret;
+}
+
+export function createApp(config: Config, log: Logger): AppContext {
+  const store = openStore(config.server.data_dir);
+  const missingTwilio = missingTwilioSettings(config);
+  const { account_sid, auth_token, phone_number, api_base_url, request_timeout_ms } = config.twilio;
+  const twilio = missingTwilio.length
+    ? null
+    : createTwilioRest({
+        accountSid: account_sid!,
+        authToken: auth_token!,
+        phoneNumber: phone_number!,
+        apiBaseUrl: api_base_url,
+        timeoutMs: request_timeout_ms,
+      });
+  return { config, log, store, twilio, missingTwilio, streamSecret: streamSecret(store), startedAt: Date.now(), now: Date.now };
+}

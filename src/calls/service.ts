@@ -1,0 +1,318 @@
+import { v4 as uuidv4 } from "uuid";
+import type { AppContext } from "../app.ts";
+import { TwilioError, type RemoteCall } from "../twilio/rest.ts";
+import { StatusWebhook, type VoiceWebhook } from "../twilio/webhook.ts";
+import { streamToken } from "../twilio/stream-token.ts";
+import { connectStream, reject, sayAndHangup } from "../twilio/twiml.ts";
+import { MISSING_WEBHOOK, type CallRequest } from "./request.ts";
+import { isCallStatus, isPreAnswer, isTerminal, judge, type CallStatus } from "./status.ts";
+import type { CallPatch, CallRow, NewCall } from "./store.ts";
+
+export type FailureKind = "invalid" | "not_found" | "limit" | "twilio_refused" | "twilio_unreachable" | "not_configured";
+
+/** A request the service turns down; the HTTP edge maps `kind` to a status code and keeps `message` verbatim. */
+export class CallError extends Error {
+  constructor(readonly kind: FailureKind, message: string) {
+    super(message);
+  }
+}
+
+export const TWILIO_PATHS = { voice: "/twilio/voice", status: "/twilio/status", media: "/twilio/media-stream" } as const;
+
+const trimSlash = (url: string) => url.replace(/\/+$/, "");
+
+export function twilioUrl(base: string, path: string): string {
+  return trimSlash(base) + path;
+}
+
+/** ws(s) follows the call's public base URL scheme; the Host header is never trusted for it. */
+export function mediaStreamUrl(base: string): string {
+  return twilioUrl(base, TWILIO_PATHS.media).replace(/^http/, "ws");
+}
+
+function requireTwilio(ctx: AppContext) {
+  if (!ctx.twilio) {
+    throw new CallError("not_configured", `Twilio is not configured: set ${ctx.missingTwilio.join(", ")}`);
+  }
+  return ctx.twilio;
+}
+
+type Report = { status: CallStatus; sequence?: number; duration?: number; error?: string };
+type Source = "api" | "status_callback" | "voice_webhook" | "reconcile";
+
+const END_REASON: Record<string, string> = {
+  completed: "completed",
+  busy: "busy",
+  "no-answer": "no_answer",
+  failed: "failed",
+  canceled: "canceled",
+};
+
+/** What a report changes on a call, given the verdict; terminal duplicates may still bring CallDuration. */
+function patchFor(call: CallRow, report: Report, verdict: string, at: number): CallPatch | null {
+  if (verdict !== "apply") {
+    const lateDuration = verdict === "duplicate" && report.duration !== undefined && call.duration_s === null;
+    return lateDuration ? { duration_s: report.duration! } : null;
+  }
+  const patch: CallPatch = { status: report.status };
+  if (report.sequence !== undefined) patch.last_sequence = report.sequence;
+  if (report.status === "in-progress" && call.answered_at === null) patch.answered_at = at;
+  if (isTerminal(report.status)) {
+    if (call.ended_at === null) patch.ended_at = at;
+    if (report.duration !== undefined) patch.duration_s = report.duration;
+    patch.end_reason = call.end_reason ?? END_REASON[report.status]!;
+    if (report.error) patch.error = report.error;
+  }
+  return patch;
+}
+
+/** Records a status report for a call (always, as an event) and applies it if it moves the call forward. */
+function applyReport(ctx: AppContext, callId: string, report: Report, source: Source, at: number, params?: unknown): CallRow {
+  return ctx.store.transaction(() => {
+    const call = ctx.store.getCall(callId)!;
+    const verdict = judge(call, report.status, report.sequence);
+    ctx.store.addEvent({
+      call_id: call.id,
+      call_sid: call.call_sid,
+      status: report.status,
+      sequence: report.sequence ?? null,
+      source,
+      verdict,
+      at,
+      params: params === undefined ? null : JSON.stringify(params),
+    });
+    const patch = patchFor(call, report, verdict, at);
+    const updated = patch ? ctx.store.updateCall(call.id, patch, at) : call;
+    if (patch?.ended_at) ctx.log.info("call ended", { call_id: call.id, status: updated.status, end_reason: updated.end_reason });
+    return updated;
+  });
+}
+
+function remoteReport(remote: RemoteCall): Report | null {
+  if (!isCallStatus(remote.status)) return null;
+  return { status: remote.status, duration: remote.duration ?? undefined };
+}
+
+/** Status callbacks that raced ahead of the create reply were kept by CallSid; replay them in order now. */
+function adoptOrphans(ctx: AppContext, call: CallRow): void {
+  const orphans = ctx.store.takeOrphans(call.call_sid!);
+  for (const event of orphans.sort((a, b) => (a.sequence ?? 0) - (b.sequence ?? 0))) {
+    const parsed = StatusWebhook.safeParse(JSON.parse(event.params ?? "{}"));
+    if (parsed.success) applyReport(ctx, call.id, statusReport(parsed.data), "status_callback", event.at, parsed.data);
+  }
+}
+
+function resolveWebhookBase(ctx: AppContext, requested?: string): string {
+  const base = requested ?? ctx.config.server.public_url;
+  if (!base) throw new CallError("invalid", MISSING_WEBHOOK);
+  return trimSlash(base);
+}
+
+function checkCapacity(ctx: AppContext): boolean {
+  return ctx.store.countActive() < ctx.config.calls.max_concurrent;
+}
+
+export interface CreatedCall {
+  call_id: string;
+  to: string;
+  webhook_url: string;
+}
+
+export async function createOutboundCall(ctx: AppContext, req: CallRequest): Promise<CreatedCall> {
+  const webhookUrl = resolveWebhookBase(ctx, req.webhook_url);
+  const twilio = requireTwilio(ctx);
+  if (!checkCapacity(ctx)) {
+    throw new CallError("limit", `Too many active calls: the limit is ${ctx.config.calls.max_concurrent} (calls.max_concurrent)`);
+  }
+  const at = ctx.now();
+  const call: NewCall = {
+    id: uuidv4(),
+    direction: "outbound",
+    from_number: ctx.config.twilio.phone_number ?? null,
+    to_number: req.to,
+    status: "queued",
+    prompt: req.prompt ?? ctx.config.agent.default_prompt,
+    metadata: JSON.stringify(req.metadata),
+    webhook_url: webhookUrl,
+  };
+  ctx.store.transaction(() => {
+    ctx.store.insertCall(call, at);
+    ctx.store.addEvent({ call_id: call.id, call_sid: null, status: "queued", sequence: null, source: "api", verdict: "apply", at, params: null });
+  });
+  const log = ctx.log.child({ call_id: call.id });
+  try {
+    const remote = await twilio.createCall({
+      to: req.to,
+      voiceUrl: twilioUrl(webhookUrl, TWILIO_PATHS.voice),
+      statusUrl: twilioUrl(webhookUrl, TWILIO_PATHS.status),
+      timeoutS: ctx.config.calls.ring_timeout_s,
+      timeLimitS: ctx.config.calls.max_duration_s,
+    });
+    const row = ctx.store.updateCall(call.id, { call_sid: remote.sid }, ctx.now());
+    adoptOrphans(ctx, row);
+    log.info("call created", { call_sid: remote.sid, to: req.to });
+    if (ctx.store.getCall(call.id)!.end_requested_at !== null) {
+      endCall(ctx, call.id).catch((e) => log.warn("ending a call that was ended while being created failed", { error: e }));
+    }
+    return { call_id: call.id, to: req.to, webhook_url: webhookUrl };
+  } catch (e) {
+    const err = e instanceof TwilioError ? e : new TwilioError("unreachable", String(e));
+    const message = err.kind === "refused" ? `Unable to create record: ${err.message}` : `Unable to reach Twilio: ${err.message}`;
+    const now = ctx.now();
+    ctx.store.transaction(() => {
+      ctx.store.updateCall(call.id, { status: "failed", ended_at: now, end_reason: "twilio_error", error: message }, now);
+      ctx.store.addEvent({ call_id: call.id, call_sid: null, status: "failed", sequence: null, source: "api", verdict: "apply", at: now, params: null });
+    });
+    log.warn("twilio refused the call", { kind: err.kind, code: err.code, error: err.message });
+    throw new CallError(err.kind === "refused" ? "twilio_refused" : "twilio_unreachable", message);
+  }
+}
+
+export function getCall(ctx: AppContext, id: string): CallRow {
+  const call = ctx.store.getCall(id);
+  if (!call) throw new CallError("not_found", "Call not found");
+  return call;
+}
+
+/** Hangs up through Twilio. Idempotent: ending an ended call succeeds and changes nothing. */
+export async function endCall(ctx: AppContext, id: string): Promise<CallRow> {
+  let call = getCall(ctx, id);
+  if (call.ended_at !== null || isTerminal(call.status)) return call;
+  const at = ctx.now();
+  call = ctx.store.updateCall(call.id, { end_requested_at: call.end_requested_at ?? at, end_reason: call.end_reason ?? "ended_by_api" }, at);
+  // Not yet accepted by Twilio: createOutboundCall sees the request when Twilio answers and ends it then.
+  const sid = call.call_sid;
+  if (!sid) return call;
+  const twilio = requireTwilio(ctx);
+  try {
+    // `canceled` is a no-op on a call answered in the meantime, so follow it with `completed` when needed.
+    let remote = isPreAnswer(call.status) ? await twilio.updateCall(sid, { status: "canceled" }) : null;
+    if (!remote || !isTerminal(remote.status)) remote = await twilio.updateCall(sid, { status: "completed" });
+    const report = remoteReport(remote);
+    if (report) call = applyReport(ctx, call.id, report, "api", ctx.now());
+  } catch (e) {
+    if (!(e instanceof TwilioError)) throw e;
+    if (e.kind === "unreachable") throw new CallError("twilio_unreachable", `Unable to reach Twilio: ${e.message}`);
+    // Usually "not in progress": the call ended on Twilio's side first. Ask what it became.
+    const remote = await twilio.fetchCall(sid).catch(() => null);
+    const report = remote && remoteReport(remote);
+    if (!report || !isTerminal(report.status)) throw new CallError("twilio_refused", `Unable to end call: ${e.message}`);
+    call = applyReport(ctx, call.id, report, "api", ctx.now());
+  }
+  ctx.log.info("call end requested", { call_id: call.id, status: call.status });
+  return call;
+}
+
+export function statusReport(p: StatusWebhook): Report {
+  const error = p.ErrorMessage ?? (p.ErrorCode ? `Twilio error ${p.ErrorCode}` : undefined);
+  return { status: p.CallStatus, sequence: p.SequenceNumber, duration: p.CallDuration, error };
+}
+
+export function handleStatusCallback(ctx: AppContext, p: StatusWebhook): void {
+  const at = ctx.now();
+  const call = ctx.store.getCallBySid(p.CallSid);
+  if (call) {
+    applyReport(ctx, call.id, statusReport(p), "status_callback", at, p);
+    return;
+  }
+  ctx.store.addEvent({
+    call_id: null,
+    call_sid: p.CallSid,
+    status: p.CallStatus,
+    sequence: p.SequenceNumber ?? null,
+    source: "status_callback",
+    verdict: "orphan",
+    at,
+    params: JSON.stringify(p),
+  });
+}
+
+function streamTwiml(ctx: AppContext, call: CallRow): Promise<string> {
+  return connectStream({
+    streamUrl: mediaStreamUrl(call.webhook_url),
+    parameters: { call_id: call.id, stream_token: streamToken(ctx.streamSecret, call.id) },
+  });
+}
+
+function inboundRefusal(ctx: AppContext, p: VoiceWebhook): "rejected" | "busy" | null {
+  const { enabled, allow_from } = ctx.config.inbound;
+  if (!enabled) return "rejected";
+  if (allow_from.length > 0 && !allow_from.includes(p.From)) return "rejected";
+  if (!checkCapacity(ctx)) return "busy";
+  return null;
+}
+
+/** TwiML for Twilio's voice webhook: connect known calls to the media bridge, admit or refuse new inbound ones. */
+export async function handleVoiceWebhook(ctx: AppContext, p: VoiceWebhook): Promise<string> {
+  const at = ctx.now();
+  const known = ctx.store.getCallBySid(p.CallSid);
+  if (known) {
+    if (known.ended_at !== null || known.end_requested_at !== null) return sayAndHangup();
+    const call = isCallStatus(p.CallStatus) ? applyReport(ctx, known.id, { status: p.CallStatus }, "voice_webhook", at, p) : known;
+    return streamTwiml(ctx, call);
+  }
+  if (p.Direction !== "inbound") {
+    ctx.log.warn("voice webhook for an unknown call", { call_sid: p.CallSid, direction: p.Direction });
+    return sayAndHangup();
+  }
+  const refusal = inboundRefusal(ctx, p);
+  const base = ctx.config.server.public_url;
+  if (refusal || !base) {
+    if (!base) ctx.log.error("inbound call refused: no public URL configured (server.public_url or AGENTICAI_WEBHOOK_URL)");
+    ctx.log.info("inbound call refused", { call_sid: p.CallSid, from: p.From, reason: refusal ?? "no_public_url" });
+    return reject(refusal ?? "rejected");
+  }
+  const status = isCallStatus(p.CallStatus) ? p.CallStatus : "ringing";
+  const call = ctx.store.transaction(() => {
+    const row = ctx.store.insertCall(
+      {
+        id: uuidv4(),
+        call_sid: p.CallSid,
+        direction: "inbound",
+        from_number: p.From || null,
+        to_number: p.To,
+        status,
+        prompt: ctx.config.agent.inbound_prompt,
+        metadata: "{}",
+        webhook_url: trimSlash(base),
+      },
+      at,
+    );
+    ctx.store.addEvent({ call_id: row.id, call_sid: p.CallSid, status, sequence: null, source: "voice_webhook", verdict: "apply", at, params: JSON.stringify(p) });
+    return row;
+  });
+  ctx.log.info("inbound call accepted", { call_id: call.id, call_sid: p.CallSid, from: p.From });
+  return streamTwiml(ctx, call);
+}
+
+/** Base URLs a webhook for this CallSid may have been signed against: the call's own, then the server's. */
+export function signatureBases(ctx: AppContext, callSid: string | undefined): string[] {
+  const bases = new Set<string>();
+  const call = callSid ? ctx.store.getCallBySid(callSid) : null;
+  if (call) bases.add(call.webhook_url);
+  if (ctx.config.server.public_url) bases.add(trimSlash(ctx.config.server.public_url));
+  return [...bases];
+}
+
+/**
+ * Calls left active by a crash: ask Twilio what became of them; if Twilio can't say, end them with
+ * reason `server_restart` so they stop counting against limits.
+ */
+export async function reconcile(ctx: AppContext): Promise<void> {
+  const stale = ctx.store.listActive();
+  for (let call of stale) {
+    const remote = call.call_sid && ctx.twilio ? await ctx.twilio.fetchCall(call.call_sid).catch(() => null) : null;
+    const report = remote && remoteReport(remote);
+    if (report) call = applyReport(ctx, call.id, report, "reconcile", ctx.now());
+    // Still ringing: when it is answered, the voice webhook bridges it as usual.
+    if (report && isPreAnswer(report.status)) continue;
+    // Answered: its media bridge died with the old process, so hang up rather than leave dead air.
+    if (report?.status === "in-progress") await ctx.twilio!.updateCall(call.call_sid!, { status: "completed" }).catch(() => null);
+    if (call.ended_at === null) {
+      const at = ctx.now();
+      ctx.store.updateCall(call.id, { ended_at: at, end_reason: "server_restart" }, at);
+      ctx.log.warn("call ended by restart", { call_id: call.id, status: call.status });
+    }
+  }
+  if (stale.length) ctx.log.info("reconciled calls left active by the previous run", { count: stale.length });
+}

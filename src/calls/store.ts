@@ -1,0 +1,140 @@
+import { Database } from "bun:sqlite";
+import { mkdirSync } from "node:fs";
+import { join } from "node:path";
+import { MIGRATIONS } from "./migrations.ts";
+
+export type Direction = "outbound" | "inbound";
+
+export interface CallRow {
+  id: string;
+  call_sid: string | null;
+  direction: Direction;
+  from_number: string | null;
+  to_number: string;
+  status: string;
+  prompt: string;
+  metadata: string;
+  webhook_url: string;
+  created_at: number;
+  updated_at: number;
+  answered_at: number | null;
+  ended_at: number | null;
+  end_requested_at: number | null;
+  duration_s: number | null;
+  end_reason: string | null;
+  error: string | null;
+  last_sequence: number;
+}
+
+export interface EventRow {
+  id: number;
+  call_id: string | null;
+  call_sid: string | null;
+  status: string;
+  sequence: number | null;
+  source: string;
+  verdict: string;
+  at: number;
+  params: string | null;
+}
+
+export type NewCall = Pick<CallRow, "id" | "direction" | "from_number" | "to_number" | "status" | "prompt" | "metadata" | "webhook_url"> &
+  Partial<Pick<CallRow, "call_sid">>;
+export type NewEvent = Omit<EventRow, "id">;
+export type CallPatch = Partial<Omit<CallRow, "id" | "created_at">>;
+
+export interface Store {
+  insertCall(call: NewCall, at: number): CallRow;
+  getCall(id: string): CallRow | null;
+  getCallBySid(sid: string): CallRow | null;
+  listActive(): CallRow[];
+  countActive(): number;
+  updateCall(id: string, patch: CallPatch, at: number): CallRow;
+  addEvent(event: NewEvent): void;
+  events(callId: string): EventRow[];
+  /** Removes and returns status callbacks that arrived before the create reply named their CallSid. */
+  takeOrphans(callSid: string): EventRow[];
+  transaction<T>(fn: () => T): T;
+  meta(key: string): string | null;
+  setMeta(key: string, value: string): void;
+  close(): void;
+}
+
+function migrate(db: Database): void {
+  const { user_version } = db.query("PRAGMA user_version").get() as { user_version: number };
+  if (user_version > MIGRATIONS.length) {
+    throw new Error(`database schema version ${user_version} is newer than this build (${MIGRATIONS.length}); upgrade agenticai`);
+  }
+  for (let v = user_version; v < MIGRATIONS.length; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v]!);
+      db.exec(`PRAGMA user_version = ${v + 1}`);
+    })();
+  }
+}
+
+export function openStore(dataDir: string): Store {
+  mkdirSync(dataDir, { recursive: true });
+  const db = new Database(join(dataDir, "agenticai.db"), { create: true, strict: true });
+  // WAL keeps readers off the writer's back; synchronous=NORMAL in WAL mode is still durable across a
+  // process crash, which is the failure a restart test (and a container kill) produces.
+  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
+  migrate(db);
+
+  const byId = db.query<CallRow, { id: string }>("SELECT * FROM calls WHERE id = $id");
+  const bySid = db.query<CallRow, { sid: string }>("SELECT * FROM calls WHERE call_sid = $sid");
+  const active = db.query<CallRow, []>("SELECT * FROM calls WHERE ended_at IS NULL ORDER BY created_at");
+  const activeCount = db.query<{ n: number }, []>("SELECT count(*) AS n FROM calls WHERE ended_at IS NULL");
+  const insert = db.query(
+    `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url, created_at, updated_at)
+     VALUES ($id, $call_sid, $direction, $from_number, $to_number, $status, $prompt, $metadata, $webhook_url, $at, $at)`,
+  );
+  const insertEvent = db.query(
+    `INSERT INTO call_events (call_id, call_sid, status, sequence, source, verdict, at, params)
+     VALUES ($call_id, $call_sid, $status, $sequence, $source, $verdict, $at, $params)`,
+  );
+  const eventsOf = db.query<EventRow, { id: string }>("SELECT * FROM call_events WHERE call_id = $id ORDER BY id");
+  const orphans = db.query<EventRow, { sid: string }>("SELECT * FROM call_events WHERE call_id IS NULL AND call_sid = $sid ORDER BY id");
+  const dropOrphans = db.query("DELETE FROM call_events WHERE call_id IS NULL AND call_sid = $sid");
+  const getMeta = db.query<{ value: string }, { key: string }>("SELECT value FROM meta WHERE key = $key");
+  const putMeta = db.query("INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  const updates = new Map<string, ReturnType<typeof db.query>>();
+
+  const must = (row: CallRow | null, id: string): CallRow => {
+    if (!row) throw new Error(`call ${id} vanished from the store`);
+    return row;
+  };
+
+  return {
+    insertCall(call, at) {
+      insert.run({ call_sid: null, ...call, at });
+      return must(byId.get({ id: call.id }), call.id);
+    },
+    getCall: (id) => byId.get({ id }),
+    getCallBySid: (sid) => bySid.get({ sid }),
+    listActive: () => active.all(),
+    countActive: () => activeCount.get()!.n,
+    updateCall(id, patch, at) {
+      const keys = Object.keys(patch).sort();
+      const sig = keys.join(",");
+      let stmt = updates.get(sig);
+      if (!stmt) {
+        stmt = db.query(`UPDATE calls SET ${keys.map((k) => `${k} = $${k}`).join(", ")}${keys.length ? ", " : ""}updated_at = $updated_at WHERE id = $id`);
+        updates.set(sig, stmt);
+      }
+      stmt.run({ ...patch, updated_at: at, id } as Record<string, string | number | null>);
+      return must(byId.get({ id }), id);
+    },
+    addEvent: (event) => void insertEvent.run({ ...event }),
+    events: (id) => eventsOf.all({ id }),
+    takeOrphans(sid) {
+      const rows = orphans.all({ sid });
+      if (rows.length) dropOrphans.run({ sid });
+      return rows;
+    },
+    transaction: (fn) => db.transaction(fn)(),
+    meta: (key) => getMeta.get({ key })?.value ?? null,
+    setMeta: (key, value) => void putMeta.run({ key, value }),
+    close: () => db.close(),
+  };
+}

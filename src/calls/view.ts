@@ -1,0 +1,35 @@
+import type { CallRow, EventRow } from "./store.ts";
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/** The API's shape of a call: the seed's list fields first, then everything the store knows. */
+export function callSummary(c: CallRow) {
+  return {
+    call_id: c.id,
+    to_number: c.to_number,
+    from_number: c.from_number,
+    status: c.status,
+    direction: c.direction,
+    active: c.ended_at === null,
+    call_sid: c.call_sid,
+    created_at: iso(c.created_at),
+    answered_at: iso(c.answered_at),
+    metadata: JSON.parse(c.metadata) as Record<string, unknown>,
+  };
+}
+
+export function callDetail(c: CallRow, events: EventRow[]) {
+  return {
+    ...callSummary(c),
+    prompt: c.prompt,
+    webhook_url: c.webhook_url,
+    updated_at: iso(c.updated_at),
+    ended_at: iso(c.ended_at),
+    duration_s: c.duration_s,
+    end_reason: c.end_reason,
+    error: c.error,
+    status_history: events
+      .filter((e) => e.verdict === "apply")
+      .map((e) => ({ status: e.status, at: iso(e.at), source: e.source, sequence: e.sequence })),
+  };
+}

@@ -1,0 +1,75 @@
+// Client commands: thin wrappers over the HTTP API of a running server, for people (default) and scripts (--json).
+
+export interface ClientOptions {
+  serverUrl: string;
+  token?: string;
+  json: boolean;
+  out: (line: string) => void;
+}
+
+export class CliError extends Error {}
+
+async function request(opts: ClientOptions, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+  const headers: Record<string, string> = { Accept: "application/json" };
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  if (body !== undefined) headers["Content-Type"] = "application/json";
+  let res: Response;
+  try {
+    res = await fetch(new URL(path, opts.serverUrl), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    throw new CliError(`cannot reach the agenticai server at ${opts.serverUrl}: ${(e as Error).message} (is it running? see --server-url)`);
+  }
+  const data = (await res.json().catch(() => ({}))) as Record<string, unknown>;
+  if (!res.ok || data.success === false) {
+    throw new CliError(typeof data.error === "string" ? data.error : `server answered HTTP ${res.status}`);
+  }
+  return data;
+}
+
+const show = (opts: ClientOptions, data: unknown, human: () => string) => opts.out(opts.json ? JSON.stringify(data, null, 2) : human());
+
+export async function placeCall(opts: ClientOptions, body: { to: string; prompt?: string; webhook_url?: string; metadata?: unknown }) {
+  const data = await request(opts, "POST", "/api/call", body);
+  show(opts, data, () => `Calling ${data.to}: call_id ${data.call_id} (webhooks at ${data.webhook_url})`);
+}
+
+type Summary = { call_id: string; to_number: string; from_number: string | null; status: string; direction: string; created_at: string };
+
+export async function listCalls(opts: ClientOptions) {
+  const data = await request(opts, "GET", "/api/calls");
+  show(opts, data, () => {
+    const calls = data.calls as Summary[];
+    if (!calls.length) return "No active calls.";
+    const rows = calls.map((c) => [c.call_id, c.direction, c.direction === "inbound" ? (c.from_number ?? "") : c.to_number, c.status, c.created_at]);
+    return formatTable([["CALL ID", "DIRECTION", "NUMBER", "STATUS", "STARTED"], ...rows]);
+  });
+}
+
+export async function showCall(opts: ClientOptions, id: string) {
+  const data = await request(opts, "GET", `/api/calls/${encodeURIComponent(id)}`);
+  show(opts, data, () => {
+    const history = (data.status_history as { status: string; at: string }[]).map((h) => `  ${h.at}  ${h.status}`);
+    const lines = [
+      `call ${data.call_id} (${data.direction}) ${data.from_number ?? "?"} → ${data.to_number}`,
+      `status: ${data.status}${data.active ? " (active)" : ""}${data.end_reason ? `, ended: ${data.end_reason}` : ""}`,
+    ];
+    if (data.duration_s !== null) lines.push(`duration: ${data.duration_s} s`);
+    if (data.error) lines.push(`error: ${data.error}`);
+    return [...lines, "history:", ...history].join("\n");
+  });
+}
+
+export async function endCall(opts: ClientOptions, id: string) {
+  const data = await request(opts, "POST", `/api/calls/${encodeURIComponent(id)}/end`);
+  show(opts, data, () => String(data.message));
+}
+
+export async function serverStatus(opts: ClientOptions) {
+  const data = await request(opts, "GET", "/health");
+  show(opts, data, () => `${data.status}: ${data.active_calls} active call(s), version ${data.version}, up ${data.uptime_s} s (${opts.serverUrl})`);
+}
+
+function formatTable(rows: string[][]): string {
+  const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+}

@@ -1,0 +1,43 @@
+// The environment contract: these names are fixed and always win over config.yaml.
+type Coerce = (raw: string) => unknown;
+const str: Coerce = (raw) => raw;
+const int: Coerce = (raw) => (/^\d+$/.test(raw) ? Number(raw) : raw);
+
+export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], Coerce]> = [
+  ["PORT", ["server", "port"], int],
+  ["HOST", ["server", "host"], str],
+  ["AGENTICAI_API_TOKEN", ["server", "api_token"], str],
+  ["AGENTICAI_DATA_DIR", ["server", "data_dir"], str],
+  ["TWILIO_ACCOUNT_SID", ["twilio", "account_sid"], str],
+  ["TWILIO_AUTH_TOKEN", ["twilio", "auth_token"], str],
+  ["TWILIO_PHONE_NUMBER", ["twilio", "phone_number"], str],
+  ["TWILIO_API_BASE_URL", ["twilio", "api_base_url"], str],
+  ["OPENAI_API_KEY", ["openai", "api_key"], str],
+  ["OPENAI_BASE_URL", ["openai", "base_url"], str],
+  // The seed resolves a call's webhook base as body → AGENTICAI_WEBHOOK_URL → NGROK_URL → config,
+  // so the first one set becomes the public URL; listed last-wins.
+  ["NGROK_URL", ["server", "public_url"], str],
+  ["AGENTICAI_WEBHOOK_URL", ["server", "public_url"], str],
+];
+
+export type Env = Record<string, string | undefined>;
+
+/** Parses a .env file: KEY=value lines, optional `export`, quotes stripped; comments and blanks skipped. */
+export function parseDotenv(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$/.exec(line);
+    if (!m) continue;
+    let value = m[2]!;
+    const quoted = /^(['"])(.*)\1$/.exec(value);
+    if (quoted) value = quoted[1] === '"' ? quoted[2]!.replace(/\\n/g, "\n") : quoted[2]!;
+    else value = value.replace(/\s+#.*$/, "");
+    out[m[1]!] = value;
+  }
+  return out;
+}
+
+/** Variables already in the environment win, as with every dotenv loader. */
+export function mergeDotenv(env: Env, dotenv: Record<string, string>): Env {
+  return { ...dotenv, ...Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined)) };
+}

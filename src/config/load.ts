@@ -1,0 +1,70 @@
+import { existsSync, readFileSync } from "node:fs";
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+import { ConfigSchema, type Config } from "./schema.ts";
+import { ENV_OVERRIDES, type Env } from "./env.ts";
+
+export class ConfigError extends Error {}
+
+const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g;
+
+/** `${VAR}` / `${VAR:default}` in string values; a value that expands to nothing counts as unset. */
+export function expandVars(node: unknown, env: Env): unknown {
+  if (typeof node === "string") {
+    const expanded = node.replace(VAR, (_, name: string, fallback?: string) => env[name] || fallback || "");
+    return expanded === "" && node !== "" ? undefined : expanded;
+  }
+  if (Array.isArray(node)) return node.map((v) => expandVars(v, env));
+  if (node && typeof node === "object") {
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(node)) {
+      const value = expandVars(v, env);
+      if (value !== undefined) out[k] = value;
+    }
+    return out;
+  }
+  return node;
+}
+
+function setPath(root: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = root;
+  for (const key of path.slice(0, -1)) {
+    const next = node[key];
+    node = next && typeof next === "object" && !Array.isArray(next) ? (next as Record<string, unknown>) : (node[key] = {});
+  }
+  node[path[path.length - 1]!] = value;
+}
+
+function describe(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+}
+
+export interface LoadOptions {
+  path?: string; // from --config
+  env: Env;
+}
+
+/** Resolves the config file (--config, else AGENTICAI_CONFIG, else ./config.yaml if present), then env. */
+export function loadConfig({ path, env }: LoadOptions): Config {
+  const explicit = path ?? env.AGENTICAI_CONFIG;
+  const file = explicit ?? "config.yaml";
+  let raw: unknown = {};
+  if (existsSync(file)) {
+    try {
+      raw = parseYaml(readFileSync(file, "utf8")) ?? {};
+    } catch (e) {
+      throw new ConfigError(`config ${file}: invalid YAML: ${(e as Error).message.split("\n")[0]}`);
+    }
+    if (typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(`config ${file}: the top level must be a mapping`);
+  } else if (explicit) {
+    throw new ConfigError(`config ${file}: file not found`);
+  }
+  const tree = (expandVars(raw, env) ?? {}) as Record<string, unknown>;
+  for (const [name, keyPath, coerce] of ENV_OVERRIDES) {
+    const value = env[name];
+    if (value) setPath(tree, keyPath, coerce(value));
+  }
+  const parsed = ConfigSchema.safeParse(tree);
+  if (!parsed.success) throw new ConfigError(`config: ${describe(parsed.error)}`);
+  return parsed.data;
+}

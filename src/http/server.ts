@@ -1,0 +1,67 @@
+import type { Server } from "bun";
+import type { AppContext } from "../app.ts";
+import { CallError, TWILIO_PATHS, type FailureKind } from "../calls/service.ts";
+import { health, listCalls, postCall, postEnd, showCall } from "./api.ts";
+import { authorize } from "./auth.ts";
+import { createRateLimiter } from "./ratelimit.ts";
+import { HttpError, failure } from "./respond.ts";
+import { statusWebhook, voiceWebhook } from "./twilio.ts";
+
+const STATUS_FOR: Record<FailureKind, number> = {
+  invalid: 400,
+  not_found: 404,
+  limit: 429,
+  twilio_refused: 502,
+  twilio_unreachable: 503,
+  not_configured: 503,
+};
+
+type Handler = (req: Request & { params: Record<string, string> }, server: Server<unknown>) => Response | Promise<Response>;
+
+export function startServer(ctx: AppContext): Server<unknown> {
+  const apiLimiter = createRateLimiter(ctx.config.limits.api_requests_per_minute);
+  const callLimiter = createRateLimiter(ctx.config.limits.calls_per_minute);
+
+  const errors = (handler: Handler): Handler => async (req, server) => {
+    try {
+      return await handler(req, server);
+    } catch (e) {
+      if (e instanceof HttpError) return failure(e.status, e.message);
+      if (e instanceof CallError) return failure(STATUS_FOR[e.kind], e.message);
+      ctx.log.error("request failed", { path: new URL(req.url).pathname, error: e });
+      return failure(500, "Internal server error");
+    }
+  };
+
+  /** /api/*: rate limit by client address first (it also slows token guessing), then authenticate. */
+  const api = (handler: Handler, limiter = apiLimiter): Handler =>
+    errors((req, server) => {
+      const address = server.requestIP(req)?.address;
+      const wait = limiter.take(address ?? "unknown");
+      if (wait > 0) return failure(429, `Rate limit exceeded: retry in ${wait} s`, { "Retry-After": String(wait) });
+      const denied = authorize(ctx.config.server.api_token, req.headers.get("authorization"), address, req.headers);
+      if (denied) return failure(401, denied, { "WWW-Authenticate": "Bearer" });
+      return handler(req, server);
+    });
+
+  return Bun.serve({
+    hostname: ctx.config.server.host,
+    port: ctx.config.server.port,
+    // A hard cap below which each route applies its own, smaller limit.
+    maxRequestBodySize: 1024 * 1024,
+    routes: {
+      "/health": { GET: () => health(ctx) },
+      "/api/call": { POST: api((req) => postCall(ctx, req), callLimiter) },
+      "/api/calls": { GET: api(() => listCalls(ctx)) },
+      "/api/calls/:id": { GET: api((req) => showCall(ctx, req.params.id!)) },
+      "/api/calls/:id/end": { POST: api((req) => postEnd(ctx, req.params.id!)) },
+      [TWILIO_PATHS.voice]: { POST: errors((req) => voiceWebhook(ctx, req)) },
+      [TWILIO_PATHS.status]: { POST: errors((req) => statusWebhook(ctx, req)) },
+    },
+    fetch: () => failure(404, "Not found"),
+    error: (e) => {
+      ctx.log.error("unhandled server error", { error: e });
+      return failure(500, "Internal server error");
+    },
+  });
+}

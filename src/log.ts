@@ -1,0 +1,47 @@
+// Structured JSON-lines logger. Secrets and phone numbers never reach the output: keys that name a
+// secret are masked whole, and anything shaped like an E.164 number keeps only its last two digits.
+
+export type Level = "info" | "warn" | "error";
+export type Fields = Record<string, unknown>;
+
+export interface Logger {
+  info(msg: string, fields?: Fields): void;
+  warn(msg: string, fields?: Fields): void;
+  error(msg: string, fields?: Fields): void;
+  child(fields: Fields): Logger;
+}
+
+const SECRET_KEY = /token|secret|password|authorization|api_?key|signature|auth/i;
+const PHONE = /\+\d{5,15}/g;
+
+export function redactPhone(text: string): string {
+  return text.replace(PHONE, (n) => n.slice(0, 2) + "*".repeat(n.length - 4) + n.slice(-2));
+}
+
+function redact(value: unknown, key: string, depth: number): unknown {
+  if (SECRET_KEY.test(key) && value !== undefined && value !== null && value !== "") return "[redacted]";
+  if (typeof value === "string") return redactPhone(value);
+  if (value instanceof Error) return redactPhone(value.message);
+  if (value === null || typeof value !== "object" || depth > 4) return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, key, depth + 1));
+  const out: Fields = {};
+  for (const [k, v] of Object.entries(value)) out[k] = redact(v, k, depth + 1);
+  return out;
+}
+
+export type Sink = (line: string) => void;
+
+export function createLogger(sink: Sink = (line) => process.stdout.write(line + "\n"), base: Fields = {}): Logger {
+  const write = (level: Level, msg: string, fields?: Fields) => {
+    const record = redact({ ...base, ...fields }, "", 0) as Fields;
+    sink(JSON.stringify({ ts: new Date().toISOString(), level, msg: redactPhone(msg), ...record }));
+  };
+  return {
+    info: (msg, fields) => write("info", msg, fields),
+    warn: (msg, fields) => write("warn", msg, fields),
+    error: (msg, fields) => write("error", msg, fields),
+    child: (fields) => createLogger(sink, { ...base, ...fields }),
+  };
+}
+
+export const silentLogger: Logger = createLogger(() => {});

@@ -1,0 +1,124 @@
+#!/usr/bin/env bun
+import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { createApp } from "./app.ts";
+import { reconcile } from "./calls/service.ts";
+import * as client from "./cli/client.ts";
+import { USAGE } from "./cli/usage.ts";
+import { mergeDotenv, parseDotenv, type Env } from "./config/env.ts";
+import { ConfigError, loadConfig } from "./config/load.ts";
+import { startServer } from "./http/server.ts";
+import { createLogger } from "./log.ts";
+import { loadTwilio } from "./twilio/sdk.ts";
+import { VERSION } from "./version.ts";
+
+const EXIT_USAGE = 2;
+const print = (line: string): void => void process.stdout.write(line + "\n");
+const fail = (message: string, code = 1): never => {
+  process.stderr.write(`agenticai: ${message}\n`);
+  process.exit(code);
+};
+
+function readEnv(): Env {
+  const env: Env = { ...process.env };
+  return existsSync(".env") ? mergeDotenv(env, parseDotenv(readFileSync(".env", "utf8"))) : env;
+}
+
+async function runServer(configPath: string | undefined, env: Env): Promise<void> {
+  let config;
+  try {
+    config = loadConfig({ path: configPath, env });
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message, EXIT_USAGE);
+    throw e;
+  }
+  const log = createLogger();
+  const ctx = createApp(config, log);
+  const server = startServer(ctx);
+  log.info("agenticai listening", { url: server.url.href, version: VERSION, data_dir: config.server.data_dir });
+  if (ctx.twilio) void loadTwilio();
+  else log.warn(`Twilio is not configured: set ${ctx.missingTwilio.join(", ")}; POST /api/call answers 503 until then`);
+  if (!config.twilio.validate_signatures) log.warn("Twilio signature validation is OFF: anyone can post webhooks; use this for local development only");
+  if (!config.server.api_token) log.info("AGENTICAI_API_TOKEN is not set: /api/* answers loopback clients only");
+  if (!config.server.public_url) log.info("no public URL set: calls need webhook_url in the request (or AGENTICAI_WEBHOOK_URL / NGROK_URL)");
+  reconcile(ctx).catch((e) => log.error("reconciling calls after restart failed", { error: e }));
+
+  const shutdown = async (signal: string) => {
+    log.info("shutting down", { signal });
+    await server.stop();
+    ctx.store.close();
+    process.exit(0);
+  };
+  process.once("SIGINT", () => void shutdown("SIGINT"));
+  process.once("SIGTERM", () => void shutdown("SIGTERM"));
+}
+
+async function main(argv: string[]): Promise<void> {
+  const command = argv[0] && !argv[0].startsWith("-") ? argv[0] : "server";
+  const rest = command === argv[0] ? argv.slice(1) : argv;
+  if (!(command in USAGE) || command === "main") fail(`unknown command '${command}'\n\n${USAGE.main}`, EXIT_USAGE);
+
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: rest,
+      allowPositionals: true,
+      options: {
+        help: { type: "boolean", short: "h" },
+        version: { type: "boolean", short: "v" },
+        config: { type: "string", short: "c" },
+        json: { type: "boolean" },
+        "server-url": { type: "string" },
+        to: { type: "string" },
+        prompt: { type: "string" },
+        "webhook-url": { type: "string" },
+        metadata: { type: "string" },
+      },
+    });
+  } catch (e) {
+    return fail(`${(e as Error).message}\n\n${USAGE[command]}`, EXIT_USAGE);
+  }
+  const { values, positionals } = parsed;
+  if (values.version) return print(VERSION);
+  if (values.help) return print(argv.length && command !== "server" ? USAGE[command]! : `${USAGE.main}\n\n${USAGE.server}`);
+
+  const env = readEnv();
+  if (command === "server") return runServer(values.config, env);
+
+  const opts: client.ClientOptions = {
+    serverUrl: values["server-url"] ?? env.AGENTICAI_SERVER_URL ?? `http://127.0.0.1:${env.PORT || 8080}`,
+    token: env.AGENTICAI_API_TOKEN || undefined,
+    json: values.json ?? false,
+    out: print,
+  };
+  const id = () => positionals[0] ?? fail(`missing CALL_ID\n\n${USAGE[command]}`, EXIT_USAGE);
+  try {
+    switch (command) {
+      case "call": {
+        if (!values.to) return fail(`missing --to\n\n${USAGE.call}`, EXIT_USAGE);
+        let metadata: unknown;
+        if (values.metadata !== undefined) {
+          try {
+            metadata = JSON.parse(values.metadata);
+          } catch {
+            return fail("--metadata must be a JSON object, e.g. '{\"customer_id\":\"42\"}'", EXIT_USAGE);
+          }
+        }
+        return await client.placeCall(opts, { to: values.to, prompt: values.prompt, webhook_url: values["webhook-url"], metadata });
+      }
+      case "calls":
+        return await client.listCalls(opts);
+      case "show":
+        return await client.showCall(opts, id());
+      case "end":
+        return await client.endCall(opts, id());
+      case "status":
+        return await client.serverStatus(opts);
+    }
+  } catch (e) {
+    if (e instanceof client.CliError) fail(e.message);
+    throw e;
+  }
+}
+
+await main(process.argv.slice(2));

@@ -1,0 +1,93 @@
+import { loadTwilio } from "./sdk.ts";
+
+export interface TwilioCredentials {
+  accountSid: string;
+  authToken: string;
+  phoneNumber: string;
+  apiBaseUrl: string;
+  timeoutMs: number;
+}
+
+export interface CreateCallParams {
+  to: string;
+  voiceUrl: string;
+  statusUrl: string;
+  timeoutS: number;
+  timeLimitS: number;
+}
+
+export interface RemoteCall {
+  sid: string;
+  status: string;
+  duration: number | null;
+}
+
+/** `refused`: Twilio answered with an error. `unreachable`: no answer at all (network, timeout, 5xx). */
+export class TwilioError extends Error {
+  constructor(
+    readonly kind: "refused" | "unreachable",
+    message: string,
+    readonly status?: number,
+    readonly code?: number,
+  ) {
+    super(message);
+  }
+}
+
+export interface TwilioRest {
+  createCall(p: CreateCallParams): Promise<RemoteCall>;
+  updateCall(sid: string, p: { status: "completed" | "canceled" } | { twiml: string }): Promise<RemoteCall>;
+  fetchCall(sid: string): Promise<RemoteCall>;
+}
+
+export const STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"];
+
+function toRemote(c: { sid: string; status: string; duration?: string | null }): RemoteCall {
+  return { sid: c.sid, status: c.status, duration: c.duration ? Number(c.duration) : null };
+}
+
+function classify(e: unknown): TwilioError {
+  const err = e as { status?: number; code?: number; message?: string };
+  const message = err?.message ?? String(e);
+  if (typeof err?.status === "number" && err.status < 500) return new TwilioError("refused", message, err.status, err.code);
+  return new TwilioError("unreachable", message, err?.status, err?.code);
+}
+
+export function createTwilioRest(creds: TwilioCredentials): TwilioRest {
+  type Client = ReturnType<Awaited<ReturnType<typeof loadTwilio>>>;
+  let client: Promise<Client> | undefined;
+  const connect = () =>
+    loadTwilio().then((twilio) => {
+      const c = twilio(creds.accountSid, creds.authToken, { timeout: creds.timeoutMs, autoRetry: false });
+      // Twilio's default host unless overridden; lets tests and staging point the SDK at another server.
+      c.api.baseUrl = creds.apiBaseUrl.replace(/\/+$/, "");
+      return c;
+    });
+  const run = async <T>(fn: (c: Client) => Promise<T>): Promise<T> => {
+    try {
+      return await fn(await (client ??= connect()));
+    } catch (e) {
+      throw classify(e);
+    }
+  };
+  return {
+    createCall: (p) =>
+      run(async (c) =>
+        toRemote(
+          await c.calls.create({
+            to: p.to,
+            from: creds.phoneNumber,
+            url: p.voiceUrl,
+            method: "POST",
+            statusCallback: p.statusUrl,
+            statusCallbackMethod: "POST",
+            statusCallbackEvent: STATUS_CALLBACK_EVENTS,
+            timeout: p.timeoutS,
+            timeLimit: p.timeLimitS,
+          }),
+        ),
+      ),
+    updateCall: (sid, p) => run(async (c) => toRemote(await c.calls(sid).update(p))),
+    fetchCall: (sid) => run(async (c) => toRemote(await c.calls(sid).fetch())),
+  };
+}
