@@ -13,21 +13,20 @@ export function computeSignature(authToken: string, url: string, params: FormPar
   return createHmac("sha1", authToken).update(data, "utf8").digest("base64");
 }
 
+const DEFAULT_PORT: Record<string, string> = { https: "443", wss: "443", http: "80", ws: "80" };
+
 /**
  * Twilio is inconsistent about whether the default port is part of the signed URL, so, like
- * twilio-node, accept the URL as given, without its port, and with the scheme's default port added.
+ * twilio-node, accept the URL as given, without its default port, and with it added.
  */
 export function urlVariants(url: string): string[] {
-  const variants = new Set([url]);
-  const u = URL.parse(url);
-  if (!u) return [...variants];
-  const defaultPort = { "https:": "443", "wss:": "443", "http:": "80", "ws:": "80" }[u.protocol];
-  if (u.port) {
-    if (u.port === defaultPort) variants.add(url.replace(`${u.hostname}:${u.port}`, u.hostname));
-  } else if (defaultPort) {
-    variants.add(url.replace(u.host, `${u.host}:${defaultPort}`));
-  }
-  return [...variants];
+  // Parsed by hand: WHATWG URL drops a default port, and the spelling is what was signed.
+  const m = /^([a-z]+):\/\/([^/?#:]+)(?::(\d+))?(.*)$/i.exec(url);
+  const port = m && DEFAULT_PORT[m[1]!.toLowerCase()];
+  if (!m || !port) return [url];
+  const [, scheme, host, given, rest] = m;
+  if (given === undefined) return [url, `${scheme}://${host}:${port}${rest}`];
+  return given === port ? [url, `${scheme}://${host}${rest}`] : [url];
 }
 
 function safeEqual(a: string, b: string): boolean {

@@ -1,0 +1,101 @@
+// Starts the real server in this process on 127.0.0.1 with a temp SQLite file, wired to a fake Twilio.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Server } from "bun";
+import { createApp, type AppContext } from "../../src/app.ts";
+import { ConfigSchema } from "../../src/config/schema.ts";
+import { startServer } from "../../src/http/server.ts";
+import { createLogger } from "../../src/log.ts";
+import { startFakeTwilio, type FakeTwilio, type FakeTwilioOptions } from "./fake-twilio.ts";
+
+type Tree = Record<string, Record<string, unknown>>;
+
+export interface TestApp {
+  url: string;
+  ctx: AppContext;
+  server: Server<unknown>;
+  twilio: FakeTwilio;
+  logs: Record<string, unknown>[];
+  dataDir: string;
+  /** JSON request to the server; `body` is parsed JSON (or null). */
+  api(path: string, init?: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  /** Places a call with webhook_url pointing at this server, so the fake Twilio's webhooks come back here. */
+  call(body?: Record<string, unknown>): Promise<{ id: string; sid: string }>;
+  stop(): Promise<void>;
+}
+
+export function tempDir(prefix = "agenticai-test-"): string {
+  return mkdtempSync(join(tmpdir(), prefix));
+}
+
+function merge(base: Tree, over: Tree): Tree {
+  const out: Tree = { ...base };
+  for (const [k, v] of Object.entries(over)) out[k] = { ...base[k], ...v };
+  return out;
+}
+
+export interface TestAppOptions {
+  config?: Tree;
+  fake?: FakeTwilioOptions;
+  /** Leave Twilio credentials out of the config. */
+  noTwilio?: boolean;
+  /** Set server.public_url to the server's own URL once it listens. */
+  publicUrlSelf?: boolean;
+  dataDir?: string;
+}
+
+export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
+  const twilio = await startFakeTwilio(opts.fake);
+  const dataDir = opts.dataDir ?? tempDir();
+  const twilioTree = opts.noTwilio
+    ? { api_base_url: twilio.url }
+    : { account_sid: twilio.accountSid, auth_token: twilio.authToken, phone_number: twilio.phoneNumber, api_base_url: twilio.url };
+  const tree = merge({ server: { host: "127.0.0.1", port: 0, data_dir: dataDir }, twilio: twilioTree }, opts.config ?? {});
+  const config = ConfigSchema.parse(tree);
+  const logs: Record<string, unknown>[] = [];
+  const ctx = createApp(config, createLogger((line) => logs.push(JSON.parse(line))));
+  const server = startServer(ctx);
+  const url = server.url.href.replace(/\/$/, "");
+  if (opts.publicUrlSelf) ctx.config.server.public_url = url;
+
+  const api: TestApp["api"] = async (path, init = {}) => {
+    const headers: Record<string, string> = { ...init.headers };
+    let body: string | undefined = init.raw;
+    if (init.body !== undefined) {
+      body = JSON.stringify(init.body);
+      headers["Content-Type"] = "application/json";
+    }
+    const res = await fetch(url + path, { method: init.method ?? (body === undefined ? "GET" : "POST"), headers, body });
+    const text = await res.text();
+    let parsed: unknown = null;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      parsed = text;
+    }
+    return { status: res.status, body: parsed, headers: res.headers };
+  };
+
+  return {
+    url,
+    ctx,
+    server,
+    twilio,
+    logs,
+    dataDir,
+    api,
+    async call(body = {}) {
+      const res = await api("/api/call", { body: { to: "+15551230001", webhook_url: url, ...body } });
+      if (res.status !== 200) throw new Error(`call failed: ${res.status} ${JSON.stringify(res.body)}`);
+      const id = res.body.call_id as string;
+      return { id, sid: ctx.store.getCall(id)!.call_sid! };
+    },
+    async stop() {
+      await twilio.stop();
+      await server.stop(true);
+      ctx.store.close();
+      if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,446 @@
+// A stand-in for Twilio written from docs/protocols.md (§3–§6) only: a REST Calls API on a local
+// port, plus a driver that sends Twilio's signed webhooks to the server under test.
+// Nothing here may come from src/, so signatures are checked against an independent implementation.
+
+import { createHmac, randomBytes } from "node:crypto";
+
+export interface FakeTwilioOptions {
+  accountSid?: string;
+  authToken?: string;
+  /** The only `From` accepted by `POST Calls.json`. */
+  phoneNumber?: string;
+  /** After a successful update to completed/canceled, POST the terminal status callback like Twilio does (default true). */
+  sendCallbacksOnUpdate?: boolean;
+}
+
+export interface FakeCall {
+  sid: string;
+  to: string;
+  from: string;
+  status: string;
+  url: string;
+  statusCallback: string;
+  statusCallbackEvents: string[];
+  timeout?: number;
+  timeLimit?: number;
+  /** Form fields of the create request, overlaid by `Url`/`Twiml`/`Method` of later updates. */
+  params: Record<string, string>;
+  /** Next SequenceNumber for status callbacks, starts at 0. */
+  sequence: number;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  form: URLSearchParams;
+  authorized: boolean;
+}
+
+/** One webhook the driver sent to the server under test. */
+export interface SentWebhook {
+  url: string;
+  params: Record<string, string>;
+  signature: string | null;
+  /** HTTP status of the answer, or 0 if the request itself failed. */
+  status: number;
+  error?: string;
+}
+
+export interface TwilioError {
+  status: number;
+  code: number;
+  message: string;
+}
+
+export interface FakeTwilio {
+  /** "http://127.0.0.1:PORT", to be used as the REST base URL. */
+  url: string;
+  accountSid: string;
+  authToken: string;
+  phoneNumber: string;
+  calls: Map<string, FakeCall>;
+  requests: RecordedRequest[];
+  /** Every webhook sent by the driver (including automatic callbacks after updates), in order of completion. */
+  sent: SentWebhook[];
+  failNext(err: TwilioError): void;
+  /** Resolves once every automatic callback fired so far has been answered (or failed). */
+  flush(): Promise<void>;
+  stop(): Promise<void>;
+  sign(url: string, params: Record<string, string>): string;
+  sendStatus(callSid: string, status: string, extra?: Record<string, string>): Promise<Response>;
+  sendVoice(callSid: string, extra?: Record<string, string>): Promise<Response>;
+  sendInbound(
+    voiceUrl: string,
+    p: { from: string; to?: string; extra?: Record<string, string> },
+  ): Promise<{ callSid: string; response: Response }>;
+  post(url: string, params: Record<string, string>, opts?: { signature?: string | null }): Promise<Response>;
+}
+
+const API_VERSION = "2010-04-01";
+const TERMINAL = new Set(["completed", "busy", "failed", "no-answer", "canceled"]);
+const CANCELABLE = new Set(["queued", "initiated", "ringing"]);
+const E164 = /^\+\d{7,15}$/;
+// Twilio's test-credential magic number for "invalid To".
+const MAGIC_INVALID_TO = "+15005550001";
+
+interface CallMeta {
+  direction: "outbound-api" | "inbound";
+  created: Date;
+  updated: Date;
+  answered?: Date;
+  ended?: Date;
+}
+
+/** Billable seconds: from answer to hang-up; calls that were never answered last 0 s. */
+function talkSeconds(m: CallMeta): number {
+  if (!m.answered || !m.ended) return 0;
+  return Math.max(0, Math.round((m.ended.getTime() - m.answered.getTime()) / 1000));
+}
+
+function hex(bytes: number): string {
+  return randomBytes(bytes).toString("hex");
+}
+
+/** RFC 2822 as Twilio writes it: "Wed, 01 Jan 2025 00:00:00 +0000". */
+export function rfc2822(d: Date): string {
+  return d.toUTCString().replace(/GMT$/, "+0000");
+}
+
+/** X-Twilio-Signature per protocols.md §5.1 (single-valued params only). */
+export function twilioSignature(authToken: string, url: string, params: Record<string, string>): string {
+  // Default sort compares UTF-16 code units, which equals byte order for the ASCII keys Twilio uses.
+  let data = url;
+  for (const key of Object.keys(params).sort()) data += key + params[key];
+  return createHmac("sha1", Buffer.from(authToken, "utf-8")).update(Buffer.from(data, "utf-8")).digest("base64");
+}
+
+function formatNumber(n: string): string {
+  const m = /^\+1(\d{3})(\d{3})(\d{4})$/.exec(n);
+  return m ? `(${m[1]}) ${m[2]}-${m[3]}` : n;
+}
+
+function errorBody(e: TwilioError): Record<string, unknown> {
+  return { code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status };
+}
+
+function json(body: unknown, status: number, headers: Record<string, string> = {}): Response {
+  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json; charset=utf-8", ...headers } });
+}
+
+function fail(e: TwilioError, headers?: Record<string, string>): Response {
+  return json(errorBody(e), e.status, headers);
+}
+
+function notFound(path: string): Response {
+  return fail({ status: 404, code: 20404, message: `The requested resource ${path} was not found` });
+}
+
+function parseBasic(header: string | null): { user: string; pass: string } | null {
+  if (!header?.startsWith("Basic ")) return null;
+  let decoded: string;
+  try {
+    decoded = atob(header.slice(6).trim());
+  } catch {
+    return null;
+  }
+  const colon = decoded.indexOf(":");
+  if (colon < 0) return null;
+  return { user: decoded.slice(0, colon), pass: decoded.slice(colon + 1) };
+}
+
+function optionalInt(v: string | null): number | undefined {
+  if (v === null || v === "") return undefined;
+  const n = Number.parseInt(v, 10);
+  return Number.isFinite(n) ? n : undefined;
+}
+
+export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<FakeTwilio> {
+  const accountSid = opts.accountSid ?? "AC" + hex(16);
+  const authToken = opts.authToken ?? "f4ke70ken0f4ke70ken0f4ke70ken012";
+  const phoneNumber = opts.phoneNumber ?? "+15005550006";
+  const sendCallbacksOnUpdate = opts.sendCallbacksOnUpdate ?? true;
+  const phoneNumberSid = "PN" + hex(16);
+
+  const calls = new Map<string, FakeCall>();
+  const meta = new Map<string, CallMeta>();
+  const requests: RecordedRequest[] = [];
+  const sent: SentWebhook[] = [];
+  const failures: TwilioError[] = [];
+  const pending = new Set<Promise<unknown>>();
+
+  const callsPrefix = `/${API_VERSION}/Accounts/${accountSid}/Calls`;
+
+  function resource(call: FakeCall): Record<string, unknown> {
+    const m = meta.get(call.sid);
+    const duration = m?.ended ? String(talkSeconds(m)) : null;
+    const uri = `${callsPrefix}/${call.sid}`;
+    return {
+      sid: call.sid,
+      account_sid: accountSid,
+      parent_call_sid: null,
+      to: call.to,
+      to_formatted: formatNumber(call.to),
+      from: call.from,
+      from_formatted: formatNumber(call.from),
+      phone_number_sid: phoneNumberSid,
+      status: call.status,
+      direction: m?.direction ?? "outbound-api",
+      answered_by: null,
+      start_time: m?.answered ? rfc2822(m.answered) : null,
+      end_time: m?.ended ? rfc2822(m.ended) : null,
+      duration,
+      price: null,
+      price_unit: "USD",
+      api_version: API_VERSION,
+      annotation: null,
+      caller_name: null,
+      forwarded_from: null,
+      group_sid: null,
+      queue_time: "0",
+      trunk_sid: null,
+      date_created: m ? rfc2822(m.created) : null,
+      date_updated: m ? rfc2822(m.updated) : null,
+      uri: `${uri}.json`,
+      subresource_uris: {
+        notifications: `${uri}/Notifications.json`,
+        recordings: `${uri}/Recordings.json`,
+        streams: `${uri}/Streams.json`,
+        payments: `${uri}/Payments.json`,
+        events: `${uri}/Events.json`,
+        siprec: `${uri}/Siprec.json`,
+        transcriptions: `${uri}/Transcriptions.json`,
+        user_defined_messages: `${uri}/UserDefinedMessages.json`,
+        user_defined_message_subscriptions: `${uri}/UserDefinedMessageSubscriptions.json`,
+      },
+    };
+  }
+
+  /** Moves a call to `status`, keeping the timestamps the resource and CallDuration are derived from. */
+  function setStatus(call: FakeCall, status: string): void {
+    const m = meta.get(call.sid);
+    const now = new Date();
+    call.status = status;
+    if (!m) return;
+    m.updated = now;
+    if (status === "in-progress" && !m.answered) m.answered = now;
+    if (TERMINAL.has(status) && !m.ended) m.ended = now;
+  }
+
+  function createCall(form: URLSearchParams): Response {
+    const to = form.get("To");
+    const from = form.get("From");
+    if (to === null || to === "") return fail({ status: 400, code: 21201, message: "No 'To' number is specified" });
+    if (!E164.test(to) || to === MAGIC_INVALID_TO) {
+      return fail({ status: 400, code: 21211, message: `The 'To' number ${to} is not a valid phone number.` });
+    }
+    if (from === null || from === "") return fail({ status: 400, code: 21603, message: "A 'From' phone number is required." });
+    if (from !== phoneNumber) {
+      return fail({
+        status: 400,
+        code: 21212,
+        message: `The 'From' number ${from} is not a valid phone number, shortcode, or alphanumeric sender ID.`,
+      });
+    }
+    const url = form.get("Url");
+    if (!url && !form.get("Twiml")) return fail({ status: 400, code: 21205, message: "Url parameter is required." });
+
+    const sid = "CA" + hex(16);
+    const now = new Date();
+    const call: FakeCall = {
+      sid,
+      to,
+      from,
+      status: "queued",
+      url: url ?? "",
+      statusCallback: form.get("StatusCallback") ?? "",
+      statusCallbackEvents: form.getAll("StatusCallbackEvent"),
+      timeout: optionalInt(form.get("Timeout")),
+      timeLimit: optionalInt(form.get("TimeLimit")),
+      params: Object.fromEntries(form),
+      sequence: 0,
+    };
+    calls.set(sid, call);
+    meta.set(sid, { direction: "outbound-api", created: now, updated: now });
+    return json(resource(call), 201);
+  }
+
+  function updateCall(call: FakeCall, form: URLSearchParams): Response {
+    if (TERMINAL.has(call.status)) {
+      return fail({ status: 400, code: 21220, message: "Call is not in-progress. Cannot redirect." });
+    }
+    const status = form.get("Status");
+    if (status !== null) {
+      if (status !== "completed" && status !== "canceled") {
+        return fail({ status: 400, code: 20001, message: `Invalid Status: ${status}. Must be one of: canceled, completed.` });
+      }
+      // Twilio documents that `canceled` leaves an answered call alone rather than rejecting the request.
+      if (status === "canceled" && !CANCELABLE.has(call.status)) return json(resource(call), 200);
+      setStatus(call, status);
+      if (sendCallbacksOnUpdate && call.statusCallback) {
+        // Sent after the reply is on its way, so a server that handles the callback by looking at
+        // its own pending REST request cannot deadlock against us.
+        const sid = call.sid;
+        const p = new Promise<void>((resolve) => setTimeout(resolve, 0))
+          .then(() => driver.sendStatus(sid, status))
+          .catch(() => undefined);
+        pending.add(p);
+        void p.finally(() => pending.delete(p));
+      }
+      return json(resource(call), 200);
+    }
+    for (const key of ["Url", "Method", "Twiml"]) {
+      const v = form.get(key);
+      if (v !== null) call.params[key] = v;
+    }
+    const url = form.get("Url");
+    if (url) call.url = url;
+    const m = meta.get(call.sid);
+    if (m) m.updated = new Date();
+    return json(resource(call), 200);
+  }
+
+  async function handle(req: Request): Promise<Response> {
+    const u = new URL(req.url);
+    const path = u.pathname;
+    const body = req.method === "GET" || req.method === "HEAD" ? "" : await req.text();
+    const form = req.method === "GET" || req.method === "HEAD" ? new URLSearchParams(u.search) : new URLSearchParams(body);
+    const creds = parseBasic(req.headers.get("authorization"));
+    const pathAccount = /^\/2010-04-01\/Accounts\/([^/]+?)(?:\.json)?(?:\/|$)/.exec(path)?.[1];
+    const authorized =
+      creds !== null && creds.user === accountSid && creds.pass === authToken && pathAccount === accountSid;
+    requests.push({ method: req.method, path, form, authorized });
+
+    const injected = failures.shift();
+    if (injected) return fail(injected);
+
+    if (pathAccount === undefined) return notFound(path);
+    if (!authorized) {
+      return fail({ status: 401, code: 20003, message: "Authenticate" }, { "WWW-Authenticate": 'Basic realm="Twilio API"' });
+    }
+
+    if (path === `${callsPrefix}.json`) {
+      return req.method === "POST" ? createCall(form) : notFound(path);
+    }
+    const sid = path.startsWith(`${callsPrefix}/`) ? /^([^/]+)\.json$/.exec(path.slice(callsPrefix.length + 1))?.[1] : undefined;
+    if (sid === undefined || (req.method !== "GET" && req.method !== "POST")) return notFound(path);
+    const call = calls.get(sid);
+    if (!call) return notFound(path);
+    return req.method === "GET" ? json(resource(call), 200) : updateCall(call, form);
+  }
+
+  const server = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    fetch: (req) =>
+      handle(req).catch((e: unknown) =>
+        fail({ status: 500, code: 20500, message: `fake-twilio internal error: ${e instanceof Error ? e.message : String(e)}` }),
+      ),
+  });
+
+  function mustCall(callSid: string): FakeCall {
+    const call = calls.get(callSid);
+    if (!call) throw new Error(`fake-twilio: unknown call ${callSid}`);
+    return call;
+  }
+
+  async function post(url: string, params: Record<string, string>, o: { signature?: string | null } = {}): Promise<Response> {
+    const signature = o.signature === undefined ? twilioSignature(authToken, url, params) : o.signature;
+    const headers: Record<string, string> = {
+      "Content-Type": "application/x-www-form-urlencoded",
+      "User-Agent": "TwilioProxy/1.1",
+      Accept: "*/*",
+    };
+    if (signature !== null) headers["X-Twilio-Signature"] = signature;
+    const record: SentWebhook = { url, params: { ...params }, signature, status: 0 };
+    try {
+      const res = await fetch(url, { method: "POST", headers, body: new URLSearchParams(params) });
+      record.status = res.status;
+      return res;
+    } catch (e) {
+      record.error = e instanceof Error ? e.message : String(e);
+      throw e;
+    } finally {
+      sent.push(record);
+    }
+  }
+
+  function baseParams(call: FakeCall): Record<string, string> {
+    return {
+      AccountSid: accountSid,
+      ApiVersion: API_VERSION,
+      CallSid: call.sid,
+      Direction: meta.get(call.sid)?.direction ?? "outbound-api",
+      From: call.from,
+      To: call.to,
+    };
+  }
+
+  const driver: FakeTwilio = {
+    url: `http://127.0.0.1:${server.port}`,
+    accountSid,
+    authToken,
+    phoneNumber,
+    calls,
+    requests,
+    sent,
+    failNext(err) {
+      failures.push(err);
+    },
+    async flush() {
+      while (pending.size > 0) await Promise.allSettled([...pending]);
+    },
+    async stop() {
+      await driver.flush();
+      await server.stop(true);
+    },
+    sign(url, params) {
+      return twilioSignature(authToken, url, params);
+    },
+    post,
+    async sendStatus(callSid, status, extra = {}) {
+      const call = mustCall(callSid);
+      if (!call.statusCallback) throw new Error(`fake-twilio: call ${callSid} has no StatusCallback`);
+      setStatus(call, status);
+      const params: Record<string, string> = {
+        ...baseParams(call),
+        CallStatus: status,
+        CallbackSource: "call-progress-events",
+        SequenceNumber: String(call.sequence++),
+        Timestamp: rfc2822(new Date()),
+      };
+      if (TERMINAL.has(status)) {
+        const m = meta.get(callSid);
+        params.CallDuration = String(m ? talkSeconds(m) : 0);
+      }
+      return post(call.statusCallback, { ...params, ...extra });
+    },
+    async sendVoice(callSid, extra = {}) {
+      const call = mustCall(callSid);
+      if (!call.url) throw new Error(`fake-twilio: call ${callSid} has no Url (created with Twiml?)`);
+      // Twilio fetches the voice URL of an outbound call when it is answered.
+      if (!TERMINAL.has(call.status)) setStatus(call, "in-progress");
+      return post(call.url, { ...baseParams(call), CallStatus: "in-progress", ...extra });
+    },
+    async sendInbound(voiceUrl, p) {
+      const callSid = "CA" + hex(16);
+      const now = new Date();
+      const call: FakeCall = {
+        sid: callSid,
+        to: p.to ?? phoneNumber,
+        from: p.from,
+        status: "ringing",
+        url: voiceUrl,
+        statusCallback: "",
+        statusCallbackEvents: [],
+        params: {},
+        sequence: 0,
+      };
+      // Registered so tests can hang up inbound calls through the REST API, as with real Twilio.
+      calls.set(callSid, call);
+      meta.set(callSid, { direction: "inbound", created: now, updated: now });
+      const response = await post(voiceUrl, { ...baseParams(call), CallStatus: "ringing", ...p.extra });
+      return { callSid, response };
+    },
+  };
+  return driver;
+}
