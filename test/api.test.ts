@@ -186,7 +186,7 @@ describe("auth", () => {
 
   test("with AGENTICAI_API_TOKEN set, /api/* needs the bearer token and nothing happens without it", async () => {
     app = await startTestApp({ config: { server: { api_token: TOKEN } } });
-    for (const headers of [{}, { Authorization: "Bearer wrong" }, { Authorization: TOKEN }]) {
+    for (const headers of [{}, { Authorization: "Bearer wrong" }, { Authorization: TOKEN }] as Record<string, string>[]) {
       const res = await app.api("/api/call", { body: { to: "+1234567890", webhook_url: WEBHOOK }, headers });
       expect(res.status).toBe(401);
       expect(res.body).toEqual({ success: false, error: "Unauthorized: send the header 'Authorization: Bearer <AGENTICAI_API_TOKEN>'" });

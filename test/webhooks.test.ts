@@ -175,7 +175,7 @@ describe("POST /twilio/status", () => {
     const { id, sid } = await app.call();
     const res = await app.twilio.sendStatus(sid, "exploded");
     expect(res.status).toBe(400);
-    expect((await res.json()).success).toBe(false);
+    expect(((await res.json()) as { success: boolean }).success).toBe(false);
     expect(await history(id)).toEqual(["queued"]);
   });
 });

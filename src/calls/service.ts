@@ -163,7 +163,7 @@ export async function createOutboundCall(ctx: AppContext, req: CallRequest): Pro
       ctx.store.updateCall(call.id, { status: "failed", ended_at: now, end_reason: "twilio_error", error: message }, now);
       ctx.store.addEvent({ call_id: call.id, call_sid: null, status: "failed", sequence: null, source: "api", verdict: "apply", at: now, params: null });
     });
-    log.warn("twilio refused the call", { kind: err.kind, code: err.code, error: err.message });
+    log.warn("creating the call at Twilio failed", { kind: err.kind, code: err.code, error: err.message });
     throw new CallError(err.kind === "refused" ? "twilio_refused" : "twilio_unreachable", message);
   }
 }
