@@ -56,7 +56,7 @@ async function runServer(configPath: string | undefined, env: Env): Promise<void
 async function main(argv: string[]): Promise<void> {
   const command = argv[0] && !argv[0].startsWith("-") ? argv[0] : "server";
   const rest = command === argv[0] ? argv.slice(1) : argv;
-  if (!(command in USAGE) || command === "main") fail(`unknown command '${command}'\n\n${USAGE.main}`, EXIT_USAGE);
+  if (!Object.hasOwn(USAGE, command) || command === "main") fail(`unknown command '${command}'\n\n${USAGE.main}`, EXIT_USAGE);
 
   let parsed;
   try {
@@ -86,11 +86,13 @@ async function main(argv: string[]): Promise<void> {
   if (command === "server") return runServer(values.config, env);
 
   const opts: client.ClientOptions = {
-    serverUrl: values["server-url"] ?? env.AGENTICAI_SERVER_URL ?? `http://127.0.0.1:${env.PORT || 8080}`,
+    serverUrl: values["server-url"] || env.AGENTICAI_SERVER_URL || `http://127.0.0.1:${env.PORT || 8080}`,
     token: env.AGENTICAI_API_TOKEN || undefined,
     json: values.json ?? false,
     out: print,
   };
+  const expected = command === "show" || command === "end" ? 1 : 0;
+  if (positionals.length > expected) fail(`unexpected argument '${positionals[expected]}'\n\n${USAGE[command]}`, EXIT_USAGE);
   const id = () => positionals[0] ?? fail(`missing CALL_ID\n\n${USAGE[command]}`, EXIT_USAGE);
   try {
     switch (command) {

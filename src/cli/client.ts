@@ -15,7 +15,8 @@ async function request(opts: ClientOptions, method: string, path: string, body?:
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res: Response;
   try {
-    res = await fetch(new URL(path, opts.serverUrl), { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    // Appended, not resolved, so a server behind a proxy path prefix keeps its prefix.
+    res = await fetch(opts.serverUrl.replace(/\/+$/, "") + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   } catch (e) {
     throw new CliError(`cannot reach the agenticai server at ${opts.serverUrl}: ${(e as Error).message} (is it running? see --server-url)`);
   }

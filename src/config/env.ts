@@ -14,6 +14,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["TWILIO_API_BASE_URL", ["twilio", "api_base_url"], str],
   ["OPENAI_API_KEY", ["openai", "api_key"], str],
   ["OPENAI_BASE_URL", ["openai", "base_url"], str],
+  ["AGENTICAI_AUDIO_FORMAT", ["audio", "format"], str],
   // The seed resolves a call's webhook base as body → AGENTICAI_WEBHOOK_URL → NGROK_URL → config,
   // so the first one set becomes the public URL; listed last-wins.
   ["NGROK_URL", ["server", "public_url"], str],

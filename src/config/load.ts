@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { ConfigSchema, type Config } from "./schema.ts";
@@ -7,14 +7,23 @@ import { ENV_OVERRIDES, type Env } from "./env.ts";
 export class ConfigError extends Error {}
 
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g;
+const WHOLE_VAR = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::[^}]*)?\}$/;
 
-/** `${VAR}` / `${VAR:default}` in string values; a value that expands to nothing counts as unset. */
+/**
+ * `${VAR}` / `${VAR:default}` in string values. A value that expands to nothing, like a YAML key left
+ * blank, counts as unset. A value that is one whole `${…}` is read as a YAML scalar, so
+ * `port: ${PORT:8080}` is a number and `enabled: ${INBOUND:false}` a boolean.
+ */
 export function expandVars(node: unknown, env: Env): unknown {
+  if (node === null) return undefined;
   if (typeof node === "string") {
     const expanded = node.replace(VAR, (_, name: string, fallback?: string) => env[name] || fallback || "");
-    return expanded === "" && node !== "" ? undefined : expanded;
+    if (expanded === "" && node !== "") return undefined;
+    if (!WHOLE_VAR.test(node)) return expanded;
+    const scalar: unknown = parseYaml(expanded);
+    return typeof scalar === "number" || typeof scalar === "boolean" ? scalar : expanded;
   }
-  if (Array.isArray(node)) return node.map((v) => expandVars(v, env));
+  if (Array.isArray(node)) return node.map((v) => expandVars(v, env)).filter((v) => v !== undefined);
   if (node && typeof node === "object") {
     const out: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(node)) {
@@ -36,7 +45,13 @@ function setPath(root: Record<string, unknown>, path: readonly string[], value: 
 }
 
 function describe(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join(".") || "(root)"}: ${i.message}`).join("; ");
+  return error.issues
+    .flatMap((i) =>
+      i.code === "unrecognized_keys"
+        ? i.keys.map((k) => `${[...i.path, k].join(".")}: unknown key`)
+        : [`${i.path.join(".") || "(root)"}: ${i.message}`],
+    )
+    .join("; ");
 }
 
 export interface LoadOptions {
@@ -46,10 +61,11 @@ export interface LoadOptions {
 
 /** Resolves the config file (--config, else AGENTICAI_CONFIG, else ./config.yaml if present), then env. */
 export function loadConfig({ path, env }: LoadOptions): Config {
-  const explicit = path ?? env.AGENTICAI_CONFIG;
+  const explicit = path || env.AGENTICAI_CONFIG || undefined;
   const file = explicit ?? "config.yaml";
   let raw: unknown = {};
   if (existsSync(file)) {
+    if (!statSync(file).isFile()) throw new ConfigError(`config ${file}: not a file`);
     try {
       raw = parseYaml(readFileSync(file, "utf8")) ?? {};
     } catch (e) {

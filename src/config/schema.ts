@@ -30,10 +30,29 @@ export const ConfigSchema = z.strictObject({
     base_url: httpUrl.default("https://api.openai.com/v1"),
     model: z.string().min(1).default("gpt-realtime"),
     voice: z.string().min(1).default("marin"),
+    transcription_model: z.string().min(1).default("gpt-4o-mini-transcribe"),
+    vad: z.strictObject({
+      type: z.enum(["server_vad", "semantic_vad"]).default("server_vad"),
+      threshold: z.number().min(0).max(1).default(0.5),
+      silence_ms: z.number().int().min(100).max(5_000).default(500),
+      prefix_padding_ms: z.number().int().min(0).max(2_000).default(300),
+      eagerness: z.enum(["low", "medium", "high", "auto"]).default("auto"),
+    }).prefault({}),
   }).prefault({}),
   agent: z.strictObject({
     default_prompt: z.string().min(1).max(32_000).default(DEFAULT_PROMPT),
     inbound_prompt: z.string().min(1).max(32_000).default(DEFAULT_INBOUND_PROMPT),
+    // Prepended to every call's prompt: house rules that apply whatever the caller of the API asks.
+    preamble: z.string().max(32_000).default(""),
+    // How the agent opens the conversation; an empty string means it waits for the other side.
+    outbound_greeting: z.string().max(2_000).default("The call has just been answered. Greet the person and say why you are calling, following your instructions."),
+    inbound_greeting: z.string().max(2_000).default("Greet the caller and ask how you can help."),
+  }).prefault({}),
+  audio: z.strictObject({
+    // pcmu: Twilio's μ-law goes to the model untouched. pcm: 24 kHz linear PCM for models that want it.
+    format: z.enum(["pcmu", "pcm"]).default("pcmu"),
+    // Audio queued on a socket beyond this is dropped (and counted) rather than held in memory.
+    max_buffered_ms: z.number().int().min(200).max(60_000).default(5_000),
   }).prefault({}),
   inbound: z.strictObject({
     // Caller ID can be spoofed and every answered call costs money, so answering is opt-in.

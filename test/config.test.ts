@@ -1,0 +1,514 @@
+// loadConfig / expandVars as units, then the CLI's handling of config and usage errors as child processes.
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import pkg from "../package.json" with { type: "json" };
+import { ENV_OVERRIDES, type Env } from "../src/config/env.ts";
+import { ConfigError, expandVars, loadConfig } from "../src/config/load.ts";
+import { DEFAULT_INBOUND_PROMPT, DEFAULT_PROMPT, type Config } from "../src/config/schema.ts";
+
+const repoRoot = resolve(import.meta.dir, "..");
+const SID = "AC" + "0123456789abcdef".repeat(2);
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "agenticai-config-test-"));
+  dirs.push(d);
+  return d;
+}
+
+/** Writes `yaml` to a fresh temp file and returns its path. */
+function yamlFile(yaml: string, name = "config.yaml"): string {
+  const path = join(tempDir(), name);
+  writeFileSync(path, yaml);
+  return path;
+}
+
+function load(yaml: string, env: Env = {}): Config {
+  return loadConfig({ path: yamlFile(yaml), env });
+}
+
+/** The ConfigError message loadConfig throws (fails the test if it does not throw one). */
+function configError(fn: () => unknown): string {
+  try {
+    fn();
+  } catch (e) {
+    expect(e).toBeInstanceOf(ConfigError);
+    return (e as Error).message;
+  }
+  throw new Error("expected a ConfigError, but loadConfig succeeded");
+}
+
+describe("expandVars", () => {
+  test("${VAR} takes the value from env, ${VAR:default} falls back when unset", () => {
+    const env = { A: "alpha", B: "beta" };
+    expect(expandVars("${A}", env)).toBe("alpha");
+    expect(expandVars("${A:zzz}", env)).toBe("alpha");
+    expect(expandVars("${MISSING:zzz}", env)).toBe("zzz");
+    expect(expandVars("x-${A}-${B}-y", env)).toBe("x-alpha-beta-y");
+    expect(expandVars("${MISSING:}", env)).toBeUndefined();
+  });
+
+  test("a default may itself contain colons (URLs)", () => {
+    expect(expandVars("${URL:http://localhost:8080/x}", {})).toBe("http://localhost:8080/x");
+  });
+
+  test("a variable set to the empty string counts as unset", () => {
+    expect(expandVars("${A:fallback}", { A: "" })).toBe("fallback");
+    expect(expandVars("${A}", { A: "" })).toBeUndefined();
+  });
+
+  test("a value that expands to nothing is dropped, a literal empty string is kept", () => {
+    expect(expandVars("${NOPE}", {})).toBeUndefined();
+    expect(expandVars("", {})).toBe("");
+    expect(expandVars({ a: "${NOPE}", b: "", c: "${NOPE:d}" }, {})).toEqual({ b: "", c: "d" });
+  });
+
+  test("walks nested mappings and lists; leaves non-strings and non-matching text alone", () => {
+    const tree = { s: { n: 1, t: true, z: null, list: ["${A}", "lit", 2] }, plain: "$A {A} ${1A} ${A" };
+    expect(expandVars(tree, { A: "v" })).toEqual({ s: { n: 1, t: true, list: ["v", "lit", 2] }, plain: "$A {A} ${1A} ${A" });
+  });
+
+  test("does not mutate its input", () => {
+    const tree = { a: "${A}", list: ["${A}"] };
+    expandVars(tree, { A: "v" });
+    expect(tree).toEqual({ a: "${A}", list: ["${A}"] });
+  });
+});
+
+describe("loadConfig: defaults", () => {
+  const defaults = {
+    server: { host: "0.0.0.0", port: 8080, data_dir: "./data" },
+    twilio: { api_base_url: "https://api.twilio.com", validate_signatures: true, request_timeout_ms: 10_000 },
+    openai: { base_url: "https://api.openai.com/v1", model: "gpt-realtime", voice: "marin" },
+    agent: { default_prompt: DEFAULT_PROMPT, inbound_prompt: DEFAULT_INBOUND_PROMPT },
+    inbound: { enabled: false, allow_from: [] },
+    calls: { ring_timeout_s: 30, max_duration_s: 900, max_concurrent: 20 },
+    limits: { api_requests_per_minute: 300, calls_per_minute: 30 },
+  };
+
+  for (const [name, yaml] of [
+    ["an empty file", ""],
+    ["a file with only comments", "# nothing here\n\n"],
+    ["an empty mapping", "{}\n"],
+    ["an empty section", "twilio: {}\n"],
+  ] as const) {
+    test(`${name} gives the built-in defaults`, () => {
+      // toMatchObject: sections added to the schema later need not be listed here.
+      expect(load(yaml)).toMatchObject(defaults);
+    });
+  }
+
+  // BUG (src/config/load.ts): YAML `key:` with nothing after it is null, which is neither expanded away
+  // nor accepted by the schema, so a template with a section whose entries are all commented out
+  // fails ("server: Invalid input: expected object, received null"), unless an env override
+  // happens to replace the null (PORT=1 makes the same file load).
+  test("a section or key left blank (YAML null) counts as unset", () => {
+    expect(load("server:\n  # port: 8080\ntwilio:\n  # account_sid: ...\n")).toMatchObject(defaults);
+    expect(load("server:\n  public_url:\n").server.public_url).toBeUndefined();
+  });
+
+  test("secrets and URLs without defaults stay unset", () => {
+    const c = load("");
+    expect(c.server.public_url).toBeUndefined();
+    expect(c.server.api_token).toBeUndefined();
+    expect(c.twilio.account_sid).toBeUndefined();
+    expect(c.twilio.auth_token).toBeUndefined();
+    expect(c.twilio.phone_number).toBeUndefined();
+    expect(c.openai.api_key).toBeUndefined();
+  });
+
+  test("file values replace defaults section by section", () => {
+    const c = load("server:\n  port: 9000\ncalls:\n  max_concurrent: 3\ninbound:\n  enabled: true\n  allow_from: ['+15551230001']\n");
+    expect(c.server).toEqual({ ...defaults.server, port: 9000 });
+    expect(c.calls).toEqual({ ...defaults.calls, max_concurrent: 3 });
+    expect(c.inbound).toEqual({ enabled: true, allow_from: ["+15551230001"] });
+  });
+});
+
+describe("loadConfig: ${VAR} expansion in the file", () => {
+  test("${VAR} and ${VAR:default} in string values", () => {
+    const c = load(
+      [
+        "server:",
+        "  host: ${BIND_HOST}",
+        "  data_dir: ${DATA:/var/lib/agenticai}",
+        "  public_url: https://${DOMAIN}/agent",
+        "twilio:",
+        "  account_sid: ${SID}",
+        "  auth_token: ${TOKEN:dev-token}",
+        "openai:",
+        "  base_url: ${OAI_URL:http://localhost:9999/v1}",
+      ].join("\n"),
+      { BIND_HOST: "127.0.0.1", DOMAIN: "agent.example.com", SID },
+    );
+    expect(c.server.host).toBe("127.0.0.1");
+    expect(c.server.data_dir).toBe("/var/lib/agenticai");
+    expect(c.server.public_url).toBe("https://agent.example.com/agent");
+    expect(c.twilio.account_sid).toBe(SID);
+    expect(c.twilio.auth_token).toBe("dev-token");
+    expect(c.openai.base_url).toBe("http://localhost:9999/v1");
+  });
+
+  test("a value that expands to empty counts as unset, so the default applies", () => {
+    const c = load("server:\n  host: ${UNSET_HOST}\n  data_dir: ${EMPTY_DIR}\n  public_url: ${NGROK_ISH}\ntwilio:\n  auth_token: ${T:}\n", {
+      EMPTY_DIR: "",
+    });
+    expect(c.server.host).toBe("0.0.0.0");
+    expect(c.server.data_dir).toBe("./data");
+    expect(c.server.public_url).toBeUndefined();
+    expect(c.twilio.auth_token).toBeUndefined();
+  });
+
+  test("an empty variable makes ${VAR:default} use the default", () => {
+    expect(load("server:\n  host: ${H:10.0.0.1}\n", { H: "" }).server.host).toBe("10.0.0.1");
+  });
+
+  test("expansion happens before validation: a bad expanded value is reported", () => {
+    const msg = configError(() => load("twilio:\n  account_sid: ${SID}\n", { SID: "not-a-sid" }));
+    expect(msg).toContain("twilio.account_sid");
+  });
+});
+
+describe("loadConfig: environment overrides", () => {
+  test("PORT is coerced to a number and wins over the file", () => {
+    const c = load("server:\n  port: 9000\n", { PORT: "9191" });
+    expect(c.server.port).toBe(9191);
+    expect(load("", { PORT: "0" }).server.port).toBe(0);
+  });
+
+  test("a non-numeric PORT is a ConfigError naming server.port", () => {
+    expect(configError(() => load("", { PORT: "http" }))).toContain("server.port");
+    expect(configError(() => load("", { PORT: "70000" }))).toContain("server.port");
+  });
+
+  test("every documented variable overrides its key", () => {
+    const file = [
+      "server: { host: 1.1.1.1, data_dir: /from/file, api_token: from-file-token-0000 }",
+      `twilio: { account_sid: AC${"f".repeat(32)}, auth_token: file-token, phone_number: '+15550000000', api_base_url: 'http://file.example' }`,
+      "openai: { api_key: file-key, base_url: 'http://file.example/v1' }",
+    ].join("\n");
+    const c = load(file, {
+      HOST: "127.0.0.1",
+      AGENTICAI_DATA_DIR: "/from/env",
+      AGENTICAI_API_TOKEN: "env-token-1234567890",
+      TWILIO_ACCOUNT_SID: SID,
+      TWILIO_AUTH_TOKEN: "env-token",
+      TWILIO_PHONE_NUMBER: "+15551112222",
+      TWILIO_API_BASE_URL: "http://127.0.0.1:1234",
+      OPENAI_API_KEY: "env-key",
+      OPENAI_BASE_URL: "http://127.0.0.1:5678/v1",
+    });
+    expect(c.server).toMatchObject({ host: "127.0.0.1", data_dir: "/from/env", api_token: "env-token-1234567890" });
+    expect(c.twilio).toMatchObject({
+      account_sid: SID,
+      auth_token: "env-token",
+      phone_number: "+15551112222",
+      api_base_url: "http://127.0.0.1:1234",
+    });
+    expect(c.openai).toMatchObject({ api_key: "env-key", base_url: "http://127.0.0.1:5678/v1" });
+  });
+
+  test("env overrides create sections the file does not have", () => {
+    const c = load("", { TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: "t", TWILIO_PHONE_NUMBER: "+15551112222" });
+    expect(c.twilio).toMatchObject({ account_sid: SID, auth_token: "t", phone_number: "+15551112222", api_base_url: "https://api.twilio.com" });
+  });
+
+  test("an empty variable does not override the file", () => {
+    const c = load(`server:\n  port: 9000\n  host: 10.1.1.1\ntwilio:\n  account_sid: ${SID}\n`, { PORT: "", HOST: "", TWILIO_ACCOUNT_SID: "" });
+    expect(c.server.port).toBe(9000);
+    expect(c.server.host).toBe("10.1.1.1");
+    expect(c.twilio.account_sid).toBe(SID);
+  });
+
+  test("public URL: AGENTICAI_WEBHOOK_URL beats NGROK_URL beats server.public_url", () => {
+    const file = "server:\n  public_url: https://file.example\n";
+    expect(load(file).server.public_url).toBe("https://file.example");
+    expect(load(file, { NGROK_URL: "https://ngrok.example" }).server.public_url).toBe("https://ngrok.example");
+    expect(load(file, { NGROK_URL: "https://ngrok.example", AGENTICAI_WEBHOOK_URL: "https://hook.example" }).server.public_url).toBe(
+      "https://hook.example",
+    );
+    expect(load(file, { AGENTICAI_WEBHOOK_URL: "https://hook.example" }).server.public_url).toBe("https://hook.example");
+    expect(load(file, { NGROK_URL: "", AGENTICAI_WEBHOOK_URL: "" }).server.public_url).toBe("https://file.example");
+  });
+
+  test("the env table covers every documented name", () => {
+    expect(ENV_OVERRIDES.map(([name]) => name)).toEqual(
+      expect.arrayContaining([
+        "PORT",
+        "HOST",
+        "TWILIO_ACCOUNT_SID",
+        "TWILIO_AUTH_TOKEN",
+        "TWILIO_PHONE_NUMBER",
+        "TWILIO_API_BASE_URL",
+        "OPENAI_API_KEY",
+        "OPENAI_BASE_URL",
+        "AGENTICAI_WEBHOOK_URL",
+        "NGROK_URL",
+        "AGENTICAI_API_TOKEN",
+        "AGENTICAI_DATA_DIR",
+      ]),
+    );
+  });
+
+  test("env values are validated like file values", () => {
+    expect(configError(() => load("", { TWILIO_ACCOUNT_SID: "ACnothex" }))).toContain("twilio.account_sid");
+    expect(configError(() => load("", { TWILIO_PHONE_NUMBER: "5551234" }))).toContain("twilio.phone_number");
+    expect(configError(() => load("", { AGENTICAI_API_TOKEN: "short" }))).toContain("server.api_token");
+    expect(configError(() => load("", { NGROK_URL: "ftp://x.example" }))).toContain("server.public_url");
+    expect(configError(() => load("", { TWILIO_API_BASE_URL: "not a url" }))).toContain("twilio.api_base_url");
+  });
+});
+
+describe("loadConfig: errors name the offending key path", () => {
+  const cases: [string, string, string][] = [
+    ["port out of range", "server:\n  port: 70000\n", "server.port"],
+    ["port as text", "server:\n  port: eighty\n", "server.port"],
+    ["negative port", "server:\n  port: -1\n", "server.port"],
+    ["bad account sid", "twilio:\n  account_sid: AC123\n", "twilio.account_sid"],
+    ["non-E.164 phone number", "twilio:\n  phone_number: '5551234567'\n", "twilio.phone_number"],
+    ["short api token", "server:\n  api_token: abc\n", "server.api_token"],
+    ["public_url not http(s)", "server:\n  public_url: ftp://example.com\n", "server.public_url"],
+    ["validate_signatures not a boolean", "twilio:\n  validate_signatures: 'no'\n", "twilio.validate_signatures"],
+    ["ring timeout 0", "calls:\n  ring_timeout_s: 0\n", "calls.ring_timeout_s"],
+    ["bad allow_from entry", "inbound:\n  allow_from: ['+15551230001', 'nope']\n", "inbound.allow_from.1"],
+    ["a section that is not a mapping", "server: 8080\n", "server"],
+  ];
+  for (const [name, yaml, path] of cases) {
+    test(name, () => {
+      const msg = configError(() => load(yaml));
+      expect(msg).toStartWith("config: ");
+      expect(msg).toContain(`${path}:`);
+    });
+  }
+
+  test("an unknown key names its section and the key", () => {
+    const msg = configError(() => load("server:\n  bogus: 1\n"));
+    // Zod reports unknown keys at the parent's path: `server: Unrecognized key: "bogus"`.
+    expect(msg).toMatch(/server\b.*bogus/);
+  });
+
+  test("an unknown top-level section is refused", () => {
+    expect(configError(() => load("servr:\n  port: 1\n"))).toContain("servr");
+  });
+
+  test("several problems are all reported", () => {
+    const msg = configError(() => load("server:\n  port: 70000\ntwilio:\n  account_sid: nope\n"));
+    expect(msg).toContain("server.port");
+    expect(msg).toContain("twilio.account_sid");
+  });
+
+  test("a whole ${VAR} is read as a YAML scalar, so numeric and boolean keys take it", () => {
+    expect(load("server:\n  port: ${P:8080}\ninbound:\n  enabled: ${IN:true}\n").server.port).toBe(8080);
+    expect(load("inbound:\n  enabled: ${IN:true}\n").inbound.enabled).toBe(true);
+    expect(configError(() => load("server:\n  port: ${P:eighty}\n"))).toContain("server.port");
+  });
+
+  test("a list entry that expands to nothing is dropped", () => {
+    expect(load('inbound:\n  allow_from: ["${NOPE}", "+15551230001"]\n').inbound.allow_from).toEqual(["+15551230001"]);
+  });
+});
+
+describe("loadConfig: the file itself", () => {
+  test("invalid YAML is a ConfigError naming the file", () => {
+    const path = yamlFile("server:\n  port: [1, 2\n");
+    const msg = configError(() => loadConfig({ path, env: {} }));
+    expect(msg).toContain(path);
+    expect(msg).toContain("invalid YAML");
+    expect(msg.split("\n")).toHaveLength(1);
+  });
+
+  test("a top level that is not a mapping is refused", () => {
+    expect(configError(() => load("- a\n- b\n"))).toContain("top level must be a mapping");
+    expect(configError(() => load("just a string\n"))).toContain("top level must be a mapping");
+  });
+
+  test("an explicit path that does not exist is an error", () => {
+    const path = join(tempDir(), "missing.yaml");
+    const msg = configError(() => loadConfig({ path, env: {} }));
+    expect(msg).toContain(path);
+    expect(msg).toContain("file not found");
+  });
+
+  test("AGENTICAI_CONFIG names the file when no path is given, and must exist too", () => {
+    const path = yamlFile("server:\n  port: 7001\n");
+    expect(loadConfig({ env: { AGENTICAI_CONFIG: path } }).server.port).toBe(7001);
+    const missing = join(tempDir(), "nope.yaml");
+    expect(configError(() => loadConfig({ env: { AGENTICAI_CONFIG: missing } }))).toContain("file not found");
+  });
+
+  test("an explicit path wins over AGENTICAI_CONFIG", () => {
+    const a = yamlFile("server:\n  port: 7001\n", "a.yaml");
+    const b = yamlFile("server:\n  port: 7002\n", "b.yaml");
+    expect(loadConfig({ path: a, env: { AGENTICAI_CONFIG: b } }).server.port).toBe(7001);
+  });
+
+  test("without a path, ./config.yaml is used if present, else the defaults", () => {
+    const dir = tempDir();
+    const cwd = process.cwd();
+    try {
+      process.chdir(dir);
+      expect(loadConfig({ env: {} }).server.port).toBe(8080);
+      writeFileSync(join(dir, "config.yaml"), "server:\n  port: 7003\n");
+      expect(loadConfig({ env: {} }).server.port).toBe(7003);
+      expect(loadConfig({ env: { PORT: "7004" } }).server.port).toBe(7004);
+    } finally {
+      process.chdir(cwd);
+    }
+  });
+
+  test("a directory given as the config path is reported as a ConfigError", () => {
+    const dir = tempDir();
+    mkdirSync(join(dir, "sub"));
+    // readFileSync on a directory throws EISDIR inside the try that maps parse errors.
+    expect(() => loadConfig({ path: join(dir, "sub"), env: {} })).toThrow(ConfigError);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------------
+// The CLI as a child process.
+
+/** A clean environment: nothing from the parent except PATH/HOME, and every config variable blanked
+ * so a stray .env in the repo root cannot leak in (the CLI lets set variables win over .env). */
+function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir() };
+  for (const [name] of ENV_OVERRIDES) env[name] = "";
+  return { ...env, ...extra };
+}
+
+async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const proc = Bun.spawn([process.execPath, "src/main.ts", ...args], {
+    cwd: repoRoot,
+    env: childEnv(env),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    // A server that unexpectedly starts would never exit: kill it rather than hang the suite.
+    timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    return { code, stdout, stderr };
+  } finally {
+    clearTimeout(timer);
+    proc.kill("SIGKILL");
+  }
+}
+
+describe("CLI: config errors (child process)", () => {
+  test("a bad value in the config file exits 2 and names the key path on stderr", async () => {
+    const path = yamlFile("server:\n  port: 70000\n");
+    const r = await cli(["server", "--config", path], { AGENTICAI_DATA_DIR: tempDir() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toStartWith("agenticai: config: ");
+    expect(r.stderr).toContain("server.port");
+    expect(r.stdout).toBe("");
+  });
+
+  test("the default command is server, and AGENTICAI_CONFIG is honoured", async () => {
+    const path = yamlFile(`twilio:\n  account_sid: nope\n`);
+    const r = await cli([], { AGENTICAI_CONFIG: path });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("twilio.account_sid");
+  });
+
+  test("an unknown key exits 2 and names it", async () => {
+    const r = await cli(["server", "-c", yamlFile("server:\n  bogus: true\n")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/server\b.*bogus/);
+  });
+
+  test("a bad environment override exits 2 and names the key path", async () => {
+    const r = await cli(["server", "--config", yamlFile("")], { PORT: "not-a-port" });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("server.port");
+  });
+
+  test("invalid YAML exits 2", async () => {
+    const path = yamlFile("server: [\n");
+    const r = await cli(["server", "--config", path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("invalid YAML");
+  });
+
+  test("a --config file that does not exist exits 2", async () => {
+    const path = join(tempDir(), "absent.yaml");
+    const r = await cli(["server", "--config", path]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`config ${path}: file not found`);
+  });
+});
+
+describe("CLI: usage (child process)", () => {
+  test("--version and -v print the package.json version", async () => {
+    for (const args of [["--version"], ["-v"], ["call", "--version"]]) {
+      const r = await cli(args);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe(`${pkg.version}\n`);
+      expect(r.stderr).toBe("");
+    }
+  });
+
+  test("--help exits 0 with the main usage; a command's --help shows that command", async () => {
+    const main = await cli(["--help"]);
+    expect(main.code).toBe(0);
+    expect(main.stdout).toContain("Usage: agenticai <command>");
+    for (const c of ["server", "call", "calls", "show", "end", "status"]) expect(main.stdout).toContain(`  ${c}`);
+    expect(main.stderr).toBe("");
+
+    const call = await cli(["call", "-h"]);
+    expect(call.code).toBe(0);
+    expect(call.stdout).toStartWith("Usage: agenticai call --to");
+  });
+
+  test("--help does not read the config (a broken config does not matter)", async () => {
+    const r = await cli(["server", "--help"], { AGENTICAI_CONFIG: yamlFile("server: [\n") });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain("Usage: agenticai server");
+  });
+
+  test("an unknown command exits 2 with the usage on stderr", async () => {
+    const r = await cli(["frobnicate"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'frobnicate'");
+    expect(r.stderr).toContain("Usage: agenticai <command>");
+    expect(r.stdout).toBe("");
+  });
+
+  test("'main' is not a command", async () => {
+    const r = await cli(["main"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("unknown command 'main'");
+  });
+
+  // BUG (src/main.ts: `command in USAGE`): inherited Object.prototype names pass the command check,
+  // match no case of the switch, and the process exits 0 having done nothing.
+  test("names inherited from Object.prototype are unknown commands too", async () => {
+    const r = await cli(["toString"]);
+    expect(r.code).toBe(2);
+  });
+
+  test("an unknown option exits 2 and shows the command's usage", async () => {
+    const r = await cli(["calls", "--bogus"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("Unknown option '--bogus'");
+    expect(r.stderr).toContain("Usage: agenticai calls");
+    expect(r.stdout).toBe("");
+
+    const server = await cli(["--frob"]);
+    expect(server.code).toBe(2);
+    expect(server.stderr).toContain("Unknown option '--frob'");
+  });
+
+  test("an option missing its value exits 2", async () => {
+    const r = await cli(["call", "--to"]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain("--to");
+  });
+});

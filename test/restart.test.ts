@@ -1,0 +1,337 @@
+// Crash and restart: the server runs as a real child process on a temp data dir, is killed with
+// SIGKILL, and is started again on the same data dir and port. Twilio is a fake in this process.
+import { afterEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import type { Subprocess } from "bun";
+import { ENV_OVERRIDES } from "../src/config/env.ts";
+import { startFakeTwilio, type FakeTwilio } from "./support/fake-twilio.ts";
+
+const repoRoot = resolve(import.meta.dir, "..");
+const TO = "+15551230001";
+
+interface ServerProcess {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** "http://127.0.0.1:PORT", no trailing slash. */
+  url: string;
+  port: number;
+  /** Parsed JSON log lines from stdout so far. */
+  logs: Record<string, any>[];
+  stderr: () => string;
+}
+
+const children = new Set<ServerProcess>();
+const cleanups: (() => unknown)[] = [];
+
+afterEach(async () => {
+  for (const child of children) {
+    child.proc.kill("SIGKILL");
+    await child.proc.exited;
+  }
+  children.clear();
+  for (const fn of cleanups.splice(0).reverse()) await fn();
+});
+
+function tempDir(): string {
+  const d = mkdtempSync(join(tmpdir(), "agenticai-restart-test-"));
+  cleanups.push(() => rmSync(d, { recursive: true, force: true }));
+  return d;
+}
+
+async function fake(): Promise<FakeTwilio> {
+  const f = await startFakeTwilio();
+  cleanups.push(() => f.stop());
+  return f;
+}
+
+/** A port nothing listens on (bound once, then released). */
+async function closedPort(): Promise<number> {
+  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
+  const port = s.port!;
+  await s.stop(true);
+  return port;
+}
+
+interface Setup {
+  dataDir: string;
+  configPath: string;
+}
+
+function setup(): Setup {
+  const dir = tempDir();
+  const configPath = join(dir, "config.yaml");
+  writeFileSync(configPath, "");
+  return { dataDir: join(dir, "data"), configPath };
+}
+
+function twilioEnv(f: FakeTwilio, baseUrl = f.url): Record<string, string> {
+  return { TWILIO_ACCOUNT_SID: f.accountSid, TWILIO_AUTH_TOKEN: f.authToken, TWILIO_PHONE_NUMBER: f.phoneNumber, TWILIO_API_BASE_URL: baseUrl };
+}
+
+/** Starts `bun src/main.ts server` and resolves once its first log line names the URL it listens on. */
+async function startServer(s: Setup, port: number, env: Record<string, string>): Promise<ServerProcess> {
+  // Only PATH/HOME from the parent; every config variable set or blanked (a set variable wins over .env).
+  const childEnv: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir() };
+  for (const [name] of ENV_OVERRIDES) childEnv[name] = "";
+  Object.assign(childEnv, { HOST: "127.0.0.1", PORT: String(port), AGENTICAI_DATA_DIR: s.dataDir, AGENTICAI_CONFIG: s.configPath }, env);
+
+  const proc = Bun.spawn([process.execPath, "src/main.ts", "server"], { cwd: repoRoot, env: childEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const logs: Record<string, any>[] = [];
+  let stderr = "";
+  void new Response(proc.stderr).text().then((t) => (stderr = t)).catch(() => undefined);
+
+  const child: ServerProcess = { proc, url: "", port: 0, logs, stderr: () => stderr };
+  children.add(child);
+
+  // Keep draining stdout for the life of the process, so it never blocks on a full pipe.
+  const listening = new Promise<string>((resolveUrl, reject) => {
+    void (async () => {
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for await (const chunk of proc.stdout) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          let record: Record<string, any>;
+          try {
+            record = JSON.parse(line);
+          } catch {
+            record = { msg: "(not JSON)", line };
+          }
+          logs.push(record);
+          if (record.msg === "agenticai listening") resolveUrl(String(record.url));
+        }
+      }
+      reject(new Error(`server exited before listening (code ${await proc.exited}): ${stderr}`));
+    })().catch(reject);
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+  try {
+    child.url = (await listening).replace(/\/$/, "");
+  } finally {
+    clearTimeout(timer);
+  }
+  child.port = Number(new URL(child.url).port);
+  return child;
+}
+
+async function crash(child: ServerProcess): Promise<void> {
+  child.proc.kill("SIGKILL");
+  await child.proc.exited;
+  children.delete(child);
+}
+
+async function api(child: ServerProcess, path: string, body?: unknown): Promise<{ status: number; body: any }> {
+  const res = await fetch(child.url + path, {
+    method: body === undefined ? "GET" : "POST",
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
+
+/** Places a call whose webhooks (signed by the fake against this URL) come back to `child`. */
+async function placeCall(child: ServerProcess, f: FakeTwilio, extra: Record<string, unknown> = {}): Promise<{ id: string; sid: string }> {
+  const res = await api(child, "/api/call", { to: TO, webhook_url: child.url, ...extra });
+  if (res.status !== 200) throw new Error(`call failed: ${res.status} ${JSON.stringify(res.body)}`);
+  const id = res.body.call_id as string;
+  const sid = [...f.calls.values()].at(-1)!.sid;
+  return { id, sid };
+}
+
+async function drive(f: FakeTwilio, sid: string, ...statuses: string[]): Promise<void> {
+  for (const status of statuses) {
+    const res = await f.sendStatus(sid, status);
+    if (res.status !== 204) throw new Error(`status callback ${status} answered ${res.status}: ${await res.text()}`);
+  }
+}
+
+async function getCall(child: ServerProcess, id: string): Promise<any> {
+  const res = await api(child, `/api/calls/${id}`);
+  expect(res.status).toBe(200);
+  return res.body;
+}
+
+/** Polls GET /api/calls/{id} until `done` holds (reconcile runs in the background after listen). */
+async function waitForCall(child: ServerProcess, id: string, done: (call: any) => boolean, timeoutMs = 5_000): Promise<any> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const call = await getCall(child, id);
+    if (done(call)) return call;
+    if (Date.now() > deadline) throw new Error(`call ${id} did not reach the expected state: ${JSON.stringify(call)}`);
+    await Bun.sleep(50);
+  }
+}
+
+/** Resolves once the server logged that reconciling finished (it logs only when there were active calls). */
+async function waitForReconcile(child: ServerProcess, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!child.logs.some((l) => l.msg === "reconciled calls left active by the previous run")) {
+    if (Date.now() > deadline) throw new Error(`reconcile did not finish: ${JSON.stringify(child.logs)}`);
+    await Bun.sleep(25);
+  }
+}
+
+const historyOf = (call: any) => (call.status_history as { status: string; source: string }[]).map((h) => [h.status, h.source]);
+const activeIds = async (child: ServerProcess) => ((await api(child, "/api/calls")).body.calls as { call_id: string }[]).map((c) => c.call_id);
+
+const PROMPT = "Confirm Tuesday's 15:00 appointment — ask for Zoë; say «merci» at the end.\nSecond line.";
+const METADATA = { customer_id: "12345", nested: { list: [1, "two", null, true], emoji: "📞" }, n: 1.5 };
+
+describe("restart after a crash", () => {
+  test("an ended call keeps its full detail and status history; metadata and prompt are exact", async () => {
+    const f = await fake();
+    const s = setup();
+    const first = await startServer(s, 0, twilioEnv(f));
+    const { id, sid } = await placeCall(first, f, { prompt: PROMPT, metadata: METADATA });
+    await drive(f, sid, "initiated", "ringing", "in-progress", "completed");
+    const before = await getCall(first, id);
+    expect(before).toMatchObject({ status: "completed", active: false, end_reason: "completed", prompt: PROMPT, metadata: METADATA });
+    expect(historyOf(before)).toEqual([
+      ["queued", "api"],
+      ["initiated", "status_callback"],
+      ["ringing", "status_callback"],
+      ["in-progress", "status_callback"],
+      ["completed", "status_callback"],
+    ]);
+
+    await crash(first);
+    const second = await startServer(s, first.port, twilioEnv(f));
+    expect(second.url).toBe(first.url);
+
+    const after = await getCall(second, id);
+    expect(after).toEqual(before);
+    expect(await activeIds(second)).toEqual([]);
+    // Nothing to reconcile: Twilio is not asked about ended calls.
+    expect(f.requests.filter((r) => r.path.endsWith(`/Calls/${sid}.json`))).toHaveLength(0);
+  });
+
+  test("a call in progress at the crash that Twilio now reports completed is reconciled to completed", async () => {
+    const f = await fake();
+    const s = setup();
+    const first = await startServer(s, 0, twilioEnv(f));
+    const { id, sid } = await placeCall(first, f, { prompt: PROMPT, metadata: METADATA });
+    await drive(f, sid, "ringing", "in-progress");
+    expect((await getCall(first, id)).status).toBe("in-progress");
+
+    await crash(first);
+    f.calls.get(sid)!.status = "completed";
+    const requestsBefore = f.requests.length;
+    const second = await startServer(s, first.port, twilioEnv(f));
+
+    const call = await waitForCall(second, id, (c) => !c.active);
+    expect(call).toMatchObject({ status: "completed", active: false, end_reason: "completed", prompt: PROMPT, metadata: METADATA });
+    expect(historyOf(call).at(-1)).toEqual(["completed", "reconcile"]);
+    expect(await activeIds(second)).toEqual([]);
+
+    const asked = f.requests.slice(requestsBefore);
+    expect(asked.some((r) => r.method === "GET" && r.path.endsWith(`/Calls/${sid}.json`) && r.authorized)).toBe(true);
+    // Already over at Twilio: nothing to hang up.
+    expect(asked.some((r) => r.method === "POST")).toBe(false);
+  });
+
+  test("a call still ringing at Twilio stays active and keeps working after the restart", async () => {
+    const f = await fake();
+    const s = setup();
+    const first = await startServer(s, 0, twilioEnv(f));
+    const { id, sid } = await placeCall(first, f, { prompt: PROMPT, metadata: METADATA });
+    await drive(f, sid, "initiated", "ringing");
+
+    await crash(first);
+    const second = await startServer(s, first.port, twilioEnv(f));
+    await waitForReconcile(second);
+
+    const call = await getCall(second, id);
+    expect(call).toMatchObject({ status: "ringing", active: true, end_reason: null, ended_at: null, prompt: PROMPT, metadata: METADATA });
+    expect(await activeIds(second)).toEqual([id]);
+    expect(f.calls.get(sid)!.status).toBe("ringing");
+
+    // The restarted server (same port, so the StatusCallback URL still matches) takes the call on.
+    await drive(f, sid, "in-progress", "completed");
+    const ended = await getCall(second, id);
+    expect(ended).toMatchObject({ status: "completed", active: false, end_reason: "completed" });
+    expect(historyOf(ended).map(([status]) => status)).toEqual(["queued", "initiated", "ringing", "in-progress", "completed"]);
+  });
+
+  test("a call still in progress at Twilio is hung up and ends with server_restart", async () => {
+    const f = await fake();
+    const s = setup();
+    const first = await startServer(s, 0, twilioEnv(f));
+    const { id, sid } = await placeCall(first, f);
+    await drive(f, sid, "ringing", "in-progress");
+
+    await crash(first);
+    const requestsBefore = f.requests.length;
+    const second = await startServer(s, first.port, twilioEnv(f));
+
+    const call = await waitForCall(second, id, (c) => !c.active);
+    expect(call.end_reason).toBe("server_restart");
+    await waitForReconcile(second);
+    const hangups = f.requests.slice(requestsBefore).filter((r) => r.method === "POST" && r.path.endsWith(`/Calls/${sid}.json`));
+    expect(hangups.map((r) => r.form.get("Status"))).toEqual(["completed"]);
+    expect(f.calls.get(sid)!.status).toBe("completed");
+    // Twilio's completed callback then lands; the restart stays the recorded reason.
+    await f.flush();
+    const final = await waitForCall(second, id, (c) => c.status === "completed");
+    expect(final).toMatchObject({ active: false, end_reason: "server_restart" });
+    expect(await activeIds(second)).toEqual([]);
+  });
+
+  test("when Twilio is unreachable after the restart, active calls end with server_restart", async () => {
+    const f = await fake();
+    const s = setup();
+    const first = await startServer(s, 0, twilioEnv(f));
+    const ringing = await placeCall(first, f, { prompt: PROMPT, metadata: METADATA });
+    await drive(f, ringing.sid, "ringing");
+    const talking = await placeCall(first, f);
+    await drive(f, talking.sid, "ringing", "in-progress");
+    const done = await placeCall(first, f);
+    await drive(f, done.sid, "ringing", "in-progress", "completed");
+    const doneBefore = await getCall(first, done.id);
+    expect((await activeIds(first)).sort()).toEqual([ringing.id, talking.id].sort());
+
+    await crash(first);
+    const requestsBefore = f.requests.length;
+    const second = await startServer(s, first.port, twilioEnv(f, `http://127.0.0.1:${await closedPort()}`));
+
+    const r = await waitForCall(second, ringing.id, (c) => !c.active);
+    expect(r).toMatchObject({ status: "ringing", end_reason: "server_restart", prompt: PROMPT, metadata: METADATA });
+    const t = await waitForCall(second, talking.id, (c) => !c.active);
+    expect(t).toMatchObject({ status: "in-progress", end_reason: "server_restart" });
+    expect(await activeIds(second)).toEqual([]);
+    expect((await api(second, "/health")).body.active_calls).toBe(0);
+    // The ended call is left alone, and the real fake was never asked.
+    expect(await getCall(second, done.id)).toEqual(doneBefore);
+    expect(f.requests.length).toBe(requestsBefore);
+    expect(second.logs.filter((l) => l.msg === "call ended by restart").map((l) => l.call_id).sort()).toEqual([ringing.id, talking.id].sort());
+  });
+
+  test("when Twilio is not configured after the restart, active calls end with server_restart", async () => {
+    const f = await fake();
+    const s = setup();
+    const first = await startServer(s, 0, twilioEnv(f));
+    const { id, sid } = await placeCall(first, f);
+    await drive(f, sid, "ringing");
+
+    await crash(first);
+    const second = await startServer(s, first.port, {});
+    const call = await waitForCall(second, id, (c) => !c.active);
+    expect(call).toMatchObject({ status: "ringing", end_reason: "server_restart" });
+    expect(await activeIds(second)).toEqual([]);
+  });
+
+  test("a call Twilio still reports queued stays active", async () => {
+    const f = await fake();
+    const s = setup();
+    const first = await startServer(s, 0, twilioEnv(f));
+    const { id, sid } = await placeCall(first, f);
+    await crash(first);
+    expect(f.calls.get(sid)!.status).toBe("queued");
+    const second = await startServer(s, first.port, twilioEnv(f));
+    await waitForReconcile(second);
+    expect(await getCall(second, id)).toMatchObject({ status: "queued", active: true });
+  });
+});
