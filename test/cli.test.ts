@@ -1,13 +1,10 @@
 // The client commands (call, calls, show, end, status) as child processes against an in-process server.
 import { afterEach, describe, expect, test } from "bun:test";
-import { tmpdir } from "node:os";
-import { resolve } from "node:path";
 import { validate as isUuid } from "uuid";
 import pkg from "../package.json" with { type: "json" };
-import { ENV_OVERRIDES } from "../src/config/env.ts";
+import { runCli as cli, type Run } from "./support/process.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 
-const repoRoot = resolve(import.meta.dir, "..");
 const TO = "+15551230001";
 const TOKEN = "x".repeat(24);
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
@@ -18,39 +15,8 @@ afterEach(async () => {
   app = undefined;
 });
 
-/** Nothing from the parent but PATH/HOME; config variables blanked so neither the parent's
- * AGENTICAI_API_TOKEN/PORT nor a stray .env in the repo root reach the CLI (set variables win over
- * .env). AGENTICAI_SERVER_URL cannot be blanked that way (see the failing test below); every test
- * but the $PORT one passes --server-url, which wins over it. */
-function childEnv(extra: Record<string, string>): Record<string, string> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir() };
-  for (const [name] of ENV_OVERRIDES) env[name] = "";
-  return { ...env, ...extra };
-}
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
 
-async function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const proc = Bun.spawn([process.execPath, "src/main.ts", ...args], {
-    cwd: repoRoot,
-    env: childEnv(env),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-  try {
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-    proc.kill("SIGKILL");
-  }
-}
 
 /** Runs a client command against the test app. */
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {

@@ -1,14 +1,14 @@
 // loadConfig / expandVars as units, then the CLI's handling of config and usage errors as child processes.
+import { runCli as cli } from "./support/process.ts";
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { ENV_OVERRIDES, type Env } from "../src/config/env.ts";
 import { ConfigError, expandVars, loadConfig } from "../src/config/load.ts";
 import { DEFAULT_INBOUND_PROMPT, DEFAULT_PROMPT, type Config } from "../src/config/schema.ts";
 
-const repoRoot = resolve(import.meta.dir, "..");
 const SID = "AC" + "0123456789abcdef".repeat(2);
 
 const dirs: string[] = [];
@@ -373,33 +373,7 @@ describe("loadConfig: the file itself", () => {
 // ---------------------------------------------------------------------------------------------------
 // The CLI as a child process.
 
-/** A clean environment: nothing from the parent except PATH/HOME, and every config variable blanked
- * so a stray .env in the repo root cannot leak in (the CLI lets set variables win over .env). */
-function childEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir() };
-  for (const [name] of ENV_OVERRIDES) env[name] = "";
-  return { ...env, ...extra };
-}
 
-async function cli(args: string[], env: Record<string, string> = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const proc = Bun.spawn([process.execPath, "src/main.ts", ...args], {
-    cwd: repoRoot,
-    env: childEnv(env),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    // A server that unexpectedly starts would never exit: kill it rather than hang the suite.
-    timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-    proc.kill("SIGKILL");
-  }
-}
 
 describe("CLI: config errors (child process)", () => {
   test("a bad value in the config file exits 2 and names the key path on stderr", async () => {

@@ -3,12 +3,11 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join } from "node:path";
 import type { Subprocess } from "bun";
-import { ENV_OVERRIDES } from "../src/config/env.ts";
+import { childEnv, repoRoot } from "./support/process.ts";
 import { startFakeTwilio, type FakeTwilio } from "./support/fake-twilio.ts";
 
-const repoRoot = resolve(import.meta.dir, "..");
 const TO = "+15551230001";
 
 interface ServerProcess {
@@ -71,12 +70,8 @@ function twilioEnv(f: FakeTwilio, baseUrl = f.url): Record<string, string> {
 
 /** Starts `bun src/main.ts server` and resolves once its first log line names the URL it listens on. */
 async function startServer(s: Setup, port: number, env: Record<string, string>): Promise<ServerProcess> {
-  // Only PATH/HOME from the parent; every config variable set or blanked (a set variable wins over .env).
-  const childEnv: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir() };
-  for (const [name] of ENV_OVERRIDES) childEnv[name] = "";
-  Object.assign(childEnv, { HOST: "127.0.0.1", PORT: String(port), AGENTICAI_DATA_DIR: s.dataDir, AGENTICAI_CONFIG: s.configPath }, env);
-
-  const proc = Bun.spawn([process.execPath, "src/main.ts", "server"], { cwd: repoRoot, env: childEnv, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const env_ = childEnv({ HOST: "127.0.0.1", PORT: String(port), AGENTICAI_DATA_DIR: s.dataDir, AGENTICAI_CONFIG: s.configPath, ...env });
+  const proc = Bun.spawn([process.execPath, "src/main.ts", "server"], { cwd: repoRoot, env: env_, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
   const logs: Record<string, any>[] = [];
   let stderr = "";
   void new Response(proc.stderr).text().then((t) => (stderr = t)).catch(() => undefined);
