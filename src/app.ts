@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import type { Config } from "./config/schema.ts";
 import type { Logger } from "./log.ts";
+import type { Bridge } from "./bridge/bridge.ts";
 import { openStore, type Store } from "./calls/store.ts";
 import { createTwilioRest, type TwilioRest } from "./twilio/rest.ts";
 
@@ -13,6 +14,8 @@ export interface AppContext {
   twilio: TwilioRest | null;
   missingTwilio: string[];
   streamSecret: string;
+  /** Live audio bridges by call id: the only per-call state kept outside the database. */
+  bridges: Map<string, Bridge>;
   startedAt: number;
   now: () => number;
 }
@@ -49,5 +52,5 @@ export function createApp(config: Config, log: Logger): AppContext {
         apiBaseUrl: api_base_url,
         timeoutMs: request_timeout_ms,
       });
-  return { config, log, store, twilio, missingTwilio, streamSecret: streamSecret(store), startedAt: Date.now(), now: Date.now };
+  return { config, log, store, twilio, missingTwilio, streamSecret: streamSecret(store), bridges: new Map(), startedAt: Date.now(), now: Date.now };
 }

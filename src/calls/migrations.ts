@@ -35,4 +35,15 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE INDEX call_events_call ON call_events (call_id, id);
    CREATE INDEX call_events_orphans ON call_events (call_sid) WHERE call_id IS NULL;`,
+  `CREATE TABLE transcript (
+     id INTEGER PRIMARY KEY,
+     call_id TEXT NOT NULL REFERENCES calls (id),
+     role TEXT NOT NULL,
+     item_id TEXT,
+     text TEXT NOT NULL,
+     started_at INTEGER NOT NULL,
+     interrupted INTEGER NOT NULL DEFAULT 0
+   );
+   CREATE UNIQUE INDEX transcript_item ON transcript (call_id, item_id);
+   ALTER TABLE calls ADD COLUMN metrics TEXT;`,
 ];

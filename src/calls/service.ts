@@ -1,9 +1,8 @@
 import { v4 as uuidv4 } from "uuid";
 import type { AppContext } from "../app.ts";
 import { TwilioError, type RemoteCall } from "../twilio/rest.ts";
-import { StatusWebhook, type VoiceWebhook } from "../twilio/webhook.ts";
-import { streamToken } from "../twilio/stream-token.ts";
-import { connectStream, reject, sayAndHangup } from "../twilio/twiml.ts";
+import { StatusWebhook } from "../twilio/webhook.ts";
+import { sayAndHangup } from "../twilio/twiml.ts";
 import { MISSING_WEBHOOK, type CallRequest } from "./request.ts";
 import { isCallStatus, isPreAnswer, isTerminal, judge, type CallStatus } from "./status.ts";
 import type { CallPatch, CallRow, NewCall } from "./store.ts";
@@ -19,7 +18,7 @@ export class CallError extends Error {
 
 export const TWILIO_PATHS = { voice: "/twilio/voice", status: "/twilio/status", media: "/twilio/media-stream" } as const;
 
-const trimSlash = (url: string) => url.replace(/\/+$/, "");
+export const trimSlash = (url: string) => url.replace(/\/+$/, "");
 
 export function twilioUrl(base: string, path: string): string {
   return trimSlash(base) + path;
@@ -37,7 +36,7 @@ function requireTwilio(ctx: AppContext) {
   return ctx.twilio;
 }
 
-type Report = { status: CallStatus; sequence?: number; duration?: number; error?: string };
+export type Report = { status: CallStatus; sequence?: number; duration?: number; error?: string };
 type Source = "api" | "status_callback" | "voice_webhook" | "reconcile";
 
 const END_REASON: Record<string, string> = {
@@ -67,7 +66,7 @@ function patchFor(call: CallRow, report: Report, verdict: string, at: number): C
 }
 
 /** Records a status report for a call (always, as an event) and applies it if it moves the call forward. */
-function applyReport(ctx: AppContext, callId: string, report: Report, source: Source, at: number, params?: unknown): CallRow {
+export function applyReport(ctx: AppContext, callId: string, report: Report, source: Source, at: number, params?: unknown): CallRow {
   return ctx.store.transaction(() => {
     const call = ctx.store.getCall(callId)!;
     const verdict = judge(call, report.status, report.sequence);
@@ -83,7 +82,10 @@ function applyReport(ctx: AppContext, callId: string, report: Report, source: So
     });
     const patch = patchFor(call, report, verdict, at);
     const updated = patch ? ctx.store.updateCall(call.id, patch, at) : call;
-    if (patch?.ended_at) ctx.log.info("call ended", { call_id: call.id, status: updated.status, end_reason: updated.end_reason });
+    if (patch?.ended_at) {
+      ctx.log.info("call ended", { call_id: call.id, status: updated.status, end_reason: updated.end_reason });
+      ctx.bridges.get(call.id)?.close("call_ended");
+    }
     return updated;
   });
 }
@@ -108,7 +110,7 @@ function resolveWebhookBase(ctx: AppContext, requested?: string): string {
   return trimSlash(base);
 }
 
-function checkCapacity(ctx: AppContext): boolean {
+export function checkCapacity(ctx: AppContext): boolean {
   return ctx.store.countActive() < ctx.config.calls.max_concurrent;
 }
 
@@ -175,11 +177,11 @@ export function getCall(ctx: AppContext, id: string): CallRow {
 }
 
 /** Hangs up through Twilio. Idempotent: ending an ended call succeeds and changes nothing. */
-export async function endCall(ctx: AppContext, id: string): Promise<CallRow> {
+export async function endCall(ctx: AppContext, id: string, reason = "ended_by_api"): Promise<CallRow> {
   let call = getCall(ctx, id);
   if (call.ended_at !== null || isTerminal(call.status)) return call;
   const at = ctx.now();
-  call = ctx.store.updateCall(call.id, { end_requested_at: call.end_requested_at ?? at, end_reason: call.end_reason ?? "ended_by_api" }, at);
+  call = ctx.store.updateCall(call.id, { end_requested_at: call.end_requested_at ?? at, end_reason: call.end_reason ?? reason }, at);
   // Not yet accepted by Twilio: createOutboundCall sees the request when Twilio answers and ends it then.
   const sid = call.call_sid;
   if (!sid) return call;
@@ -199,8 +201,18 @@ export async function endCall(ctx: AppContext, id: string): Promise<CallRow> {
     if (!report || !isTerminal(report.status)) throw new CallError("twilio_refused", `Unable to end call: ${e.message}`);
     call = applyReport(ctx, call.id, report, "api", ctx.now());
   }
-  ctx.log.info("call end requested", { call_id: call.id, status: call.status });
+  ctx.bridges.get(call.id)?.close(reason);
+  ctx.log.info("call end requested", { call_id: call.id, status: call.status, reason });
   return call;
+}
+
+/** Replaces the call's TwiML with a short apology and a hang-up, recording why. */
+export async function apologizeAndHangUp(ctx: AppContext, id: string, reason: string): Promise<void> {
+  const call = getCall(ctx, id);
+  const at = ctx.now();
+  ctx.store.updateCall(call.id, { end_requested_at: call.end_requested_at ?? at, end_reason: call.end_reason ?? reason }, at);
+  if (!call.call_sid || !ctx.twilio || call.ended_at !== null) return;
+  await ctx.twilio.updateCall(call.call_sid, { twiml: await sayAndHangup("Sorry, the assistant is not available right now. Please try again later. Goodbye.") });
 }
 
 export function statusReport(p: StatusWebhook): Report {
@@ -227,64 +239,6 @@ export function handleStatusCallback(ctx: AppContext, p: StatusWebhook): void {
   });
 }
 
-function streamTwiml(ctx: AppContext, call: CallRow): Promise<string> {
-  return connectStream({
-    streamUrl: mediaStreamUrl(call.webhook_url),
-    parameters: { call_id: call.id, stream_token: streamToken(ctx.streamSecret, call.id) },
-  });
-}
-
-function inboundRefusal(ctx: AppContext, p: VoiceWebhook): "rejected" | "busy" | null {
-  const { enabled, allow_from } = ctx.config.inbound;
-  if (!enabled) return "rejected";
-  if (allow_from.length > 0 && !allow_from.includes(p.From)) return "rejected";
-  if (!checkCapacity(ctx)) return "busy";
-  return null;
-}
-
-/** TwiML for Twilio's voice webhook: connect known calls to the media bridge, admit or refuse new inbound ones. */
-export async function handleVoiceWebhook(ctx: AppContext, p: VoiceWebhook): Promise<string> {
-  const at = ctx.now();
-  const known = ctx.store.getCallBySid(p.CallSid);
-  if (known) {
-    if (known.ended_at !== null || known.end_requested_at !== null) return sayAndHangup();
-    const call = isCallStatus(p.CallStatus) ? applyReport(ctx, known.id, { status: p.CallStatus }, "voice_webhook", at, p) : known;
-    return streamTwiml(ctx, call);
-  }
-  if (p.Direction !== "inbound") {
-    ctx.log.warn("voice webhook for an unknown call", { call_sid: p.CallSid, direction: p.Direction });
-    return sayAndHangup();
-  }
-  const refusal = inboundRefusal(ctx, p);
-  const base = ctx.config.server.public_url;
-  if (refusal || !base) {
-    if (!base) ctx.log.error("inbound call refused: no public URL configured (server.public_url or AGENTICAI_WEBHOOK_URL)");
-    ctx.log.info("inbound call refused", { call_sid: p.CallSid, from: p.From, reason: refusal ?? "no_public_url" });
-    return reject(refusal ?? "rejected");
-  }
-  const status = isCallStatus(p.CallStatus) ? p.CallStatus : "ringing";
-  const call = ctx.store.transaction(() => {
-    const row = ctx.store.insertCall(
-      {
-        id: uuidv4(),
-        call_sid: p.CallSid,
-        direction: "inbound",
-        from_number: p.From || null,
-        to_number: p.To,
-        status,
-        prompt: ctx.config.agent.inbound_prompt,
-        metadata: "{}",
-        webhook_url: trimSlash(base),
-      },
-      at,
-    );
-    ctx.store.addEvent({ call_id: row.id, call_sid: p.CallSid, status, sequence: null, source: "voice_webhook", verdict: "apply", at, params: JSON.stringify(p) });
-    return row;
-  });
-  ctx.log.info("inbound call accepted", { call_id: call.id, call_sid: p.CallSid, from: p.From });
-  return streamTwiml(ctx, call);
-}
-
 /** Base URLs a webhook for this CallSid may have been signed against: the call's own, then the server's. */
 export function signatureBases(ctx: AppContext, callSid: string | undefined): string[] {
   const bases = new Set<string>();
@@ -307,7 +261,11 @@ export async function reconcile(ctx: AppContext): Promise<void> {
     // Still ringing: when it is answered, the voice webhook bridges it as usual.
     if (report && isPreAnswer(report.status)) continue;
     // Answered: its media bridge died with the old process, so hang up rather than leave dead air.
-    if (report?.status === "in-progress") await ctx.twilio!.updateCall(call.call_sid!, { status: "completed" }).catch(() => null);
+    if (report?.status === "in-progress") {
+      await ctx.twilio!.updateCall(call.call_sid!, { status: "completed" }).catch(() => null);
+      // A completed callback may have landed during the await; it wins.
+      call = ctx.store.getCall(call.id)!;
+    }
     if (call.ended_at === null) {
       const at = ctx.now();
       ctx.store.updateCall(call.id, { ended_at: at, end_reason: "server_restart" }, at);

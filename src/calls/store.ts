@@ -24,6 +24,16 @@ export interface CallRow {
   end_reason: string | null;
   error: string | null;
   last_sequence: number;
+  metrics: string | null;
+}
+
+export interface TurnRow {
+  call_id: string;
+  role: "caller" | "agent";
+  item_id: string;
+  text: string;
+  started_at: number;
+  interrupted: number;
 }
 
 export interface EventRow {
@@ -49,11 +59,16 @@ export interface Store {
   getCallBySid(sid: string): CallRow | null;
   listActive(): CallRow[];
   countActive(): number;
+  /** Distinct public bases of active calls: the URLs a media-stream upgrade may have been signed for. */
+  activeWebhookBases(): string[];
   updateCall(id: string, patch: CallPatch, at: number): CallRow;
   addEvent(event: NewEvent): void;
   events(callId: string): EventRow[];
   /** Removes and returns status callbacks that arrived before the create reply named their CallSid. */
   takeOrphans(callSid: string): EventRow[];
+  /** Inserts or completes one transcript turn; an empty text never overwrites a known one. */
+  upsertTurn(turn: TurnRow): void;
+  transcript(callId: string): TurnRow[];
   transaction<T>(fn: () => T): T;
   meta(key: string): string | null;
   setMeta(key: string, value: string): void;
@@ -84,6 +99,7 @@ export function openStore(dataDir: string): Store {
   const byId = db.query<CallRow, { id: string }>("SELECT * FROM calls WHERE id = $id");
   const bySid = db.query<CallRow, { sid: string }>("SELECT * FROM calls WHERE call_sid = $sid");
   const active = db.query<CallRow, []>("SELECT * FROM calls WHERE ended_at IS NULL ORDER BY created_at");
+  const activeBases = db.query<{ webhook_url: string }, []>("SELECT DISTINCT webhook_url FROM calls WHERE ended_at IS NULL");
   const activeCount = db.query<{ n: number }, []>("SELECT count(*) AS n FROM calls WHERE ended_at IS NULL");
   const insert = db.query(
     `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url, created_at, updated_at)
@@ -96,6 +112,17 @@ export function openStore(dataDir: string): Store {
   const eventsOf = db.query<EventRow, { id: string }>("SELECT * FROM call_events WHERE call_id = $id ORDER BY id");
   const orphans = db.query<EventRow, { sid: string }>("SELECT * FROM call_events WHERE call_id IS NULL AND call_sid = $sid ORDER BY id");
   const dropOrphans = db.query("DELETE FROM call_events WHERE call_id IS NULL AND call_sid = $sid");
+  const putTurn = db.query(
+    `INSERT INTO transcript (call_id, role, item_id, text, started_at, interrupted)
+     VALUES ($call_id, $role, $item_id, $text, $started_at, $interrupted)
+     ON CONFLICT (call_id, item_id) DO UPDATE SET
+       text = CASE WHEN excluded.text <> '' THEN excluded.text ELSE transcript.text END,
+       started_at = min(transcript.started_at, excluded.started_at),
+       interrupted = max(transcript.interrupted, excluded.interrupted)`,
+  );
+  const turns = db.query<TurnRow, { id: string }>(
+    "SELECT call_id, role, item_id, text, started_at, interrupted FROM transcript WHERE call_id = $id ORDER BY started_at, id",
+  );
   const getMeta = db.query<{ value: string }, { key: string }>("SELECT value FROM meta WHERE key = $key");
   const putMeta = db.query("INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   const updates = new Map<string, ReturnType<typeof db.query>>();
@@ -114,6 +141,7 @@ export function openStore(dataDir: string): Store {
     getCallBySid: (sid) => bySid.get({ sid }),
     listActive: () => active.all(),
     countActive: () => activeCount.get()!.n,
+    activeWebhookBases: () => activeBases.all().map((r) => r.webhook_url),
     updateCall(id, patch, at) {
       const keys = Object.keys(patch).sort();
       const sig = keys.join(",");
@@ -132,6 +160,8 @@ export function openStore(dataDir: string): Store {
       if (rows.length) dropOrphans.run({ sid });
       return rows;
     },
+    upsertTurn: (turn) => void putTurn.run({ ...turn }),
+    transcript: (id) => turns.all({ id }),
     transaction: (fn) => db.transaction(fn)(),
     meta: (key) => getMeta.get({ key })?.value ?? null,
     setMeta: (key, value) => void putMeta.run({ key, value }),

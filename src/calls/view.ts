@@ -1,4 +1,4 @@
-import type { CallRow, EventRow } from "./store.ts";
+import type { CallRow, EventRow, TurnRow } from "./store.ts";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
@@ -18,7 +18,7 @@ export function callSummary(c: CallRow) {
   };
 }
 
-export function callDetail(c: CallRow, events: EventRow[]) {
+export function callDetail(c: CallRow, events: EventRow[], turns: TurnRow[]) {
   return {
     ...callSummary(c),
     prompt: c.prompt,
@@ -31,5 +31,14 @@ export function callDetail(c: CallRow, events: EventRow[]) {
     status_history: events
       .filter((e) => e.verdict === "apply")
       .map((e) => ({ status: e.status, at: iso(e.at), source: e.source, sequence: e.sequence })),
+    transcript: turns.map((t) => ({ role: t.role, text: t.text, at: iso(t.started_at), interrupted: t.interrupted === 1 })),
+    metrics: c.metrics ? (JSON.parse(c.metrics) as unknown) : null,
   };
+}
+
+/** One line per turn, as a person would read it: `[12:00:03] Agent: Hello… (interrupted)`. */
+export function transcriptText(turns: TurnRow[]): string {
+  return turns
+    .map((t) => `[${new Date(t.started_at).toISOString().slice(11, 19)}] ${t.role === "agent" ? "Agent" : "Caller"}: ${t.text}${t.interrupted ? " (interrupted)" : ""}`)
+    .join("\n") + (turns.length ? "\n" : "");
 }

@@ -1,7 +1,7 @@
 import type { AppContext } from "../app.ts";
 import { CallRequest, firstIssue } from "../calls/request.ts";
 import { createOutboundCall, endCall, getCall } from "../calls/service.ts";
-import { callDetail, callSummary } from "../calls/view.ts";
+import { callDetail, callSummary, transcriptText } from "../calls/view.ts";
 import { VERSION } from "../version.ts";
 import { HttpError, json, readBody } from "./respond.ts";
 
@@ -33,7 +33,12 @@ export function listCalls(ctx: AppContext): Response {
 
 export function showCall(ctx: AppContext, id: string): Response {
   const call = getCall(ctx, id);
-  return json(callDetail(call, ctx.store.events(call.id)));
+  return json(callDetail(call, ctx.store.events(call.id), ctx.store.transcript(call.id)));
+}
+
+export function showTranscript(ctx: AppContext, id: string): Response {
+  const call = getCall(ctx, id);
+  return new Response(transcriptText(ctx.store.transcript(call.id)), { headers: { "Content-Type": "text/plain; charset=utf-8" } });
 }
 
 export async function postEnd(ctx: AppContext, id: string): Promise<Response> {

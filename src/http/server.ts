@@ -1,10 +1,11 @@
 import type { Server } from "bun";
 import type { AppContext } from "../app.ts";
 import { CallError, TWILIO_PATHS, type FailureKind } from "../calls/service.ts";
-import { health, listCalls, postCall, postEnd, showCall } from "./api.ts";
+import { health, listCalls, postCall, postEnd, showCall, showTranscript } from "./api.ts";
 import { authorize } from "./auth.ts";
 import { createRateLimiter } from "./ratelimit.ts";
 import { HttpError, failure } from "./respond.ts";
+import { mediaSocketHandler, upgradeMedia, type MediaSocketData } from "./media.ts";
 import { statusWebhook, voiceWebhook } from "./twilio.ts";
 
 const STATUS_FOR: Record<FailureKind, number> = {
@@ -16,9 +17,9 @@ const STATUS_FOR: Record<FailureKind, number> = {
   not_configured: 503,
 };
 
-type Handler = (req: Request & { params: Record<string, string> }, server: Server<unknown>) => Response | Promise<Response>;
+type Handler = (req: Request & { params: Record<string, string> }, server: Server<MediaSocketData>) => Response | Promise<Response>;
 
-export function startServer(ctx: AppContext): Server<unknown> {
+export function startServer(ctx: AppContext): Server<MediaSocketData> {
   const apiLimiter = createRateLimiter(ctx.config.limits.api_requests_per_minute);
   const callLimiter = createRateLimiter(ctx.config.limits.calls_per_minute);
 
@@ -44,7 +45,7 @@ export function startServer(ctx: AppContext): Server<unknown> {
       return handler(req, server);
     });
 
-  return Bun.serve({
+  return Bun.serve<MediaSocketData>({
     hostname: ctx.config.server.host,
     port: ctx.config.server.port,
     // A hard cap below which each route applies its own, smaller limit.
@@ -55,9 +56,12 @@ export function startServer(ctx: AppContext): Server<unknown> {
       "/api/calls": { GET: api(() => listCalls(ctx)) },
       "/api/calls/:id": { GET: api((req) => showCall(ctx, req.params.id!)) },
       "/api/calls/:id/end": { POST: api((req) => postEnd(ctx, req.params.id!)) },
+      "/api/calls/:id/transcript": { GET: api((req) => showTranscript(ctx, req.params.id!)) },
+      [TWILIO_PATHS.media]: (req: Request, server: Server<MediaSocketData>) => upgradeMedia(ctx, req, server),
       [TWILIO_PATHS.voice]: { POST: errors((req) => voiceWebhook(ctx, req)) },
       [TWILIO_PATHS.status]: { POST: errors((req) => statusWebhook(ctx, req)) },
     },
+    websocket: mediaSocketHandler(ctx),
     fetch: () => failure(404, "Not found"),
     error: (e) => {
       ctx.log.error("unhandled server error", { error: e });

@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { AppContext } from "../app.ts";
-import { handleStatusCallback, handleVoiceWebhook, signatureBases, twilioUrl } from "../calls/service.ts";
+import { handleStatusCallback, signatureBases, twilioUrl } from "../calls/service.ts";
+import { handleVoiceWebhook } from "../calls/voice.ts";
 import { formParams, validateSignature, type FormParams } from "../twilio/signature.ts";
 import { StatusWebhook, VoiceWebhook, firstValues } from "../twilio/webhook.ts";
 import { HttpError, readBody, xml } from "./respond.ts";

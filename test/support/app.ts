@@ -7,6 +7,8 @@ import { createApp, type AppContext } from "../../src/app.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { startServer } from "../../src/http/server.ts";
 import { createLogger } from "../../src/log.ts";
+import { connectMediaStream, type MediaClient, type MediaClientOptions } from "../../src/sim/media-stream.ts";
+import { startRealtimeSim, type RealtimeSim, type RealtimeSimOptions } from "../../src/sim/voice-model.ts";
 import { startFakeTwilio, type FakeTwilio, type FakeTwilioOptions } from "./fake-twilio.ts";
 
 type Tree = Record<string, Record<string, unknown>>;
@@ -16,12 +18,15 @@ export interface TestApp {
   ctx: AppContext;
   server: Server<unknown>;
   twilio: FakeTwilio;
+  model: RealtimeSim;
   logs: Record<string, unknown>[];
   dataDir: string;
   /** JSON request to the server; `body` is parsed JSON (or null). */
   api(path: string, init?: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
   /** Places a call with webhook_url pointing at this server, so the fake Twilio's webhooks come back here. */
   call(body?: Record<string, unknown>): Promise<{ id: string; sid: string }>;
+  /** Plays Twilio answering a call: the voice webhook, then the media stream its TwiML names. */
+  answer(sid: string, opts?: Partial<MediaClientOptions>): Promise<MediaClient>;
   stop(): Promise<void>;
 }
 
@@ -38,6 +43,7 @@ function merge(base: Tree, over: Tree): Tree {
 export interface TestAppOptions {
   config?: Tree;
   fake?: FakeTwilioOptions;
+  model?: RealtimeSimOptions;
   /** Leave Twilio credentials out of the config. */
   noTwilio?: boolean;
   /** Set server.public_url to the server's own URL once it listens. */
@@ -47,11 +53,15 @@ export interface TestAppOptions {
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
   const twilio = await startFakeTwilio(opts.fake);
+  const model = startRealtimeSim(opts.model);
   const dataDir = opts.dataDir ?? tempDir();
   const twilioTree = opts.noTwilio
     ? { api_base_url: twilio.url }
     : { account_sid: twilio.accountSid, auth_token: twilio.authToken, phone_number: twilio.phoneNumber, api_base_url: twilio.url };
-  const tree = merge({ server: { host: "127.0.0.1", port: 0, data_dir: dataDir }, twilio: twilioTree }, opts.config ?? {});
+  const tree = merge(
+    { server: { host: "127.0.0.1", port: 0, data_dir: dataDir }, twilio: twilioTree, openai: { api_key: model.apiKey, base_url: model.httpBaseUrl } },
+    opts.config ?? {},
+  );
   const config = ConfigSchema.parse(tree);
   const logs: Record<string, unknown>[] = [];
   const ctx = createApp(config, createLogger((line) => logs.push(JSON.parse(line))));
@@ -82,6 +92,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     ctx,
     server,
     twilio,
+    model,
     logs,
     dataDir,
     api,
@@ -91,8 +102,17 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       const id = res.body.call_id as string;
       return { id, sid: ctx.store.getCall(id)!.call_sid! };
     },
+    async answer(sid, options = {}) {
+      const xml = await (await twilio.sendVoice(sid)).text();
+      const url = /<Stream url="([^"]+)"/.exec(xml)?.[1];
+      if (!url) throw new Error(`no <Stream> in TwiML: ${xml}`);
+      const customParameters = Object.fromEntries([...xml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1]!, m[2]!]));
+      return connectMediaStream({ url, signature: twilio.sign(url, {}), accountSid: twilio.accountSid, callSid: sid, customParameters, ...options });
+    },
     async stop() {
+      for (const bridge of ctx.bridges.values()) bridge.close("test_over");
       await twilio.stop();
+      model.stop();
       await server.stop(true);
       ctx.store.close();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });

@@ -1,0 +1,376 @@
+// One call's audio bridge: Twilio's media stream on one side, the realtime model on the other.
+// Audio passes through as base64 text (μ-law both ways by default); everything else — barge-in,
+// transcripts, the end_call tool, reconnects, limits — is decided here, per call, on the event loop.
+import type { RealtimeServerEvent } from "openai/resources/realtime/realtime";
+import type { Config } from "../config/schema.ts";
+import type { Logger } from "../log.ts";
+import type { Store } from "../calls/store.ts";
+import { base64Bytes, createPcm24ToUlaw, createUlawToPcm24 } from "../media/transcode.ts";
+import { appendMessage, audioDelta, clientEvent, realtimeUrl, sessionConfig } from "../model/realtime.ts";
+import { clearMessage, ControlMessage, markMessage, mediaMessage, mediaPayload, type StartMessage } from "../twilio/media.ts";
+import { addUsage, createMetrics, type CallMetrics } from "./metrics.ts";
+import { audioSent, createPlayback, interrupt, isPlaying, markPlayed } from "./playback.ts";
+
+/** The Twilio side as the bridge sees it: Bun's ServerWebSocket fits. */
+export interface TwilioSocket {
+  send(text: string): number;
+  close(code?: number, reason?: string): void;
+  getBufferedAmount(): number;
+}
+
+export interface BridgeCall {
+  id: string;
+  direction: "outbound" | "inbound";
+  prompt: string;
+}
+
+export interface BridgeDeps {
+  config: Config;
+  log: Logger;
+  store: Store;
+  call: BridgeCall;
+  /** Ends the call through Twilio with this end reason. */
+  hangup(reason: string): Promise<unknown>;
+  /** Plays a short apology through Twilio and hangs up; used when the model is gone for good. */
+  apologize(reason: string): Promise<unknown>;
+  /** The bridge is finished: both sockets are closed and its metrics stored. */
+  onClosed(): void;
+}
+
+export interface Bridge {
+  readonly callId: string;
+  attach(twilio: TwilioSocket, start: StartMessage): void;
+  onTwilioText(text: string): void;
+  onTwilioClosed(): void;
+  close(reason: string): void;
+  metrics(): CallMetrics;
+}
+
+const MODEL_CLOSE_NORMAL = 1000;
+/** Caller audio kept while the model session is not ready yet; older frames are dropped. */
+const PRE_READY_FRAMES = 25;
+/** Bound on waiting for the goodbye to play before hanging up anyway. */
+const HANGUP_GRACE_MS = 10_000;
+/** A prepared bridge whose media stream never arrives is abandoned after this. */
+const STREAM_WAIT_MS = 30_000;
+
+type PendingOut = { responseId: string; itemId: string; payload: string; bytes: number };
+
+export function createBridge(deps: BridgeDeps): Bridge {
+  const { config, log, store, call } = deps;
+  const metrics = createMetrics();
+  const playback = createPlayback();
+  const pcm = config.audio.format === "pcm";
+  const toModel = pcm ? createUlawToPcm24() : null;
+  const toTwilio = pcm ? createPcm24ToUlaw() : null;
+  // Bytes a socket may hold before audio is dropped: μ-law is 8 B/ms, base64 and JSON add ~1.4×, pcm 24 kHz 6× more.
+  const maxBuffered = config.audio.max_buffered_ms * 8 * 1.5 * (pcm ? 6 : 1);
+  const preparedAt = performance.now();
+
+  let model: WebSocket | null = null;
+  let modelReady = false;
+  let reconnected = false;
+  let closed = false;
+  let twilio: TwilioSocket | null = null;
+  let streamSid = "";
+  let attachedAt = 0;
+  const preReady: string[] = [];
+  const preStream: PendingOut[] = [];
+  let preStreamBytes = 0;
+  let activeResponse: string | null = null;
+  let speechStoppedAt: number | null = null;
+  let awaitingFirstDelta = false;
+  const callerStarted = new Map<string, number>();
+  const agentStarted = new Map<string, number>();
+  let hangupPending: { toolCallId: string; responseId: string | null; reason: string } | null = null;
+  let hangingUp = false;
+  const timers = new Set<ReturnType<typeof setTimeout>>();
+
+  const later = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+  };
+
+  const sendModel = (text: string): boolean => {
+    if (!model || !modelReady || model.readyState !== WebSocket.OPEN) return false;
+    model.send(text);
+    return true;
+  };
+
+  const saveMetrics = () => store.updateCall(call.id, { metrics: JSON.stringify(metrics) }, Date.now());
+
+  const instructions = (withHistory: boolean) => {
+    const parts = [config.agent.preamble, call.prompt].filter(Boolean);
+    if (withHistory) {
+      const turns = store.transcript(call.id).map((t) => `${t.role === "agent" ? "You" : "Caller"}: ${t.text}`);
+      if (turns.length) parts.push(`The call was briefly interrupted by a technical problem. The conversation so far:\n${turns.join("\n")}\nContinue from there.`);
+    }
+    return parts.join("\n\n");
+  };
+
+  // ── model → Twilio ────────────────────────────────────────────────────────────────────────────
+  const forwardAudio = (out: PendingOut) => {
+    if (!twilio) {
+      // The greeting may be ready before Twilio opens the stream: hold it, within the same bound.
+      preStream.push(out);
+      preStreamBytes += out.bytes;
+      while (preStreamBytes > config.audio.max_buffered_ms * 8) {
+        preStreamBytes -= preStream.shift()!.bytes;
+        metrics.frames_dropped_out++;
+      }
+      return;
+    }
+    if (twilio.getBufferedAmount() > maxBuffered) {
+      metrics.frames_dropped_out++;
+      return;
+    }
+    const now = performance.now();
+    if (metrics.time_to_first_audio_ms === null) metrics.time_to_first_audio_ms = Math.round(now - attachedAt);
+    if (awaitingFirstDelta && speechStoppedAt !== null) {
+      metrics.turn_latency_ms.push(Math.round(now - speechStoppedAt));
+      awaitingFirstDelta = false;
+    }
+    if (!agentStarted.has(out.itemId)) agentStarted.set(out.itemId, Date.now());
+    twilio.send(mediaMessage(streamSid, out.payload));
+    twilio.send(markMessage(streamSid, audioSent(playback, out.responseId, out.itemId, out.bytes, now)));
+    metrics.frames_out++;
+  };
+
+  const onDelta = (responseId: string, itemId: string, delta: string) => {
+    if (playback.discarded.has(responseId)) return;
+    if (toTwilio) {
+      const { payload, bytes } = toTwilio(delta);
+      if (bytes > 0) forwardAudio({ responseId, itemId, payload, bytes });
+    } else {
+      forwardAudio({ responseId, itemId, payload: delta, bytes: base64Bytes(delta) });
+    }
+  };
+
+  const bargeIn = () => {
+    const t0 = performance.now();
+    const cut = interrupt(playback, t0);
+    if (!cut || !twilio) return;
+    twilio.send(clearMessage(streamSid));
+    sendModel(clientEvent({ type: "conversation.item.truncate", item_id: cut.itemId, content_index: 0, audio_end_ms: cut.audioEndMs }));
+    metrics.barge_in_reaction_ms.push(Math.round((performance.now() - t0) * 1000) / 1000);
+    metrics.barge_ins++;
+    store.upsertTurn({ call_id: call.id, role: "agent", item_id: cut.itemId, text: "", started_at: agentStarted.get(cut.itemId) ?? Date.now(), interrupted: 1 });
+  };
+
+  const maybeHangUp = () => {
+    if (!hangupPending || hangupPending.responseId !== null || hangingUp) return;
+    if (isPlaying(playback)) return;
+    hangingUp = true;
+    log.info("agent ended the call", { reason: hangupPending.reason });
+    deps.hangup("agent_hangup").catch((e) => log.warn("hanging up after end_call failed", { error: e }));
+  };
+
+  const onModelEvent = (event: RealtimeServerEvent) => {
+    switch (event.type) {
+      case "session.updated":
+        if (modelReady) return;
+        modelReady = true;
+        if (metrics.model_connect_ms === null) metrics.model_connect_ms = Math.round(performance.now() - preparedAt);
+        for (const frame of preReady.splice(0)) sendModel(frame);
+        if (!reconnected) {
+          const greeting = call.direction === "outbound" ? config.agent.outbound_greeting : config.agent.inbound_greeting;
+          if (greeting) sendModel(clientEvent({ type: "response.create", response: { instructions: greeting } }));
+        }
+        return;
+      case "response.output_audio.delta":
+        onDelta(event.response_id, event.item_id, event.delta);
+        return;
+      case "input_audio_buffer.speech_started":
+        callerStarted.set(event.item_id, Date.now());
+        bargeIn();
+        return;
+      case "input_audio_buffer.speech_stopped":
+        speechStoppedAt = performance.now();
+        awaitingFirstDelta = true;
+        return;
+      case "conversation.item.input_audio_transcription.completed":
+        store.upsertTurn({ call_id: call.id, role: "caller", item_id: event.item_id, text: event.transcript, started_at: callerStarted.get(event.item_id) ?? Date.now(), interrupted: 0 });
+        return;
+      case "response.output_audio_transcript.done":
+        store.upsertTurn({ call_id: call.id, role: "agent", item_id: event.item_id, text: event.transcript, started_at: agentStarted.get(event.item_id) ?? Date.now(), interrupted: 0 });
+        return;
+      case "response.created":
+        activeResponse = event.response.id ?? null;
+        return;
+      case "response.function_call_arguments.done":
+        if (event.name === "end_call") {
+          let reason = "";
+          try {
+            reason = String((JSON.parse(event.arguments) as { reason?: unknown }).reason ?? "");
+          } catch {
+            reason = "";
+          }
+          hangupPending = { toolCallId: event.call_id, responseId: event.response_id, reason };
+          later(HANGUP_GRACE_MS, () => {
+            if (hangupPending) hangupPending.responseId = null;
+            playback.pending.clear();
+            maybeHangUp();
+          });
+        }
+        return;
+      case "response.done": {
+        const id = event.response.id ?? null;
+        if (activeResponse === id) activeResponse = null;
+        addUsage(metrics, event.response.usage);
+        saveMetrics();
+        if (hangupPending && hangupPending.responseId === id) {
+          sendModel(clientEvent({ type: "conversation.item.create", item: { type: "function_call_output", call_id: hangupPending.toolCallId, output: JSON.stringify({ ok: true, result: "The call will end once your goodbye has played." }) } }));
+          hangupPending.responseId = null;
+          maybeHangUp();
+        }
+        return;
+      }
+      case "error":
+        log.warn("model reported an error", { code: event.error.code, message: event.error.message });
+        return;
+      default:
+        return;
+    }
+  };
+
+  const onModelText = (text: string) => {
+    const delta = audioDelta(text);
+    if (delta) return onDelta(delta.responseId, delta.itemId, delta.delta);
+    let event: RealtimeServerEvent;
+    try {
+      event = JSON.parse(text) as RealtimeServerEvent;
+    } catch {
+      log.warn("model sent a message that is not JSON");
+      return;
+    }
+    onModelEvent(event);
+  };
+
+  const connectModel = () => {
+    const url = realtimeUrl(config.openai.base_url, config.openai.model);
+    let socket: WebSocket;
+    try {
+      socket = new WebSocket(url, { headers: { Authorization: `Bearer ${config.openai.api_key ?? ""}` } } as unknown as string[]);
+    } catch (e) {
+      log.error("cannot open the model socket", { error: e });
+      return modelLost();
+    }
+    model = socket;
+    modelReady = false;
+    socket.onopen = () => socket.send(clientEvent({ type: "session.update", session: sessionConfig(config, instructions(reconnected)) }));
+    socket.onmessage = (ev) => onModelText(typeof ev.data === "string" ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer));
+    socket.onclose = (ev) => {
+      if (model !== socket || closed) return;
+      log.warn("model socket closed", { code: ev.code, reason: ev.reason });
+      model = null;
+      modelLost();
+    };
+  };
+
+  const modelLost = () => {
+    if (closed) return;
+    modelReady = false;
+    if (!reconnected) {
+      reconnected = true;
+      metrics.model_reconnects++;
+      connectModel();
+      return;
+    }
+    log.error("model unavailable: apologizing and hanging up");
+    deps.apologize("model_unavailable").catch((e) => log.warn("apologizing through Twilio failed", { error: e }));
+    close("model_unavailable");
+  };
+
+  // ── Twilio → model ────────────────────────────────────────────────────────────────────────────
+  const onCallerAudio = (payload: string) => {
+    metrics.frames_in++;
+    const frame = appendMessage(toModel ? toModel(payload) : payload);
+    if (!modelReady || !model) {
+      preReady.push(frame);
+      if (preReady.length > PRE_READY_FRAMES) {
+        preReady.shift();
+        metrics.frames_dropped_in++;
+      }
+      return;
+    }
+    if (model.bufferedAmount > maxBuffered) {
+      metrics.frames_dropped_in++;
+      return;
+    }
+    sendModel(frame);
+  };
+
+  const onControl = (msg: ControlMessage) => {
+    switch (msg.event) {
+      case "media":
+        return onCallerAudio(msg.media.payload);
+      case "mark":
+        if (markPlayed(playback, msg.mark.name, performance.now())) maybeHangUp();
+        return;
+      case "dtmf":
+        sendModel(clientEvent({ type: "conversation.item.create", item: { type: "message", role: "user", content: [{ type: "input_text", text: `The caller pressed ${msg.dtmf.digit} on the keypad.` }] } }));
+        if (!activeResponse) sendModel(clientEvent({ type: "response.create" }));
+        return;
+      case "stop":
+        close("stream_stopped");
+        return;
+      default:
+        return;
+    }
+  };
+
+  function close(reason: string) {
+    if (closed) return;
+    closed = true;
+    for (const t of timers) clearTimeout(t);
+    timers.clear();
+    const m = model;
+    model = null;
+    if (m && m.readyState <= WebSocket.OPEN) m.close(MODEL_CLOSE_NORMAL, reason);
+    twilio?.close(1000, reason);
+    twilio = null;
+    saveMetrics();
+    deps.onClosed();
+  }
+
+  connectModel();
+  later(config.calls.max_duration_s * 1000, () => {
+    log.info("maximum call duration reached");
+    deps.hangup("max_duration").catch((e) => log.warn("hanging up at the duration limit failed", { error: e }));
+  });
+  later(STREAM_WAIT_MS, () => {
+    if (!twilio) close("stream_never_started");
+  });
+
+  return {
+    callId: call.id,
+    attach(socket, start) {
+      twilio = socket;
+      streamSid = start.streamSid;
+      attachedAt = performance.now();
+      preStreamBytes = 0;
+      for (const out of preStream.splice(0)) forwardAudio(out);
+    },
+    onTwilioText(text) {
+      const payload = mediaPayload(text);
+      if (payload !== null) return onCallerAudio(payload);
+      let raw: unknown;
+      try {
+        raw = JSON.parse(text);
+      } catch {
+        return;
+      }
+      const parsed = ControlMessage.safeParse(raw);
+      if (parsed.success) onControl(parsed.data);
+    },
+    onTwilioClosed() {
+      twilio = null;
+      close("stream_closed");
+    },
+    close,
+    metrics: () => metrics,
+  };
+}

@@ -1,0 +1,79 @@
+// OpenAI Realtime (GA) over a plain WebSocket: URL, session shape, and the one hot server event.
+import type { RealtimeClientEvent, RealtimeSessionCreateRequest } from "openai/resources/realtime/realtime";
+import type { Config } from "../config/schema.ts";
+
+/** `OPENAI_BASE_URL` + `/realtime?model=`; http→ws so a local model server needs no TLS. */
+export function realtimeUrl(baseUrl: string, model: string): string {
+  return `${baseUrl.replace(/\/+$/, "").replace(/^http/, "ws")}/realtime?model=${encodeURIComponent(model)}`;
+}
+
+export const END_CALL_TOOL = {
+  type: "function",
+  name: "end_call",
+  description: "Hang up the phone call. Say goodbye first; call this only when the conversation is over.",
+  parameters: {
+    type: "object",
+    properties: { reason: { type: "string", description: "Why the call is ending" } },
+    required: ["reason"],
+  },
+} as const;
+
+export function sessionConfig(config: Config, instructions: string): RealtimeSessionCreateRequest {
+  const { vad } = config.openai;
+  const format = config.audio.format === "pcm" ? ({ type: "audio/pcm", rate: 24000 } as const) : ({ type: "audio/pcmu" } as const);
+  const turnDetection =
+    vad.type === "semantic_vad"
+      ? { type: "semantic_vad" as const, eagerness: vad.eagerness, create_response: true, interrupt_response: true }
+      : {
+          type: "server_vad" as const,
+          threshold: vad.threshold,
+          prefix_padding_ms: vad.prefix_padding_ms,
+          silence_duration_ms: vad.silence_ms,
+          create_response: true,
+          interrupt_response: true,
+        };
+  return {
+    type: "realtime",
+    model: config.openai.model,
+    output_modalities: ["audio"],
+    instructions,
+    audio: {
+      input: { format, transcription: { model: config.openai.transcription_model }, turn_detection: turnDetection },
+      output: { format, voice: config.openai.voice },
+    },
+    tools: [END_CALL_TOOL],
+    tool_choice: "auto",
+  };
+}
+
+export const clientEvent = (event: RealtimeClientEvent) => JSON.stringify(event);
+
+export const appendMessage = (audio: string) => `{"type":"input_audio_buffer.append","audio":"${audio}"}`;
+
+export interface AudioDelta {
+  responseId: string;
+  itemId: string;
+  delta: string;
+}
+
+const DELTA_PREFIX = '{"type":"response.output_audio.delta"';
+
+function field(text: string, key: string, from: number): string | null {
+  const at = text.indexOf(`"${key}":"`, from);
+  if (at < 0) return null;
+  const start = at + key.length + 4;
+  const end = text.indexOf('"', start);
+  return end < 0 ? null : text.slice(start, end);
+}
+
+/**
+ * `response.output_audio.delta` without a JSON parse of its (large) payload. The ids and the base64
+ * delta contain no quotes or escapes; anything unexpected returns null and takes the full parser.
+ */
+export function audioDelta(text: string): AudioDelta | null {
+  if (!text.startsWith(DELTA_PREFIX)) return null;
+  const responseId = field(text, "response_id", DELTA_PREFIX.length);
+  const itemId = field(text, "item_id", DELTA_PREFIX.length);
+  const delta = field(text, "delta", DELTA_PREFIX.length);
+  return responseId && itemId && delta !== null ? { responseId, itemId, delta } : null;
+}

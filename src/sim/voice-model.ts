@@ -1,0 +1,332 @@
+// A voice model that speaks the OpenAI Realtime GA protocol on a local WebSocket. It detects speech
+// by energy in the audio it is sent, "transcribes" each caller turn from a script, answers with tone
+// audio and a scripted transcript, can be interrupted, and calls `end_call` when the caller says goodbye.
+import type { Server, ServerWebSocket } from "bun";
+import { randomBytes } from "node:crypto";
+import { ULAW_DECODE, ULAW_ENCODE } from "../media/ulaw.ts";
+
+export interface RealtimeSimOptions {
+  port?: number;
+  apiKey?: string;
+  /** RMS (int16 scale) above which a chunk counts as speech. */
+  vadThreshold?: number;
+  /** Caller transcripts, one per detected turn; "goodbye" in one ends the call through the tool. */
+  callerTranscripts?: string[];
+  /** Agent transcripts, one per response (the greeting first). */
+  agentReplies?: string[];
+  /** Length of each spoken reply, ms. */
+  replyMs?: number;
+  /** Size of each audio delta, ms. */
+  deltaMs?: number;
+  /** Send reply audio at real time instead of as fast as possible. */
+  pacedReplies?: boolean;
+}
+
+type Json = Record<string, any>;
+
+export interface SimSession {
+  readonly id: string;
+  readonly model: string;
+  /** Client events in order; appends are counted, not kept. */
+  readonly received: Json[];
+  readonly appendCount: number;
+  /** Bytes of caller audio received. */
+  readonly audioBytes: number;
+  /** Bytes of agent audio sent in deltas. */
+  readonly audioBytesSent: number;
+  readonly deltaCount: number;
+  readonly session: Json;
+  readonly truncates: Json[];
+  readonly closed: boolean;
+  close(code?: number): void;
+}
+
+export interface RealtimeSim {
+  /** The OPENAI_BASE_URL to configure: `http://127.0.0.1:PORT/v1`. */
+  readonly httpBaseUrl: string;
+  readonly apiKey: string;
+  readonly sessions: SimSession[];
+  /** The next n connection attempts are answered 503. */
+  rejectConnections(n: number): void;
+  stop(): void;
+}
+
+interface State {
+  sim: SimSession | null;
+  ws: ServerWebSocket<Data> | null;
+  session: Json;
+  received: Json[];
+  counters: { appendCount: number; audioBytes: number; audioBytesSent: number; deltaCount: number };
+  truncates: Json[];
+  closed: boolean;
+  audioMs: number;
+  speaking: boolean;
+  silentMs: number;
+  speechItem: string;
+  callerTurns: number;
+  agentTurns: number;
+  active: { id: string; itemId: string; cancelled: boolean; sentMs: number } | null;
+  itemAudioMs: Map<string, number>;
+}
+
+interface Data {
+  state: State;
+}
+
+const id = (prefix: string) => `${prefix}_${randomBytes(8).toString("hex")}`;
+
+function tone(hz: number, rate: number, ms: number, pcm: boolean): Buffer {
+  const n = Math.round((rate * ms) / 1000);
+  if (pcm) {
+    const out = Buffer.alloc(n * 2);
+    for (let i = 0; i < n; i++) out.writeInt16LE(Math.round(6000 * Math.sin((2 * Math.PI * hz * i) / rate)), i * 2);
+    return out;
+  }
+  const out = Buffer.alloc(n);
+  for (let i = 0; i < n; i++) out[i] = ULAW_ENCODE[Math.round(6000 * Math.sin((2 * Math.PI * hz * i) / rate)) & 0xffff]!;
+  return out;
+}
+
+function rms(audio: Buffer, pcm: boolean): number {
+  let sum = 0;
+  let n = 0;
+  if (pcm) {
+    for (let i = 0; i + 1 < audio.length; i += 2, n++) sum += audio.readInt16LE(i) ** 2;
+  } else {
+    for (; n < audio.length; n++) sum += ULAW_DECODE[audio[n]!]! ** 2;
+  }
+  return n ? Math.sqrt(sum / n) : 0;
+}
+
+const isPcm = (session: Json, dir: "input" | "output") => session.audio?.[dir]?.format?.type === "audio/pcm";
+const BETA_KEYS = ["modalities", "input_audio_format", "output_audio_format", "voice", "turn_detection", "input_audio_transcription", "temperature"];
+
+export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
+  const apiKey = opts.apiKey ?? "sk-sim";
+  const threshold = opts.vadThreshold ?? 1000;
+  const replyMs = opts.replyMs ?? 1000;
+  const deltaMs = opts.deltaMs ?? 100;
+  const sessions: SimSession[] = [];
+  let rejecting = 0;
+
+  const send = (st: State, event: Json) => {
+    if (!st.ws || st.closed) return;
+    st.ws.send(JSON.stringify({ event_id: id("event"), ...event }));
+  };
+  const error = (st: State, code: string, message: string, extra: Json = {}) =>
+    send(st, { type: "error", error: { type: "invalid_request_error", code, message, param: null, event_id: null, ...extra } });
+
+  async function respond(st: State, opts2: { transcript: string; endCall: boolean }) {
+    const responseId = id("resp");
+    const itemId = id("item");
+    const response = { id: responseId, itemId, cancelled: false, sentMs: 0 };
+    st.active = response;
+    send(st, { type: "response.created", response: { id: responseId, object: "realtime.response", status: "in_progress", output: [] } });
+    send(st, { type: "response.output_item.added", response_id: responseId, output_index: 0, item: { id: itemId, type: "message", role: "assistant", status: "in_progress", content: [] } });
+    const pcmOut = isPcm(st.session, "output");
+    const audio = tone(440, pcmOut ? 24000 : 8000, replyMs, pcmOut);
+    const bytesPerMs = pcmOut ? 48 : 8;
+    const step = deltaMs * bytesPerMs;
+    const started = performance.now();
+    for (let at = 0; at < audio.length; at += step) {
+      if (response.cancelled || st.closed) break;
+      const chunk = audio.subarray(at, at + step);
+      send(st, { type: "response.output_audio.delta", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta: chunk.toString("base64") });
+      st.counters.deltaCount++;
+      st.counters.audioBytesSent += chunk.length;
+      response.sentMs += chunk.length / bytesPerMs;
+      st.itemAudioMs.set(itemId, response.sentMs);
+      // Yield between chunks so speech_started and cancels interleave as they would on the wire.
+      await Bun.sleep(opts.pacedReplies ? Math.max(0, started + response.sentMs - performance.now()) : 0);
+    }
+    if (st.active === response) st.active = null;
+    const output: Json[] = [{ id: itemId, type: "message", role: "assistant", status: response.cancelled ? "incomplete" : "completed" }];
+    if (!response.cancelled) {
+      send(st, { type: "response.output_audio.done", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0 });
+      send(st, { type: "response.output_audio_transcript.done", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, transcript: opts2.transcript });
+      send(st, { type: "response.output_item.done", response_id: responseId, output_index: 0, item: output[0] });
+      if (opts2.endCall) {
+        const call = { id: id("item"), type: "function_call", call_id: id("call"), name: "end_call", arguments: JSON.stringify({ reason: "caller said goodbye" }), status: "completed" };
+        send(st, { type: "response.output_item.added", response_id: responseId, output_index: 1, item: { ...call, arguments: "" } });
+        send(st, { type: "response.function_call_arguments.done", response_id: responseId, item_id: call.id, output_index: 1, call_id: call.call_id, name: "end_call", arguments: call.arguments });
+        send(st, { type: "response.output_item.done", response_id: responseId, output_index: 1, item: call });
+        output.push(call);
+      }
+    }
+    send(st, {
+      type: "response.done",
+      response: {
+        id: responseId,
+        object: "realtime.response",
+        status: response.cancelled ? "cancelled" : "completed",
+        status_details: response.cancelled ? { type: "cancelled", reason: st.closed ? "client_cancelled" : "turn_detected" } : null,
+        output,
+        usage: { total_tokens: 120, input_tokens: 80, output_tokens: 40, input_token_details: { text_tokens: 50, audio_tokens: 30, cached_tokens: 0 }, output_token_details: { text_tokens: 10, audio_tokens: 30 } },
+      },
+    });
+  }
+
+  const nextAgentLine = (st: State) => opts.agentReplies?.[st.agentTurns++] ?? "OK.";
+
+  function startResponse(st: State, endCall = false) {
+    if (st.active) return error(st, "conversation_already_has_active_response", "Conversation already has an active response in progress");
+    void respond(st, { transcript: endCall ? "Goodbye!" : nextAgentLine(st), endCall });
+  }
+
+  function cancel(st: State) {
+    if (st.active) st.active.cancelled = true;
+  }
+
+  function onAudio(st: State, b64: string) {
+    const pcmIn = isPcm(st.session, "input");
+    const audio = Buffer.from(b64, "base64");
+    st.counters.appendCount++;
+    st.counters.audioBytes += audio.length;
+    const ms = audio.length / (pcmIn ? 48 : 8);
+    const loud = rms(audio, pcmIn) > threshold;
+    const turn = st.session.audio?.input?.turn_detection ?? {};
+    st.audioMs += ms;
+    if (loud) {
+      st.silentMs = 0;
+      if (!st.speaking) {
+        st.speaking = true;
+        st.speechItem = id("item");
+        send(st, { type: "input_audio_buffer.speech_started", audio_start_ms: Math.round(st.audioMs - ms), item_id: st.speechItem });
+        if (turn.interrupt_response !== false) cancel(st);
+      }
+      return;
+    }
+    if (!st.speaking) return;
+    st.silentMs += ms;
+    if (st.silentMs < (turn.silence_duration_ms ?? 500)) return;
+    st.speaking = false;
+    const item = st.speechItem;
+    send(st, { type: "input_audio_buffer.speech_stopped", audio_end_ms: Math.round(st.audioMs - st.silentMs), item_id: item });
+    send(st, { type: "input_audio_buffer.committed", item_id: item, previous_item_id: null });
+    const transcript = opts.callerTranscripts?.[st.callerTurns++] ?? "Hello?";
+    send(st, { type: "conversation.item.input_audio_transcription.completed", item_id: item, content_index: 0, transcript, usage: { type: "duration", seconds: 1 } });
+    const goodbye = /goodbye/i.test(transcript) && (st.session.tools ?? []).some((t: Json) => t.name === "end_call");
+    if (turn.create_response !== false) startResponse(st, goodbye);
+  }
+
+  function onEvent(st: State, event: Json) {
+    if (event.type !== "input_audio_buffer.append") st.received.push(event);
+    switch (event.type) {
+      case "input_audio_buffer.append":
+        return onAudio(st, String(event.audio ?? ""));
+      case "session.update": {
+        const s = event.session ?? {};
+        const beta = BETA_KEYS.find((k) => k in s);
+        if (s.type !== "realtime" || beta) return error(st, "unknown_parameter", `Unknown parameter: 'session.${beta ?? "type"}'.`, { param: `session.${beta ?? "type"}`, event_id: event.event_id ?? null });
+        st.session = { ...st.session, ...s, audio: { input: { ...st.session.audio?.input, ...s.audio?.input }, output: { ...st.session.audio?.output, ...s.audio?.output } } };
+        return send(st, { type: "session.updated", session: st.session });
+      }
+      case "response.create":
+        return startResponse(st);
+      case "response.cancel":
+        if (!st.active) return error(st, "response_cancel_not_active", "Cancellation failed: no active response found");
+        return cancel(st);
+      case "conversation.item.truncate": {
+        st.truncates.push(event);
+        const have = st.itemAudioMs.get(event.item_id);
+        if (have === undefined || event.audio_end_ms > have) return error(st, "invalid_value", "audio_end_ms is longer than the audio");
+        return send(st, { type: "conversation.item.truncated", item_id: event.item_id, content_index: event.content_index ?? 0, audio_end_ms: event.audio_end_ms });
+      }
+      case "conversation.item.create": {
+        const item = { id: id("item"), ...event.item };
+        send(st, { type: "conversation.item.added", previous_item_id: null, item });
+        return send(st, { type: "conversation.item.done", previous_item_id: null, item });
+      }
+      case "input_audio_buffer.commit":
+      case "input_audio_buffer.clear":
+        return;
+      default:
+        return error(st, "invalid_event", `Invalid event type '${event.type}'`);
+    }
+  }
+
+  const server: Server<Data> = Bun.serve<Data>({
+    hostname: "127.0.0.1",
+    port: opts.port ?? 0,
+    fetch(req, srv) {
+      const url = new URL(req.url);
+      if (!url.pathname.endsWith("/realtime")) return Response.json({ error: { message: "Not found" } }, { status: 404 });
+      if (rejecting > 0) {
+        rejecting--;
+        return Response.json({ error: { message: "The server is overloaded", type: "server_error" } }, { status: 503 });
+      }
+      const protocols = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
+      const keyed = req.headers.get("authorization") === `Bearer ${apiKey}` || protocols.includes(`openai-insecure-api-key.${apiKey}`);
+      if (!keyed) return Response.json({ error: { message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key" } }, { status: 401 });
+      const model = url.searchParams.get("model") ?? "";
+      const state: State = {
+        sim: null,
+        ws: null,
+        session: { type: "realtime", id: id("sess"), object: "realtime.session", model, output_modalities: ["audio"], instructions: "", tools: [], audio: { input: { format: { type: "audio/pcmu" } }, output: { format: { type: "audio/pcmu" }, voice: "marin" } } },
+        received: [],
+        counters: { appendCount: 0, audioBytes: 0, audioBytesSent: 0, deltaCount: 0 },
+        truncates: [],
+        closed: false,
+        audioMs: 0,
+        speaking: false,
+        silentMs: 0,
+        speechItem: "",
+        callerTurns: 0,
+        agentTurns: 0,
+        active: null,
+        itemAudioMs: new Map(),
+      };
+      const beta = req.headers.has("openai-beta");
+      const headers = protocols.includes("realtime") ? { "Sec-WebSocket-Protocol": "realtime" } : undefined;
+      if (!srv.upgrade(req, { data: { state }, headers })) return new Response("Upgrade required", { status: 426 });
+      state.sim = {
+        id: state.session.id,
+        model,
+        received: state.received,
+        get appendCount() { return state.counters.appendCount; },
+        get audioBytes() { return state.counters.audioBytes; },
+        get audioBytesSent() { return state.counters.audioBytesSent; },
+        get deltaCount() { return state.counters.deltaCount; },
+        get session() { return state.session; },
+        truncates: state.truncates,
+        get closed() { return state.closed; },
+        close: (code = 1011) => state.ws?.close(code, "simulated drop"),
+      };
+      sessions.push(state.sim);
+      if (beta) queueMicrotask(() => {
+        error(state, "beta_api_shape_disabled", "The Realtime Beta API is no longer supported.");
+        state.ws?.close(4000, "beta_api_shape_disabled");
+      });
+      return undefined;
+    },
+    websocket: {
+      maxPayloadLength: 16 * 1024 * 1024,
+      open(ws) {
+        ws.data.state.ws = ws;
+        send(ws.data.state, { type: "session.created", session: ws.data.state.session });
+      },
+      message(ws, message) {
+        let event: Json;
+        try {
+          event = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
+        } catch {
+          return error(ws.data.state, "invalid_json", "The message is not valid JSON.");
+        }
+        onEvent(ws.data.state, event);
+      },
+      close(ws) {
+        const st = ws.data.state;
+        st.closed = true;
+        cancel(st);
+      },
+    },
+  });
+
+  return {
+    httpBaseUrl: `http://127.0.0.1:${server.port}/v1`,
+    apiKey,
+    sessions,
+    rejectConnections: (n) => void (rejecting = n),
+    stop: () => void server.stop(true),
+  };
+}

@@ -1,0 +1,53 @@
+// Twilio Media Streams, bidirectional (<Connect><Stream>): the messages on the WebSocket, typed once here.
+import { z } from "zod";
+
+const STREAM_SID = /^MZ[0-9a-fA-F]{32}$/;
+
+export const StartMessage = z.object({
+  event: z.literal("start"),
+  sequenceNumber: z.string().optional(),
+  streamSid: z.string().regex(STREAM_SID),
+  start: z.object({
+    streamSid: z.string().regex(STREAM_SID),
+    accountSid: z.string(),
+    callSid: z.string(),
+    tracks: z.array(z.string()).default(["inbound"]),
+    customParameters: z.record(z.string(), z.string()).default({}),
+    mediaFormat: z.object({ encoding: z.string(), sampleRate: z.number(), channels: z.number() }).optional(),
+  }),
+});
+export type StartMessage = z.infer<typeof StartMessage>;
+
+/** Everything but `media`, which takes the fast path in `mediaPayload`. */
+export const ControlMessage = z.discriminatedUnion("event", [
+  z.object({ event: z.literal("connected") }),
+  StartMessage,
+  z.object({ event: z.literal("dtmf"), dtmf: z.object({ digit: z.string().regex(/^[0-9*#A-D]$/) }) }),
+  z.object({ event: z.literal("mark"), mark: z.object({ name: z.string() }) }),
+  z.object({ event: z.literal("stop") }),
+  z.object({ event: z.literal("media"), media: z.object({ payload: z.string() }) }),
+]);
+export type ControlMessage = z.infer<typeof ControlMessage>;
+
+const MEDIA_PREFIX = '{"event":"media"';
+const PAYLOAD_KEY = '"payload":"';
+
+/**
+ * The base64 payload of a `media` message without parsing the JSON: Twilio writes `event` first and
+ * base64 never contains a quote or an escape. Anything else returns null and takes the full parser.
+ */
+export function mediaPayload(text: string): string | null {
+  if (!text.startsWith(MEDIA_PREFIX)) return null;
+  const at = text.indexOf(PAYLOAD_KEY, MEDIA_PREFIX.length);
+  if (at < 0) return null;
+  const start = at + PAYLOAD_KEY.length;
+  const end = text.indexOf('"', start);
+  return end < 0 ? null : text.slice(start, end);
+}
+
+// Outbound messages are built as strings: streamSid was validated at `start`, payloads are base64 and
+// mark names are our own, so nothing here needs escaping and no object is built per frame.
+export const mediaMessage = (streamSid: string, payload: string) =>
+  `{"event":"media","streamSid":"${streamSid}","media":{"payload":"${payload}"}}`;
+export const markMessage = (streamSid: string, name: string) => `{"event":"mark","streamSid":"${streamSid}","mark":{"name":"${name}"}}`;
+export const clearMessage = (streamSid: string) => `{"event":"clear","streamSid":"${streamSid}"}`;

@@ -1,0 +1,37 @@
+import { describe, expect, test } from "bun:test";
+import { ControlMessage, clearMessage, markMessage, mediaMessage, mediaPayload } from "../../src/twilio/media.ts";
+import { audioDelta } from "../../src/model/realtime.ts";
+
+const SID = "MZ" + "0123456789abcdef".repeat(2);
+
+describe("Twilio media stream messages", () => {
+  test("media payload fast path matches a full parse, and declines anything unusual", () => {
+    const frame = `{"event":"media","sequenceNumber":"2","streamSid":"${SID}","media":{"track":"inbound","chunk":"1","timestamp":"20","payload":"/////37+fn5+"}}`;
+    expect(mediaPayload(frame)).toBe("/////37+fn5+");
+    expect(mediaPayload(`{"streamSid":"${SID}","event":"media","media":{"payload":"AA=="}}`)).toBeNull();
+    expect(mediaPayload('{"event":"mark","mark":{"name":"x"}}')).toBeNull();
+    expect(mediaPayload('{"event":"media","media":{}}')).toBeNull();
+  });
+
+  test("outbound messages are exactly Twilio's three shapes", () => {
+    expect(JSON.parse(mediaMessage(SID, "AAEC"))).toEqual({ event: "media", streamSid: SID, media: { payload: "AAEC" } });
+    expect(JSON.parse(markMessage(SID, "g0.1"))).toEqual({ event: "mark", streamSid: SID, mark: { name: "g0.1" } });
+    expect(JSON.parse(clearMessage(SID))).toEqual({ event: "clear", streamSid: SID });
+  });
+
+  test("control messages are validated", () => {
+    expect(ControlMessage.safeParse({ event: "dtmf", dtmf: { track: "inbound_track", digit: "5" } }).success).toBe(true);
+    expect(ControlMessage.safeParse({ event: "dtmf", dtmf: { digit: "55" } }).success).toBe(false);
+    expect(ControlMessage.safeParse({ event: "start", streamSid: "nope", start: {} }).success).toBe(false);
+    expect(ControlMessage.safeParse({ event: "bogus" }).success).toBe(false);
+  });
+});
+
+describe("model audio delta fast path", () => {
+  test("extracts ids and audio without parsing; declines other events", () => {
+    const text = JSON.stringify({ type: "response.output_audio.delta", event_id: "e1", response_id: "resp_1", item_id: "item_1", output_index: 0, content_index: 0, delta: "AAEC" });
+    expect(audioDelta(text)).toEqual({ responseId: "resp_1", itemId: "item_1", delta: "AAEC" });
+    expect(audioDelta(JSON.stringify({ type: "response.output_audio.done", response_id: "r", item_id: "i" }))).toBeNull();
+    expect(audioDelta(JSON.stringify({ event_id: "e", type: "response.output_audio.delta", delta: "AA" }))).toBeNull();
+  });
+});
