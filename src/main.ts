@@ -8,6 +8,7 @@ import { USAGE } from "./cli/usage.ts";
 import { mergeDotenv, parseDotenv, type Env } from "./config/env.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { startServer } from "./http/server.ts";
+import type { Config } from "./config/schema.ts";
 import { createLogger } from "./log.ts";
 import { loadTwilio } from "./twilio/sdk.ts";
 import { VERSION } from "./version.ts";
@@ -24,18 +25,34 @@ function readEnv(): Env {
   return existsSync(".env") ? mergeDotenv(env, parseDotenv(readFileSync(".env", "utf8"))) : env;
 }
 
-async function runServer(configPath: string | undefined, env: Env): Promise<void> {
-  let config;
+function readConfig(configPath: string | undefined, env: Env): Config {
   try {
-    config = loadConfig({ path: configPath, env });
+    return loadConfig({ path: configPath, env });
   } catch (e) {
     if (e instanceof ConfigError) fail(e.message, EXIT_USAGE);
     throw e;
   }
+}
+
+async function runServer(configPath: string | undefined, env: Env, simulate: boolean): Promise<void> {
+  let config = readConfig(configPath, env);
   const log = createLogger();
+  // The simulators are loaded only when asked for, so a production start never pays for them.
+  const sims = simulate ? await (await import("./sim/simulators.ts")).startSimulators() : null;
+  if (sims) config = (await import("./sim/simulators.ts")).simulatedConfig(config, sims);
   const ctx = createApp(config, log);
   const server = startServer(ctx);
   log.info("agenticai listening", { url: server.url.href, version: VERSION, data_dir: config.server.data_dir });
+  if (sims) {
+    const local = `http://127.0.0.1:${server.port}`;
+    // Webhooks for any public URL (even the seed's ngrok example) come back here, signed as given.
+    sims.carrier.deliverTo = local;
+    ctx.config.server.public_url ??= local;
+    log.info("simulation mode: Twilio and OpenAI are simulated on loopback; numbers +1555010000[1-7] pick a callee persona", {
+      carrier: sims.carrier.url,
+      model: sims.model.httpBaseUrl,
+    });
+  }
   if (ctx.twilio) void loadTwilio();
   else log.warn(`Twilio is not configured: set ${ctx.missingTwilio.join(", ")}; POST /api/call answers 503 until then`);
   if (!config.twilio.validate_signatures) log.warn("Twilio signature validation is OFF: anyone can post webhooks; use this for local development only");
@@ -46,6 +63,7 @@ async function runServer(configPath: string | undefined, env: Env): Promise<void
   const shutdown = async (signal: string) => {
     log.info("shutting down", { signal });
     await server.stop();
+    await sims?.stop();
     ctx.store.close();
     process.exit(0);
   };
@@ -73,6 +91,8 @@ async function main(argv: string[]): Promise<void> {
         prompt: { type: "string" },
         "webhook-url": { type: "string" },
         metadata: { type: "string" },
+        simulate: { type: "boolean" },
+        speed: { type: "string" },
       },
     });
   } catch (e) {
@@ -83,7 +103,15 @@ async function main(argv: string[]): Promise<void> {
   if (values.help) return print(argv.length && command !== "server" ? USAGE[command]! : `${USAGE.main}\n\n${USAGE.server}`);
 
   const env = readEnv();
-  if (command === "server") return runServer(values.config, env);
+  if (command === "server") return runServer(values.config, env, values.simulate ?? false);
+  if (command === "demo") {
+    const speed = Number(values.speed ?? 1);
+    if (!(speed >= 0.5 && speed <= 50)) return fail("--speed must be a number from 0.5 to 50", EXIT_USAGE);
+    const { runDemo } = await import("./sim/demo.ts");
+    const result = await runDemo({ speed, dataDir: readConfig(values.config, env).server.data_dir, out: print });
+    if (!result.ok) fail(`the demo call ended with ${result.call.end_reason ?? "no end reason"}`);
+    return;
+  }
 
   const opts: client.ClientOptions = {
     serverUrl: values["server-url"] || env.AGENTICAI_SERVER_URL || `http://127.0.0.1:${env.PORT || 8080}`,

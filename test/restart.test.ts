@@ -4,21 +4,10 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { Subprocess } from "bun";
-import { childEnv, repoRoot } from "./support/process.ts";
-import { startFakeTwilio, type FakeTwilio } from "./support/fake-twilio.ts";
+import { spawnServer, type ServerProcess } from "./support/process.ts";
+import { startCarrier, type Carrier } from "../src/sim/carrier.ts";
 
 const TO = "+15551230001";
-
-interface ServerProcess {
-  proc: Subprocess<"ignore", "pipe", "pipe">;
-  /** "http://127.0.0.1:PORT", no trailing slash. */
-  url: string;
-  port: number;
-  /** Parsed JSON log lines from stdout so far. */
-  logs: Record<string, any>[];
-  stderr: () => string;
-}
 
 const children = new Set<ServerProcess>();
 const cleanups: (() => unknown)[] = [];
@@ -38,8 +27,8 @@ function tempDir(): string {
   return d;
 }
 
-async function fake(): Promise<FakeTwilio> {
-  const f = await startFakeTwilio();
+async function fake(): Promise<Carrier> {
+  const f = await startCarrier();
   cleanups.push(() => f.stop());
   return f;
 }
@@ -64,53 +53,12 @@ function setup(): Setup {
   return { dataDir: join(dir, "data"), configPath };
 }
 
-function twilioEnv(f: FakeTwilio, baseUrl = f.url): Record<string, string> {
+function twilioEnv(f: Carrier, baseUrl = f.url): Record<string, string> {
   return { TWILIO_ACCOUNT_SID: f.accountSid, TWILIO_AUTH_TOKEN: f.authToken, TWILIO_PHONE_NUMBER: f.phoneNumber, TWILIO_API_BASE_URL: baseUrl };
 }
 
-/** Starts `bun src/main.ts server` and resolves once its first log line names the URL it listens on. */
-async function startServer(s: Setup, port: number, env: Record<string, string>): Promise<ServerProcess> {
-  const env_ = childEnv({ HOST: "127.0.0.1", PORT: String(port), AGENTICAI_DATA_DIR: s.dataDir, AGENTICAI_CONFIG: s.configPath, ...env });
-  const proc = Bun.spawn([process.execPath, "src/main.ts", "server"], { cwd: repoRoot, env: env_, stdin: "ignore", stdout: "pipe", stderr: "pipe" });
-  const logs: Record<string, any>[] = [];
-  let stderr = "";
-  void new Response(proc.stderr).text().then((t) => (stderr = t)).catch(() => undefined);
-
-  const child: ServerProcess = { proc, url: "", port: 0, logs, stderr: () => stderr };
-  children.add(child);
-
-  // Keep draining stdout for the life of the process, so it never blocks on a full pipe.
-  const listening = new Promise<string>((resolveUrl, reject) => {
-    void (async () => {
-      const decoder = new TextDecoder();
-      let buffer = "";
-      for await (const chunk of proc.stdout) {
-        buffer += decoder.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = buffer.indexOf("\n")) >= 0) {
-          const line = buffer.slice(0, nl);
-          buffer = buffer.slice(nl + 1);
-          let record: Record<string, any>;
-          try {
-            record = JSON.parse(line);
-          } catch {
-            record = { msg: "(not JSON)", line };
-          }
-          logs.push(record);
-          if (record.msg === "agenticai listening") resolveUrl(String(record.url));
-        }
-      }
-      reject(new Error(`server exited before listening (code ${await proc.exited}): ${stderr}`));
-    })().catch(reject);
-  });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-  try {
-    child.url = (await listening).replace(/\/$/, "");
-  } finally {
-    clearTimeout(timer);
-  }
-  child.port = Number(new URL(child.url).port);
-  return child;
+function startServer(s: Setup, port: number, env: Record<string, string>): Promise<ServerProcess> {
+  return spawnServer(["server"], { HOST: "127.0.0.1", PORT: String(port), AGENTICAI_DATA_DIR: s.dataDir, AGENTICAI_CONFIG: s.configPath, ...env }, children);
 }
 
 async function crash(child: ServerProcess): Promise<void> {
@@ -129,7 +77,7 @@ async function api(child: ServerProcess, path: string, body?: unknown): Promise<
 }
 
 /** Places a call whose webhooks (signed by the fake against this URL) come back to `child`. */
-async function placeCall(child: ServerProcess, f: FakeTwilio, extra: Record<string, unknown> = {}): Promise<{ id: string; sid: string }> {
+async function placeCall(child: ServerProcess, f: Carrier, extra: Record<string, unknown> = {}): Promise<{ id: string; sid: string }> {
   const res = await api(child, "/api/call", { to: TO, webhook_url: child.url, ...extra });
   if (res.status !== 200) throw new Error(`call failed: ${res.status} ${JSON.stringify(res.body)}`);
   const id = res.body.call_id as string;
@@ -137,7 +85,7 @@ async function placeCall(child: ServerProcess, f: FakeTwilio, extra: Record<stri
   return { id, sid };
 }
 
-async function drive(f: FakeTwilio, sid: string, ...statuses: string[]): Promise<void> {
+async function drive(f: Carrier, sid: string, ...statuses: string[]): Promise<void> {
   for (const status of statuses) {
     const res = await f.sendStatus(sid, status);
     if (res.status !== 204) throw new Error(`status callback ${status} answered ${res.status}: ${await res.text()}`);

@@ -132,6 +132,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     if (awaitingFirstDelta && speechStoppedAt !== null) {
       metrics.turn_latency_ms.push(Math.round(now - speechStoppedAt));
       awaitingFirstDelta = false;
+      saveMetrics();
     }
     if (!agentStarted.has(out.itemId)) agentStarted.set(out.itemId, Date.now());
     twilio.send(mediaMessage(streamSid, out.payload));

@@ -1,6 +1,11 @@
 // Twilio's side of <Connect><Stream>, simulated: it opens the media WebSocket, sends the caller's
 // audio as Twilio does (connected, start, 20 ms media frames, dtmf, stop) and plays back what the
 // server sends at 8000 bytes/s, echoing marks as their audio finishes and honouring `clear`.
+//
+// Two ways to drive it: tests push bursts of audio (`sendAudio`, `sendSpeech`, `sendSilence`); a
+// simulated caller calls `startLine()`, after which a frame clock sends one 20 ms frame per tick
+// (queued speech from `say()`, else silence) exactly as a phone line does. `speed` > 1 runs the clock
+// and playback faster than real time for tests and load.
 import { randomBytes } from "node:crypto";
 import { ULAW_ENCODE } from "../media/ulaw.ts";
 
@@ -13,8 +18,10 @@ export interface MediaClientOptions {
   customParameters?: Record<string, string>;
   /** Count audio as played the moment it arrives (unpaced load, quick tests). */
   instantPlayback?: boolean;
-  /** Keep every received audio byte (for recordings); otherwise only counts are kept. */
-  capture?: boolean;
+  /** Stream time per wall time; 1 is real time. */
+  speed?: number;
+  /** Keep both sides of the line, aligned frame by frame (needs `startLine`). */
+  record?: boolean;
 }
 
 export interface MediaClient {
@@ -24,25 +31,36 @@ export interface MediaClient {
   readonly totalAudioBytes: number;
   /** Milliseconds of received audio that have played (what the caller heard). */
   readonly playedMs: number;
+  /** Stream milliseconds since agent audio last played; 0 while it plays. */
+  readonly agentQuietMs: number;
+  readonly agentPlaying: boolean;
   readonly markEchoes: string[];
   /** Server messages other than media, in order. */
   readonly events: { event: string; [k: string]: unknown }[];
   /** Messages Twilio would reject (binary, not JSON, wrong event or streamSid). */
   readonly protocolErrors: number;
-  readonly captured: Uint8Array[];
   readonly closed: Promise<{ code: number; reason: string }>;
   isOpen(): boolean;
   sendAudio(ulaw: Uint8Array, opts?: { paced?: boolean }): Promise<void>;
   sendSilence(ms: number, opts?: { paced?: boolean }): Promise<void>;
   sendSpeech(ms: number, opts?: { paced?: boolean }): Promise<void>;
+  /** Starts the line's frame clock: from now on a frame goes out every 20 ms of stream time. */
+  startLine(): void;
+  /** Queues caller speech on the line; resolves when its last frame has been sent. */
+  say(ulaw: Uint8Array): Promise<void>;
+  /** Resolves after `ms` of stream time. */
+  wait(ms: number): Promise<void>;
   sendDtmf(digit: string): void;
   sendRaw(data: string | Uint8Array): void;
+  /** Both sides as heard on the line, μ-law, equal length (with `record`). */
+  recording(): { caller: Uint8Array; agent: Uint8Array };
   stop(): void;
   close(): void;
 }
 
 const FRAME_BYTES = 160;
-const TICK_MS = 20;
+const FRAME_MS = 20;
+const SILENCE = 0xff;
 
 /** A loud 300 Hz tone: well above any speech detector's threshold. */
 export function speechTone(ms: number): Uint8Array {
@@ -52,9 +70,10 @@ export function speechTone(ms: number): Uint8Array {
   return out;
 }
 
-type Queued = { bytes: number } | { mark: string };
+type Queued = { bytes: Uint8Array; at: number } | { mark: string };
 
 export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClient> {
+  const speed = opts.speed ?? 1;
   const streamSid = "MZ" + randomBytes(16).toString("hex");
   const accountSid = opts.accountSid ?? "AC" + "0".repeat(32);
   const callSid = opts.callSid ?? "CA" + randomBytes(16).toString("hex");
@@ -66,17 +85,29 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
   let sentMs = 0;
   let totalAudioBytes = 0;
   let playedBytes = 0;
+  let quietSinceMs = 0;
   let protocolErrors = 0;
   const received = { media: 0, marks: 0, clears: 0 };
   const markEchoes: string[] = [];
   const events: MediaClient["events"] = [];
-  const captured: Uint8Array[] = [];
   const queue: Queued[] = [];
   let lastTick = performance.now();
   let open = false;
   let opened = false;
   let onClosed: (v: { code: number; reason: string }) => void = () => {};
   const closed = new Promise<{ code: number; reason: string }>((resolve) => (onClosed = resolve));
+
+  // The line: caller speech waiting to be sent, and what each side heard, frame by frame.
+  let lineStart = 0;
+  let lineFrames = 0;
+  let line: ReturnType<typeof setInterval> | null = null;
+  const speech: { bytes: Uint8Array; done: () => void }[] = [];
+  let speechAt = 0;
+  const recCaller: Uint8Array[] = [];
+  const recAgent: Uint8Array[] = [];
+  const waiters: { at: number; done: () => void }[] = [];
+
+  const streamMs = () => (line ? lineFrames * FRAME_MS : ((performance.now() - lineStart) * speed));
 
   const send = (msg: object) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
@@ -87,8 +118,9 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
     send({ event: "mark", sequenceNumber: nextSeq(), streamSid, mark: { name } });
   };
 
-  /** Plays `budget` bytes of queued audio, echoing marks as the audio ahead of them finishes. */
-  const play = (budget: number) => {
+  /** Plays up to `budget` bytes of queued agent audio, echoing marks as the audio ahead of them finishes. */
+  const play = (budget: number, into?: Uint8Array): number => {
+    let played = 0;
     while (queue.length) {
       const head = queue[0]!;
       if ("mark" in head) {
@@ -97,19 +129,62 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
         continue;
       }
       if (budget <= 0) break;
-      const take = Math.min(budget, head.bytes);
-      head.bytes -= take;
+      const take = Math.min(budget, head.bytes.length - head.at);
+      into?.set(head.bytes.subarray(head.at, head.at + take), played);
+      head.at += take;
       budget -= take;
-      playedBytes += take;
-      if (head.bytes === 0) queue.shift();
+      played += take;
+      if (head.at === head.bytes.length) queue.shift();
+    }
+    playedBytes += played;
+    if (played > 0 || queue.length) quietSinceMs = streamMs();
+    return played;
+  };
+
+  const mediaFrame = (frame: Uint8Array) => {
+    chunk++;
+    sentMs += frame.length / 8;
+    send({
+      event: "media",
+      sequenceNumber: nextSeq(),
+      streamSid,
+      media: { track: "inbound", chunk: String(chunk), timestamp: String(Math.round(sentMs)), payload: Buffer.from(frame).toString("base64") },
+    });
+  };
+
+  /** One 20 ms frame of the line: the caller's next speech (or silence) out, the agent's audio played. */
+  const lineFrame = () => {
+    const out = new Uint8Array(FRAME_BYTES).fill(SILENCE);
+    const current = speech[0];
+    if (current) {
+      const part = current.bytes.subarray(speechAt, speechAt + FRAME_BYTES);
+      out.set(part);
+      speechAt += part.length;
+      if (speechAt >= current.bytes.length) {
+        speech.shift();
+        speechAt = 0;
+        current.done();
+      }
+    }
+    mediaFrame(out);
+    const heard = new Uint8Array(FRAME_BYTES).fill(SILENCE);
+    play(FRAME_BYTES, heard);
+    if (opts.record) {
+      recCaller.push(out);
+      recAgent.push(heard);
+    }
+    lineFrames++;
+    for (let i = waiters.length - 1; i >= 0; i--) {
+      if (waiters[i]!.at <= lineFrames * FRAME_MS) waiters.splice(i, 1)[0]!.done();
     }
   };
 
   const tick = setInterval(() => {
+    if (line) return;
     const now = performance.now();
-    play(Math.floor((now - lastTick) * 8));
+    play(Math.floor((now - lastTick) * 8 * speed));
     lastTick = now;
-  }, TICK_MS);
+  }, FRAME_MS);
 
   const onServerMessage = (data: unknown) => {
     if (typeof data !== "string") return void protocolErrors++;
@@ -122,14 +197,15 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
     if (msg.streamSid !== streamSid) return void protocolErrors++;
     if (msg.event === "media" && typeof msg.media?.payload === "string") {
       received.media++;
-      const bytes = Buffer.from(msg.media.payload, "base64");
+      const bytes = new Uint8Array(Buffer.from(msg.media.payload, "base64"));
       totalAudioBytes += bytes.length;
-      if (opts.capture) captured.push(new Uint8Array(bytes));
-      if (opts.instantPlayback) playedBytes += bytes.length;
-      else {
-        if (queue.length === 0) lastTick = performance.now();
-        queue.push({ bytes: bytes.length });
+      if (opts.instantPlayback) {
+        playedBytes += bytes.length;
+        return;
       }
+      if (queue.length === 0) lastTick = performance.now();
+      queue.push({ bytes, at: 0 });
+      quietSinceMs = streamMs();
     } else if (msg.event === "mark" && typeof msg.mark?.name === "string") {
       received.marks++;
       events.push(msg as MediaClient["events"][number]);
@@ -149,27 +225,26 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
     const started = performance.now();
     for (let at = 0; at < ulaw.length; at += FRAME_BYTES) {
       if (ws.readyState !== WebSocket.OPEN) return;
-      const frame = ulaw.subarray(at, at + FRAME_BYTES);
-      chunk++;
-      sentMs += frame.length / 8;
-      send({
-        event: "media",
-        sequenceNumber: nextSeq(),
-        streamSid,
-        media: { track: "inbound", chunk: String(chunk), timestamp: String(Math.round(sentMs)), payload: Buffer.from(frame).toString("base64") },
-      });
+      mediaFrame(ulaw.subarray(at, at + FRAME_BYTES));
       if (o.paced) {
-        const due = started + ((at + FRAME_BYTES) / 8);
-        const wait = due - performance.now();
+        const wait = started + (at + FRAME_BYTES) / 8 / speed - performance.now();
         if (wait > 0) await Bun.sleep(wait);
       }
     }
     if (!o.paced) await Bun.sleep(0);
   };
 
+  const stopLine = () => {
+    if (line) clearInterval(line);
+    line = null;
+    for (const s of speech.splice(0)) s.done();
+    for (const w of waiters.splice(0)) w.done();
+  };
+
   return new Promise((resolve, reject) => {
     ws.onopen = () => {
       open = opened = true;
+      lineStart = performance.now();
       send({ event: "connected", protocol: "Call", version: "1.0.0" });
       send({
         event: "start",
@@ -193,6 +268,7 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
     ws.onclose = (e) => {
       open = false;
       clearInterval(tick);
+      stopLine();
       onClosed({ code: e.code, reason: e.reason });
       if (!opened) reject(new Error(`media stream closed before opening (${e.code})`));
     };
@@ -205,20 +281,50 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
       get playedMs() {
         return playedBytes / 8;
       },
+      get agentPlaying() {
+        return queue.some((q) => "bytes" in q);
+      },
+      get agentQuietMs() {
+        return queue.some((q) => "bytes" in q) ? 0 : Math.max(0, streamMs() - quietSinceMs);
+      },
       markEchoes,
       events,
       get protocolErrors() {
         return protocolErrors;
       },
-      captured,
       closed,
       isOpen: () => open && ws.readyState === WebSocket.OPEN,
       sendAudio,
-      sendSilence: (ms, o) => sendAudio(new Uint8Array(ms * 8).fill(0xff), o),
+      sendSilence: (ms, o) => sendAudio(new Uint8Array(ms * 8).fill(SILENCE), o),
       sendSpeech: (ms, o) => sendAudio(speechTone(ms), o),
+      startLine() {
+        if (line || !open) return;
+        lineStart = performance.now();
+        const period = FRAME_MS / speed;
+        // Catch up on every frame that is due, so timer jitter never stretches the line.
+        line = setInterval(() => {
+          const due = Math.floor((performance.now() - lineStart) / period);
+          while (lineFrames < due && ws.readyState === WebSocket.OPEN) lineFrame();
+        }, Math.max(1, Math.min(FRAME_MS, period)));
+      },
+      say: (bytes) => new Promise<void>((done) => (open ? speech.push({ bytes, done }) : done())),
+      wait: (ms) =>
+        new Promise<void>((done) => {
+          if (!open) return done();
+          if (line) waiters.push({ at: lineFrames * FRAME_MS + ms, done });
+          else setTimeout(done, ms / speed);
+        }),
       sendDtmf: (digit) => send({ event: "dtmf", sequenceNumber: nextSeq(), streamSid, dtmf: { track: "inbound_track", digit } }),
       sendRaw: (data) => {
         if (ws.readyState === WebSocket.OPEN) ws.send(data);
+      },
+      recording() {
+        const join = (parts: Uint8Array[]) => {
+          const out = new Uint8Array(parts.length * FRAME_BYTES);
+          parts.forEach((p, i) => out.set(p, i * FRAME_BYTES));
+          return out;
+        };
+        return { caller: join(recCaller), agent: join(recAgent) };
       },
       stop: () => {
         send({ event: "stop", sequenceNumber: nextSeq(), streamSid, stop: { accountSid, callSid } });

@@ -3,6 +3,7 @@
 // audio and a scripted transcript, can be interrupted, and calls `end_call` when the caller says goodbye.
 import type { Server, ServerWebSocket } from "bun";
 import { randomBytes } from "node:crypto";
+import { createUpsampler } from "../media/resample.ts";
 import { ULAW_DECODE, ULAW_ENCODE } from "../media/ulaw.ts";
 
 export interface RealtimeSimOptions {
@@ -12,14 +13,18 @@ export interface RealtimeSimOptions {
   vadThreshold?: number;
   /** Caller transcripts, one per detected turn; "goodbye" in one ends the call through the tool. */
   callerTranscripts?: string[];
-  /** Agent transcripts, one per response (the greeting first). */
-  agentReplies?: string[];
-  /** Length of each spoken reply, ms. */
+  /** The agent's lines, one per response (the greeting first): text alone is spoken as a tone. */
+  agentReplies?: (string | { text: string; audio: Uint8Array })[];
+  /** Length of each reply spoken as a tone, ms. */
   replyMs?: number;
   /** Size of each audio delta, ms. */
   deltaMs?: number;
   /** Send reply audio at real time instead of as fast as possible. */
   pacedReplies?: boolean;
+  /** "Thinking" time before a reply to a caller turn starts (not the greeting), ms. */
+  responseDelayMs?: number;
+  /** Scales responseDelayMs down when the carrier runs faster than real time. */
+  speed?: number;
 }
 
 type Json = Record<string, any>;
@@ -87,6 +92,15 @@ function tone(hz: number, rate: number, ms: number, pcm: boolean): Buffer {
   return out;
 }
 
+/** Recorded μ-law speech in the session's output format (24 kHz PCM16 when it asks for audio/pcm). */
+function speech(ulaw: Uint8Array, pcm: boolean): Buffer {
+  if (!pcm) return Buffer.from(ulaw);
+  const pcm8 = Int16Array.from(ulaw, (b) => ULAW_DECODE[b]!);
+  const out = Buffer.alloc(pcm8.length * 6);
+  createUpsampler().process(pcm8, new Int16Array(out.buffer, out.byteOffset, pcm8.length * 3));
+  return out;
+}
+
 function rms(audio: Buffer, pcm: boolean): number {
   let sum = 0;
   let n = 0;
@@ -116,7 +130,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
   const error = (st: State, code: string, message: string, extra: Json = {}) =>
     send(st, { type: "error", error: { type: "invalid_request_error", code, message, param: null, event_id: null, ...extra } });
 
-  async function respond(st: State, opts2: { transcript: string; endCall: boolean }) {
+  async function respond(st: State, opts2: { line: { text: string; audio?: Uint8Array }; endCall: boolean }) {
     const responseId = id("resp");
     const itemId = id("item");
     const response = { id: responseId, itemId, cancelled: false, sentMs: 0 };
@@ -124,7 +138,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     send(st, { type: "response.created", response: { id: responseId, object: "realtime.response", status: "in_progress", output: [] } });
     send(st, { type: "response.output_item.added", response_id: responseId, output_index: 0, item: { id: itemId, type: "message", role: "assistant", status: "in_progress", content: [] } });
     const pcmOut = isPcm(st.session, "output");
-    const audio = tone(440, pcmOut ? 24000 : 8000, replyMs, pcmOut);
+    const audio = opts2.line.audio ? speech(opts2.line.audio, pcmOut) : tone(440, pcmOut ? 24000 : 8000, replyMs, pcmOut);
     const bytesPerMs = pcmOut ? 48 : 8;
     const step = deltaMs * bytesPerMs;
     const started = performance.now();
@@ -143,7 +157,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     const output: Json[] = [{ id: itemId, type: "message", role: "assistant", status: response.cancelled ? "incomplete" : "completed" }];
     if (!response.cancelled) {
       send(st, { type: "response.output_audio.done", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0 });
-      send(st, { type: "response.output_audio_transcript.done", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, transcript: opts2.transcript });
+      send(st, { type: "response.output_audio_transcript.done", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, transcript: opts2.line.text });
       send(st, { type: "response.output_item.done", response_id: responseId, output_index: 0, item: output[0] });
       if (opts2.endCall) {
         const call = { id: id("item"), type: "function_call", call_id: id("call"), name: "end_call", arguments: JSON.stringify({ reason: "caller said goodbye" }), status: "completed" };
@@ -166,11 +180,14 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     });
   }
 
-  const nextAgentLine = (st: State) => opts.agentReplies?.[st.agentTurns++] ?? "OK.";
+  const nextAgentLine = (st: State, fallback: string) => {
+    const line = opts.agentReplies?.[st.agentTurns++] ?? fallback;
+    return typeof line === "string" ? { text: line } : line;
+  };
 
   function startResponse(st: State, endCall = false) {
     if (st.active) return error(st, "conversation_already_has_active_response", "Conversation already has an active response in progress");
-    void respond(st, { transcript: endCall ? "Goodbye!" : nextAgentLine(st), endCall });
+    void respond(st, { line: nextAgentLine(st, endCall ? "Goodbye!" : "OK."), endCall });
   }
 
   function cancel(st: State) {
@@ -206,7 +223,10 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     const transcript = opts.callerTranscripts?.[st.callerTurns++] ?? "Hello?";
     send(st, { type: "conversation.item.input_audio_transcription.completed", item_id: item, content_index: 0, transcript, usage: { type: "duration", seconds: 1 } });
     const goodbye = /goodbye/i.test(transcript) && (st.session.tools ?? []).some((t: Json) => t.name === "end_call");
-    if (turn.create_response !== false) startResponse(st, goodbye);
+    if (turn.create_response === false) return;
+    const delay = (opts.responseDelayMs ?? 0) / (opts.speed ?? 1);
+    if (delay > 0) setTimeout(() => !st.closed && startResponse(st, goodbye), delay);
+    else startResponse(st, goodbye);
   }
 
   function onEvent(st: State, event: Json) {

@@ -9,7 +9,7 @@ import { startServer } from "../../src/http/server.ts";
 import { createLogger } from "../../src/log.ts";
 import { connectMediaStream, type MediaClient, type MediaClientOptions } from "../../src/sim/media-stream.ts";
 import { startRealtimeSim, type RealtimeSim, type RealtimeSimOptions } from "../../src/sim/voice-model.ts";
-import { startFakeTwilio, type FakeTwilio, type FakeTwilioOptions } from "./fake-twilio.ts";
+import { startCarrier, type Carrier, type CarrierOptions } from "../../src/sim/carrier.ts";
 
 type Tree = Record<string, Record<string, unknown>>;
 
@@ -17,7 +17,7 @@ export interface TestApp {
   url: string;
   ctx: AppContext;
   server: Server<unknown>;
-  twilio: FakeTwilio;
+  twilio: Carrier;
   model: RealtimeSim;
   logs: Record<string, unknown>[];
   dataDir: string;
@@ -42,7 +42,7 @@ function merge(base: Tree, over: Tree): Tree {
 
 export interface TestAppOptions {
   config?: Tree;
-  fake?: FakeTwilioOptions;
+  fake?: CarrierOptions;
   model?: RealtimeSimOptions;
   /** Leave Twilio credentials out of the config. */
   noTwilio?: boolean;
@@ -52,7 +52,7 @@ export interface TestAppOptions {
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
-  const twilio = await startFakeTwilio(opts.fake);
+  const twilio = await startCarrier(opts.fake);
   const model = startRealtimeSim(opts.model);
   const dataDir = opts.dataDir ?? tempDir();
   const twilioTree = opts.noTwilio

@@ -1,4 +1,5 @@
 // Running src/main.ts as a child process with a clean environment.
+import type { Subprocess } from "bun";
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
 import { ENV_OVERRIDES } from "../../src/config/env.ts";
@@ -31,4 +32,60 @@ export async function runCli(args: string[], env: Record<string, string> = {}): 
   } finally {
     clearTimeout(timer);
   }
+}
+
+export interface ServerProcess {
+  proc: Subprocess<"ignore", "pipe", "pipe">;
+  /** "http://127.0.0.1:PORT", no trailing slash. */
+  url: string;
+  port: number;
+  /** Parsed JSON log lines from stdout so far. */
+  logs: Record<string, any>[];
+  stderr: () => string;
+}
+
+/**
+ * Starts `bun src/main.ts <args>` and resolves once its log names the URL it listens on. The child is
+ * added to `children` so the test can kill whatever is left in afterEach.
+ */
+export async function spawnServer(args: string[], env: Record<string, string>, children: Set<ServerProcess>): Promise<ServerProcess> {
+  const proc = Bun.spawn([process.execPath, "src/main.ts", ...args], { cwd: repoRoot, env: childEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const logs: Record<string, any>[] = [];
+  let stderr = "";
+  void new Response(proc.stderr).text().then((t) => (stderr = t)).catch(() => undefined);
+  const child: ServerProcess = { proc, url: "", port: 0, logs, stderr: () => stderr };
+  children.add(child);
+
+  // Keep draining stdout for the life of the process, so it never blocks on a full pipe.
+  const listening = new Promise<string>((resolveUrl, reject) => {
+    void (async () => {
+      const decoder = new TextDecoder();
+      let buffer = "";
+      for await (const chunk of proc.stdout) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let nl: number;
+        while ((nl = buffer.indexOf("\n")) >= 0) {
+          const line = buffer.slice(0, nl);
+          buffer = buffer.slice(nl + 1);
+          let record: Record<string, any>;
+          try {
+            record = JSON.parse(line);
+          } catch {
+            record = { msg: "(not JSON)", line };
+          }
+          logs.push(record);
+          if (record.msg === "agenticai listening") resolveUrl(String(record.url));
+        }
+      }
+      reject(new Error(`server exited before listening (code ${await proc.exited}): ${stderr}`));
+    })().catch(reject);
+  });
+  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+  try {
+    child.url = (await listening).replace(/\/$/, "");
+  } finally {
+    clearTimeout(timer);
+  }
+  child.port = Number(new URL(child.url).port);
+  return child;
 }

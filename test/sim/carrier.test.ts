@@ -3,7 +3,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import twilio from "twilio";
-import { startFakeTwilio, type FakeTwilio } from "./support/fake-twilio";
+import { startCarrier, type Carrier } from "../../src/sim/carrier.ts";
 
 interface Received {
   path: string;
@@ -39,13 +39,13 @@ function startReceiver(): { base: string; received: Received[]; stop: () => Prom
 const EVENTS = ["initiated", "ringing", "answered", "completed"];
 const RFC2822 = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} \+0000$/;
 
-let fake: FakeTwilio;
+let fake: Carrier;
 let rx: ReturnType<typeof startReceiver>;
 let client: twilio.Twilio;
 
 beforeAll(async () => {
   rx = startReceiver();
-  fake = await startFakeTwilio();
+  fake = await startCarrier();
   client = twilio(fake.accountSid, fake.authToken);
   client.api.baseUrl = fake.url;
 });
@@ -222,7 +222,7 @@ describe("sign()", () => {
   const spec = { ...base, Caller: "+14158675309", From: "+14158675309" };
 
   test("matches the protocols.md §5.3 vectors", async () => {
-    const f = await startFakeTwilio({ authToken: "12345" });
+    const f = await startCarrier({ authToken: "12345" });
     try {
       expect(f.sign(url, docs)).toBe("0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
       expect(f.sign(url, spec)).toBe("RSOYDt4T1cUTdK1PDd93/VVr8B8=");
@@ -330,7 +330,7 @@ describe("webhook driver", () => {
   });
 
   test("sendCallbacksOnUpdate: false keeps updates silent", async () => {
-    const f = await startFakeTwilio({ sendCallbacksOnUpdate: false });
+    const f = await startCarrier({ sendCallbacksOnUpdate: false });
     const c = twilio(f.accountSid, f.authToken);
     c.api.baseUrl = f.url;
     try {

@@ -1,19 +1,29 @@
-// A stand-in for Twilio written from docs/protocols.md (§3–§6) only: a REST Calls API on a local
-// port, plus a driver that sends Twilio's signed webhooks to the server under test.
-// Nothing here may come from src/, so signatures are checked against an independent implementation.
+// The simulated carrier: Twilio as protocols.md (§3–§6) describes it. A REST Calls API on a local
+// port, signed status and voice webhooks, TwiML, and — with `autoCalls` — whole calls: ringing,
+// answer, a media stream with a persona on the line, hang-ups. Tests also drive it by hand
+// (sendStatus, sendVoice, sendInbound). It shares no code with the server's Twilio adapters, so
+// signatures are checked against an independent implementation.
 
 import { createHmac, randomBytes } from "node:crypto";
+import { connectMediaStream, type MediaClient } from "./media-stream.ts";
+import { personaFor, runPersona } from "./personas.ts";
+import type { Script } from "./script.ts";
+import { parseTwiml } from "./twiml.ts";
 
-export interface FakeTwilioOptions {
+export interface CarrierOptions {
   accountSid?: string;
   authToken?: string;
   /** The only `From` accepted by `POST Calls.json`. */
   phoneNumber?: string;
   /** After a successful update to completed/canceled, POST the terminal status callback like Twilio does (default true). */
   sendCallbacksOnUpdate?: boolean;
+  /** Play every created call through by itself: progress, answer, TwiML, media and the callee's persona. */
+  autoCalls?: { script: Script; speed?: number; record?: boolean };
+  /** Deliver webhooks to this origin instead of the host in the URL (still signing the URL as given). */
+  deliverTo?: string;
 }
 
-export interface FakeCall {
+export interface CarrierCall {
   sid: string;
   to: string;
   from: string;
@@ -52,17 +62,20 @@ export interface TwilioError {
   message: string;
 }
 
-export interface FakeTwilio {
+export interface Carrier {
   /** "http://127.0.0.1:PORT", to be used as the REST base URL. */
   url: string;
   accountSid: string;
   authToken: string;
   phoneNumber: string;
-  calls: Map<string, FakeCall>;
+  calls: Map<string, CarrierCall>;
   requests: RecordedRequest[];
   /** Every webhook sent by the driver (including automatic callbacks after updates), in order of completion. */
   sent: SentWebhook[];
   failNext(err: TwilioError): void;
+  /** Live media streams of auto calls, by CallSid (kept after they close, for their recordings). */
+  media: Map<string, MediaClient>;
+  deliverTo: string | undefined;
   /** Resolves once every automatic callback fired so far has been answered (or failed). */
   flush(): Promise<void>;
   stop(): Promise<void>;
@@ -92,10 +105,13 @@ interface CallMeta {
 }
 
 /** Billable seconds: from answer to hang-up; calls that were never answered last 0 s. */
-function talkSeconds(m: CallMeta): number {
+function talkSeconds(m: CallMeta, speed = 1): number {
   if (!m.answered || !m.ended) return 0;
-  return Math.max(0, Math.round((m.ended.getTime() - m.answered.getTime()) / 1000));
+  return Math.max(0, Math.round(((m.ended.getTime() - m.answered.getTime()) * speed) / 1000));
 }
+
+/** The StatusCallbackEvent that reports a status; Twilio sends only the events that were asked for. */
+const EVENT_FOR: Record<string, string> = { initiated: "initiated", ringing: "ringing", "in-progress": "answered" };
 
 function hex(bytes: number): string {
   return randomBytes(bytes).toString("hex");
@@ -154,25 +170,39 @@ function optionalInt(v: string | null): number | undefined {
   return Number.isFinite(n) ? n : undefined;
 }
 
-export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<FakeTwilio> {
+export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> {
   const accountSid = opts.accountSid ?? "AC" + hex(16);
   const authToken = opts.authToken ?? "f4ke70ken0f4ke70ken0f4ke70ken012";
   const phoneNumber = opts.phoneNumber ?? "+15005550006";
   const sendCallbacksOnUpdate = opts.sendCallbacksOnUpdate ?? true;
   const phoneNumberSid = "PN" + hex(16);
 
-  const calls = new Map<string, FakeCall>();
+  const calls = new Map<string, CarrierCall>();
   const meta = new Map<string, CallMeta>();
   const requests: RecordedRequest[] = [];
   const sent: SentWebhook[] = [];
   const failures: TwilioError[] = [];
   const pending = new Set<Promise<unknown>>();
+  const media = new Map<string, MediaClient>();
+  /** Bumped whenever a call's TwiML is replaced, so the old document stops running. */
+  const twimlRuns = new Map<string, number>();
+  const auto = opts.autoCalls;
+  const speed = auto?.speed ?? 1;
+  let stopping = false;
+  const sleep = (ms: number) => (stopping ? Promise.resolve() : Bun.sleep(ms / speed));
+
+  /** Runs work after the current reply is on its way, tracked so flush() and stop() can wait for it. */
+  function background(work: () => Promise<unknown>): void {
+    const p = new Promise<void>((resolve) => setTimeout(resolve, 0)).then(work).catch(() => undefined);
+    pending.add(p);
+    void p.finally(() => pending.delete(p));
+  }
 
   const callsPrefix = `/${API_VERSION}/Accounts/${accountSid}/Calls`;
 
-  function resource(call: FakeCall): Record<string, unknown> {
+  function resource(call: CarrierCall): Record<string, unknown> {
     const m = meta.get(call.sid);
-    const duration = m?.ended ? String(talkSeconds(m)) : null;
+    const duration = m?.ended ? String(talkSeconds(m, speed)) : null;
     const uri = `${callsPrefix}/${call.sid}`;
     return {
       sid: call.sid,
@@ -216,7 +246,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
   }
 
   /** Moves a call to `status`, keeping the timestamps the resource and CallDuration are derived from. */
-  function setStatus(call: FakeCall, status: string): void {
+  function setStatus(call: CarrierCall, status: string): void {
     const m = meta.get(call.sid);
     const now = new Date();
     call.status = status;
@@ -246,7 +276,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
 
     const sid = "CA" + hex(16);
     const now = new Date();
-    const call: FakeCall = {
+    const call: CarrierCall = {
       sid,
       to,
       from,
@@ -261,10 +291,11 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     };
     calls.set(sid, call);
     meta.set(sid, { direction: "outbound-api", created: now, updated: now });
+    if (auto) background(() => playCall(call));
     return json(resource(call), 201);
   }
 
-  function updateCall(call: FakeCall, form: URLSearchParams): Response {
+  function updateCall(call: CarrierCall, form: URLSearchParams): Response {
     if (TERMINAL.has(call.status)) {
       return fail({ status: 400, code: 21220, message: "Call is not in-progress. Cannot redirect." });
     }
@@ -276,15 +307,14 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
       // Twilio documents that `canceled` leaves an answered call alone rather than rejecting the request.
       if (status === "canceled" && !CANCELABLE.has(call.status)) return json(resource(call), 200);
       setStatus(call, status);
+      twimlRuns.set(call.sid, (twimlRuns.get(call.sid) ?? 0) + 1);
+      // Hanging up ends the media stream the way Twilio does: a stop message, then the socket closes.
+      if (media.get(call.sid)?.isOpen()) media.get(call.sid)!.stop();
       if (sendCallbacksOnUpdate && call.statusCallback) {
         // Sent after the reply is on its way, so a server that handles the callback by looking at
         // its own pending REST request cannot deadlock against us.
         const sid = call.sid;
-        const p = new Promise<void>((resolve) => setTimeout(resolve, 0))
-          .then(() => driver.sendStatus(sid, status))
-          .catch(() => undefined);
-        pending.add(p);
-        void p.finally(() => pending.delete(p));
+        background(() => driver.sendStatus(sid, status));
       }
       return json(resource(call), 200);
     }
@@ -296,7 +326,90 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     if (url) call.url = url;
     const m = meta.get(call.sid);
     if (m) m.updated = new Date();
+    const twiml = form.get("Twiml");
+    if (auto && twiml !== null) {
+      // New TwiML replaces the running document, which ends a <Connect><Stream>.
+      const run = (twimlRuns.get(call.sid) ?? 0) + 1;
+      twimlRuns.set(call.sid, run);
+      if (media.get(call.sid)?.isOpen()) media.get(call.sid)!.stop();
+      background(() => runTwiml(call, twiml, run));
+    }
     return json(resource(call), 200);
+  }
+
+  /** Reports a status the way Twilio would: a callback only for the events the call asked for. */
+  async function progress(call: CarrierCall, status: string): Promise<void> {
+    if (stopping) return;
+    const event = EVENT_FOR[status] ?? "completed";
+    const asked = call.statusCallbackEvents.length ? call.statusCallbackEvents : ["completed"];
+    if (call.statusCallback && asked.includes(event)) await driver.sendStatus(call.sid, status).catch(() => undefined);
+    else setStatus(call, status);
+  }
+
+  /** An outbound call from creation to hang-up, as the callee's persona would have it go. */
+  async function playCall(call: CarrierCall): Promise<void> {
+    const persona = personaFor(call.to);
+    await sleep(50);
+    await progress(call, "initiated");
+    await sleep(250);
+    if (TERMINAL.has(call.status)) return;
+    await progress(call, "ringing");
+    if (persona === "busy") {
+      await sleep(800);
+      if (!TERMINAL.has(call.status)) await progress(call, "busy");
+      return;
+    }
+    await sleep(persona === "no-answer" ? Math.min(call.timeout ?? 60, 4) * 1000 : 800);
+    if (TERMINAL.has(call.status)) return;
+    if (persona === "no-answer") return progress(call, "no-answer");
+    const run = (twimlRuns.get(call.sid) ?? 0) + 1;
+    twimlRuns.set(call.sid, run);
+    const voice = await driver.sendVoice(call.sid).catch(() => null);
+    await progress(call, "in-progress");
+    // A voice URL that fails is error 11200 at Twilio: the call ends.
+    await runTwiml(call, voice?.ok ? await voice.text() : "<Response><Hangup/></Response>", run);
+  }
+
+  /** Executes a TwiML document; a newer document for the same call (an update) stops this one. */
+  async function runTwiml(call: CarrierCall, xml: string, run: number): Promise<void> {
+    const current = () => twimlRuns.get(call.sid) === run && !TERMINAL.has(call.status);
+    for (const verb of parseTwiml(xml)) {
+      if (!current()) return;
+      if (verb.verb === "Hangup" || verb.verb === "Reject") break;
+      if (verb.verb === "Say") await sleep(Math.max(800, verb.text.length * 60));
+      if (verb.verb === "Pause") await sleep(verb.seconds * 1000);
+      if (verb.verb === "Stream") await stream(call, verb.url, verb.parameters);
+    }
+    if (current()) await progress(call, "completed");
+  }
+
+  /** <Connect><Stream>: Twilio opens the WebSocket, the person on the line does their part. */
+  async function stream(call: CarrierCall, url: string, parameters: Record<string, string>): Promise<void> {
+    const line = await connectMediaStream({
+      url: rewrite(url),
+      signature: twilioSignature(authToken, url, {}),
+      accountSid,
+      callSid: call.sid,
+      customParameters: parameters,
+      speed,
+      record: auto?.record,
+    }).catch(() => null);
+    // A failed upgrade is error 31920: the stream never starts and TwiML goes on.
+    if (!line) return;
+    media.set(call.sid, line);
+    void runPersona(personaFor(call.to), line, auto!.script).then(async () => {
+      if (personaFor(call.to) === "hangs-up" && !TERMINAL.has(call.status)) await progress(call, "completed");
+    });
+    await line.closed;
+  }
+
+  /** Where a webhook or stream URL is actually sent: the configured origin, same path and query. */
+  function rewrite(url: string): string {
+    if (!driver.deliverTo) return url;
+    const u = new URL(url);
+    const target = new URL(driver.deliverTo);
+    const scheme = u.protocol.startsWith("ws") ? target.protocol.replace("http", "ws") : target.protocol;
+    return `${scheme}//${target.host}${u.pathname}${u.search}`;
   }
 
   async function handle(req: Request): Promise<Response> {
@@ -333,13 +446,13 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     port: 0,
     fetch: (req) =>
       handle(req).catch((e: unknown) =>
-        fail({ status: 500, code: 20500, message: `fake-twilio internal error: ${e instanceof Error ? e.message : String(e)}` }),
+        fail({ status: 500, code: 20500, message: `simulated carrier internal error: ${e instanceof Error ? e.message : String(e)}` }),
       ),
   });
 
-  function mustCall(callSid: string): FakeCall {
+  function mustCall(callSid: string): CarrierCall {
     const call = calls.get(callSid);
-    if (!call) throw new Error(`fake-twilio: unknown call ${callSid}`);
+    if (!call) throw new Error(`sim carrier: unknown call ${callSid}`);
     return call;
   }
 
@@ -353,7 +466,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     if (signature !== null) headers["X-Twilio-Signature"] = signature;
     const record: SentWebhook = { url, params: { ...params }, signature, status: 0 };
     try {
-      const res = await fetch(url, { method: "POST", headers, body: new URLSearchParams(params) });
+      const res = await fetch(rewrite(url), { method: "POST", headers, body: new URLSearchParams(params) });
       record.status = res.status;
       return res;
     } catch (e) {
@@ -364,7 +477,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     }
   }
 
-  function baseParams(call: FakeCall): Record<string, string> {
+  function baseParams(call: CarrierCall): Record<string, string> {
     return {
       AccountSid: accountSid,
       ApiVersion: API_VERSION,
@@ -375,7 +488,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     };
   }
 
-  const driver: FakeTwilio = {
+  const driver: Carrier = {
     url: `http://127.0.0.1:${server.port}`,
     accountSid,
     authToken,
@@ -386,10 +499,14 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     failNext(err) {
       failures.push(err);
     },
+    media,
+    deliverTo: opts.deliverTo,
     async flush() {
       while (pending.size > 0) await Promise.allSettled([...pending]);
     },
     async stop() {
+      stopping = true;
+      for (const line of media.values()) if (line.isOpen()) line.close();
       await driver.flush();
       await server.stop(true);
     },
@@ -399,7 +516,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     post,
     async sendStatus(callSid, status, extra = {}) {
       const call = mustCall(callSid);
-      if (!call.statusCallback) throw new Error(`fake-twilio: call ${callSid} has no StatusCallback`);
+      if (!call.statusCallback) throw new Error(`sim carrier: call ${callSid} has no StatusCallback`);
       setStatus(call, status);
       const params: Record<string, string> = {
         ...baseParams(call),
@@ -410,13 +527,13 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
       };
       if (TERMINAL.has(status)) {
         const m = meta.get(callSid);
-        params.CallDuration = String(m ? talkSeconds(m) : 0);
+        params.CallDuration = String(m ? talkSeconds(m, speed) : 0);
       }
       return post(call.statusCallback, { ...params, ...extra });
     },
     async sendVoice(callSid, extra = {}) {
       const call = mustCall(callSid);
-      if (!call.url) throw new Error(`fake-twilio: call ${callSid} has no Url (created with Twiml?)`);
+      if (!call.url) throw new Error(`sim carrier: call ${callSid} has no Url (created with Twiml?)`);
       // Twilio fetches the voice URL of an outbound call when it is answered.
       if (!TERMINAL.has(call.status)) setStatus(call, "in-progress");
       return post(call.url, { ...baseParams(call), CallStatus: "in-progress", ...extra });
@@ -424,7 +541,7 @@ export async function startFakeTwilio(opts: FakeTwilioOptions = {}): Promise<Fak
     async sendInbound(voiceUrl, p) {
       const callSid = "CA" + hex(16);
       const now = new Date();
-      const call: FakeCall = {
+      const call: CarrierCall = {
         sid: callSid,
         to: p.to ?? phoneNumber,
         from: p.from,
