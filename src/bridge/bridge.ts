@@ -254,7 +254,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     const url = realtimeUrl(config.openai.base_url, config.openai.model);
     let socket: WebSocket;
     try {
-      socket = new WebSocket(url, { headers: { Authorization: `Bearer ${config.openai.api_key ?? ""}` } } as unknown as string[]);
+      socket = new WebSocket(url, { headers: { Authorization: `Bearer ${config.openai.api_key ?? ""}` } });
     } catch (e) {
       log.error("cannot open the model socket", { error: e });
       return modelLost();

@@ -78,7 +78,7 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
   const accountSid = opts.accountSid ?? "AC" + "0".repeat(32);
   const callSid = opts.callSid ?? "CA" + randomBytes(16).toString("hex");
   const headers: Record<string, string> = opts.signature === undefined ? {} : { "X-Twilio-Signature": opts.signature };
-  const ws = new WebSocket(opts.url, { headers } as unknown as string[]);
+  const ws = new WebSocket(opts.url, { headers });
 
   let seq = 0;
   let chunk = 0;

@@ -266,7 +266,7 @@ describe("the media socket refuses what is not Twilio", () => {
     const { sid } = await app.call();
     await app.twilio.sendVoice(sid);
     const url = app.url.replace(/^http/, "ws") + "/twilio/media-stream";
-    const ws = new WebSocket(url, { headers: { "X-Twilio-Signature": app.twilio.sign(url, {}) } } as unknown as string[]);
+    const ws = new WebSocket(url, { headers: { "X-Twilio-Signature": app.twilio.sign(url, {}) } });
     const code = await new Promise<number>((resolve) => (ws.onclose = (e) => resolve(e.code)));
     expect(code).toBe(1008);
   }, 10_000);
