@@ -3,7 +3,7 @@ FROM oven/bun:1.4.5 AS build
 WORKDIR /app
 COPY package.json package-lock.json bunfig.toml tsconfig.json ./
 COPY src ./src
-RUN bun build --compile --minify src/main.ts --outfile dist/agenticai
+RUN bun build --compile --minify --bytecode --format esm src/main.ts --outfile dist/agenticai
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \
