@@ -56,10 +56,12 @@ export interface AudioDelta {
   delta: string;
 }
 
-const DELTA_PREFIX = '{"type":"response.output_audio.delta"';
+const DELTA_TYPE = '"type":"response.output_audio.delta"';
+/** Where the type may stand: before the ids and the payload, whatever the key order. */
+const TYPE_WINDOW = 64;
 
-function field(text: string, key: string, from: number): string | null {
-  const at = text.indexOf(`"${key}":"`, from);
+function field(text: string, key: string): string | null {
+  const at = text.indexOf(`"${key}":"`);
   if (at < 0) return null;
   const start = at + key.length + 4;
   const end = text.indexOf('"', start);
@@ -71,9 +73,10 @@ function field(text: string, key: string, from: number): string | null {
  * delta contain no quotes or escapes; anything unexpected returns null and takes the full parser.
  */
 export function audioDelta(text: string): AudioDelta | null {
-  if (!text.startsWith(DELTA_PREFIX)) return null;
-  const responseId = field(text, "response_id", DELTA_PREFIX.length);
-  const itemId = field(text, "item_id", DELTA_PREFIX.length);
-  const delta = field(text, "delta", DELTA_PREFIX.length);
+  const at = text.indexOf(DELTA_TYPE);
+  if (at < 0 || at > TYPE_WINDOW) return null;
+  const responseId = field(text, "response_id");
+  const itemId = field(text, "item_id");
+  const delta = field(text, "delta");
   return responseId && itemId && delta !== null ? { responseId, itemId, delta } : null;
 }

@@ -5,7 +5,7 @@
 // signatures are checked against an independent implementation.
 
 import { createHmac, randomBytes } from "node:crypto";
-import { connectMediaStream, type MediaClient } from "./media-stream.ts";
+import { connectMediaStream, type MediaClient, type MediaClientOptions } from "./media-stream.ts";
 import { personaFor, runPersona } from "./personas.ts";
 import type { Script } from "./script.ts";
 import { parseTwiml } from "./twiml.ts";
@@ -18,7 +18,7 @@ export interface CarrierOptions {
   /** After a successful update to completed/canceled, POST the terminal status callback like Twilio does (default true). */
   sendCallbacksOnUpdate?: boolean;
   /** Play every created call through by itself: progress, answer, TwiML, media and the callee's persona. */
-  autoCalls?: { script: Script; speed?: number; record?: boolean };
+  autoCalls?: { script: Script; speed?: number; record?: boolean; probe?: MediaClientOptions["probe"] };
   /** Deliver webhooks to this origin instead of the host in the URL (still signing the URL as given). */
   deliverTo?: string;
 }
@@ -393,6 +393,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
       customParameters: parameters,
       speed,
       record: auto?.record,
+      probe: auto?.probe,
     }).catch(() => null);
     // A failed upgrade is error 31920: the stream never starts and TwiML goes on.
     if (!line) return;

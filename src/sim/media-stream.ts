@@ -8,6 +8,7 @@
 // and playback faster than real time for tests and load.
 import { randomBytes } from "node:crypto";
 import { ULAW_ENCODE } from "../media/ulaw.ts";
+import { readStamp, stamp } from "./probe.ts";
 
 export interface MediaClientOptions {
   url: string;
@@ -22,6 +23,8 @@ export interface MediaClientOptions {
   speed?: number;
   /** Keep both sides of the line, aligned frame by frame (needs `startLine`). */
   record?: boolean;
+  /** Load runs: stamp every line frame with its send time and report the age of stamped agent audio on arrival. */
+  probe?: { onAgentAudio(latencyMs: number): void };
 }
 
 export interface MediaClient {
@@ -29,6 +32,8 @@ export interface MediaClient {
   readonly received: { media: number; marks: number; clears: number };
   /** μ-law bytes received from the server. */
   readonly totalAudioBytes: number;
+  /** Frames the line clock has sent. */
+  readonly framesSent: number;
   /** Milliseconds of received audio that have played (what the caller heard). */
   readonly playedMs: number;
   /** Stream milliseconds since agent audio last played; 0 while it plays. */
@@ -141,15 +146,15 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
     return played;
   };
 
+  // Built as a string like Twilio's own frames (event first), cheap enough for a thousand lines at once.
   const mediaFrame = (frame: Uint8Array) => {
     chunk++;
     sentMs += frame.length / 8;
-    send({
-      event: "media",
-      sequenceNumber: nextSeq(),
-      streamSid,
-      media: { track: "inbound", chunk: String(chunk), timestamp: String(Math.round(sentMs)), payload: Buffer.from(frame).toString("base64") },
-    });
+    if (ws.readyState !== WebSocket.OPEN) return;
+    const payload = Buffer.from(frame.buffer, frame.byteOffset, frame.length).toString("base64");
+    ws.send(
+      `{"event":"media","sequenceNumber":"${++seq}","streamSid":"${streamSid}","media":{"track":"inbound","chunk":"${chunk}","timestamp":"${Math.round(sentMs)}","payload":"${payload}"}}`,
+    );
   };
 
   /** One 20 ms frame of the line: the caller's next speech (or silence) out, the agent's audio played. */
@@ -166,6 +171,7 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
         current.done();
       }
     }
+    if (opts.probe && !current) stamp(out);
     mediaFrame(out);
     const heard = new Uint8Array(FRAME_BYTES).fill(SILENCE);
     play(FRAME_BYTES, heard);
@@ -199,6 +205,10 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
       received.media++;
       const bytes = new Uint8Array(Buffer.from(msg.media.payload, "base64"));
       totalAudioBytes += bytes.length;
+      if (opts.probe) {
+        const sentAt = readStamp(bytes);
+        if (sentAt !== null) opts.probe.onAgentAudio(performance.now() - sentAt);
+      }
       if (opts.instantPlayback) {
         playedBytes += bytes.length;
         return;
@@ -277,6 +287,9 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
       received,
       get totalAudioBytes() {
         return totalAudioBytes;
+      },
+      get framesSent() {
+        return lineFrames;
       },
       get playedMs() {
         return playedBytes / 8;

@@ -5,6 +5,7 @@ import type { Server, ServerWebSocket } from "bun";
 import { randomBytes } from "node:crypto";
 import { createUpsampler } from "../media/resample.ts";
 import { ULAW_DECODE, ULAW_ENCODE } from "../media/ulaw.ts";
+import { readStamp, stamp } from "./probe.ts";
 
 export interface RealtimeSimOptions {
   port?: number;
@@ -25,6 +26,17 @@ export interface RealtimeSimOptions {
   responseDelayMs?: number;
   /** Scales responseDelayMs down when the carrier runs faster than real time. */
   speed?: number;
+  /**
+   * Load runs: no turn-taking. Once the session is configured the agent talks without pause in
+   * stamped deltas of `deltaMs`, stamped caller audio is timed on arrival, and every `bargeInEveryMs`
+   * the caller "speaks" (speech_started) and the time until the truncate arrives is reported.
+   */
+  load?: {
+    deltaMs: number;
+    bargeInEveryMs?: number;
+    onCallerAudio(latencyMs: number): void;
+    onTruncate(latencyMs: number): void;
+  };
 }
 
 type Json = Record<string, any>;
@@ -72,6 +84,8 @@ interface State {
   agentTurns: number;
   active: { id: string; itemId: string; cancelled: boolean; sentMs: number } | null;
   itemAudioMs: Map<string, number>;
+  timers: ReturnType<typeof setInterval>[];
+  bargeInAt: number | null;
 }
 
 interface Data {
@@ -125,7 +139,8 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
 
   const send = (st: State, event: Json) => {
     if (!st.ws || st.closed) return;
-    st.ws.send(JSON.stringify({ event_id: id("event"), ...event }));
+    // `type` first, as OpenAI writes its events.
+    st.ws.send(JSON.stringify({ type: event.type, event_id: id("event"), ...event }));
   };
   const error = (st: State, code: string, message: string, extra: Json = {}) =>
     send(st, { type: "error", error: { type: "invalid_request_error", code, message, param: null, event_id: null, ...extra } });
@@ -194,11 +209,46 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     if (st.active) st.active.cancelled = true;
   }
 
+  /** Load mode: a reply that never ends, in stamped chunks at real time, with periodic interruptions. */
+  function stream(st: State, load: NonNullable<RealtimeSimOptions["load"]>) {
+    let response = { id: id("resp"), itemId: id("item"), sentMs: 0 };
+    const chunk = new Uint8Array(load.deltaMs * 8).fill(0xff);
+    st.timers.push(
+      setInterval(() => {
+        stamp(chunk);
+        send(st, { type: "response.output_audio.delta", response_id: response.id, item_id: response.itemId, output_index: 0, content_index: 0, delta: Buffer.from(chunk).toString("base64") });
+        st.counters.deltaCount++;
+        st.counters.audioBytesSent += chunk.length;
+        response.sentMs += load.deltaMs;
+        st.itemAudioMs.set(response.itemId, response.sentMs);
+      }, load.deltaMs),
+    );
+    if (!load.bargeInEveryMs) return;
+    const every = load.bargeInEveryMs;
+    // Staggered so a thousand sessions do not all interrupt in the same millisecond.
+    setTimeout(() => {
+      if (st.closed) return;
+      st.timers.push(
+        setInterval(() => {
+          st.bargeInAt = performance.now();
+          send(st, { type: "input_audio_buffer.speech_started", audio_start_ms: Math.round(st.audioMs), item_id: id("item") });
+          // As after a real interruption, the agent's next words belong to a new response.
+          response = { id: id("resp"), itemId: id("item"), sentMs: 0 };
+        }, every),
+      );
+    }, Math.random() * every);
+  }
+
   function onAudio(st: State, b64: string) {
     const pcmIn = isPcm(st.session, "input");
     const audio = Buffer.from(b64, "base64");
     st.counters.appendCount++;
     st.counters.audioBytes += audio.length;
+    if (opts.load) {
+      const sentAt = readStamp(audio);
+      if (sentAt !== null) opts.load.onCallerAudio(performance.now() - sentAt);
+      return;
+    }
     const ms = audio.length / (pcmIn ? 48 : 8);
     const loud = rms(audio, pcmIn) > threshold;
     const turn = st.session.audio?.input?.turn_detection ?? {};
@@ -239,14 +289,22 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         const beta = BETA_KEYS.find((k) => k in s);
         if (s.type !== "realtime" || beta) return error(st, "unknown_parameter", `Unknown parameter: 'session.${beta ?? "type"}'.`, { param: `session.${beta ?? "type"}`, event_id: event.event_id ?? null });
         st.session = { ...st.session, ...s, audio: { input: { ...st.session.audio?.input, ...s.audio?.input }, output: { ...st.session.audio?.output, ...s.audio?.output } } };
-        return send(st, { type: "session.updated", session: st.session });
+        send(st, { type: "session.updated", session: st.session });
+        if (opts.load && st.timers.length === 0) stream(st, opts.load);
+        return;
       }
       case "response.create":
-        return startResponse(st);
+        // Under load the agent is already talking without end; the greeting request is moot.
+        return opts.load ? undefined : startResponse(st);
       case "response.cancel":
         if (!st.active) return error(st, "response_cancel_not_active", "Cancellation failed: no active response found");
         return cancel(st);
       case "conversation.item.truncate": {
+        if (opts.load && st.bargeInAt !== null) {
+          opts.load.onTruncate(performance.now() - st.bargeInAt);
+          st.bargeInAt = null;
+          return;
+        }
         st.truncates.push(event);
         const have = st.itemAudioMs.get(event.item_id);
         if (have === undefined || event.audio_end_ms > have) return error(st, "invalid_value", "audio_end_ms is longer than the audio");
@@ -295,6 +353,8 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         agentTurns: 0,
         active: null,
         itemAudioMs: new Map(),
+        timers: [],
+        bargeInAt: null,
       };
       const beta = req.headers.has("openai-beta");
       const headers = protocols.includes("realtime") ? { "Sec-WebSocket-Protocol": "realtime" } : undefined;
@@ -337,6 +397,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       close(ws) {
         const st = ws.data.state;
         st.closed = true;
+        for (const t of st.timers) clearInterval(t);
         cancel(st);
       },
     },

@@ -29,20 +29,42 @@ export const ControlMessage = z.discriminatedUnion("event", [
 ]);
 export type ControlMessage = z.infer<typeof ControlMessage>;
 
-const MEDIA_PREFIX = '{"event":"media"';
+const MEDIA_EVENT = '"event":"media"';
+const MARK_EVENT = '"event":"mark"';
 const PAYLOAD_KEY = '"payload":"';
+const NAME_KEY = '"name":"';
+/** Twilio writes `event` first; allow a little room for other key orders before giving up. */
+const EVENT_WINDOW = 48;
 
-/**
- * The base64 payload of a `media` message without parsing the JSON: Twilio writes `event` first and
- * base64 never contains a quote or an escape. Anything else returns null and takes the full parser.
- */
-export function mediaPayload(text: string): string | null {
-  if (!text.startsWith(MEDIA_PREFIX)) return null;
-  const at = text.indexOf(PAYLOAD_KEY, MEDIA_PREFIX.length);
+function valueAfter(text: string, key: string): string | null {
+  const at = text.indexOf(key);
   if (at < 0) return null;
-  const start = at + PAYLOAD_KEY.length;
+  const start = at + key.length;
   const end = text.indexOf('"', start);
   return end < 0 ? null : text.slice(start, end);
+}
+
+function isEvent(text: string, event: string): boolean {
+  const at = text.indexOf(event);
+  return at >= 0 && at <= EVENT_WINDOW;
+}
+
+/**
+ * The base64 payload of a `media` message without parsing the JSON (base64 never contains a quote
+ * or an escape). Anything else returns null and takes the full parser.
+ */
+export function mediaPayload(text: string): string | null {
+  return isEvent(text, MEDIA_EVENT) ? valueAfter(text, PAYLOAD_KEY) : null;
+}
+
+/**
+ * The name of an echoed `mark`, the other frequent message, on the same fast path. Names are ours
+ * (letters, digits, dots), so a name with a quote or backslash is not one of ours and is declined.
+ */
+export function markName(text: string): string | null {
+  if (!isEvent(text, MARK_EVENT)) return null;
+  const name = valueAfter(text, NAME_KEY);
+  return name !== null && !name.includes("\\") ? name : null;
 }
 
 // Outbound messages are built as strings: streamSid was validated at `start`, payloads are base64 and

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ControlMessage, clearMessage, markMessage, mediaMessage, mediaPayload } from "../../src/twilio/media.ts";
+import { ControlMessage, clearMessage, markMessage, markName, mediaMessage, mediaPayload } from "../../src/twilio/media.ts";
 import { audioDelta } from "../../src/model/realtime.ts";
 
 const SID = "MZ" + "0123456789abcdef".repeat(2);
@@ -8,9 +8,17 @@ describe("Twilio media stream messages", () => {
   test("media payload fast path matches a full parse, and declines anything unusual", () => {
     const frame = `{"event":"media","sequenceNumber":"2","streamSid":"${SID}","media":{"track":"inbound","chunk":"1","timestamp":"20","payload":"/////37+fn5+"}}`;
     expect(mediaPayload(frame)).toBe("/////37+fn5+");
+    expect(mediaPayload(`{"sequenceNumber":"2","event":"media","media":{"payload":"AA=="}}`)).toBe("AA==");
+    // Far from the start the event may be a value inside some other field: leave it to the parser.
     expect(mediaPayload(`{"streamSid":"${SID}","event":"media","media":{"payload":"AA=="}}`)).toBeNull();
     expect(mediaPayload('{"event":"mark","mark":{"name":"x"}}')).toBeNull();
     expect(mediaPayload('{"event":"media","media":{}}')).toBeNull();
+  });
+
+  test("mark echoes take the fast path too; odd names are declined", () => {
+    expect(markName(`{"event":"mark","sequenceNumber":"41","streamSid":"${SID}","mark":{"name":"g0.17"}}`)).toBe("g0.17");
+    expect(markName(`{"event":"mark","mark":{"name":"a\\"b"}}`)).toBeNull();
+    expect(markName(`{"event":"media","media":{"payload":"AA=="}}`)).toBeNull();
   });
 
   test("outbound messages are exactly Twilio's three shapes", () => {
@@ -32,6 +40,7 @@ describe("model audio delta fast path", () => {
     const text = JSON.stringify({ type: "response.output_audio.delta", event_id: "e1", response_id: "resp_1", item_id: "item_1", output_index: 0, content_index: 0, delta: "AAEC" });
     expect(audioDelta(text)).toEqual({ responseId: "resp_1", itemId: "item_1", delta: "AAEC" });
     expect(audioDelta(JSON.stringify({ type: "response.output_audio.done", response_id: "r", item_id: "i" }))).toBeNull();
-    expect(audioDelta(JSON.stringify({ event_id: "e", type: "response.output_audio.delta", delta: "AA" }))).toBeNull();
+    expect(audioDelta(JSON.stringify({ event_id: "event_1", type: "response.output_audio.delta", response_id: "r", item_id: "i", delta: "AA" }))).toEqual({ responseId: "r", itemId: "i", delta: "AA" });
+    expect(audioDelta(JSON.stringify({ type: "response.output_audio.delta", delta: "AA" }))).toBeNull();
   });
 });

@@ -1,0 +1,94 @@
+// `bun run bench [-- --calls 1,100,500,1000 --seconds 60 --only frame,startup,api,load --write]`
+// Runs the benchmarks, prints a Markdown report and, with --write, saves it as bench/RESULTS.md.
+import { cpus } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import pkg from "../package.json" with { type: "json" };
+import { runApiBench } from "./api.ts";
+import { frameTable, runFrameBench } from "./frame.ts";
+import { runLoad, type LoadResult } from "./load.ts";
+import { runRelayFloor } from "./relay.ts";
+import { runStartupBench } from "./startup.ts";
+import { fmt } from "./stats.ts";
+
+const { values } = parseArgs({
+  args: process.argv.slice(2),
+  options: {
+    calls: { type: "string", default: "1,100,500,1000" },
+    seconds: { type: "string", default: "60" },
+    only: { type: "string", default: "frame,startup,api,load" },
+    write: { type: "boolean", default: false },
+  },
+});
+const only = new Set(values.only!.split(","));
+const levels = values.calls!.split(",").map(Number);
+const seconds = Number(values.seconds);
+const out: string[] = [];
+const say = (line = "") => {
+  out.push(line);
+  console.log(line);
+};
+
+async function build(): Promise<void> {
+  const args = pkg.scripts.build.split(" ").slice(1);
+  const proc = Bun.spawn([process.execPath, ...args], { cwd: join(import.meta.dir, ".."), stdout: "ignore", stderr: "inherit" });
+  if ((await proc.exited) !== 0) throw new Error("bun run build failed");
+}
+
+say("# Benchmark results");
+say();
+say(`Command: \`bun run bench -- ${process.argv.slice(2).join(" ")}\``.replace(/ -- $/, ""));
+say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Bun ${Bun.version}, ${new Date().toISOString().slice(0, 10)}. The load generator, the simulators and the server share these cores.`);
+
+if (only.has("frame")) {
+  say();
+  say("## 1. Per-frame cost (median of 7 rounds)");
+  say();
+  say(frameTable(runFrameBench()));
+}
+
+if (only.has("load")) {
+  say();
+  say(`## 2. Load: concurrent paced calls for ${seconds} s, audio both ways, through the real server`);
+  say();
+  say("Caller → model: a stamped 20 ms frame every 20 ms per call; model → caller: a stamped 100 ms delta every 100 ms plus its mark; the model interrupts every 5 s per call. Latency is the age of a stamped frame when it arrives at the other simulator (both in the load generator's process, one clock).");
+  say();
+  say("| calls | in p50 / p99 / max ms | out p50 / p99 / max ms | lost in / out | server CPU ms per call-s | do-nothing relay ms per call-s | server RSS KB per call | generator CPU % |");
+  say("|---:|---|---|---|---:|---:|---:|---:|");
+  const results: LoadResult[] = [];
+  for (const calls of levels) {
+    const r = await runLoad(calls, seconds);
+    const floor = await runRelayFloor(calls, Math.min(seconds, 20));
+    results.push(r);
+    say(
+      `| ${calls} | ${fmt(r.inbound.p50, 2)} / ${fmt(r.inbound.p99, 2)} / ${fmt(r.inbound.max, 1)} | ${fmt(r.outbound.p50, 2)} / ${fmt(r.outbound.p99, 2)} / ${fmt(r.outbound.max, 1)} | ${r.lostIn} / ${r.lostOut} | ${fmt(r.serverCpuMsPerCallSecond, 2)} | ${fmt(floor, 2)} | ${fmt(r.serverRssKbPerCall, 0)} | ${fmt(r.generatorCpuPercent, 0)} |`,
+    );
+  }
+  say();
+  say("## 3. Barge-in reaction under the same load");
+  say();
+  say("| calls | in the server: speech_started received → clear and truncate sent, p50 / p99 ms (n) | round trip: model sends speech_started → truncate arrives, p50 / p99 ms |");
+  say("|---:|---|---|");
+  for (const r of results) {
+    say(`| ${r.calls} | ${fmt(r.bargeInServer.p50, 3)} / ${fmt(r.bargeInServer.p99, 3)} (${r.bargeInServer.count}) | ${fmt(r.bargeInRoundTrip.p50, 2)} / ${fmt(r.bargeInRoundTrip.p99, 2)} |`);
+  }
+}
+
+if (only.has("startup")) {
+  await build();
+  const s = await runStartupBench();
+  say();
+  say("## 4. Startup of the compiled binary");
+  say();
+  say(`exec → first 200 from /health, median of ${s.runs}: **${fmt(s.medianMs)} ms** (min ${fmt(s.minMs)}, max ${fmt(s.maxMs)}); binary ${fmt(s.binaryBytes / 1024 / 1024)} MiB.`);
+}
+
+if (only.has("api")) {
+  const a = await runApiBench();
+  say();
+  say("## 5. POST /api/call against the simulated carrier");
+  say();
+  say(`${a.clients} concurrent clients, ${a.requests} calls: p50 **${fmt(a.p50)} ms**, p99 **${fmt(a.p99)} ms**, max ${fmt(a.max)} ms, ${fmt(a.perSecond, 0)} calls/s.`);
+}
+
+if (values.write) await Bun.write(join(import.meta.dir, "RESULTS.md"), out.join("\n") + "\n");
