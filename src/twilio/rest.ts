@@ -1,3 +1,4 @@
+import { fetchHttpClient } from "./http.ts";
 import { loadTwilio } from "./sdk.ts";
 
 export interface TwilioCredentials {
@@ -58,7 +59,8 @@ export function createTwilioRest(creds: TwilioCredentials): TwilioRest {
   let client: Promise<Client> | undefined;
   const connect = () =>
     loadTwilio().then((twilio) => {
-      const c = twilio(creds.accountSid, creds.authToken, { timeout: creds.timeoutMs, autoRetry: false });
+      // The option is typed as the SDK's RequestClient class; only its request() is ever called.
+      const c = twilio(creds.accountSid, creds.authToken, { autoRetry: false, httpClient: fetchHttpClient(creds.timeoutMs) as never });
       // Twilio's default host unless overridden; lets tests and staging point the SDK at another server.
       c.api.baseUrl = creds.apiBaseUrl.replace(/\/+$/, "");
       return c;
