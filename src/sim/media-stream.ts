@@ -8,7 +8,7 @@
 // and playback faster than real time for tests and load.
 import { randomBytes } from "node:crypto";
 import { ULAW_ENCODE } from "../media/ulaw.ts";
-import { readStamp, stamp } from "./probe.ts";
+import { readStamp, stampedSilence } from "./probe.ts";
 
 export interface MediaClientOptions {
   url: string;
@@ -40,7 +40,7 @@ export interface MediaClient {
   readonly agentQuietMs: number;
   readonly agentPlaying: boolean;
   readonly markEchoes: string[];
-  /** Server messages other than media, in order. */
+  /** Server messages other than media and marks (clears, and anything unexpected), in order. */
   readonly events: { event: string; [k: string]: unknown }[];
   /** Messages Twilio would reject (binary, not JSON, wrong event or streamSid). */
   readonly protocolErrors: number;
@@ -75,10 +75,26 @@ export function speechTone(ms: number): Uint8Array {
   return out;
 }
 
-type Queued = { bytes: Uint8Array; at: number } | { mark: string };
+/** Agent audio waiting to play (its bytes kept only when recording) or a mark waiting behind it. */
+type Queued = { bytes: Uint8Array | null; length: number; at: number } | { mark: string };
+
+const SILENCE_FRAME = new Uint8Array(FRAME_BYTES).fill(SILENCE);
+const SILENCE_FRAME_B64 = Buffer.from(SILENCE_FRAME).toString("base64");
+
+const base64Length = (b64: string) => ((b64.length * 3) >> 2) - (b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0);
+
+/** The value of `"key":"…"` in a flat JSON text, without parsing it (for Twilio-shaped messages only). */
+function stringField(text: string, key: string): string | null {
+  const marker = `"${key}":"`;
+  const at = text.indexOf(marker);
+  if (at < 0) return null;
+  const end = text.indexOf('"', at + marker.length);
+  return end < 0 ? null : text.slice(at + marker.length, end);
+}
 
 export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClient> {
   const speed = opts.speed ?? 1;
+  const stamped = opts.probe ? stampedSilence(FRAME_BYTES) : null;
   const streamSid = "MZ" + randomBytes(16).toString("hex");
   const accountSid = opts.accountSid ?? "AC" + "0".repeat(32);
   const callSid = opts.callSid ?? "CA" + randomBytes(16).toString("hex");
@@ -120,7 +136,12 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
   const nextSeq = () => String(++seq);
   const echo = (name: string) => {
     markEchoes.push(name);
-    send({ event: "mark", sequenceNumber: nextSeq(), streamSid, mark: { name } });
+    if (ws.readyState === WebSocket.OPEN) ws.send(`{"event":"mark","sequenceNumber":"${nextSeq()}","streamSid":"${streamSid}","mark":{"name":"${name}"}}`);
+  };
+  const onMark = (name: string) => {
+    received.marks++;
+    if (opts.instantPlayback || queue.length === 0) echo(name);
+    else queue.push({ mark: name });
   };
 
   /** Plays up to `budget` bytes of queued agent audio, echoing marks as the audio ahead of them finishes. */
@@ -134,12 +155,12 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
         continue;
       }
       if (budget <= 0) break;
-      const take = Math.min(budget, head.bytes.length - head.at);
-      into?.set(head.bytes.subarray(head.at, head.at + take), played);
+      const take = Math.min(budget, head.length - head.at);
+      if (into && head.bytes) into.set(head.bytes.subarray(head.at, head.at + take), played);
       head.at += take;
       budget -= take;
       played += take;
-      if (head.at === head.bytes.length) queue.shift();
+      if (head.at === head.length) queue.shift();
     }
     playedBytes += played;
     if (played > 0 || queue.length) quietSinceMs = streamMs();
@@ -147,11 +168,11 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
   };
 
   // Built as a string like Twilio's own frames (event first), cheap enough for a thousand lines at once.
-  const mediaFrame = (frame: Uint8Array) => {
+  const mediaFrame = (frame: Uint8Array) => mediaPayload(Buffer.from(frame.buffer, frame.byteOffset, frame.length).toString("base64"), frame.length);
+  const mediaPayload = (payload: string, bytes: number) => {
     chunk++;
-    sentMs += frame.length / 8;
+    sentMs += bytes / 8;
     if (ws.readyState !== WebSocket.OPEN) return;
-    const payload = Buffer.from(frame.buffer, frame.byteOffset, frame.length).toString("base64");
     ws.send(
       `{"event":"media","sequenceNumber":"${++seq}","streamSid":"${streamSid}","media":{"track":"inbound","chunk":"${chunk}","timestamp":"${Math.round(sentMs)}","payload":"${payload}"}}`,
     );
@@ -159,9 +180,10 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
 
   /** One 20 ms frame of the line: the caller's next speech (or silence) out, the agent's audio played. */
   const lineFrame = () => {
-    const out = new Uint8Array(FRAME_BYTES).fill(SILENCE);
     const current = speech[0];
+    let out = SILENCE_FRAME;
     if (current) {
+      out = new Uint8Array(FRAME_BYTES).fill(SILENCE);
       const part = current.bytes.subarray(speechAt, speechAt + FRAME_BYTES);
       out.set(part);
       speechAt += part.length;
@@ -170,14 +192,17 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
         speechAt = 0;
         current.done();
       }
+      mediaFrame(out);
+    } else {
+      mediaPayload(stamped ? stamped() : SILENCE_FRAME_B64, FRAME_BYTES);
     }
-    if (opts.probe && !current) stamp(out);
-    mediaFrame(out);
-    const heard = new Uint8Array(FRAME_BYTES).fill(SILENCE);
-    play(FRAME_BYTES, heard);
     if (opts.record) {
+      const heard = new Uint8Array(FRAME_BYTES).fill(SILENCE);
+      play(FRAME_BYTES, heard);
       recCaller.push(out);
       recAgent.push(heard);
+    } else {
+      play(FRAME_BYTES);
     }
     lineFrames++;
     for (let i = waiters.length - 1; i >= 0; i--) {
@@ -192,8 +217,32 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
     lastTick = now;
   }, FRAME_MS);
 
+  /** Audio, the bulk of what arrives, is read without a JSON parse; anything else is parsed and checked. */
+  const onAgentAudio = (payload: string) => {
+    received.media++;
+    const length = base64Length(payload);
+    totalAudioBytes += length;
+    if (opts.probe) {
+      const sentAt = readStamp(payload);
+      if (sentAt !== null) opts.probe.onAgentAudio(performance.now() - sentAt);
+    }
+    if (opts.instantPlayback) {
+      playedBytes += length;
+      return;
+    }
+    if (queue.length === 0) lastTick = performance.now();
+    queue.push({ bytes: opts.record ? new Uint8Array(Buffer.from(payload, "base64")) : null, length, at: 0 });
+    quietSinceMs = streamMs();
+  };
+
   const onServerMessage = (data: unknown) => {
     if (typeof data !== "string") return void protocolErrors++;
+    const fast = data.startsWith('{"event":"media","streamSid":"') ? "payload" : data.startsWith('{"event":"mark","streamSid":"') ? "name" : null;
+    if (fast && stringField(data, "streamSid") === streamSid) {
+      const value = stringField(data, fast);
+      // Mark names with escapes are not the server's; let the full parser judge them.
+      if (value !== null && !value.includes("\\")) return fast === "payload" ? onAgentAudio(value) : onMark(value);
+    }
     let msg: { event?: string; streamSid?: string; media?: { payload?: string }; mark?: { name?: string } };
     try {
       msg = JSON.parse(data);
@@ -202,25 +251,9 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
     }
     if (msg.streamSid !== streamSid) return void protocolErrors++;
     if (msg.event === "media" && typeof msg.media?.payload === "string") {
-      received.media++;
-      const bytes = new Uint8Array(Buffer.from(msg.media.payload, "base64"));
-      totalAudioBytes += bytes.length;
-      if (opts.probe) {
-        const sentAt = readStamp(bytes);
-        if (sentAt !== null) opts.probe.onAgentAudio(performance.now() - sentAt);
-      }
-      if (opts.instantPlayback) {
-        playedBytes += bytes.length;
-        return;
-      }
-      if (queue.length === 0) lastTick = performance.now();
-      queue.push({ bytes, at: 0 });
-      quietSinceMs = streamMs();
+      onAgentAudio(msg.media.payload);
     } else if (msg.event === "mark" && typeof msg.mark?.name === "string") {
-      received.marks++;
-      events.push(msg as MediaClient["events"][number]);
-      if (opts.instantPlayback || queue.length === 0) echo(msg.mark.name);
-      else queue.push({ mark: msg.mark.name });
+      onMark(msg.mark.name);
     } else if (msg.event === "clear") {
       received.clears++;
       events.push(msg as MediaClient["events"][number]);
@@ -312,6 +345,8 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
       sendSpeech: (ms, o) => sendAudio(speechTone(ms), o),
       startLine() {
         if (line || !open) return;
+        // From here the line clock plays the agent's audio; the free-running player stops.
+        clearInterval(tick);
         lineStart = performance.now();
         const period = FRAME_MS / speed;
         // Catch up on every frame that is due, so timer jitter never stretches the line.

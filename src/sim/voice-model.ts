@@ -5,7 +5,7 @@ import type { Server, ServerWebSocket } from "bun";
 import { randomBytes } from "node:crypto";
 import { createUpsampler } from "../media/resample.ts";
 import { ULAW_DECODE, ULAW_ENCODE } from "../media/ulaw.ts";
-import { readStamp, stamp } from "./probe.ts";
+import { readStamp, stampedSilence } from "./probe.ts";
 
 export interface RealtimeSimOptions {
   port?: number;
@@ -126,6 +126,7 @@ function rms(audio: Buffer, pcm: boolean): number {
   return n ? Math.sqrt(sum / n) : 0;
 }
 
+const APPEND_PREFIX = '{"type":"input_audio_buffer.append","audio":"';
 const isPcm = (session: Json, dir: "input" | "output") => session.audio?.[dir]?.format?.type === "audio/pcm";
 const BETA_KEYS = ["modalities", "input_audio_format", "output_audio_format", "voice", "turn_detection", "input_audio_transcription", "temperature"];
 
@@ -136,6 +137,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
   const deltaMs = opts.deltaMs ?? 100;
   const sessions: SimSession[] = [];
   let rejecting = 0;
+  let eventSeq = 0;
 
   const send = (st: State, event: Json) => {
     if (!st.ws || st.closed) return;
@@ -212,13 +214,17 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
   /** Load mode: a reply that never ends, in stamped chunks at real time, with periodic interruptions. */
   function stream(st: State, load: NonNullable<RealtimeSimOptions["load"]>) {
     let response = { id: id("resp"), itemId: id("item"), sentMs: 0 };
-    const chunk = new Uint8Array(load.deltaMs * 8).fill(0xff);
+    const bytes = load.deltaMs * 8;
+    const chunk = stampedSilence(bytes);
     st.timers.push(
       setInterval(() => {
-        stamp(chunk);
-        send(st, { type: "response.output_audio.delta", response_id: response.id, item_id: response.itemId, output_index: 0, content_index: 0, delta: Buffer.from(chunk).toString("base64") });
+        if (!st.ws || st.closed) return;
+        // Written as OpenAI does (type first), as a template: a thousand sessions send ten a second each.
+        st.ws.send(
+          `{"type":"response.output_audio.delta","event_id":"event_${++eventSeq}","response_id":"${response.id}","item_id":"${response.itemId}","output_index":0,"content_index":0,"delta":"${chunk()}"}`,
+        );
         st.counters.deltaCount++;
-        st.counters.audioBytesSent += chunk.length;
+        st.counters.audioBytesSent += bytes;
         response.sentMs += load.deltaMs;
         st.itemAudioMs.set(response.itemId, response.sentMs);
       }, load.deltaMs),
@@ -239,16 +245,20 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     }, Math.random() * every);
   }
 
+  /** Load mode: caller audio is only timed and counted, so no decode beyond the stamp. */
+  function onStampedAudio(st: State, b64: string, load: NonNullable<RealtimeSimOptions["load"]>) {
+    st.counters.appendCount++;
+    st.counters.audioBytes += ((b64.length * 3) >> 2) - (b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0);
+    const sentAt = readStamp(b64);
+    if (sentAt !== null) load.onCallerAudio(performance.now() - sentAt);
+  }
+
   function onAudio(st: State, b64: string) {
     const pcmIn = isPcm(st.session, "input");
     const audio = Buffer.from(b64, "base64");
     st.counters.appendCount++;
     st.counters.audioBytes += audio.length;
-    if (opts.load) {
-      const sentAt = readStamp(audio);
-      if (sentAt !== null) opts.load.onCallerAudio(performance.now() - sentAt);
-      return;
-    }
+
     const ms = audio.length / (pcmIn ? 48 : 8);
     const loud = rms(audio, pcmIn) > threshold;
     const turn = st.session.audio?.input?.turn_detection ?? {};
@@ -386,6 +396,10 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         send(ws.data.state, { type: "session.created", session: ws.data.state.session });
       },
       message(ws, message) {
+        if (opts.load && typeof message === "string" && message.startsWith(APPEND_PREFIX)) {
+          const end = message.indexOf('"', APPEND_PREFIX.length);
+          if (end > 0) return onStampedAudio(ws.data.state, message.slice(APPEND_PREFIX.length, end), opts.load);
+        }
         let event: Json;
         try {
           event = JSON.parse(typeof message === "string" ? message : new TextDecoder().decode(message));
