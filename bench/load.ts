@@ -45,10 +45,19 @@ async function until(what: string, fn: () => boolean, timeoutMs: number): Promis
 
 export async function runLoad(calls: number, seconds: number): Promise<LoadResult> {
   const h = { in: createHistogram(), out: createHistogram(), truncate: createHistogram() };
+  // Only audio stamped inside the measured window counts, so nothing in flight at its edges is
+  // mistaken for lost: after the window, the run waits for stragglers before counting.
+  const window = { from: Infinity, to: Infinity };
+  const inWindow = (sentAt: number) => sentAt >= window.from && sentAt < window.to;
   const model = startRealtimeSim({
-    load: { deltaMs: DELTA_MS, bargeInEveryMs: BARGE_IN_EVERY_MS, onCallerAudio: (ms) => h.in.add(ms), onTruncate: (ms) => h.truncate.add(ms) },
+    load: {
+      deltaMs: DELTA_MS,
+      bargeInEveryMs: BARGE_IN_EVERY_MS,
+      onCallerAudio: (ms, sentAt) => inWindow(sentAt) && h.in.add(ms),
+      onTruncate: (ms) => window.from < performance.now() && h.truncate.add(ms),
+    },
   });
-  const carrier = await startCarrier({ autoCalls: { script: await loadScript(), probe: { onAgentAudio: (ms) => h.out.add(ms) } } });
+  const carrier = await startCarrier({ autoCalls: { script: await loadScript(), probe: { onAgentAudio: (ms, sentAt) => inWindow(sentAt) && h.out.add(ms) } } });
   const server = await startServerProcess(
     {
       TWILIO_ACCOUNT_SID: carrier.accountSid,
@@ -76,25 +85,23 @@ export async function runLoad(calls: number, seconds: number): Promise<LoadResul
     await until("every model session streaming", () => model.sessions.filter((s) => s.deltaCount > 0).length >= calls, 60_000);
     await Bun.sleep(2_000);
 
-    // The measured window.
-    h.in = createHistogram();
-    h.out = createHistogram();
-    h.truncate = createHistogram();
+    // The measured window: frames are stamped when sent, so counts taken here bound it exactly.
     const sent0 = lines().reduce((n, l) => n + l.framesSent, 0);
     const deltas0 = model.sessions.reduce((n, s) => n + s.deltaCount, 0);
     const cpu0 = processCpuMs(server.pid);
     const gen0 = process.cpuUsage();
-    const t0 = performance.now();
+    const t0 = (window.from = performance.now());
     await Bun.sleep(seconds * 1000);
-    const wall = (performance.now() - t0) / 1000;
+    window.to = performance.now();
+    const sent = lines().reduce((n, l) => n + l.framesSent, 0) - sent0;
+    const deltas = model.sessions.reduce((n, s) => n + s.deltaCount, 0) - deltas0;
+    const wall = (window.to - t0) / 1000;
     const cpu1 = processCpuMs(server.pid);
     const gen1 = process.cpuUsage(gen0);
     const rss = processRssKb(server.pid);
-    const sent = lines().reduce((n, l) => n + l.framesSent, 0) - sent0;
-    const deltas = model.sessions.reduce((n, s) => n + s.deltaCount, 0) - deltas0;
-    // What is in flight at the window's edges is not lost; count it as such only beyond one frame per call.
-    const lostIn = Math.max(0, sent - h.in.count - calls);
-    const lostOut = Math.max(0, deltas - h.out.count - calls);
+    await Bun.sleep(2_000);
+    const lostIn = Math.max(0, sent - h.in.count);
+    const lostOut = Math.max(0, deltas - h.out.count);
     const result = {
       inbound: summary(h.in),
       outbound: summary(h.out),

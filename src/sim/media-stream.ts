@@ -24,7 +24,7 @@ export interface MediaClientOptions {
   /** Keep both sides of the line, aligned frame by frame (needs `startLine`). */
   record?: boolean;
   /** Load runs: stamp every line frame with its send time and report the age of stamped agent audio on arrival. */
-  probe?: { onAgentAudio(latencyMs: number): void };
+  probe?: { onAgentAudio(latencyMs: number, sentAt: number): void };
 }
 
 export interface MediaClient {
@@ -224,7 +224,7 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
     totalAudioBytes += length;
     if (opts.probe) {
       const sentAt = readStamp(payload);
-      if (sentAt !== null) opts.probe.onAgentAudio(performance.now() - sentAt);
+      if (sentAt !== null) opts.probe.onAgentAudio(performance.now() - sentAt, sentAt);
     }
     if (opts.instantPlayback) {
       playedBytes += length;

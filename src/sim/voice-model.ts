@@ -34,7 +34,7 @@ export interface RealtimeSimOptions {
   load?: {
     deltaMs: number;
     bargeInEveryMs?: number;
-    onCallerAudio(latencyMs: number): void;
+    onCallerAudio(latencyMs: number, sentAt: number): void;
     onTruncate(latencyMs: number): void;
   };
 }
@@ -250,7 +250,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     st.counters.appendCount++;
     st.counters.audioBytes += ((b64.length * 3) >> 2) - (b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0);
     const sentAt = readStamp(b64);
-    if (sentAt !== null) load.onCallerAudio(performance.now() - sentAt);
+    if (sentAt !== null) load.onCallerAudio(performance.now() - sentAt, sentAt);
   }
 
   function onAudio(st: State, b64: string) {
