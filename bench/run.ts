@@ -24,6 +24,7 @@ const only = new Set(values.only!.split(","));
 const levels = values.calls!.split(",").map(Number);
 const seconds = Number(values.seconds);
 const out: string[] = [];
+const ANALYSIS = "## What limits each figure";
 const say = (line = "") => {
   out.push(line);
   console.log(line);
@@ -53,15 +54,15 @@ if (only.has("load")) {
   say();
   say("Caller → model: a stamped 20 ms frame every 20 ms per call; model → caller: a stamped 100 ms delta every 100 ms plus its mark; the model interrupts every 5 s per call. Latency is the age of a stamped frame when it arrives at the other simulator (both in the load generator's process, one clock).");
   say();
-  say("| calls | in p50 / p99 / max ms | out p50 / p99 / max ms | lost in / out | server CPU ms per call-s | do-nothing relay ms per call-s | server RSS KB per call | generator CPU % |");
-  say("|---:|---|---|---|---:|---:|---:|---:|");
+  say("| calls | in p50 / p99 / max ms | out p50 / p99 / max ms | lost in / out | server CPU ms per call-s | do-nothing relay ms per call-s | server RSS KB per call | relay RSS KB per call | generator CPU % |");
+  say("|---:|---|---|---|---:|---:|---:|---:|---:|");
   const results: LoadResult[] = [];
   for (const calls of levels) {
     const r = await runLoad(calls, seconds);
     const floor = await runRelayFloor(calls, Math.min(seconds, 20));
     results.push(r);
     say(
-      `| ${calls} | ${fmt(r.inbound.p50, 2)} / ${fmt(r.inbound.p99, 2)} / ${fmt(r.inbound.max, 1)} | ${fmt(r.outbound.p50, 2)} / ${fmt(r.outbound.p99, 2)} / ${fmt(r.outbound.max, 1)} | ${r.lostIn} / ${r.lostOut} | ${fmt(r.serverCpuMsPerCallSecond, 2)} | ${fmt(floor, 2)} | ${fmt(r.serverRssKbPerCall, 0)} | ${fmt(r.generatorCpuPercent, 0)} |`,
+      `| ${calls} | ${fmt(r.inbound.p50, 2)} / ${fmt(r.inbound.p99, 2)} / ${fmt(r.inbound.max, 1)} | ${fmt(r.outbound.p50, 2)} / ${fmt(r.outbound.p99, 2)} / ${fmt(r.outbound.max, 1)} | ${r.lostIn} / ${r.lostOut} | ${fmt(r.serverCpuMsPerCallSecond, 2)} | ${fmt(floor.cpuMsPerCallSecond, 2)} | ${fmt(r.serverRssKbPerCall, 0)} | ${fmt(floor.rssKbPerCall, 0)} | ${fmt(r.generatorCpuPercent, 0)} |`,
     );
   }
   say();
@@ -91,4 +92,10 @@ if (only.has("api")) {
   say(`${a.clients} concurrent clients, ${a.requests} calls: p50 **${fmt(a.p50)} ms**, p99 **${fmt(a.p99)} ms**, max ${fmt(a.max)} ms, ${fmt(a.perSecond, 0)} calls/s.`);
 }
 
-if (values.write) await Bun.write(join(import.meta.dir, "RESULTS.md"), out.join("\n") + "\n");
+if (values.write) {
+  // The analysis below the numbers is written by hand after reading a run; a new run keeps it.
+  const file = Bun.file(join(import.meta.dir, "RESULTS.md"));
+  const previous = (await file.exists()) ? await file.text() : "";
+  const at = previous.indexOf(ANALYSIS);
+  await Bun.write(file, out.join("\n") + "\n" + (at >= 0 ? "\n" + previous.slice(at) : ""));
+}
