@@ -1,6 +1,7 @@
 // OpenAI Realtime (GA) over a plain WebSocket: URL, session shape, and the one hot server event.
 import type { RealtimeClientEvent, RealtimeSessionCreateRequest } from "openai/resources/realtime/realtime";
 import type { Config } from "../config/schema.ts";
+import { startsWithin, stringField } from "../wire/json-field.ts";
 
 /** `OPENAI_BASE_URL` + `/realtime?model=`; http→ws so a local model server needs no TLS. */
 export function realtimeUrl(baseUrl: string, model: string): string {
@@ -60,23 +61,14 @@ const DELTA_TYPE = '"type":"response.output_audio.delta"';
 /** Where the type may stand: before the ids and the payload, whatever the key order. */
 const TYPE_WINDOW = 64;
 
-function field(text: string, key: string): string | null {
-  const at = text.indexOf(`"${key}":"`);
-  if (at < 0) return null;
-  const start = at + key.length + 4;
-  const end = text.indexOf('"', start);
-  return end < 0 ? null : text.slice(start, end);
-}
-
 /**
  * `response.output_audio.delta` without a JSON parse of its (large) payload. The ids and the base64
  * delta contain no quotes or escapes; anything unexpected returns null and takes the full parser.
  */
 export function audioDelta(text: string): AudioDelta | null {
-  const at = text.indexOf(DELTA_TYPE);
-  if (at < 0 || at > TYPE_WINDOW) return null;
-  const responseId = field(text, "response_id");
-  const itemId = field(text, "item_id");
-  const delta = field(text, "delta");
+  if (!startsWithin(text, DELTA_TYPE, TYPE_WINDOW)) return null;
+  const responseId = stringField(text, "response_id");
+  const itemId = stringField(text, "item_id");
+  const delta = stringField(text, "delta");
   return responseId && itemId && delta !== null ? { responseId, itemId, delta } : null;
 }

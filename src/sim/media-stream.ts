@@ -7,7 +7,9 @@
 // (queued speech from `say()`, else silence) exactly as a phone line does. `speed` > 1 runs the clock
 // and playback faster than real time for tests and load.
 import { randomBytes } from "node:crypto";
+import { base64Bytes } from "../media/transcode.ts";
 import { ULAW_ENCODE } from "../media/ulaw.ts";
+import { stringField } from "../wire/json-field.ts";
 import { readStamp, stampedSilence } from "./probe.ts";
 
 export interface MediaClientOptions {
@@ -81,16 +83,7 @@ type Queued = { bytes: Uint8Array | null; length: number; at: number } | { mark:
 const SILENCE_FRAME = new Uint8Array(FRAME_BYTES).fill(SILENCE);
 const SILENCE_FRAME_B64 = Buffer.from(SILENCE_FRAME).toString("base64");
 
-const base64Length = (b64: string) => ((b64.length * 3) >> 2) - (b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0);
 
-/** The value of `"key":"…"` in a flat JSON text, without parsing it (for Twilio-shaped messages only). */
-function stringField(text: string, key: string): string | null {
-  const marker = `"${key}":"`;
-  const at = text.indexOf(marker);
-  if (at < 0) return null;
-  const end = text.indexOf('"', at + marker.length);
-  return end < 0 ? null : text.slice(at + marker.length, end);
-}
 
 export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClient> {
   const speed = opts.speed ?? 1;
@@ -220,7 +213,7 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
   /** Audio, the bulk of what arrives, is read without a JSON parse; anything else is parsed and checked. */
   const onAgentAudio = (payload: string) => {
     received.media++;
-    const length = base64Length(payload);
+    const length = base64Bytes(payload);
     totalAudioBytes += length;
     if (opts.probe) {
       const sentAt = readStamp(payload);

@@ -4,6 +4,7 @@
 import type { Server, ServerWebSocket } from "bun";
 import { randomBytes } from "node:crypto";
 import { createUpsampler } from "../media/resample.ts";
+import { base64Bytes } from "../media/transcode.ts";
 import { ULAW_DECODE, ULAW_ENCODE } from "../media/ulaw.ts";
 import { readStamp, stampedSilence } from "./probe.ts";
 
@@ -248,7 +249,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
   /** Load mode: caller audio is only timed and counted, so no decode beyond the stamp. */
   function onStampedAudio(st: State, b64: string, load: NonNullable<RealtimeSimOptions["load"]>) {
     st.counters.appendCount++;
-    st.counters.audioBytes += ((b64.length * 3) >> 2) - (b64.endsWith("==") ? 2 : b64.endsWith("=") ? 1 : 0);
+    st.counters.audioBytes += base64Bytes(b64);
     const sentAt = readStamp(b64);
     if (sentAt !== null) load.onCallerAudio(performance.now() - sentAt, sentAt);
   }

@@ -1,5 +1,6 @@
 // Twilio Media Streams, bidirectional (<Connect><Stream>): the messages on the WebSocket, typed once here.
 import { z } from "zod";
+import { startsWithin, stringField } from "../wire/json-field.ts";
 
 const STREAM_SID = /^MZ[0-9a-fA-F]{32}$/;
 
@@ -31,30 +32,15 @@ export type ControlMessage = z.infer<typeof ControlMessage>;
 
 const MEDIA_EVENT = '"event":"media"';
 const MARK_EVENT = '"event":"mark"';
-const PAYLOAD_KEY = '"payload":"';
-const NAME_KEY = '"name":"';
 /** Twilio writes `event` first; allow a little room for other key orders before giving up. */
 const EVENT_WINDOW = 48;
-
-function valueAfter(text: string, key: string): string | null {
-  const at = text.indexOf(key);
-  if (at < 0) return null;
-  const start = at + key.length;
-  const end = text.indexOf('"', start);
-  return end < 0 ? null : text.slice(start, end);
-}
-
-function isEvent(text: string, event: string): boolean {
-  const at = text.indexOf(event);
-  return at >= 0 && at <= EVENT_WINDOW;
-}
 
 /**
  * The base64 payload of a `media` message without parsing the JSON (base64 never contains a quote
  * or an escape). Anything else returns null and takes the full parser.
  */
 export function mediaPayload(text: string): string | null {
-  return isEvent(text, MEDIA_EVENT) ? valueAfter(text, PAYLOAD_KEY) : null;
+  return startsWithin(text, MEDIA_EVENT, EVENT_WINDOW) ? stringField(text, "payload") : null;
 }
 
 /**
@@ -62,8 +48,8 @@ export function mediaPayload(text: string): string | null {
  * (letters, digits, dots), so a name with a quote or backslash is not one of ours and is declined.
  */
 export function markName(text: string): string | null {
-  if (!isEvent(text, MARK_EVENT)) return null;
-  const name = valueAfter(text, NAME_KEY);
+  if (!startsWithin(text, MARK_EVENT, EVENT_WINDOW)) return null;
+  const name = stringField(text, "name");
   return name !== null && !name.includes("\\") ? name : null;
 }
 

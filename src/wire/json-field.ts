@@ -1,0 +1,19 @@
+// Reading one string field of a JSON text without parsing it, for the frames that carry audio: their
+// keys and values never contain escapes (ids, names of our own, base64), so the first `"key":"` and
+// the next quote delimit the value. Callers decline anything unusual and fall back to JSON.parse.
+
+/** The value of the first `"key":"…"` at or after `from`, or null. */
+export function stringField(text: string, key: string, from = 0): string | null {
+  const marker = `"${key}":"`;
+  const at = text.indexOf(marker, from);
+  if (at < 0) return null;
+  const start = at + marker.length;
+  const end = text.indexOf('"', start);
+  return end < 0 ? null : text.slice(start, end);
+}
+
+/** Whether `needle` (an `"event":"…"` or `"type":"…"` pair) stands within the first `window` characters. */
+export function startsWithin(text: string, needle: string, window: number): boolean {
+  const at = text.indexOf(needle);
+  return at >= 0 && at <= window;
+}
