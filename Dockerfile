@@ -2,6 +2,8 @@
 FROM oven/bun:1.4.5 AS build
 WORKDIR /app
 COPY package.json package-lock.json bunfig.toml tsconfig.json ./
+# Runtime packages only: the image already is the toolchain. Bun reads package-lock.json's pins.
+RUN bun install --production
 COPY src ./src
 RUN bun build --compile --minify --bytecode --format esm src/main.ts --outfile dist/agenticai
 
