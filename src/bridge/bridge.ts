@@ -185,7 +185,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
         for (const frame of preReady.splice(0)) sendModel(frame);
         if (!reconnected) {
           const greeting = call.direction === "outbound" ? config.agent.outbound_greeting : config.agent.inbound_greeting;
-          if (greeting) sendModel(clientEvent({ type: "response.create", response: { instructions: greeting } }));
+          // A response's instructions replace the session's for that response, so the greeting carries the prompt too.
+          if (greeting) sendModel(clientEvent({ type: "response.create", response: { instructions: `${instructions(false)}\n\n${greeting}` } }));
         }
         return;
       case "response.output_audio.delta":
