@@ -228,6 +228,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
       case "response.done": {
         const id = event.response.id ?? null;
         if (activeResponse === id) activeResponse = null;
+        // No more deltas come for a finished response, so it need not be remembered as discarded.
+        if (id) playback.discarded.delete(id);
         addUsage(metrics, event.response.usage);
         saveMetrics();
         if (hangupPending && hangupPending.responseId === id) {
