@@ -43,14 +43,15 @@ export interface Bridge {
   readonly callId: string;
   attach(twilio: TwilioSocket, start: StartMessage): void;
   onTwilioText(text: string): void;
+  /** Twilio's socket has room again after backpressure. */
+  onTwilioDrain(): void;
   onTwilioClosed(): void;
   close(reason: string): void;
   metrics(): CallMetrics;
 }
 
 const MODEL_CLOSE_NORMAL = 1000;
-/** Caller audio kept while the model session is not ready yet; older frames are dropped. */
-const PRE_READY_FRAMES = 25;
+const FRAME_MS = 20;
 /** Bound on waiting for the goodbye to play before hanging up anyway. */
 const HANGUP_GRACE_MS = 10_000;
 /** A prepared bridge whose media stream never arrives is abandoned after this. */
@@ -65,8 +66,11 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const pcm = config.audio.format === "pcm";
   const toModel = pcm ? createUlawToPcm24() : null;
   const toTwilio = pcm ? createPcm24ToUlaw() : null;
-  // Bytes a socket may hold before audio is dropped: μ-law is 8 B/ms, base64 and JSON add ~1.4×, pcm 24 kHz 6× more.
+  // Bytes a socket may hold before audio waits in our own queue: μ-law is 8 B/ms, base64 and JSON
+  // add ~1.4×, pcm 24 kHz 6× more. Our queues hold at most max_buffered_ms more and drop the oldest.
   const maxBuffered = config.audio.max_buffered_ms * 8 * 1.5 * (pcm ? 6 : 1);
+  const maxQueuedFrames = Math.ceil(config.audio.max_buffered_ms / FRAME_MS);
+  const maxQueuedBytes = config.audio.max_buffered_ms * 8;
   const preparedAt = performance.now();
 
   let model: WebSocket | null = null;
@@ -76,9 +80,11 @@ export function createBridge(deps: BridgeDeps): Bridge {
   let twilio: TwilioSocket | null = null;
   let streamSid = "";
   let attachedAt = 0;
-  const preReady: string[] = [];
-  const preStream: PendingOut[] = [];
-  let preStreamBytes = 0;
+  // Audio that cannot be sent yet: before the model session is ready or the stream has started, and
+  // while a socket is backed up. Stale audio is worth less than fresh, so the oldest goes first.
+  const inQueue: string[] = [];
+  const outQueue: PendingOut[] = [];
+  let outQueuedBytes = 0;
   let activeResponse: string | null = null;
   let speechStoppedAt: number | null = null;
   let awaitingFirstDelta = false;
@@ -114,21 +120,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
   };
 
   // ── model → Twilio ────────────────────────────────────────────────────────────────────────────
-  const forwardAudio = (out: PendingOut) => {
-    if (!twilio) {
-      // The greeting may be ready before Twilio opens the stream: hold it, within the same bound.
-      preStream.push(out);
-      preStreamBytes += out.bytes;
-      while (preStreamBytes > config.audio.max_buffered_ms * 8) {
-        preStreamBytes -= preStream.shift()!.bytes;
-        metrics.frames_dropped_out++;
-      }
-      return;
-    }
-    if (twilio.getBufferedAmount() > maxBuffered) {
-      metrics.frames_dropped_out++;
-      return;
-    }
+  const twilioWritable = () => twilio !== null && twilio.getBufferedAmount() <= maxBuffered;
+
+  const sendOut = (socket: TwilioSocket, out: PendingOut) => {
     const now = performance.now();
     if (metrics.time_to_first_audio_ms === null) metrics.time_to_first_audio_ms = Math.round(now - attachedAt);
     if (awaitingFirstDelta && speechStoppedAt !== null) {
@@ -137,7 +131,6 @@ export function createBridge(deps: BridgeDeps): Bridge {
       saveMetrics();
     }
     if (!agentStarted.has(out.itemId)) agentStarted.set(out.itemId, Date.now());
-    const socket = twilio;
     const mark = markMessage(streamSid, audioSent(playback, out.responseId, out.itemId, out.bytes, now));
     // The audio and its mark leave in one write: half the syscalls on the busiest path out.
     socket.cork(() => {
@@ -145,6 +138,26 @@ export function createBridge(deps: BridgeDeps): Bridge {
       socket.send(mark);
     });
     metrics.frames_out++;
+  };
+
+  const flushOut = () => {
+    while (outQueue.length && twilioWritable()) {
+      const out = outQueue.shift()!;
+      outQueuedBytes -= out.bytes;
+      sendOut(twilio!, out);
+    }
+  };
+
+  /** The greeting may be ready before Twilio opens the stream, and Twilio may fall behind: queue, bounded. */
+  const forwardAudio = (out: PendingOut) => {
+    if (outQueue.length === 0 && twilioWritable()) return sendOut(twilio!, out);
+    outQueue.push(out);
+    outQueuedBytes += out.bytes;
+    while (outQueuedBytes > maxQueuedBytes) {
+      outQueuedBytes -= outQueue.shift()!.bytes;
+      metrics.frames_dropped_out++;
+    }
+    flushOut();
   };
 
   const onDelta = (responseId: string, itemId: string, delta: string) => {
@@ -182,7 +195,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
         if (modelReady) return;
         modelReady = true;
         if (metrics.model_connect_ms === null) metrics.model_connect_ms = Math.round(performance.now() - preparedAt);
-        for (const frame of preReady.splice(0)) sendModel(frame);
+        flushIn();
         if (!reconnected) {
           const greeting = call.direction === "outbound" ? config.agent.outbound_greeting : config.agent.inbound_greeting;
           // A response's instructions replace the session's for that response, so the greeting carries the prompt too.
@@ -296,22 +309,22 @@ export function createBridge(deps: BridgeDeps): Bridge {
   };
 
   // ── Twilio → model ────────────────────────────────────────────────────────────────────────────
+  const modelWritable = () => model !== null && modelReady && model.readyState === WebSocket.OPEN && model.bufferedAmount <= maxBuffered;
+
+  function flushIn() {
+    while (inQueue.length && modelWritable()) model!.send(inQueue.shift()!);
+  }
+
   const onCallerAudio = (payload: string) => {
     metrics.frames_in++;
     const frame = appendMessage(toModel ? toModel(payload) : payload);
-    if (!modelReady || !model) {
-      preReady.push(frame);
-      if (preReady.length > PRE_READY_FRAMES) {
-        preReady.shift();
-        metrics.frames_dropped_in++;
-      }
-      return;
-    }
-    if (model.bufferedAmount > maxBuffered) {
+    if (inQueue.length === 0 && modelWritable()) return model!.send(frame);
+    inQueue.push(frame);
+    if (inQueue.length > maxQueuedFrames) {
+      inQueue.shift();
       metrics.frames_dropped_in++;
-      return;
     }
-    sendModel(frame);
+    flushIn();
   };
 
   const onControl = (msg: ControlMessage) => {
@@ -362,9 +375,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
       twilio = socket;
       streamSid = start.streamSid;
       attachedAt = performance.now();
-      preStreamBytes = 0;
-      for (const out of preStream.splice(0)) forwardAudio(out);
+      flushOut();
     },
+    onTwilioDrain: flushOut,
     onTwilioText(text) {
       const payload = mediaPayload(text);
       if (payload !== null) return onCallerAudio(payload);

@@ -51,7 +51,7 @@ export const ConfigSchema = z.strictObject({
   audio: z.strictObject({
     // pcmu: Twilio's μ-law goes to the model untouched. pcm: 24 kHz linear PCM for models that want it.
     format: z.enum(["pcmu", "pcm"]).default("pcmu"),
-    // Audio queued on a socket beyond this is dropped (and counted) rather than held in memory.
+    // Audio waiting for a backed-up socket beyond this is dropped, oldest first, and counted.
     max_buffered_ms: z.number().int().min(200).max(60_000).default(5_000),
   }).prefault({}),
   inbound: z.strictObject({

@@ -79,6 +79,9 @@ export function mediaSocketHandler(ctx: AppContext): WebSocketHandler<MediaSocke
       if (ws.data.bridge) ws.data.bridge.onTwilioText(message);
       else onStart(ctx, ws, message);
     },
+    drain(ws) {
+      ws.data.bridge?.onTwilioDrain();
+    },
     close(ws) {
       if (ws.data.startTimer) clearTimeout(ws.data.startTimer);
       ws.data.bridge?.onTwilioClosed();
