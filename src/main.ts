@@ -61,8 +61,10 @@ async function runServer(configPath: string | undefined, env: Env, simulate: boo
   reconcile(ctx).catch((e) => log.error("reconciling calls after restart failed", { error: e }));
 
   const shutdown = async (signal: string) => {
-    log.info("shutting down", { signal });
-    await server.stop();
+    log.info("shutting down", { signal, active_bridges: ctx.bridges.size });
+    // Media sockets would keep a graceful stop waiting; a bridge cannot outlive the process anyway.
+    for (const bridge of ctx.bridges.values()) bridge.close("server_shutdown");
+    await server.stop(true);
     await sims?.stop();
     ctx.store.close();
     process.exit(0);

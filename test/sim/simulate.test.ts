@@ -43,3 +43,18 @@ test("the seed's basic curl example places a simulated call that shows up like a
   const end = (await (await fetch(`${server.url}/api/calls/${body.call_id}/end`, { method: "POST" })).json()) as Record<string, any>;
   expect(end).toEqual({ success: true, message: `Call ${body.call_id} ended` });
 }, 20_000);
+
+test("SIGTERM with a live call closes its bridge and exits promptly", async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, "none.yaml"), "");
+  const server = await spawnServer(["server", "--simulate"], { HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "none.yaml") }, children);
+  const created = (await (await fetch(`${server.url}/api/call`, { method: "POST", body: JSON.stringify({ to: "+15550100006", webhook_url: server.url }) })).json()) as { call_id: string };
+  for (let i = 0; i < 500; i++) {
+    const call = (await (await fetch(`${server.url}/api/calls/${created.call_id}`)).json()) as { transcript: unknown[] };
+    if (call.transcript.length) break;
+    await Bun.sleep(20);
+  }
+  server.proc.kill("SIGTERM");
+  expect(await server.proc.exited).toBe(0);
+  expect(server.logs.find((l) => l.msg === "shutting down")).toMatchObject({ signal: "SIGTERM", active_bridges: 1 });
+}, 20_000);
