@@ -1,4 +1,4 @@
-// Proves the fake Twilio is faithful enough to test against: the real twilio SDK must accept its
+// Proves the simulated carrier is faithful enough to test against: the real twilio SDK must accept its
 // REST answers, and the SDK's own validator must accept the webhooks it signs.
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
@@ -39,19 +39,19 @@ function startReceiver(): { base: string; received: Received[]; stop: () => Prom
 const EVENTS = ["initiated", "ringing", "answered", "completed"];
 const RFC2822 = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} \+0000$/;
 
-let fake: Carrier;
+let carrier: Carrier;
 let rx: ReturnType<typeof startReceiver>;
 let client: twilio.Twilio;
 
 beforeAll(async () => {
   rx = startReceiver();
-  fake = await startCarrier();
-  client = twilio(fake.accountSid, fake.authToken);
-  client.api.baseUrl = fake.url;
+  carrier = await startCarrier();
+  client = twilio(carrier.accountSid, carrier.authToken);
+  client.api.baseUrl = carrier.url;
 });
 
 afterAll(async () => {
-  await fake.stop();
+  await carrier.stop();
   await rx.stop();
 });
 
@@ -62,7 +62,7 @@ afterEach(() => {
 function createOpts(to = "+15551230001") {
   return {
     to,
-    from: fake.phoneNumber,
+    from: carrier.phoneNumber,
     url: `${rx.base}/twilio/voice`,
     statusCallback: `${rx.base}/twilio/status`,
     statusCallbackEvent: EVENTS,
@@ -86,30 +86,30 @@ describe("REST Calls through the twilio SDK", () => {
   test("create records the request and answers a call resource the SDK parses", async () => {
     const call = await client.calls.create(createOpts());
     expect(call.sid).toMatch(/^CA[0-9a-f]{32}$/);
-    expect(call.accountSid).toBe(fake.accountSid);
+    expect(call.accountSid).toBe(carrier.accountSid);
     expect(call.status).toBe("queued");
     expect(call.direction).toBe("outbound-api");
     expect(call.to).toBe("+15551230001");
     expect(call.toFormatted).toBe("(555) 123-0001");
-    expect(call.from).toBe(fake.phoneNumber);
+    expect(call.from).toBe(carrier.phoneNumber);
     expect(call.apiVersion).toBe("2010-04-01");
     // The SDK turns RFC 2822 strings into Dates only if the format is exactly Twilio's.
     expect(call.dateCreated).toBeInstanceOf(Date);
     expect(Math.abs(call.dateCreated.getTime() - Date.now())).toBeLessThan(5000);
     expect(call.startTime).toBeNull();
-    expect(call.uri).toBe(`/2010-04-01/Accounts/${fake.accountSid}/Calls/${call.sid}.json`);
+    expect(call.uri).toBe(`/2010-04-01/Accounts/${carrier.accountSid}/Calls/${call.sid}.json`);
 
-    const req = fake.requests.at(-1);
+    const req = carrier.requests.at(-1);
     expect(req?.method).toBe("POST");
-    expect(req?.path).toBe(`/2010-04-01/Accounts/${fake.accountSid}/Calls.json`);
+    expect(req?.path).toBe(`/2010-04-01/Accounts/${carrier.accountSid}/Calls.json`);
     expect(req?.authorized).toBe(true);
     expect(req?.form.get("To")).toBe("+15551230001");
-    expect(req?.form.get("From")).toBe(fake.phoneNumber);
+    expect(req?.form.get("From")).toBe(carrier.phoneNumber);
     expect(req?.form.get("Url")).toBe(`${rx.base}/twilio/voice`);
     expect(req?.form.get("StatusCallback")).toBe(`${rx.base}/twilio/status`);
     expect(req?.form.getAll("StatusCallbackEvent")).toEqual(EVENTS);
 
-    const stored = fake.calls.get(call.sid);
+    const stored = carrier.calls.get(call.sid);
     expect(stored?.statusCallbackEvents).toEqual(EVENTS);
     expect(stored?.timeout).toBe(30);
     expect(stored?.timeLimit).toBe(3600);
@@ -135,25 +135,25 @@ describe("REST Calls through the twilio SDK", () => {
     expect(e.code).toBe(21212);
     expect(e.message).toBe("The 'From' number +15550000000 is not a valid phone number, shortcode, or alphanumeric sender ID.");
 
-    const noUrl = await restError(client.calls.create({ to: "+15551230001", from: fake.phoneNumber }));
+    const noUrl = await restError(client.calls.create({ to: "+15551230001", from: carrier.phoneNumber }));
     expect(noUrl.code).toBe(21205);
     expect(noUrl.message).toBe("Url parameter is required.");
   });
 
   test("update to completed, terminal callback, fetch, and no second update", async () => {
     const call = await client.calls.create(createOpts());
-    await fake.sendStatus(call.sid, "in-progress");
+    await carrier.sendStatus(call.sid, "in-progress");
     const updated = await client.calls(call.sid).update({ status: "completed" });
     expect(updated.status).toBe("completed");
-    expect(fake.requests.at(-1)?.form.get("Status")).toBe("completed");
+    expect(carrier.requests.at(-1)?.form.get("Status")).toBe("completed");
 
-    await fake.flush();
+    await carrier.flush();
     const statuses = rx.received.filter((r) => r.path === "/twilio/status").map((r) => r.params);
     expect(statuses.map((p) => p.CallStatus)).toEqual(["in-progress", "completed"]);
     expect(statuses.map((p) => p.SequenceNumber)).toEqual(["0", "1"]);
     expect(statuses[1]?.CallDuration).toMatch(/^\d+$/);
     const last = rx.received.at(-1);
-    expect(twilio.validateRequest(fake.authToken, last?.signature ?? "", last?.url ?? "", last?.params ?? {})).toBe(true);
+    expect(twilio.validateRequest(carrier.authToken, last?.signature ?? "", last?.url ?? "", last?.params ?? {})).toBe(true);
 
     const fetched = await client.calls(call.sid).fetch();
     expect(fetched.status).toBe("completed");
@@ -171,9 +171,9 @@ describe("REST Calls through the twilio SDK", () => {
     expect((await client.calls(queued.sid).update({ status: "canceled" })).status).toBe("canceled");
 
     const live = await client.calls.create(createOpts());
-    await fake.sendVoice(live.sid);
+    await carrier.sendVoice(live.sid);
     expect((await client.calls(live.sid).update({ status: "canceled" })).status).toBe("in-progress");
-    await fake.flush();
+    await carrier.flush();
   });
 
   test("Twiml on an active call is stored; unknown sid → 404/20404", async () => {
@@ -181,7 +181,7 @@ describe("REST Calls through the twilio SDK", () => {
     const twiml = "<Response><Hangup/></Response>";
     const res = await client.calls(call.sid).update({ twiml });
     expect(res.status).toBe("queued");
-    expect(fake.calls.get(call.sid)?.params.Twiml).toBe(twiml);
+    expect(carrier.calls.get(call.sid)?.params.Twiml).toBe(twiml);
 
     const missing = await restError(client.calls("CA" + "0".repeat(32)).fetch());
     expect(missing.status).toBe(404);
@@ -191,21 +191,21 @@ describe("REST Calls through the twilio SDK", () => {
   });
 
   test("wrong credentials → 401/20003 and the request is recorded as unauthorized", async () => {
-    const bad = twilio(fake.accountSid, "wrong-token");
-    bad.api.baseUrl = fake.url;
+    const bad = twilio(carrier.accountSid, "wrong-token");
+    bad.api.baseUrl = carrier.url;
     const e = await restError(bad.calls.create(createOpts()));
     expect(e.status).toBe(401);
     expect(e.code).toBe(20003);
     expect(e.message).toBe("Authenticate");
-    expect(fake.requests.at(-1)?.authorized).toBe(false);
+    expect(carrier.requests.at(-1)?.authorized).toBe(false);
 
-    const otherAccount = twilio("AC" + "f".repeat(32), fake.authToken);
-    otherAccount.api.baseUrl = fake.url;
+    const otherAccount = twilio("AC" + "f".repeat(32), carrier.authToken);
+    otherAccount.api.baseUrl = carrier.url;
     expect((await restError(otherAccount.calls.create(createOpts()))).code).toBe(20003);
   });
 
   test("failNext answers exactly one request with the injected error", async () => {
-    fake.failNext({ status: 429, code: 20429, message: "Too Many Requests" });
+    carrier.failNext({ status: 429, code: 20429, message: "Too Many Requests" });
     const e = await restError(client.calls.create(createOpts()));
     expect(e.status).toBe(429);
     expect(e.code).toBe(20429);
@@ -235,29 +235,29 @@ describe("sign()", () => {
 
   test("agrees with the twilio SDK", () => {
     const u = `${rx.base}/twilio/status?x=1`;
-    const params = { Zeta: "z", AccountSid: fake.accountSid, "Ünïcode": "välue ✓", Empty: "" };
-    const sig = fake.sign(u, params);
-    expect(sig).toBe(twilio.getExpectedTwilioSignature(fake.authToken, u, params));
-    expect(twilio.validateRequest(fake.authToken, sig, u, params)).toBe(true);
-    expect(twilio.validateRequest(fake.authToken, sig, u, { ...params, Zeta: "y" })).toBe(false);
+    const params = { Zeta: "z", AccountSid: carrier.accountSid, "Ünïcode": "välue ✓", Empty: "" };
+    const sig = carrier.sign(u, params);
+    expect(sig).toBe(twilio.getExpectedTwilioSignature(carrier.authToken, u, params));
+    expect(twilio.validateRequest(carrier.authToken, sig, u, params)).toBe(true);
+    expect(twilio.validateRequest(carrier.authToken, sig, u, { ...params, Zeta: "y" })).toBe(false);
   });
 });
 
 describe("webhook driver", () => {
   test("sendStatus posts Twilio's status-callback fields, signed", async () => {
     const call = await client.calls.create(createOpts());
-    const res = await fake.sendStatus(call.sid, "ringing");
+    const res = await carrier.sendStatus(call.sid, "ringing");
     expect(res.status).toBe(204);
-    expect(fake.calls.get(call.sid)?.status).toBe("ringing");
+    expect(carrier.calls.get(call.sid)?.status).toBe("ringing");
 
     const got = rx.received.at(-1);
     expect(got?.url).toBe(`${rx.base}/twilio/status`);
     expect(got?.contentType).toStartWith("application/x-www-form-urlencoded");
     const p = got?.params ?? {};
     expect(p).toMatchObject({
-      AccountSid: fake.accountSid,
+      AccountSid: carrier.accountSid,
       CallSid: call.sid,
-      From: fake.phoneNumber,
+      From: carrier.phoneNumber,
       To: "+15551230001",
       Direction: "outbound-api",
       ApiVersion: "2010-04-01",
@@ -267,66 +267,66 @@ describe("webhook driver", () => {
     });
     expect(p.Timestamp).toMatch(RFC2822);
     expect(p.CallDuration).toBeUndefined();
-    expect(twilio.validateRequest(fake.authToken, got?.signature ?? "", got?.url ?? "", p)).toBe(true);
+    expect(twilio.validateRequest(carrier.authToken, got?.signature ?? "", got?.url ?? "", p)).toBe(true);
 
-    await fake.sendStatus(call.sid, "in-progress");
+    await carrier.sendStatus(call.sid, "in-progress");
     expect(rx.received.at(-1)?.params.SequenceNumber).toBe("1");
 
     // An out-of-order delivery: extra overrides the generated fields.
-    await fake.sendStatus(call.sid, "no-answer", { SequenceNumber: "0", CallDuration: "7" });
+    await carrier.sendStatus(call.sid, "no-answer", { SequenceNumber: "0", CallDuration: "7" });
     const late = rx.received.at(-1);
     expect(late?.params.SequenceNumber).toBe("0");
     expect(late?.params.CallDuration).toBe("7");
-    expect(twilio.validateRequest(fake.authToken, late?.signature ?? "", late?.url ?? "", late?.params ?? {})).toBe(true);
-    expect(fake.calls.get(call.sid)?.sequence).toBe(3);
+    expect(twilio.validateRequest(carrier.authToken, late?.signature ?? "", late?.url ?? "", late?.params ?? {})).toBe(true);
+    expect(carrier.calls.get(call.sid)?.sequence).toBe(3);
 
-    await fake.sendStatus(call.sid, "completed");
+    await carrier.sendStatus(call.sid, "completed");
     expect(rx.received.at(-1)?.params.CallDuration).toMatch(/^\d+$/);
-    expect(fake.sent.at(-1)?.status).toBe(204);
+    expect(carrier.sent.at(-1)?.status).toBe(204);
   });
 
   test("sendVoice posts the answered-call webhook to the call's Url", async () => {
     const call = await client.calls.create(createOpts());
-    const res = await fake.sendVoice(call.sid, { AnsweredBy: "human" });
+    const res = await carrier.sendVoice(call.sid, { AnsweredBy: "human" });
     expect(await res.text()).toBe("<Response/>");
     const got = rx.received.at(-1);
     expect(got?.path).toBe("/twilio/voice");
     expect(got?.params).toMatchObject({
       CallSid: call.sid,
-      AccountSid: fake.accountSid,
+      AccountSid: carrier.accountSid,
       CallStatus: "in-progress",
       Direction: "outbound-api",
       AnsweredBy: "human",
     });
-    expect(twilio.validateRequest(fake.authToken, got?.signature ?? "", got?.url ?? "", got?.params ?? {})).toBe(true);
-    expect(fake.calls.get(call.sid)?.status).toBe("in-progress");
+    expect(twilio.validateRequest(carrier.authToken, got?.signature ?? "", got?.url ?? "", got?.params ?? {})).toBe(true);
+    expect(carrier.calls.get(call.sid)?.status).toBe("in-progress");
   });
 
   test("sendInbound creates a ringing inbound call", async () => {
-    const { callSid, response } = await fake.sendInbound(`${rx.base}/twilio/voice`, { from: "+15557654321" });
+    const { callSid, response } = await carrier.sendInbound(`${rx.base}/twilio/voice`, { from: "+15557654321" });
     expect(response.status).toBe(200);
     expect(callSid).toMatch(/^CA[0-9a-f]{32}$/);
     const got = rx.received.at(-1);
     expect(got?.params).toMatchObject({
       CallSid: callSid,
       From: "+15557654321",
-      To: fake.phoneNumber,
+      To: carrier.phoneNumber,
       CallStatus: "ringing",
       Direction: "inbound",
     });
-    expect(twilio.validateRequest(fake.authToken, got?.signature ?? "", got?.url ?? "", got?.params ?? {})).toBe(true);
+    expect(twilio.validateRequest(carrier.authToken, got?.signature ?? "", got?.url ?? "", got?.params ?? {})).toBe(true);
     // Inbound calls exist in the REST API too, so the app can hang them up.
     expect((await client.calls(callSid).fetch()).direction).toBe("inbound");
   });
 
   test("post can send a wrong signature or none", async () => {
     const u = `${rx.base}/twilio/status`;
-    await fake.post(u, { A: "1" }, { signature: "bogus=" });
+    await carrier.post(u, { A: "1" }, { signature: "bogus=" });
     expect(rx.received.at(-1)?.signature).toBe("bogus=");
-    await fake.post(u, { A: "1" }, { signature: null });
+    await carrier.post(u, { A: "1" }, { signature: null });
     expect(rx.received.at(-1)?.signature).toBeNull();
-    await fake.post(u, { A: "1" });
-    expect(rx.received.at(-1)?.signature).toBe(fake.sign(u, { A: "1" }));
+    await carrier.post(u, { A: "1" });
+    expect(rx.received.at(-1)?.signature).toBe(carrier.sign(u, { A: "1" }));
   });
 
   test("sendCallbacksOnUpdate: false keeps updates silent", async () => {
