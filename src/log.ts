@@ -43,5 +43,3 @@ export function createLogger(sink: Sink = (line) => process.stdout.write(line + 
     child: (fields) => createLogger(sink, { ...base, ...fields }),
   };
 }
-
-export const silentLogger: Logger = createLogger(() => {});
