@@ -3,6 +3,7 @@ import type { AppContext } from "../app.ts";
 import { TwilioError, type RemoteCall } from "../twilio/rest.ts";
 import { StatusWebhook } from "../twilio/webhook.ts";
 import { sayAndHangup } from "../twilio/twiml.ts";
+import { TWILIO_PATHS, trimSlash, twilioUrl } from "../twilio/urls.ts";
 import { MISSING_WEBHOOK, type CallRequest } from "./request.ts";
 import { isCallStatus, isPreAnswer, isTerminal, judge, type CallStatus } from "./status.ts";
 import type { CallPatch, CallRow, NewCall } from "./store.ts";
@@ -14,19 +15,6 @@ export class CallError extends Error {
   constructor(readonly kind: FailureKind, message: string) {
     super(message);
   }
-}
-
-export const TWILIO_PATHS = { voice: "/twilio/voice", status: "/twilio/status", media: "/twilio/media-stream" } as const;
-
-export const trimSlash = (url: string) => url.replace(/\/+$/, "");
-
-export function twilioUrl(base: string, path: string): string {
-  return trimSlash(base) + path;
-}
-
-/** ws(s) follows the call's public base URL scheme; the Host header is never trusted for it. */
-export function mediaStreamUrl(base: string): string {
-  return twilioUrl(base, TWILIO_PATHS.media).replace(/^http/, "ws");
 }
 
 function requireTwilio(ctx: AppContext) {

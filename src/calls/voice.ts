@@ -7,7 +7,8 @@ import type { StartMessage } from "../twilio/media.ts";
 import { streamToken, verifyStreamToken } from "../twilio/stream-token.ts";
 import { connectStream, reject, sayAndHangup } from "../twilio/twiml.ts";
 import type { VoiceWebhook } from "../twilio/webhook.ts";
-import { apologizeAndHangUp, applyReport, checkCapacity, endCall, mediaStreamUrl, trimSlash } from "./service.ts";
+import { mediaStreamUrl, trimSlash } from "../twilio/urls.ts";
+import { apologizeAndHangUp, applyReport, checkCapacity, endCall } from "./service.ts";
 import { isCallStatus } from "./status.ts";
 import type { CallRow } from "./store.ts";
 

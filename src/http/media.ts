@@ -4,7 +4,7 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import type { AppContext } from "../app.ts";
 import type { Bridge } from "../bridge/bridge.ts";
-import { mediaStreamUrl } from "../calls/service.ts";
+import { mediaStreamUrl } from "../twilio/urls.ts";
 import { acceptStream } from "../calls/voice.ts";
 import { StartMessage } from "../twilio/media.ts";
 import { validateSignature } from "../twilio/signature.ts";

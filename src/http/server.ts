@@ -1,6 +1,7 @@
 import type { Server } from "bun";
 import type { AppContext } from "../app.ts";
-import { CallError, TWILIO_PATHS, type FailureKind } from "../calls/service.ts";
+import { CallError, type FailureKind } from "../calls/service.ts";
+import { TWILIO_PATHS } from "../twilio/urls.ts";
 import { health, listCalls, postCall, postEnd, showCall, showTranscript } from "./api.ts";
 import { authorize } from "./auth.ts";
 import { createRateLimiter } from "./ratelimit.ts";

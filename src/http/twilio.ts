@@ -1,6 +1,7 @@
 import type { z } from "zod";
 import type { AppContext } from "../app.ts";
-import { handleStatusCallback, signatureBases, twilioUrl } from "../calls/service.ts";
+import { handleStatusCallback, signatureBases } from "../calls/service.ts";
+import { TWILIO_PATHS, twilioUrl } from "../twilio/urls.ts";
 import { handleVoiceWebhook } from "../calls/voice.ts";
 import { formParams, validateSignature, type FormParams } from "../twilio/signature.ts";
 import { StatusWebhook, VoiceWebhook, firstValues } from "../twilio/webhook.ts";
@@ -34,12 +35,12 @@ async function readWebhook<T extends z.ZodType>(ctx: AppContext, req: Request, p
 }
 
 export async function voiceWebhook(ctx: AppContext, req: Request): Promise<Response> {
-  const params = await readWebhook(ctx, req, "/twilio/voice", VoiceWebhook);
+  const params = await readWebhook(ctx, req, TWILIO_PATHS.voice, VoiceWebhook);
   return xml(await handleVoiceWebhook(ctx, params));
 }
 
 export async function statusWebhook(ctx: AppContext, req: Request): Promise<Response> {
-  const params = await readWebhook(ctx, req, "/twilio/status", StatusWebhook);
+  const params = await readWebhook(ctx, req, TWILIO_PATHS.status, StatusWebhook);
   handleStatusCallback(ctx, params);
   return new Response(null, { status: 204 });
 }
