@@ -7,7 +7,7 @@ import type { Logger } from "../log.ts";
 import type { Store } from "../calls/store.ts";
 import { base64Bytes, createPcm24ToUlaw, createUlawToPcm24 } from "../media/transcode.ts";
 import { appendMessage, audioDelta, clientEvent, realtimeUrl, sessionConfig } from "../model/realtime.ts";
-import { clearMessage, ControlMessage, markMessage, markName, mediaMessage, mediaPayload, type StartMessage } from "../twilio/media.ts";
+import { clearMessage, ControlMessage, markMessage, markName, mediaMessage, mediaPayload, mediaTimestamp, type StartMessage } from "../twilio/media.ts";
 import { addUsage, createMetrics, type CallMetrics } from "./metrics.ts";
 import { audioSent, createPlayback, interrupt, isPlaying, markPlayed } from "./playback.ts";
 
@@ -52,6 +52,8 @@ export interface Bridge {
 
 const MODEL_CLOSE_NORMAL = 1000;
 const FRAME_MS = 20;
+/** Timestamp jumps up to this are filled with silence; a longer one is not a congestion gap. */
+const MAX_GAP_MS = 2_000;
 /** Bound on waiting for the goodbye to play before hanging up anyway. */
 const HANGUP_GRACE_MS = 10_000;
 /** A prepared bridge whose media stream never arrives is abandoned after this. */
@@ -315,9 +317,30 @@ export function createBridge(deps: BridgeDeps): Bridge {
     while (inQueue.length && modelWritable()) model!.send(inQueue.shift()!);
   }
 
-  const onCallerAudio = (payload: string) => {
+  let nextTimestamp: number | null = null;
+
+  /**
+   * Twilio discards audio under congestion (31930) and its timestamps jump. Silence of the missing
+   * length keeps the model's audio clock, and so its turn detection and truncation points, true.
+   */
+  const fillGap = (timestamp: number | null, payload: string) => {
+    if (timestamp === null || !Number.isFinite(timestamp)) return;
+    const gap = nextTimestamp === null ? 0 : timestamp - nextTimestamp;
+    nextTimestamp = timestamp + base64Bytes(payload) / 8;
+    if (gap < FRAME_MS || gap > MAX_GAP_MS) return;
+    // Whole groups of 3 bytes, so the silence is plain base64 of one repeated character.
+    const bytes = Math.floor((gap * (pcm ? 48 : 8)) / 3) * 3;
+    queueAppend(appendMessage((pcm ? "A" : "/").repeat((bytes / 3) * 4)));
+    metrics.gap_filled_ms += Math.round(gap);
+  };
+
+  const onCallerAudio = (payload: string, timestamp: number | null) => {
     metrics.frames_in++;
-    const frame = appendMessage(toModel ? toModel(payload) : payload);
+    fillGap(timestamp, payload);
+    queueAppend(appendMessage(toModel ? toModel(payload) : payload));
+  };
+
+  const queueAppend = (frame: string) => {
     if (inQueue.length === 0 && modelWritable()) return model!.send(frame);
     inQueue.push(frame);
     if (inQueue.length > maxQueuedFrames) {
@@ -330,7 +353,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const onControl = (msg: ControlMessage) => {
     switch (msg.event) {
       case "media":
-        return onCallerAudio(msg.media.payload);
+        return onCallerAudio(msg.media.payload, msg.media.timestamp === undefined ? null : Number(msg.media.timestamp));
       case "mark":
         if (markPlayed(playback, msg.mark.name, performance.now())) maybeHangUp();
         return;
@@ -380,7 +403,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     onTwilioDrain: flushOut,
     onTwilioText(text) {
       const payload = mediaPayload(text);
-      if (payload !== null) return onCallerAudio(payload);
+      if (payload !== null) return onCallerAudio(payload, mediaTimestamp(text));
       const mark = markName(text);
       if (mark !== null) {
         if (markPlayed(playback, mark, performance.now())) maybeHangUp();

@@ -11,6 +11,8 @@ export interface CallMetrics {
   frames_out: number;
   frames_dropped_in: number;
   frames_dropped_out: number;
+  /** Silence put in where Twilio's timestamps jumped (it drops audio when congested). */
+  gap_filled_ms: number;
   model_reconnects: number;
   usage: { input_tokens: number; output_tokens: number; total_tokens: number; input_audio_tokens: number; output_audio_tokens: number; cached_tokens: number };
 }
@@ -26,6 +28,7 @@ export function createMetrics(): CallMetrics {
     frames_out: 0,
     frames_dropped_in: 0,
     frames_dropped_out: 0,
+    gap_filled_ms: 0,
     model_reconnects: 0,
     usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0, input_audio_tokens: 0, output_audio_tokens: 0, cached_tokens: 0 },
   };

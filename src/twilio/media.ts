@@ -26,7 +26,7 @@ export const ControlMessage = z.discriminatedUnion("event", [
   z.object({ event: z.literal("dtmf"), dtmf: z.object({ digit: z.string().regex(/^[0-9*#A-D]$/) }) }),
   z.object({ event: z.literal("mark"), mark: z.object({ name: z.string() }) }),
   z.object({ event: z.literal("stop") }),
-  z.object({ event: z.literal("media"), media: z.object({ payload: z.string() }) }),
+  z.object({ event: z.literal("media"), media: z.object({ payload: z.string(), timestamp: z.string().optional() }) }),
 ]);
 export type ControlMessage = z.infer<typeof ControlMessage>;
 
@@ -41,6 +41,13 @@ const EVENT_WINDOW = 48;
  */
 export function mediaPayload(text: string): string | null {
   return startsWithin(text, MEDIA_EVENT, EVENT_WINDOW) ? stringField(text, "payload") : null;
+}
+
+/** A media frame's `timestamp` (ms since the stream started, sent as a string), or null. */
+export function mediaTimestamp(text: string): number | null {
+  const value = stringField(text, "timestamp");
+  const ms = value === null ? NaN : Number(value);
+  return Number.isFinite(ms) ? ms : null;
 }
 
 /**

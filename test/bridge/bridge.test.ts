@@ -188,6 +188,24 @@ describe("call control", () => {
   });
 });
 
+describe("gaps in Twilio's audio", () => {
+  test("a timestamp jump (Twilio dropped audio) is filled with silence of the same length", async () => {
+    await start();
+    const { id, sid } = await app.call();
+    const media = await app.answer(sid, { instantPlayback: true });
+    const session = await until(() => app.model.sessions[0], "model session");
+    await media.sendSilence(100); // five frames stamped 20…100: the next is due at 120
+    await until(() => session.audioBytes >= 800, "first frames");
+    const frame = (timestamp: number) =>
+      JSON.stringify({ event: "media", sequenceNumber: "99", streamSid: media.streamSid, media: { track: "inbound", chunk: "99", timestamp: String(timestamp), payload: Buffer.alloc(160, 0xff).toString("base64") } });
+    // It comes stamped 620: 500 ms were lost on the way.
+    media.sendRaw(frame(620));
+    await until(() => session.audioBytes >= 800 + 4000 + 160 - 3, "gap filled");
+    expect(session.audioBytes).toBeLessThanOrEqual(800 + 4000 + 160);
+    expect(app.ctx.bridges.get(id)!.metrics().gap_filled_ms).toBe(500);
+  });
+});
+
 describe("model failures", () => {
   test("a dropped model socket is reopened once with the instructions and the conversation so far", async () => {
     await start({ model: { callerTranscripts: ["My order number is 42."], replyMs: 200 } });
