@@ -3,7 +3,7 @@ import { createPcm24ToUlaw, createUlawToPcm24, base64Bytes } from "../src/media/
 import { createDownsampler, createUpsampler } from "../src/media/resample.ts";
 import { ulawDecode, ulawEncode } from "../src/media/ulaw.ts";
 import { appendMessage, audioDelta } from "../src/model/realtime.ts";
-import { markMessage, mediaMessage, mediaPayload } from "../src/twilio/media.ts";
+import { markMessage, mediaMessage, mediaPayload, mediaTimestamp } from "../src/twilio/media.ts";
 import { fmt, nsPerOp } from "./stats.ts";
 
 const SID = "MZ" + "0123456789abcdef".repeat(2);
@@ -99,7 +99,14 @@ export function runFrameBench(): { rows: FrameRow[]; heapGrowthBytes: number; fr
   const pcm24Delta = Buffer.from(new Int16Array(480).map((_, i) => Math.round(8000 * Math.sin(i / 7))).buffer).toString("base64");
 
   const rows: FrameRow[] = [
-    { step: "Twilio media → model append (passthrough)", ns: nsPerOp(() => flat(appendMessage(mediaPayload(twilioFrame)!))), baselineNs: nsPerOp(() => flat(naiveInbound(twilioFrame))) },
+    {
+      step: "Twilio media → model append (passthrough, with the gap check)",
+      ns: nsPerOp(() => {
+        const payload = mediaPayload(twilioFrame)!;
+        return flat(appendMessage(payload)) + mediaTimestamp(twilioFrame)! + base64Bytes(payload);
+      }),
+      baselineNs: nsPerOp(() => flat(naiveInbound(twilioFrame))),
+    },
     {
       step: "model delta → Twilio media + mark (passthrough, one 100 ms delta)",
       ns: nsPerOp((i) => {
