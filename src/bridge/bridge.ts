@@ -176,6 +176,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
     const t0 = performance.now();
     const cut = interrupt(playback, t0);
     if (!cut || !twilio) return;
+    // Audio still waiting on our side belongs to the reply being cut off.
+    outQueue.length = 0;
+    outQueuedBytes = 0;
     twilio.send(clearMessage(streamSid));
     sendModel(clientEvent({ type: "conversation.item.truncate", item_id: cut.itemId, content_index: 0, audio_end_ms: cut.audioEndMs }));
     metrics.barge_in_reaction_ms.push(Math.round((performance.now() - t0) * 1000) / 1000);
