@@ -4,7 +4,7 @@ import { createDownsampler, createUpsampler } from "../src/media/resample.ts";
 import { ulawDecode, ulawEncode } from "../src/media/ulaw.ts";
 import { appendMessage, audioDelta } from "../src/model/realtime.ts";
 import { markMessage, mediaMessage, mediaPayload, mediaTimestamp } from "../src/twilio/media.ts";
-import { fmt, nsPerOp } from "./stats.ts";
+import { compareNsPerOp, fmt } from "./stats.ts";
 
 const SID = "MZ" + "0123456789abcdef".repeat(2);
 const ulaw = Uint8Array.from({ length: 160 }, (_, i) => (i * 37) & 0xff);
@@ -98,29 +98,33 @@ export function runFrameBench(): { rows: FrameRow[]; heapGrowthBytes: number; fr
   const toUlaw = createPcm24ToUlaw();
   const pcm24Delta = Buffer.from(new Int16Array(480).map((_, i) => Math.round(8000 * Math.sin(i / 7))).buffer).toString("base64");
 
+  const row = (step: string, ours: (i: number) => unknown, baseline: (i: number) => unknown, iterations?: number): FrameRow => ({
+    step,
+    ...compareNsPerOp(ours, baseline, iterations),
+  });
   const rows: FrameRow[] = [
-    {
-      step: "Twilio media → model append (passthrough, with the gap check)",
-      ns: nsPerOp(() => {
+    row(
+      "Twilio media → model append (passthrough, with the gap check)",
+      () => {
         const payload = mediaPayload(twilioFrame)!;
         return flat(appendMessage(payload)) + mediaTimestamp(twilioFrame)! + base64Bytes(payload);
-      }),
-      baselineNs: nsPerOp(() => flat(naiveInbound(twilioFrame))),
-    },
-    {
-      step: "model delta → Twilio media + mark (passthrough, one 100 ms delta)",
-      ns: nsPerOp((i) => {
+      },
+      () => flat(naiveInbound(twilioFrame)),
+    ),
+    row(
+      "model delta → Twilio media + mark (passthrough, one 100 ms delta)",
+      (i) => {
         const d = audioDelta(modelDelta)!;
         return flat(mediaMessage(SID, d.delta)) + flat(markMessage(SID, `g0.${i}`)) + base64Bytes(d.delta);
-      }),
-      baselineNs: nsPerOp(() => naiveOutbound(modelDelta).map(flat)),
-    },
-    { step: "μ-law decode, 160 samples", ns: nsPerOp(() => ulawDecode(ulaw, pcm8)), baselineNs: nsPerOp(() => naiveDecode(ulaw)) },
-    { step: "μ-law encode, 160 samples", ns: nsPerOp(() => ulawEncode(pcm8, back)), baselineNs: nsPerOp(() => naiveEncode(pcm8)) },
-    { step: "resample 8k → 24k, 20 ms", ns: nsPerOp(() => up.process(pcm8, pcm24), 50_000), baselineNs: nsPerOp(() => naiveUp(pcm8), 50_000) },
-    { step: "resample 24k → 8k, 20 ms", ns: nsPerOp(() => down.process(pcm24, pcm8), 50_000), baselineNs: nsPerOp(() => naiveDown(pcm24), 50_000) },
-    { step: "pcm path in: base64 μ-law → base64 PCM 24k", ns: nsPerOp(() => toPcm(payload), 50_000), baselineNs: nsPerOp(() => naivePcmIn(payload), 50_000) },
-    { step: "pcm path out: base64 PCM 24k → base64 μ-law", ns: nsPerOp(() => toUlaw(pcm24Delta), 50_000), baselineNs: nsPerOp(() => naivePcmOut(pcm24Delta), 50_000) },
+      },
+      () => naiveOutbound(modelDelta).map(flat),
+    ),
+    row("μ-law decode, 160 samples", () => ulawDecode(ulaw, pcm8), () => naiveDecode(ulaw)),
+    row("μ-law encode, 160 samples", () => ulawEncode(pcm8, back), () => naiveEncode(pcm8)),
+    row("resample 8k → 24k, 20 ms", () => up.process(pcm8, pcm24), () => naiveUp(pcm8), 50_000),
+    row("resample 24k → 8k, 20 ms", () => down.process(pcm24, pcm8), () => naiveDown(pcm24), 50_000),
+    row("pcm path in: base64 μ-law → base64 PCM 24k", () => toPcm(payload), () => naivePcmIn(payload), 50_000),
+    row("pcm path out: base64 PCM 24k → base64 μ-law", () => toUlaw(pcm24Delta), () => naivePcmOut(pcm24Delta), 50_000),
   ];
 
   // Heap growth across a million frames of the pcm path: only the output strings are allocated,

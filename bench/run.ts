@@ -43,7 +43,7 @@ say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Bun ${Bu
 
 if (only.has("frame")) {
   say();
-  say("## 1. Per-frame cost (median of 7 rounds)");
+  say("## 1. Per-frame cost (median of 11 rounds, ours and the baseline in alternating rounds)");
   say();
   say(frameTable(runFrameBench()));
 }

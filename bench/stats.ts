@@ -1,17 +1,27 @@
 // Shared measurement helpers: timing loops, percentiles, a latency histogram, /proc readings.
 import { readFileSync } from "node:fs";
 
-/** Median ns per call of `fn` over `rounds` rounds of `iterations` calls each (after a warm-up round). */
-export function nsPerOp(fn: (i: number) => unknown, iterations = 200_000, rounds = 7): number {
+/**
+ * Median ns per call of `ours` and of `baseline`, measured in alternating rounds (after a warm-up of
+ * each) so that both see the same moments of a shared machine: the ratio is the figure to trust.
+ */
+export function compareNsPerOp(ours: (i: number) => unknown, baseline: (i: number) => unknown, iterations = 200_000, rounds = 11): { ns: number; baselineNs: number } {
   let sink = 0;
-  const round = () => {
+  const round = (fn: (i: number) => unknown) => {
     const t0 = Bun.nanoseconds();
     for (let i = 0; i < iterations; i++) if (fn(i) === sink) sink++;
     return (Bun.nanoseconds() - t0) / iterations;
   };
-  round();
-  const times = Array.from({ length: rounds }, round).sort((a, b) => a - b);
-  return times[Math.floor(rounds / 2)]!;
+  round(ours);
+  round(baseline);
+  const a: number[] = [];
+  const b: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    a.push(round(ours));
+    b.push(round(baseline));
+  }
+  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+  return { ns: median(a), baselineNs: median(b) };
 }
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {
