@@ -43,11 +43,20 @@ export function mediaPayload(text: string): string | null {
   return startsWithin(text, MEDIA_EVENT, EVENT_WINDOW) ? stringField(text, "payload") : null;
 }
 
-/** A media frame's `timestamp` (ms since the stream started, sent as a string), or null. */
+const TIMESTAMP_KEY = '"timestamp":"';
+const ZERO = 48;
+
+/**
+ * A media frame's `timestamp` (ms since the stream started, sent as a string of digits), or null.
+ * Read digit by digit where it stands, since it is needed for every frame and a substring is not.
+ */
 export function mediaTimestamp(text: string): number | null {
-  const value = stringField(text, "timestamp");
-  const ms = value === null ? NaN : Number(value);
-  return Number.isFinite(ms) ? ms : null;
+  const at = text.indexOf(TIMESTAMP_KEY);
+  if (at < 0) return null;
+  let ms = 0;
+  let i = at + TIMESTAMP_KEY.length;
+  for (let c = text.charCodeAt(i) - ZERO; c >= 0 && c <= 9; c = text.charCodeAt(++i) - ZERO) ms = ms * 10 + c;
+  return text.charCodeAt(i) === 34 && i > at + TIMESTAMP_KEY.length ? ms : null;
 }
 
 /**

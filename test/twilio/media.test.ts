@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { ControlMessage, clearMessage, markMessage, markName, mediaMessage, mediaPayload } from "../../src/twilio/media.ts";
+import { ControlMessage, clearMessage, markMessage, markName, mediaMessage, mediaPayload, mediaTimestamp } from "../../src/twilio/media.ts";
 import { audioDelta } from "../../src/model/realtime.ts";
 
 const SID = "MZ" + "0123456789abcdef".repeat(2);
@@ -42,5 +42,15 @@ describe("model audio delta fast path", () => {
     expect(audioDelta(JSON.stringify({ type: "response.output_audio.done", response_id: "r", item_id: "i" }))).toBeNull();
     expect(audioDelta(JSON.stringify({ event_id: "event_1", type: "response.output_audio.delta", response_id: "r", item_id: "i", delta: "AA" }))).toEqual({ responseId: "r", itemId: "i", delta: "AA" });
     expect(audioDelta(JSON.stringify({ type: "response.output_audio.delta", delta: "AA" }))).toBeNull();
+  });
+});
+
+describe("media timestamps", () => {
+  test("read as numbers; anything but digits is no timestamp", () => {
+    expect(mediaTimestamp('{"event":"media","media":{"chunk":"41","timestamp":"820","payload":"AA=="}}')).toBe(820);
+    expect(mediaTimestamp('{"event":"media","media":{"timestamp":"0","payload":"AA=="}}')).toBe(0);
+    expect(mediaTimestamp('{"event":"media","media":{"timestamp":"","payload":"AA=="}}')).toBeNull();
+    expect(mediaTimestamp('{"event":"media","media":{"timestamp":"12a","payload":"AA=="}}')).toBeNull();
+    expect(mediaTimestamp('{"event":"media","media":{"payload":"AA=="}}')).toBeNull();
   });
 });
