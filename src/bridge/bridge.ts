@@ -104,10 +104,11 @@ export function createBridge(deps: BridgeDeps): Bridge {
     timers.add(t);
   };
 
-  const sendModel = (text: string): boolean => {
-    if (!model || !modelReady || model.readyState !== WebSocket.OPEN) return false;
-    model.send(text);
-    return true;
+  const modelOpen = () => model !== null && modelReady && model.readyState === WebSocket.OPEN;
+
+  /** Control events; audio goes through the bounded queue below instead. */
+  const sendModel = (text: string) => {
+    if (modelOpen()) model!.send(text);
   };
 
   const saveMetrics = () => store.updateCall(call.id, { metrics: JSON.stringify(metrics) }, Date.now());
@@ -314,7 +315,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   };
 
   // ── Twilio → model ────────────────────────────────────────────────────────────────────────────
-  const modelWritable = () => model !== null && modelReady && model.readyState === WebSocket.OPEN && model.bufferedAmount <= maxBuffered;
+  const modelWritable = () => modelOpen() && model!.bufferedAmount <= maxBuffered;
 
   function flushIn() {
     while (inQueue.length && modelWritable()) model!.send(inQueue.shift()!);

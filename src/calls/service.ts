@@ -35,6 +35,11 @@ const END_REASON: Record<string, string> = {
   canceled: "canceled",
 };
 
+/** A status this server set itself (not a Twilio report to judge), kept in the history like any other. */
+export function recordStatus(ctx: AppContext, callId: string, callSid: string | null, status: string, source: Source, at: number, params: unknown = null): void {
+  ctx.store.addEvent({ call_id: callId, call_sid: callSid, status, sequence: null, source, verdict: "apply", at, params: params === null ? null : JSON.stringify(params) });
+}
+
 /** What a report changes on a call, given the verdict; terminal duplicates may still bring CallDuration. */
 function patchFor(call: CallRow, report: Report, verdict: string, at: number): CallPatch | null {
   if (verdict !== "apply") {
@@ -127,7 +132,7 @@ export async function createOutboundCall(ctx: AppContext, req: CallRequest): Pro
   };
   ctx.store.transaction(() => {
     ctx.store.insertCall(call, at);
-    ctx.store.addEvent({ call_id: call.id, call_sid: null, status: "queued", sequence: null, source: "api", verdict: "apply", at, params: null });
+    recordStatus(ctx, call.id, null, "queued", "api", at);
   });
   const log = ctx.log.child({ call_id: call.id });
   try {
@@ -151,7 +156,7 @@ export async function createOutboundCall(ctx: AppContext, req: CallRequest): Pro
     const now = ctx.now();
     ctx.store.transaction(() => {
       ctx.store.updateCall(call.id, { status: "failed", ended_at: now, end_reason: "twilio_error", error: message }, now);
-      ctx.store.addEvent({ call_id: call.id, call_sid: null, status: "failed", sequence: null, source: "api", verdict: "apply", at: now, params: null });
+      recordStatus(ctx, call.id, null, "failed", "api", now);
     });
     log.warn("creating the call at Twilio failed", { kind: err.kind, code: err.code, error: err.message });
     throw new CallError(err.kind === "refused" ? "twilio_refused" : "twilio_unreachable", message);

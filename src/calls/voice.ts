@@ -8,7 +8,7 @@ import { streamToken, verifyStreamToken } from "../twilio/stream-token.ts";
 import { connectStream, reject, sayAndHangup } from "../twilio/twiml.ts";
 import type { VoiceWebhook } from "../twilio/webhook.ts";
 import { mediaStreamUrl, trimSlash } from "../twilio/urls.ts";
-import { apologizeAndHangUp, applyReport, checkCapacity, endCall } from "./service.ts";
+import { apologizeAndHangUp, applyReport, checkCapacity, endCall, recordStatus } from "./service.ts";
 import { isCallStatus } from "./status.ts";
 import type { CallRow } from "./store.ts";
 
@@ -88,7 +88,7 @@ export async function handleVoiceWebhook(ctx: AppContext, p: VoiceWebhook): Prom
       },
       at,
     );
-    ctx.store.addEvent({ call_id: row.id, call_sid: p.CallSid, status, sequence: null, source: "voice_webhook", verdict: "apply", at, params: JSON.stringify(p) });
+    recordStatus(ctx, row.id, p.CallSid, status, "voice_webhook", at, p);
     return row;
   });
   ctx.log.info("inbound call accepted", { call_id: call.id, call_sid: p.CallSid, from: p.From });

@@ -7,7 +7,7 @@ import type { Bridge } from "../bridge/bridge.ts";
 import { mediaStreamUrl } from "../twilio/urls.ts";
 import { acceptStream } from "../calls/voice.ts";
 import { StartMessage } from "../twilio/media.ts";
-import { validateSignature } from "../twilio/signature.ts";
+import { signedByTwilio } from "./twilio.ts";
 import { failure } from "./respond.ts";
 
 export interface MediaSocketData {
@@ -20,22 +20,16 @@ const START_TIMEOUT_MS = 5_000;
 export const MAX_MEDIA_MESSAGE = 64 * 1024;
 const POLICY_VIOLATION = 1008;
 
-function signedUpgrade(ctx: AppContext, req: Request): boolean {
-  if (!ctx.config.twilio.validate_signatures) return true;
-  const token = ctx.config.twilio.auth_token;
-  if (!token) return false;
-  const signature = req.headers.get("x-twilio-signature");
+/** The wss:// URLs of every live public base: the upgrade names no call, its `start` does. */
+function streamUrls(ctx: AppContext): string[] {
   const bases = new Set(ctx.store.activeWebhookBases());
   if (ctx.config.server.public_url) bases.add(ctx.config.server.public_url);
-  return [...bases].some((base) => {
-    const url = mediaStreamUrl(base);
-    // openai-agents-js found Twilio sometimes signs the URL with a trailing slash.
-    return validateSignature(token, signature, url) || validateSignature(token, signature, url + "/");
-  });
+  // openai-agents-js found Twilio sometimes signs the URL with a trailing slash.
+  return [...bases].flatMap((base) => [mediaStreamUrl(base), mediaStreamUrl(base) + "/"]);
 }
 
 export function upgradeMedia(ctx: AppContext, req: Request, server: Server<MediaSocketData>): Response | undefined {
-  if (!signedUpgrade(ctx, req)) {
+  if (!signedByTwilio(ctx, req, streamUrls(ctx))) {
     ctx.log.warn("rejected a media stream upgrade with an invalid Twilio signature");
     return failure(403, "Invalid Twilio signature");
   }

@@ -10,22 +10,23 @@ import { HttpError, readBody, xml } from "./respond.ts";
 const MAX_WEBHOOK_BODY = 64 * 1024;
 
 /**
- * Checks X-Twilio-Signature against the URL Twilio was given (a configured public base + path +
- * the raw query), never the URL this process sees behind a proxy or tunnel.
+ * Checks X-Twilio-Signature against the URLs Twilio may have been given (built from configured public
+ * bases), never the URL this process sees behind a proxy or tunnel. Webhooks and the media upgrade share it.
  */
-export function signedByTwilio(ctx: AppContext, req: Request, path: string, params: FormParams, callSid?: string): boolean {
+export function signedByTwilio(ctx: AppContext, req: Request, urls: string[], params: FormParams = {}): boolean {
   if (!ctx.config.twilio.validate_signatures) return true;
   const token = ctx.config.twilio.auth_token;
   if (!token) return false;
   const signature = req.headers.get("x-twilio-signature");
-  const query = new URL(req.url).search;
-  return signatureBases(ctx, callSid).some((base) => validateSignature(token, signature, twilioUrl(base, path) + query, params));
+  return urls.some((url) => validateSignature(token, signature, url, params));
 }
 
 async function readWebhook<T extends z.ZodType>(ctx: AppContext, req: Request, path: string, schema: T): Promise<z.infer<T>> {
   const params = formParams(await readBody(req, MAX_WEBHOOK_BODY));
   const flat = firstValues(params);
-  if (!signedByTwilio(ctx, req, path, params, flat.CallSid)) {
+  const query = new URL(req.url).search;
+  const urls = signatureBases(ctx, flat.CallSid).map((base) => twilioUrl(base, path) + query);
+  if (!signedByTwilio(ctx, req, urls, params)) {
     ctx.log.warn("rejected a webhook with an invalid Twilio signature", { path, call_sid: flat.CallSid });
     throw new HttpError(403, "Invalid Twilio signature");
   }
