@@ -7,9 +7,10 @@ import type { Logger } from "../log.ts";
 import type { Store } from "../calls/store.ts";
 import { base64Bytes, createPcm24ToUlaw, createUlawToPcm24 } from "../media/transcode.ts";
 import { appendMessage, audioDelta, clientEvent, realtimeUrl, sessionConfig } from "../model/realtime.ts";
+import { detached } from "../wire/json-field.ts";
 import { clearMessage, ControlMessage, markMessage, markName, mediaMessage, mediaPayload, mediaTimestamp, type StartMessage } from "../twilio/media.ts";
 import { addUsage, createMetrics, type CallMetrics } from "./metrics.ts";
-import { audioSent, createPlayback, interrupt, isPlaying, markPlayed } from "./playback.ts";
+import { audioSent, createPlayback, forgetPending, interrupt, isPlaying, markPlayed } from "./playback.ts";
 
 /** The Twilio side as the bridge sees it: Bun's ServerWebSocket fits. */
 export interface TwilioSocket {
@@ -133,7 +134,12 @@ export function createBridge(deps: BridgeDeps): Bridge {
       awaitingFirstDelta = false;
       saveMetrics();
     }
-    if (!agentStarted.has(out.itemId)) agentStarted.set(out.itemId, Date.now());
+    if (playback.current?.itemId !== out.itemId) {
+      // The ids are slices of a delta; kept for the whole item, they must not keep that delta alive.
+      out.itemId = detached(out.itemId);
+      out.responseId = detached(out.responseId);
+      if (!agentStarted.has(out.itemId)) agentStarted.set(out.itemId, Date.now());
+    }
     const mark = markMessage(streamSid, audioSent(playback, out.responseId, out.itemId, out.bytes, now));
     // The audio and its mark leave in one write: half the syscalls on the busiest path out.
     socket.cork(() => {
@@ -239,7 +245,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
           hangupPending = { toolCallId: event.call_id, responseId: event.response_id, reason };
           later(HANGUP_GRACE_MS, () => {
             if (hangupPending) hangupPending.responseId = null;
-            playback.pending.clear();
+            forgetPending(playback);
             maybeHangUp();
           });
         }

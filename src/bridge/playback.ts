@@ -1,10 +1,17 @@
 // What the caller has actually heard. Audio reaches Twilio faster than real time and sits in its
 // buffer; a mark sent behind each chunk comes back when that chunk has played. A `clear` makes Twilio
 // echo every pending mark at once, so marks carry a generation and echoes from a cleared one are ignored.
+//
+// Twilio plays a stream's audio in order, so marks come back in the order they were sent: the pending
+// ones are the numbers after the last echo. Their records live in reused typed arrays, because a
+// call sends ten marks a second that each live for a chunk's playing time, long enough to outlive
+// young-generation collections: as objects they filled the old heap with garbage.
 
 interface Item {
   itemId: string;
   responseId: string;
+  /** Counts items, so a pending mark can say which one it ends without holding its id. */
+  serial: number;
   sentMs: number;
   /** Audio of this item known to have played, and when that was learned. */
   heardMs: number;
@@ -13,8 +20,13 @@ interface Item {
 
 export interface Playback {
   generation: number;
-  seq: number;
-  pending: Map<string, { itemId: string; endMs: number }>;
+  /** Numbers of the last mark sent and the last echoed; marks after `echoed` up to `sent` are pending. */
+  sent: number;
+  echoed: number;
+  /** Per pending mark, indexed by its number modulo the capacity: its item's serial and the item's sent audio at its end. */
+  markItem: Int32Array;
+  markEndMs: Float64Array;
+  items: number;
   current: Item | null;
   discarded: Set<string>;
 }
@@ -25,33 +37,80 @@ export interface Interruption {
   audioEndMs: number;
 }
 
+const INITIAL_CAPACITY = 64;
+
 export function createPlayback(): Playback {
-  return { generation: 0, seq: 0, pending: new Map(), current: null, discarded: new Set() };
+  return {
+    generation: 0,
+    sent: 0,
+    echoed: 0,
+    markItem: new Int32Array(INITIAL_CAPACITY),
+    markEndMs: new Float64Array(INITIAL_CAPACITY),
+    items: 0,
+    current: null,
+    discarded: new Set(),
+  };
+}
+
+/** A long reply arrives much faster than it plays, so the pending range can outgrow the arrays. */
+function grow(p: Playback): void {
+  const capacity = p.markItem.length * 2;
+  const markItem = new Int32Array(capacity);
+  const markEndMs = new Float64Array(capacity);
+  for (let n = p.echoed + 1; n <= p.sent; n++) {
+    markItem[n % capacity] = p.markItem[n % p.markItem.length]!;
+    markEndMs[n % capacity] = p.markEndMs[n % p.markItem.length]!;
+  }
+  p.markItem = markItem;
+  p.markEndMs = markEndMs;
 }
 
 /** Records `bytes` of μ-law (8 per ms) sent for an item and returns the name of the mark to send behind it. */
 export function audioSent(p: Playback, responseId: string, itemId: string, bytes: number, now: number): string {
   if (p.current?.itemId !== itemId) {
     // With nothing queued, playback of the new item starts about now; otherwise when the queue drains.
-    p.current = { itemId, responseId, sentMs: 0, heardMs: 0, heardAt: p.pending.size === 0 ? now : null };
+    p.current = { itemId, responseId, serial: ++p.items, sentMs: 0, heardMs: 0, heardAt: isPlaying(p) ? null : now };
   }
   p.current.sentMs += bytes / 8;
-  const name = `g${p.generation}.${++p.seq}`;
-  p.pending.set(name, { itemId, endMs: p.current.sentMs });
-  return name;
+  if (p.sent - p.echoed >= p.markItem.length) grow(p);
+  const n = ++p.sent;
+  p.markItem[n % p.markItem.length] = p.current.serial;
+  p.markEndMs[n % p.markItem.length] = p.current.sentMs;
+  return `g${p.generation}.${n}`;
+}
+
+/** The decimal number in `text` from `from` to `to`, or -1. */
+function digits(text: string, from: number, to: number): number {
+  if (to <= from || to - from > 15) return -1;
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const d = text.charCodeAt(i) - 48;
+    if (d < 0 || d > 9) return -1;
+    n = n * 10 + d;
+  }
+  return n;
+}
+
+/** The mark number in `name` (`g<generation>.<number>`) if it is pending in the current generation, else 0. */
+function pendingMark(p: Playback, name: string): number {
+  const dot = name.indexOf(".");
+  if (name.charCodeAt(0) !== 103 || digits(name, 1, dot) !== p.generation) return 0;
+  const n = digits(name, dot + 1, name.length);
+  return n > p.echoed && n <= p.sent ? n : 0;
 }
 
 /** Applies an echoed mark; returns false for marks of a cleared generation or unknown names. */
 export function markPlayed(p: Playback, name: string, now: number): boolean {
-  const mark = p.pending.get(name);
-  if (!mark) return false;
-  p.pending.delete(name);
+  const n = pendingMark(p, name);
+  if (n === 0) return false;
+  // In-order playback: every mark before this one has played too.
+  p.echoed = n;
   const item = p.current;
   if (!item) return true;
-  if (item.itemId === mark.itemId) {
-    item.heardMs = Math.max(item.heardMs, mark.endMs);
+  if (p.markItem[n % p.markItem.length] === item.serial) {
+    item.heardMs = Math.max(item.heardMs, p.markEndMs[n % p.markItem.length]!);
     item.heardAt = now;
-  } else if (item.heardAt === null && ![...p.pending.values()].some((m) => m.itemId !== item.itemId)) {
+  } else if (item.heardAt === null && (!isPlaying(p) || p.markItem[(n + 1) % p.markItem.length] === item.serial)) {
     // The last of an older item has played: the current one starts now.
     item.heardAt = now;
   }
@@ -59,14 +118,19 @@ export function markPlayed(p: Playback, name: string, now: number): boolean {
 }
 
 export function isPlaying(p: Playback): boolean {
-  return p.pending.size > 0;
+  return p.sent > p.echoed;
+}
+
+/** Stops waiting for echoes: the marks still pending are taken as played. */
+export function forgetPending(p: Playback): void {
+  p.echoed = p.sent;
 }
 
 /** Milliseconds of the current item heard so far: the last echo plus the time since, capped at what was sent. */
 export function heardMs(p: Playback, now: number): number {
   const item = p.current;
   if (!item || item.heardAt === null) return 0;
-  const estimate = p.pending.size > 0 ? item.heardMs + (now - item.heardAt) : item.sentMs;
+  const estimate = isPlaying(p) ? item.heardMs + (now - item.heardAt) : item.sentMs;
   return Math.max(0, Math.min(item.sentMs, Math.floor(estimate)));
 }
 
@@ -76,7 +140,7 @@ export function interrupt(p: Playback, now: number): Interruption | null {
   if (!item || !isPlaying(p)) return null;
   const cut = { itemId: item.itemId, responseId: item.responseId, audioEndMs: heardMs(p, now) };
   p.generation++;
-  p.pending.clear();
+  forgetPending(p);
   p.discarded.add(item.responseId);
   p.current = null;
   return cut;

@@ -2,7 +2,7 @@
 // keys and values never contain escapes (ids, names of our own, base64), so the first `"key":"` and
 // the next quote delimit the value. Callers decline anything unusual and fall back to JSON.parse.
 
-/** The value of the first `"key":"…"` at or after `from`, or null. */
+/** The value of the first `"key":"…"` at or after `from`, or null. It shares the memory of `text`: see `detached`. */
 export function stringField(text: string, key: string, from = 0): string | null {
   const marker = `"${key}":"`;
   const at = text.indexOf(marker, from);
@@ -16,4 +16,12 @@ export function stringField(text: string, key: string, from = 0): string | null 
 export function startsWithin(text: string, needle: string, window: number): boolean {
   const at = text.indexOf(needle);
   return at >= 0 && at <= window;
+}
+
+/**
+ * A copy of `value` that holds no reference to the text it was sliced from. The runtime's slices of a
+ * long string point into it, so an id kept from one audio message would keep the whole message alive.
+ */
+export function detached(value: string): string {
+  return Buffer.from(value, "latin1").toString("latin1");
 }

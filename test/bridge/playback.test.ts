@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { audioSent, createPlayback, heardMs, interrupt, isPlaying, markPlayed } from "../../src/bridge/playback.ts";
+import { audioSent, createPlayback, forgetPending, heardMs, interrupt, isPlaying, markPlayed } from "../../src/bridge/playback.ts";
 
 describe("playback tracking from echoed marks", () => {
   test("heard audio follows echoes and extrapolates while audio is still queued", () => {
@@ -44,6 +44,38 @@ describe("playback tracking from echoed marks", () => {
   test("nothing to interrupt when all audio has played", () => {
     const p = createPlayback();
     markPlayed(p, audioSent(p, "r1", "i1", 800, 0), 100);
+    expect(interrupt(p, 150)).toBeNull();
+  });
+
+  test("a long reply sent far ahead of playback keeps every pending mark", () => {
+    const p = createPlayback();
+    // 1000 chunks of 20 ms queued at once: more marks than the arrays first hold.
+    const names = Array.from({ length: 1000 }, () => audioSent(p, "r1", "i1", 160, 0));
+    expect(markPlayed(p, names[499]!, 10_000)).toBe(true);
+    expect(heardMs(p, 10_000)).toBe(10_000);
+    expect(heardMs(p, 10_100)).toBe(10_100);
+    expect(markPlayed(p, names[999]!, 20_000)).toBe(true);
+    expect(isPlaying(p)).toBe(false);
+    expect(heardMs(p, 30_000)).toBe(20_000);
+  });
+
+  test("echoes already applied, unknown numbers and malformed names are refused", () => {
+    const p = createPlayback();
+    const a = audioSent(p, "r1", "i1", 800, 0);
+    const b = audioSent(p, "r1", "i1", 800, 0);
+    expect(markPlayed(p, b, 200)).toBe(true);
+    // In-order playback: the echo of b says a has played as well.
+    expect(markPlayed(p, a, 201)).toBe(false);
+    for (const name of ["g0.3", "g0.", "g.1", "x0.1", "g0.1x", "g1.2", "", "g0.99999999999999999"]) expect(markPlayed(p, name, 202)).toBe(false);
+  });
+
+  test("forgetting pending marks ends playback: nothing is left to interrupt", () => {
+    const p = createPlayback();
+    const a = audioSent(p, "r1", "i1", 800, 0);
+    audioSent(p, "r1", "i1", 800, 0);
+    markPlayed(p, a, 100);
+    forgetPending(p);
+    expect(isPlaying(p)).toBe(false);
     expect(interrupt(p, 150)).toBeNull();
   });
 });
