@@ -41,7 +41,6 @@ export interface MediaClient {
   /** Stream milliseconds since agent audio last played; 0 while it plays. */
   readonly agentQuietMs: number;
   readonly agentPlaying: boolean;
-  readonly markEchoes: string[];
   /** Server messages other than media and marks (clears, and anything unexpected), in order. */
   readonly events: { event: string; [k: string]: unknown }[];
   /** Messages Twilio would reject (binary, not JSON, wrong event or streamSid). */
@@ -102,7 +101,6 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
   let quietSinceMs = 0;
   let protocolErrors = 0;
   const received = { media: 0, marks: 0, clears: 0 };
-  const markEchoes: string[] = [];
   const events: MediaClient["events"] = [];
   const queue: Queued[] = [];
   let lastTick = performance.now();
@@ -128,7 +126,6 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
   };
   const nextSeq = () => String(++seq);
   const echo = (name: string) => {
-    markEchoes.push(name);
     if (ws.readyState === WebSocket.OPEN) ws.send(`{"event":"mark","sequenceNumber":"${nextSeq()}","streamSid":"${streamSid}","mark":{"name":"${name}"}}`);
   };
   const onMark = (name: string) => {
@@ -326,7 +323,6 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
       get agentQuietMs() {
         return queue.some((q) => "bytes" in q) ? 0 : Math.max(0, streamMs() - quietSinceMs);
       },
-      markEchoes,
       events,
       get protocolErrors() {
         return protocolErrors;
@@ -340,13 +336,20 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
         if (line || !open) return;
         // From here the line clock plays the agent's audio; the free-running player stops.
         clearInterval(tick);
-        lineStart = performance.now();
         const period = FRAME_MS / speed;
-        // Catch up on every frame that is due, so timer jitter never stretches the line.
-        line = setInterval(() => {
-          const due = Math.floor((performance.now() - lineStart) / period);
-          while (lineFrames < due && ws.readyState === WebSocket.OPEN) lineFrame();
-        }, Math.max(1, Math.min(FRAME_MS, period)));
+        // Under load, each line starts at a random phase of the frame clock, as calls answered at random
+        // moments do: lines set up in a burst would otherwise send their frames in bursts for ever.
+        const phase = opts.probe ? Math.random() * period : 0;
+        lineStart = performance.now() + phase;
+        const clock = () => {
+          // Catch up on every frame that is due, so timer jitter never stretches the line.
+          line = setInterval(() => {
+            const due = Math.floor((performance.now() - lineStart) / period);
+            while (lineFrames < due && ws.readyState === WebSocket.OPEN) lineFrame();
+          }, Math.max(1, Math.min(FRAME_MS, period)));
+        };
+        if (phase) line = setTimeout(clock, phase);
+        else clock();
       },
       say: (bytes) => new Promise<void>((done) => (open ? speech.push({ bytes, done }) : done())),
       wait: (ms) =>

@@ -217,19 +217,22 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     let response = { id: id("resp"), itemId: id("item"), sentMs: 0 };
     const bytes = load.deltaMs * 8;
     const chunk = stampedSilence(bytes);
-    st.timers.push(
-      setInterval(() => {
-        if (!st.ws || st.closed) return;
-        // Written as OpenAI does (type first), as a template: a thousand sessions send ten a second each.
-        st.ws.send(
-          `{"type":"response.output_audio.delta","event_id":"event_${++eventSeq}","response_id":"${response.id}","item_id":"${response.itemId}","output_index":0,"content_index":0,"delta":"${chunk()}"}`,
-        );
-        st.counters.deltaCount++;
-        st.counters.audioBytesSent += bytes;
-        response.sentMs += load.deltaMs;
-        st.itemAudioMs.set(response.itemId, response.sentMs);
-      }, load.deltaMs),
-    );
+    // Sessions set up in a burst start at random phases of the delta clock, as independent replies would.
+    const start = () =>
+      st.timers.push(
+        setInterval(() => {
+          if (!st.ws || st.closed) return;
+          // Written as OpenAI does (type first), as a template: a thousand sessions send ten a second each.
+          st.ws.send(
+            `{"type":"response.output_audio.delta","event_id":"event_${++eventSeq}","response_id":"${response.id}","item_id":"${response.itemId}","output_index":0,"content_index":0,"delta":"${chunk()}"}`,
+          );
+          st.counters.deltaCount++;
+          st.counters.audioBytesSent += bytes;
+          response.sentMs += load.deltaMs;
+          st.itemAudioMs.set(response.itemId, response.sentMs);
+        }, load.deltaMs),
+      );
+    st.timers.push(setTimeout(start, Math.random() * load.deltaMs));
     if (!load.bargeInEveryMs) return;
     const every = load.bargeInEveryMs;
     // Staggered so a thousand sessions do not all interrupt in the same millisecond.
