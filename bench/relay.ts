@@ -1,52 +1,64 @@
-// The floor: a relay that does nothing but forward each Twilio-sized frame from one WebSocket to
-// another, in the same runtime, with the same per-call frame pattern. What it costs per call-second
-// is the socket cost no bridge on this runtime can go below.
-import { freePort } from "./server.ts";
-import { processCpuMs, processRssKb } from "./stats.ts";
+// The floor: the least a Twilio ⇄ Realtime bridge on this runtime can do for the same traffic. Per
+// call it holds the same two sockets and makes the same socket operations as the server: each caller
+// frame becomes an append, each model delta becomes media plus a mark in one write, mark echoes are
+// read, speech_started becomes clear plus truncate. It checks nothing, keeps no state, stores nothing.
+// What it costs per call-second is the socket cost no bridge here can go below.
+import { startServerProcess, type ServerUnderTest } from "./server.ts";
 
-if (process.env.RELAY_UPSTREAM) {
-  Bun.serve<{ out: WebSocket }>({
+const field = (text: string, key: string): string => {
+  const at = text.indexOf(`"${key}":"`);
+  if (at < 0) return "";
+  const from = at + key.length + 4;
+  return text.slice(from, text.indexOf('"', from));
+};
+
+interface Line {
+  model: WebSocket | null;
+  streamSid: string;
+  marks: number;
+}
+
+function relay(modelUrl: string, apiKey: string, port: number): void {
+  Bun.serve<Line>({
     hostname: "127.0.0.1",
-    port: Number(process.env.PORT),
-    fetch: (req, s) => (s.upgrade(req, { data: { out: new WebSocket(process.env.RELAY_UPSTREAM!) } }) ? undefined : new Response()),
+    port,
+    fetch: (req, s) => (s.upgrade(req, { data: { model: null, streamSid: "", marks: 0 } }) ? undefined : new Response()),
     websocket: {
       message(ws, m) {
-        if (ws.data.out.readyState === WebSocket.OPEN) ws.data.out.send(m);
+        if (typeof m !== "string") return;
+        const line = ws.data;
+        if (m.startsWith('{"event":"media"')) {
+          if (line.model?.readyState === WebSocket.OPEN) line.model.send(`{"type":"input_audio_buffer.append","audio":"${field(m, "payload")}"}`);
+          return;
+        }
+        if (!m.startsWith('{"event":"start"')) return;
+        line.streamSid = field(m, "streamSid");
+        const model = new WebSocket(modelUrl, { headers: { Authorization: `Bearer ${apiKey}` } });
+        line.model = model;
+        model.onopen = () => model.send('{"type":"session.update","session":{"type":"realtime"}}');
+        model.onmessage = (e) => {
+          const text = e.data as string;
+          if (text.startsWith('{"type":"response.output_audio.delta"')) {
+            ws.cork(() => {
+              ws.send(`{"event":"media","streamSid":"${line.streamSid}","media":{"payload":"${field(text, "delta")}"}}`);
+              ws.send(`{"event":"mark","streamSid":"${line.streamSid}","mark":{"name":"${++line.marks}"}}`);
+            });
+          } else if (text.includes('"input_audio_buffer.speech_started"')) {
+            ws.send(`{"event":"clear","streamSid":"${line.streamSid}"}`);
+            model.send(`{"type":"conversation.item.truncate","item_id":"${field(text, "item_id")}","content_index":0,"audio_end_ms":0}`);
+          }
+        };
+      },
+      close(ws) {
+        ws.data.model?.close();
       },
     },
   });
 }
 
-const FRAME = `{"event":"media","sequenceNumber":"2","streamSid":"MZ${"0".repeat(32)}","media":{"track":"inbound","chunk":"1","timestamp":"20","payload":"${"/".repeat(216)}"}}`;
+if (process.env.RELAY_MODEL_URL) relay(process.env.RELAY_MODEL_URL, process.env.RELAY_API_KEY ?? "", Number(process.env.PORT));
 
-/** CPU ms per call-second and RSS KB per call of the do-nothing relay, `calls` lines each sending a frame every 20 ms. */
-export async function runRelayFloor(calls: number, seconds: number): Promise<{ cpuMsPerCallSecond: number; rssKbPerCall: number }> {
-  let received = 0;
-  const sink = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: (req, s) => (s.upgrade(req) ? undefined : new Response()), websocket: { message: () => void received++ } });
-  const port = await freePort();
-  const relay = Bun.spawn([process.execPath, import.meta.path], { env: { PATH: process.env.PATH ?? "", PORT: String(port), RELAY_UPSTREAM: `ws://127.0.0.1:${sink.port}` }, stdout: "ignore", stderr: "inherit" });
-  const sockets: WebSocket[] = [];
-  const timers: ReturnType<typeof setInterval>[] = [];
-  try {
-    await Bun.sleep(300);
-    const idleRss = processRssKb(relay.pid);
-    for (let i = 0; i < calls; i++) {
-      const ws = new WebSocket(`ws://127.0.0.1:${port}`);
-      await new Promise((resolve, reject) => ((ws.onopen = resolve), (ws.onerror = reject)));
-      sockets.push(ws);
-    }
-    sockets.forEach((ws, i) => setTimeout(() => timers.push(setInterval(() => ws.send(FRAME), 20)), (i * 20) / calls));
-    await Bun.sleep(2_000);
-    const cpu0 = processCpuMs(relay.pid);
-    const t0 = performance.now();
-    await Bun.sleep(seconds * 1000);
-    const wall = (performance.now() - t0) / 1000;
-    return { cpuMsPerCallSecond: (processCpuMs(relay.pid) - cpu0) / (calls * wall), rssKbPerCall: (processRssKb(relay.pid) - idleRss) / calls };
-  } finally {
-    for (const t of timers) clearInterval(t);
-    for (const ws of sockets) ws.close();
-    relay.kill();
-    await relay.exited;
-    await sink.stop(true);
-  }
+/** The relay as its own process, like the server, so /proc reads its CPU and memory alone. */
+export function startRelayProcess(modelUrl: string, apiKey: string): Promise<ServerUnderTest> {
+  return startServerProcess({ RELAY_MODEL_URL: modelUrl, RELAY_API_KEY: apiKey }, "", import.meta.path);
 }

@@ -17,14 +17,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
-/** Starts `src/main.ts server` with the given environment and config file text; resolves when /health answers. */
-export async function startServerProcess(env: Record<string, string>, configYaml: string): Promise<ServerUnderTest> {
+/** Starts `src/main.ts server` (or `script`) with the given environment and config file text; resolves when /health answers. */
+export async function startServerProcess(env: Record<string, string>, configYaml: string, script?: string): Promise<ServerUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), "agenticai-bench-"));
   writeFileSync(join(dir, "config.yaml"), configYaml);
   const port = await freePort();
   // BENCH_CPU_PROF=dir writes a CPU profile of the server (bun --cpu-prof) for finding what a figure costs.
   const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
-  const proc = Bun.spawn([process.execPath, ...profile, join(import.meta.dir, "..", "src", "main.ts"), "server"], {
+  const command = script ? [script] : [join(import.meta.dir, "..", "src", "main.ts"), "server"];
+  const proc = Bun.spawn([process.execPath, ...profile, ...command], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "config.yaml"), ...env },
     stdout: "ignore",
