@@ -11,6 +11,7 @@ import { startServer } from "./http/server.ts";
 import type { Config } from "./config/schema.ts";
 import { createLogger } from "./log.ts";
 import { loadTwilio } from "./twilio/sdk.ts";
+import { startGcPacer } from "./runtime/gc-pacer.ts";
 import { VERSION } from "./version.ts";
 
 const EXIT_USAGE = 2;
@@ -42,6 +43,7 @@ async function runServer(configPath: string | undefined, env: Env, simulate: boo
   if (sims) config = (await import("./sim/simulators.ts")).simulatedConfig(config, sims);
   const ctx = createApp(config, log);
   const server = startServer(ctx);
+  const stopGcPacer = startGcPacer(() => ctx.bridges.size);
   log.info("agenticai listening", { url: server.url.href, version: VERSION, data_dir: config.server.data_dir });
   if (sims) {
     const local = `http://127.0.0.1:${server.port}`;
@@ -64,6 +66,7 @@ async function runServer(configPath: string | undefined, env: Env, simulate: boo
     log.info("shutting down", { signal, active_bridges: ctx.bridges.size });
     // Media sockets would keep a graceful stop waiting; a bridge cannot outlive the process anyway.
     for (const bridge of ctx.bridges.values()) bridge.close("server_shutdown");
+    stopGcPacer();
     await server.stop(true);
     await sims?.stop();
     ctx.store.close();
