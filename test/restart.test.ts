@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { spawnServer, type ServerProcess } from "./support/process.ts";
-import { startCarrier, type Carrier } from "../src/sim/carrier.ts";
+import { startCarrier, type Carrier, type CarrierOptions } from "../src/sim/carrier.ts";
 
 const TO = "+15551230001";
 
@@ -27,8 +27,8 @@ function tempDir(): string {
   return d;
 }
 
-async function fake(): Promise<Carrier> {
-  const f = await startCarrier();
+async function fake(opts: CarrierOptions = {}): Promise<Carrier> {
+  const f = await startCarrier(opts);
   cleanups.push(() => f.stop());
   return f;
 }
@@ -221,6 +221,21 @@ describe("restart after a crash", () => {
     const final = await waitForCall(second, id, (c) => c.status === "completed");
     expect(final).toMatchObject({ active: false, end_reason: "server_restart" });
     expect(await activeIds(second)).toEqual([]);
+  });
+
+  test("the hang-up's completed callback may arrive before Twilio's reply: the restart stays the reason", async () => {
+    const f = await fake({ callbackBeforeReply: true });
+    const s = setup();
+    const first = await startServer(s, 0, twilioEnv(f));
+    const { id, sid } = await placeCall(first, f);
+    await drive(f, sid, "ringing", "in-progress");
+
+    await crash(first);
+    const second = await startServer(s, first.port, twilioEnv(f));
+    const call = await waitForCall(second, id, (c) => !c.active);
+    expect(call).toMatchObject({ status: "completed", end_reason: "server_restart" });
+    await waitForReconcile(second);
+    expect((await getCall(second, id)).end_reason).toBe("server_restart");
   });
 
   test("when Twilio is unreachable after the restart, active calls end with server_restart", async () => {

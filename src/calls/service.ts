@@ -169,12 +169,20 @@ export function getCall(ctx: AppContext, id: string): CallRow {
   return call;
 }
 
+/**
+ * Records that the server is ending the call and why, before asking Twilio: the completed callback
+ * that follows may land first, and a reason already recorded is the one it keeps.
+ */
+function requestEnd(ctx: AppContext, call: CallRow, reason: string): CallRow {
+  const at = ctx.now();
+  return ctx.store.updateCall(call.id, { end_requested_at: call.end_requested_at ?? at, end_reason: call.end_reason ?? reason }, at);
+}
+
 /** Hangs up through Twilio. Idempotent: ending an ended call succeeds and changes nothing. */
 export async function endCall(ctx: AppContext, id: string, reason = "ended_by_api"): Promise<CallRow> {
   let call = getCall(ctx, id);
   if (call.ended_at !== null || isTerminal(call.status)) return call;
-  const at = ctx.now();
-  call = ctx.store.updateCall(call.id, { end_requested_at: call.end_requested_at ?? at, end_reason: call.end_reason ?? reason }, at);
+  call = requestEnd(ctx, call, reason);
   // Not yet accepted by Twilio: createOutboundCall sees the request when Twilio answers and ends it then.
   const sid = call.call_sid;
   if (!sid) return call;
@@ -201,9 +209,7 @@ export async function endCall(ctx: AppContext, id: string, reason = "ended_by_ap
 
 /** Replaces the call's TwiML with a short apology and a hang-up, recording why. */
 export async function apologizeAndHangUp(ctx: AppContext, id: string, reason: string): Promise<void> {
-  const call = getCall(ctx, id);
-  const at = ctx.now();
-  ctx.store.updateCall(call.id, { end_requested_at: call.end_requested_at ?? at, end_reason: call.end_reason ?? reason }, at);
+  const call = requestEnd(ctx, getCall(ctx, id), reason);
   if (!call.call_sid || !ctx.twilio || call.ended_at !== null) return;
   await ctx.twilio.updateCall(call.call_sid, { twiml: await sayAndHangup("Sorry, the assistant is not available right now. Please try again later. Goodbye.") });
 }
@@ -255,8 +261,9 @@ export async function reconcile(ctx: AppContext): Promise<void> {
     if (report && isPreAnswer(report.status)) continue;
     // Answered: its media bridge died with the old process, so hang up rather than leave dead air.
     if (report?.status === "in-progress") {
+      requestEnd(ctx, call, "server_restart");
       await ctx.twilio!.updateCall(call.call_sid!, { status: "completed" }).catch(() => null);
-      // A completed callback may have landed during the await; it wins.
+      // A completed callback may have landed during the await and ended the call already.
       call = ctx.store.getCall(call.id)!;
     }
     if (call.ended_at === null) {

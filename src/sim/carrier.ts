@@ -17,6 +17,8 @@ export interface CarrierOptions {
   phoneNumber?: string;
   /** After a successful update to completed/canceled, POST the terminal status callback like Twilio does (default true). */
   sendCallbacksOnUpdate?: boolean;
+  /** Deliver that callback before answering the update: the order Twilio's two requests may arrive in. */
+  callbackBeforeReply?: boolean;
   /** Play every created call through by itself: progress, answer, TwiML, media and the callee's persona. */
   autoCalls?: { script: Script; speed?: number; record?: boolean; probe?: MediaClientOptions["probe"] };
   /** Deliver webhooks to this origin instead of the host in the URL (still signing the URL as given). */
@@ -295,7 +297,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     return json(resource(call), 201);
   }
 
-  function updateCall(call: CarrierCall, form: URLSearchParams): Response {
+  async function updateCall(call: CarrierCall, form: URLSearchParams): Promise<Response> {
     if (TERMINAL.has(call.status)) {
       return fail({ status: 400, code: 21220, message: "Call is not in-progress. Cannot redirect." });
     }
@@ -314,7 +316,8 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
         // Sent after the reply is on its way, so a server that handles the callback by looking at
         // its own pending REST request cannot deadlock against us.
         const sid = call.sid;
-        background(() => driver.sendStatus(sid, status));
+        if (opts.callbackBeforeReply) await driver.sendStatus(sid, status);
+        else background(() => driver.sendStatus(sid, status));
       }
       return json(resource(call), 200);
     }
