@@ -53,15 +53,17 @@ if (only.has("load")) {
   say();
   say("Caller → model: a stamped 20 ms frame every 20 ms per call; model → caller: a stamped 100 ms delta every 100 ms plus its mark; the model interrupts every 5 s per call. Latency is the age of a stamped frame when it arrives at the other simulator (both in the load generator's process, one clock).");
   say();
-  say("Each level runs twice with the same generator: through **agenticai** (`src/main.ts server`, calls placed with POST /api/call) and through the **floor**, a relay that makes the same socket operations per call and nothing else (bench/relay.ts: no checks, no state, no storage). CPU is the process's user + system time from /proc over the window. RSS is read once a second over the window, less the process's RSS after one warm-up call, per call.");
+  say("Each level runs twice with the same generator: through **agenticai** (`src/main.ts server`, calls placed with POST /api/call) and through the **floor**, a relay that makes the same socket operations per call and nothing else (bench/relay.ts: no checks, no state, no storage). CPU is the process's user + system time from /proc over the window. RSS is read once a second over the window, less the process's RSS after one warm-up call, per call (from 100 calls up: with fewer, the few MB a garbage collection moves either way swamp it).");
   say();
   say("| calls | through | in p50 / p99 / max ms | out p50 / p99 / max ms | lost in / out | CPU ms per call-s | RSS KB per call, mean / peak | generator CPU % |");
   say("|---:|---|---|---|---|---:|---:|---:|");
   const results: LoadResult[] = [];
+  // Below this, the few MB a collection moves either way are more than the calls hold.
+  const MIN_CALLS_FOR_RSS = 100;
   const row = (r: LoadResult, floor?: LoadResult) => {
     const ratio = (a: number, b: number | undefined) => (b === undefined ? "" : ` (${fmt(a / b, 2)}× floor)`);
     say(
-      `| ${r.calls} | ${r.target === "server" ? "agenticai" : "floor"} | ${fmt(r.inbound.p50, 2)} / ${fmt(r.inbound.p99, 2)} / ${fmt(r.inbound.max, 1)} | ${fmt(r.outbound.p50, 2)} / ${fmt(r.outbound.p99, 2)} / ${fmt(r.outbound.max, 1)} | ${r.lostIn} / ${r.lostOut} | ${fmt(r.cpuMsPerCallSecond, 2)}${ratio(r.cpuMsPerCallSecond, floor?.cpuMsPerCallSecond)} | ${fmt(r.rssKbPerCall.mean, 0)} / ${fmt(r.rssKbPerCall.peak, 0)}${ratio(r.rssKbPerCall.mean, floor?.rssKbPerCall.mean)} | ${fmt(r.generatorCpuPercent, 0)} |`,
+      `| ${r.calls} | ${r.target === "server" ? "agenticai" : "floor"} | ${fmt(r.inbound.p50, 2)} / ${fmt(r.inbound.p99, 2)} / ${fmt(r.inbound.max, 1)} | ${fmt(r.outbound.p50, 2)} / ${fmt(r.outbound.p99, 2)} / ${fmt(r.outbound.max, 1)} | ${r.lostIn} / ${r.lostOut} | ${fmt(r.cpuMsPerCallSecond, 2)}${ratio(r.cpuMsPerCallSecond, floor?.cpuMsPerCallSecond)} | ${r.calls < MIN_CALLS_FOR_RSS ? "–" : `${fmt(r.rssKbPerCall.mean, 0)} / ${fmt(r.rssKbPerCall.peak, 0)}${ratio(r.rssKbPerCall.mean, floor?.rssKbPerCall.mean)}`} | ${fmt(r.generatorCpuPercent, 0)} |`,
     );
   };
   for (const calls of levels) {
