@@ -3,7 +3,7 @@
 // (here the SDKs plus every call), so at a few hundred calls it lets ~30 MB of garbage pile up between
 // collections: the memory is resident, cold in cache, and is handed back to the OS and faulted in again
 // each cycle. Collecting after a fixed amount of call time keeps that garbage to a few MB, reused while
-// warm: fewer page faults, less resident memory, shorter pauses. With few or no calls it does nothing.
+// warm: fewer page faults, less resident memory, shorter pauses. With no calls it never runs.
 import { edenGC } from "bun:jsc";
 
 export const TICK_MS = 100;
