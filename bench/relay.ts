@@ -3,14 +3,10 @@
 // frame becomes an append, each model delta becomes media plus a mark in one write, mark echoes are
 // read, speech_started becomes clear plus truncate. It checks nothing, keeps no state, stores nothing.
 // What it costs per call-second is the socket cost no bridge here can go below.
+import { stringField } from "../src/wire/json-field.ts";
 import { startServerProcess, type ServerUnderTest } from "./server.ts";
 
-const field = (text: string, key: string): string => {
-  const at = text.indexOf(`"${key}":"`);
-  if (at < 0) return "";
-  const from = at + key.length + 4;
-  return text.slice(from, text.indexOf('"', from));
-};
+const field = (text: string, key: string): string => stringField(text, key) ?? "";
 
 interface Line {
   model: WebSocket | null;
