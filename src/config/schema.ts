@@ -1,4 +1,4 @@
-import { z } from "zod";
+import { z } from "./zod.ts";
 
 export const DEFAULT_PROMPT = "You are a helpful AI assistant making a phone call.";
 export const DEFAULT_INBOUND_PROMPT = "You are a helpful AI assistant answering a phone call. Greet the caller and ask how you can help.";
@@ -6,69 +6,73 @@ export const DEFAULT_INBOUND_PROMPT = "You are a helpful AI assistant answering 
 export const E164 = /^\+[1-9]\d{6,14}$/;
 
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
-const seconds = (max: number) => z.number().int().min(1).max(max);
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.int().check(z.minimum(min), z.maximum(max));
+const text = (min: number, max = Infinity) => z.string().check(z.minLength(min), z.maxLength(max));
+const matching = (pattern: RegExp, message: string) => z.string().check(z.regex(pattern, message));
+const or = <T extends z.ZodMiniType>(schema: T, value: z.output<T>) => z._default(schema, value as never);
+const section = <T extends z.core.$ZodLooseShape>(shape: T) => z.prefault(z.strictObject(shape), {} as never);
 
 export const ConfigSchema = z.strictObject({
-  server: z.strictObject({
-    host: z.string().min(1).default("0.0.0.0"),
-    port: z.number().int().min(0).max(65535).default(8080),
+  server: section({
+    host: or(text(1), "0.0.0.0"),
+    port: or(int(0, 65535), 8080),
     // The base URL Twilio reaches this server at; webhook signatures are checked against it.
-    public_url: httpUrl.optional(),
-    api_token: z.string().min(16, "must be at least 16 characters").optional(),
-    data_dir: z.string().min(1).default("./data"),
-  }).prefault({}),
-  twilio: z.strictObject({
-    account_sid: z.string().regex(/^AC[0-9a-fA-F]{32}$/, "must be 'AC' followed by 32 hex digits").optional(),
-    auth_token: z.string().min(1).optional(),
-    phone_number: z.string().regex(E164, "must be an E.164 number such as +15551234567").optional(),
-    api_base_url: httpUrl.default("https://api.twilio.com"),
-    validate_signatures: z.boolean().default(true),
-    request_timeout_ms: z.number().int().min(100).max(60_000).default(10_000),
-  }).prefault({}),
-  openai: z.strictObject({
-    api_key: z.string().min(1).optional(),
-    base_url: httpUrl.default("https://api.openai.com/v1"),
-    model: z.string().min(1).default("gpt-realtime"),
-    voice: z.string().min(1).default("marin"),
-    transcription_model: z.string().min(1).default("gpt-4o-mini-transcribe"),
-    vad: z.strictObject({
-      type: z.enum(["server_vad", "semantic_vad"]).default("server_vad"),
-      threshold: z.number().min(0).max(1).default(0.5),
-      silence_ms: z.number().int().min(100).max(5_000).default(500),
-      prefix_padding_ms: z.number().int().min(0).max(2_000).default(300),
-      eagerness: z.enum(["low", "medium", "high", "auto"]).default("auto"),
-    }).prefault({}),
-  }).prefault({}),
-  agent: z.strictObject({
-    default_prompt: z.string().min(1).max(32_000).default(DEFAULT_PROMPT),
-    inbound_prompt: z.string().min(1).max(32_000).default(DEFAULT_INBOUND_PROMPT),
+    public_url: z.optional(httpUrl),
+    api_token: z.optional(z.string().check(z.minLength(16, "must be at least 16 characters"))),
+    data_dir: or(text(1), "./data"),
+  }),
+  twilio: section({
+    account_sid: z.optional(matching(/^AC[0-9a-fA-F]{32}$/, "must be 'AC' followed by 32 hex digits")),
+    auth_token: z.optional(text(1)),
+    phone_number: z.optional(matching(E164, "must be an E.164 number such as +15551234567")),
+    api_base_url: or(httpUrl, "https://api.twilio.com"),
+    validate_signatures: or(z.boolean(), true),
+    request_timeout_ms: or(int(100, 60_000), 10_000),
+  }),
+  openai: section({
+    api_key: z.optional(text(1)),
+    base_url: or(httpUrl, "https://api.openai.com/v1"),
+    model: or(text(1), "gpt-realtime"),
+    voice: or(text(1), "marin"),
+    transcription_model: or(text(1), "gpt-4o-mini-transcribe"),
+    vad: section({
+      type: or(z.enum(["server_vad", "semantic_vad"]), "server_vad"),
+      threshold: or(z.number().check(z.minimum(0), z.maximum(1)), 0.5),
+      silence_ms: or(int(100, 5_000), 500),
+      prefix_padding_ms: or(int(0, 2_000), 300),
+      eagerness: or(z.enum(["low", "medium", "high", "auto"]), "auto"),
+    }),
+  }),
+  agent: section({
+    default_prompt: or(text(1, 32_000), DEFAULT_PROMPT),
+    inbound_prompt: or(text(1, 32_000), DEFAULT_INBOUND_PROMPT),
     // Prepended to every call's prompt: house rules that apply whatever the caller of the API asks.
-    preamble: z.string().max(32_000).default(""),
+    preamble: or(text(0, 32_000), ""),
     // How the agent opens the conversation; an empty string means it waits for the other side.
-    outbound_greeting: z.string().max(2_000).default("The call has just been answered. Greet the person and say why you are calling, following your instructions."),
-    inbound_greeting: z.string().max(2_000).default("Greet the caller and ask how you can help."),
-  }).prefault({}),
-  audio: z.strictObject({
+    outbound_greeting: or(text(0, 2_000), "The call has just been answered. Greet the person and say why you are calling, following your instructions."),
+    inbound_greeting: or(text(0, 2_000), "Greet the caller and ask how you can help."),
+  }),
+  audio: section({
     // pcmu: Twilio's μ-law goes to the model untouched. pcm: 24 kHz linear PCM for models that want it.
-    format: z.enum(["pcmu", "pcm"]).default("pcmu"),
+    format: or(z.enum(["pcmu", "pcm"]), "pcmu"),
     // Audio waiting for a backed-up socket beyond this is dropped, oldest first, and counted.
-    max_buffered_ms: z.number().int().min(200).max(60_000).default(5_000),
-  }).prefault({}),
-  inbound: z.strictObject({
+    max_buffered_ms: or(int(200, 60_000), 5_000),
+  }),
+  inbound: section({
     // Caller ID can be spoofed and every answered call costs money, so answering is opt-in.
-    enabled: z.boolean().default(false),
-    allow_from: z.array(z.string().regex(E164, "must be an E.164 number")).default([]),
-  }).prefault({}),
-  calls: z.strictObject({
-    ring_timeout_s: seconds(600).default(30),
-    max_duration_s: seconds(14_400).default(900),
-    max_concurrent: z.number().int().min(1).max(10_000).default(20),
-  }).prefault({}),
-  limits: z.strictObject({
+    enabled: or(z.boolean(), false),
+    allow_from: or(z.array(matching(E164, "must be an E.164 number")), []),
+  }),
+  calls: section({
+    ring_timeout_s: or(int(1, 600), 30),
+    max_duration_s: or(int(1, 14_400), 900),
+    max_concurrent: or(int(1, 10_000), 20),
+  }),
+  limits: section({
     // Per client (bearer token or IP) on /api/*; POST /api/call draws from its own, smaller bucket.
-    api_requests_per_minute: z.number().int().min(1).default(300),
-    calls_per_minute: z.number().int().min(1).default(30),
-  }).prefault({}),
+    api_requests_per_minute: or(int(1), 300),
+    calls_per_minute: or(int(1), 30),
+  }),
 });
 
 export type Config = z.infer<typeof ConfigSchema>;

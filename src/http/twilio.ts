@@ -1,4 +1,4 @@
-import type { z } from "zod";
+import type { z } from "../config/zod.ts";
 import type { AppContext } from "../app.ts";
 import { handleStatusCallback, signatureBases } from "../calls/service.ts";
 import { TWILIO_PATHS, twilioUrl } from "../twilio/urls.ts";
@@ -21,7 +21,7 @@ export function signedByTwilio(ctx: AppContext, req: Request, urls: string[], pa
   return urls.some((url) => validateSignature(token, signature, url, params));
 }
 
-async function readWebhook<T extends z.ZodType>(ctx: AppContext, req: Request, path: string, schema: T): Promise<z.infer<T>> {
+async function readWebhook<T extends z.ZodMiniType>(ctx: AppContext, req: Request, path: string, schema: T): Promise<z.infer<T>> {
   const params = formParams(await readBody(req, MAX_WEBHOOK_BODY));
   const flat = firstValues(params);
   const query = new URL(req.url).search;

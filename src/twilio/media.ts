@@ -1,33 +1,38 @@
 // Twilio Media Streams, bidirectional (<Connect><Stream>): the messages on the WebSocket, typed once here.
-import { z } from "zod";
+import { z } from "../config/zod.ts";
 import { startsWithin, stringField } from "../wire/json-field.ts";
 
-const STREAM_SID = /^MZ[0-9a-fA-F]{32}$/;
+const streamSid = () => z.string().check(z.regex(/^MZ[0-9a-fA-F]{32}$/));
 
-export const StartMessage = z.object({
-  event: z.literal("start"),
-  sequenceNumber: z.string().optional(),
-  streamSid: z.string().regex(STREAM_SID),
-  start: z.object({
-    streamSid: z.string().regex(STREAM_SID),
-    accountSid: z.string(),
-    callSid: z.string(),
-    tracks: z.array(z.string()).default(["inbound"]),
-    customParameters: z.record(z.string(), z.string()).default({}),
-    mediaFormat: z.object({ encoding: z.string(), sampleRate: z.number(), channels: z.number() }).optional(),
+// Built on first use (z.lazy), like every schema that waits for a request: not at start-up.
+export const StartMessage = z.lazy(() =>
+  z.object({
+    event: z.literal("start"),
+    sequenceNumber: z.optional(z.string()),
+    streamSid: streamSid(),
+    start: z.object({
+      streamSid: streamSid(),
+      accountSid: z.string(),
+      callSid: z.string(),
+      tracks: z._default(z.array(z.string()), ["inbound"]),
+      customParameters: z._default(z.record(z.string(), z.string()), {}),
+      mediaFormat: z.optional(z.object({ encoding: z.string(), sampleRate: z.number(), channels: z.number() })),
+    }),
   }),
-});
+);
 export type StartMessage = z.infer<typeof StartMessage>;
 
 /** Everything but `media`, which takes the fast path in `mediaPayload`. */
-export const ControlMessage = z.discriminatedUnion("event", [
-  z.object({ event: z.literal("connected") }),
-  StartMessage,
-  z.object({ event: z.literal("dtmf"), dtmf: z.object({ digit: z.string().regex(/^[0-9*#A-D]$/) }) }),
-  z.object({ event: z.literal("mark"), mark: z.object({ name: z.string() }) }),
-  z.object({ event: z.literal("stop") }),
-  z.object({ event: z.literal("media"), media: z.object({ payload: z.string(), timestamp: z.string().optional() }) }),
-]);
+export const ControlMessage = z.lazy(() =>
+  z.discriminatedUnion("event", [
+    z.object({ event: z.literal("connected") }),
+    StartMessage,
+    z.object({ event: z.literal("dtmf"), dtmf: z.object({ digit: z.string().check(z.regex(/^[0-9*#A-D]$/)) }) }),
+    z.object({ event: z.literal("mark"), mark: z.object({ name: z.string() }) }),
+    z.object({ event: z.literal("stop") }),
+    z.object({ event: z.literal("media"), media: z.object({ payload: z.string(), timestamp: z.optional(z.string()) }) }),
+  ]),
+);
 export type ControlMessage = z.infer<typeof ControlMessage>;
 
 const MEDIA_EVENT = '"event":"media"';

@@ -1,28 +1,38 @@
-import { z } from "zod";
+import { z } from "../config/zod.ts";
 import { CALL_STATUSES } from "../calls/status.ts";
 
 // Twilio sends many more fields (geo, CallerName, …); only these drive behaviour, the rest is kept raw.
-export const VoiceWebhook = z.object({
-  CallSid: z.string().min(1),
-  AccountSid: z.string().min(1),
-  From: z.string().default(""),
-  To: z.string().default(""),
-  CallStatus: z.string().default(""),
-  Direction: z.string().default(""),
-});
+// The schemas are built on first use (z.lazy): building zod schemas is a good part of a cold start,
+// and no webhook can arrive before the server listens.
+const sid = () => z.string().check(z.minLength(1));
+const orEmpty = () => z._default(z.string(), "");
+const count = () => z.optional(z.pipe(z.coerce.number(), z.int().check(z.minimum(0))));
+
+export const VoiceWebhook = z.lazy(() =>
+  z.object({
+    CallSid: sid(),
+    AccountSid: sid(),
+    From: orEmpty(),
+    To: orEmpty(),
+    CallStatus: orEmpty(),
+    Direction: orEmpty(),
+  }),
+);
 export type VoiceWebhook = z.infer<typeof VoiceWebhook>;
 
-export const StatusWebhook = z.object({
-  CallSid: z.string().min(1),
-  AccountSid: z.string().min(1),
-  CallStatus: z.enum(CALL_STATUSES),
-  SequenceNumber: z.coerce.number().int().min(0).optional(),
-  CallDuration: z.coerce.number().int().min(0).optional(),
-  Timestamp: z.string().optional(),
-  ErrorCode: z.string().optional(),
-  ErrorMessage: z.string().optional(),
-  AnsweredBy: z.string().optional(),
-});
+export const StatusWebhook = z.lazy(() =>
+  z.object({
+    CallSid: sid(),
+    AccountSid: sid(),
+    CallStatus: z.enum(CALL_STATUSES),
+    SequenceNumber: count(),
+    CallDuration: count(),
+    Timestamp: z.optional(z.string()),
+    ErrorCode: z.optional(z.string()),
+    ErrorMessage: z.optional(z.string()),
+    AnsweredBy: z.optional(z.string()),
+  }),
+);
 export type StatusWebhook = z.infer<typeof StatusWebhook>;
 
 /** Flattens a signed form for validation with zod (repeated keys keep their first value). */
