@@ -1,9 +1,9 @@
-import { randomBytes } from "node:crypto";
 import type { Config } from "./config/schema.ts";
 import type { Logger } from "./log.ts";
 import type { Bridge } from "./bridge/bridge.ts";
 import { openStore, type Store } from "./calls/store.ts";
 import { createTwilioRest, type TwilioRest } from "./twilio/rest.ts";
+import { randomToken } from "./runtime/crypto.ts";
 
 /** Everything a request handler may touch, created once in main and passed down; nothing else is shared. */
 export interface AppContext {
@@ -33,7 +33,7 @@ export function missingTwilioSettings(config: Config): string[] {
 function streamSecret(store: Store): string {
   let secret = store.meta("stream_secret");
   if (!secret) {
-    secret = randomBytes(32).toString("base64url");
+    secret = randomToken(32);
     store.setMeta("stream_secret", secret);
   }
   return secret;

@@ -1,16 +1,13 @@
-import { createHash, timingSafeEqual } from "node:crypto";
+import { secretsEqual } from "../runtime/crypto.ts";
 
 export function isLoopback(address: string | undefined): boolean {
   if (!address) return false;
   return address === "::1" || address.startsWith("127.") || address.startsWith("::ffff:127.");
 }
 
-const digest = (s: string) => createHash("sha256").update(s).digest();
-
-/** Compares digests so neither the content nor the length of the token leaks through timing. */
 export function tokenMatches(expected: string, header: string | null): boolean {
   const given = /^Bearer\s+(.+)$/i.exec(header ?? "")?.[1]?.trim();
-  return given !== undefined && timingSafeEqual(digest(expected), digest(given));
+  return given !== undefined && secretsEqual(expected, given);
 }
 
 const PROXY_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip"];

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from "node:crypto";
+import { hmac, secretsEqual } from "../runtime/crypto.ts";
 
 export type FormParams = Record<string, string | string[]>;
 
@@ -10,7 +10,7 @@ export function computeSignature(authToken: string, url: string, params: FormPar
     const values = Array.isArray(raw) ? [...new Set(raw)].sort() : [raw];
     for (const value of values) data += key + value;
   }
-  return createHmac("sha1", authToken).update(data, "utf8").digest("base64");
+  return hmac("sha1", authToken, data, "base64");
 }
 
 const DEFAULT_PORT: Record<string, string> = { https: "443", wss: "443", http: "80", ws: "80" };
@@ -29,15 +29,9 @@ export function urlVariants(url: string): string[] {
   return given === port ? [url, `${scheme}://${host}${rest}`] : [url];
 }
 
-function safeEqual(a: string, b: string): boolean {
-  const x = Buffer.from(a);
-  const y = Buffer.from(b);
-  return x.length === y.length && timingSafeEqual(x, y);
-}
-
 export function validateSignature(authToken: string, signature: string | null, url: string, params: FormParams = {}): boolean {
   if (!signature) return false;
-  return urlVariants(url).some((candidate) => safeEqual(computeSignature(authToken, candidate, params), signature));
+  return urlVariants(url).some((candidate) => secretsEqual(computeSignature(authToken, candidate, params), signature));
 }
 
 /** Form bodies keep repeated keys as arrays so the signature sees every value. */
