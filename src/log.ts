@@ -31,7 +31,17 @@ function redact(value: unknown, key: string, depth: number): unknown {
 
 export type Sink = (line: string) => void;
 
-export function createLogger(sink: Sink = (line) => process.stdout.write(line + "\n"), base: Fields = {}): Logger {
+// Bun's own sink on fd 1: the first touch of process.stdout builds Node's stream classes, ~15 ms of
+// every cold start. Like process.stdout, it queues what a full pipe cannot take yet.
+const stdout = Bun.stdout.writer();
+
+/** One line to stdout. Logs and command output share it, so their lines keep their order. */
+export const writeLine: Sink = (line) => {
+  stdout.write(line + "\n");
+  stdout.flush();
+};
+
+export function createLogger(sink: Sink = writeLine, base: Fields = {}): Logger {
   const write = (level: Level, msg: string, fields?: Fields) => {
     const record = redact({ ...base, ...fields }, "", 0) as Fields;
     sink(JSON.stringify({ ts: new Date().toISOString(), level, msg: redactPhone(msg), ...record }));

@@ -9,13 +9,13 @@ import { mergeDotenv, parseDotenv, type Env } from "./config/env.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
 import { startServer } from "./http/server.ts";
 import type { Config } from "./config/schema.ts";
-import { createLogger } from "./log.ts";
+import { createLogger, writeLine } from "./log.ts";
 import { loadTwilio } from "./twilio/sdk.ts";
 import { startGcPacer } from "./runtime/gc-pacer.ts";
 import { VERSION } from "./version.ts";
 
 const EXIT_USAGE = 2;
-const print = (line: string): void => void process.stdout.write(line + "\n");
+const TWILIO_WARMUP_DELAY_MS = 500;
 const fail = (message: string, code = 1): never => {
   process.stderr.write(`agenticai: ${message}\n`);
   process.exit(code);
@@ -55,7 +55,10 @@ async function runServer(configPath: string | undefined, env: Env, simulate: boo
       model: sims.model.httpBaseUrl,
     });
   }
-  if (ctx.twilio) void loadTwilio();
+  // The SDK blocks the event loop for ~50 ms while it evaluates, even from bytecode. Loading it a little
+  // after start-up keeps that off the first /health (an orchestrator's readiness probe), and a call
+  // placed before then loads it itself.
+  if (ctx.twilio) setTimeout(() => void loadTwilio(), TWILIO_WARMUP_DELAY_MS).unref();
   else log.warn(`Twilio is not configured: set ${ctx.missingTwilio.join(", ")}; POST /api/call answers 503 until then`);
   if (!config.twilio.validate_signatures) log.warn("Twilio signature validation is OFF: anyone can post webhooks; use this for local development only");
   if (!config.server.api_token) log.info("AGENTICAI_API_TOKEN is not set: /api/* answers loopback clients only");
@@ -104,8 +107,8 @@ async function main(argv: string[]): Promise<void> {
     return fail(`${(e as Error).message}\n\n${USAGE[command]}`, EXIT_USAGE);
   }
   const { values, positionals } = parsed;
-  if (values.version) return print(VERSION);
-  if (values.help) return print(argv.length && command !== "server" ? USAGE[command]! : `${USAGE.main}\n\n${USAGE.server}`);
+  if (values.version) return writeLine(VERSION);
+  if (values.help) return writeLine(argv.length && command !== "server" ? USAGE[command]! : `${USAGE.main}\n\n${USAGE.server}`);
 
   const env = readEnv();
   if (command === "server") return runServer(values.config, env, values.simulate ?? false);
@@ -113,7 +116,7 @@ async function main(argv: string[]): Promise<void> {
     const speed = Number(values.speed ?? 1);
     if (!(speed >= 0.5 && speed <= 50)) return fail("--speed must be a number from 0.5 to 50", EXIT_USAGE);
     const { runDemo } = await import("./sim/demo.ts");
-    const result = await runDemo({ speed, dataDir: readConfig(values.config, env).server.data_dir, out: print });
+    const result = await runDemo({ speed, dataDir: readConfig(values.config, env).server.data_dir, out: writeLine });
     if (!result.ok) fail(`the demo call ended with ${result.call.end_reason ?? "no end reason"}`);
     return;
   }
@@ -122,7 +125,7 @@ async function main(argv: string[]): Promise<void> {
     serverUrl: values["server-url"] || env.AGENTICAI_SERVER_URL || `http://127.0.0.1:${env.PORT || 8080}`,
     token: env.AGENTICAI_API_TOKEN || undefined,
     json: values.json ?? false,
-    out: print,
+    out: writeLine,
   };
   const expected = command === "show" || command === "end" ? 1 : 0;
   if (positionals.length > expected) fail(`unexpected argument '${positionals[expected]}'\n\n${USAGE[command]}`, EXIT_USAGE);
