@@ -89,7 +89,11 @@ if (only.has("startup")) {
   say();
   say("## 4. Startup of the compiled binary");
   say();
-  say(`exec → first 200 from /health, median of ${s.runs}: **${fmt(s.medianMs)} ms** (min ${fmt(s.minMs)}, max ${fmt(s.maxMs)}); binary ${fmt(s.binaryBytes / 1024 / 1024)} MiB.`);
+  say(`exec → first 200 from /health, ${s.runs} starts each, the targets taking turns; binary ${fmt(s.binaryBytes / 1024 / 1024)} MiB.`);
+  say();
+  say("| binary | median ms | min ms | max ms |");
+  say("|---|---:|---:|---:|");
+  for (const r of s.results) say(`| ${r.name} | **${fmt(r.medianMs)}** | ${fmt(r.minMs)} | ${fmt(r.maxMs)} |`);
 }
 
 if (only.has("api")) {
