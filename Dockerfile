@@ -5,7 +5,8 @@ COPY package.json package-lock.json bunfig.toml tsconfig.json ./
 # Runtime packages only: the image already is the toolchain. Bun reads package-lock.json's pins.
 RUN bun install --production
 COPY src ./src
-RUN bun build --compile --minify --bytecode --format esm src/main.ts --outfile dist/agenticai
+# The build script in package.json is the one place the compile flags live.
+RUN bun run build
 
 FROM debian:bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends ca-certificates && rm -rf /var/lib/apt/lists/* \
