@@ -91,6 +91,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   let activeResponse: string | null = null;
   let speechStoppedAt: number | null = null;
   let awaitingFirstDelta = false;
+  // When each turn began, until its transcript is stored: a long call must not keep every turn's entry.
   const callerStarted = new Map<string, number>();
   const agentStarted = new Map<string, number>();
   let hangupPending: { toolCallId: string; responseId: string | null; reason: string } | null = null;
@@ -227,9 +228,15 @@ export function createBridge(deps: BridgeDeps): Bridge {
         return;
       case "conversation.item.input_audio_transcription.completed":
         store.upsertTurn({ call_id: call.id, role: "caller", item_id: event.item_id, text: event.transcript, started_at: callerStarted.get(event.item_id) ?? Date.now(), interrupted: 0 });
+        callerStarted.delete(event.item_id);
+        return;
+      case "conversation.item.input_audio_transcription.failed":
+        callerStarted.delete(event.item_id);
         return;
       case "response.output_audio_transcript.done":
         store.upsertTurn({ call_id: call.id, role: "agent", item_id: event.item_id, text: event.transcript, started_at: agentStarted.get(event.item_id) ?? Date.now(), interrupted: 0 });
+        // The turn's row now holds its start; a later barge-in's upsert keeps the earlier time.
+        agentStarted.delete(event.item_id);
         return;
       case "response.created":
         activeResponse = event.response.id ?? null;

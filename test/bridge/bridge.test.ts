@@ -111,6 +111,7 @@ describe("barge-in", () => {
     const media = await app.answer(sid);
     const session = await until(() => app.model.sessions[0], "model session");
     await until(() => media.playedMs >= 600, "600 ms of greeting played");
+    const spokeAt = Date.now();
     await media.sendSpeech(300);
     await until(() => media.received.clears === 1, "clear");
     const truncate = await until(() => session.truncates[0], "truncate");
@@ -124,6 +125,8 @@ describe("barge-in", () => {
       return c.transcript.some((t: { interrupted: boolean }) => t.interrupted) ? c : null;
     }, "interrupted turn");
     expect(call.transcript[0]).toMatchObject({ role: "agent", text: "A very long greeting that goes on and on.", interrupted: true });
+    // The turn began when its audio did, not at the barge-in (which may come after its transcript).
+    expect(Date.parse(call.transcript[0].at)).toBeLessThanOrEqual(spokeAt - 500);
     const metrics = app.ctx.bridges.get(id)!.metrics();
     expect(metrics.barge_ins).toBe(1);
     expect(metrics.barge_in_reaction_ms[0]).toBeLessThan(20);
