@@ -6,6 +6,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
+import { freePort } from "./server.ts";
 import { percentile } from "./stats.ts";
 
 const BINARY = join(import.meta.dir, "..", "dist", "agenticai");
@@ -15,13 +16,6 @@ interface Target {
   name: string;
   argv: string[];
   env: Record<string, string>;
-}
-
-async function freePort(): Promise<number> {
-  const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
-  const port = s.port!;
-  await s.stop(true);
-  return port;
 }
 
 async function once(target: Target, dir: string): Promise<number> {
