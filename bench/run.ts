@@ -3,11 +3,10 @@
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import pkg from "../package.json" with { type: "json" };
 import { runApiBench } from "./api.ts";
 import { frameTable, runFrameBench } from "./frame.ts";
 import { runLoad, type LoadResult } from "./load.ts";
-import { runStartupBench } from "./startup.ts";
+import { compile, runStartupBench } from "./startup.ts";
 import { fmt } from "./stats.ts";
 
 const { values } = parseArgs({
@@ -28,12 +27,6 @@ const say = (line = "") => {
   out.push(line);
   console.log(line);
 };
-
-async function build(): Promise<void> {
-  const args = pkg.scripts.build.split(" ").slice(1);
-  const proc = Bun.spawn([process.execPath, ...args], { cwd: join(import.meta.dir, ".."), stdout: "ignore", stderr: "inherit" });
-  if ((await proc.exited) !== 0) throw new Error("bun run build failed");
-}
 
 say("# Benchmark results");
 say();
@@ -84,7 +77,7 @@ if (only.has("load")) {
 }
 
 if (only.has("startup")) {
-  await build();
+  await compile();
   const s = await runStartupBench();
   say();
   say("## 4. Startup of the compiled binary");

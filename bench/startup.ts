@@ -40,14 +40,19 @@ async function once(target: Target, dir: string): Promise<number> {
   }
 }
 
+/** Runs package.json's build script, optionally on another entry and output, so every binary gets its flags. */
+export async function compile(entry = "src/main.ts", outfile = "dist/agenticai"): Promise<void> {
+  const args = pkg.scripts.build.split(" ").slice(1).map((a) => (a === "src/main.ts" ? entry : a === "dist/agenticai" ? outfile : a));
+  const proc = Bun.spawn([process.execPath, ...args], { cwd: join(import.meta.dir, ".."), stdout: "ignore", stderr: "inherit" });
+  if ((await proc.exited) !== 0) throw new Error(`building ${outfile} failed`);
+}
+
 /** The floor binary: the build script's own flags on a file that only serves /health. */
 async function buildFloor(dir: string): Promise<string> {
   const source = join(dir, "floor.ts");
   writeFileSync(source, 'Bun.serve({ hostname: process.env.HOST, port: Number(process.env.PORT), fetch: () => new Response("ok") });\n');
   const outfile = join(dir, "floor");
-  const args = pkg.scripts.build.split(" ").slice(1).map((a) => (a === "src/main.ts" ? source : a === "dist/agenticai" ? outfile : a));
-  const proc = Bun.spawn([process.execPath, ...args], { stdout: "ignore", stderr: "inherit" });
-  if ((await proc.exited) !== 0) throw new Error("building the floor binary failed");
+  await compile(source, outfile);
   return outfile;
 }
 
