@@ -217,22 +217,32 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     let response = { id: id("resp"), itemId: id("item"), sentMs: 0 };
     const bytes = load.deltaMs * 8;
     const chunk = stampedSilence(bytes);
+    const delta = () => {
+      // Written as OpenAI does (type first), as a template: a thousand sessions send ten a second each.
+      st.ws!.send(
+        `{"type":"response.output_audio.delta","event_id":"event_${++eventSeq}","response_id":"${response.id}","item_id":"${response.itemId}","output_index":0,"content_index":0,"delta":"${chunk()}"}`,
+      );
+      st.counters.deltaCount++;
+      st.counters.audioBytesSent += bytes;
+      response.sentMs += load.deltaMs;
+      st.itemAudioMs.set(response.itemId, response.sentMs);
+    };
     // Sessions set up in a burst start at random phases of the delta clock, as independent replies would.
+    const phase = Math.random() * load.deltaMs;
+    const startedAt = performance.now() + phase;
+    let sent = 0;
+    // Every delta that is due goes out, so a generator behind its timers still offers the full load.
     const start = () =>
       st.timers.push(
         setInterval(() => {
-          if (!st.ws || st.closed) return;
-          // Written as OpenAI does (type first), as a template: a thousand sessions send ten a second each.
-          st.ws.send(
-            `{"type":"response.output_audio.delta","event_id":"event_${++eventSeq}","response_id":"${response.id}","item_id":"${response.itemId}","output_index":0,"content_index":0,"delta":"${chunk()}"}`,
-          );
-          st.counters.deltaCount++;
-          st.counters.audioBytesSent += bytes;
-          response.sentMs += load.deltaMs;
-          st.itemAudioMs.set(response.itemId, response.sentMs);
+          const due = Math.floor((performance.now() - startedAt) / load.deltaMs);
+          while (sent < due && st.ws && !st.closed) {
+            sent++;
+            delta();
+          }
         }, load.deltaMs),
       );
-    st.timers.push(setTimeout(start, Math.random() * load.deltaMs));
+    st.timers.push(setTimeout(start, phase));
     if (!load.bargeInEveryMs) return;
     const every = load.bargeInEveryMs;
     // Staggered so a thousand sessions do not all interrupt in the same millisecond.
