@@ -182,7 +182,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
 
   const bargeIn = () => {
     const t0 = performance.now();
-    const cut = interrupt(playback, t0);
+    const cut = interrupt(playback, t0, activeResponse);
     if (!cut || !twilio) return;
     // Audio still waiting on our side belongs to the reply being cut off.
     outQueue.length = 0;
@@ -192,6 +192,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
     metrics.barge_in_reaction_ms.push(Math.round((performance.now() - t0) * 1000) / 1000);
     metrics.barge_ins++;
     store.upsertTurn({ call_id: call.id, role: "agent", item_id: cut.itemId, text: "", started_at: agentStarted.get(cut.itemId) ?? Date.now(), interrupted: 1 });
+    // The row holds the start now, and its transcript (if one still comes) keeps the earlier time.
+    agentStarted.delete(cut.itemId);
   };
 
   const maybeHangUp = () => {

@@ -134,14 +134,18 @@ export function heardMs(p: Playback, now: number): number {
   return Math.max(0, Math.min(item.sentMs, Math.floor(estimate)));
 }
 
-/** The caller spoke over the agent: forget queued audio, drop the rest of the response, say where to cut. */
-export function interrupt(p: Playback, now: number): Interruption | null {
+/**
+ * The caller spoke over the agent: forget queued audio, say where to cut, and drop the rest of the
+ * response if it is the one still streaming. A finished response sends no more deltas; remembering it
+ * would grow the set by one for most barge-ins, since replies arrive faster than they play.
+ */
+export function interrupt(p: Playback, now: number, streamingResponse: string | null): Interruption | null {
   const item = p.current;
   if (!item || !isPlaying(p)) return null;
   const cut = { itemId: item.itemId, responseId: item.responseId, audioEndMs: heardMs(p, now) };
   p.generation++;
   forgetPending(p);
-  p.discarded.add(item.responseId);
+  if (item.responseId === streamingResponse) p.discarded.add(item.responseId);
   p.current = null;
   return cut;
 }

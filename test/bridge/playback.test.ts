@@ -21,12 +21,20 @@ describe("playback tracking from echoed marks", () => {
     const first = audioSent(p, "r1", "i1", 1600, 0);
     const second = audioSent(p, "r1", "i1", 1600, 0);
     markPlayed(p, first, 200);
-    const cut = interrupt(p, 240)!;
+    const cut = interrupt(p, 240, "r1")!;
     expect(cut).toEqual({ itemId: "i1", responseId: "r1", audioEndMs: 240 });
     expect(p.discarded.has("r1")).toBe(true);
     expect(isPlaying(p)).toBe(false);
     expect(markPlayed(p, second, 241)).toBe(false);
-    expect(interrupt(p, 300)).toBeNull();
+    expect(interrupt(p, 300, "r1")).toBeNull();
+  });
+
+  test("a reply that has finished streaming is cut where heard but not remembered as discarded", () => {
+    const p = createPlayback();
+    audioSent(p, "r1", "i1", 1600, 0);
+    // No response is streaming: r1's deltas have all arrived, so none can follow the cut.
+    expect(interrupt(p, 100, null)).toEqual({ itemId: "i1", responseId: "r1", audioEndMs: 100 });
+    expect(p.discarded.size).toBe(0);
   });
 
   test("a new item queued behind an older one starts being heard when the older one has played", () => {
@@ -44,7 +52,7 @@ describe("playback tracking from echoed marks", () => {
   test("nothing to interrupt when all audio has played", () => {
     const p = createPlayback();
     markPlayed(p, audioSent(p, "r1", "i1", 800, 0), 100);
-    expect(interrupt(p, 150)).toBeNull();
+    expect(interrupt(p, 150, null)).toBeNull();
   });
 
   test("a long reply sent far ahead of playback keeps every pending mark", () => {
@@ -76,6 +84,6 @@ describe("playback tracking from echoed marks", () => {
     markPlayed(p, a, 100);
     forgetPending(p);
     expect(isPlaying(p)).toBe(false);
-    expect(interrupt(p, 150)).toBeNull();
+    expect(interrupt(p, 150, null)).toBeNull();
   });
 });
