@@ -128,6 +128,8 @@ function rms(audio: Buffer, pcm: boolean): number {
 }
 
 const APPEND_PREFIX = '{"type":"input_audio_buffer.append","audio":"';
+/** What a response's done event reports it used; the figures only need to be plausible. */
+const USAGE = { total_tokens: 120, input_tokens: 80, output_tokens: 40, input_token_details: { text_tokens: 50, audio_tokens: 30, cached_tokens: 0 }, output_token_details: { text_tokens: 10, audio_tokens: 30 } };
 const isPcm = (session: Json, dir: "input" | "output") => session.audio?.[dir]?.format?.type === "audio/pcm";
 const BETA_KEYS = ["modalities", "input_audio_format", "output_audio_format", "voice", "turn_detection", "input_audio_transcription", "temperature"];
 
@@ -193,7 +195,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         status: response.cancelled ? "cancelled" : "completed",
         status_details: response.cancelled ? { type: "cancelled", reason: st.closed ? "client_cancelled" : "turn_detected" } : null,
         output,
-        usage: { total_tokens: 120, input_tokens: 80, output_tokens: 40, input_token_details: { text_tokens: 50, audio_tokens: 30, cached_tokens: 0 }, output_token_details: { text_tokens: 10, audio_tokens: 30 } },
+        usage: USAGE,
       },
     });
   }
@@ -242,6 +244,8 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
           }
         }, load.deltaMs),
       );
+    const responseCreated = () => send(st, { type: "response.created", response: { id: response.id, object: "realtime.response", status: "in_progress", output: [] } });
+    responseCreated();
     st.timers.push(setTimeout(start, phase));
     if (!load.bargeInEveryMs) return;
     const every = load.bargeInEveryMs;
@@ -251,9 +255,16 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       st.timers.push(
         setInterval(() => {
           st.bargeInAt = performance.now();
-          send(st, { type: "input_audio_buffer.speech_started", audio_start_ms: Math.round(st.audioMs), item_id: id("item") });
-          // As after a real interruption, the agent's next words belong to a new response.
+          const caller = id("item");
+          const audioMs = Math.round(st.audioMs);
+          send(st, { type: "input_audio_buffer.speech_started", audio_start_ms: audioMs, item_id: caller });
+          // A whole turn, as OpenAI sends it when turn detection interrupts a reply: the reply is
+          // cancelled, the caller's words are transcribed, and the agent answers in a new response.
+          send(st, { type: "response.done", response: { id: response.id, object: "realtime.response", status: "cancelled", status_details: { type: "cancelled", reason: "turn_detected" }, output: [], usage: USAGE } });
+          send(st, { type: "input_audio_buffer.speech_stopped", audio_end_ms: audioMs, item_id: caller });
+          send(st, { type: "conversation.item.input_audio_transcription.completed", item_id: caller, content_index: 0, transcript: "Sorry, one more thing.", usage: { type: "duration", seconds: 1 } });
           response = { id: id("resp"), itemId: id("item"), sentMs: 0 };
+          responseCreated();
         }, every),
       );
     }, Math.random() * every);
