@@ -6,7 +6,7 @@ import type { Config } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Store } from "../calls/store.ts";
 import { base64Bytes, createPcm24ToUlaw, createUlawToPcm24 } from "../media/transcode.ts";
-import { appendMessage, audioDelta, clientEvent, realtimeUrl, sessionConfig } from "../model/realtime.ts";
+import { appendMessage, audioDelta, clientEvent, isTranscriptDelta, realtimeUrl, sessionConfig } from "../model/realtime.ts";
 import { detached } from "../wire/json-field.ts";
 import { clearMessage, ControlMessage, markMessage, markName, mediaMessage, mediaPayload, mediaTimestamp, type StartMessage } from "../twilio/media.ts";
 import { addUsage, createMetrics, type CallMetrics } from "./metrics.ts";
@@ -284,6 +284,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const onModelText = (text: string) => {
     const delta = audioDelta(text);
     if (delta) return onDelta(delta.responseId, delta.itemId, delta.delta);
+    if (isTranscriptDelta(text)) return;
     let event: RealtimeServerEvent;
     try {
       event = JSON.parse(text) as RealtimeServerEvent;

@@ -61,6 +61,14 @@ const DELTA_TYPE = '"type":"response.output_audio.delta"';
 /** Where the type may stand: before the ids and the payload, whatever the key order. */
 const TYPE_WINDOW = 64;
 
+const TRANSCRIPT_DELTA_TYPE = '"type":"response.output_audio_transcript.delta"';
+
+/**
+ * A reply's transcript also streams, a few tokens an event, and the bridge stores only the finished
+ * transcript: these are dropped without a parse. Another key order is parsed, then ignored.
+ */
+export const isTranscriptDelta = (text: string): boolean => startsWithin(text, TRANSCRIPT_DELTA_TYPE, TYPE_WINDOW);
+
 /**
  * `response.output_audio.delta` without a JSON parse of its (large) payload. The ids and the base64
  * delta contain no quotes or escapes; anything unexpected returns null and takes the full parser.

@@ -162,8 +162,12 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     const bytesPerMs = pcmOut ? 48 : 8;
     const step = deltaMs * bytesPerMs;
     const started = performance.now();
+    // The transcript streams beside the audio, a word an event, as OpenAI's does (a few tokens each).
+    const words = opts2.line.text.split(/(?<= )/);
     for (let at = 0; at < audio.length; at += step) {
       if (response.cancelled || st.closed) break;
+      const word = words.shift();
+      if (word) send(st, { type: "response.output_audio_transcript.delta", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta: word });
       const chunk = audio.subarray(at, at + step);
       send(st, { type: "response.output_audio.delta", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta: chunk.toString("base64") });
       st.counters.deltaCount++;

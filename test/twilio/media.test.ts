@@ -1,6 +1,6 @@
 import { describe, expect, test } from "bun:test";
 import { ControlMessage, clearMessage, markMessage, markName, mediaMessage, mediaPayload, mediaTimestamp } from "../../src/twilio/media.ts";
-import { audioDelta } from "../../src/model/realtime.ts";
+import { audioDelta, isTranscriptDelta } from "../../src/model/realtime.ts";
 
 const SID = "MZ" + "0123456789abcdef".repeat(2);
 
@@ -36,12 +36,15 @@ describe("Twilio media stream messages", () => {
 });
 
 describe("model audio delta fast path", () => {
-  test("extracts ids and audio without parsing; declines other events", () => {
+  test("extracts ids and audio without parsing, declines other events, and spots transcript deltas", () => {
     const text = JSON.stringify({ type: "response.output_audio.delta", event_id: "e1", response_id: "resp_1", item_id: "item_1", output_index: 0, content_index: 0, delta: "AAEC" });
     expect(audioDelta(text)).toEqual({ responseId: "resp_1", itemId: "item_1", delta: "AAEC" });
     expect(audioDelta(JSON.stringify({ type: "response.output_audio.done", response_id: "r", item_id: "i" }))).toBeNull();
     expect(audioDelta(JSON.stringify({ event_id: "event_1", type: "response.output_audio.delta", response_id: "r", item_id: "i", delta: "AA" }))).toEqual({ responseId: "r", itemId: "i", delta: "AA" });
     expect(audioDelta(JSON.stringify({ type: "response.output_audio.delta", delta: "AA" }))).toBeNull();
+    expect(isTranscriptDelta(JSON.stringify({ type: "response.output_audio_transcript.delta", event_id: "e", response_id: "r", item_id: "i", delta: "Hel" }))).toBe(true);
+    expect(isTranscriptDelta(JSON.stringify({ type: "response.output_audio_transcript.done", response_id: "r", item_id: "i", transcript: "Hello" }))).toBe(false);
+    expect(isTranscriptDelta(text)).toBe(false);
   });
 });
 
