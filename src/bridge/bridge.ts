@@ -113,7 +113,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     if (modelOpen()) model!.send(text);
   };
 
-  const saveMetrics = () => store.updateCall(call.id, { metrics: JSON.stringify(metrics) }, Date.now());
+  const saveMetrics = () => store.saveMetrics(call.id, JSON.stringify(metrics), Date.now());
 
   const instructions = (withHistory: boolean) => {
     const parts = [config.agent.preamble, call.prompt].filter(Boolean);

@@ -66,8 +66,13 @@ export interface Store {
   events(callId: string): EventRow[];
   /** Removes and returns status callbacks that arrived before the create reply named their CallSid. */
   takeOrphans(callSid: string): EventRow[];
-  /** Inserts or completes one transcript turn; an empty text never overwrites a known one. */
+  /**
+   * Inserts or completes one transcript turn; an empty text never overwrites a known one. Batched:
+   * committed within BATCH_MS, or before any other call on the store, whichever comes first.
+   */
   upsertTurn(turn: TurnRow): void;
+  /** Stores a call's metrics (JSON), batched like upsertTurn; only the last save in a batch is written. */
+  saveMetrics(id: string, metrics: string, at: number): void;
   transcript(callId: string): TurnRow[];
   transaction<T>(fn: () => T): T;
   meta(key: string): string | null;
@@ -87,6 +92,9 @@ function migrate(db: Database): void {
     })();
   }
 }
+
+/** How long a transcript turn or a metrics save may wait to be committed with others. */
+export const BATCH_MS = 100;
 
 export function openStore(dataDir: string): Store {
   mkdirSync(dataDir, { recursive: true });
@@ -120,6 +128,7 @@ export function openStore(dataDir: string): Store {
        started_at = min(transcript.started_at, excluded.started_at),
        interrupted = max(transcript.interrupted, excluded.interrupted)`,
   );
+  const putMetrics = db.query("UPDATE calls SET metrics = $metrics, updated_at = $at WHERE id = $id");
   const turns = db.query<TurnRow, { id: string }>(
     "SELECT call_id, role, item_id, text, started_at, interrupted FROM transcript WHERE call_id = $id ORDER BY started_at, id",
   );
@@ -127,22 +136,56 @@ export function openStore(dataDir: string): Store {
   const putMeta = db.query("INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
   const updates = new Map<string, ReturnType<typeof db.query>>();
 
+  // Each call's bridge writes a transcript row or its metrics a few times a turn. Committed one by
+  // one, a few hundred calls made hundreds of commits a second, and the write-ahead log they grew was
+  // checkpointed, three fsyncs and a few MB of writes, on the event loop every second or two. Batched,
+  // they are one commit per BATCH_MS at most. Every other method commits the batch first, so reads
+  // see it and writes keep their order. A crash loses at most the last BATCH_MS of these two.
+  const pendingTurns: TurnRow[] = [];
+  const pendingMetrics = new Map<string, { metrics: string; at: number }>();
+  let batchTimer: ReturnType<typeof setTimeout> | null = null;
+  const flush = () => {
+    if (batchTimer) clearTimeout(batchTimer);
+    batchTimer = null;
+    if (pendingTurns.length === 0 && pendingMetrics.size === 0) return;
+    const turnsToWrite = pendingTurns.splice(0);
+    const metricsToWrite = [...pendingMetrics];
+    pendingMetrics.clear();
+    db.transaction(() => {
+      for (const turn of turnsToWrite) putTurn.run({ ...turn });
+      for (const [id, m] of metricsToWrite) putMetrics.run({ id, metrics: m.metrics, at: m.at });
+    })();
+  };
+  const batch = () => {
+    if (batchTimer) return;
+    batchTimer = setTimeout(flush, BATCH_MS);
+    // close() commits what is pending; the timer alone must not keep a process alive.
+    batchTimer.unref();
+  };
+  /** The method, after the batch is committed. */
+  const fresh =
+    <A extends unknown[], R>(fn: (...args: A) => R) =>
+    (...args: A): R => {
+      flush();
+      return fn(...args);
+    };
+
   const must = (row: CallRow | null, id: string): CallRow => {
     if (!row) throw new Error(`call ${id} vanished from the store`);
     return row;
   };
 
   return {
-    insertCall(call, at) {
+    insertCall: fresh((call: NewCall, at: number) => {
       insert.run({ call_sid: null, ...call, at });
       return must(byId.get({ id: call.id }), call.id);
-    },
-    getCall: (id) => byId.get({ id }),
-    getCallBySid: (sid) => bySid.get({ sid }),
-    listActive: () => active.all(),
-    countActive: () => activeCount.get()!.n,
-    activeWebhookBases: () => activeBases.all().map((r) => r.webhook_url),
-    updateCall(id, patch, at) {
+    }),
+    getCall: fresh((id: string) => byId.get({ id })),
+    getCallBySid: fresh((sid: string) => bySid.get({ sid })),
+    listActive: fresh(() => active.all()),
+    countActive: fresh(() => activeCount.get()!.n),
+    activeWebhookBases: fresh(() => activeBases.all().map((r) => r.webhook_url)),
+    updateCall: fresh((id: string, patch: CallPatch, at: number) => {
       const keys = Object.keys(patch).sort();
       const sig = keys.join(",");
       let stmt = updates.get(sig);
@@ -152,19 +195,26 @@ export function openStore(dataDir: string): Store {
       }
       stmt.run({ ...patch, updated_at: at, id } as Record<string, string | number | null>);
       return must(byId.get({ id }), id);
-    },
-    addEvent: (event) => void insertEvent.run({ ...event }),
-    events: (id) => eventsOf.all({ id }),
-    takeOrphans(sid) {
+    }),
+    addEvent: fresh((event: NewEvent) => void insertEvent.run({ ...event })),
+    events: fresh((id: string) => eventsOf.all({ id })),
+    takeOrphans: fresh((sid: string) => {
       const rows = orphans.all({ sid });
       if (rows.length) dropOrphans.run({ sid });
       return rows;
+    }),
+    upsertTurn(turn) {
+      pendingTurns.push(turn);
+      batch();
     },
-    upsertTurn: (turn) => void putTurn.run({ ...turn }),
-    transcript: (id) => turns.all({ id }),
-    transaction: (fn) => db.transaction(fn)(),
-    meta: (key) => getMeta.get({ key })?.value ?? null,
-    setMeta: (key, value) => void putMeta.run({ key, value }),
-    close: () => db.close(),
+    saveMetrics(id, metrics, at) {
+      pendingMetrics.set(id, { metrics, at });
+      batch();
+    },
+    transcript: fresh((id: string) => turns.all({ id })),
+    transaction: fresh(<T>(fn: () => T): T => db.transaction(fn)()),
+    meta: fresh((key: string) => getMeta.get({ key })?.value ?? null),
+    setMeta: fresh((key: string, value: string) => void putMeta.run({ key, value })),
+    close: fresh(() => db.close()),
   };
 }
