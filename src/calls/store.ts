@@ -144,6 +144,7 @@ export function openStore(dataDir: string): Store {
   const pendingTurns: TurnRow[] = [];
   const pendingMetrics = new Map<string, { metrics: string; at: number }>();
   let batchTimer: ReturnType<typeof setTimeout> | null = null;
+  let closed = false;
   const flush = () => {
     if (batchTimer) clearTimeout(batchTimer);
     batchTimer = null;
@@ -157,7 +158,7 @@ export function openStore(dataDir: string): Store {
     })();
   };
   const batch = () => {
-    if (batchTimer) return;
+    if (batchTimer || closed) return;
     batchTimer = setTimeout(flush, BATCH_MS);
     // close() commits what is pending; the timer alone must not keep a process alive.
     batchTimer.unref();
@@ -203,11 +204,14 @@ export function openStore(dataDir: string): Store {
       if (rows.length) dropOrphans.run({ sid });
       return rows;
     }),
+    // A bridge's last events can arrive after close(), while the process stops: there is nowhere to put them.
     upsertTurn(turn) {
+      if (closed) return;
       pendingTurns.push(turn);
       batch();
     },
     saveMetrics(id, metrics, at) {
+      if (closed) return;
       pendingMetrics.set(id, { metrics, at });
       batch();
     },
@@ -215,6 +219,9 @@ export function openStore(dataDir: string): Store {
     transaction: fresh(<T>(fn: () => T): T => db.transaction(fn)()),
     meta: fresh((key: string) => getMeta.get({ key })?.value ?? null),
     setMeta: fresh((key: string, value: string) => void putMeta.run({ key, value })),
-    close: fresh(() => db.close()),
+    close: fresh(() => {
+      closed = true;
+      db.close();
+    }),
   };
 }
