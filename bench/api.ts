@@ -1,19 +1,32 @@
 // POST /api/call latency with many clients at once, against the simulated carrier's REST API.
 import { startCarrier } from "../src/sim/carrier.ts";
-import { percentile } from "./stats.ts";
 import { pool, startServerProcess, UNLIMITED } from "./server.ts";
+import { percentile } from "./stats.ts";
 
 export async function runApiBench(clients = 50, requests = 2000) {
   const carrier = await startCarrier();
   const server = await startServerProcess(
-    { TWILIO_ACCOUNT_SID: carrier.accountSid, TWILIO_AUTH_TOKEN: carrier.authToken, TWILIO_PHONE_NUMBER: carrier.phoneNumber, TWILIO_API_BASE_URL: carrier.url },
+    {
+      TWILIO_ACCOUNT_SID: carrier.accountSid,
+      TWILIO_AUTH_TOKEN: carrier.authToken,
+      TWILIO_PHONE_NUMBER: carrier.phoneNumber,
+      TWILIO_API_BASE_URL: carrier.url,
+    },
     UNLIMITED,
   );
   try {
-    const body = JSON.stringify({ to: "+15550100006", webhook_url: "https://bench.example.com", metadata: { bench: true } });
+    const body = JSON.stringify({
+      to: "+15550100006",
+      webhook_url: "https://bench.example.com",
+      metadata: { bench: true },
+    });
     const call = async () => {
       const t0 = performance.now();
-      const res = await fetch(`${server.url}/api/call`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+      const res = await fetch(`${server.url}/api/call`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body,
+      });
       if (!res.ok) throw new Error(`POST /api/call answered ${res.status}: ${await res.text()}`);
       await res.arrayBuffer();
       return performance.now() - t0;
@@ -24,7 +37,14 @@ export async function runApiBench(clients = 50, requests = 2000) {
     await pool(Array.from({ length: requests }), clients, async () => void times.push(await call()));
     const seconds = (performance.now() - t0) / 1000;
     times.sort((a, b) => a - b);
-    return { clients, requests, p50: percentile(times, 50), p99: percentile(times, 99), max: times.at(-1)!, perSecond: requests / seconds };
+    return {
+      clients,
+      requests,
+      p50: percentile(times, 50),
+      p99: percentile(times, 99),
+      max: times.at(-1)!,
+      perSecond: requests / seconds,
+    };
   } finally {
     await server.stop();
     await carrier.stop();

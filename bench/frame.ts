@@ -1,17 +1,26 @@
 // Per-frame cost of every hot-path step, each next to a naive baseline measured in the same run.
-import { createPcm24ToUlaw, createUlawToPcm24, base64Bytes } from "../src/media/transcode.ts";
+
 import { createDownsampler, createUpsampler } from "../src/media/resample.ts";
+import { base64Bytes, createPcm24ToUlaw, createUlawToPcm24 } from "../src/media/transcode.ts";
 import { ulawDecode, ulawEncode } from "../src/media/ulaw.ts";
 import { appendMessage, audioDelta } from "../src/model/realtime.ts";
 import { markMessage, mediaMessage, mediaPayload, mediaTimestamp } from "../src/twilio/media.ts";
 import { compareNsPerOp, fmt } from "./stats.ts";
 
-const SID = "MZ" + "0123456789abcdef".repeat(2);
+const SID = `MZ${"0123456789abcdef".repeat(2)}`;
 const ulaw = Uint8Array.from({ length: 160 }, (_, i) => (i * 37) & 0xff);
 const payload = Buffer.from(ulaw).toString("base64");
 const twilioFrame = `{"event":"media","sequenceNumber":"42","streamSid":"${SID}","media":{"track":"inbound","chunk":"41","timestamp":"820","payload":"${payload}"}}`;
 const deltaUlaw = Buffer.from(Uint8Array.from({ length: 800 }, (_, i) => (i * 13) & 0xff)).toString("base64");
-const modelDelta = JSON.stringify({ type: "response.output_audio.delta", event_id: "event_abc123", response_id: "resp_abc123", item_id: "item_abc123", output_index: 0, content_index: 0, delta: deltaUlaw });
+const modelDelta = JSON.stringify({
+  type: "response.output_audio.delta",
+  event_id: "event_abc123",
+  response_id: "resp_abc123",
+  item_id: "item_abc123",
+  output_index: 0,
+  content_index: 0,
+  delta: deltaUlaw,
+});
 
 /**
  * Reads the last character, which makes the engine flatten a lazily concatenated string: the cost a
@@ -96,9 +105,16 @@ export function runFrameBench(): { rows: FrameRow[]; heapGrowthBytes: number; fr
   const down = createDownsampler();
   const toPcm = createUlawToPcm24();
   const toUlaw = createPcm24ToUlaw();
-  const pcm24Delta = Buffer.from(new Int16Array(480).map((_, i) => Math.round(8000 * Math.sin(i / 7))).buffer).toString("base64");
+  const pcm24Delta = Buffer.from(new Int16Array(480).map((_, i) => Math.round(8000 * Math.sin(i / 7))).buffer).toString(
+    "base64",
+  );
 
-  const row = (step: string, ours: (i: number) => unknown, baseline: (i: number) => unknown, iterations?: number): FrameRow => ({
+  const row = (
+    step: string,
+    ours: (i: number) => unknown,
+    baseline: (i: number) => unknown,
+    iterations?: number,
+  ): FrameRow => ({
     step,
     ...compareNsPerOp(ours, baseline, iterations),
   });
@@ -119,12 +135,40 @@ export function runFrameBench(): { rows: FrameRow[]; heapGrowthBytes: number; fr
       },
       () => naiveOutbound(modelDelta).map(flat),
     ),
-    row("μ-law decode, 160 samples", () => ulawDecode(ulaw, pcm8), () => naiveDecode(ulaw)),
-    row("μ-law encode, 160 samples", () => ulawEncode(pcm8, back), () => naiveEncode(pcm8)),
-    row("resample 8k → 24k, 20 ms", () => up.process(pcm8, pcm24), () => naiveUp(pcm8), 50_000),
-    row("resample 24k → 8k, 20 ms", () => down.process(pcm24, pcm8), () => naiveDown(pcm24), 50_000),
-    row("pcm path in: base64 μ-law → base64 PCM 24k", () => toPcm(payload), () => naivePcmIn(payload), 50_000),
-    row("pcm path out: base64 PCM 24k → base64 μ-law", () => toUlaw(pcm24Delta), () => naivePcmOut(pcm24Delta), 50_000),
+    row(
+      "μ-law decode, 160 samples",
+      () => ulawDecode(ulaw, pcm8),
+      () => naiveDecode(ulaw),
+    ),
+    row(
+      "μ-law encode, 160 samples",
+      () => ulawEncode(pcm8, back),
+      () => naiveEncode(pcm8),
+    ),
+    row(
+      "resample 8k → 24k, 20 ms",
+      () => up.process(pcm8, pcm24),
+      () => naiveUp(pcm8),
+      50_000,
+    ),
+    row(
+      "resample 24k → 8k, 20 ms",
+      () => down.process(pcm24, pcm8),
+      () => naiveDown(pcm24),
+      50_000,
+    ),
+    row(
+      "pcm path in: base64 μ-law → base64 PCM 24k",
+      () => toPcm(payload),
+      () => naivePcmIn(payload),
+      50_000,
+    ),
+    row(
+      "pcm path out: base64 PCM 24k → base64 μ-law",
+      () => toUlaw(pcm24Delta),
+      () => naivePcmOut(pcm24Delta),
+      50_000,
+    ),
   ];
 
   // Heap growth across a million frames of the pcm path: only the output strings are allocated,
@@ -144,8 +188,12 @@ export function runFrameBench(): { rows: FrameRow[]; heapGrowthBytes: number; fr
 
 export function frameTable(r: ReturnType<typeof runFrameBench>): string {
   const lines = ["| step | ns / frame | naive baseline ns | baseline ÷ ours |", "|---|---:|---:|---:|"];
-  for (const row of r.rows) lines.push(`| ${row.step} | ${fmt(row.ns, 0)} | ${fmt(row.baselineNs, 0)} | ${fmt(row.baselineNs / row.ns, 1)}× |`);
-  lines.push("", `Heap growth after ${r.frames.toLocaleString("en")} frames of the pcm path (after a full GC): ${(r.heapGrowthBytes / 1024).toFixed(1)} KB.`);
+  for (const row of r.rows)
+    lines.push(`| ${row.step} | ${fmt(row.ns, 0)} | ${fmt(row.baselineNs, 0)} | ${fmt(row.baselineNs / row.ns, 1)}× |`);
+  lines.push(
+    "",
+    `Heap growth after ${r.frames.toLocaleString("en")} frames of the pcm path (after a full GC): ${(r.heapGrowthBytes / 1024).toFixed(1)} KB.`,
+  );
   return lines.join("\n");
 }
 

@@ -1,14 +1,15 @@
 // N concurrent calls through the real server over loopback, paced at real time, audio streaming both
 // ways: the simulated carrier's lines send stamped caller frames every 20 ms, the simulated model
 // talks without pause in stamped 100 ms deltas and interrupts itself every few seconds.
-import { startCarrier } from "../src/sim/carrier.ts";
-import { loadScript } from "../src/sim/script.ts";
-import { connectMediaStream, type MediaClient, type MediaClientOptions } from "../src/sim/media-stream.ts";
-import { startRealtimeSim, type RealtimeSim } from "../src/sim/voice-model.ts";
+
 import { realtimeUrl } from "../src/model/realtime.ts";
+import { startCarrier } from "../src/sim/carrier.ts";
+import { connectMediaStream, type MediaClient, type MediaClientOptions } from "../src/sim/media-stream.ts";
+import { loadScript } from "../src/sim/script.ts";
+import { type RealtimeSim, startRealtimeSim } from "../src/sim/voice-model.ts";
 import { startRelayProcess } from "./relay.ts";
-import { createHistogram, percentile, processCpuMs, processRssKb, type Histogram } from "./stats.ts";
 import { pool, startServerProcess, UNLIMITED } from "./server.ts";
+import { createHistogram, type Histogram, percentile, processCpuMs, processRssKb } from "./stats.ts";
 
 const SILENT_CALLEE = "+15550100006";
 const DELTA_MS = 100;
@@ -38,7 +39,12 @@ interface Summary {
   count: number;
 }
 
-const summary = (h: Histogram): Summary => ({ p50: h.percentile(50), p99: h.percentile(99), max: h.max, count: h.count });
+const summary = (h: Histogram): Summary => ({
+  p50: h.percentile(50),
+  p99: h.percentile(99),
+  max: h.max,
+  count: h.count,
+});
 
 async function until(what: string, fn: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -85,20 +91,27 @@ async function startServerTarget(model: RealtimeSim, probe: MediaClientOptions["
     async dial(calls) {
       const ids: string[] = [];
       await pool(Array.from({ length: calls }), 50, async () => {
-        const res = await fetch(`${server.url}/api/call`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
+        const res = await fetch(`${server.url}/api/call`, {
+          method: "POST",
+          headers: { "Content-Type": "application/json" },
+          body,
+        });
         const created = (await res.json()) as { call_id?: string; error?: string };
         if (!created.call_id) throw new Error(`load: POST /api/call failed: ${created.error}`);
         ids.push(created.call_id);
       });
       return ids;
     },
-    end: (ids) => pool(ids, 50, async (id) => void (await fetch(`${server.url}/api/calls/${id}/end`, { method: "POST" }))),
+    end: (ids) =>
+      pool(ids, 50, async (id) => void (await fetch(`${server.url}/api/calls/${id}/end`, { method: "POST" }))),
     lines: () => [...carrier.media.values()],
     async measurements(ids) {
       const reactions: number[] = [];
       let droppedByServer = 0;
       await pool(ids, 50, async (id) => {
-        const call = (await (await fetch(`${server.url}/api/calls/${id}`)).json()) as { metrics?: { barge_in_reaction_ms: number[]; frames_dropped_in: number; frames_dropped_out: number } };
+        const call = (await (await fetch(`${server.url}/api/calls/${id}`)).json()) as {
+          metrics?: { barge_in_reaction_ms: number[]; frames_dropped_in: number; frames_dropped_out: number };
+        };
         reactions.push(...(call.metrics?.barge_in_reaction_ms ?? []));
         droppedByServer += (call.metrics?.frames_dropped_in ?? 0) + (call.metrics?.frames_dropped_out ?? 0);
       });
@@ -118,7 +131,8 @@ async function startRelayTarget(model: RealtimeSim, probe: MediaClientOptions["p
     pid: relay.pid,
     async dial(calls) {
       const dialed: MediaClient[] = [];
-      for (let i = 0; i < calls; i++) dialed.push(await connectMediaStream({ url: relay.url.replace(/^http/, "ws"), probe }));
+      for (let i = 0; i < calls; i++)
+        dialed.push(await connectMediaStream({ url: relay.url.replace(/^http/, "ws"), probe }));
       for (const line of dialed) {
         line.startLine();
         lines.set(line.streamSid, line);
@@ -180,7 +194,8 @@ export async function runLoad(calls: number, seconds: number, kind: LoadTarget =
     const cpu0 = processCpuMs(target.pid);
     const gen0 = process.cpuUsage();
     const rss: number[] = [];
-    const t0 = (window.from = performance.now());
+    const t0 = performance.now();
+    window.from = t0;
     for (let i = 0; i < seconds; i++) {
       await Bun.sleep(t0 + (i + 1) * 1000 - performance.now());
       rss.push(processRssKb(target.pid));
@@ -204,7 +219,10 @@ export async function runLoad(calls: number, seconds: number, kind: LoadTarget =
       lostIn: Math.max(0, sent - h.in.count),
       lostOut: Math.max(0, deltas - h.out.count),
       cpuMsPerCallSecond: (cpu1 - cpu0) / (calls * wall),
-      rssKbPerCall: { mean: (rss.reduce((a, b) => a + b, 0) / rss.length - idleRss) / calls, peak: (Math.max(...rss) - idleRss) / calls },
+      rssKbPerCall: {
+        mean: (rss.reduce((a, b) => a + b, 0) / rss.length - idleRss) / calls,
+        peak: (Math.max(...rss) - idleRss) / calls,
+      },
       generatorCpuPercent: ((gen1.user + gen1.system) / 1000 / (wall * 1000)) * 100,
       bargeInServer: { p50: percentile(reactions, 50), p99: percentile(reactions, 99), count: reactions.length },
       droppedByServer,

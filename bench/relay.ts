@@ -4,7 +4,7 @@
 // read, speech_started becomes clear plus truncate. It checks nothing, keeps no state, stores nothing.
 // What it costs per call-second is the socket cost no bridge here can go below.
 import { stringField } from "../src/wire/json-field.ts";
-import { startServerProcess, type ServerUnderTest } from "./server.ts";
+import { type ServerUnderTest, startServerProcess } from "./server.ts";
 
 const field = (text: string, key: string): string => stringField(text, key) ?? "";
 
@@ -18,13 +18,15 @@ function relay(modelUrl: string, apiKey: string, port: number): void {
   Bun.serve<Line>({
     hostname: "127.0.0.1",
     port,
-    fetch: (req, s) => (s.upgrade(req, { data: { model: null, streamSid: "", marks: 0 } }) ? undefined : new Response()),
+    fetch: (req, s) =>
+      s.upgrade(req, { data: { model: null, streamSid: "", marks: 0 } }) ? undefined : new Response(),
     websocket: {
       message(ws, m) {
         if (typeof m !== "string") return;
         const line = ws.data;
         if (m.startsWith('{"event":"media"')) {
-          if (line.model?.readyState === WebSocket.OPEN) line.model.send(`{"type":"input_audio_buffer.append","audio":"${field(m, "payload")}"}`);
+          if (line.model?.readyState === WebSocket.OPEN)
+            line.model.send(`{"type":"input_audio_buffer.append","audio":"${field(m, "payload")}"}`);
           return;
         }
         if (!m.startsWith('{"event":"start"')) return;
@@ -36,12 +38,16 @@ function relay(modelUrl: string, apiKey: string, port: number): void {
           const text = e.data as string;
           if (text.startsWith('{"type":"response.output_audio.delta"')) {
             ws.cork(() => {
-              ws.send(`{"event":"media","streamSid":"${line.streamSid}","media":{"payload":"${field(text, "delta")}"}}`);
+              ws.send(
+                `{"event":"media","streamSid":"${line.streamSid}","media":{"payload":"${field(text, "delta")}"}}`,
+              );
               ws.send(`{"event":"mark","streamSid":"${line.streamSid}","mark":{"name":"${++line.marks}"}}`);
             });
           } else if (text.includes('"input_audio_buffer.speech_started"')) {
             ws.send(`{"event":"clear","streamSid":"${line.streamSid}"}`);
-            model.send(`{"type":"conversation.item.truncate","item_id":"${field(text, "item_id")}","content_index":0,"audio_end_ms":0}`);
+            model.send(
+              `{"type":"conversation.item.truncate","item_id":"${field(text, "item_id")}","content_index":0,"audio_end_ms":0}`,
+            );
           }
         };
       },
@@ -52,7 +58,8 @@ function relay(modelUrl: string, apiKey: string, port: number): void {
   });
 }
 
-if (process.env.RELAY_MODEL_URL) relay(process.env.RELAY_MODEL_URL, process.env.RELAY_API_KEY ?? "", Number(process.env.PORT));
+if (process.env.RELAY_MODEL_URL)
+  relay(process.env.RELAY_MODEL_URL, process.env.RELAY_API_KEY ?? "", Number(process.env.PORT));
 
 /** The relay as its own process, like the server, so /proc reads its CPU and memory alone. */
 export function startRelayProcess(modelUrl: string, apiKey: string): Promise<ServerUnderTest> {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runApiBench } from "./api.ts";
 import { frameTable, runFrameBench } from "./frame.ts";
-import { runLoad, type LoadResult } from "./load.ts";
+import { type LoadResult, runLoad } from "./load.ts";
 import { compile, runStartupBench } from "./startup.ts";
 import { fmt } from "./stats.ts";
 
@@ -31,7 +31,9 @@ const say = (line = "") => {
 say("# Benchmark results");
 say();
 say(`Command: \`bun run bench -- ${process.argv.slice(2).join(" ")}\``.replace(/ -- $/, ""));
-say(`Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Bun ${Bun.version}, ${new Date().toISOString().slice(0, 10)}. The load generator, the simulators and the server share these cores.`);
+say(
+  `Machine: ${cpus().length} × ${cpus()[0]?.model ?? "unknown CPU"}, Bun ${Bun.version}, ${new Date().toISOString().slice(0, 10)}. The load generator, the simulators and the server share these cores.`,
+);
 
 if (only.has("frame")) {
   say();
@@ -44,11 +46,17 @@ if (only.has("load")) {
   say();
   say(`## 2. Load: concurrent paced calls for ${seconds} s, audio both ways, through the real server`);
   say();
-  say("Caller → model: a stamped 20 ms frame every 20 ms per call; model → caller: a stamped 100 ms delta every 100 ms plus its mark; the model interrupts every 5 s per call. Latency is the age of a stamped frame when it arrives at the other simulator (both in the load generator's process, one clock).");
+  say(
+    "Caller → model: a stamped 20 ms frame every 20 ms per call; model → caller: a stamped 100 ms delta every 100 ms plus its mark; the model interrupts every 5 s per call. Latency is the age of a stamped frame when it arrives at the other simulator (both in the load generator's process, one clock).",
+  );
   say();
-  say("Each level runs twice with the same generator: through **agenticai** (`src/main.ts server`, calls placed with POST /api/call) and through the **floor**, a relay that makes the same socket operations per call and nothing else (bench/relay.ts: no checks, no state, no storage). CPU is the process's user + system time from /proc over the window. RSS is read once a second over the window, less the process's RSS after one warm-up call, per call (from 100 calls up: with fewer, the few MB a garbage collection moves either way swamp it).");
+  say(
+    "Each level runs twice with the same generator: through **agenticai** (`src/main.ts server`, calls placed with POST /api/call) and through the **floor**, a relay that makes the same socket operations per call and nothing else (bench/relay.ts: no checks, no state, no storage). CPU is the process's user + system time from /proc over the window. RSS is read once a second over the window, less the process's RSS after one warm-up call, per call (from 100 calls up: with fewer, the few MB a garbage collection moves either way swamp it).",
+  );
   say();
-  say("| calls | through | in p50 / p99 / max ms | out p50 / p99 / max ms | lost in / out | CPU ms per call-s | RSS KB per call, mean / peak | generator CPU % |");
+  say(
+    "| calls | through | in p50 / p99 / max ms | out p50 / p99 / max ms | lost in / out | CPU ms per call-s | RSS KB per call, mean / peak | generator CPU % |",
+  );
   say("|---:|---|---|---|---|---:|---:|---:|");
   const results: LoadResult[] = [];
   // Below this, the few MB a collection moves either way are more than the calls hold.
@@ -69,10 +77,14 @@ if (only.has("load")) {
   say();
   say("## 3. Barge-in reaction under the same load");
   say();
-  say("| calls | in the server: speech_started received → clear and truncate sent, p50 / p99 ms (n) | round trip: model sends speech_started → truncate arrives, p50 / p99 ms |");
+  say(
+    "| calls | in the server: speech_started received → clear and truncate sent, p50 / p99 ms (n) | round trip: model sends speech_started → truncate arrives, p50 / p99 ms |",
+  );
   say("|---:|---|---|");
   for (const r of results) {
-    say(`| ${r.calls} | ${fmt(r.bargeInServer.p50, 3)} / ${fmt(r.bargeInServer.p99, 3)} (${r.bargeInServer.count}) | ${fmt(r.bargeInRoundTrip.p50, 2)} / ${fmt(r.bargeInRoundTrip.p99, 2)} |`);
+    say(
+      `| ${r.calls} | ${fmt(r.bargeInServer.p50, 3)} / ${fmt(r.bargeInServer.p99, 3)} (${r.bargeInServer.count}) | ${fmt(r.bargeInRoundTrip.p50, 2)} / ${fmt(r.bargeInRoundTrip.p99, 2)} |`,
+    );
   }
 }
 
@@ -82,7 +94,9 @@ if (only.has("startup")) {
   say();
   say("## 4. Startup of the compiled binary");
   say();
-  say(`exec → first 200 from /health, ${s.runs} starts each, the targets taking turns; binary ${fmt(s.binaryBytes / 1024 / 1024)} MiB.`);
+  say(
+    `exec → first 200 from /health, ${s.runs} starts each, the targets taking turns; binary ${fmt(s.binaryBytes / 1024 / 1024)} MiB.`,
+  );
   say();
   say("| binary | median ms | min ms | max ms |");
   say("|---|---:|---:|---:|");
@@ -94,7 +108,9 @@ if (only.has("api")) {
   say();
   say("## 5. POST /api/call against the simulated carrier");
   say();
-  say(`${a.clients} concurrent clients, ${a.requests} calls: p50 **${fmt(a.p50)} ms**, p99 **${fmt(a.p99)} ms**, max ${fmt(a.max)} ms, ${fmt(a.perSecond, 0)} calls/s.`);
+  say(
+    `${a.clients} concurrent clients, ${a.requests} calls: p50 **${fmt(a.p50)} ms**, p99 **${fmt(a.p99)} ms**, max ${fmt(a.max)} ms, ${fmt(a.perSecond, 0)} calls/s.`,
+  );
 }
 
 if (values.write) {
@@ -102,5 +118,5 @@ if (values.write) {
   const file = Bun.file(join(import.meta.dir, "RESULTS.md"));
   const previous = (await file.exists()) ? await file.text() : "";
   const at = previous.indexOf(ANALYSIS);
-  await Bun.write(file, out.join("\n") + "\n" + (at >= 0 ? "\n" + previous.slice(at) : ""));
+  await Bun.write(file, `${out.join("\n")}\n${at >= 0 ? `\n${previous.slice(at)}` : ""}`);
 }

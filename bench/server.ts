@@ -18,7 +18,11 @@ export async function freePort(): Promise<number> {
 }
 
 /** Starts `src/main.ts server` (or `script`) with the given environment and config file text; resolves when /health answers. */
-export async function startServerProcess(env: Record<string, string>, configYaml: string, script?: string): Promise<ServerUnderTest> {
+export async function startServerProcess(
+  env: Record<string, string>,
+  configYaml: string,
+  script?: string,
+): Promise<ServerUnderTest> {
   const dir = mkdtempSync(join(tmpdir(), "agenticai-bench-"));
   writeFileSync(join(dir, "config.yaml"), configYaml);
   const port = await freePort();
@@ -27,7 +31,14 @@ export async function startServerProcess(env: Record<string, string>, configYaml
   const command = script ? [script] : [join(import.meta.dir, "..", "src", "main.ts"), "server"];
   const proc = Bun.spawn([process.execPath, ...profile, ...command], {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "config.yaml"), ...env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      AGENTICAI_DATA_DIR: join(dir, "data"),
+      AGENTICAI_CONFIG: join(dir, "config.yaml"),
+      ...env,
+    },
     stdout: "ignore",
     stderr: "inherit",
   });

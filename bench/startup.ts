@@ -10,7 +10,11 @@ import { freePort } from "./server.ts";
 import { percentile } from "./stats.ts";
 
 const BINARY = join(import.meta.dir, "..", "dist", "agenticai");
-const TWILIO_ENV = { TWILIO_ACCOUNT_SID: `AC${"0".repeat(32)}`, TWILIO_AUTH_TOKEN: "x".repeat(32), TWILIO_PHONE_NUMBER: "+15550100000" };
+const TWILIO_ENV = {
+  TWILIO_ACCOUNT_SID: `AC${"0".repeat(32)}`,
+  TWILIO_AUTH_TOKEN: "x".repeat(32),
+  TWILIO_PHONE_NUMBER: "+15550100000",
+};
 
 interface Target {
   name: string;
@@ -23,7 +27,14 @@ async function once(target: Target, dir: string): Promise<number> {
   const t0 = performance.now();
   const proc = Bun.spawn(target.argv, {
     cwd: dir,
-    env: { PATH: process.env.PATH ?? "", HOST: "127.0.0.1", PORT: String(port), AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "config.yaml"), ...target.env },
+    env: {
+      PATH: process.env.PATH ?? "",
+      HOST: "127.0.0.1",
+      PORT: String(port),
+      AGENTICAI_DATA_DIR: join(dir, "data"),
+      AGENTICAI_CONFIG: join(dir, "config.yaml"),
+      ...target.env,
+    },
     stdout: "ignore",
     stderr: "ignore",
   });
@@ -42,15 +53,25 @@ async function once(target: Target, dir: string): Promise<number> {
 
 /** Runs package.json's build script, optionally on another entry and output, so every binary gets its flags. */
 export async function compile(entry = "src/main.ts", outfile = "dist/agenticai"): Promise<void> {
-  const args = pkg.scripts.build.split(" ").slice(1).map((a) => (a === "src/main.ts" ? entry : a === "dist/agenticai" ? outfile : a));
-  const proc = Bun.spawn([process.execPath, ...args], { cwd: join(import.meta.dir, ".."), stdout: "ignore", stderr: "inherit" });
+  const args = pkg.scripts.build
+    .split(" ")
+    .slice(1)
+    .map((a) => (a === "src/main.ts" ? entry : a === "dist/agenticai" ? outfile : a));
+  const proc = Bun.spawn([process.execPath, ...args], {
+    cwd: join(import.meta.dir, ".."),
+    stdout: "ignore",
+    stderr: "inherit",
+  });
   if ((await proc.exited) !== 0) throw new Error(`building ${outfile} failed`);
 }
 
 /** The floor binary: the build script's own flags on a file that only serves /health. */
 async function buildFloor(dir: string): Promise<string> {
   const source = join(dir, "floor.ts");
-  writeFileSync(source, 'Bun.serve({ hostname: process.env.HOST, port: Number(process.env.PORT), fetch: () => new Response("ok") });\n');
+  writeFileSync(
+    source,
+    'Bun.serve({ hostname: process.env.HOST, port: Number(process.env.PORT), fetch: () => new Response("ok") });\n',
+  );
   const outfile = join(dir, "floor");
   await compile(source, outfile);
   return outfile;

@@ -5,7 +5,12 @@ import { readFileSync } from "node:fs";
  * Median ns per call of `ours` and of `baseline`, measured in alternating rounds (after a warm-up of
  * each) so that both see the same moments of a shared machine: the ratio is the figure to trust.
  */
-export function compareNsPerOp(ours: (i: number) => unknown, baseline: (i: number) => unknown, iterations = 200_000, rounds = 11): { ns: number; baselineNs: number } {
+export function compareNsPerOp(
+  ours: (i: number) => unknown,
+  baseline: (i: number) => unknown,
+  iterations = 200_000,
+  rounds = 11,
+): { ns: number; baselineNs: number } {
   let sink = 0;
   const round = (fn: (i: number) => unknown) => {
     const t0 = Bun.nanoseconds();
@@ -37,7 +42,7 @@ export function createHistogram() {
   let max = 0;
   return {
     add(ms: number) {
-      const v = ms < 0 ? 0 : ms;
+      const v = Math.max(ms, 0);
       counts[Math.min(counts.length - 1, Math.floor(v / BUCKET_MS))]!++;
       n++;
       if (v > max) max = v;

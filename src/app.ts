@@ -1,9 +1,9 @@
-import type { Config } from "./config/schema.ts";
-import type { Logger } from "./log.ts";
 import type { Bridge } from "./bridge/bridge.ts";
 import { openStore, type Store } from "./calls/store.ts";
-import { createTwilioRest, type TwilioRest } from "./twilio/rest.ts";
+import type { Config } from "./config/schema.ts";
+import type { Logger } from "./log.ts";
 import { randomToken } from "./runtime/crypto.ts";
+import { createTwilioRest, type TwilioRest } from "./twilio/rest.ts";
 
 /** Everything a request handler may touch, created once in main and passed down; nothing else is shared. */
 export interface AppContext {
@@ -52,5 +52,15 @@ export function createApp(config: Config, log: Logger): AppContext {
         apiBaseUrl: api_base_url,
         timeoutMs: request_timeout_ms,
       });
-  return { config, log, store, twilio, missingTwilio, streamSecret: streamSecret(store), bridges: new Map(), startedAt: Date.now(), now: Date.now };
+  return {
+    config,
+    log,
+    store,
+    twilio,
+    missingTwilio,
+    streamSecret: streamSecret(store),
+    bridges: new Map(),
+    startedAt: Date.now(),
+    now: Date.now,
+  };
 }

@@ -37,7 +37,7 @@ const stdout = Bun.stdout.writer();
 
 /** One line to stdout. Logs and command output share it, so their lines keep their order. */
 export const writeLine: Sink = (line) => {
-  stdout.write(line + "\n");
+  stdout.write(`${line}\n`);
   stdout.flush();
 };
 

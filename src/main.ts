@@ -5,13 +5,13 @@ import { createApp } from "./app.ts";
 import { reconcile } from "./calls/service.ts";
 import * as client from "./cli/client.ts";
 import { USAGE } from "./cli/usage.ts";
-import { mergeDotenv, parseDotenv, type Env } from "./config/env.ts";
+import { type Env, mergeDotenv, parseDotenv } from "./config/env.ts";
 import { ConfigError, loadConfig } from "./config/load.ts";
-import { startServer } from "./http/server.ts";
 import type { Config } from "./config/schema.ts";
+import { startServer } from "./http/server.ts";
 import { createLogger, writeLine } from "./log.ts";
-import { loadTwilio } from "./twilio/sdk.ts";
 import { startGcPacer } from "./runtime/gc-pacer.ts";
+import { loadTwilio } from "./twilio/sdk.ts";
 import { VERSION } from "./version.ts";
 
 const EXIT_USAGE = 2;
@@ -50,19 +50,24 @@ async function runServer(configPath: string | undefined, env: Env, simulate: boo
     // Webhooks for any public URL (even the seed's ngrok example) come back here, signed as given.
     sims.carrier.deliverTo = local;
     ctx.config.server.public_url ??= local;
-    log.info("simulation mode: Twilio and OpenAI are simulated on loopback; numbers +1555010000[1-7] pick a callee persona", {
-      carrier: sims.carrier.url,
-      model: sims.model.httpBaseUrl,
-    });
+    log.info(
+      "simulation mode: Twilio and OpenAI are simulated on loopback; numbers +1555010000[1-7] pick a callee persona",
+      {
+        carrier: sims.carrier.url,
+        model: sims.model.httpBaseUrl,
+      },
+    );
   }
   // The SDK blocks the event loop for ~50 ms while it evaluates, even from bytecode. Loading it a little
   // after start-up keeps that off the first /health (an orchestrator's readiness probe), and a call
   // placed before then loads it itself.
   if (ctx.twilio) setTimeout(() => void loadTwilio(), TWILIO_WARMUP_DELAY_MS).unref();
   else log.warn(`Twilio is not configured: set ${ctx.missingTwilio.join(", ")}; POST /api/call answers 503 until then`);
-  if (!config.twilio.validate_signatures) log.warn("Twilio signature validation is OFF: anyone can post webhooks; use this for local development only");
+  if (!config.twilio.validate_signatures)
+    log.warn("Twilio signature validation is OFF: anyone can post webhooks; use this for local development only");
   if (!config.server.api_token) log.info("AGENTICAI_API_TOKEN is not set: /api/* answers loopback clients only");
-  if (!config.server.public_url) log.info("no public URL set: calls need webhook_url in the request (or AGENTICAI_WEBHOOK_URL / NGROK_URL)");
+  if (!config.server.public_url)
+    log.info("no public URL set: calls need webhook_url in the request (or AGENTICAI_WEBHOOK_URL / NGROK_URL)");
   reconcile(ctx).catch((e) => log.error("reconciling calls after restart failed", { error: e }));
 
   const shutdown = async (signal: string) => {
@@ -82,7 +87,8 @@ async function runServer(configPath: string | undefined, env: Env, simulate: boo
 async function main(argv: string[]): Promise<void> {
   const command = argv[0] && !argv[0].startsWith("-") ? argv[0] : "server";
   const rest = command === argv[0] ? argv.slice(1) : argv;
-  if (!Object.hasOwn(USAGE, command) || command === "main") fail(`unknown command '${command}'\n\n${USAGE.main}`, EXIT_USAGE);
+  if (!Object.hasOwn(USAGE, command) || command === "main")
+    fail(`unknown command '${command}'\n\n${USAGE.main}`, EXIT_USAGE);
 
   let parsed;
   try {
@@ -108,7 +114,8 @@ async function main(argv: string[]): Promise<void> {
   }
   const { values, positionals } = parsed;
   if (values.version) return writeLine(VERSION);
-  if (values.help) return writeLine(argv.length && command !== "server" ? USAGE[command]! : `${USAGE.main}\n\n${USAGE.server}`);
+  if (values.help)
+    return writeLine(argv.length && command !== "server" ? USAGE[command]! : `${USAGE.main}\n\n${USAGE.server}`);
 
   const env = readEnv();
   if (command === "server") return runServer(values.config, env, values.simulate ?? false);
@@ -128,7 +135,8 @@ async function main(argv: string[]): Promise<void> {
     out: writeLine,
   };
   const expected = command === "show" || command === "end" ? 1 : 0;
-  if (positionals.length > expected) fail(`unexpected argument '${positionals[expected]}'\n\n${USAGE[command]}`, EXIT_USAGE);
+  if (positionals.length > expected)
+    fail(`unexpected argument '${positionals[expected]}'\n\n${USAGE[command]}`, EXIT_USAGE);
   const id = () => positionals[0] ?? fail(`missing CALL_ID\n\n${USAGE[command]}`, EXIT_USAGE);
   try {
     switch (command) {
@@ -139,10 +147,15 @@ async function main(argv: string[]): Promise<void> {
           try {
             metadata = JSON.parse(values.metadata);
           } catch {
-            return fail("--metadata must be a JSON object, e.g. '{\"customer_id\":\"42\"}'", EXIT_USAGE);
+            return fail('--metadata must be a JSON object, e.g. \'{"customer_id":"42"}\'', EXIT_USAGE);
           }
         }
-        return await client.placeCall(opts, { to: values.to, prompt: values.prompt, webhook_url: values["webhook-url"], metadata });
+        return await client.placeCall(opts, {
+          to: values.to,
+          prompt: values.prompt,
+          webhook_url: values["webhook-url"],
+          metadata,
+        });
       }
       case "calls":
         return await client.listCalls(opts);

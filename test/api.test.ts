@@ -35,7 +35,16 @@ describe("POST /api/call — the seed's examples", () => {
     const res = await app.api("/api/call", { body: { to: "+1234567890", prompt, webhook_url: WEBHOOK, metadata } });
     expect(res.body.success).toBe(true);
     const call = await app.api(`/api/calls/${res.body.call_id}`);
-    expect(call.body).toMatchObject({ call_id: res.body.call_id, prompt, metadata, direction: "outbound", to_number: "+1234567890", status: "queued", active: true, webhook_url: WEBHOOK });
+    expect(call.body).toMatchObject({
+      call_id: res.body.call_id,
+      prompt,
+      metadata,
+      direction: "outbound",
+      to_number: "+1234567890",
+      status: "queued",
+      active: true,
+      webhook_url: WEBHOOK,
+    });
     expect(call.body.status_history.map((h: { status: string }) => h.status)).toEqual(["queued"]);
   });
 
@@ -64,13 +73,43 @@ describe("POST /api/call — errors keep the seed's shape and strings", () => {
     ["missing to", { webhook_url: WEBHOOK }, 400, "Missing 'to' phone number"],
     ["empty to", { to: "  ", webhook_url: WEBHOOK }, 400, "Missing 'to' phone number"],
     ["null to", { to: null, webhook_url: WEBHOOK }, 400, "Missing 'to' phone number"],
-    ["missing webhook", { to: "+1234567890" }, 400, "Missing 'webhook_url'. Set AGENTICAI_WEBHOOK_URL environment variable or pass in request."],
-    ["non-E.164 to", { to: "555-1234", webhook_url: WEBHOOK }, 400, "Invalid 'to' phone number: use E.164 format, '+' followed by 7 to 15 digits (e.g. +15551234567)"],
+    [
+      "missing webhook",
+      { to: "+1234567890" },
+      400,
+      "Missing 'webhook_url'. Set AGENTICAI_WEBHOOK_URL environment variable or pass in request.",
+    ],
+    [
+      "non-E.164 to",
+      { to: "555-1234", webhook_url: WEBHOOK },
+      400,
+      "Invalid 'to' phone number: use E.164 format, '+' followed by 7 to 15 digits (e.g. +15551234567)",
+    ],
     ["numeric to", { to: 1234567890, webhook_url: WEBHOOK }, 400, "'to' must be a string"],
-    ["ftp webhook", { to: "+1234567890", webhook_url: "ftp://x.example" }, 400, "'webhook_url' must be an http(s) URL such as https://example.ngrok.app"],
-    ["array metadata", { to: "+1234567890", webhook_url: WEBHOOK, metadata: [1] }, 400, "'metadata' must be a JSON object"],
-    ["huge metadata", { to: "+1234567890", webhook_url: WEBHOOK, metadata: { x: "a".repeat(17_000) } }, 400, "'metadata' must be at most 16384 bytes as JSON"],
-    ["long prompt", { to: "+1234567890", webhook_url: WEBHOOK, prompt: "p".repeat(32_001) }, 400, "'prompt' must be at most 32000 characters"],
+    [
+      "ftp webhook",
+      { to: "+1234567890", webhook_url: "ftp://x.example" },
+      400,
+      "'webhook_url' must be an http(s) URL such as https://example.ngrok.app",
+    ],
+    [
+      "array metadata",
+      { to: "+1234567890", webhook_url: WEBHOOK, metadata: [1] },
+      400,
+      "'metadata' must be a JSON object",
+    ],
+    [
+      "huge metadata",
+      { to: "+1234567890", webhook_url: WEBHOOK, metadata: { x: "a".repeat(17_000) } },
+      400,
+      "'metadata' must be at most 16384 bytes as JSON",
+    ],
+    [
+      "long prompt",
+      { to: "+1234567890", webhook_url: WEBHOOK, prompt: "p".repeat(32_001) },
+      400,
+      "'prompt' must be at most 32000 characters",
+    ],
     ["non-object body", [1, 2], 400, "Request body must be a JSON object"],
   ];
   for (const [name, body, status, error] of cases) {
@@ -103,7 +142,10 @@ describe("POST /api/call — errors keep the seed's shape and strings", () => {
     app = await startTestApp();
     const res = await app.api("/api/call", { body: { to: "+15005550001", webhook_url: WEBHOOK } });
     expect(res.status).toBe(502);
-    expect(res.body).toEqual({ success: false, error: "Unable to create record: The 'To' number +15005550001 is not a valid phone number." });
+    expect(res.body).toEqual({
+      success: false,
+      error: "Unable to create record: The 'To' number +15005550001 is not a valid phone number.",
+    });
     expect(app.ctx.store.countActive()).toBe(0);
   });
 
@@ -122,7 +164,10 @@ describe("POST /api/call — errors keep the seed's shape and strings", () => {
     app = await startTestApp({ noTwilio: true });
     const res = await app.api("/api/call", { body: { to: "+1234567890", webhook_url: WEBHOOK } });
     expect(res.status).toBe(503);
-    expect(res.body).toEqual({ success: false, error: "Twilio is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_PHONE_NUMBER" });
+    expect(res.body).toEqual({
+      success: false,
+      error: "Twilio is not configured: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_PHONE_NUMBER",
+    });
   });
 });
 
@@ -156,7 +201,13 @@ describe("GET /api/calls, GET /api/calls/{id}, /health", () => {
     await app.twilio.sendStatus(b.sid, "busy");
     const res = await app.api("/api/calls");
     expect(res.body.count).toBe(1);
-    expect(res.body.calls[0]).toMatchObject({ call_id: a.id, to_number: "+15551230001", status: "queued", direction: "outbound", metadata: { n: 1 } });
+    expect(res.body.calls[0]).toMatchObject({
+      call_id: a.id,
+      to_number: "+15551230001",
+      status: "queued",
+      direction: "outbound",
+      metadata: { n: 1 },
+    });
   });
 
   test("an unknown id is 404 in the seed's shape", async () => {
@@ -177,7 +228,12 @@ describe("GET /api/calls, GET /api/calls/{id}, /health", () => {
     app = await startTestApp({ config: { server: { api_token: "t".repeat(32) } } });
     const res = await app.api("/health");
     expect(res.status).toBe(200);
-    expect(res.body).toEqual({ status: "healthy", active_calls: 0, version: expect.any(String), uptime_s: expect.any(Number) });
+    expect(res.body).toEqual({
+      status: "healthy",
+      active_calls: 0,
+      version: expect.any(String),
+      uptime_s: expect.any(Number),
+    });
   });
 });
 
@@ -186,10 +242,16 @@ describe("auth", () => {
 
   test("with AGENTICAI_API_TOKEN set, /api/* needs the bearer token and nothing happens without it", async () => {
     app = await startTestApp({ config: { server: { api_token: TOKEN } } });
-    for (const headers of [{}, { Authorization: "Bearer wrong" }, { Authorization: TOKEN }] as Record<string, string>[]) {
+    for (const headers of [{}, { Authorization: "Bearer wrong" }, { Authorization: TOKEN }] as Record<
+      string,
+      string
+    >[]) {
       const res = await app.api("/api/call", { body: { to: "+1234567890", webhook_url: WEBHOOK }, headers });
       expect(res.status).toBe(401);
-      expect(res.body).toEqual({ success: false, error: "Unauthorized: send the header 'Authorization: Bearer <AGENTICAI_API_TOKEN>'" });
+      expect(res.body).toEqual({
+        success: false,
+        error: "Unauthorized: send the header 'Authorization: Bearer <AGENTICAI_API_TOKEN>'",
+      });
       expect(res.headers.get("www-authenticate")).toBe("Bearer");
     }
     expect(app.twilio.requests).toHaveLength(0);

@@ -2,8 +2,8 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { validate as isUuid } from "uuid";
 import pkg from "../package.json" with { type: "json" };
-import { runCli as cli, type Run } from "./support/process.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { runCli as cli, type Run } from "./support/process.ts";
 
 const TO = "+15551230001";
 const TOKEN = "x".repeat(24);
@@ -14,9 +14,6 @@ afterEach(async () => {
   await app?.stop();
   app = undefined;
 });
-
-
-
 
 /** Runs a client command against the test app. */
 function run(args: string[], env: Record<string, string> = {}): Promise<Run> {
@@ -42,7 +39,19 @@ describe("client commands, human output", () => {
   test("call → calls → show → end → show → calls → status", async () => {
     app = await startTestApp();
 
-    const callOut = ok(await run(["call", "--to", TO, "--webhook-url", app.url, "--metadata", '{"a":1}', "--prompt", "Confirm the 3pm slot."]));
+    const callOut = ok(
+      await run([
+        "call",
+        "--to",
+        TO,
+        "--webhook-url",
+        app.url,
+        "--metadata",
+        '{"a":1}',
+        "--prompt",
+        "Confirm the 3pm slot.",
+      ]),
+    );
     const m = /^Calling (\S+): call_id (\S+) \(webhooks at (\S+)\)\n$/.exec(callOut);
     expect(m).not.toBeNull();
     const [, to, id, webhook] = m!;
@@ -52,18 +61,28 @@ describe("client commands, human output", () => {
 
     // What the CLI sent is what the server stored.
     const stored = (await app.api(`/api/calls/${id}`)).body;
-    expect(stored).toMatchObject({ call_id: id, to_number: TO, metadata: { a: 1 }, prompt: "Confirm the 3pm slot.", webhook_url: app.url });
+    expect(stored).toMatchObject({
+      call_id: id,
+      to_number: TO,
+      metadata: { a: 1 },
+      prompt: "Confirm the 3pm slot.",
+      webhook_url: app.url,
+    });
     const create = app.twilio.requests.find((r) => r.method === "POST" && r.path.endsWith("/Calls.json"))!;
     expect(create.form.get("Url")).toBe(`${app.url}/twilio/voice`);
 
-    const list = ok(await run(["calls"])).trimEnd().split("\n");
+    const list = ok(await run(["calls"]))
+      .trimEnd()
+      .split("\n");
     expect(list[0]).toMatch(/^CALL ID\s+DIRECTION\s+NUMBER\s+STATUS\s+STARTED$/);
     expect(list).toHaveLength(2);
     expect(list[1]!.split(/\s+/)).toEqual([id!, "outbound", TO, "queued", expect.stringMatching(ISO)]);
 
     expect((await app.twilio.sendStatus(sidOf(id!), "ringing")).status).toBe(204);
 
-    const shown = ok(await run(["show", id!])).trimEnd().split("\n");
+    const shown = ok(await run(["show", id!]))
+      .trimEnd()
+      .split("\n");
     expect(shown[0]).toBe(`call ${id} (outbound) ${app.twilio.phoneNumber} → ${TO}`);
     expect(shown[1]).toBe("status: ringing (active)");
     expect(shown[2]).toBe("history:");
@@ -84,7 +103,11 @@ describe("client commands, human output", () => {
     expect(ok(await run(["calls"]))).toBe("No active calls.\n");
 
     const status = ok(await run(["status"]));
-    expect(status).toMatch(new RegExp(`^healthy: 0 active call\\(s\\), version ${pkg.version.replace(/\./g, "\\.")}, up \\d+ s \\(${app.url}\\)\\n$`));
+    expect(status).toMatch(
+      new RegExp(
+        `^healthy: 0 active call\\(s\\), version ${pkg.version.replace(/\./g, "\\.")}, up \\d+ s \\(${app.url}\\)\\n$`,
+      ),
+    );
   });
 
   test("show prints duration and error of an ended call", async () => {
@@ -109,19 +132,36 @@ describe("client commands, --json", () => {
   test("every command prints the server's JSON", async () => {
     app = await startTestApp();
 
-    const created = JSON.parse(ok(await run(["call", "--to", TO, "--webhook-url", app.url, "--metadata", '{"a":1}', "--json"])));
+    const created = JSON.parse(
+      ok(await run(["call", "--to", TO, "--webhook-url", app.url, "--metadata", '{"a":1}', "--json"])),
+    );
     expect(created).toEqual({ success: true, call_id: expect.any(String), to: TO, webhook_url: app.url });
     const id = created.call_id as string;
 
     const list = JSON.parse(ok(await run(["calls", "--json"])));
-    expect(list).toMatchObject({ count: 1, calls: [{ call_id: id, to_number: TO, status: "queued", direction: "outbound", active: true, metadata: { a: 1 } }] });
+    expect(list).toMatchObject({
+      count: 1,
+      calls: [
+        { call_id: id, to_number: TO, status: "queued", direction: "outbound", active: true, metadata: { a: 1 } },
+      ],
+    });
 
     await app.twilio.sendStatus(sidOf(id), "ringing");
     await app.twilio.sendStatus(sidOf(id), "in-progress");
 
     const detail = JSON.parse(ok(await run(["show", id, "--json"])));
-    expect(detail).toMatchObject({ call_id: id, status: "in-progress", active: true, metadata: { a: 1 }, end_reason: null });
-    expect(detail.status_history.map((h: { status: string }) => h.status)).toEqual(["queued", "ringing", "in-progress"]);
+    expect(detail).toMatchObject({
+      call_id: id,
+      status: "in-progress",
+      active: true,
+      metadata: { a: 1 },
+      end_reason: null,
+    });
+    expect(detail.status_history.map((h: { status: string }) => h.status)).toEqual([
+      "queued",
+      "ringing",
+      "in-progress",
+    ]);
     expect(detail).toEqual((await app.api(`/api/calls/${id}`)).body);
 
     expect(JSON.parse(ok(await run(["end", id, "--json"])))).toEqual({ success: true, message: `Call ${id} ended` });
@@ -196,7 +236,9 @@ describe("client commands, errors", () => {
     app = await startTestApp();
     const badTo = await run(["call", "--to", "555-1234", "--webhook-url", app.url]);
     expect(badTo.code).toBe(1);
-    expect(badTo.stderr).toBe("agenticai: Invalid 'to' phone number: use E.164 format, '+' followed by 7 to 15 digits (e.g. +15551234567)\n");
+    expect(badTo.stderr).toBe(
+      "agenticai: Invalid 'to' phone number: use E.164 format, '+' followed by 7 to 15 digits (e.g. +15551234567)\n",
+    );
 
     const noWebhook = await run(["call", "--to", TO]);
     expect(noWebhook.code).toBe(1);
@@ -225,7 +267,11 @@ describe("client commands, errors", () => {
   });
 
   test("something other than the agenticai API answering: HTTP status in the message", async () => {
-    const other = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("<html>nope</html>", { status: 404 }) });
+    const other = Bun.serve({
+      hostname: "127.0.0.1",
+      port: 0,
+      fetch: () => new Response("<html>nope</html>", { status: 404 }),
+    });
     try {
       const r = await cli(["calls", "--server-url", `http://127.0.0.1:${other.port}`]);
       expect(r.code).toBe(1);

@@ -1,5 +1,5 @@
 // loadConfig / expandVars as units, then the CLI's handling of config and usage errors as child processes.
-import { runCli as cli } from "./support/process.ts";
+
 import { afterEach, describe, expect, test } from "bun:test";
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -7,9 +7,10 @@ import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
 import { ENV_OVERRIDES, type Env } from "../src/config/env.ts";
 import { ConfigError, expandVars, loadConfig } from "../src/config/load.ts";
-import { DEFAULT_INBOUND_PROMPT, DEFAULT_PROMPT, type Config } from "../src/config/schema.ts";
+import { type Config, DEFAULT_INBOUND_PROMPT, DEFAULT_PROMPT } from "../src/config/schema.ts";
+import { runCli as cli } from "./support/process.ts";
 
-const SID = "AC" + "0123456789abcdef".repeat(2);
+const SID = `AC${"0123456789abcdef".repeat(2)}`;
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -71,7 +72,10 @@ describe("expandVars", () => {
 
   test("walks nested mappings and lists; leaves non-strings and non-matching text alone", () => {
     const tree = { s: { n: 1, t: true, z: null, list: ["${A}", "lit", 2] }, plain: "$A {A} ${1A} ${A" };
-    expect(expandVars(tree, { A: "v" })).toEqual({ s: { n: 1, t: true, list: ["v", "lit", 2] }, plain: "$A {A} ${1A} ${A" });
+    expect(expandVars(tree, { A: "v" })).toEqual({
+      s: { n: 1, t: true, list: ["v", "lit", 2] },
+      plain: "$A {A} ${1A} ${A",
+    });
   });
 
   test("does not mutate its input", () => {
@@ -124,7 +128,9 @@ describe("loadConfig: defaults", () => {
   });
 
   test("file values replace defaults section by section", () => {
-    const c = load("server:\n  port: 9000\ncalls:\n  max_concurrent: 3\ninbound:\n  enabled: true\n  allow_from: ['+15551230001']\n");
+    const c = load(
+      "server:\n  port: 9000\ncalls:\n  max_concurrent: 3\ninbound:\n  enabled: true\n  allow_from: ['+15551230001']\n",
+    );
     expect(c.server).toEqual({ ...defaults.server, port: 9000 });
     expect(c.calls).toEqual({ ...defaults.calls, max_concurrent: 3 });
     expect(c.inbound).toEqual({ enabled: true, allow_from: ["+15551230001"] });
@@ -156,9 +162,12 @@ describe("loadConfig: ${VAR} expansion in the file", () => {
   });
 
   test("a value that expands to empty counts as unset, so the default applies", () => {
-    const c = load("server:\n  host: ${UNSET_HOST}\n  data_dir: ${EMPTY_DIR}\n  public_url: ${NGROK_ISH}\ntwilio:\n  auth_token: ${T:}\n", {
-      EMPTY_DIR: "",
-    });
+    const c = load(
+      "server:\n  host: ${UNSET_HOST}\n  data_dir: ${EMPTY_DIR}\n  public_url: ${NGROK_ISH}\ntwilio:\n  auth_token: ${T:}\n",
+      {
+        EMPTY_DIR: "",
+      },
+    );
     expect(c.server.host).toBe("0.0.0.0");
     expect(c.server.data_dir).toBe("./data");
     expect(c.server.public_url).toBeUndefined();
@@ -216,11 +225,20 @@ describe("loadConfig: environment overrides", () => {
 
   test("env overrides create sections the file does not have", () => {
     const c = load("", { TWILIO_ACCOUNT_SID: SID, TWILIO_AUTH_TOKEN: "t", TWILIO_PHONE_NUMBER: "+15551112222" });
-    expect(c.twilio).toMatchObject({ account_sid: SID, auth_token: "t", phone_number: "+15551112222", api_base_url: "https://api.twilio.com" });
+    expect(c.twilio).toMatchObject({
+      account_sid: SID,
+      auth_token: "t",
+      phone_number: "+15551112222",
+      api_base_url: "https://api.twilio.com",
+    });
   });
 
   test("an empty variable does not override the file", () => {
-    const c = load(`server:\n  port: 9000\n  host: 10.1.1.1\ntwilio:\n  account_sid: ${SID}\n`, { PORT: "", HOST: "", TWILIO_ACCOUNT_SID: "" });
+    const c = load(`server:\n  port: 9000\n  host: 10.1.1.1\ntwilio:\n  account_sid: ${SID}\n`, {
+      PORT: "",
+      HOST: "",
+      TWILIO_ACCOUNT_SID: "",
+    });
     expect(c.server.port).toBe(9000);
     expect(c.server.host).toBe("10.1.1.1");
     expect(c.twilio.account_sid).toBe(SID);
@@ -230,10 +248,13 @@ describe("loadConfig: environment overrides", () => {
     const file = "server:\n  public_url: https://file.example\n";
     expect(load(file).server.public_url).toBe("https://file.example");
     expect(load(file, { NGROK_URL: "https://ngrok.example" }).server.public_url).toBe("https://ngrok.example");
-    expect(load(file, { NGROK_URL: "https://ngrok.example", AGENTICAI_WEBHOOK_URL: "https://hook.example" }).server.public_url).toBe(
+    expect(
+      load(file, { NGROK_URL: "https://ngrok.example", AGENTICAI_WEBHOOK_URL: "https://hook.example" }).server
+        .public_url,
+    ).toBe("https://hook.example");
+    expect(load(file, { AGENTICAI_WEBHOOK_URL: "https://hook.example" }).server.public_url).toBe(
       "https://hook.example",
     );
-    expect(load(file, { AGENTICAI_WEBHOOK_URL: "https://hook.example" }).server.public_url).toBe("https://hook.example");
     expect(load(file, { NGROK_URL: "", AGENTICAI_WEBHOOK_URL: "" }).server.public_url).toBe("https://file.example");
   });
 
@@ -374,8 +395,6 @@ describe("loadConfig: the file itself", () => {
 
 // ---------------------------------------------------------------------------------------------------
 // The CLI as a child process.
-
-
 
 describe("CLI: config errors (child process)", () => {
   test("a bad value in the config file exits 2 and names the key path on stderr", async () => {

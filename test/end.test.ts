@@ -4,7 +4,10 @@ import { startTestApp, type TestApp } from "./support/app.ts";
 let app: TestApp;
 afterEach(() => app?.stop());
 
-const updates = () => app.twilio.requests.filter((r) => r.method === "POST" && /Calls\/CA\w+\.json$/.test(r.path)).map((r) => r.form.get("Status"));
+const updates = () =>
+  app.twilio.requests
+    .filter((r) => r.method === "POST" && /Calls\/CA\w+\.json$/.test(r.path))
+    .map((r) => r.form.get("Status"));
 
 describe("POST /api/calls/{id}/end", () => {
   test("an answered call is hung up with Status=completed", async () => {

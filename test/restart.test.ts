@@ -4,8 +4,8 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { spawnServer, type ServerProcess } from "./support/process.ts";
-import { startCarrier, type Carrier, type CarrierOptions } from "../src/sim/carrier.ts";
+import { type Carrier, type CarrierOptions, startCarrier } from "../src/sim/carrier.ts";
+import { type ServerProcess, spawnServer } from "./support/process.ts";
 
 const TO = "+15551230001";
 
@@ -54,11 +54,20 @@ function setup(): Setup {
 }
 
 function twilioEnv(f: Carrier, baseUrl = f.url): Record<string, string> {
-  return { TWILIO_ACCOUNT_SID: f.accountSid, TWILIO_AUTH_TOKEN: f.authToken, TWILIO_PHONE_NUMBER: f.phoneNumber, TWILIO_API_BASE_URL: baseUrl };
+  return {
+    TWILIO_ACCOUNT_SID: f.accountSid,
+    TWILIO_AUTH_TOKEN: f.authToken,
+    TWILIO_PHONE_NUMBER: f.phoneNumber,
+    TWILIO_API_BASE_URL: baseUrl,
+  };
 }
 
 function startServer(s: Setup, port: number, env: Record<string, string>): Promise<ServerProcess> {
-  return spawnServer(["server"], { HOST: "127.0.0.1", PORT: String(port), AGENTICAI_DATA_DIR: s.dataDir, AGENTICAI_CONFIG: s.configPath, ...env }, children);
+  return spawnServer(
+    ["server"],
+    { HOST: "127.0.0.1", PORT: String(port), AGENTICAI_DATA_DIR: s.dataDir, AGENTICAI_CONFIG: s.configPath, ...env },
+    children,
+  );
 }
 
 async function crash(child: ServerProcess): Promise<void> {
@@ -77,7 +86,11 @@ async function api(child: ServerProcess, path: string, body?: unknown): Promise<
 }
 
 /** Places a call whose webhooks (signed by the fake against this URL) come back to `child`. */
-async function placeCall(child: ServerProcess, f: Carrier, extra: Record<string, unknown> = {}): Promise<{ id: string; sid: string }> {
+async function placeCall(
+  child: ServerProcess,
+  f: Carrier,
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string; sid: string }> {
   const res = await api(child, "/api/call", { to: TO, webhook_url: child.url, ...extra });
   if (res.status !== 200) throw new Error(`call failed: ${res.status} ${JSON.stringify(res.body)}`);
   const id = res.body.call_id as string;
@@ -99,7 +112,12 @@ async function getCall(child: ServerProcess, id: string): Promise<any> {
 }
 
 /** Polls GET /api/calls/{id} until `done` holds (reconcile runs in the background after listen). */
-async function waitForCall(child: ServerProcess, id: string, done: (call: any) => boolean, timeoutMs = 5_000): Promise<any> {
+async function waitForCall(
+  child: ServerProcess,
+  id: string,
+  done: (call: any) => boolean,
+  timeoutMs = 5_000,
+): Promise<any> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const call = await getCall(child, id);
@@ -118,8 +136,10 @@ async function waitForReconcile(child: ServerProcess, timeoutMs = 5_000): Promis
   }
 }
 
-const historyOf = (call: any) => (call.status_history as { status: string; source: string }[]).map((h) => [h.status, h.source]);
-const activeIds = async (child: ServerProcess) => ((await api(child, "/api/calls")).body.calls as { call_id: string }[]).map((c) => c.call_id);
+const historyOf = (call: any) =>
+  (call.status_history as { status: string; source: string }[]).map((h) => [h.status, h.source]);
+const activeIds = async (child: ServerProcess) =>
+  ((await api(child, "/api/calls")).body.calls as { call_id: string }[]).map((c) => c.call_id);
 
 const PROMPT = "Confirm Tuesday's 15:00 appointment — ask for Zoë; say «merci» at the end.\nSecond line.";
 const METADATA = { customer_id: "12345", nested: { list: [1, "two", null, true], emoji: "📞" }, n: 1.5 };
@@ -132,7 +152,13 @@ describe("restart after a crash", () => {
     const { id, sid } = await placeCall(first, f, { prompt: PROMPT, metadata: METADATA });
     await drive(f, sid, "initiated", "ringing", "in-progress", "completed");
     const before = await getCall(first, id);
-    expect(before).toMatchObject({ status: "completed", active: false, end_reason: "completed", prompt: PROMPT, metadata: METADATA });
+    expect(before).toMatchObject({
+      status: "completed",
+      active: false,
+      end_reason: "completed",
+      prompt: PROMPT,
+      metadata: METADATA,
+    });
     expect(historyOf(before)).toEqual([
       ["queued", "api"],
       ["initiated", "status_callback"],
@@ -166,7 +192,13 @@ describe("restart after a crash", () => {
     const second = await startServer(s, first.port, twilioEnv(f));
 
     const call = await waitForCall(second, id, (c) => !c.active);
-    expect(call).toMatchObject({ status: "completed", active: false, end_reason: "completed", prompt: PROMPT, metadata: METADATA });
+    expect(call).toMatchObject({
+      status: "completed",
+      active: false,
+      end_reason: "completed",
+      prompt: PROMPT,
+      metadata: METADATA,
+    });
     expect(historyOf(call).at(-1)).toEqual(["completed", "reconcile"]);
     expect(await activeIds(second)).toEqual([]);
 
@@ -188,7 +220,14 @@ describe("restart after a crash", () => {
     await waitForReconcile(second);
 
     const call = await getCall(second, id);
-    expect(call).toMatchObject({ status: "ringing", active: true, end_reason: null, ended_at: null, prompt: PROMPT, metadata: METADATA });
+    expect(call).toMatchObject({
+      status: "ringing",
+      active: true,
+      end_reason: null,
+      ended_at: null,
+      prompt: PROMPT,
+      metadata: METADATA,
+    });
     expect(await activeIds(second)).toEqual([id]);
     expect(f.calls.get(sid)!.status).toBe("ringing");
 
@@ -196,7 +235,13 @@ describe("restart after a crash", () => {
     await drive(f, sid, "in-progress", "completed");
     const ended = await getCall(second, id);
     expect(ended).toMatchObject({ status: "completed", active: false, end_reason: "completed" });
-    expect(historyOf(ended).map(([status]) => status)).toEqual(["queued", "initiated", "ringing", "in-progress", "completed"]);
+    expect(historyOf(ended).map(([status]) => status)).toEqual([
+      "queued",
+      "initiated",
+      "ringing",
+      "in-progress",
+      "completed",
+    ]);
   });
 
   test("a call still in progress at Twilio is hung up and ends with server_restart", async () => {
@@ -213,7 +258,9 @@ describe("restart after a crash", () => {
     const call = await waitForCall(second, id, (c) => !c.active);
     expect(call.end_reason).toBe("server_restart");
     await waitForReconcile(second);
-    const hangups = f.requests.slice(requestsBefore).filter((r) => r.method === "POST" && r.path.endsWith(`/Calls/${sid}.json`));
+    const hangups = f.requests
+      .slice(requestsBefore)
+      .filter((r) => r.method === "POST" && r.path.endsWith(`/Calls/${sid}.json`));
     expect(hangups.map((r) => r.form.get("Status"))).toEqual(["completed"]);
     expect(f.calls.get(sid)!.status).toBe("completed");
     // Twilio's completed callback then lands; the restart stays the recorded reason.
@@ -264,7 +311,12 @@ describe("restart after a crash", () => {
     // The ended call is left alone, and the real fake was never asked.
     expect(await getCall(second, done.id)).toEqual(doneBefore);
     expect(f.requests.length).toBe(requestsBefore);
-    expect(second.logs.filter((l) => l.msg === "call ended by restart").map((l) => l.call_id).sort()).toEqual([ringing.id, talking.id].sort());
+    expect(
+      second.logs
+        .filter((l) => l.msg === "call ended by restart")
+        .map((l) => l.call_id)
+        .sort(),
+    ).toEqual([ringing.id, talking.id].sort());
   });
 
   test("when Twilio is not configured after the restart, active calls end with server_restart", async () => {

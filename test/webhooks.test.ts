@@ -5,7 +5,8 @@ import { startTestApp, type TestApp } from "./support/app.ts";
 let app: TestApp;
 afterEach(() => app?.stop());
 
-const history = async (id: string) => (await app.api(`/api/calls/${id}`)).body.status_history.map((h: { status: string }) => h.status);
+const history = async (id: string) =>
+  (await app.api(`/api/calls/${id}`)).body.status_history.map((h: { status: string }) => h.status);
 
 describe("POST /twilio/voice", () => {
   test("an answered outbound call gets <Connect><Stream> to the media socket, with call_id and a stream token, never the prompt", async () => {
@@ -15,7 +16,7 @@ describe("POST /twilio/voice", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toStartWith("text/xml");
     const xml = await res.text();
-    const wsUrl = app.url.replace(/^http/, "ws") + "/twilio/media-stream";
+    const wsUrl = `${app.url.replace(/^http/, "ws")}/twilio/media-stream`;
     expect(xml).toContain(`<Connect><Stream url="${wsUrl}">`);
     expect(xml).toContain(`<Parameter name="call_id" value="${id}"/>`);
     const token = /name="stream_token" value="([^"]+)"/.exec(xml)![1]!;
@@ -30,18 +31,35 @@ describe("POST /twilio/voice", () => {
   test("an https public base gives a wss stream URL", async () => {
     app = await startTestApp({ config: { twilio: { validate_signatures: false } } });
     const { sid } = await app.call({ webhook_url: "https://calls.example.com/base/" });
-    const res = await fetch(`${app.url}/twilio/voice`, { method: "POST", body: new URLSearchParams({ CallSid: sid, AccountSid: app.twilio.accountSid, CallStatus: "in-progress", Direction: "outbound-api" }) });
+    const res = await fetch(`${app.url}/twilio/voice`, {
+      method: "POST",
+      body: new URLSearchParams({
+        CallSid: sid,
+        AccountSid: app.twilio.accountSid,
+        CallStatus: "in-progress",
+        Direction: "outbound-api",
+      }),
+    });
     expect(await res.text()).toContain('<Stream url="wss://calls.example.com/base/twilio/media-stream">');
   });
 
   test("a bad or missing signature is 403 and records nothing", async () => {
     app = await startTestApp();
     const { id, sid } = await app.call();
-    const params = { CallSid: sid, AccountSid: app.twilio.accountSid, CallStatus: "in-progress", Direction: "outbound-api" };
+    const params = {
+      CallSid: sid,
+      AccountSid: app.twilio.accountSid,
+      CallStatus: "in-progress",
+      Direction: "outbound-api",
+    };
     for (const signature of ["AAAAAAAAAAAAAAAAAAAAAAAAAAA=", null]) {
       const voice = await app.twilio.post(`${app.url}/twilio/voice`, params, { signature });
       expect(voice.status).toBe(403);
-      const status = await app.twilio.post(`${app.url}/twilio/status`, { ...params, SequenceNumber: "0" }, { signature });
+      const status = await app.twilio.post(
+        `${app.url}/twilio/status`,
+        { ...params, SequenceNumber: "0" },
+        { signature },
+      );
       expect(status.status).toBe(403);
     }
     expect(await history(id)).toEqual(["queued"]);
@@ -58,15 +76,31 @@ describe("POST /twilio/voice", () => {
     const ok = await app.twilio.post(`${app.url}/twilio/status`, params, { signature });
     expect(ok.status).toBe(204);
     // Twilio sometimes signs with the default port spelled out.
-    const withPort = app.twilio.sign("https://public.example.com:443/twilio/status", { ...params, CallStatus: "in-progress", SequenceNumber: "1" });
-    expect((await app.twilio.post(`${app.url}/twilio/status`, { ...params, CallStatus: "in-progress", SequenceNumber: "1" }, { signature: withPort })).status).toBe(204);
+    const withPort = app.twilio.sign("https://public.example.com:443/twilio/status", {
+      ...params,
+      CallStatus: "in-progress",
+      SequenceNumber: "1",
+    });
+    expect(
+      (
+        await app.twilio.post(
+          `${app.url}/twilio/status`,
+          { ...params, CallStatus: "in-progress", SequenceNumber: "1" },
+          { signature: withPort },
+        )
+      ).status,
+    ).toBe(204);
     expect(await history(id)).toEqual(["queued", "ringing", "in-progress"]);
   });
 
   test("signature checks can be switched off for local development, with a warning at start", async () => {
     app = await startTestApp({ config: { twilio: { validate_signatures: false } } });
     const { sid } = await app.call();
-    const res = await app.twilio.post(`${app.url}/twilio/status`, { CallSid: sid, AccountSid: "AC", CallStatus: "ringing" }, { signature: null });
+    const res = await app.twilio.post(
+      `${app.url}/twilio/status`,
+      { CallSid: sid, AccountSid: "AC", CallStatus: "ringing" },
+      { signature: null },
+    );
     expect(res.status).toBe(204);
   });
 
@@ -90,18 +124,30 @@ describe("inbound calls", () => {
   });
 
   test("when enabled, an inbound call is registered with the inbound prompt and bridged", async () => {
-    app = await startTestApp({ publicUrlSelf: true, config: { inbound: { enabled: true }, agent: { inbound_prompt: "Answer for Acme." } } });
+    app = await startTestApp({
+      publicUrlSelf: true,
+      config: { inbound: { enabled: true }, agent: { inbound_prompt: "Answer for Acme." } },
+    });
     const { callSid, response } = await app.twilio.sendInbound(`${app.url}/twilio/voice`, { from: "+15557654321" });
     const xml = await response.text();
     expect(xml).toContain("<Connect><Stream");
     const list = (await app.api("/api/calls")).body;
     expect(list.count).toBe(1);
-    expect(list.calls[0]).toMatchObject({ direction: "inbound", from_number: "+15557654321", to_number: app.twilio.phoneNumber, status: "ringing", call_sid: callSid });
+    expect(list.calls[0]).toMatchObject({
+      direction: "inbound",
+      from_number: "+15557654321",
+      to_number: app.twilio.phoneNumber,
+      status: "ringing",
+      call_sid: callSid,
+    });
     expect((await app.api(`/api/calls/${list.calls[0].call_id}`)).body.prompt).toBe("Answer for Acme.");
   });
 
   test("the allowlist refuses other callers; capacity answers busy", async () => {
-    app = await startTestApp({ publicUrlSelf: true, config: { inbound: { enabled: true, allow_from: ["+15550000001"] }, calls: { max_concurrent: 1 } } });
+    app = await startTestApp({
+      publicUrlSelf: true,
+      config: { inbound: { enabled: true, allow_from: ["+15550000001"] }, calls: { max_concurrent: 1 } },
+    });
     const stranger = await app.twilio.sendInbound(`${app.url}/twilio/voice`, { from: "+15557654321" });
     expect(await stranger.response.text()).toContain('<Reject reason="rejected"/>');
     const friend = await app.twilio.sendInbound(`${app.url}/twilio/voice`, { from: "+15550000001" });
@@ -115,12 +161,19 @@ describe("POST /twilio/status", () => {
   test("every transition is recorded with its time; terminal status ends the call with its duration", async () => {
     app = await startTestApp();
     const { id, sid } = await app.call();
-    for (const s of ["initiated", "ringing", "in-progress"]) expect((await app.twilio.sendStatus(sid, s)).status).toBe(204);
+    for (const s of ["initiated", "ringing", "in-progress"])
+      expect((await app.twilio.sendStatus(sid, s)).status).toBe(204);
     expect((await app.api("/api/calls")).body.count).toBe(1);
     await app.twilio.sendStatus(sid, "completed", { CallDuration: "42" });
     const call = (await app.api(`/api/calls/${id}`)).body;
     expect(call).toMatchObject({ status: "completed", active: false, duration_s: 42, end_reason: "completed" });
-    expect(call.status_history.map((h: { status: string }) => h.status)).toEqual(["queued", "initiated", "ringing", "in-progress", "completed"]);
+    expect(call.status_history.map((h: { status: string }) => h.status)).toEqual([
+      "queued",
+      "initiated",
+      "ringing",
+      "in-progress",
+      "completed",
+    ]);
     for (const h of call.status_history) expect(Date.parse(h.at)).toBeGreaterThan(0);
     expect((await app.api("/api/calls")).body.count).toBe(0);
   });
@@ -138,7 +191,12 @@ describe("POST /twilio/status", () => {
     const call = (await app.api(`/api/calls/${id}`)).body;
     expect(call.status).toBe("no-answer");
     expect(call.end_reason).toBe("no_answer");
-    expect(call.status_history.map((h: { status: string }) => h.status)).toEqual(["queued", "ringing", "in-progress", "no-answer"]);
+    expect(call.status_history.map((h: { status: string }) => h.status)).toEqual([
+      "queued",
+      "ringing",
+      "in-progress",
+      "no-answer",
+    ]);
     // Every callback is still kept as received, with the verdict on it.
     const verdicts = app.ctx.store.events(id).map((e) => `${e.status}:${e.verdict}`);
     expect(verdicts).toContain("initiated:out_of_order");
@@ -150,7 +208,11 @@ describe("POST /twilio/status", () => {
     app = await startTestApp();
     const { id, sid } = await app.call();
     await app.twilio.sendStatus(sid, "failed", { ErrorCode: "13224", ErrorMessage: "Number invalid" });
-    expect((await app.api(`/api/calls/${id}`)).body).toMatchObject({ status: "failed", error: "Number invalid", end_reason: "failed" });
+    expect((await app.api(`/api/calls/${id}`)).body).toMatchObject({
+      status: "failed",
+      error: "Number invalid",
+      end_reason: "failed",
+    });
   });
 
   test("callbacks that arrive before the create reply are kept and applied once the CallSid is known", async () => {

@@ -2,14 +2,30 @@
 // Audio passes through as base64 text (μ-law both ways by default); everything else — barge-in,
 // transcripts, the end_call tool, reconnects, limits — is decided here, per call, on the event loop.
 import type { RealtimeServerEvent } from "openai/resources/realtime/realtime";
+import type { Store } from "../calls/store.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
-import type { Store } from "../calls/store.ts";
 import { base64Bytes, createPcm24ToUlaw, createUlawToPcm24 } from "../media/transcode.ts";
-import { appendMessage, audioDelta, clientEvent, isTranscriptDelta, realtimeUrl, sessionConfig } from "../model/realtime.ts";
+import {
+  appendMessage,
+  audioDelta,
+  clientEvent,
+  isTranscriptDelta,
+  realtimeUrl,
+  sessionConfig,
+} from "../model/realtime.ts";
+import {
+  ControlMessage,
+  clearMessage,
+  markMessage,
+  markName,
+  mediaMessage,
+  mediaPayload,
+  mediaTimestamp,
+  type StartMessage,
+} from "../twilio/media.ts";
 import { detached } from "../wire/json-field.ts";
-import { clearMessage, ControlMessage, markMessage, markName, mediaMessage, mediaPayload, mediaTimestamp, type StartMessage } from "../twilio/media.ts";
-import { addUsage, createMetrics, type CallMetrics } from "./metrics.ts";
+import { addUsage, type CallMetrics, createMetrics } from "./metrics.ts";
 import { audioSent, createPlayback, forgetPending, interrupt, isPlaying, markPlayed } from "./playback.ts";
 
 /** The Twilio side as the bridge sees it: Bun's ServerWebSocket fits. */
@@ -119,7 +135,10 @@ export function createBridge(deps: BridgeDeps): Bridge {
     const parts = [config.agent.preamble, call.prompt].filter(Boolean);
     if (withHistory) {
       const turns = store.transcript(call.id).map((t) => `${t.role === "agent" ? "You" : "Caller"}: ${t.text}`);
-      if (turns.length) parts.push(`The call was briefly interrupted by a technical problem. The conversation so far:\n${turns.join("\n")}\nContinue from there.`);
+      if (turns.length)
+        parts.push(
+          `The call was briefly interrupted by a technical problem. The conversation so far:\n${turns.join("\n")}\nContinue from there.`,
+        );
     }
     return parts.join("\n\n");
   };
@@ -188,10 +207,24 @@ export function createBridge(deps: BridgeDeps): Bridge {
     outQueue.length = 0;
     outQueuedBytes = 0;
     twilio.send(clearMessage(streamSid));
-    sendModel(clientEvent({ type: "conversation.item.truncate", item_id: cut.itemId, content_index: 0, audio_end_ms: cut.audioEndMs }));
+    sendModel(
+      clientEvent({
+        type: "conversation.item.truncate",
+        item_id: cut.itemId,
+        content_index: 0,
+        audio_end_ms: cut.audioEndMs,
+      }),
+    );
     metrics.barge_in_reaction_ms.push(Math.round((performance.now() - t0) * 1000) / 1000);
     metrics.barge_ins++;
-    store.upsertTurn({ call_id: call.id, role: "agent", item_id: cut.itemId, text: "", started_at: agentStarted.get(cut.itemId) ?? Date.now(), interrupted: 1 });
+    store.upsertTurn({
+      call_id: call.id,
+      role: "agent",
+      item_id: cut.itemId,
+      text: "",
+      started_at: agentStarted.get(cut.itemId) ?? Date.now(),
+      interrupted: 1,
+    });
     // The row holds the start now, and its transcript (if one still comes) keeps the earlier time.
     agentStarted.delete(cut.itemId);
   };
@@ -212,9 +245,16 @@ export function createBridge(deps: BridgeDeps): Bridge {
         if (metrics.model_connect_ms === null) metrics.model_connect_ms = Math.round(performance.now() - preparedAt);
         flushIn();
         if (!reconnected) {
-          const greeting = call.direction === "outbound" ? config.agent.outbound_greeting : config.agent.inbound_greeting;
+          const greeting =
+            call.direction === "outbound" ? config.agent.outbound_greeting : config.agent.inbound_greeting;
           // A response's instructions replace the session's for that response, so the greeting carries the prompt too.
-          if (greeting) sendModel(clientEvent({ type: "response.create", response: { instructions: `${instructions(false)}\n\n${greeting}` } }));
+          if (greeting)
+            sendModel(
+              clientEvent({
+                type: "response.create",
+                response: { instructions: `${instructions(false)}\n\n${greeting}` },
+              }),
+            );
         }
         return;
       case "response.output_audio.delta":
@@ -229,14 +269,28 @@ export function createBridge(deps: BridgeDeps): Bridge {
         awaitingFirstDelta = true;
         return;
       case "conversation.item.input_audio_transcription.completed":
-        store.upsertTurn({ call_id: call.id, role: "caller", item_id: event.item_id, text: event.transcript, started_at: callerStarted.get(event.item_id) ?? Date.now(), interrupted: 0 });
+        store.upsertTurn({
+          call_id: call.id,
+          role: "caller",
+          item_id: event.item_id,
+          text: event.transcript,
+          started_at: callerStarted.get(event.item_id) ?? Date.now(),
+          interrupted: 0,
+        });
         callerStarted.delete(event.item_id);
         return;
       case "conversation.item.input_audio_transcription.failed":
         callerStarted.delete(event.item_id);
         return;
       case "response.output_audio_transcript.done":
-        store.upsertTurn({ call_id: call.id, role: "agent", item_id: event.item_id, text: event.transcript, started_at: agentStarted.get(event.item_id) ?? Date.now(), interrupted: 0 });
+        store.upsertTurn({
+          call_id: call.id,
+          role: "agent",
+          item_id: event.item_id,
+          text: event.transcript,
+          started_at: agentStarted.get(event.item_id) ?? Date.now(),
+          interrupted: 0,
+        });
         // The turn's row now holds its start; a later barge-in's upsert keeps the earlier time.
         agentStarted.delete(event.item_id);
         return;
@@ -267,7 +321,16 @@ export function createBridge(deps: BridgeDeps): Bridge {
         addUsage(metrics, event.response.usage);
         saveMetrics();
         if (hangupPending && hangupPending.responseId === id) {
-          sendModel(clientEvent({ type: "conversation.item.create", item: { type: "function_call_output", call_id: hangupPending.toolCallId, output: JSON.stringify({ ok: true, result: "The call will end once your goodbye has played." }) } }));
+          sendModel(
+            clientEvent({
+              type: "conversation.item.create",
+              item: {
+                type: "function_call_output",
+                call_id: hangupPending.toolCallId,
+                output: JSON.stringify({ ok: true, result: "The call will end once your goodbye has played." }),
+              },
+            }),
+          );
           hangupPending.responseId = null;
           maybeHangUp();
         }
@@ -306,8 +369,10 @@ export function createBridge(deps: BridgeDeps): Bridge {
     }
     model = socket;
     modelReady = false;
-    socket.onopen = () => socket.send(clientEvent({ type: "session.update", session: sessionConfig(config, instructions(reconnected)) }));
-    socket.onmessage = (ev) => onModelText(typeof ev.data === "string" ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer));
+    socket.onopen = () =>
+      socket.send(clientEvent({ type: "session.update", session: sessionConfig(config, instructions(reconnected)) }));
+    socket.onmessage = (ev) =>
+      onModelText(typeof ev.data === "string" ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer));
     socket.onclose = (ev) => {
       if (model !== socket || closed) return;
       log.warn("model socket closed", { code: ev.code, reason: ev.reason });
@@ -378,7 +443,16 @@ export function createBridge(deps: BridgeDeps): Bridge {
         if (markPlayed(playback, msg.mark.name, performance.now())) maybeHangUp();
         return;
       case "dtmf":
-        sendModel(clientEvent({ type: "conversation.item.create", item: { type: "message", role: "user", content: [{ type: "input_text", text: `The caller pressed ${msg.dtmf.digit} on the keypad.` }] } }));
+        sendModel(
+          clientEvent({
+            type: "conversation.item.create",
+            item: {
+              type: "message",
+              role: "user",
+              content: [{ type: "input_text", text: `The caller pressed ${msg.dtmf.digit} on the keypad.` }],
+            },
+          }),
+        );
         if (!activeResponse) sendModel(clientEvent({ type: "response.create" }));
         return;
       case "stop":

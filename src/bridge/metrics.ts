@@ -14,7 +14,14 @@ export interface CallMetrics {
   /** Silence put in where Twilio's timestamps jumped (it drops audio when congested). */
   gap_filled_ms: number;
   model_reconnects: number;
-  usage: { input_tokens: number; output_tokens: number; total_tokens: number; input_audio_tokens: number; output_audio_tokens: number; cached_tokens: number };
+  usage: {
+    input_tokens: number;
+    output_tokens: number;
+    total_tokens: number;
+    input_audio_tokens: number;
+    output_audio_tokens: number;
+    cached_tokens: number;
+  };
 }
 
 export function createMetrics(): CallMetrics {
@@ -30,7 +37,14 @@ export function createMetrics(): CallMetrics {
     frames_dropped_out: 0,
     gap_filled_ms: 0,
     model_reconnects: 0,
-    usage: { input_tokens: 0, output_tokens: 0, total_tokens: 0, input_audio_tokens: 0, output_audio_tokens: 0, cached_tokens: 0 },
+    usage: {
+      input_tokens: 0,
+      output_tokens: 0,
+      total_tokens: 0,
+      input_audio_tokens: 0,
+      output_audio_tokens: 0,
+      cached_tokens: 0,
+    },
   };
 }
 

@@ -1,38 +1,64 @@
-import { z } from "../config/zod.ts";
 import { E164 } from "../config/schema.ts";
+import { z } from "../config/zod.ts";
 
 export const MISSING_TO = "Missing 'to' phone number";
-export const MISSING_WEBHOOK = "Missing 'webhook_url'. Set AGENTICAI_WEBHOOK_URL environment variable or pass in request.";
+export const MISSING_WEBHOOK =
+  "Missing 'webhook_url'. Set AGENTICAI_WEBHOOK_URL environment variable or pass in request.";
 export const MAX_PROMPT_CHARS = 32_000;
 export const MAX_METADATA_BYTES = 16 * 1024;
 
 // A blank or null field counts as left out, so clients that send every key still get the defaults.
-const blankAsMissing = <T extends z.core.$ZodType<unknown, any>>(schema: T) =>
-  z.pipe(z.transform((v: unknown): any => (v === null || (typeof v === "string" && v.trim() === "") ? undefined : v)), schema);
+const blankAsMissing = <T extends z.core.$ZodType>(schema: T) =>
+  z.pipe(
+    z.transform((v: unknown): unknown => (v === null || (typeof v === "string" && v.trim() === "") ? undefined : v)),
+    schema,
+  );
 
 /**
  * POST /api/call, exactly the seed's fields. Unknown fields are ignored so newer clients keep working.
  * Built on first use (z.lazy), like every schema that waits for a request: not at start-up.
  */
-export const CallRequest = z.lazy(() => z.object({
-  to: blankAsMissing(
-    z
-      .string({ error: (i) => (i.input === undefined ? MISSING_TO : "'to' must be a string") })
-      .check(z.trim(), z.regex(E164, "Invalid 'to' phone number: use E.164 format, '+' followed by 7 to 15 digits (e.g. +15551234567)")),
-  ),
-  webhook_url: blankAsMissing(
-    z.optional(z.url({ protocol: /^https?$/, error: "'webhook_url' must be an http(s) URL such as https://example.ngrok.app" })),
-  ),
-  prompt: blankAsMissing(
-    z.optional(z.string({ error: "'prompt' must be a string" }).check(z.maxLength(MAX_PROMPT_CHARS, `'prompt' must be at most ${MAX_PROMPT_CHARS} characters`))),
-  ),
-  metadata: z._default(
-    z
-      .record(z.string(), z.unknown(), { error: "'metadata' must be a JSON object" })
-      .check(z.refine((m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES, `'metadata' must be at most ${MAX_METADATA_BYTES} bytes as JSON`)),
-    {},
-  ),
-}));
+export const CallRequest = z.lazy(() =>
+  z.object({
+    to: blankAsMissing(
+      z
+        .string({ error: (i) => (i.input === undefined ? MISSING_TO : "'to' must be a string") })
+        .check(
+          z.trim(),
+          z.regex(
+            E164,
+            "Invalid 'to' phone number: use E.164 format, '+' followed by 7 to 15 digits (e.g. +15551234567)",
+          ),
+        ),
+    ),
+    webhook_url: blankAsMissing(
+      z.optional(
+        z.url({
+          protocol: /^https?$/,
+          error: "'webhook_url' must be an http(s) URL such as https://example.ngrok.app",
+        }),
+      ),
+    ),
+    prompt: blankAsMissing(
+      z.optional(
+        z
+          .string({ error: "'prompt' must be a string" })
+          .check(z.maxLength(MAX_PROMPT_CHARS, `'prompt' must be at most ${MAX_PROMPT_CHARS} characters`)),
+      ),
+    ),
+    metadata: z._default(
+      z
+        .record(z.string(), z.unknown(), { error: "'metadata' must be a JSON object" })
+        .check(
+          z.refine(
+            (m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES,
+            `'metadata' must be at most ${MAX_METADATA_BYTES} bytes as JSON`,
+          ),
+        ),
+      {},
+    ),
+  }),
+);
 export type CallRequest = z.infer<typeof CallRequest>;
 
 /** The first problem, worded for a person; the seed's clients show `error` as it is. */

@@ -1,18 +1,27 @@
 import { v4 as uuidv4 } from "uuid";
 import type { AppContext } from "../app.ts";
-import { TwilioError, type RemoteCall } from "../twilio/rest.ts";
-import { StatusWebhook } from "../twilio/webhook.ts";
+import { type RemoteCall, TwilioError } from "../twilio/rest.ts";
 import { sayAndHangup } from "../twilio/twiml.ts";
 import { TWILIO_PATHS, trimSlash, twilioUrl } from "../twilio/urls.ts";
-import { MISSING_WEBHOOK, type CallRequest } from "./request.ts";
-import { isCallStatus, isPreAnswer, isTerminal, judge, type CallStatus } from "./status.ts";
+import { StatusWebhook } from "../twilio/webhook.ts";
+import { type CallRequest, MISSING_WEBHOOK } from "./request.ts";
+import { type CallStatus, isCallStatus, isPreAnswer, isTerminal, judge } from "./status.ts";
 import type { CallPatch, CallRow, NewCall } from "./store.ts";
 
-export type FailureKind = "invalid" | "not_found" | "limit" | "twilio_refused" | "twilio_unreachable" | "not_configured";
+export type FailureKind =
+  | "invalid"
+  | "not_found"
+  | "limit"
+  | "twilio_refused"
+  | "twilio_unreachable"
+  | "not_configured";
 
 /** A request the service turns down; the HTTP edge maps `kind` to a status code and keeps `message` verbatim. */
 export class CallError extends Error {
-  constructor(readonly kind: FailureKind, message: string) {
+  constructor(
+    readonly kind: FailureKind,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -36,8 +45,25 @@ const END_REASON: Record<string, string> = {
 };
 
 /** A status this server set itself (not a Twilio report to judge), kept in the history like any other. */
-export function recordStatus(ctx: AppContext, callId: string, callSid: string | null, status: string, source: Source, at: number, params: unknown = null): void {
-  ctx.store.addEvent({ call_id: callId, call_sid: callSid, status, sequence: null, source, verdict: "apply", at, params: params === null ? null : JSON.stringify(params) });
+export function recordStatus(
+  ctx: AppContext,
+  callId: string,
+  callSid: string | null,
+  status: string,
+  source: Source,
+  at: number,
+  params: unknown = null,
+): void {
+  ctx.store.addEvent({
+    call_id: callId,
+    call_sid: callSid,
+    status,
+    sequence: null,
+    source,
+    verdict: "apply",
+    at,
+    params: params === null ? null : JSON.stringify(params),
+  });
 }
 
 /** What a report changes on a call, given the verdict; terminal duplicates may still bring CallDuration. */
@@ -59,7 +85,14 @@ function patchFor(call: CallRow, report: Report, verdict: string, at: number): C
 }
 
 /** Records a status report for a call (always, as an event) and applies it if it moves the call forward. */
-export function applyReport(ctx: AppContext, callId: string, report: Report, source: Source, at: number, params?: unknown): CallRow {
+export function applyReport(
+  ctx: AppContext,
+  callId: string,
+  report: Report,
+  source: Source,
+  at: number,
+  params?: unknown,
+): CallRow {
   return ctx.store.transaction(() => {
     const call = ctx.store.getCall(callId)!;
     const verdict = judge(call, report.status, report.sequence);
@@ -117,7 +150,10 @@ export async function createOutboundCall(ctx: AppContext, req: CallRequest): Pro
   const webhookUrl = resolveWebhookBase(ctx, req.webhook_url);
   const twilio = requireTwilio(ctx);
   if (!checkCapacity(ctx)) {
-    throw new CallError("limit", `Too many active calls: the limit is ${ctx.config.calls.max_concurrent} (calls.max_concurrent)`);
+    throw new CallError(
+      "limit",
+      `Too many active calls: the limit is ${ctx.config.calls.max_concurrent} (calls.max_concurrent)`,
+    );
   }
   const at = ctx.now();
   const call: NewCall = {
@@ -147,15 +183,22 @@ export async function createOutboundCall(ctx: AppContext, req: CallRequest): Pro
     adoptOrphans(ctx, row);
     log.info("call created", { call_sid: remote.sid, to: req.to });
     if (ctx.store.getCall(call.id)!.end_requested_at !== null) {
-      endCall(ctx, call.id).catch((e) => log.warn("ending a call that was ended while being created failed", { error: e }));
+      endCall(ctx, call.id).catch((e) =>
+        log.warn("ending a call that was ended while being created failed", { error: e }),
+      );
     }
     return { call_id: call.id, to: req.to, webhook_url: webhookUrl };
   } catch (e) {
     const err = e instanceof TwilioError ? e : new TwilioError("unreachable", String(e));
-    const message = err.kind === "refused" ? `Unable to create record: ${err.message}` : `Unable to reach Twilio: ${err.message}`;
+    const message =
+      err.kind === "refused" ? `Unable to create record: ${err.message}` : `Unable to reach Twilio: ${err.message}`;
     const now = ctx.now();
     ctx.store.transaction(() => {
-      ctx.store.updateCall(call.id, { status: "failed", ended_at: now, end_reason: "twilio_error", error: message }, now);
+      ctx.store.updateCall(
+        call.id,
+        { status: "failed", ended_at: now, end_reason: "twilio_error", error: message },
+        now,
+      );
       recordStatus(ctx, call.id, null, "failed", "api", now);
     });
     log.warn("creating the call at Twilio failed", { kind: err.kind, code: err.code, error: err.message });
@@ -175,7 +218,11 @@ export function getCall(ctx: AppContext, id: string): CallRow {
  */
 function requestEnd(ctx: AppContext, call: CallRow, reason: string): CallRow {
   const at = ctx.now();
-  return ctx.store.updateCall(call.id, { end_requested_at: call.end_requested_at ?? at, end_reason: call.end_reason ?? reason }, at);
+  return ctx.store.updateCall(
+    call.id,
+    { end_requested_at: call.end_requested_at ?? at, end_reason: call.end_reason ?? reason },
+    at,
+  );
 }
 
 /** Hangs up through Twilio. Idempotent: ending an ended call succeeds and changes nothing. */
@@ -199,7 +246,8 @@ export async function endCall(ctx: AppContext, id: string, reason = "ended_by_ap
     // Usually "not in progress": the call ended on Twilio's side first. Ask what it became.
     const remote = await twilio.fetchCall(sid).catch(() => null);
     const report = remote && remoteReport(remote);
-    if (!report || !isTerminal(report.status)) throw new CallError("twilio_refused", `Unable to end call: ${e.message}`);
+    if (!report || !isTerminal(report.status))
+      throw new CallError("twilio_refused", `Unable to end call: ${e.message}`);
     call = applyReport(ctx, call.id, report, "api", ctx.now());
   }
   ctx.bridges.get(call.id)?.close(reason);
@@ -211,7 +259,9 @@ export async function endCall(ctx: AppContext, id: string, reason = "ended_by_ap
 export async function apologizeAndHangUp(ctx: AppContext, id: string, reason: string): Promise<void> {
   const call = requestEnd(ctx, getCall(ctx, id), reason);
   if (!call.call_sid || !ctx.twilio || call.ended_at !== null) return;
-  await ctx.twilio.updateCall(call.call_sid, { twiml: await sayAndHangup("Sorry, the assistant is not available right now. Please try again later. Goodbye.") });
+  await ctx.twilio.updateCall(call.call_sid, {
+    twiml: await sayAndHangup("Sorry, the assistant is not available right now. Please try again later. Goodbye."),
+  });
 }
 
 export function statusReport(p: StatusWebhook): Report {

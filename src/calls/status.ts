@@ -1,13 +1,30 @@
 // Twilio's call status lifecycle and the rules for applying a reported status to a call.
 
-export const CALL_STATUSES = ["queued", "initiated", "ringing", "in-progress", "completed", "busy", "failed", "no-answer", "canceled"] as const;
+export const CALL_STATUSES = [
+  "queued",
+  "initiated",
+  "ringing",
+  "in-progress",
+  "completed",
+  "busy",
+  "failed",
+  "no-answer",
+  "canceled",
+] as const;
 export type CallStatus = (typeof CALL_STATUSES)[number];
 
 export const TERMINAL: ReadonlySet<string> = new Set(["completed", "busy", "failed", "no-answer", "canceled"]);
 
 const RANK: Record<CallStatus, number> = {
-  queued: 0, initiated: 1, ringing: 2, "in-progress": 3,
-  completed: 4, busy: 4, failed: 4, "no-answer": 4, canceled: 4,
+  queued: 0,
+  initiated: 1,
+  ringing: 2,
+  "in-progress": 3,
+  completed: 4,
+  busy: 4,
+  failed: 4,
+  "no-answer": 4,
+  canceled: 4,
 };
 
 export function isCallStatus(s: string): s is CallStatus {

@@ -48,7 +48,10 @@ export interface EventRow {
   params: string | null;
 }
 
-export type NewCall = Pick<CallRow, "id" | "direction" | "from_number" | "to_number" | "status" | "prompt" | "metadata" | "webhook_url"> &
+export type NewCall = Pick<
+  CallRow,
+  "id" | "direction" | "from_number" | "to_number" | "status" | "prompt" | "metadata" | "webhook_url"
+> &
   Partial<Pick<CallRow, "call_sid">>;
 export type NewEvent = Omit<EventRow, "id">;
 export type CallPatch = Partial<Omit<CallRow, "id" | "created_at">>;
@@ -83,7 +86,9 @@ export interface Store {
 function migrate(db: Database): void {
   const { user_version } = db.query("PRAGMA user_version").get() as { user_version: number };
   if (user_version > MIGRATIONS.length) {
-    throw new Error(`database schema version ${user_version} is newer than this build (${MIGRATIONS.length}); upgrade agenticai`);
+    throw new Error(
+      `database schema version ${user_version} is newer than this build (${MIGRATIONS.length}); upgrade agenticai`,
+    );
   }
   for (let v = user_version; v < MIGRATIONS.length; v++) {
     db.transaction(() => {
@@ -101,13 +106,17 @@ export function openStore(dataDir: string): Store {
   const db = new Database(join(dataDir, "agenticai.db"), { create: true, strict: true });
   // WAL keeps readers off the writer's back; synchronous=NORMAL in WAL mode is still durable across a
   // process crash, which is the failure a restart test (and a container kill) produces.
-  db.exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
+  db.exec(
+    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+  );
   migrate(db);
 
   const byId = db.query<CallRow, { id: string }>("SELECT * FROM calls WHERE id = $id");
   const bySid = db.query<CallRow, { sid: string }>("SELECT * FROM calls WHERE call_sid = $sid");
   const active = db.query<CallRow, []>("SELECT * FROM calls WHERE ended_at IS NULL ORDER BY created_at");
-  const activeBases = db.query<{ webhook_url: string }, []>("SELECT DISTINCT webhook_url FROM calls WHERE ended_at IS NULL");
+  const activeBases = db.query<{ webhook_url: string }, []>(
+    "SELECT DISTINCT webhook_url FROM calls WHERE ended_at IS NULL",
+  );
   const activeCount = db.query<{ n: number }, []>("SELECT count(*) AS n FROM calls WHERE ended_at IS NULL");
   const insert = db.query(
     `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url, created_at, updated_at)
@@ -118,7 +127,9 @@ export function openStore(dataDir: string): Store {
      VALUES ($call_id, $call_sid, $status, $sequence, $source, $verdict, $at, $params)`,
   );
   const eventsOf = db.query<EventRow, { id: string }>("SELECT * FROM call_events WHERE call_id = $id ORDER BY id");
-  const orphans = db.query<EventRow, { sid: string }>("SELECT * FROM call_events WHERE call_id IS NULL AND call_sid = $sid ORDER BY id");
+  const orphans = db.query<EventRow, { sid: string }>(
+    "SELECT * FROM call_events WHERE call_id IS NULL AND call_sid = $sid ORDER BY id",
+  );
   const dropOrphans = db.query("DELETE FROM call_events WHERE call_id IS NULL AND call_sid = $sid");
   const putTurn = db.query(
     `INSERT INTO transcript (call_id, role, item_id, text, started_at, interrupted)
@@ -133,7 +144,9 @@ export function openStore(dataDir: string): Store {
     "SELECT call_id, role, item_id, text, started_at, interrupted FROM transcript WHERE call_id = $id ORDER BY started_at, id",
   );
   const getMeta = db.query<{ value: string }, { key: string }>("SELECT value FROM meta WHERE key = $key");
-  const putMeta = db.query("INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value");
+  const putMeta = db.query(
+    "INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+  );
   const updates = new Map<string, ReturnType<typeof db.query>>();
 
   // Each call's bridge writes a transcript row or its metrics a few times a turn. Committed one by
@@ -191,7 +204,9 @@ export function openStore(dataDir: string): Store {
       const sig = keys.join(",");
       let stmt = updates.get(sig);
       if (!stmt) {
-        stmt = db.query(`UPDATE calls SET ${keys.map((k) => `${k} = $${k}`).join(", ")}${keys.length ? ", " : ""}updated_at = $updated_at WHERE id = $id`);
+        stmt = db.query(
+          `UPDATE calls SET ${keys.map((k) => `${k} = $${k}`).join(", ")}${keys.length ? ", " : ""}updated_at = $updated_at WHERE id = $id`,
+        );
         updates.set(sig, stmt);
       }
       stmt.run({ ...patch, updated_at: at, id } as Record<string, string | number | null>);

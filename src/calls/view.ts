@@ -31,14 +31,24 @@ export function callDetail(c: CallRow, events: EventRow[], turns: TurnRow[]) {
     status_history: events
       .filter((e) => e.verdict === "apply")
       .map((e) => ({ status: e.status, at: iso(e.at), source: e.source, sequence: e.sequence })),
-    transcript: turns.map((t) => ({ role: t.role, text: t.text, at: iso(t.started_at), interrupted: t.interrupted === 1 })),
+    transcript: turns.map((t) => ({
+      role: t.role,
+      text: t.text,
+      at: iso(t.started_at),
+      interrupted: t.interrupted === 1,
+    })),
     metrics: c.metrics ? (JSON.parse(c.metrics) as unknown) : null,
   };
 }
 
 /** One line per turn, as a person would read it: `[12:00:03] Agent: Hello… (interrupted)`. */
 export function transcriptText(turns: TurnRow[]): string {
-  return turns
-    .map((t) => `[${new Date(t.started_at).toISOString().slice(11, 19)}] ${t.role === "agent" ? "Agent" : "Caller"}: ${t.text}${t.interrupted ? " (interrupted)" : ""}`)
-    .join("\n") + (turns.length ? "\n" : "");
+  return (
+    turns
+      .map(
+        (t) =>
+          `[${new Date(t.started_at).toISOString().slice(11, 19)}] ${t.role === "agent" ? "Agent" : "Caller"}: ${t.text}${t.interrupted ? " (interrupted)" : ""}`,
+      )
+      .join("\n") + (turns.length ? "\n" : "")
+  );
 }

@@ -2,12 +2,12 @@
 // and which stream may attach to which bridge.
 import { v4 as uuidv4 } from "uuid";
 import type { AppContext } from "../app.ts";
-import { createBridge, type Bridge } from "../bridge/bridge.ts";
+import { type Bridge, createBridge } from "../bridge/bridge.ts";
 import type { StartMessage } from "../twilio/media.ts";
 import { streamToken, verifyStreamToken } from "../twilio/stream-token.ts";
 import { connectStream, reject, sayAndHangup } from "../twilio/twiml.ts";
-import type { VoiceWebhook } from "../twilio/webhook.ts";
 import { mediaStreamUrl, trimSlash } from "../twilio/urls.ts";
+import type { VoiceWebhook } from "../twilio/webhook.ts";
 import { apologizeAndHangUp, applyReport, checkCapacity, endCall, recordStatus } from "./service.ts";
 import { isCallStatus } from "./status.ts";
 import type { CallRow } from "./store.ts";
@@ -58,7 +58,9 @@ export async function handleVoiceWebhook(ctx: AppContext, p: VoiceWebhook): Prom
   const known = ctx.store.getCallBySid(p.CallSid);
   if (known) {
     if (known.ended_at !== null || known.end_requested_at !== null) return sayAndHangup();
-    const call = isCallStatus(p.CallStatus) ? applyReport(ctx, known.id, { status: p.CallStatus }, "voice_webhook", at, p) : known;
+    const call = isCallStatus(p.CallStatus)
+      ? applyReport(ctx, known.id, { status: p.CallStatus }, "voice_webhook", at, p)
+      : known;
     return streamTwiml(ctx, call);
   }
   if (p.Direction !== "inbound") {
@@ -68,7 +70,8 @@ export async function handleVoiceWebhook(ctx: AppContext, p: VoiceWebhook): Prom
   const refusal = inboundRefusal(ctx, p);
   const base = ctx.config.server.public_url;
   if (refusal || !base) {
-    if (!base) ctx.log.error("inbound call refused: no public URL configured (server.public_url or AGENTICAI_WEBHOOK_URL)");
+    if (!base)
+      ctx.log.error("inbound call refused: no public URL configured (server.public_url or AGENTICAI_WEBHOOK_URL)");
     ctx.log.info("inbound call refused", { call_sid: p.CallSid, from: p.From, reason: refusal ?? "no_public_url" });
     return reject(refusal ?? "rejected");
   }

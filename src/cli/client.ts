@@ -9,16 +9,27 @@ export interface ClientOptions {
 
 export class CliError extends Error {}
 
-async function request(opts: ClientOptions, method: string, path: string, body?: unknown): Promise<Record<string, unknown>> {
+async function request(
+  opts: ClientOptions,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<Record<string, unknown>> {
   const headers: Record<string, string> = { Accept: "application/json" };
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let res: Response;
   try {
     // Appended, not resolved, so a server behind a proxy path prefix keeps its prefix.
-    res = await fetch(opts.serverUrl.replace(/\/+$/, "") + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+    res = await fetch(opts.serverUrl.replace(/\/+$/, "") + path, {
+      method,
+      headers,
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
   } catch (e) {
-    throw new CliError(`cannot reach the agenticai server at ${opts.serverUrl}: ${(e as Error).message} (is it running? see --server-url)`);
+    throw new CliError(
+      `cannot reach the agenticai server at ${opts.serverUrl}: ${(e as Error).message} (is it running? see --server-url)`,
+    );
   }
   const data = (await res.json().catch(() => ({}))) as Record<string, unknown>;
   if (!res.ok || data.success === false) {
@@ -27,21 +38,38 @@ async function request(opts: ClientOptions, method: string, path: string, body?:
   return data;
 }
 
-const show = (opts: ClientOptions, data: unknown, human: () => string) => opts.out(opts.json ? JSON.stringify(data, null, 2) : human());
+const show = (opts: ClientOptions, data: unknown, human: () => string) =>
+  opts.out(opts.json ? JSON.stringify(data, null, 2) : human());
 
-export async function placeCall(opts: ClientOptions, body: { to: string; prompt?: string; webhook_url?: string; metadata?: unknown }) {
+export async function placeCall(
+  opts: ClientOptions,
+  body: { to: string; prompt?: string; webhook_url?: string; metadata?: unknown },
+) {
   const data = await request(opts, "POST", "/api/call", body);
   show(opts, data, () => `Calling ${data.to}: call_id ${data.call_id} (webhooks at ${data.webhook_url})`);
 }
 
-type Summary = { call_id: string; to_number: string; from_number: string | null; status: string; direction: string; created_at: string };
+type Summary = {
+  call_id: string;
+  to_number: string;
+  from_number: string | null;
+  status: string;
+  direction: string;
+  created_at: string;
+};
 
 export async function listCalls(opts: ClientOptions) {
   const data = await request(opts, "GET", "/api/calls");
   show(opts, data, () => {
     const calls = data.calls as Summary[];
     if (!calls.length) return "No active calls.";
-    const rows = calls.map((c) => [c.call_id, c.direction, c.direction === "inbound" ? (c.from_number ?? "") : c.to_number, c.status, c.created_at]);
+    const rows = calls.map((c) => [
+      c.call_id,
+      c.direction,
+      c.direction === "inbound" ? (c.from_number ?? "") : c.to_number,
+      c.status,
+      c.created_at,
+    ]);
     return formatTable([["CALL ID", "DIRECTION", "NUMBER", "STATUS", "STARTED"], ...rows]);
   });
 }
@@ -67,10 +95,22 @@ export async function endCall(opts: ClientOptions, id: string) {
 
 export async function serverStatus(opts: ClientOptions) {
   const data = await request(opts, "GET", "/health");
-  show(opts, data, () => `${data.status}: ${data.active_calls} active call(s), version ${data.version}, up ${data.uptime_s} s (${opts.serverUrl})`);
+  show(
+    opts,
+    data,
+    () =>
+      `${data.status}: ${data.active_calls} active call(s), version ${data.version}, up ${data.uptime_s} s (${opts.serverUrl})`,
+  );
 }
 
 function formatTable(rows: string[][]): string {
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
-  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()).join("\n");
+  return rows
+    .map((r) =>
+      r
+        .map((cell, i) => cell.padEnd(widths[i]!))
+        .join("  ")
+        .trimEnd(),
+    )
+    .join("\n");
 }

@@ -1,7 +1,7 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
-import type { z } from "./zod.ts";
-import { ConfigSchema, type Config } from "./schema.ts";
 import { ENV_OVERRIDES, type Env } from "./env.ts";
+import { type Config, ConfigSchema } from "./schema.ts";
+import type { z } from "./zod.ts";
 
 export class ConfigError extends Error {}
 
@@ -51,7 +51,8 @@ function setPath(root: Record<string, unknown>, path: readonly string[], value: 
   let node = root;
   for (const key of path.slice(0, -1)) {
     const next = node[key];
-    node = next && typeof next === "object" && !Array.isArray(next) ? (next as Record<string, unknown>) : (node[key] = {});
+    if (!next || typeof next !== "object" || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
   }
   node[path[path.length - 1]!] = value;
 }
@@ -83,7 +84,8 @@ export function loadConfig({ path, env }: LoadOptions): Config {
     } catch (e) {
       throw new ConfigError(`config ${file}: invalid YAML: ${(e as Error).message.split("\n")[0]}`);
     }
-    if (typeof raw !== "object" || Array.isArray(raw)) throw new ConfigError(`config ${file}: the top level must be a mapping`);
+    if (typeof raw !== "object" || Array.isArray(raw))
+      throw new ConfigError(`config ${file}: the top level must be a mapping`);
   } else if (explicit) {
     throw new ConfigError(`config ${file}: file not found`);
   }

@@ -1,7 +1,8 @@
 import { z } from "./zod.ts";
 
 export const DEFAULT_PROMPT = "You are a helpful AI assistant making a phone call.";
-export const DEFAULT_INBOUND_PROMPT = "You are a helpful AI assistant answering a phone call. Greet the caller and ask how you can help.";
+export const DEFAULT_INBOUND_PROMPT =
+  "You are a helpful AI assistant answering a phone call. Greet the caller and ask how you can help.";
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
 
@@ -49,7 +50,10 @@ export const ConfigSchema = z.strictObject({
     // Prepended to every call's prompt: house rules that apply whatever the caller of the API asks.
     preamble: or(text(0, 32_000), ""),
     // How the agent opens the conversation; an empty string means it waits for the other side.
-    outbound_greeting: or(text(0, 2_000), "The call has just been answered. Greet the person and say why you are calling, following your instructions."),
+    outbound_greeting: or(
+      text(0, 2_000),
+      "The call has just been answered. Greet the person and say why you are calling, following your instructions.",
+    ),
     inbound_greeting: or(text(0, 2_000), "Greet the caller and ask how you can help."),
   }),
   audio: section({

@@ -15,7 +15,8 @@ async function readJsonObject(req: Request): Promise<unknown> {
   } catch (e) {
     throw new HttpError(400, `Invalid JSON body: ${(e as Error).message}`);
   }
-  if (body === null || typeof body !== "object" || Array.isArray(body)) throw new HttpError(400, "Request body must be a JSON object");
+  if (body === null || typeof body !== "object" || Array.isArray(body))
+    throw new HttpError(400, "Request body must be a JSON object");
   return body;
 }
 
@@ -38,7 +39,9 @@ export function showCall(ctx: AppContext, id: string): Response {
 
 export function showTranscript(ctx: AppContext, id: string): Response {
   const call = getCall(ctx, id);
-  return new Response(transcriptText(ctx.store.transcript(call.id)), { headers: { "Content-Type": "text/plain; charset=utf-8" } });
+  return new Response(transcriptText(ctx.store.transcript(call.id)), {
+    headers: { "Content-Type": "text/plain; charset=utf-8" },
+  });
 }
 
 export async function postEnd(ctx: AppContext, id: string): Promise<Response> {

@@ -16,8 +16,16 @@ const PROXY_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip"];
  * Without a token only loopback clients are served. A reverse proxy on the same host makes every
  * client look local, so a request that names a forwarded client is treated as remote.
  */
-export function authorize(token: string | undefined, authHeader: string | null, address: string | undefined, headers: Headers): string | null {
-  if (token) return tokenMatches(token, authHeader) ? null : "Unauthorized: send the header 'Authorization: Bearer <AGENTICAI_API_TOKEN>'";
+export function authorize(
+  token: string | undefined,
+  authHeader: string | null,
+  address: string | undefined,
+  headers: Headers,
+): string | null {
+  if (token)
+    return tokenMatches(token, authHeader)
+      ? null
+      : "Unauthorized: send the header 'Authorization: Bearer <AGENTICAI_API_TOKEN>'";
   if (isLoopback(address) && !PROXY_HEADERS.some((h) => headers.has(h))) return null;
   return "Unauthorized: the API answers only local clients until AGENTICAI_API_TOKEN is set; set it and send 'Authorization: Bearer <token>'";
 }

@@ -4,11 +4,11 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import type { AppContext } from "../app.ts";
 import type { Bridge } from "../bridge/bridge.ts";
-import { mediaStreamUrl } from "../twilio/urls.ts";
 import { acceptStream } from "../calls/voice.ts";
 import { StartMessage } from "../twilio/media.ts";
-import { signedByTwilio } from "./twilio.ts";
+import { mediaStreamUrl } from "../twilio/urls.ts";
 import { failure } from "./respond.ts";
+import { signedByTwilio } from "./twilio.ts";
 
 export interface MediaSocketData {
   bridge: Bridge | null;
@@ -25,7 +25,7 @@ function streamUrls(ctx: AppContext): string[] {
   const bases = new Set(ctx.store.activeWebhookBases());
   if (ctx.config.server.public_url) bases.add(ctx.config.server.public_url);
   // openai-agents-js found Twilio sometimes signs the URL with a trailing slash.
-  return [...bases].flatMap((base) => [mediaStreamUrl(base), mediaStreamUrl(base) + "/"]);
+  return [...bases].flatMap((base) => [mediaStreamUrl(base), `${mediaStreamUrl(base)}/`]);
 }
 
 export function upgradeMedia(ctx: AppContext, req: Request, server: Server<MediaSocketData>): Response | undefined {

@@ -23,7 +23,10 @@ export function createRateLimiter(perMinute: number, now: () => number = Date.no
         }
       }
       let bucket = buckets.get(key);
-      if (!bucket) buckets.set(key, (bucket = { tokens: perMinute, at: t }));
+      if (!bucket) {
+        bucket = { tokens: perMinute, at: t };
+        buckets.set(key, bucket);
+      }
       refill(bucket, t);
       if (bucket.tokens >= 1) {
         bucket.tokens -= 1;

@@ -4,9 +4,9 @@ import { CallError, type FailureKind } from "../calls/service.ts";
 import { TWILIO_PATHS } from "../twilio/urls.ts";
 import { health, listCalls, postCall, postEnd, showCall, showTranscript } from "./api.ts";
 import { authorize } from "./auth.ts";
+import { type MediaSocketData, mediaSocketHandler, upgradeMedia } from "./media.ts";
 import { createRateLimiter } from "./ratelimit.ts";
-import { HttpError, failure } from "./respond.ts";
-import { mediaSocketHandler, upgradeMedia, type MediaSocketData } from "./media.ts";
+import { failure, HttpError } from "./respond.ts";
 import { statusWebhook, voiceWebhook } from "./twilio.ts";
 
 const STATUS_FOR: Record<FailureKind, number> = {
@@ -18,22 +18,27 @@ const STATUS_FOR: Record<FailureKind, number> = {
   not_configured: 503,
 };
 
-type Handler = (req: Request & { params: Record<string, string> }, server: Server<MediaSocketData>) => Response | Promise<Response>;
+type Handler = (
+  req: Request & { params: Record<string, string> },
+  server: Server<MediaSocketData>,
+) => Response | Promise<Response>;
 
 export function startServer(ctx: AppContext): Server<MediaSocketData> {
   const apiLimiter = createRateLimiter(ctx.config.limits.api_requests_per_minute);
   const callLimiter = createRateLimiter(ctx.config.limits.calls_per_minute);
 
-  const errors = (handler: Handler): Handler => async (req, server) => {
-    try {
-      return await handler(req, server);
-    } catch (e) {
-      if (e instanceof HttpError) return failure(e.status, e.message);
-      if (e instanceof CallError) return failure(STATUS_FOR[e.kind], e.message);
-      ctx.log.error("request failed", { path: new URL(req.url).pathname, error: e });
-      return failure(500, "Internal server error");
-    }
-  };
+  const errors =
+    (handler: Handler): Handler =>
+    async (req, server) => {
+      try {
+        return await handler(req, server);
+      } catch (e) {
+        if (e instanceof HttpError) return failure(e.status, e.message);
+        if (e instanceof CallError) return failure(STATUS_FOR[e.kind], e.message);
+        ctx.log.error("request failed", { path: new URL(req.url).pathname, error: e });
+        return failure(500, "Internal server error");
+      }
+    };
 
   /** /api/*: rate limit by client address first (it also slows token guessing), then authenticate. */
   const api = (handler: Handler, limiter = apiLimiter): Handler =>

@@ -1,10 +1,10 @@
-import type { z } from "../config/zod.ts";
 import type { AppContext } from "../app.ts";
 import { handleStatusCallback, signatureBases } from "../calls/service.ts";
-import { TWILIO_PATHS, twilioUrl } from "../twilio/urls.ts";
 import { handleVoiceWebhook } from "../calls/voice.ts";
-import { formParams, validateSignature, type FormParams } from "../twilio/signature.ts";
-import { StatusWebhook, VoiceWebhook, firstValues } from "../twilio/webhook.ts";
+import type { z } from "../config/zod.ts";
+import { type FormParams, formParams, validateSignature } from "../twilio/signature.ts";
+import { TWILIO_PATHS, twilioUrl } from "../twilio/urls.ts";
+import { firstValues, StatusWebhook, VoiceWebhook } from "../twilio/webhook.ts";
 import { HttpError, readBody, xml } from "./respond.ts";
 
 const MAX_WEBHOOK_BODY = 64 * 1024;
@@ -21,7 +21,12 @@ export function signedByTwilio(ctx: AppContext, req: Request, urls: string[], pa
   return urls.some((url) => validateSignature(token, signature, url, params));
 }
 
-async function readWebhook<T extends z.ZodMiniType>(ctx: AppContext, req: Request, path: string, schema: T): Promise<z.infer<T>> {
+async function readWebhook<T extends z.ZodMiniType>(
+  ctx: AppContext,
+  req: Request,
+  path: string,
+  schema: T,
+): Promise<z.infer<T>> {
   const params = formParams(await readBody(req, MAX_WEBHOOK_BODY));
   const flat = firstValues(params);
   const query = new URL(req.url).search;
@@ -31,7 +36,11 @@ async function readWebhook<T extends z.ZodMiniType>(ctx: AppContext, req: Reques
     throw new HttpError(403, "Invalid Twilio signature");
   }
   const parsed = schema.safeParse(flat);
-  if (!parsed.success) throw new HttpError(400, `Invalid Twilio webhook: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`);
+  if (!parsed.success)
+    throw new HttpError(
+      400,
+      `Invalid Twilio webhook: ${parsed.error.issues[0]?.path.join(".")} ${parsed.error.issues[0]?.message}`,
+    );
   return parsed.data;
 }
 

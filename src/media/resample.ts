@@ -81,7 +81,7 @@ const DOWN_TAPS = PROTOTYPE;
 
 function toInt16(v: number): number {
   const r = Math.round(v);
-  return r > 32767 ? 32767 : r < -32768 ? -32768 : r;
+  return r > 32767 ? 32767 : Math.max(r, -32768);
 }
 
 /** 8 kHz → 24 kHz; writes exactly 3 samples per input sample. */

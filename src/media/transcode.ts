@@ -8,7 +8,10 @@ const FACTOR = 3;
 
 function growable(bytes: number) {
   let buf = Buffer.alloc(bytes);
-  return (need: number) => (need <= buf.length ? buf : (buf = Buffer.alloc(need * 2)));
+  return (need: number) => {
+    if (need > buf.length) buf = Buffer.alloc(need * 2);
+    return buf;
+  };
 }
 
 /** Twilio media payload (μ-law 8 kHz) → `audio/pcm` 24 kHz append payload. */

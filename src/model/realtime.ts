@@ -21,7 +21,8 @@ export const END_CALL_TOOL = {
 
 export function sessionConfig(config: Config, instructions: string): RealtimeSessionCreateRequest {
   const { vad } = config.openai;
-  const format = config.audio.format === "pcm" ? ({ type: "audio/pcm", rate: 24000 } as const) : ({ type: "audio/pcmu" } as const);
+  const format =
+    config.audio.format === "pcm" ? ({ type: "audio/pcm", rate: 24000 } as const) : ({ type: "audio/pcmu" } as const);
   const turnDetection =
     vad.type === "semantic_vad"
       ? { type: "semantic_vad" as const, eagerness: vad.eagerness, create_response: true, interrupt_response: true }

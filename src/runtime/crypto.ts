@@ -12,4 +12,5 @@ const sha256 = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest();
 /** Compares digests, so neither the content nor the length of a secret leaks through timing. */
 export const secretsEqual = (a: string, b: string): boolean => crypto.timingSafeEqual(sha256(a), sha256(b));
 
-export const randomToken = (bytes: number): string => Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64url");
+export const randomToken = (bytes: number): string =>
+  Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64url");

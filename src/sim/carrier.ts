@@ -138,11 +138,19 @@ function formatNumber(n: string): string {
 }
 
 function errorBody(e: TwilioError): Record<string, unknown> {
-  return { code: e.code, message: e.message, more_info: `https://www.twilio.com/docs/errors/${e.code}`, status: e.status };
+  return {
+    code: e.code,
+    message: e.message,
+    more_info: `https://www.twilio.com/docs/errors/${e.code}`,
+    status: e.status,
+  };
 }
 
 function json(body: unknown, status: number, headers: Record<string, string> = {}): Response {
-  return new Response(JSON.stringify(body), { status, headers: { "Content-Type": "application/json; charset=utf-8", ...headers } });
+  return new Response(JSON.stringify(body), {
+    status,
+    headers: { "Content-Type": "application/json; charset=utf-8", ...headers },
+  });
 }
 
 function fail(e: TwilioError, headers?: Record<string, string>): Response {
@@ -173,11 +181,11 @@ function optionalInt(v: string | null): number | undefined {
 }
 
 export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> {
-  const accountSid = opts.accountSid ?? "AC" + hex(16);
+  const accountSid = opts.accountSid ?? `AC${hex(16)}`;
   const authToken = opts.authToken ?? "f4ke70ken0f4ke70ken0f4ke70ken012";
   const phoneNumber = opts.phoneNumber ?? "+15005550006";
   const sendCallbacksOnUpdate = opts.sendCallbacksOnUpdate ?? true;
-  const phoneNumberSid = "PN" + hex(16);
+  const phoneNumberSid = `PN${hex(16)}`;
 
   const calls = new Map<string, CarrierCall>();
   const meta = new Map<string, CallMeta>();
@@ -265,7 +273,8 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     if (!E164.test(to) || to === MAGIC_INVALID_TO) {
       return fail({ status: 400, code: 21211, message: `The 'To' number ${to} is not a valid phone number.` });
     }
-    if (from === null || from === "") return fail({ status: 400, code: 21603, message: "A 'From' phone number is required." });
+    if (from === null || from === "")
+      return fail({ status: 400, code: 21603, message: "A 'From' phone number is required." });
     if (from !== phoneNumber) {
       return fail({
         status: 400,
@@ -276,7 +285,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     const url = form.get("Url");
     if (!url && !form.get("Twiml")) return fail({ status: 400, code: 21205, message: "Url parameter is required." });
 
-    const sid = "CA" + hex(16);
+    const sid = `CA${hex(16)}`;
     const now = new Date();
     const call: CarrierCall = {
       sid,
@@ -304,7 +313,11 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     const status = form.get("Status");
     if (status !== null) {
       if (status !== "completed" && status !== "canceled") {
-        return fail({ status: 400, code: 20001, message: `Invalid Status: ${status}. Must be one of: canceled, completed.` });
+        return fail({
+          status: 400,
+          code: 20001,
+          message: `Invalid Status: ${status}. Must be one of: canceled, completed.`,
+        });
       }
       // Twilio documents that `canceled` leaves an answered call alone rather than rejecting the request.
       if (status === "canceled" && !CANCELABLE.has(call.status)) return json(resource(call), 200);
@@ -420,7 +433,8 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     const u = new URL(req.url);
     const path = u.pathname;
     const body = req.method === "GET" || req.method === "HEAD" ? "" : await req.text();
-    const form = req.method === "GET" || req.method === "HEAD" ? new URLSearchParams(u.search) : new URLSearchParams(body);
+    const form =
+      req.method === "GET" || req.method === "HEAD" ? new URLSearchParams(u.search) : new URLSearchParams(body);
     const creds = parseBasic(req.headers.get("authorization"));
     const pathAccount = /^\/2010-04-01\/Accounts\/([^/]+?)(?:\.json)?(?:\/|$)/.exec(path)?.[1];
     const authorized =
@@ -432,13 +446,18 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
 
     if (pathAccount === undefined) return notFound(path);
     if (!authorized) {
-      return fail({ status: 401, code: 20003, message: "Authenticate" }, { "WWW-Authenticate": 'Basic realm="Twilio API"' });
+      return fail(
+        { status: 401, code: 20003, message: "Authenticate" },
+        { "WWW-Authenticate": 'Basic realm="Twilio API"' },
+      );
     }
 
     if (path === `${callsPrefix}.json`) {
       return req.method === "POST" ? createCall(form) : notFound(path);
     }
-    const sid = path.startsWith(`${callsPrefix}/`) ? /^([^/]+)\.json$/.exec(path.slice(callsPrefix.length + 1))?.[1] : undefined;
+    const sid = path.startsWith(`${callsPrefix}/`)
+      ? /^([^/]+)\.json$/.exec(path.slice(callsPrefix.length + 1))?.[1]
+      : undefined;
     if (sid === undefined || (req.method !== "GET" && req.method !== "POST")) return notFound(path);
     const call = calls.get(sid);
     if (!call) return notFound(path);
@@ -450,7 +469,11 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     port: 0,
     fetch: (req) =>
       handle(req).catch((e: unknown) =>
-        fail({ status: 500, code: 20500, message: `simulated carrier internal error: ${e instanceof Error ? e.message : String(e)}` }),
+        fail({
+          status: 500,
+          code: 20500,
+          message: `simulated carrier internal error: ${e instanceof Error ? e.message : String(e)}`,
+        }),
       ),
   });
 
@@ -460,7 +483,11 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     return call;
   }
 
-  async function post(url: string, params: Record<string, string>, o: { signature?: string | null } = {}): Promise<Response> {
+  async function post(
+    url: string,
+    params: Record<string, string>,
+    o: { signature?: string | null } = {},
+  ): Promise<Response> {
     const signature = o.signature === undefined ? twilioSignature(authToken, url, params) : o.signature;
     const headers: Record<string, string> = {
       "Content-Type": "application/x-www-form-urlencoded",
@@ -543,7 +570,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
       return post(call.url, { ...baseParams(call), CallStatus: "in-progress", ...extra });
     },
     async sendInbound(voiceUrl, p) {
-      const callSid = "CA" + hex(16);
+      const callSid = `CA${hex(16)}`;
       const now = new Date();
       const call: CarrierCall = {
         sid: callSid,

@@ -5,7 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createApp } from "../app.ts";
-import { ConfigSchema, type Config } from "../config/schema.ts";
+import { type Config, ConfigSchema } from "../config/schema.ts";
 import { startServer } from "../http/server.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { simulatedConfig, startSimulators } from "./simulators.ts";
@@ -35,7 +35,8 @@ const PROMPT =
   "accept reschedules, and say goodbye and end the call when the patient is done.";
 
 const p50 = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]! : null);
-const ms = (v: number | null | undefined) => (v === null || v === undefined ? "–" : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`);
+const ms = (v: number | null | undefined) =>
+  v === null || v === undefined ? "–" : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const speed = opts.speed ?? 1;
@@ -47,7 +48,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const server = startServer(ctx);
   const url = server.url.href.replace(/\/$/, "");
   const started = performance.now();
-  const clock = () => `[${((performance.now() - started) * speed / 1000).toFixed(1).padStart(5)} s]`;
+  const clock = () => `[${(((performance.now() - started) * speed) / 1000).toFixed(1).padStart(5)} s]`;
 
   try {
     out("agenticai demo: a whole call against a simulated carrier and voice model (no accounts, loopback only)");
@@ -112,8 +113,11 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     out(`  response latency p50  ${ms(p50(m.turn_latency_ms ?? []))} over ${m.turn_latency_ms?.length ?? 0} turns`);
     out(`  barge-ins             ${m.barge_ins ?? 0}`);
     out(`  end reason            ${call.end_reason} (status ${call.status})`);
-    out(`  frames in/out         ${m.frames_in ?? 0} / ${m.frames_out ?? 0}, dropped ${(m.frames_dropped_in ?? 0) + (m.frames_dropped_out ?? 0)}`);
-    if (recordingPath) out(`  recording             ${relative(process.cwd(), recordingPath)} (stereo WAV: left caller, right agent)`);
+    out(
+      `  frames in/out         ${m.frames_in ?? 0} / ${m.frames_out ?? 0}, dropped ${(m.frames_dropped_in ?? 0) + (m.frames_dropped_out ?? 0)}`,
+    );
+    if (recordingPath)
+      out(`  recording             ${relative(process.cwd(), recordingPath)} (stereo WAV: left caller, right agent)`);
     return { ok: call.end_reason === "agent_hangup", callId: created.call_id, call, recordingPath, recordingSeconds };
   } finally {
     for (const bridge of ctx.bridges.values()) bridge.close("demo_over");

@@ -72,7 +72,8 @@ const SILENCE = 0xff;
 export function speechTone(ms: number): Uint8Array {
   const n = ms * 8;
   const out = new Uint8Array(n);
-  for (let i = 0; i < n; i++) out[i] = ULAW_ENCODE[Math.round(12000 * Math.sin((2 * Math.PI * 300 * i) / 8000)) & 0xffff]!;
+  for (let i = 0; i < n; i++)
+    out[i] = ULAW_ENCODE[Math.round(12000 * Math.sin((2 * Math.PI * 300 * i) / 8000)) & 0xffff]!;
   return out;
 }
 
@@ -82,14 +83,12 @@ type Queued = { bytes: Uint8Array | null; length: number; at: number } | { mark:
 const SILENCE_FRAME = new Uint8Array(FRAME_BYTES).fill(SILENCE);
 const SILENCE_FRAME_B64 = Buffer.from(SILENCE_FRAME).toString("base64");
 
-
-
 export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClient> {
   const speed = opts.speed ?? 1;
   const stamped = opts.probe ? stampedSilence(FRAME_BYTES) : null;
-  const streamSid = "MZ" + randomBytes(16).toString("hex");
-  const accountSid = opts.accountSid ?? "AC" + "0".repeat(32);
-  const callSid = opts.callSid ?? "CA" + randomBytes(16).toString("hex");
+  const streamSid = `MZ${randomBytes(16).toString("hex")}`;
+  const accountSid = opts.accountSid ?? `AC${"0".repeat(32)}`;
+  const callSid = opts.callSid ?? `CA${randomBytes(16).toString("hex")}`;
   const headers: Record<string, string> = opts.signature === undefined ? {} : { "X-Twilio-Signature": opts.signature };
   const ws = new WebSocket(opts.url, { headers });
 
@@ -119,14 +118,15 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
   const recAgent: Uint8Array[] = [];
   const waiters: { at: number; done: () => void }[] = [];
 
-  const streamMs = () => (line ? lineFrames * FRAME_MS : ((performance.now() - lineStart) * speed));
+  const streamMs = () => (line ? lineFrames * FRAME_MS : (performance.now() - lineStart) * speed);
 
   const send = (msg: object) => {
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(msg));
   };
   const nextSeq = () => String(++seq);
   const echo = (name: string) => {
-    if (ws.readyState === WebSocket.OPEN) ws.send(`{"event":"mark","sequenceNumber":"${nextSeq()}","streamSid":"${streamSid}","mark":{"name":"${name}"}}`);
+    if (ws.readyState === WebSocket.OPEN)
+      ws.send(`{"event":"mark","sequenceNumber":"${nextSeq()}","streamSid":"${streamSid}","mark":{"name":"${name}"}}`);
   };
   const onMark = (name: string) => {
     received.marks++;
@@ -158,7 +158,8 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
   };
 
   // Built as a string like Twilio's own frames (event first), cheap enough for a thousand lines at once.
-  const mediaFrame = (frame: Uint8Array) => mediaPayload(Buffer.from(frame.buffer, frame.byteOffset, frame.length).toString("base64"), frame.length);
+  const mediaFrame = (frame: Uint8Array) =>
+    mediaPayload(Buffer.from(frame.buffer, frame.byteOffset, frame.length).toString("base64"), frame.length);
   const mediaPayload = (payload: string, bytes: number) => {
     chunk++;
     sentMs += bytes / 8;
@@ -227,7 +228,11 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
 
   const onServerMessage = (data: unknown) => {
     if (typeof data !== "string") return void protocolErrors++;
-    const fast = data.startsWith('{"event":"media","streamSid":"') ? "payload" : data.startsWith('{"event":"mark","streamSid":"') ? "name" : null;
+    const fast = data.startsWith('{"event":"media","streamSid":"')
+      ? "payload"
+      : data.startsWith('{"event":"mark","streamSid":"')
+        ? "name"
+        : null;
     if (fast && stringField(data, "streamSid") === streamSid) {
       const value = stringField(data, fast);
       // Mark names with escapes are not the server's; let the full parser judge them.
@@ -343,10 +348,13 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
         lineStart = performance.now() + phase;
         const clock = () => {
           // Catch up on every frame that is due, so timer jitter never stretches the line.
-          line = setInterval(() => {
-            const due = Math.floor((performance.now() - lineStart) / period);
-            while (lineFrames < due && ws.readyState === WebSocket.OPEN) lineFrame();
-          }, Math.max(1, Math.min(FRAME_MS, period)));
+          line = setInterval(
+            () => {
+              const due = Math.floor((performance.now() - lineStart) / period);
+              while (lineFrames < due && ws.readyState === WebSocket.OPEN) lineFrame();
+            },
+            Math.max(1, Math.min(FRAME_MS, period)),
+          );
         };
         if (phase) line = setTimeout(clock, phase);
         else clock();
@@ -358,14 +366,15 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
           if (line) waiters.push({ at: lineFrames * FRAME_MS + ms, done });
           else setTimeout(done, ms / speed);
         }),
-      sendDtmf: (digit) => send({ event: "dtmf", sequenceNumber: nextSeq(), streamSid, dtmf: { track: "inbound_track", digit } }),
+      sendDtmf: (digit) =>
+        send({ event: "dtmf", sequenceNumber: nextSeq(), streamSid, dtmf: { track: "inbound_track", digit } }),
       sendRaw: (data) => {
         if (ws.readyState === WebSocket.OPEN) ws.send(data);
       },
       recording() {
         const join = (parts: Uint8Array[]) => {
           const out = new Uint8Array(parts.length * FRAME_BYTES);
-          parts.forEach((p, i) => out.set(p, i * FRAME_BYTES));
+          for (const [i, p] of parts.entries()) out.set(p, i * FRAME_BYTES);
           return out;
         };
         return { caller: join(recCaller), agent: join(recAgent) };

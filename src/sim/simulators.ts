@@ -1,8 +1,8 @@
 // Both simulators together, and the configuration that points a server at them.
 import type { Config } from "../config/schema.ts";
-import { startCarrier, type Carrier } from "./carrier.ts";
+import { type Carrier, startCarrier } from "./carrier.ts";
 import { loadScript, type Script } from "./script.ts";
-import { startRealtimeSim, type RealtimeSim } from "./voice-model.ts";
+import { type RealtimeSim, startRealtimeSim } from "./voice-model.ts";
 
 export interface Simulators {
   carrier: Carrier;
@@ -14,7 +14,12 @@ export interface Simulators {
 export async function startSimulators(opts: { speed?: number; record?: boolean } = {}): Promise<Simulators> {
   const script = await loadScript();
   // A quarter second of "thinking" before each reply, so latencies look like a hosted model's.
-  const model = startRealtimeSim({ callerTranscripts: script.caller.map((s) => s.line.text), agentReplies: script.agent, responseDelayMs: 250, speed: opts.speed });
+  const model = startRealtimeSim({
+    callerTranscripts: script.caller.map((s) => s.line.text),
+    agentReplies: script.agent,
+    responseDelayMs: 250,
+    speed: opts.speed,
+  });
   const carrier = await startCarrier({ autoCalls: { script, speed: opts.speed, record: opts.record } });
   return {
     carrier,

@@ -7,17 +7,18 @@ export type Verb =
   | { verb: "Reject"; reason: string }
   | { verb: "Pause"; seconds: number };
 
-const unescape = (s: string) =>
+const unescapeXml = (s: string) =>
   s.replace(/&(lt|gt|quot|apos|amp);/g, (_, e: string) => ({ lt: "<", gt: ">", quot: '"', apos: "'", amp: "&" })[e]!);
 
 const attr = (tag: string, name: string) => {
   const m = new RegExp(`\\s${name}="([^"]*)"`).exec(tag);
-  return m ? unescape(m[1]!) : undefined;
+  return m ? unescapeXml(m[1]!) : undefined;
 };
 
 export function parseTwiml(xml: string): Verb[] {
   const verbs: Verb[] = [];
-  const re = /<Stream\b[^>]*>(?:[\s\S]*?<\/Stream>)?|<Say\b[^>]*>([\s\S]*?)<\/Say>|<Hangup\s*\/>|<Reject\b[^>]*\/>|<Pause\b[^>]*\/>/g;
+  const re =
+    /<Stream\b[^>]*>(?:[\s\S]*?<\/Stream>)?|<Say\b[^>]*>([\s\S]*?)<\/Say>|<Hangup\s*\/>|<Reject\b[^>]*\/>|<Pause\b[^>]*\/>/g;
   for (const m of xml.matchAll(re)) {
     const tag = m[0];
     if (tag.startsWith("<Stream")) {
@@ -27,7 +28,7 @@ export function parseTwiml(xml: string): Verb[] {
         if (name !== undefined) parameters[name] = attr(p[0], "value") ?? "";
       }
       verbs.push({ verb: "Stream", url: attr(tag, "url") ?? "", parameters });
-    } else if (tag.startsWith("<Say")) verbs.push({ verb: "Say", text: unescape(m[1] ?? "") });
+    } else if (tag.startsWith("<Say")) verbs.push({ verb: "Say", text: unescapeXml(m[1] ?? "") });
     else if (tag.startsWith("<Hangup")) verbs.push({ verb: "Hangup" });
     else if (tag.startsWith("<Reject")) verbs.push({ verb: "Reject", reason: attr(tag, "reason") ?? "rejected" });
     else verbs.push({ verb: "Pause", seconds: Number(attr(tag, "length") ?? 1) });

@@ -1,8 +1,9 @@
 // A voice model that speaks the OpenAI Realtime GA protocol on a local WebSocket. It detects speech
 // by energy in the audio it is sent, "transcribes" each caller turn from a script, answers with tone
 // audio and a scripted transcript, can be interrupted, and calls `end_call` when the caller says goodbye.
-import type { Server, ServerWebSocket } from "bun";
+
 import { randomBytes } from "node:crypto";
+import type { Server, ServerWebSocket } from "bun";
 import { createUpsampler } from "../media/resample.ts";
 import { base64Bytes } from "../media/transcode.ts";
 import { ULAW_DECODE, ULAW_ENCODE } from "../media/ulaw.ts";
@@ -103,7 +104,8 @@ function tone(hz: number, rate: number, ms: number, pcm: boolean): Buffer {
     return out;
   }
   const out = Buffer.alloc(n);
-  for (let i = 0; i < n; i++) out[i] = ULAW_ENCODE[Math.round(6000 * Math.sin((2 * Math.PI * hz * i) / rate)) & 0xffff]!;
+  for (let i = 0; i < n; i++)
+    out[i] = ULAW_ENCODE[Math.round(6000 * Math.sin((2 * Math.PI * hz * i) / rate)) & 0xffff]!;
   return out;
 }
 
@@ -129,9 +131,23 @@ function rms(audio: Buffer, pcm: boolean): number {
 
 const APPEND_PREFIX = '{"type":"input_audio_buffer.append","audio":"';
 /** What a response's done event reports it used; the figures only need to be plausible. */
-const USAGE = { total_tokens: 120, input_tokens: 80, output_tokens: 40, input_token_details: { text_tokens: 50, audio_tokens: 30, cached_tokens: 0 }, output_token_details: { text_tokens: 10, audio_tokens: 30 } };
+const USAGE = {
+  total_tokens: 120,
+  input_tokens: 80,
+  output_tokens: 40,
+  input_token_details: { text_tokens: 50, audio_tokens: 30, cached_tokens: 0 },
+  output_token_details: { text_tokens: 10, audio_tokens: 30 },
+};
 const isPcm = (session: Json, dir: "input" | "output") => session.audio?.[dir]?.format?.type === "audio/pcm";
-const BETA_KEYS = ["modalities", "input_audio_format", "output_audio_format", "voice", "turn_detection", "input_audio_transcription", "temperature"];
+const BETA_KEYS = [
+  "modalities",
+  "input_audio_format",
+  "output_audio_format",
+  "voice",
+  "turn_detection",
+  "input_audio_transcription",
+  "temperature",
+];
 
 export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
   const apiKey = opts.apiKey ?? "sk-sim";
@@ -148,17 +164,30 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     st.ws.send(JSON.stringify({ type: event.type, event_id: id("event"), ...event }));
   };
   const error = (st: State, code: string, message: string, extra: Json = {}) =>
-    send(st, { type: "error", error: { type: "invalid_request_error", code, message, param: null, event_id: null, ...extra } });
+    send(st, {
+      type: "error",
+      error: { type: "invalid_request_error", code, message, param: null, event_id: null, ...extra },
+    });
 
   async function respond(st: State, opts2: { line: { text: string; audio?: Uint8Array }; endCall: boolean }) {
     const responseId = id("resp");
     const itemId = id("item");
     const response = { id: responseId, itemId, cancelled: false, sentMs: 0 };
     st.active = response;
-    send(st, { type: "response.created", response: { id: responseId, object: "realtime.response", status: "in_progress", output: [] } });
-    send(st, { type: "response.output_item.added", response_id: responseId, output_index: 0, item: { id: itemId, type: "message", role: "assistant", status: "in_progress", content: [] } });
+    send(st, {
+      type: "response.created",
+      response: { id: responseId, object: "realtime.response", status: "in_progress", output: [] },
+    });
+    send(st, {
+      type: "response.output_item.added",
+      response_id: responseId,
+      output_index: 0,
+      item: { id: itemId, type: "message", role: "assistant", status: "in_progress", content: [] },
+    });
     const pcmOut = isPcm(st.session, "output");
-    const audio = opts2.line.audio ? speech(opts2.line.audio, pcmOut) : tone(440, pcmOut ? 24000 : 8000, replyMs, pcmOut);
+    const audio = opts2.line.audio
+      ? speech(opts2.line.audio, pcmOut)
+      : tone(440, pcmOut ? 24000 : 8000, replyMs, pcmOut);
     const bytesPerMs = pcmOut ? 48 : 8;
     const step = deltaMs * bytesPerMs;
     const started = performance.now();
@@ -167,9 +196,24 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     for (let at = 0; at < audio.length; at += step) {
       if (response.cancelled || st.closed) break;
       const word = words.shift();
-      if (word) send(st, { type: "response.output_audio_transcript.delta", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta: word });
+      if (word)
+        send(st, {
+          type: "response.output_audio_transcript.delta",
+          response_id: responseId,
+          item_id: itemId,
+          output_index: 0,
+          content_index: 0,
+          delta: word,
+        });
       const chunk = audio.subarray(at, at + step);
-      send(st, { type: "response.output_audio.delta", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, delta: chunk.toString("base64") });
+      send(st, {
+        type: "response.output_audio.delta",
+        response_id: responseId,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        delta: chunk.toString("base64"),
+      });
       st.counters.deltaCount++;
       st.counters.audioBytesSent += chunk.length;
       response.sentMs += chunk.length / bytesPerMs;
@@ -178,15 +222,50 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       await Bun.sleep(opts.pacedReplies ? Math.max(0, started + response.sentMs - performance.now()) : 0);
     }
     if (st.active === response) st.active = null;
-    const output: Json[] = [{ id: itemId, type: "message", role: "assistant", status: response.cancelled ? "incomplete" : "completed" }];
+    const output: Json[] = [
+      { id: itemId, type: "message", role: "assistant", status: response.cancelled ? "incomplete" : "completed" },
+    ];
     if (!response.cancelled) {
-      send(st, { type: "response.output_audio.done", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0 });
-      send(st, { type: "response.output_audio_transcript.done", response_id: responseId, item_id: itemId, output_index: 0, content_index: 0, transcript: opts2.line.text });
+      send(st, {
+        type: "response.output_audio.done",
+        response_id: responseId,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+      });
+      send(st, {
+        type: "response.output_audio_transcript.done",
+        response_id: responseId,
+        item_id: itemId,
+        output_index: 0,
+        content_index: 0,
+        transcript: opts2.line.text,
+      });
       send(st, { type: "response.output_item.done", response_id: responseId, output_index: 0, item: output[0] });
       if (opts2.endCall) {
-        const call = { id: id("item"), type: "function_call", call_id: id("call"), name: "end_call", arguments: JSON.stringify({ reason: "caller said goodbye" }), status: "completed" };
-        send(st, { type: "response.output_item.added", response_id: responseId, output_index: 1, item: { ...call, arguments: "" } });
-        send(st, { type: "response.function_call_arguments.done", response_id: responseId, item_id: call.id, output_index: 1, call_id: call.call_id, name: "end_call", arguments: call.arguments });
+        const call = {
+          id: id("item"),
+          type: "function_call",
+          call_id: id("call"),
+          name: "end_call",
+          arguments: JSON.stringify({ reason: "caller said goodbye" }),
+          status: "completed",
+        };
+        send(st, {
+          type: "response.output_item.added",
+          response_id: responseId,
+          output_index: 1,
+          item: { ...call, arguments: "" },
+        });
+        send(st, {
+          type: "response.function_call_arguments.done",
+          response_id: responseId,
+          item_id: call.id,
+          output_index: 1,
+          call_id: call.call_id,
+          name: "end_call",
+          arguments: call.arguments,
+        });
         send(st, { type: "response.output_item.done", response_id: responseId, output_index: 1, item: call });
         output.push(call);
       }
@@ -197,7 +276,9 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         id: responseId,
         object: "realtime.response",
         status: response.cancelled ? "cancelled" : "completed",
-        status_details: response.cancelled ? { type: "cancelled", reason: st.closed ? "client_cancelled" : "turn_detected" } : null,
+        status_details: response.cancelled
+          ? { type: "cancelled", reason: st.closed ? "client_cancelled" : "turn_detected" }
+          : null,
         output,
         usage: USAGE,
       },
@@ -210,7 +291,12 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
   };
 
   function startResponse(st: State, endCall = false) {
-    if (st.active) return error(st, "conversation_already_has_active_response", "Conversation already has an active response in progress");
+    if (st.active)
+      return error(
+        st,
+        "conversation_already_has_active_response",
+        "Conversation already has an active response in progress",
+      );
     void respond(st, { line: nextAgentLine(st, endCall ? "Goodbye!" : "OK."), endCall });
   }
 
@@ -248,7 +334,11 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
           }
         }, load.deltaMs),
       );
-    const responseCreated = () => send(st, { type: "response.created", response: { id: response.id, object: "realtime.response", status: "in_progress", output: [] } });
+    const responseCreated = () =>
+      send(st, {
+        type: "response.created",
+        response: { id: response.id, object: "realtime.response", status: "in_progress", output: [] },
+      });
     responseCreated();
     st.timers.push(setTimeout(start, phase));
     if (!load.bargeInEveryMs) return;
@@ -264,9 +354,25 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
           send(st, { type: "input_audio_buffer.speech_started", audio_start_ms: audioMs, item_id: caller });
           // A whole turn, as OpenAI sends it when turn detection interrupts a reply: the reply is
           // cancelled, the caller's words are transcribed, and the agent answers in a new response.
-          send(st, { type: "response.done", response: { id: response.id, object: "realtime.response", status: "cancelled", status_details: { type: "cancelled", reason: "turn_detected" }, output: [], usage: USAGE } });
+          send(st, {
+            type: "response.done",
+            response: {
+              id: response.id,
+              object: "realtime.response",
+              status: "cancelled",
+              status_details: { type: "cancelled", reason: "turn_detected" },
+              output: [],
+              usage: USAGE,
+            },
+          });
           send(st, { type: "input_audio_buffer.speech_stopped", audio_end_ms: audioMs, item_id: caller });
-          send(st, { type: "conversation.item.input_audio_transcription.completed", item_id: caller, content_index: 0, transcript: "Sorry, one more thing.", usage: { type: "duration", seconds: 1 } });
+          send(st, {
+            type: "conversation.item.input_audio_transcription.completed",
+            item_id: caller,
+            content_index: 0,
+            transcript: "Sorry, one more thing.",
+            usage: { type: "duration", seconds: 1 },
+          });
           response = { id: id("resp"), itemId: id("item"), sentMs: 0 };
           responseCreated();
         }, every),
@@ -297,7 +403,11 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       if (!st.speaking) {
         st.speaking = true;
         st.speechItem = id("item");
-        send(st, { type: "input_audio_buffer.speech_started", audio_start_ms: Math.round(st.audioMs - ms), item_id: st.speechItem });
+        send(st, {
+          type: "input_audio_buffer.speech_started",
+          audio_start_ms: Math.round(st.audioMs - ms),
+          item_id: st.speechItem,
+        });
         if (turn.interrupt_response !== false) cancel(st);
       }
       return;
@@ -307,10 +417,20 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     if (st.silentMs < (turn.silence_duration_ms ?? 500)) return;
     st.speaking = false;
     const item = st.speechItem;
-    send(st, { type: "input_audio_buffer.speech_stopped", audio_end_ms: Math.round(st.audioMs - st.silentMs), item_id: item });
+    send(st, {
+      type: "input_audio_buffer.speech_stopped",
+      audio_end_ms: Math.round(st.audioMs - st.silentMs),
+      item_id: item,
+    });
     send(st, { type: "input_audio_buffer.committed", item_id: item, previous_item_id: null });
     const transcript = opts.callerTranscripts?.[st.callerTurns++] ?? "Hello?";
-    send(st, { type: "conversation.item.input_audio_transcription.completed", item_id: item, content_index: 0, transcript, usage: { type: "duration", seconds: 1 } });
+    send(st, {
+      type: "conversation.item.input_audio_transcription.completed",
+      item_id: item,
+      content_index: 0,
+      transcript,
+      usage: { type: "duration", seconds: 1 },
+    });
     const goodbye = /goodbye/i.test(transcript) && (st.session.tools ?? []).some((t: Json) => t.name === "end_call");
     if (turn.create_response === false) return;
     const delay = (opts.responseDelayMs ?? 0) / (opts.speed ?? 1);
@@ -326,8 +446,19 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       case "session.update": {
         const s = event.session ?? {};
         const beta = BETA_KEYS.find((k) => k in s);
-        if (s.type !== "realtime" || beta) return error(st, "unknown_parameter", `Unknown parameter: 'session.${beta ?? "type"}'.`, { param: `session.${beta ?? "type"}`, event_id: event.event_id ?? null });
-        st.session = { ...st.session, ...s, audio: { input: { ...st.session.audio?.input, ...s.audio?.input }, output: { ...st.session.audio?.output, ...s.audio?.output } } };
+        if (s.type !== "realtime" || beta)
+          return error(st, "unknown_parameter", `Unknown parameter: 'session.${beta ?? "type"}'.`, {
+            param: `session.${beta ?? "type"}`,
+            event_id: event.event_id ?? null,
+          });
+        st.session = {
+          ...st.session,
+          ...s,
+          audio: {
+            input: { ...st.session.audio?.input, ...s.audio?.input },
+            output: { ...st.session.audio?.output, ...s.audio?.output },
+          },
+        };
         send(st, { type: "session.updated", session: st.session });
         if (opts.load && st.timers.length === 0) stream(st, opts.load);
         return;
@@ -346,8 +477,14 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         }
         st.truncates.push(event);
         const have = st.itemAudioMs.get(event.item_id);
-        if (have === undefined || event.audio_end_ms > have) return error(st, "invalid_value", "audio_end_ms is longer than the audio");
-        return send(st, { type: "conversation.item.truncated", item_id: event.item_id, content_index: event.content_index ?? 0, audio_end_ms: event.audio_end_ms });
+        if (have === undefined || event.audio_end_ms > have)
+          return error(st, "invalid_value", "audio_end_ms is longer than the audio");
+        return send(st, {
+          type: "conversation.item.truncated",
+          item_id: event.item_id,
+          content_index: event.content_index ?? 0,
+          audio_end_ms: event.audio_end_ms,
+        });
       }
       case "conversation.item.create": {
         const item = { id: id("item"), ...event.item };
@@ -367,19 +504,38 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     port: opts.port ?? 0,
     fetch(req, srv) {
       const url = new URL(req.url);
-      if (!url.pathname.endsWith("/realtime")) return Response.json({ error: { message: "Not found" } }, { status: 404 });
+      if (!url.pathname.endsWith("/realtime"))
+        return Response.json({ error: { message: "Not found" } }, { status: 404 });
       if (rejecting > 0) {
         rejecting--;
         return Response.json({ error: { message: "The server is overloaded", type: "server_error" } }, { status: 503 });
       }
       const protocols = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
-      const keyed = req.headers.get("authorization") === `Bearer ${apiKey}` || protocols.includes(`openai-insecure-api-key.${apiKey}`);
-      if (!keyed) return Response.json({ error: { message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key" } }, { status: 401 });
+      const keyed =
+        req.headers.get("authorization") === `Bearer ${apiKey}` ||
+        protocols.includes(`openai-insecure-api-key.${apiKey}`);
+      if (!keyed)
+        return Response.json(
+          { error: { message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key" } },
+          { status: 401 },
+        );
       const model = url.searchParams.get("model") ?? "";
       const state: State = {
         sim: null,
         ws: null,
-        session: { type: "realtime", id: id("sess"), object: "realtime.session", model, output_modalities: ["audio"], instructions: "", tools: [], audio: { input: { format: { type: "audio/pcmu" } }, output: { format: { type: "audio/pcmu" }, voice: "marin" } } },
+        session: {
+          type: "realtime",
+          id: id("sess"),
+          object: "realtime.session",
+          model,
+          output_modalities: ["audio"],
+          instructions: "",
+          tools: [],
+          audio: {
+            input: { format: { type: "audio/pcmu" } },
+            output: { format: { type: "audio/pcmu" }, voice: "marin" },
+          },
+        },
         received: [],
         counters: { appendCount: 0, audioBytes: 0, audioBytesSent: 0, deltaCount: 0 },
         truncates: [],
@@ -402,20 +558,33 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         id: state.session.id,
         model,
         received: state.received,
-        get appendCount() { return state.counters.appendCount; },
-        get audioBytes() { return state.counters.audioBytes; },
-        get audioBytesSent() { return state.counters.audioBytesSent; },
-        get deltaCount() { return state.counters.deltaCount; },
-        get session() { return state.session; },
+        get appendCount() {
+          return state.counters.appendCount;
+        },
+        get audioBytes() {
+          return state.counters.audioBytes;
+        },
+        get audioBytesSent() {
+          return state.counters.audioBytesSent;
+        },
+        get deltaCount() {
+          return state.counters.deltaCount;
+        },
+        get session() {
+          return state.session;
+        },
         truncates: state.truncates,
-        get closed() { return state.closed; },
+        get closed() {
+          return state.closed;
+        },
         close: (code = 1011) => state.ws?.close(code, "simulated drop"),
       };
       sessions.push(state.sim);
-      if (beta) queueMicrotask(() => {
-        error(state, "beta_api_shape_disabled", "The Realtime Beta API is no longer supported.");
-        state.ws?.close(4000, "beta_api_shape_disabled");
-      });
+      if (beta)
+        queueMicrotask(() => {
+          error(state, "beta_api_shape_disabled", "The Realtime Beta API is no longer supported.");
+          state.ws?.close(4000, "beta_api_shape_disabled");
+        });
       return undefined;
     },
     websocket: {
@@ -450,7 +619,9 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     httpBaseUrl: `http://127.0.0.1:${server.port}/v1`,
     apiKey,
     sessions,
-    rejectConnections: (n) => void (rejecting = n),
+    rejectConnections: (n) => {
+      rejecting = n;
+    },
     stop: () => void server.stop(true),
   };
 }

@@ -25,7 +25,8 @@ export function formEncode(data: Params): URLSearchParams {
   const form = new URLSearchParams();
   for (const [key, value] of Object.entries(data ?? {})) {
     if (value === undefined || value === null) continue;
-    for (const v of Array.isArray(value) ? value : [value]) form.append(key, v instanceof Date ? v.toISOString() : String(v));
+    for (const v of Array.isArray(value) ? value : [value])
+      form.append(key, v instanceof Date ? v.toISOString() : String(v));
   }
   return form;
 }

@@ -30,7 +30,10 @@ export const ControlMessage = z.lazy(() =>
     z.object({ event: z.literal("dtmf"), dtmf: z.object({ digit: z.string().check(z.regex(/^[0-9*#A-D]$/)) }) }),
     z.object({ event: z.literal("mark"), mark: z.object({ name: z.string() }) }),
     z.object({ event: z.literal("stop") }),
-    z.object({ event: z.literal("media"), media: z.object({ payload: z.string(), timestamp: z.optional(z.string()) }) }),
+    z.object({
+      event: z.literal("media"),
+      media: z.object({ payload: z.string(), timestamp: z.optional(z.string()) }),
+    }),
   ]),
 );
 export type ControlMessage = z.infer<typeof ControlMessage>;
@@ -78,5 +81,6 @@ export function markName(text: string): string | null {
 // mark names are our own, so nothing here needs escaping and no object is built per frame.
 export const mediaMessage = (streamSid: string, payload: string) =>
   `{"event":"media","streamSid":"${streamSid}","media":{"payload":"${payload}"}}`;
-export const markMessage = (streamSid: string, name: string) => `{"event":"mark","streamSid":"${streamSid}","mark":{"name":"${name}"}}`;
+export const markMessage = (streamSid: string, name: string) =>
+  `{"event":"mark","streamSid":"${streamSid}","mark":{"name":"${name}"}}`;
 export const clearMessage = (streamSid: string) => `{"event":"clear","streamSid":"${streamSid}"}`;

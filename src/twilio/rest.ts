@@ -50,7 +50,8 @@ function toRemote(c: { sid: string; status: string; duration?: string | null }):
 function classify(e: unknown): TwilioError {
   const err = e as { status?: number; code?: number; message?: string };
   const message = err?.message ?? String(e);
-  if (typeof err?.status === "number" && err.status < 500) return new TwilioError("refused", message, err.status, err.code);
+  if (typeof err?.status === "number" && err.status < 500)
+    return new TwilioError("refused", message, err.status, err.code);
   return new TwilioError("unreachable", message, err?.status, err?.code);
 }
 
@@ -60,14 +61,18 @@ export function createTwilioRest(creds: TwilioCredentials): TwilioRest {
   const connect = () =>
     loadTwilio().then((twilio) => {
       // The option is typed as the SDK's RequestClient class; only its request() is ever called.
-      const c = twilio(creds.accountSid, creds.authToken, { autoRetry: false, httpClient: fetchHttpClient(creds.timeoutMs) as never });
+      const c = twilio(creds.accountSid, creds.authToken, {
+        autoRetry: false,
+        httpClient: fetchHttpClient(creds.timeoutMs) as never,
+      });
       // Twilio's default host unless overridden; lets tests and staging point the SDK at another server.
       c.api.baseUrl = creds.apiBaseUrl.replace(/\/+$/, "");
       return c;
     });
   const run = async <T>(fn: (c: Client) => Promise<T>): Promise<T> => {
     try {
-      return await fn(await (client ??= connect()));
+      client ??= connect();
+      return await fn(await client);
     } catch (e) {
       throw classify(e);
     }

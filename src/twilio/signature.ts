@@ -29,7 +29,12 @@ export function urlVariants(url: string): string[] {
   return given === port ? [url, `${scheme}://${host}${rest}`] : [url];
 }
 
-export function validateSignature(authToken: string, signature: string | null, url: string, params: FormParams = {}): boolean {
+export function validateSignature(
+  authToken: string,
+  signature: string | null,
+  url: string,
+  params: FormParams = {},
+): boolean {
   if (!signature) return false;
   return urlVariants(url).some((candidate) => secretsEqual(computeSignature(authToken, candidate, params), signature));
 }

@@ -1,5 +1,9 @@
 // The URLs Twilio is given for a call, all derived from one public base: webhooks and the media stream.
-export const TWILIO_PATHS = { voice: "/twilio/voice", status: "/twilio/status", media: "/twilio/media-stream" } as const;
+export const TWILIO_PATHS = {
+  voice: "/twilio/voice",
+  status: "/twilio/status",
+  media: "/twilio/media-stream",
+} as const;
 
 export const trimSlash = (url: string) => url.replace(/\/+$/, "");
 

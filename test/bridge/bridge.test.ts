@@ -34,13 +34,20 @@ async function say(media: Awaited<ReturnType<TestApp["answer"]>>, ms = 400) {
 
 describe("a whole outbound call", () => {
   test("greeting, two turns, transcripts and measurements", async () => {
-    await start({ model: { callerTranscripts: ["I'd like a table for two.", "At seven, please."], agentReplies: ["Hello, this is Acme.", "For how many?", "Booked!"], replyMs: 300 } });
+    await start({
+      model: {
+        callerTranscripts: ["I'd like a table for two.", "At seven, please."],
+        agentReplies: ["Hello, this is Acme.", "For how many?", "Booked!"],
+        replyMs: 300,
+      },
+    });
     const { id, sid } = await app.call({ prompt: "You book tables for Acme." });
     const media = await app.answer(sid, { instantPlayback: true });
     const session = await until(() => app.model.sessions[0], "model session");
 
     // session.update in the GA shape, μ-law passthrough, our prompt and the end_call tool.
-    const update = (await until(() => session.received.find((e) => e.type === "session.update"), "session.update")).session;
+    const update = (await until(() => session.received.find((e) => e.type === "session.update"), "session.update"))
+      .session;
     expect(update.type).toBe("realtime");
     expect(update.instructions).toContain("You book tables for Acme.");
     expect(update.audio.input.format).toEqual({ type: "audio/pcmu" });
@@ -94,7 +101,8 @@ describe("a whole outbound call", () => {
     const { sid } = await app.call();
     const media = await app.answer(sid, { instantPlayback: true });
     const session = await until(() => app.model.sessions[0], "model session");
-    const update = (await until(() => session.received.find((e) => e.type === "session.update"), "session.update")).session;
+    const update = (await until(() => session.received.find((e) => e.type === "session.update"), "session.update"))
+      .session;
     expect(update.audio.input.format).toEqual({ type: "audio/pcm", rate: 24000 });
     await until(() => media.totalAudioBytes >= 3990, "500 ms of greeting as μ-law");
     await media.sendSilence(200);
@@ -124,7 +132,11 @@ describe("barge-in", () => {
       const c = await detail(id);
       return c.transcript.some((t: { interrupted: boolean }) => t.interrupted) ? c : null;
     }, "interrupted turn");
-    expect(call.transcript[0]).toMatchObject({ role: "agent", text: "A very long greeting that goes on and on.", interrupted: true });
+    expect(call.transcript[0]).toMatchObject({
+      role: "agent",
+      text: "A very long greeting that goes on and on.",
+      interrupted: true,
+    });
     // The turn began when its audio did, not at the barge-in (which may come after its transcript).
     expect(Date.parse(call.transcript[0].at)).toBeLessThanOrEqual(spokeAt - 500);
     const metrics = app.ctx.bridges.get(id)!.metrics();
@@ -146,7 +158,9 @@ describe("call control", () => {
     await app.twilio.flush();
     expect(await detail(id)).toMatchObject({ status: "completed", end_reason: "agent_hangup", active: false });
     const session = app.model.sessions[0]!;
-    expect(session.received.some((e) => e.type === "conversation.item.create" && e.item.type === "function_call_output")).toBe(true);
+    expect(
+      session.received.some((e) => e.type === "conversation.item.create" && e.item.type === "function_call_output"),
+    ).toBe(true);
     await until(() => session.closed, "model socket closed");
   });
 
@@ -186,7 +200,11 @@ describe("call control", () => {
     await start({ config: { calls: { max_duration_s: 1 } } });
     const { id, sid } = await app.call();
     await app.answer(sid);
-    await until(() => app.twilio.requests.some((r) => r.form.get("Status") === "completed"), "hang-up at the limit", 3_000);
+    await until(
+      () => app.twilio.requests.some((r) => r.form.get("Status") === "completed"),
+      "hang-up at the limit",
+      3_000,
+    );
     expect((await detail(id)).end_reason).toBe("max_duration");
   });
 });
@@ -200,7 +218,17 @@ describe("gaps in Twilio's audio", () => {
     await media.sendSilence(100); // five frames stamped 20…100: the next is due at 120
     await until(() => session.audioBytes >= 800, "first frames");
     const frame = (timestamp: number) =>
-      JSON.stringify({ event: "media", sequenceNumber: "99", streamSid: media.streamSid, media: { track: "inbound", chunk: "99", timestamp: String(timestamp), payload: Buffer.alloc(160, 0xff).toString("base64") } });
+      JSON.stringify({
+        event: "media",
+        sequenceNumber: "99",
+        streamSid: media.streamSid,
+        media: {
+          track: "inbound",
+          chunk: "99",
+          timestamp: String(timestamp),
+          payload: Buffer.alloc(160, 0xff).toString("base64"),
+        },
+      });
     // It comes stamped 620: 500 ms were lost on the way.
     media.sendRaw(frame(620));
     await until(() => session.audioBytes >= 800 + 4000 + 160 - 3, "gap filled");
@@ -216,7 +244,10 @@ describe("model failures", () => {
     const media = await app.answer(sid, { instantPlayback: true });
     const first = await until(() => app.model.sessions[0], "model session");
     await say(media);
-    await until(() => app.ctx.store.transcript(app.ctx.store.getCallBySid(sid)!.id).some((t) => t.role === "caller"), "caller turn stored");
+    await until(
+      () => app.ctx.store.transcript(app.ctx.store.getCallBySid(sid)!.id).some((t) => t.role === "caller"),
+      "caller turn stored",
+    );
     first.close(1011);
     const second = await until(() => app.model.sessions[1], "reconnected session");
     const update = await until(() => second.received.find((e) => e.type === "session.update"), "session.update");
@@ -246,18 +277,36 @@ describe("the media socket refuses what is not Twilio", () => {
     await start();
     const { sid } = await app.call();
     await app.twilio.sendVoice(sid);
-    const url = app.url.replace(/^http/, "ws") + "/twilio/media-stream";
-    const res = await fetch(url.replace(/^ws/, "http"), { headers: { Upgrade: "websocket", Connection: "Upgrade", "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==", "Sec-WebSocket-Version": "13", "X-Twilio-Signature": "bad" } });
+    const url = `${app.url.replace(/^http/, "ws")}/twilio/media-stream`;
+    const res = await fetch(url.replace(/^ws/, "http"), {
+      headers: {
+        Upgrade: "websocket",
+        Connection: "Upgrade",
+        "Sec-WebSocket-Key": "dGhlIHNhbXBsZSBub25jZQ==",
+        "Sec-WebSocket-Version": "13",
+        "X-Twilio-Signature": "bad",
+      },
+    });
     expect(res.status).toBe(403);
   });
 
   test("a start with an unknown call or a wrong stream token is closed and opens nothing upstream", async () => {
     await start();
     const { id, sid } = await app.call();
-    const url = app.url.replace(/^http/, "ws") + "/twilio/media-stream";
+    const url = `${app.url.replace(/^http/, "ws")}/twilio/media-stream`;
     const { connectMediaStream } = await import("../../src/sim/media-stream.ts");
-    for (const customParameters of [{ call_id: id, stream_token: "forged" }, { call_id: "nope", stream_token: "x" }, {}] as Record<string, string>[]) {
-      const media = await connectMediaStream({ url, signature: app.twilio.sign(url, {}), accountSid: app.twilio.accountSid, callSid: sid, customParameters });
+    for (const customParameters of [
+      { call_id: id, stream_token: "forged" },
+      { call_id: "nope", stream_token: "x" },
+      {},
+    ] as Record<string, string>[]) {
+      const media = await connectMediaStream({
+        url,
+        signature: app.twilio.sign(url, {}),
+        accountSid: app.twilio.accountSid,
+        callSid: sid,
+        customParameters,
+      });
       const closed = await media.closed;
       expect(closed.code).toBe(1008);
     }
@@ -290,7 +339,7 @@ describe("the media socket refuses what is not Twilio", () => {
     await start();
     const { sid } = await app.call();
     await app.twilio.sendVoice(sid);
-    const url = app.url.replace(/^http/, "ws") + "/twilio/media-stream";
+    const url = `${app.url.replace(/^http/, "ws")}/twilio/media-stream`;
     const ws = new WebSocket(url, { headers: { "X-Twilio-Signature": app.twilio.sign(url, {}) } });
     const code = await new Promise<number>((resolve) => (ws.onclose = (e) => resolve(e.code)));
     expect(code).toBe(1008);

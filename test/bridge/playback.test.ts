@@ -1,5 +1,13 @@
 import { describe, expect, test } from "bun:test";
-import { audioSent, createPlayback, forgetPending, heardMs, interrupt, isPlaying, markPlayed } from "../../src/bridge/playback.ts";
+import {
+  audioSent,
+  createPlayback,
+  forgetPending,
+  heardMs,
+  interrupt,
+  isPlaying,
+  markPlayed,
+} from "../../src/bridge/playback.ts";
 
 describe("playback tracking from echoed marks", () => {
   test("heard audio follows echoes and extrapolates while audio is still queued", () => {
@@ -74,7 +82,8 @@ describe("playback tracking from echoed marks", () => {
     expect(markPlayed(p, b, 200)).toBe(true);
     // In-order playback: the echo of b says a has played as well.
     expect(markPlayed(p, a, 201)).toBe(false);
-    for (const name of ["g0.3", "g0.", "g.1", "x0.1", "g0.1x", "g1.2", "", "g0.99999999999999999"]) expect(markPlayed(p, name, 202)).toBe(false);
+    for (const name of ["g0.3", "g0.", "g.1", "x0.1", "g0.1x", "g1.2", "", "g0.99999999999999999"])
+      expect(markPlayed(p, name, 202)).toBe(false);
   });
 
   test("forgetting pending marks ends playback: nothing is left to interrupt", () => {

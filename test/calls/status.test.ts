@@ -17,7 +17,9 @@ describe("judge: applying Twilio status reports", () => {
   });
   test("nothing leaves a terminal status", () => {
     for (const s of ["completed", "busy", "failed", "no-answer", "canceled"]) {
-      expect(judge({ status: s, last_sequence: 2 }, "in-progress", 9)).toBe(s === "in-progress" ? "duplicate" : "after_terminal");
+      expect(judge({ status: s, last_sequence: 2 }, "in-progress", 9)).toBe(
+        s === "in-progress" ? "duplicate" : "after_terminal",
+      );
     }
   });
 });

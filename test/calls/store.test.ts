@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, test } from "bun:test";
 import { Database } from "bun:sqlite";
+import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -17,7 +17,19 @@ afterEach(() => {
 function open(): Store {
   dir = mkdtempSync(join(tmpdir(), "agenticai-store-"));
   store = openStore(dir);
-  store.insertCall({ id: "c1", direction: "outbound", from_number: null, to_number: "+15550100001", status: "queued", prompt: "p", metadata: "{}", webhook_url: "http://127.0.0.1:1" }, 1);
+  store.insertCall(
+    {
+      id: "c1",
+      direction: "outbound",
+      from_number: null,
+      to_number: "+15550100001",
+      status: "queued",
+      prompt: "p",
+      metadata: "{}",
+      webhook_url: "http://127.0.0.1:1",
+    },
+    1,
+  );
   return store;
 }
 
@@ -40,7 +52,8 @@ describe("batched transcript and metrics writes", () => {
     expect(committed("SELECT count(*) AS n FROM transcript")).toEqual({ n: 0 });
     // The batch's timer commits it; a busy machine may run the timer late, never skip it.
     const deadline = Date.now() + BATCH_MS + 2_000;
-    while ((committed("SELECT count(*) AS n FROM transcript") as { n: number }).n === 0 && Date.now() < deadline) await Bun.sleep(BATCH_MS / 4);
+    while ((committed("SELECT count(*) AS n FROM transcript") as { n: number }).n === 0 && Date.now() < deadline)
+      await Bun.sleep(BATCH_MS / 4);
     expect(committed("SELECT count(*) AS n FROM transcript")).toEqual({ n: 1 });
 
     s.upsertTurn({ ...turn, item_id: "i2", text: "Again" });
@@ -54,7 +67,10 @@ describe("batched transcript and metrics writes", () => {
     s.saveMetrics("c1", '{"n":2}', 6);
     s.close();
     store = null;
-    expect(committed("SELECT metrics, updated_at FROM calls WHERE id = 'c1'")).toEqual({ metrics: '{"n":2}', updated_at: 6 });
+    expect(committed("SELECT metrics, updated_at FROM calls WHERE id = 'c1'")).toEqual({
+      metrics: '{"n":2}',
+      updated_at: 6,
+    });
     // A bridge's late save after close is dropped, not an error on a timer.
     expect(() => s.saveMetrics("c1", '{"n":3}', 7)).not.toThrow();
   });

@@ -12,7 +12,9 @@ const SKIP = 64;
 const AMPLITUDE = 16000;
 
 function tone(freq: number, rate: number, length: number, delay = 0): Int16Array {
-  return Int16Array.from({ length }, (_, n) => Math.round(AMPLITUDE * Math.sin((2 * Math.PI * freq * (n - delay)) / rate)));
+  return Int16Array.from({ length }, (_, n) =>
+    Math.round(AMPLITUDE * Math.sin((2 * Math.PI * freq * (n - delay)) / rate)),
+  );
 }
 
 /** Linear chirp from f0 to f1 Hz over the whole signal. */

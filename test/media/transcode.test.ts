@@ -2,8 +2,10 @@ import { describe, expect, test } from "bun:test";
 import { base64Bytes, createPcm24ToUlaw, createUlawToPcm24 } from "../../src/media/transcode.ts";
 import { ULAW_DECODE, ULAW_ENCODE } from "../../src/media/ulaw.ts";
 
-const tone = (hz: number, rate: number, n: number, amp = 8000) => Int16Array.from({ length: n }, (_, i) => Math.round(amp * Math.sin((2 * Math.PI * hz * i) / rate)));
-const b64 = (bytes: Uint8Array | Int16Array) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
+const tone = (hz: number, rate: number, n: number, amp = 8000) =>
+  Int16Array.from({ length: n }, (_, i) => Math.round(amp * Math.sin((2 * Math.PI * hz * i) / rate)));
+const b64 = (bytes: Uint8Array | Int16Array) =>
+  Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("base64");
 
 describe("linear PCM path", () => {
   test("a 20 ms μ-law frame becomes 60 ms-equivalent of 24 kHz PCM16 (480 samples)", () => {
@@ -20,7 +22,11 @@ describe("linear PCM path", () => {
     let total = 0;
     const decoded: number[] = [];
     // Split at odd byte offsets: a delta may end in the middle of a sample.
-    for (const [a, b] of [[0, 1001], [1001, 3333], [3333, 4800]] as const) {
+    for (const [a, b] of [
+      [0, 1001],
+      [1001, 3333],
+      [3333, 4800],
+    ] as const) {
       const { payload, bytes: n } = toUlaw(bytes.subarray(a, b).toString("base64"));
       total += n;
       for (const u of Buffer.from(payload, "base64")) decoded.push(ULAW_DECODE[u]!);
@@ -28,8 +34,8 @@ describe("linear PCM path", () => {
     expect(total).toBe(800);
     // After the filter delay the tone is there at about its level (μ-law and filter error allowed).
     const rms = Math.sqrt(decoded.slice(100).reduce((s, v) => s + v * v, 0) / (decoded.length - 100));
-    expect(rms).toBeGreaterThan(8000 / Math.SQRT2 * 0.9);
-    expect(rms).toBeLessThan(8000 / Math.SQRT2 * 1.1);
+    expect(rms).toBeGreaterThan((8000 / Math.SQRT2) * 0.9);
+    expect(rms).toBeLessThan((8000 / Math.SQRT2) * 1.1);
   });
 
   test("base64Bytes counts decoded bytes without decoding", () => {

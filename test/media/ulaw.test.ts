@@ -13,7 +13,7 @@ function sha256(bytes: Uint8Array): string {
 function littleEndian(samples: Int16Array): Uint8Array {
   const bytes = new Uint8Array(samples.length * 2);
   const view = new DataView(bytes.buffer);
-  samples.forEach((s, i) => view.setInt16(i * 2, s, true));
+  for (const [i, s] of samples.entries()) view.setInt16(i * 2, s, true);
   return bytes;
 }
 

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { CALL_MS_PER_COLLECTION, TICK_MS, createGcPace } from "../../src/runtime/gc-pacer.ts";
+import { CALL_MS_PER_COLLECTION, createGcPace, TICK_MS } from "../../src/runtime/gc-pacer.ts";
 
 const ticksUntilCollect = (calls: number) => {
   const due = createGcPace();

@@ -3,7 +3,7 @@
 
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import twilio from "twilio";
-import { startCarrier, type Carrier } from "../../src/sim/carrier.ts";
+import { type Carrier, startCarrier } from "../../src/sim/carrier.ts";
 
 interface Received {
   path: string;
@@ -37,7 +37,8 @@ function startReceiver(): { base: string; received: Received[]; stop: () => Prom
 }
 
 const EVENTS = ["initiated", "ringing", "answered", "completed"];
-const RFC2822 = /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} \+0000$/;
+const RFC2822 =
+  /^(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d{2} (Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec) \d{4} \d{2}:\d{2}:\d{2} \+0000$/;
 
 let carrier: Carrier;
 let rx: ReturnType<typeof startReceiver>;
@@ -133,7 +134,9 @@ describe("REST Calls through the twilio SDK", () => {
     const e = await restError(client.calls.create({ ...createOpts(), from: "+15550000000" }));
     expect(e.status).toBe(400);
     expect(e.code).toBe(21212);
-    expect(e.message).toBe("The 'From' number +15550000000 is not a valid phone number, shortcode, or alphanumeric sender ID.");
+    expect(e.message).toBe(
+      "The 'From' number +15550000000 is not a valid phone number, shortcode, or alphanumeric sender ID.",
+    );
 
     const noUrl = await restError(client.calls.create({ to: "+15551230001", from: carrier.phoneNumber }));
     expect(noUrl.code).toBe(21205);
@@ -153,7 +156,9 @@ describe("REST Calls through the twilio SDK", () => {
     expect(statuses.map((p) => p.SequenceNumber)).toEqual(["0", "1"]);
     expect(statuses[1]?.CallDuration).toMatch(/^\d+$/);
     const last = rx.received.at(-1);
-    expect(twilio.validateRequest(carrier.authToken, last?.signature ?? "", last?.url ?? "", last?.params ?? {})).toBe(true);
+    expect(twilio.validateRequest(carrier.authToken, last?.signature ?? "", last?.url ?? "", last?.params ?? {})).toBe(
+      true,
+    );
 
     const fetched = await client.calls(call.sid).fetch();
     expect(fetched.status).toBe("completed");
@@ -183,10 +188,10 @@ describe("REST Calls through the twilio SDK", () => {
     expect(res.status).toBe("queued");
     expect(carrier.calls.get(call.sid)?.params.Twiml).toBe(twiml);
 
-    const missing = await restError(client.calls("CA" + "0".repeat(32)).fetch());
+    const missing = await restError(client.calls(`CA${"0".repeat(32)}`).fetch());
     expect(missing.status).toBe(404);
     expect(missing.code).toBe(20404);
-    const missingUpdate = await restError(client.calls("CA" + "0".repeat(32)).update({ status: "completed" }));
+    const missingUpdate = await restError(client.calls(`CA${"0".repeat(32)}`).update({ status: "completed" }));
     expect(missingUpdate.code).toBe(20404);
   });
 
@@ -199,7 +204,7 @@ describe("REST Calls through the twilio SDK", () => {
     expect(e.message).toBe("Authenticate");
     expect(carrier.requests.at(-1)?.authorized).toBe(false);
 
-    const otherAccount = twilio("AC" + "f".repeat(32), carrier.authToken);
+    const otherAccount = twilio(`AC${"f".repeat(32)}`, carrier.authToken);
     otherAccount.api.baseUrl = carrier.url;
     expect((await restError(otherAccount.calls.create(createOpts()))).code).toBe(20003);
   });
@@ -235,7 +240,7 @@ describe("sign()", () => {
 
   test("agrees with the twilio SDK", () => {
     const u = `${rx.base}/twilio/status?x=1`;
-    const params = { Zeta: "z", AccountSid: carrier.accountSid, "Ünïcode": "välue ✓", Empty: "" };
+    const params = { Zeta: "z", AccountSid: carrier.accountSid, Ünïcode: "välue ✓", Empty: "" };
     const sig = carrier.sign(u, params);
     expect(sig).toBe(twilio.getExpectedTwilioSignature(carrier.authToken, u, params));
     expect(twilio.validateRequest(carrier.authToken, sig, u, params)).toBe(true);
@@ -277,7 +282,9 @@ describe("webhook driver", () => {
     const late = rx.received.at(-1);
     expect(late?.params.SequenceNumber).toBe("0");
     expect(late?.params.CallDuration).toBe("7");
-    expect(twilio.validateRequest(carrier.authToken, late?.signature ?? "", late?.url ?? "", late?.params ?? {})).toBe(true);
+    expect(twilio.validateRequest(carrier.authToken, late?.signature ?? "", late?.url ?? "", late?.params ?? {})).toBe(
+      true,
+    );
     expect(carrier.calls.get(call.sid)?.sequence).toBe(3);
 
     await carrier.sendStatus(call.sid, "completed");
@@ -298,7 +305,9 @@ describe("webhook driver", () => {
       Direction: "outbound-api",
       AnsweredBy: "human",
     });
-    expect(twilio.validateRequest(carrier.authToken, got?.signature ?? "", got?.url ?? "", got?.params ?? {})).toBe(true);
+    expect(twilio.validateRequest(carrier.authToken, got?.signature ?? "", got?.url ?? "", got?.params ?? {})).toBe(
+      true,
+    );
     expect(carrier.calls.get(call.sid)?.status).toBe("in-progress");
   });
 
@@ -314,7 +323,9 @@ describe("webhook driver", () => {
       CallStatus: "ringing",
       Direction: "inbound",
     });
-    expect(twilio.validateRequest(carrier.authToken, got?.signature ?? "", got?.url ?? "", got?.params ?? {})).toBe(true);
+    expect(twilio.validateRequest(carrier.authToken, got?.signature ?? "", got?.url ?? "", got?.params ?? {})).toBe(
+      true,
+    );
     // Inbound calls exist in the REST API too, so the app can hang them up.
     expect((await client.calls(callSid).fetch()).direction).toBe("inbound");
   });

@@ -25,7 +25,13 @@ test("agenticai demo: a conversation with one barge-in, hung up by the agent, re
   expect(call.transcript[2].interrupted).toBe(true);
   expect(call.metrics.barge_ins).toBe(1);
   expect(call.metrics.turn_latency_ms).toHaveLength(3);
-  expect(call.status_history.map((h: { status: string }) => h.status)).toEqual(["queued", "initiated", "ringing", "in-progress", "completed"]);
+  expect(call.status_history.map((h: { status: string }) => h.status)).toEqual([
+    "queued",
+    "initiated",
+    "ringing",
+    "in-progress",
+    "completed",
+  ]);
 
   // The recording is a real stereo WAV of the whole conversation (about 14 s of stream time).
   expect(result.recordingSeconds).toBeGreaterThan(10);

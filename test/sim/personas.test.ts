@@ -1,10 +1,10 @@
 // Each simulated callee gives the status sequence Twilio would report, through the real server.
 import { afterEach, describe, expect, test } from "bun:test";
-import { createApp, type AppContext } from "../../src/app.ts";
+import { type AppContext, createApp } from "../../src/app.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { startServer } from "../../src/http/server.ts";
 import { createLogger } from "../../src/log.ts";
-import { simulatedConfig, startSimulators, type Simulators } from "../../src/sim/simulators.ts";
+import { type Simulators, simulatedConfig, startSimulators } from "../../src/sim/simulators.ts";
 import { tempDir } from "../support/app.ts";
 
 let sims: Simulators;
@@ -20,7 +20,10 @@ afterEach(async () => {
 
 async function start() {
   sims = await startSimulators({ speed: 8 });
-  ctx = createApp(simulatedConfig(ConfigSchema.parse({ server: { host: "127.0.0.1", port: 0, data_dir: tempDir() } }), sims), createLogger(() => {}));
+  ctx = createApp(
+    simulatedConfig(ConfigSchema.parse({ server: { host: "127.0.0.1", port: 0, data_dir: tempDir() } }), sims),
+    createLogger(() => {}),
+  );
   const server = startServer(ctx);
   stopServer = () => server.stop(true);
   url = server.url.href.replace(/\/$/, "");

@@ -3,7 +3,7 @@ import { afterEach, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "../support/app.ts";
-import { spawnServer, type ServerProcess } from "../support/process.ts";
+import { type ServerProcess, spawnServer } from "../support/process.ts";
 
 const children = new Set<ServerProcess>();
 afterEach(async () => {
@@ -17,7 +17,11 @@ afterEach(async () => {
 test("the seed's basic curl example places a simulated call that shows up like a real one", async () => {
   const dir = tempDir();
   writeFileSync(join(dir, "none.yaml"), "");
-  const server = await spawnServer(["server", "--simulate"], { HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "none.yaml") }, children);
+  const server = await spawnServer(
+    ["server", "--simulate"],
+    { HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "none.yaml") },
+    children,
+  );
   const res = await fetch(`${server.url}/api/call`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -37,20 +41,37 @@ test("the seed's basic curl example places a simulated call that shows up like a
     await Bun.sleep(20);
   }
   expect(call.status).toBe("in-progress");
-  expect(call.transcript[0]).toMatchObject({ role: "agent", text: "Hi, it is Ava from Acme Dental, about your visit tomorrow at ten." });
+  expect(call.transcript[0]).toMatchObject({
+    role: "agent",
+    text: "Hi, it is Ava from Acme Dental, about your visit tomorrow at ten.",
+  });
   expect(server.logs.some((l) => l.msg === "rejected a webhook with an invalid Twilio signature")).toBe(false);
 
-  const end = (await (await fetch(`${server.url}/api/calls/${body.call_id}/end`, { method: "POST" })).json()) as Record<string, any>;
+  const end = (await (await fetch(`${server.url}/api/calls/${body.call_id}/end`, { method: "POST" })).json()) as Record<
+    string,
+    any
+  >;
   expect(end).toEqual({ success: true, message: `Call ${body.call_id} ended` });
 }, 20_000);
 
 test("SIGTERM with a live call closes its bridge and exits promptly", async () => {
   const dir = tempDir();
   writeFileSync(join(dir, "none.yaml"), "");
-  const server = await spawnServer(["server", "--simulate"], { HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "none.yaml") }, children);
-  const created = (await (await fetch(`${server.url}/api/call`, { method: "POST", body: JSON.stringify({ to: "+15550100006", webhook_url: server.url }) })).json()) as { call_id: string };
+  const server = await spawnServer(
+    ["server", "--simulate"],
+    { HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "none.yaml") },
+    children,
+  );
+  const created = (await (
+    await fetch(`${server.url}/api/call`, {
+      method: "POST",
+      body: JSON.stringify({ to: "+15550100006", webhook_url: server.url }),
+    })
+  ).json()) as { call_id: string };
   for (let i = 0; i < 500; i++) {
-    const call = (await (await fetch(`${server.url}/api/calls/${created.call_id}`)).json()) as { transcript: unknown[] };
+    const call = (await (await fetch(`${server.url}/api/calls/${created.call_id}`)).json()) as {
+      transcript: unknown[];
+    };
     if (call.transcript.length) break;
     await Bun.sleep(20);
   }

@@ -3,13 +3,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
-import { createApp, type AppContext } from "../../src/app.ts";
+import { type AppContext, createApp } from "../../src/app.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { startServer } from "../../src/http/server.ts";
 import { createLogger } from "../../src/log.ts";
+import { type Carrier, type CarrierOptions, startCarrier } from "../../src/sim/carrier.ts";
 import { connectMediaStream, type MediaClient, type MediaClientOptions } from "../../src/sim/media-stream.ts";
-import { startRealtimeSim, type RealtimeSim, type RealtimeSimOptions } from "../../src/sim/voice-model.ts";
-import { startCarrier, type Carrier, type CarrierOptions } from "../../src/sim/carrier.ts";
+import { type RealtimeSim, type RealtimeSimOptions, startRealtimeSim } from "../../src/sim/voice-model.ts";
 
 type Tree = Record<string, Record<string, unknown>>;
 
@@ -22,7 +22,10 @@ export interface TestApp {
   logs: Record<string, unknown>[];
   dataDir: string;
   /** JSON request to the server; `body` is parsed JSON (or null). */
-  api(path: string, init?: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> }): Promise<{ status: number; body: any; headers: Headers }>;
+  api(
+    path: string,
+    init?: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> },
+  ): Promise<{ status: number; body: any; headers: Headers }>;
   /** Places a call with webhook_url pointing at this server, so the fake Twilio's webhooks come back here. */
   call(body?: Record<string, unknown>): Promise<{ id: string; sid: string }>;
   /** Plays Twilio answering a call: the voice webhook, then the media stream its TwiML names. */
@@ -57,14 +60,26 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const dataDir = opts.dataDir ?? tempDir();
   const twilioTree = opts.noTwilio
     ? { api_base_url: twilio.url }
-    : { account_sid: twilio.accountSid, auth_token: twilio.authToken, phone_number: twilio.phoneNumber, api_base_url: twilio.url };
+    : {
+        account_sid: twilio.accountSid,
+        auth_token: twilio.authToken,
+        phone_number: twilio.phoneNumber,
+        api_base_url: twilio.url,
+      };
   const tree = merge(
-    { server: { host: "127.0.0.1", port: 0, data_dir: dataDir }, twilio: twilioTree, openai: { api_key: model.apiKey, base_url: model.httpBaseUrl } },
+    {
+      server: { host: "127.0.0.1", port: 0, data_dir: dataDir },
+      twilio: twilioTree,
+      openai: { api_key: model.apiKey, base_url: model.httpBaseUrl },
+    },
     opts.config ?? {},
   );
   const config = ConfigSchema.parse(tree);
   const logs: Record<string, unknown>[] = [];
-  const ctx = createApp(config, createLogger((line) => logs.push(JSON.parse(line))));
+  const ctx = createApp(
+    config,
+    createLogger((line) => logs.push(JSON.parse(line))),
+  );
   const server = startServer(ctx);
   const url = server.url.href.replace(/\/$/, "");
   if (opts.publicUrlSelf) ctx.config.server.public_url = url;
@@ -76,7 +91,11 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       body = JSON.stringify(init.body);
       headers["Content-Type"] = "application/json";
     }
-    const res = await fetch(url + path, { method: init.method ?? (body === undefined ? "GET" : "POST"), headers, body });
+    const res = await fetch(url + path, {
+      method: init.method ?? (body === undefined ? "GET" : "POST"),
+      headers,
+      body,
+    });
     const text = await res.text();
     let parsed: unknown = null;
     try {
@@ -106,8 +125,17 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       const xml = await (await twilio.sendVoice(sid)).text();
       const url = /<Stream url="([^"]+)"/.exec(xml)?.[1];
       if (!url) throw new Error(`no <Stream> in TwiML: ${xml}`);
-      const customParameters = Object.fromEntries([...xml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1]!, m[2]!]));
-      return connectMediaStream({ url, signature: twilio.sign(url, {}), accountSid: twilio.accountSid, callSid: sid, customParameters, ...options });
+      const customParameters = Object.fromEntries(
+        [...xml.matchAll(/<Parameter name="([^"]+)" value="([^"]*)"\/>/g)].map((m) => [m[1]!, m[2]!]),
+      );
+      return connectMediaStream({
+        url,
+        signature: twilio.sign(url, {}),
+        accountSid: twilio.accountSid,
+        callSid: sid,
+        customParameters,
+        ...options,
+      });
     },
     async stop() {
       for (const bridge of ctx.bridges.values()) bridge.close("test_over");

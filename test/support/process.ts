@@ -1,7 +1,8 @@
 // Running src/main.ts as a child process with a clean environment.
-import type { Subprocess } from "bun";
+
 import { tmpdir } from "node:os";
 import { resolve } from "node:path";
+import type { Subprocess } from "bun";
 import { ENV_OVERRIDES } from "../../src/config/env.ts";
 
 export const repoRoot = resolve(import.meta.dir, "../..");
@@ -11,7 +12,11 @@ export const repoRoot = resolve(import.meta.dir, "../..");
  * AGENTICAI_API_TOKEN/PORT nor a stray .env in the repo root reach the child (set variables win over .env).
  */
 export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
-  const env: Record<string, string> = { PATH: process.env.PATH ?? "/usr/bin:/bin", HOME: process.env.HOME ?? tmpdir(), AGENTICAI_SERVER_URL: "" };
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? "/usr/bin:/bin",
+    HOME: process.env.HOME ?? tmpdir(),
+    AGENTICAI_SERVER_URL: "",
+  };
   for (const [name] of ENV_OVERRIDES) env[name] = "";
   return { ...env, ...extra };
 }
@@ -24,10 +29,20 @@ export interface Run {
 
 /** Runs the CLI to completion; a command that unexpectedly starts a server is killed rather than hanging the suite. */
 export async function runCli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const proc = Bun.spawn([process.execPath, "src/main.ts", ...args], { cwd: repoRoot, env: childEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+  const proc = Bun.spawn([process.execPath, "src/main.ts", ...args], {
+    cwd: repoRoot,
+    env: childEnv(env),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
   try {
-    const [stdout, stderr, code] = await Promise.all([new Response(proc.stdout).text(), new Response(proc.stderr).text(), proc.exited]);
+    const [stdout, stderr, code] = await Promise.all([
+      new Response(proc.stdout).text(),
+      new Response(proc.stderr).text(),
+      proc.exited,
+    ]);
     return { code, stdout, stderr };
   } finally {
     clearTimeout(timer);
@@ -48,11 +63,24 @@ export interface ServerProcess {
  * Starts `bun src/main.ts <args>` and resolves once its log names the URL it listens on. The child is
  * added to `children` so the test can kill whatever is left in afterEach.
  */
-export async function spawnServer(args: string[], env: Record<string, string>, children: Set<ServerProcess>): Promise<ServerProcess> {
-  const proc = Bun.spawn([process.execPath, "src/main.ts", ...args], { cwd: repoRoot, env: childEnv(env), stdin: "ignore", stdout: "pipe", stderr: "pipe" });
+export async function spawnServer(
+  args: string[],
+  env: Record<string, string>,
+  children: Set<ServerProcess>,
+): Promise<ServerProcess> {
+  const proc = Bun.spawn([process.execPath, "src/main.ts", ...args], {
+    cwd: repoRoot,
+    env: childEnv(env),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
   const logs: Record<string, any>[] = [];
   let stderr = "";
-  void new Response(proc.stderr).text().then((t) => (stderr = t)).catch(() => undefined);
+  void new Response(proc.stderr)
+    .text()
+    .then((t) => (stderr = t))
+    .catch(() => undefined);
   const child: ServerProcess = { proc, url: "", port: 0, logs, stderr: () => stderr };
   children.add(child);
 
@@ -63,8 +91,7 @@ export async function spawnServer(args: string[], env: Record<string, string>, c
       let buffer = "";
       for await (const chunk of proc.stdout) {
         buffer += decoder.decode(chunk, { stream: true });
-        let nl: number;
-        while ((nl = buffer.indexOf("\n")) >= 0) {
+        for (let nl = buffer.indexOf("\n"); nl >= 0; nl = buffer.indexOf("\n")) {
           const line = buffer.slice(0, nl);
           buffer = buffer.slice(nl + 1);
           let record: Record<string, any>;

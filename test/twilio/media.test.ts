@@ -1,8 +1,16 @@
 import { describe, expect, test } from "bun:test";
-import { ControlMessage, clearMessage, markMessage, markName, mediaMessage, mediaPayload, mediaTimestamp } from "../../src/twilio/media.ts";
 import { audioDelta, isTranscriptDelta } from "../../src/model/realtime.ts";
+import {
+  ControlMessage,
+  clearMessage,
+  markMessage,
+  markName,
+  mediaMessage,
+  mediaPayload,
+  mediaTimestamp,
+} from "../../src/twilio/media.ts";
 
-const SID = "MZ" + "0123456789abcdef".repeat(2);
+const SID = `MZ${"0123456789abcdef".repeat(2)}`;
 
 describe("Twilio media stream messages", () => {
   test("media payload fast path matches a full parse, and declines anything unusual", () => {
@@ -16,19 +24,27 @@ describe("Twilio media stream messages", () => {
   });
 
   test("mark echoes take the fast path too; odd names are declined", () => {
-    expect(markName(`{"event":"mark","sequenceNumber":"41","streamSid":"${SID}","mark":{"name":"g0.17"}}`)).toBe("g0.17");
+    expect(markName(`{"event":"mark","sequenceNumber":"41","streamSid":"${SID}","mark":{"name":"g0.17"}}`)).toBe(
+      "g0.17",
+    );
     expect(markName(`{"event":"mark","mark":{"name":"a\\"b"}}`)).toBeNull();
     expect(markName(`{"event":"media","media":{"payload":"AA=="}}`)).toBeNull();
   });
 
   test("outbound messages are exactly Twilio's three shapes", () => {
-    expect(JSON.parse(mediaMessage(SID, "AAEC"))).toEqual({ event: "media", streamSid: SID, media: { payload: "AAEC" } });
+    expect(JSON.parse(mediaMessage(SID, "AAEC"))).toEqual({
+      event: "media",
+      streamSid: SID,
+      media: { payload: "AAEC" },
+    });
     expect(JSON.parse(markMessage(SID, "g0.1"))).toEqual({ event: "mark", streamSid: SID, mark: { name: "g0.1" } });
     expect(JSON.parse(clearMessage(SID))).toEqual({ event: "clear", streamSid: SID });
   });
 
   test("control messages are validated", () => {
-    expect(ControlMessage.safeParse({ event: "dtmf", dtmf: { track: "inbound_track", digit: "5" } }).success).toBe(true);
+    expect(ControlMessage.safeParse({ event: "dtmf", dtmf: { track: "inbound_track", digit: "5" } }).success).toBe(
+      true,
+    );
     expect(ControlMessage.safeParse({ event: "dtmf", dtmf: { digit: "55" } }).success).toBe(false);
     expect(ControlMessage.safeParse({ event: "start", streamSid: "nope", start: {} }).success).toBe(false);
     expect(ControlMessage.safeParse({ event: "bogus" }).success).toBe(false);
@@ -37,13 +53,52 @@ describe("Twilio media stream messages", () => {
 
 describe("model audio delta fast path", () => {
   test("extracts ids and audio without parsing, declines other events, and spots transcript deltas", () => {
-    const text = JSON.stringify({ type: "response.output_audio.delta", event_id: "e1", response_id: "resp_1", item_id: "item_1", output_index: 0, content_index: 0, delta: "AAEC" });
+    const text = JSON.stringify({
+      type: "response.output_audio.delta",
+      event_id: "e1",
+      response_id: "resp_1",
+      item_id: "item_1",
+      output_index: 0,
+      content_index: 0,
+      delta: "AAEC",
+    });
     expect(audioDelta(text)).toEqual({ responseId: "resp_1", itemId: "item_1", delta: "AAEC" });
-    expect(audioDelta(JSON.stringify({ type: "response.output_audio.done", response_id: "r", item_id: "i" }))).toBeNull();
-    expect(audioDelta(JSON.stringify({ event_id: "event_1", type: "response.output_audio.delta", response_id: "r", item_id: "i", delta: "AA" }))).toEqual({ responseId: "r", itemId: "i", delta: "AA" });
+    expect(
+      audioDelta(JSON.stringify({ type: "response.output_audio.done", response_id: "r", item_id: "i" })),
+    ).toBeNull();
+    expect(
+      audioDelta(
+        JSON.stringify({
+          event_id: "event_1",
+          type: "response.output_audio.delta",
+          response_id: "r",
+          item_id: "i",
+          delta: "AA",
+        }),
+      ),
+    ).toEqual({ responseId: "r", itemId: "i", delta: "AA" });
     expect(audioDelta(JSON.stringify({ type: "response.output_audio.delta", delta: "AA" }))).toBeNull();
-    expect(isTranscriptDelta(JSON.stringify({ type: "response.output_audio_transcript.delta", event_id: "e", response_id: "r", item_id: "i", delta: "Hel" }))).toBe(true);
-    expect(isTranscriptDelta(JSON.stringify({ type: "response.output_audio_transcript.done", response_id: "r", item_id: "i", transcript: "Hello" }))).toBe(false);
+    expect(
+      isTranscriptDelta(
+        JSON.stringify({
+          type: "response.output_audio_transcript.delta",
+          event_id: "e",
+          response_id: "r",
+          item_id: "i",
+          delta: "Hel",
+        }),
+      ),
+    ).toBe(true);
+    expect(
+      isTranscriptDelta(
+        JSON.stringify({
+          type: "response.output_audio_transcript.done",
+          response_id: "r",
+          item_id: "i",
+          transcript: "Hello",
+        }),
+      ),
+    ).toBe(false);
     expect(isTranscriptDelta(text)).toBe(false);
   });
 });

@@ -2,7 +2,13 @@ import { describe, expect, test } from "bun:test";
 import { computeSignature, formParams, urlVariants, validateSignature } from "../../src/twilio/signature.ts";
 
 const URL1 = "https://mycompany.com/myapp.php?foo=1&bar=2";
-const params = (caller: string) => ({ CallSid: "CA1234567890ABCDE", Caller: caller, Digits: "1234", From: caller, To: "+18005551212" });
+const params = (caller: string) => ({
+  CallSid: "CA1234567890ABCDE",
+  Caller: caller,
+  Digits: "1234",
+  From: caller,
+  To: "+18005551212",
+});
 
 describe("X-Twilio-Signature (protocols.md §5.3 vectors, token 12345)", () => {
   test("Twilio's security-docs example", () => {
@@ -10,7 +16,9 @@ describe("X-Twilio-Signature (protocols.md §5.3 vectors, token 12345)", () => {
   });
   test("twilio-node spec vectors", () => {
     expect(computeSignature("12345", URL1, params("+14158675309"))).toBe("RSOYDt4T1cUTdK1PDd93/VVr8B8=");
-    expect(computeSignature("12345", "http://mycompany.com:1234/myapp.php?foo=1&bar=2", params("+14158675309"))).toBe("Zmvh+3yNM1Phv2jhDCwEM3q5ebU=");
+    expect(computeSignature("12345", "http://mycompany.com:1234/myapp.php?foo=1&bar=2", params("+14158675309"))).toBe(
+      "Zmvh+3yNM1Phv2jhDCwEM3q5ebU=",
+    );
   });
   test("WebSocket upgrade: wss URL, no params", () => {
     expect(computeSignature("12345", "wss://example.com/media")).toBe("7PR3qMkpDyEJtMrVOY/LDyNq8J8=");
@@ -31,6 +39,8 @@ describe("X-Twilio-Signature (protocols.md §5.3 vectors, token 12345)", () => {
   test("repeated form keys are signed sorted and de-duplicated", () => {
     const p = formParams("E=b&E=a&E=b&Z=1");
     expect(p).toEqual({ E: ["b", "a", "b"], Z: "1" });
-    expect(computeSignature("t", "https://x/y", p)).toBe(computeSignature("t", "https://x/y", { E: ["a", "b"], Z: "1" }));
+    expect(computeSignature("t", "https://x/y", p)).toBe(
+      computeSignature("t", "https://x/y", { E: ["a", "b"], Z: "1" }),
+    );
   });
 });

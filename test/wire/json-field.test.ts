@@ -1,5 +1,5 @@
-import { describe, expect, test } from "bun:test";
 import { heapStats } from "bun:jsc";
+import { describe, expect, test } from "bun:test";
 import { detached, startsWithin, stringField } from "../../src/wire/json-field.ts";
 
 describe("reading one field of a JSON text", () => {
@@ -14,7 +14,11 @@ describe("reading one field of a JSON text", () => {
   });
 
   test("a detached value keeps nothing of the message it came from alive", () => {
-    const messages = (n: number) => Array.from({ length: n }, (_, i) => `{"item_id":"item_${String(i).padStart(24, "0")}","delta":"${"A".repeat(100_000 + i)}"}`);
+    const messages = (n: number) =>
+      Array.from(
+        { length: n },
+        (_, i) => `{"item_id":"item_${String(i).padStart(24, "0")}","delta":"${"A".repeat(100_000 + i)}"}`,
+      );
     const extraAfterGc = () => {
       Bun.gc(true);
       return heapStats().extraMemorySize;
