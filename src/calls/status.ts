@@ -1,19 +1,5 @@
-// Twilio's call status lifecycle and the rules for applying a reported status to a call.
-
-export const CALL_STATUSES = [
-  "queued",
-  "initiated",
-  "ringing",
-  "in-progress",
-  "completed",
-  "busy",
-  "failed",
-  "no-answer",
-  "canceled",
-] as const;
-export type CallStatus = (typeof CALL_STATUSES)[number];
-
-export const TERMINAL: ReadonlySet<string> = new Set(["completed", "busy", "failed", "no-answer", "canceled"]);
+// Our rule for applying a status Twilio reports to a call: which reports move it forward.
+import { type CallStatus, isTerminal } from "../twilio/status.ts";
 
 const RANK: Record<CallStatus, number> = {
   queued: 0,
@@ -26,19 +12,6 @@ const RANK: Record<CallStatus, number> = {
   "no-answer": 4,
   canceled: 4,
 };
-
-export function isCallStatus(s: string): s is CallStatus {
-  return s in RANK;
-}
-
-export function isTerminal(status: string): boolean {
-  return TERMINAL.has(status);
-}
-
-/** Before answer a call is stopped with `Status=canceled`; `completed` is for a call in progress. */
-export function isPreAnswer(status: string): boolean {
-  return status === "queued" || status === "initiated" || status === "ringing";
-}
 
 export interface Current {
   status: string;

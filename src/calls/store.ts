@@ -1,9 +1,29 @@
 import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
+import type { TurnRecord } from "../bridge/turns.ts";
+import type { CallStatus } from "../twilio/status.ts";
 import { MIGRATIONS } from "./migrations.ts";
+import type { Verdict } from "./status.ts";
 
 export type Direction = "outbound" | "inbound";
+
+/** Why a call ended: Twilio's terminal status, or what this server did to end it. */
+export type EndReason =
+  | "completed"
+  | "busy"
+  | "no_answer"
+  | "failed"
+  | "canceled"
+  | "ended_by_api"
+  | "agent_hangup"
+  | "max_duration"
+  | "model_unavailable"
+  | "twilio_error"
+  | "server_restart";
+
+/** What a status-history row came from; stored, so existing values never change. */
+export type EventSource = "api" | "status_callback" | "voice_webhook" | "reconcile";
 
 export interface CallRow {
   id: string;
@@ -11,7 +31,7 @@ export interface CallRow {
   direction: Direction;
   from_number: string | null;
   to_number: string;
-  status: string;
+  status: CallStatus;
   prompt: string;
   metadata: string;
   webhook_url: string;
@@ -21,20 +41,14 @@ export interface CallRow {
   ended_at: number | null;
   end_requested_at: number | null;
   duration_s: number | null;
-  end_reason: string | null;
+  end_reason: EndReason | null;
   error: string | null;
   last_sequence: number;
   metrics: string | null;
 }
 
-export interface TurnRow {
-  call_id: string;
-  role: "caller" | "agent";
-  item_id: string;
-  text: string;
-  started_at: number;
-  interrupted: number;
-}
+/** One transcript turn, as the bridge records it. */
+export type TurnRow = TurnRecord;
 
 export interface EventRow {
   id: number;
@@ -42,8 +56,9 @@ export interface EventRow {
   call_sid: string | null;
   status: string;
   sequence: number | null;
-  source: string;
-  verdict: string;
+  source: EventSource;
+  /** `orphan`: a status callback for a CallSid no call knows yet, kept until the call is created. */
+  verdict: Verdict | "orphan";
   at: number;
   params: string | null;
 }
@@ -101,7 +116,7 @@ function migrate(db: Database): void {
 /** How long a transcript turn or a metrics save may wait to be committed with others. */
 export const BATCH_MS = 100;
 
-export function openStore(dataDir: string): Store {
+function openDatabase(dataDir: string): Database {
   mkdirSync(dataDir, { recursive: true });
   const db = new Database(join(dataDir, "agenticai.db"), { create: true, strict: true });
   // WAL keeps readers off the writer's back; synchronous=NORMAL in WAL mode is still durable across a
@@ -110,50 +125,72 @@ export function openStore(dataDir: string): Store {
     "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
   );
   migrate(db);
+  return db;
+}
 
-  const byId = db.query<CallRow, { id: string }>("SELECT * FROM calls WHERE id = $id");
-  const bySid = db.query<CallRow, { sid: string }>("SELECT * FROM calls WHERE call_sid = $sid");
-  const active = db.query<CallRow, []>("SELECT * FROM calls WHERE ended_at IS NULL ORDER BY created_at");
-  const activeBases = db.query<{ webhook_url: string }, []>(
-    "SELECT DISTINCT webhook_url FROM calls WHERE ended_at IS NULL",
-  );
-  const activeCount = db.query<{ n: number }, []>("SELECT count(*) AS n FROM calls WHERE ended_at IS NULL");
-  const insert = db.query(
-    `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url, created_at, updated_at)
+function prepareStatements(db: Database) {
+  return {
+    byId: db.query<CallRow, { id: string }>("SELECT * FROM calls WHERE id = $id"),
+    bySid: db.query<CallRow, { sid: string }>("SELECT * FROM calls WHERE call_sid = $sid"),
+    active: db.query<CallRow, []>("SELECT * FROM calls WHERE ended_at IS NULL ORDER BY created_at"),
+    activeBases: db.query<{ webhook_url: string }, []>("SELECT DISTINCT webhook_url FROM calls WHERE ended_at IS NULL"),
+    activeCount: db.query<{ n: number }, []>("SELECT count(*) AS n FROM calls WHERE ended_at IS NULL"),
+    insert: db.query(
+      `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url, created_at, updated_at)
      VALUES ($id, $call_sid, $direction, $from_number, $to_number, $status, $prompt, $metadata, $webhook_url, $at, $at)`,
-  );
-  const insertEvent = db.query(
-    `INSERT INTO call_events (call_id, call_sid, status, sequence, source, verdict, at, params)
+    ),
+    insertEvent: db.query(
+      `INSERT INTO call_events (call_id, call_sid, status, sequence, source, verdict, at, params)
      VALUES ($call_id, $call_sid, $status, $sequence, $source, $verdict, $at, $params)`,
-  );
-  const eventsOf = db.query<EventRow, { id: string }>("SELECT * FROM call_events WHERE call_id = $id ORDER BY id");
-  const orphans = db.query<EventRow, { sid: string }>(
-    "SELECT * FROM call_events WHERE call_id IS NULL AND call_sid = $sid ORDER BY id",
-  );
-  const dropOrphans = db.query("DELETE FROM call_events WHERE call_id IS NULL AND call_sid = $sid");
-  const putTurn = db.query(
-    `INSERT INTO transcript (call_id, role, item_id, text, started_at, interrupted)
+    ),
+    eventsOf: db.query<EventRow, { id: string }>("SELECT * FROM call_events WHERE call_id = $id ORDER BY id"),
+    orphans: db.query<EventRow, { sid: string }>(
+      "SELECT * FROM call_events WHERE call_id IS NULL AND call_sid = $sid ORDER BY id",
+    ),
+    dropOrphans: db.query("DELETE FROM call_events WHERE call_id IS NULL AND call_sid = $sid"),
+    putTurn: db.query(
+      `INSERT INTO transcript (call_id, role, item_id, text, started_at, interrupted)
      VALUES ($call_id, $role, $item_id, $text, $started_at, $interrupted)
      ON CONFLICT (call_id, item_id) DO UPDATE SET
        text = CASE WHEN excluded.text <> '' THEN excluded.text ELSE transcript.text END,
        started_at = min(transcript.started_at, excluded.started_at),
        interrupted = max(transcript.interrupted, excluded.interrupted)`,
-  );
-  const putMetrics = db.query("UPDATE calls SET metrics = $metrics, updated_at = $at WHERE id = $id");
-  const turns = db.query<TurnRow, { id: string }>(
-    "SELECT call_id, role, item_id, text, started_at, interrupted FROM transcript WHERE call_id = $id ORDER BY started_at, id",
-  );
-  const getMeta = db.query<{ value: string }, { key: string }>("SELECT value FROM meta WHERE key = $key");
-  const putMeta = db.query(
-    "INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-  );
-  const updates = new Map<string, ReturnType<typeof db.query>>();
+    ),
+    putMetrics: db.query("UPDATE calls SET metrics = $metrics, updated_at = $at WHERE id = $id"),
+    turns: db.query<TurnRow, { id: string }>(
+      "SELECT call_id, role, item_id, text, started_at, interrupted FROM transcript WHERE call_id = $id ORDER BY started_at, id",
+    ),
+    getMeta: db.query<{ value: string }, { key: string }>("SELECT value FROM meta WHERE key = $key"),
+    putMeta: db.query(
+      "INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+    ),
+  };
+}
+type Statements = ReturnType<typeof prepareStatements>;
 
-  // Each call's bridge writes a transcript row or its metrics a few times a turn. Committed one by
-  // one, a few hundred calls made hundreds of commits a second, and the write-ahead log they grew was
-  // checkpointed, three fsyncs and a few MB of writes, on the event loop every second or two. Batched,
-  // they are one commit per BATCH_MS at most. Every other method commits the batch first, so reads
-  // see it and writes keep their order. A crash loses at most the last BATCH_MS of these two.
+/** An UPDATE per set of patched columns, prepared once and reused. */
+function callUpdater(db: Database): (id: string, patch: CallPatch, at: number) => void {
+  const updates = new Map<string, ReturnType<typeof db.query>>();
+  return (id, patch, at) => {
+    const keys = Object.keys(patch).sort();
+    const sig = keys.join(",");
+    let stmt = updates.get(sig);
+    if (!stmt) {
+      stmt = db.query(
+        `UPDATE calls SET ${keys.map((k) => `${k} = $${k}`).join(", ")}${keys.length ? ", " : ""}updated_at = $updated_at WHERE id = $id`,
+      );
+      updates.set(sig, stmt);
+    }
+    stmt.run({ ...patch, updated_at: at, id } as Record<string, string | number | null>);
+  };
+}
+
+// Each call's bridge writes a transcript row or its metrics a few times a turn. Committed one by
+// one, a few hundred calls made hundreds of commits a second, and the write-ahead log they grew was
+// checkpointed, three fsyncs and a few MB of writes, on the event loop every second or two. Batched,
+// they are one commit per BATCH_MS at most. Every other method commits the batch first, so reads
+// see it and writes keep their order. A crash loses at most the last BATCH_MS of these two.
+function writeBatch(db: Database, q: Statements) {
   const pendingTurns: TurnRow[] = [];
   const pendingMetrics = new Map<string, { metrics: string; at: number }>();
   let batchTimer: ReturnType<typeof setTimeout> | null = null;
@@ -166,76 +203,82 @@ export function openStore(dataDir: string): Store {
     const metricsToWrite = [...pendingMetrics];
     pendingMetrics.clear();
     db.transaction(() => {
-      for (const turn of turnsToWrite) putTurn.run({ ...turn });
-      for (const [id, m] of metricsToWrite) putMetrics.run({ id, metrics: m.metrics, at: m.at });
+      for (const turn of turnsToWrite) q.putTurn.run({ ...turn });
+      for (const [id, m] of metricsToWrite) q.putMetrics.run({ id, metrics: m.metrics, at: m.at });
     })();
   };
-  const batch = () => {
+  const schedule = () => {
     if (batchTimer || closed) return;
     batchTimer = setTimeout(flush, BATCH_MS);
     // close() commits what is pending; the timer alone must not keep a process alive.
     batchTimer.unref();
   };
+  return {
+    flush,
+    // A bridge's last events can arrive after close(), while the process stops: there is nowhere to put them.
+    addTurn(turn: TurnRow) {
+      if (closed) return;
+      pendingTurns.push(turn);
+      schedule();
+    },
+    setMetrics(id: string, metrics: string, at: number) {
+      if (closed) return;
+      pendingMetrics.set(id, { metrics, at });
+      schedule();
+    },
+    close() {
+      closed = true;
+    },
+  };
+}
+
+function must(row: CallRow | null, id: string): CallRow {
+  if (!row) throw new Error(`call ${id} vanished from the store`);
+  return row;
+}
+
+export function openStore(dataDir: string): Store {
+  const db = openDatabase(dataDir);
+  const q = prepareStatements(db);
+  const update = callUpdater(db);
+  const batch = writeBatch(db, q);
   /** The method, after the batch is committed. */
   const fresh =
     <A extends unknown[], R>(fn: (...args: A) => R) =>
     (...args: A): R => {
-      flush();
+      batch.flush();
       return fn(...args);
     };
 
-  const must = (row: CallRow | null, id: string): CallRow => {
-    if (!row) throw new Error(`call ${id} vanished from the store`);
-    return row;
-  };
-
   return {
     insertCall: fresh((call: NewCall, at: number) => {
-      insert.run({ call_sid: null, ...call, at });
-      return must(byId.get({ id: call.id }), call.id);
+      q.insert.run({ call_sid: null, ...call, at });
+      return must(q.byId.get({ id: call.id }), call.id);
     }),
-    getCall: fresh((id: string) => byId.get({ id })),
-    getCallBySid: fresh((sid: string) => bySid.get({ sid })),
-    listActive: fresh(() => active.all()),
-    countActive: fresh(() => activeCount.get()!.n),
-    activeWebhookBases: fresh(() => activeBases.all().map((r) => r.webhook_url)),
+    getCall: fresh((id: string) => q.byId.get({ id })),
+    getCallBySid: fresh((sid: string) => q.bySid.get({ sid })),
+    listActive: fresh(() => q.active.all()),
+    countActive: fresh(() => q.activeCount.get()!.n),
+    activeWebhookBases: fresh(() => q.activeBases.all().map((r) => r.webhook_url)),
     updateCall: fresh((id: string, patch: CallPatch, at: number) => {
-      const keys = Object.keys(patch).sort();
-      const sig = keys.join(",");
-      let stmt = updates.get(sig);
-      if (!stmt) {
-        stmt = db.query(
-          `UPDATE calls SET ${keys.map((k) => `${k} = $${k}`).join(", ")}${keys.length ? ", " : ""}updated_at = $updated_at WHERE id = $id`,
-        );
-        updates.set(sig, stmt);
-      }
-      stmt.run({ ...patch, updated_at: at, id } as Record<string, string | number | null>);
-      return must(byId.get({ id }), id);
+      update(id, patch, at);
+      return must(q.byId.get({ id }), id);
     }),
-    addEvent: fresh((event: NewEvent) => void insertEvent.run({ ...event })),
-    events: fresh((id: string) => eventsOf.all({ id })),
+    addEvent: fresh((event: NewEvent) => void q.insertEvent.run({ ...event })),
+    events: fresh((id: string) => q.eventsOf.all({ id })),
     takeOrphans: fresh((sid: string) => {
-      const rows = orphans.all({ sid });
-      if (rows.length) dropOrphans.run({ sid });
+      const rows = q.orphans.all({ sid });
+      if (rows.length) q.dropOrphans.run({ sid });
       return rows;
     }),
-    // A bridge's last events can arrive after close(), while the process stops: there is nowhere to put them.
-    upsertTurn(turn) {
-      if (closed) return;
-      pendingTurns.push(turn);
-      batch();
-    },
-    saveMetrics(id, metrics, at) {
-      if (closed) return;
-      pendingMetrics.set(id, { metrics, at });
-      batch();
-    },
-    transcript: fresh((id: string) => turns.all({ id })),
+    upsertTurn: (turn) => batch.addTurn(turn),
+    saveMetrics: (id, metrics, at) => batch.setMetrics(id, metrics, at),
+    transcript: fresh((id: string) => q.turns.all({ id })),
     transaction: fresh(<T>(fn: () => T): T => db.transaction(fn)()),
-    meta: fresh((key: string) => getMeta.get({ key })?.value ?? null),
-    setMeta: fresh((key: string, value: string) => void putMeta.run({ key, value })),
+    meta: fresh((key: string) => q.getMeta.get({ key })?.value ?? null),
+    setMeta: fresh((key: string, value: string) => void q.putMeta.run({ key, value })),
     close: fresh(() => {
-      closed = true;
+      batch.close();
       db.close();
     }),
   };

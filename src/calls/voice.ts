@@ -1,47 +1,39 @@
-// Twilio's voice webhook and the media streams it leads to: which calls get a bridge to the model,
-// and which stream may attach to which bridge.
+// Twilio's voice webhook: which calls get connected to the model, and which new inbound calls are admitted.
+
 import { v4 as uuidv4 } from "uuid";
+import { MODEL_MISSING_APOLOGY } from "../agent/lines.ts";
 import type { AppContext } from "../app.ts";
-import { type Bridge, createBridge } from "../bridge/bridge.ts";
-import type { StartMessage } from "../twilio/media.ts";
-import { streamToken, verifyStreamToken } from "../twilio/stream-token.ts";
+import { isCallStatus } from "../twilio/status.ts";
+import { streamToken } from "../twilio/stream-token.ts";
 import { connectStream, reject, sayAndHangup } from "../twilio/twiml.ts";
 import { mediaStreamUrl, trimSlash } from "../twilio/urls.ts";
 import type { VoiceWebhook } from "../twilio/webhook.ts";
-import { apologizeAndHangUp, applyReport, checkCapacity, endCall, recordStatus } from "./service.ts";
-import { isCallStatus } from "./status.ts";
+import { addHistory } from "./history.ts";
+import { checkCapacity } from "./outbound.ts";
+import { applyReport } from "./reports.ts";
 import type { CallRow } from "./store.ts";
-
-/** Opens the model session for a call before its media stream arrives, so the greeting is ready at once. */
-export function prepareBridge(ctx: AppContext, call: CallRow): Bridge {
-  const existing = ctx.bridges.get(call.id);
-  if (existing) return existing;
-  const bridge = createBridge({
-    config: ctx.config,
-    log: ctx.log.child({ call_id: call.id }),
-    store: ctx.store,
-    call: { id: call.id, direction: call.direction, prompt: call.prompt },
-    hangup: (reason) => endCall(ctx, call.id, reason),
-    apologize: (reason) => apologizeAndHangUp(ctx, call.id, reason),
-    onClosed: () => {
-      if (ctx.bridges.get(call.id) === bridge) ctx.bridges.delete(call.id);
-    },
-  });
-  ctx.bridges.set(call.id, bridge);
-  return bridge;
-}
+import { prepareBridge } from "./streams.ts";
 
 function streamTwiml(ctx: AppContext, call: CallRow): Promise<string> {
   if (!ctx.config.openai.api_key) {
     ctx.log.error("OPENAI_API_KEY is not set: the call cannot be connected to the model", { call_id: call.id });
     ctx.store.updateCall(call.id, { end_reason: call.end_reason ?? "model_unavailable" }, ctx.now());
-    return sayAndHangup("Sorry, the assistant is not available right now. Goodbye.");
+    return sayAndHangup(MODEL_MISSING_APOLOGY);
   }
   prepareBridge(ctx, call);
   return connectStream({
     streamUrl: mediaStreamUrl(call.webhook_url),
     parameters: { call_id: call.id, stream_token: streamToken(ctx.streamSecret, call.id) },
   });
+}
+
+/** A call we placed (or admitted) was answered: connect it, unless it is already ending. */
+function twimlForKnownCall(ctx: AppContext, known: CallRow, p: VoiceWebhook, at: number): Promise<string> {
+  if (known.ended_at !== null || known.end_requested_at !== null) return sayAndHangup();
+  const call = isCallStatus(p.CallStatus)
+    ? applyReport(ctx, known.id, { status: p.CallStatus }, "voice_webhook", at, p)
+    : known;
+  return streamTwiml(ctx, call);
 }
 
 function inboundRefusal(ctx: AppContext, p: VoiceWebhook): "rejected" | "busy" | null {
@@ -52,31 +44,9 @@ function inboundRefusal(ctx: AppContext, p: VoiceWebhook): "rejected" | "busy" |
   return null;
 }
 
-/** TwiML for Twilio's voice webhook: connect known calls to the media bridge, admit or refuse new inbound ones. */
-export async function handleVoiceWebhook(ctx: AppContext, p: VoiceWebhook): Promise<string> {
-  const at = ctx.now();
-  const known = ctx.store.getCallBySid(p.CallSid);
-  if (known) {
-    if (known.ended_at !== null || known.end_requested_at !== null) return sayAndHangup();
-    const call = isCallStatus(p.CallStatus)
-      ? applyReport(ctx, known.id, { status: p.CallStatus }, "voice_webhook", at, p)
-      : known;
-    return streamTwiml(ctx, call);
-  }
-  if (p.Direction !== "inbound") {
-    ctx.log.warn("voice webhook for an unknown call", { call_sid: p.CallSid, direction: p.Direction });
-    return sayAndHangup();
-  }
-  const refusal = inboundRefusal(ctx, p);
-  const base = ctx.config.server.public_url;
-  if (refusal || !base) {
-    if (!base)
-      ctx.log.error("inbound call refused: no public URL configured (server.public_url or AGENTICAI_WEBHOOK_URL)");
-    ctx.log.info("inbound call refused", { call_sid: p.CallSid, from: p.From, reason: refusal ?? "no_public_url" });
-    return reject(refusal ?? "rejected");
-  }
+function insertInboundCall(ctx: AppContext, p: VoiceWebhook, base: string, at: number): CallRow {
   const status = isCallStatus(p.CallStatus) ? p.CallStatus : "ringing";
-  const call = ctx.store.transaction(() => {
+  return ctx.store.transaction(() => {
     const row = ctx.store.insertCall(
       {
         id: uuidv4(),
@@ -91,23 +61,42 @@ export async function handleVoiceWebhook(ctx: AppContext, p: VoiceWebhook): Prom
       },
       at,
     );
-    recordStatus(ctx, row.id, p.CallSid, status, "voice_webhook", at, p);
+    addHistory(ctx, {
+      callId: row.id,
+      callSid: p.CallSid,
+      status,
+      source: "voice_webhook",
+      verdict: "apply",
+      at,
+      params: p,
+    });
     return row;
   });
+}
+
+/** A new inbound call: admitted and connected if inbound is open to this caller and there is room, else refused. */
+function twimlForInbound(ctx: AppContext, p: VoiceWebhook, at: number): Promise<string> {
+  const refusal = inboundRefusal(ctx, p);
+  const base = ctx.config.server.public_url;
+  if (refusal || !base) {
+    if (!base)
+      ctx.log.error("inbound call refused: no public URL configured (server.public_url or AGENTICAI_WEBHOOK_URL)");
+    ctx.log.info("inbound call refused", { call_sid: p.CallSid, from: p.From, reason: refusal ?? "no_public_url" });
+    return reject(refusal ?? "rejected");
+  }
+  const call = insertInboundCall(ctx, p, base, at);
   ctx.log.info("inbound call accepted", { call_id: call.id, call_sid: p.CallSid, from: p.From });
   return streamTwiml(ctx, call);
 }
 
-/**
- * A media stream's `start` names its call in customParameters; only the stream token served in that
- * call's TwiML opens its bridge, and never for a call that has ended.
- */
-export function acceptStream(ctx: AppContext, start: StartMessage): Bridge | string {
-  const { call_id: callId, stream_token: token } = start.start.customParameters;
-  if (!callId || !token || !verifyStreamToken(ctx.streamSecret, callId, token)) return "invalid stream token";
-  const call = ctx.store.getCall(callId);
-  if (!call || call.ended_at !== null || call.end_requested_at !== null) return "unknown or ended call";
-  if (call.call_sid && call.call_sid !== start.start.callSid) return "stream belongs to another call";
-  if (!ctx.config.openai.api_key) return "model not configured";
-  return prepareBridge(ctx, call);
+/** The TwiML answering Twilio's voice webhook for a call, known or new. */
+export async function twimlForVoiceWebhook(ctx: AppContext, p: VoiceWebhook): Promise<string> {
+  const at = ctx.now();
+  const known = ctx.store.getCallBySid(p.CallSid);
+  if (known) return twimlForKnownCall(ctx, known, p, at);
+  if (p.Direction !== "inbound") {
+    ctx.log.warn("voice webhook for an unknown call", { call_sid: p.CallSid, direction: p.Direction });
+    return sayAndHangup();
+  }
+  return twimlForInbound(ctx, p, at);
 }

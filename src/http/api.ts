@@ -1,6 +1,8 @@
 import type { AppContext } from "../app.ts";
+import { getCall } from "../calls/errors.ts";
+import { endCall } from "../calls/hangup.ts";
+import { createOutboundCall } from "../calls/outbound.ts";
 import { CallRequest, firstIssue } from "../calls/request.ts";
-import { createOutboundCall, endCall, getCall } from "../calls/service.ts";
 import { callDetail, callSummary, transcriptText } from "../calls/view.ts";
 import { VERSION } from "../version.ts";
 import { HttpError, json, readBody } from "./respond.ts";

@@ -1,13 +1,13 @@
 import type { Server } from "bun";
 import type { AppContext } from "../app.ts";
-import { CallError, type FailureKind } from "../calls/service.ts";
+import { CallError, type FailureKind } from "../calls/errors.ts";
 import { TWILIO_PATHS } from "../twilio/urls.ts";
 import { health, listCalls, postCall, postEnd, showCall, showTranscript } from "./api.ts";
 import { authorize } from "./auth.ts";
 import { type MediaSocketData, mediaSocketHandler, upgradeMedia } from "./media.ts";
 import { createRateLimiter } from "./ratelimit.ts";
 import { failure, HttpError } from "./respond.ts";
-import { statusWebhook, voiceWebhook } from "./twilio.ts";
+import { postStatus, postVoice } from "./twilio.ts";
 
 const STATUS_FOR: Record<FailureKind, number> = {
   invalid: 400,
@@ -64,8 +64,8 @@ export function startServer(ctx: AppContext): Server<MediaSocketData> {
       "/api/calls/:id/end": { POST: api((req) => postEnd(ctx, req.params.id!)) },
       "/api/calls/:id/transcript": { GET: api((req) => showTranscript(ctx, req.params.id!)) },
       [TWILIO_PATHS.media]: (req: Request, server: Server<MediaSocketData>) => upgradeMedia(ctx, req, server),
-      [TWILIO_PATHS.voice]: { POST: errors((req) => voiceWebhook(ctx, req)) },
-      [TWILIO_PATHS.status]: { POST: errors((req) => statusWebhook(ctx, req)) },
+      [TWILIO_PATHS.voice]: { POST: errors((req) => postVoice(ctx, req)) },
+      [TWILIO_PATHS.status]: { POST: errors((req) => postStatus(ctx, req)) },
     },
     websocket: mediaSocketHandler(ctx),
     fetch: () => failure(404, "Not found"),

@@ -1,5 +1,5 @@
-import { CALL_STATUSES } from "../calls/status.ts";
 import { z } from "../config/zod.ts";
+import { CALL_STATUSES } from "./status.ts";
 
 // Twilio sends many more fields (geo, CallerName, …); only these drive behaviour, the rest is kept raw.
 // The schemas are built on first use (z.lazy): building zod schemas is a good part of a cold start,

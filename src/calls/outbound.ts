@@ -1,0 +1,104 @@
+// Placing outbound calls: where Twilio's webhooks go, whether there is room, and the create at Twilio.
+import { v4 as uuidv4 } from "uuid";
+import type { AppContext } from "../app.ts";
+import type { Logger } from "../log.ts";
+import { TwilioError, type TwilioRest } from "../twilio/rest.ts";
+import { TWILIO_PATHS, trimSlash, twilioUrl } from "../twilio/urls.ts";
+import { CallError, requireTwilio } from "./errors.ts";
+import { endCall } from "./hangup.ts";
+import { addHistory } from "./history.ts";
+import { adoptOrphans } from "./reports.ts";
+import { type CallRequest, MISSING_WEBHOOK } from "./request.ts";
+import type { NewCall } from "./store.ts";
+
+export interface CreatedCall {
+  call_id: string;
+  to: string;
+  webhook_url: string;
+}
+
+function resolveWebhookBase(ctx: AppContext, requested?: string): string {
+  const base = requested ?? ctx.config.server.public_url;
+  if (!base) throw new CallError("invalid", MISSING_WEBHOOK);
+  return trimSlash(base);
+}
+
+export function checkCapacity(ctx: AppContext): boolean {
+  return ctx.store.countActive() < ctx.config.calls.max_concurrent;
+}
+
+function requireCapacity(ctx: AppContext): void {
+  if (!checkCapacity(ctx)) {
+    throw new CallError(
+      "limit",
+      `Too many active calls: the limit is ${ctx.config.calls.max_concurrent} (calls.max_concurrent)`,
+    );
+  }
+}
+
+/** The call is stored before Twilio is asked, so callbacks that race ahead of the reply have a call to wait for. */
+function insertQueuedCall(ctx: AppContext, req: CallRequest, webhookUrl: string): NewCall {
+  const at = ctx.now();
+  const call: NewCall = {
+    id: uuidv4(),
+    direction: "outbound",
+    from_number: ctx.config.twilio.phone_number ?? null,
+    to_number: req.to,
+    status: "queued",
+    prompt: req.prompt ?? ctx.config.agent.default_prompt,
+    metadata: JSON.stringify(req.metadata),
+    webhook_url: webhookUrl,
+  };
+  ctx.store.transaction(() => {
+    ctx.store.insertCall(call, at);
+    addHistory(ctx, { callId: call.id, callSid: null, status: "queued", source: "api", verdict: "apply", at });
+  });
+  return call;
+}
+
+/** Asks Twilio to dial, then catches up on what happened meanwhile: early callbacks, an early end request. */
+async function dial(ctx: AppContext, twilio: TwilioRest, call: NewCall, log: Logger): Promise<void> {
+  const remote = await twilio.createCall({
+    to: call.to_number,
+    voiceUrl: twilioUrl(call.webhook_url, TWILIO_PATHS.voice),
+    statusUrl: twilioUrl(call.webhook_url, TWILIO_PATHS.status),
+    timeoutS: ctx.config.calls.ring_timeout_s,
+    timeLimitS: ctx.config.calls.max_duration_s,
+  });
+  const row = ctx.store.updateCall(call.id, { call_sid: remote.sid }, ctx.now());
+  adoptOrphans(ctx, row);
+  log.info("call created", { call_sid: remote.sid, to: call.to_number });
+  if (ctx.store.getCall(call.id)!.end_requested_at !== null) {
+    endCall(ctx, call.id).catch((e) =>
+      log.warn("ending a call that was ended while being created failed", { error: e }),
+    );
+  }
+}
+
+/** Ends a call Twilio would not create as failed (`twilio_error`), and words the error for the client. */
+function failCreate(ctx: AppContext, callId: string, e: unknown, log: Logger): CallError {
+  const err = e instanceof TwilioError ? e : new TwilioError("unreachable", String(e));
+  const message =
+    err.kind === "refused" ? `Unable to create record: ${err.message}` : `Unable to reach Twilio: ${err.message}`;
+  const now = ctx.now();
+  ctx.store.transaction(() => {
+    ctx.store.updateCall(callId, { status: "failed", ended_at: now, end_reason: "twilio_error", error: message }, now);
+    addHistory(ctx, { callId, callSid: null, status: "failed", source: "api", verdict: "apply", at: now });
+  });
+  log.warn("creating the call at Twilio failed", { kind: err.kind, code: err.code, error: err.message });
+  return new CallError(err.kind === "refused" ? "twilio_refused" : "twilio_unreachable", message);
+}
+
+export async function createOutboundCall(ctx: AppContext, req: CallRequest): Promise<CreatedCall> {
+  const webhookUrl = resolveWebhookBase(ctx, req.webhook_url);
+  const twilio = requireTwilio(ctx);
+  requireCapacity(ctx);
+  const call = insertQueuedCall(ctx, req, webhookUrl);
+  const log = ctx.log.child({ call_id: call.id });
+  try {
+    await dial(ctx, twilio, call, log);
+    return { call_id: call.id, to: req.to, webhook_url: webhookUrl };
+  } catch (e) {
+    throw failCreate(ctx, call.id, e, log);
+  }
+}

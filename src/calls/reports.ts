@@ -1,0 +1,109 @@
+// Applying what Twilio reports about a call: status callbacks, the voice webhook's status, and the
+// state Twilio gives back when asked.
+import type { AppContext } from "../app.ts";
+import type { RemoteCall } from "../twilio/rest.ts";
+import { type CallStatus, isCallStatus, isTerminal } from "../twilio/status.ts";
+import { StatusWebhook } from "../twilio/webhook.ts";
+import { addHistory } from "./history.ts";
+import { judge, type Verdict } from "./status.ts";
+import type { CallPatch, CallRow, EndReason, EventSource } from "./store.ts";
+
+export type Report = { status: CallStatus; sequence?: number; duration?: number; error?: string };
+
+const END_REASON: Record<string, EndReason> = {
+  completed: "completed",
+  busy: "busy",
+  "no-answer": "no_answer",
+  failed: "failed",
+  canceled: "canceled",
+};
+
+/** What a report changes on a call, given the verdict; terminal duplicates may still bring CallDuration. */
+function patchFor(call: CallRow, report: Report, verdict: Verdict, at: number): CallPatch | null {
+  if (verdict !== "apply") {
+    const lateDuration = verdict === "duplicate" && report.duration !== undefined && call.duration_s === null;
+    return lateDuration ? { duration_s: report.duration! } : null;
+  }
+  const patch: CallPatch = { status: report.status };
+  if (report.sequence !== undefined) patch.last_sequence = report.sequence;
+  if (report.status === "in-progress" && call.answered_at === null) patch.answered_at = at;
+  if (isTerminal(report.status)) {
+    if (call.ended_at === null) patch.ended_at = at;
+    if (report.duration !== undefined) patch.duration_s = report.duration;
+    patch.end_reason = call.end_reason ?? END_REASON[report.status]!;
+    if (report.error) patch.error = report.error;
+  }
+  return patch;
+}
+
+/** Records a status report for a call (always, as an event) and applies it if it moves the call forward. */
+export function applyReport(
+  ctx: AppContext,
+  callId: string,
+  report: Report,
+  source: EventSource,
+  at: number,
+  params?: unknown,
+): CallRow {
+  return ctx.store.transaction(() => {
+    const call = ctx.store.getCall(callId)!;
+    const verdict = judge(call, report.status, report.sequence);
+    addHistory(ctx, {
+      callId: call.id,
+      callSid: call.call_sid,
+      status: report.status,
+      sequence: report.sequence,
+      source,
+      verdict,
+      at,
+      params,
+    });
+    const patch = patchFor(call, report, verdict, at);
+    const updated = patch ? ctx.store.updateCall(call.id, patch, at) : call;
+    if (patch?.ended_at) {
+      ctx.log.info("call ended", { call_id: call.id, status: updated.status, end_reason: updated.end_reason });
+      ctx.bridges.get(call.id)?.close("call_ended");
+    }
+    return updated;
+  });
+}
+
+/** The report in what Twilio's REST API says of a call, if its status is one we know. */
+export function remoteReport(remote: RemoteCall): Report | null {
+  if (!isCallStatus(remote.status)) return null;
+  return { status: remote.status, duration: remote.duration ?? undefined };
+}
+
+function statusReport(p: StatusWebhook): Report {
+  const error = p.ErrorMessage ?? (p.ErrorCode ? `Twilio error ${p.ErrorCode}` : undefined);
+  return { status: p.CallStatus, sequence: p.SequenceNumber, duration: p.CallDuration, error };
+}
+
+/** Status callbacks that raced ahead of the create reply were kept by CallSid; replay them in order now. */
+export function adoptOrphans(ctx: AppContext, call: CallRow): void {
+  const orphans = ctx.store.takeOrphans(call.call_sid!);
+  for (const event of orphans.sort((a, b) => (a.sequence ?? 0) - (b.sequence ?? 0))) {
+    const parsed = StatusWebhook.safeParse(JSON.parse(event.params ?? "{}"));
+    if (parsed.success) applyReport(ctx, call.id, statusReport(parsed.data), "status_callback", event.at, parsed.data);
+  }
+}
+
+/** A callback for a CallSid no call knows yet is kept as an orphan, for adoptOrphans once the call is created. */
+export function handleStatusCallback(ctx: AppContext, p: StatusWebhook): void {
+  const at = ctx.now();
+  const call = ctx.store.getCallBySid(p.CallSid);
+  if (call) {
+    applyReport(ctx, call.id, statusReport(p), "status_callback", at, p);
+    return;
+  }
+  addHistory(ctx, {
+    callId: null,
+    callSid: p.CallSid,
+    status: p.CallStatus,
+    sequence: p.SequenceNumber,
+    source: "status_callback",
+    verdict: "orphan",
+    at,
+    params: p,
+  });
+}

@@ -1,0 +1,41 @@
+// Media streams and the bridges they attach to: which stream may open which call's model session.
+import type { AppContext } from "../app.ts";
+import { type Bridge, createBridge } from "../bridge/bridge.ts";
+import type { StartMessage } from "../twilio/media.ts";
+import { verifyStreamToken } from "../twilio/stream-token.ts";
+import { apologizeAndHangUp, endCall } from "./hangup.ts";
+import type { CallRow } from "./store.ts";
+
+/** Opens the model session for a call before its media stream arrives, so the greeting is ready at once. */
+export function prepareBridge(ctx: AppContext, call: CallRow): Bridge {
+  const existing = ctx.bridges.get(call.id);
+  if (existing) return existing;
+  const bridge = createBridge({
+    config: ctx.config,
+    log: ctx.log.child({ call_id: call.id }),
+    store: ctx.store,
+    tools: ctx.tools,
+    call: { id: call.id, direction: call.direction, prompt: call.prompt },
+    hangup: (reason) => endCall(ctx, call.id, reason),
+    apologize: (reason) => apologizeAndHangUp(ctx, call.id, reason),
+    onClosed: () => {
+      if (ctx.bridges.get(call.id) === bridge) ctx.bridges.delete(call.id);
+    },
+  });
+  ctx.bridges.set(call.id, bridge);
+  return bridge;
+}
+
+/**
+ * A media stream's `start` names its call in customParameters; only the stream token served in that
+ * call's TwiML opens its bridge, and never for a call that has ended.
+ */
+export function acceptStream(ctx: AppContext, start: StartMessage): Bridge | string {
+  const { call_id: callId, stream_token: token } = start.start.customParameters;
+  if (!callId || !token || !verifyStreamToken(ctx.streamSecret, callId, token)) return "invalid stream token";
+  const call = ctx.store.getCall(callId);
+  if (!call || call.ended_at !== null || call.end_requested_at !== null) return "unknown or ended call";
+  if (call.call_sid && call.call_sid !== start.start.callSid) return "stream belongs to another call";
+  if (!ctx.config.openai.api_key) return "model not configured";
+  return prepareBridge(ctx, call);
+}

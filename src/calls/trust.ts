@@ -1,0 +1,45 @@
+// Whether a request came from Twilio. Twilio signs the URL it was given, built from a configured public
+// base, never the URL this process sees behind a proxy or tunnel; so the candidates come from our records.
+import type { AppContext } from "../app.ts";
+import { type FormParams, validateSignature } from "../twilio/signature.ts";
+import { mediaStreamUrl, trimSlash, twilioUrl } from "../twilio/urls.ts";
+import { firstValues } from "../twilio/webhook.ts";
+
+/** Base URLs a webhook for this CallSid may have been signed against: the call's own, then the server's. */
+function webhookBases(ctx: AppContext, callSid: string | undefined): string[] {
+  const bases = new Set<string>();
+  const call = callSid ? ctx.store.getCallBySid(callSid) : null;
+  if (call) bases.add(call.webhook_url);
+  if (ctx.config.server.public_url) bases.add(trimSlash(ctx.config.server.public_url));
+  return [...bases];
+}
+
+/** The wss:// URLs of every live public base: the upgrade names no call, its `start` does. */
+function streamUrls(ctx: AppContext): string[] {
+  const bases = new Set(ctx.store.activeWebhookBases());
+  if (ctx.config.server.public_url) bases.add(ctx.config.server.public_url);
+  // openai-agents-js found Twilio sometimes signs the URL with a trailing slash.
+  return [...bases].flatMap((base) => [mediaStreamUrl(base), `${mediaStreamUrl(base)}/`]);
+}
+
+function signedForAny(ctx: AppContext, signature: string | null, urls: string[], params: FormParams = {}): boolean {
+  if (!ctx.config.twilio.validate_signatures) return true;
+  const token = ctx.config.twilio.auth_token;
+  if (!token) return false;
+  return urls.some((url) => validateSignature(token, signature, url, params));
+}
+
+/** `target` is the webhook's path and query string as received; `signature` its X-Twilio-Signature. */
+export function webhookSignedByTwilio(
+  ctx: AppContext,
+  signature: string | null,
+  target: string,
+  params: FormParams,
+): boolean {
+  const urls = webhookBases(ctx, firstValues(params).CallSid).map((base) => twilioUrl(base, target));
+  return signedForAny(ctx, signature, urls, params);
+}
+
+export function mediaUpgradeSignedByTwilio(ctx: AppContext, signature: string | null): boolean {
+  return signedForAny(ctx, signature, streamUrls(ctx));
+}
