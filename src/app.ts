@@ -1,4 +1,6 @@
 import type { Bridge } from "./bridge/bridge.ts";
+import { createCallTools } from "./bridge/tools/all.ts";
+import type { ToolRegistry } from "./bridge/tools.ts";
 import { openStore, type Store } from "./calls/store.ts";
 import type { Config } from "./config/schema.ts";
 import type { Logger } from "./log.ts";
@@ -16,6 +18,8 @@ export interface AppContext {
   streamSecret: string;
   /** Live audio bridges by call id: the only per-call state kept outside the database. */
   bridges: Map<string, Bridge>;
+  /** The function tools each call's model is given. */
+  tools: ToolRegistry;
   startedAt: number;
   now: () => number;
 }
@@ -60,6 +64,7 @@ export function createApp(config: Config, log: Logger): AppContext {
     missingTwilio,
     streamSecret: streamSecret(store),
     bridges: new Map(),
+    tools: createCallTools(),
     startedAt: Date.now(),
     now: Date.now,
   };

@@ -4,11 +4,10 @@
 import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
 import type { AppContext } from "../app.ts";
 import type { Bridge } from "../bridge/bridge.ts";
-import { acceptStream } from "../calls/voice.ts";
-import { StartMessage } from "../twilio/media.ts";
-import { mediaStreamUrl } from "../twilio/urls.ts";
+import { acceptStream } from "../calls/streams.ts";
+import { mediaUpgradeSignedByTwilio } from "../calls/trust.ts";
+import { readTwilioMessage, type TwilioHandlers } from "../twilio/media.ts";
 import { failure } from "./respond.ts";
-import { signedByTwilio } from "./twilio.ts";
 
 export interface MediaSocketData {
   bridge: Bridge | null;
@@ -20,16 +19,8 @@ const START_TIMEOUT_MS = 5_000;
 export const MAX_MEDIA_MESSAGE = 64 * 1024;
 const POLICY_VIOLATION = 1008;
 
-/** The wss:// URLs of every live public base: the upgrade names no call, its `start` does. */
-function streamUrls(ctx: AppContext): string[] {
-  const bases = new Set(ctx.store.activeWebhookBases());
-  if (ctx.config.server.public_url) bases.add(ctx.config.server.public_url);
-  // openai-agents-js found Twilio sometimes signs the URL with a trailing slash.
-  return [...bases].flatMap((base) => [mediaStreamUrl(base), `${mediaStreamUrl(base)}/`]);
-}
-
 export function upgradeMedia(ctx: AppContext, req: Request, server: Server<MediaSocketData>): Response | undefined {
-  if (!signedByTwilio(ctx, req, streamUrls(ctx))) {
+  if (!mediaUpgradeSignedByTwilio(ctx, req.headers.get("x-twilio-signature"))) {
     ctx.log.warn("rejected a media stream upgrade with an invalid Twilio signature");
     return failure(403, "Invalid Twilio signature");
   }
@@ -37,25 +28,31 @@ export function upgradeMedia(ctx: AppContext, req: Request, server: Server<Media
   return failure(426, "Expected a WebSocket upgrade");
 }
 
-function onStart(ctx: AppContext, ws: ServerWebSocket<MediaSocketData>, text: string): void {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return;
-  }
-  if ((raw as { event?: unknown })?.event !== "start") return;
-  const start = StartMessage.safeParse(raw);
-  const result = start.success ? acceptStream(ctx, start.data) : "malformed start message";
-  if (typeof result === "string") {
-    ctx.log.warn("media stream refused", { reason: result });
-    ws.close(POLICY_VIOLATION, result);
-    return;
-  }
-  if (ws.data.startTimer) clearTimeout(ws.data.startTimer);
-  ws.data.startTimer = null;
-  ws.data.bridge = result;
-  result.attach(ws, start.data!);
+function refuse(ctx: AppContext, ws: ServerWebSocket<MediaSocketData>, reason: string): void {
+  ctx.log.warn("media stream refused", { reason });
+  ws.close(POLICY_VIOLATION, reason);
+}
+
+/** Before its `start`, a socket is waiting to be admitted: only a valid start for a live call opens its bridge. */
+function awaitingStart(ctx: AppContext, ws: ServerWebSocket<MediaSocketData>): TwilioHandlers {
+  const ignore = () => {};
+  return {
+    start(start) {
+      const result = acceptStream(ctx, start);
+      if (typeof result === "string") return refuse(ctx, ws, result);
+      if (ws.data.startTimer) clearTimeout(ws.data.startTimer);
+      ws.data.startTimer = null;
+      ws.data.bridge = result;
+      result.attach(ws, start);
+    },
+    invalid(event) {
+      if (event === "start") refuse(ctx, ws, "malformed start message");
+    },
+    media: ignore,
+    mark: ignore,
+    dtmf: ignore,
+    stop: ignore,
+  };
 }
 
 export function mediaSocketHandler(ctx: AppContext): WebSocketHandler<MediaSocketData> {
@@ -71,7 +68,7 @@ export function mediaSocketHandler(ctx: AppContext): WebSocketHandler<MediaSocke
       // Twilio sends text frames only; a binary frame is not Twilio and carries nothing to act on.
       if (typeof message !== "string") return;
       if (ws.data.bridge) ws.data.bridge.onTwilioText(message);
-      else onStart(ctx, ws, message);
+      else readTwilioMessage(message, awaitingStart(ctx, ws));
     },
     drain(ws) {
       ws.data.bridge?.onTwilioDrain();

@@ -1,5 +1,11 @@
-// OpenAI Realtime (GA) over a plain WebSocket: URL, session shape, and the one hot server event.
-import type { RealtimeClientEvent, RealtimeSessionCreateRequest } from "openai/resources/realtime/realtime";
+// OpenAI Realtime (GA) over a plain WebSocket: the URL, every client event the bridge sends, and the reading of
+// server events, with fast paths for the frequent ones.
+import type {
+  RealtimeClientEvent,
+  RealtimeFunctionTool,
+  RealtimeServerEvent,
+  RealtimeSessionCreateRequest,
+} from "openai/resources/realtime/realtime";
 import type { Config } from "../config/schema.ts";
 import { startsWithin, stringField } from "../wire/json-field.ts";
 
@@ -8,49 +14,106 @@ export function realtimeUrl(baseUrl: string, model: string): string {
   return `${baseUrl.replace(/\/+$/, "").replace(/^http/, "ws")}/realtime?model=${encodeURIComponent(model)}`;
 }
 
-export const END_CALL_TOOL = {
-  type: "function",
-  name: "end_call",
-  description: "Hang up the phone call. Say goodbye first; call this only when the conversation is over.",
-  parameters: {
-    type: "object",
-    properties: { reason: { type: "string", description: "Why the call is ending" } },
-    required: ["reason"],
-  },
-} as const;
-
-export function sessionConfig(config: Config, instructions: string): RealtimeSessionCreateRequest {
-  const { vad } = config.openai;
+export function sessionConfig(
+  config: Config,
+  instructions: string,
+  tools: RealtimeFunctionTool[],
+): RealtimeSessionCreateRequest {
   const format =
     config.audio.format === "pcm" ? ({ type: "audio/pcm", rate: 24000 } as const) : ({ type: "audio/pcmu" } as const);
-  const turnDetection =
-    vad.type === "semantic_vad"
-      ? { type: "semantic_vad" as const, eagerness: vad.eagerness, create_response: true, interrupt_response: true }
-      : {
-          type: "server_vad" as const,
-          threshold: vad.threshold,
-          prefix_padding_ms: vad.prefix_padding_ms,
-          silence_duration_ms: vad.silence_ms,
-          create_response: true,
-          interrupt_response: true,
-        };
   return {
     type: "realtime",
     model: config.openai.model,
     output_modalities: ["audio"],
     instructions,
     audio: {
-      input: { format, transcription: { model: config.openai.transcription_model }, turn_detection: turnDetection },
+      input: {
+        format,
+        transcription: { model: config.openai.transcription_model },
+        turn_detection: turnDetection(config),
+      },
       output: { format, voice: config.openai.voice },
     },
-    tools: [END_CALL_TOOL],
+    tools,
     tool_choice: "auto",
   };
 }
 
-export const clientEvent = (event: RealtimeClientEvent) => JSON.stringify(event);
+function turnDetection(config: Config) {
+  const { vad } = config.openai;
+  if (vad.type === "semantic_vad") {
+    return { type: "semantic_vad" as const, eagerness: vad.eagerness, create_response: true, interrupt_response: true };
+  }
+  return {
+    type: "server_vad" as const,
+    threshold: vad.threshold,
+    prefix_padding_ms: vad.prefix_padding_ms,
+    silence_duration_ms: vad.silence_ms,
+    create_response: true,
+    interrupt_response: true,
+  };
+}
 
+// ── Client events: every message the bridge sends the model is built here ──────────────────────
+
+const clientEvent = (event: RealtimeClientEvent) => JSON.stringify(event);
+
+export const sessionUpdate = (session: RealtimeSessionCreateRequest) =>
+  clientEvent({ type: "session.update", session });
+
+/** Built as a string: the audio is base64 and needs no escaping, and it goes out 50 times a second. */
 export const appendMessage = (audio: string) => `{"type":"input_audio_buffer.append","audio":"${audio}"}`;
+
+/** Cuts the item's audio where the caller stopped hearing it, so the model knows what was said. */
+export const truncateMessage = (itemId: string, audioEndMs: number) =>
+  clientEvent({ type: "conversation.item.truncate", item_id: itemId, content_index: 0, audio_end_ms: audioEndMs });
+
+export const functionOutputMessage = (callId: string, output: unknown) =>
+  clientEvent({
+    type: "conversation.item.create",
+    item: { type: "function_call_output", call_id: callId, output: JSON.stringify(output) },
+  });
+
+/** A response; its `instructions`, when given, replace the session's for that response only. */
+export const responseCreateMessage = (instructions?: string) =>
+  clientEvent(
+    instructions === undefined ? { type: "response.create" } : { type: "response.create", response: { instructions } },
+  );
+
+/** Something the caller's side did that the model should know, as a user message in the conversation. */
+export const userTextMessage = (text: string) =>
+  clientEvent({
+    type: "conversation.item.create",
+    item: { type: "message", role: "user", content: [{ type: "input_text", text }] },
+  });
+
+// ── Server events ───────────────────────────────────────────────────────────────────────────────
+
+export interface ModelHandlers {
+  /** `response.output_audio.delta`, the hot one, as plain values: no parse, no object. */
+  audioDelta(responseId: string, itemId: string, delta: string): void;
+  /** Every other event the bridge acts on, parsed. */
+  event(event: RealtimeServerEvent): void;
+  malformed(): void;
+}
+
+/** Reads one text message from the model; reply transcript deltas are dropped unread (see isTranscriptDelta). */
+export function readModelEvent(text: string, on: ModelHandlers): void {
+  const delta = audioDelta(text);
+  if (delta) {
+    on.audioDelta(delta.responseId, delta.itemId, delta.delta);
+    return;
+  }
+  if (isTranscriptDelta(text)) return;
+  let event: RealtimeServerEvent;
+  try {
+    event = JSON.parse(text) as RealtimeServerEvent;
+  } catch {
+    on.malformed();
+    return;
+  }
+  on.event(event);
+}
 
 export interface AudioDelta {
   responseId: string;

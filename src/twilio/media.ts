@@ -22,7 +22,7 @@ export const StartMessage = z.lazy(() =>
 );
 export type StartMessage = z.infer<typeof StartMessage>;
 
-/** Everything but `media`, which takes the fast path in `mediaPayload`. */
+/** Every inbound message, as a full parse reads it; `media` and `mark` usually take the fast paths below. */
 export const ControlMessage = z.lazy(() =>
   z.discriminatedUnion("event", [
     z.object({ event: z.literal("connected") }),
@@ -37,6 +37,63 @@ export const ControlMessage = z.lazy(() =>
   ]),
 );
 export type ControlMessage = z.infer<typeof ControlMessage>;
+
+/**
+ * One handler per inbound message. The two that come every few milliseconds, `media` and `mark`, get
+ * their fields as plain values, so a frame costs no object; `connected` carries nothing to act on.
+ */
+export interface TwilioHandlers {
+  media(payload: string, timestampMs: number | null): void;
+  mark(name: string): void;
+  start(message: StartMessage): void;
+  dtmf(digit: string): void;
+  stop(): void;
+  /** JSON that is not a message Twilio sends, named by its `event` if it has one. */
+  invalid?(event: unknown): void;
+}
+
+/** Reads one text frame from Twilio and hands it to its handler. Malformed or unknown messages are dropped. */
+export function readTwilioMessage(text: string, on: TwilioHandlers): void {
+  const payload = mediaPayload(text);
+  if (payload !== null) {
+    on.media(payload, mediaTimestamp(text));
+    return;
+  }
+  const mark = markName(text);
+  if (mark !== null) {
+    on.mark(mark);
+    return;
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return;
+  }
+  const parsed = ControlMessage.safeParse(raw);
+  if (parsed.success) dispatch(parsed.data, on);
+  else on.invalid?.((raw as { event?: unknown } | null)?.event);
+}
+
+function dispatch(message: ControlMessage, on: TwilioHandlers): void {
+  switch (message.event) {
+    case "media":
+      on.media(message.media.payload, message.media.timestamp === undefined ? null : Number(message.media.timestamp));
+      break;
+    case "mark":
+      on.mark(message.mark.name);
+      break;
+    case "start":
+      on.start(message);
+      break;
+    case "dtmf":
+      on.dtmf(message.dtmf.digit);
+      break;
+    case "stop":
+      on.stop();
+      break;
+  }
+}
 
 const MEDIA_EVENT = '"event":"media"';
 const MARK_EVENT = '"event":"mark"';
@@ -77,7 +134,7 @@ export function markName(text: string): string | null {
   return name !== null && !name.includes("\\") ? name : null;
 }
 
-// Outbound messages are built as strings: streamSid was validated at `start`, payloads are base64 and
+// Outbound messages (media, mark, clear) are built as strings: streamSid was validated at `start`, payloads are base64 and
 // mark names are our own, so nothing here needs escaping and no object is built per frame.
 export const mediaMessage = (streamSid: string, payload: string) =>
   `{"event":"media","streamSid":"${streamSid}","media":{"payload":"${payload}"}}`;

@@ -1,0 +1,31 @@
+// Everything the server itself has the agent say, or tells the model about the call, in one place: the
+// model speaks these in the call's own language and voice. The two fallbacks at the end are the only
+// exception, because they are said when there is no model to say them.
+
+export interface Turn {
+  role: "caller" | "agent";
+  text: string;
+}
+
+/** The session's instructions: house rules first, then the call's prompt, then what was said if this is a resume. */
+export function callInstructions(preamble: string, prompt: string, resumedFrom?: Turn[]): string {
+  const parts = [preamble, prompt].filter(Boolean);
+  const said = resumedFrom?.map((t) => `${t.role === "agent" ? "You" : "Caller"}: ${t.text}`) ?? [];
+  if (said.length) {
+    parts.push(
+      `The call was briefly interrupted by a technical problem. The conversation so far:\n${said.join("\n")}\nContinue from there.`,
+    );
+  }
+  return parts.join("\n\n");
+}
+
+/** A response's instructions replace the session's for that response, so the greeting repeats them. */
+export const greetingInstructions = (instructions: string, greeting: string) => `${instructions}\n\n${greeting}`;
+
+export const keypadNotice = (digit: string) => `The caller pressed ${digit} on the keypad.`;
+
+/** Said by Twilio's own voice: the model is gone for good, mid-call. */
+export const MODEL_LOST_APOLOGY = "Sorry, the assistant is not available right now. Please try again later. Goodbye.";
+
+/** Said by Twilio's own voice: no model is configured, so the call cannot be connected at all. */
+export const MODEL_MISSING_APOLOGY = "Sorry, the assistant is not available right now. Goodbye.";

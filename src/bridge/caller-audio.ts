@@ -1,0 +1,52 @@
+// Twilio → model: the caller's audio, appended to the model's input buffer as it arrives, with the
+// gaps Twilio leaves under congestion filled so the model's audio clock stays true.
+import { base64Bytes, createUlawToPcm24 } from "../media/transcode.ts";
+import { appendMessage } from "../model/realtime.ts";
+import { type AudioLimits, createAudioQueue, FRAME_MS } from "./audio-queue.ts";
+import type { CallMetrics } from "./metrics.ts";
+import type { ModelLink } from "./model-link.ts";
+
+/** Timestamp jumps up to this are filled with silence; a longer one is not a congestion gap. */
+const MAX_GAP_MS = 2_000;
+
+export interface CallerAudio {
+  frame(payload: string, timestampMs: number | null): void;
+  /** The model can take audio again (its session is ready, or its socket drained). */
+  flush(): void;
+}
+
+export function createCallerAudio(limits: AudioLimits, metrics: CallMetrics, model: ModelLink): CallerAudio {
+  const toPcm = limits.pcm ? createUlawToPcm24() : null;
+  const queue = createAudioQueue<string>({
+    limit: limits.queuedFrames,
+    cost: () => 1,
+    writable: () => model.writable(limits.socketBytes),
+    send: model.sendAudio,
+    onDrop: () => metrics.frames_dropped_in++,
+  });
+  let nextTimestamp: number | null = null;
+
+  /**
+   * Twilio discards audio under congestion (error 31930) and its timestamps jump. Silence of the
+   * missing length keeps the model's turn detection and truncation points true.
+   */
+  const fillGap = (timestamp: number | null, payload: string) => {
+    if (timestamp === null || !Number.isFinite(timestamp)) return;
+    const gap = nextTimestamp === null ? 0 : timestamp - nextTimestamp;
+    nextTimestamp = timestamp + base64Bytes(payload) / 8;
+    if (gap < FRAME_MS || gap > MAX_GAP_MS) return;
+    // Whole groups of 3 bytes, so the silence is plain base64 of one repeated character.
+    const bytes = Math.floor((gap * (toPcm ? 48 : 8)) / 3) * 3;
+    queue.push(appendMessage((toPcm ? "A" : "/").repeat((bytes / 3) * 4)));
+    metrics.gap_filled_ms += Math.round(gap);
+  };
+
+  return {
+    frame(payload, timestampMs) {
+      metrics.frames_in++;
+      fillGap(timestampMs, payload);
+      queue.push(appendMessage(toPcm ? toPcm(payload) : payload));
+    },
+    flush: queue.flush,
+  };
+}

@@ -1,0 +1,91 @@
+// One named handler per model event the bridge acts on. Audio deltas, the hot path, go straight to
+// the agent-audio part; everything else is parsed once by the codec and dispatched here by type.
+import type { RealtimeServerEvent } from "openai/resources/realtime/realtime";
+import type { Logger } from "../log.ts";
+import { type ModelHandlers, truncateMessage } from "../model/realtime.ts";
+import type { AgentAudio } from "./agent-audio.ts";
+import type { CallerAudio } from "./caller-audio.ts";
+import type { Hangup } from "./hangup.ts";
+import { addUsage, type CallMetrics } from "./metrics.ts";
+import type { ModelLink } from "./model-link.ts";
+import { interrupt, type Playback } from "./playback.ts";
+import type { ToolCalls } from "./tool-calls.ts";
+import type { Turns } from "./turns.ts";
+
+/** The response the model is streaming now, if any: a barge-in discards its rest, and a new one must wait. */
+export interface Responses {
+  active: string | null;
+}
+
+export interface ModelEventParts {
+  log: Logger;
+  link: ModelLink;
+  metrics: CallMetrics;
+  playback: Playback;
+  responses: Responses;
+  callerAudio: CallerAudio;
+  agentAudio: AgentAudio;
+  turns: Turns;
+  toolCalls: ToolCalls;
+  hangup: Hangup;
+  /** The session is configured: send what opens the conversation (the greeting), unless this is a resume. */
+  onSessionReady(): void;
+}
+
+type Handlers = {
+  [T in RealtimeServerEvent["type"]]?: (event: Extract<RealtimeServerEvent, { type: T }>) => void;
+};
+
+export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
+  const { log, link, metrics, playback, responses, turns } = p;
+
+  /** The caller spoke over the agent: cut the reply where the caller stopped hearing it. */
+  const bargeIn = () => {
+    const t0 = performance.now();
+    const cut = interrupt(playback, t0, responses.active);
+    if (!cut || !p.agentAudio.clear()) return;
+    link.send(truncateMessage(cut.itemId, cut.audioEndMs));
+    metrics.barge_in_reaction_ms.push(Math.round((performance.now() - t0) * 1000) / 1000);
+    metrics.barge_ins++;
+    turns.agentInterrupted(cut.itemId);
+  };
+
+  const handlers: Handlers = {
+    "session.updated": () => {
+      if (!link.markReady()) return;
+      p.callerAudio.flush();
+      p.onSessionReady();
+    },
+    "input_audio_buffer.speech_started": (event) => {
+      turns.callerStarted(event.item_id);
+      bargeIn();
+    },
+    "input_audio_buffer.speech_stopped": () => turns.callerStopped(),
+    "conversation.item.input_audio_transcription.completed": (event) =>
+      turns.callerTranscript(event.item_id, event.transcript),
+    "conversation.item.input_audio_transcription.failed": (event) => turns.callerTranscript(event.item_id, null),
+    "response.output_audio_transcript.done": (event) => turns.agentTranscript(event.item_id, event.transcript),
+    "response.created": (event) => {
+      responses.active = event.response.id ?? null;
+    },
+    "response.function_call_arguments.done": (event) =>
+      p.toolCalls.called(event.response_id, event.call_id, event.name, event.arguments),
+    "response.done": (event) => {
+      const id = event.response.id ?? null;
+      if (responses.active === id) responses.active = null;
+      // No more deltas come for a finished response, so it need not be remembered as discarded.
+      if (id) playback.discarded.delete(id);
+      addUsage(metrics, event.response.usage);
+      turns.saveMetrics();
+      p.toolCalls.replyDone(id);
+      p.hangup.replyDone(id);
+    },
+    error: (event) => log.warn("model reported an error", { code: event.error.code, message: event.error.message }),
+  };
+
+  return {
+    audioDelta: p.agentAudio.delta,
+    event: (event) => (handlers[event.type] as ((e: RealtimeServerEvent) => void) | undefined)?.(event),
+    malformed: () => log.warn("model sent a message that is not JSON"),
+  };
+}

@@ -1,0 +1,107 @@
+// Builds one call's bridge parts and wires them to each other. Which part does what is said in
+// bridge.ts; this module only connects them, in the order they depend on each other.
+import { callInstructions, greetingInstructions, keypadNotice } from "../agent/lines.ts";
+import type { Config } from "../config/schema.ts";
+import {
+  readModelEvent,
+  responseCreateMessage,
+  sessionConfig,
+  sessionUpdate,
+  userTextMessage,
+} from "../model/realtime.ts";
+import type { TwilioHandlers } from "../twilio/media.ts";
+import { createAgentAudio } from "./agent-audio.ts";
+import { audioLimits } from "./audio-queue.ts";
+import type { BridgeCall, BridgeDeps } from "./bridge.ts";
+import { type CallerAudio, createCallerAudio } from "./caller-audio.ts";
+import { createHangup, type Hangup } from "./hangup.ts";
+import { createMetrics } from "./metrics.ts";
+import { modelEventHandlers, type Responses } from "./model-events.ts";
+import { createModelLink, type ModelLink } from "./model-link.ts";
+import { createPlayback, markPlayed, type Playback } from "./playback.ts";
+import { createToolCalls } from "./tool-calls.ts";
+import { createTurns } from "./turns.ts";
+
+export type Later = (ms: number, fn: () => void) => void;
+
+export function createParts(deps: BridgeDeps, later: Later, close: (reason: string) => void) {
+  const { config, log, call } = deps;
+  const preparedAt = performance.now();
+  const metrics = createMetrics();
+  const playback = createPlayback();
+  const responses: Responses = { active: null };
+  const turns = createTurns(deps.store, call.id, metrics);
+  const limits = audioLimits(config.audio);
+  const agentAudio = createAgentAudio(limits, metrics, playback, turns);
+  const hangup = createHangup({ playback, log, later, hangup: () => deps.hangup("agent_hangup") });
+  const instructions = (resumed: boolean) =>
+    callInstructions(config.agent.preamble, call.prompt, resumed ? deps.store.transcript(call.id) : undefined);
+
+  const link: ModelLink = createModelLink({
+    config,
+    log,
+    sessionUpdate: (resumed) => sessionUpdate(sessionConfig(config, instructions(resumed), deps.tools.definitions())),
+    onText: (text) => readModelEvent(text, onModel),
+    onReconnect: () => metrics.model_reconnects++,
+    onGone: () => {
+      log.error("model unavailable: apologizing and hanging up");
+      deps.apologize("model_unavailable").catch((e) => log.warn("apologizing through Twilio failed", { error: e }));
+      close("model_unavailable");
+    },
+  });
+  const callerAudio = createCallerAudio(limits, metrics, link);
+  const toolCalls = createToolCalls({
+    registry: deps.tools,
+    log,
+    actions: (responseId) => ({ log, hangUpAfterReply: (reason) => hangup.afterReply(responseId, reason) }),
+    send: link.send,
+    canRespond: () => responses.active === null,
+  });
+  const onModel = modelEventHandlers({
+    log,
+    link,
+    metrics,
+    playback,
+    responses,
+    callerAudio,
+    agentAudio,
+    turns,
+    toolCalls,
+    hangup,
+    onSessionReady: () => {
+      if (metrics.model_connect_ms === null) metrics.model_connect_ms = Math.round(performance.now() - preparedAt);
+      if (!link.resumed) greet(link, config, call, instructions(false));
+    },
+  });
+  const onTwilio = twilioHandlers(link, callerAudio, playback, hangup, responses, () => close("stream_stopped"));
+  return { metrics, link, agentAudio, turns, onTwilio };
+}
+
+/** The agent speaks first when the config says how; an empty greeting waits for the other side. */
+function greet(link: ModelLink, config: Config, call: BridgeCall, instructions: string): void {
+  const greeting = call.direction === "outbound" ? config.agent.outbound_greeting : config.agent.inbound_greeting;
+  if (greeting) link.send(responseCreateMessage(greetingInstructions(instructions, greeting)));
+}
+
+function twilioHandlers(
+  link: ModelLink,
+  callerAudio: CallerAudio,
+  playback: Playback,
+  hangup: Hangup,
+  responses: Responses,
+  stop: () => void,
+): TwilioHandlers {
+  return {
+    media: callerAudio.frame,
+    mark(name) {
+      if (markPlayed(playback, name, performance.now())) hangup.played();
+    },
+    dtmf(digit) {
+      link.send(userTextMessage(keypadNotice(digit)));
+      if (!responses.active) link.send(responseCreateMessage());
+    },
+    stop,
+    // A second start on a bridged stream changes nothing.
+    start() {},
+  };
+}

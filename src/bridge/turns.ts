@@ -1,0 +1,84 @@
+// Turn and transcript bookkeeping: when each side's turn began, its transcript row, and the latency
+// from the caller falling silent to the agent's first audio.
+import type { CallMetrics } from "./metrics.ts";
+
+export interface TurnRecord {
+  call_id: string;
+  role: "caller" | "agent";
+  item_id: string;
+  text: string;
+  started_at: number;
+  interrupted: number;
+}
+
+/** What the bridge stores, and reads back to resume a conversation after the model socket drops. */
+export interface BridgeStore {
+  upsertTurn(turn: TurnRecord): void;
+  saveMetrics(callId: string, metrics: string, at: number): void;
+  transcript(callId: string): TurnRecord[];
+}
+
+export interface Turns {
+  callerStarted(itemId: string): void;
+  callerStopped(): void;
+  callerTranscript(itemId: string, text: string | null): void;
+  /** Agent audio is about to leave: it ends a pending latency measurement. */
+  agentAudio(now: number): void;
+  /** The first audio of an agent item: its turn begins. */
+  agentItemStarted(itemId: string): void;
+  agentTranscript(itemId: string, text: string): void;
+  agentInterrupted(itemId: string): void;
+  saveMetrics(): void;
+}
+
+export function createTurns(store: BridgeStore, callId: string, metrics: CallMetrics): Turns {
+  // When each turn began, until its row holds it: a long call must not keep every turn's entry.
+  const callerStartedAt = new Map<string, number>();
+  const agentStartedAt = new Map<string, number>();
+  let speechStoppedAt: number | null = null;
+  let awaitingFirstAudio = false;
+
+  const saveMetrics = () => store.saveMetrics(callId, JSON.stringify(metrics), Date.now());
+  const save = (
+    role: TurnRecord["role"],
+    starts: Map<string, number>,
+    itemId: string,
+    text: string,
+    interrupted = 0,
+  ) => {
+    store.upsertTurn({
+      call_id: callId,
+      role,
+      item_id: itemId,
+      text,
+      started_at: starts.get(itemId) ?? Date.now(),
+      interrupted,
+    });
+    // The row holds the start now; a later upsert for the same item keeps the earlier time.
+    starts.delete(itemId);
+  };
+
+  return {
+    callerStarted: (itemId) => callerStartedAt.set(itemId, Date.now()),
+    callerStopped() {
+      speechStoppedAt = performance.now();
+      awaitingFirstAudio = true;
+    },
+    callerTranscript(itemId, text) {
+      if (text === null) callerStartedAt.delete(itemId);
+      else save("caller", callerStartedAt, itemId, text);
+    },
+    agentAudio(now) {
+      if (!awaitingFirstAudio || speechStoppedAt === null) return;
+      metrics.turn_latency_ms.push(Math.round(now - speechStoppedAt));
+      awaitingFirstAudio = false;
+      saveMetrics();
+    },
+    agentItemStarted(itemId) {
+      if (!agentStartedAt.has(itemId)) agentStartedAt.set(itemId, Date.now());
+    },
+    agentTranscript: (itemId, text) => save("agent", agentStartedAt, itemId, text),
+    agentInterrupted: (itemId) => save("agent", agentStartedAt, itemId, "", 1),
+    saveMetrics,
+  };
+}
