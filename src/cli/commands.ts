@@ -1,0 +1,179 @@
+// The command table: every command's name, usage text and behaviour, so adding one touches one entry.
+import type { parseArgs } from "node:util";
+import type { Env } from "../config/env.ts";
+import { ConfigError, loadConfig } from "../config/load.ts";
+import type { Config } from "../config/schema.ts";
+import { writeLine } from "../log.ts";
+import * as client from "./client.ts";
+import { runServer } from "./serve.ts";
+
+export const EXIT_USAGE = 2;
+
+export const fail = (message: string, code = 1): never => {
+  process.stderr.write(`agenticai: ${message}\n`);
+  process.exit(code);
+};
+
+/** One option set for every command, so a shared option (--config, --json) means the same everywhere. */
+export const OPTIONS = {
+  help: { type: "boolean", short: "h" },
+  version: { type: "boolean", short: "v" },
+  config: { type: "string", short: "c" },
+  json: { type: "boolean" },
+  "server-url": { type: "string" },
+  to: { type: "string" },
+  prompt: { type: "string" },
+  "webhook-url": { type: "string" },
+  metadata: { type: "string" },
+  simulate: { type: "boolean" },
+  speed: { type: "string" },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+
+export interface Invocation {
+  values: Values;
+  positionals: string[];
+  env: Env;
+  /** Exits 2 with the message followed by the command's usage. */
+  usageError: (message: string) => never;
+}
+
+export interface Command {
+  name: string;
+  usage: string;
+  run: (inv: Invocation) => Promise<void>;
+}
+
+export const MAIN_USAGE = `agenticai — let an AI assistant make and take phone calls (Twilio + OpenAI Realtime)
+
+Usage: agenticai <command> [options]
+
+Commands:
+  server             run the server (the default command); --simulate: with a simulated carrier and model
+  demo               a whole simulated call, printed as it happens (no accounts needed)
+  call --to NUMBER   place an outbound call through a running server
+  calls              list active calls
+  show ID            show one call, active or ended, with its status history
+  end ID             end a call
+  status             health of a running server
+
+Options everywhere:
+  -h, --help         this help, or a command's: agenticai call --help
+  -v, --version      print the version
+
+Client commands talk to --server-url (default $AGENTICAI_SERVER_URL or http://127.0.0.1:$PORT|8080)
+with the token in $AGENTICAI_API_TOKEN, and print JSON with --json.`;
+
+function readConfig(configPath: string | undefined, env: Env): Config {
+  try {
+    return loadConfig({ path: configPath, env });
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message, EXIT_USAGE);
+    throw e;
+  }
+}
+
+/**
+ * Runs a client command after refusing extra positionals; the server's refusals become exit 1 with its
+ * message, while argument mistakes found in `request` stay usage errors (exit 2).
+ */
+async function viaApi(
+  inv: Invocation,
+  positionals: number,
+  request: (opts: client.ClientOptions) => Promise<void>,
+): Promise<void> {
+  const { values, env } = inv;
+  const opts: client.ClientOptions = {
+    serverUrl: values["server-url"] || env.AGENTICAI_SERVER_URL || `http://127.0.0.1:${env.PORT || 8080}`,
+    token: env.AGENTICAI_API_TOKEN || undefined,
+    json: values.json ?? false,
+    out: writeLine,
+  };
+  if (inv.positionals.length > positionals) inv.usageError(`unexpected argument '${inv.positionals[positionals]}'`);
+  try {
+    await request(opts);
+  } catch (e) {
+    if (e instanceof client.CliError) fail(e.message);
+    throw e;
+  }
+}
+
+const callId = (inv: Invocation): string => inv.positionals[0] ?? inv.usageError("missing CALL_ID");
+
+function parseMetadata(json: string | undefined): unknown {
+  if (json === undefined) return undefined;
+  try {
+    return JSON.parse(json);
+  } catch {
+    return fail('--metadata must be a JSON object, e.g. \'{"customer_id":"42"}\'', EXIT_USAGE);
+  }
+}
+
+export const COMMANDS: readonly Command[] = [
+  {
+    name: "server",
+    usage: `Usage: agenticai server [--config FILE] [--simulate]
+
+Runs the HTTP API and the Twilio webhooks. Configuration: --config FILE, else $AGENTICAI_CONFIG,
+else ./config.yaml if present, else built-in defaults; environment variables override the file.
+--simulate replaces Twilio and OpenAI with simulators on loopback: every call is answered by a
+simulated callee (+15550100001 talks, …02 busy, …03 no answer, …04 hangs up, …05 interrupts,
+…06 silent, …07 voicemail; any other number talks) and a simulated voice model.`,
+    run: ({ values, env }) => runServer(readConfig(values.config, env), values.simulate ?? false),
+  },
+  {
+    name: "demo",
+    usage: `Usage: agenticai demo [--speed N] [--config FILE]
+
+Starts the server with a simulated carrier and voice model on loopback, places one call through
+POST /api/call, prints the conversation with per-turn latency, then a summary and the path of a
+stereo WAV recording (left caller, right agent) under <data_dir>/recordings/. --speed runs the
+call faster than real time (default 1).`,
+    run: async ({ values, env }) => {
+      const speed = Number(values.speed ?? 1);
+      if (!(speed >= 0.5 && speed <= 50)) return fail("--speed must be a number from 0.5 to 50", EXIT_USAGE);
+      // Loaded only for the demo, so the other commands never pay for the simulators.
+      const { runDemo } = await import("../sim/demo.ts");
+      const result = await runDemo({ speed, dataDir: readConfig(values.config, env).server.data_dir, out: writeLine });
+      if (!result.ok) fail(`the demo call ended with ${result.call.end_reason ?? "no end reason"}`);
+    },
+  },
+  {
+    name: "call",
+    usage: `Usage: agenticai call --to +15551234567 [--prompt TEXT] [--webhook-url URL] [--metadata JSON] [--json]
+
+Places an outbound call. --webhook-url is the public base URL Twilio reaches this server at
+(defaults to AGENTICAI_WEBHOOK_URL / NGROK_URL / server.public_url on the server).`,
+    run: (inv) =>
+      viaApi(inv, 0, (opts) => {
+        const { to, prompt, metadata } = inv.values;
+        if (!to) return inv.usageError("missing --to");
+        const body = { to, prompt, webhook_url: inv.values["webhook-url"], metadata: parseMetadata(metadata) };
+        return client.placeCall(opts, body);
+      }),
+  },
+  {
+    name: "calls",
+    usage: "Usage: agenticai calls [--json]\n\nLists active calls.",
+    run: (inv) => viaApi(inv, 0, client.listCalls),
+  },
+  {
+    name: "show",
+    usage: "Usage: agenticai show CALL_ID [--json]\n\nShows one call with its status history.",
+    run: (inv) => viaApi(inv, 1, (opts) => client.showCall(opts, callId(inv))),
+  },
+  {
+    name: "end",
+    usage: "Usage: agenticai end CALL_ID [--json]\n\nEnds a call through Twilio (idempotent).",
+    run: (inv) => viaApi(inv, 1, (opts) => client.endCall(opts, callId(inv))),
+  },
+  {
+    name: "status",
+    usage: "Usage: agenticai status [--json]\n\nAsks a running server for its health.",
+    run: (inv) => viaApi(inv, 0, client.serverStatus),
+  },
+];
+
+/** A lookup by value, not by key, so names like `toString` are unknown commands rather than prototype hits. */
+export const findCommand = (name: string): Command | undefined => COMMANDS.find((c) => c.name === name);
