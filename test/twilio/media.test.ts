@@ -8,6 +8,8 @@ import {
   mediaMessage,
   mediaPayload,
   mediaTimestamp,
+  readTwilioMessage,
+  type TwilioHandlers,
 } from "../../src/twilio/media.ts";
 
 const SID = `MZ${"0123456789abcdef".repeat(2)}`;
@@ -110,5 +112,50 @@ describe("media timestamps", () => {
     expect(mediaTimestamp('{"event":"media","media":{"timestamp":"","payload":"AA=="}}')).toBeNull();
     expect(mediaTimestamp('{"event":"media","media":{"timestamp":"12a","payload":"AA=="}}')).toBeNull();
     expect(mediaTimestamp('{"event":"media","media":{"payload":"AA=="}}')).toBeNull();
+  });
+});
+
+describe("reading Twilio's messages", () => {
+  function reader() {
+    const got: unknown[][] = [];
+    const on: TwilioHandlers = {
+      media: (payload, timestamp) => got.push(["media", payload, timestamp]),
+      mark: (name) => got.push(["mark", name]),
+      start: (start) => got.push(["start", start.start.callSid]),
+      dtmf: (digit) => got.push(["dtmf", digit]),
+      stop: () => got.push(["stop"]),
+      invalid: (event) => got.push(["invalid", event]),
+    };
+    return { got, read: (message: unknown) => readTwilioMessage(JSON.stringify(message), on) };
+  }
+
+  test("every message reaches its handler, on the fast path or through the full parse", () => {
+    const { got, read } = reader();
+    read({ event: "media", streamSid: SID, media: { timestamp: "40", payload: "AA==" } });
+    read({ streamSid: SID, sequenceNumber: "9", chunk: "x".repeat(40), event: "media", media: { payload: "AQ==" } });
+    read({ event: "mark", streamSid: SID, mark: { name: "g0.1" } });
+    read({ event: "dtmf", streamSid: SID, dtmf: { track: "inbound_track", digit: "#" } });
+    read({ event: "start", streamSid: SID, start: { streamSid: SID, accountSid: "AC1", callSid: "CA1" } });
+    read({ event: "stop", streamSid: SID });
+    read({ event: "connected", protocol: "Call", version: "1.0.0" });
+    expect(got).toEqual([
+      ["media", "AA==", 40],
+      ["media", "AQ==", null],
+      ["mark", "g0.1"],
+      ["dtmf", "#"],
+      ["start", "CA1"],
+      ["stop"],
+    ]);
+  });
+
+  test("what Twilio would not send is named as invalid; text that is not JSON is dropped", () => {
+    const { got, read } = reader();
+    read({ event: "start", streamSid: "nope", start: {} });
+    read({ event: "bogus" });
+    readTwilioMessage("{not json", { ...({} as TwilioHandlers), invalid: () => got.push(["unexpected"]) });
+    expect(got).toEqual([
+      ["invalid", "start"],
+      ["invalid", "bogus"],
+    ]);
   });
 });
