@@ -31,8 +31,8 @@ function redact(value: unknown, key: string, depth: number): unknown {
 
 export type Sink = (line: string) => void;
 
-// Bun's own sink on fd 1: the first touch of process.stdout builds Node's stream classes, ~15 ms of
-// every cold start. Like process.stdout, it queues what a full pipe cannot take yet.
+// Bun's own sink on fd 1: the first touch of process.stdout builds Node's stream classes, a visible
+// share of every cold start. Like process.stdout, it queues what a full pipe cannot take yet.
 const stdout = Bun.stdout.writer();
 
 /** One line to stdout. Logs and command output share it, so their lines keep their order. */

@@ -7,7 +7,7 @@ afterEach(() => app?.stop());
 
 const WEBHOOK = "https://your-ngrok-url.ngrok.io";
 
-describe("POST /api/call — the seed's examples", () => {
+describe("POST /api/call — the README's API examples", () => {
   test("basic call: Twilio gets the webhook URLs, all four status events, ring timeout and time limit", async () => {
     app = await startTestApp();
     const res = await app.api("/api/call", { body: { to: "+1234567890", webhook_url: WEBHOOK } });
@@ -54,7 +54,7 @@ describe("POST /api/call — the seed's examples", () => {
     expect((await app.api(`/api/calls/${id}`)).body.prompt).toBe("Be brief.");
   });
 
-  test("the seed's fallback prompt is the built-in default", async () => {
+  test("the original API's fallback prompt is the built-in default", async () => {
     app = await startTestApp();
     const { id } = await app.call();
     expect((await app.api(`/api/calls/${id}`)).body.prompt).toBe("You are a helpful AI assistant making a phone call.");
@@ -68,7 +68,7 @@ describe("POST /api/call — the seed's examples", () => {
   });
 });
 
-describe("POST /api/call — errors keep the seed's shape and strings", () => {
+describe("POST /api/call — errors keep the original API's shape and strings", () => {
   const cases: [string, unknown, number, string][] = [
     ["missing to", { webhook_url: WEBHOOK }, 400, "Missing 'to' phone number"],
     ["empty to", { to: "  ", webhook_url: WEBHOOK }, 400, "Missing 'to' phone number"],
@@ -138,7 +138,7 @@ describe("POST /api/call — errors keep the seed's shape and strings", () => {
     expect(res.body).toEqual({ success: false, error: "Request body too large: the limit is 65536 bytes" });
   });
 
-  test("Twilio refusing the number: the seed's 'Unable to create record' with Twilio's message, 502, call recorded as failed", async () => {
+  test("Twilio refusing the number: the original API's 'Unable to create record' with Twilio's message, 502, call recorded as failed", async () => {
     app = await startTestApp();
     const res = await app.api("/api/call", { body: { to: "+15005550001", webhook_url: WEBHOOK } });
     expect(res.status).toBe(502);
@@ -194,7 +194,7 @@ describe("limits", () => {
 });
 
 describe("GET /api/calls, GET /api/calls/{id}, /health", () => {
-  test("lists active calls only, with the seed's fields", async () => {
+  test("lists active calls only, with the original API's fields", async () => {
     app = await startTestApp();
     const a = await app.call({ metadata: { n: 1 } });
     const b = await app.call();
@@ -210,7 +210,7 @@ describe("GET /api/calls, GET /api/calls/{id}, /health", () => {
     });
   });
 
-  test("an unknown id is 404 in the seed's shape", async () => {
+  test("an unknown id is 404 in the original API's shape", async () => {
     app = await startTestApp();
     const res = await app.api("/api/calls/00000000-0000-4000-8000-000000000000");
     expect(res.status).toBe(404);

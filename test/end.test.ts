@@ -66,7 +66,7 @@ describe("POST /api/calls/{id}/end", () => {
     expect((await app.api(`/api/calls/${id}`)).body).toMatchObject({ status: "completed", active: false });
   });
 
-  test("unknown call: 404 with the seed's error", async () => {
+  test("unknown call: 404 with the original API's error", async () => {
     app = await startTestApp();
     const res = await app.api("/api/calls/nope/end", { method: "POST" });
     expect(res.status).toBe(404);

@@ -15,7 +15,7 @@ const blankAsMissing = <T extends z.core.$ZodType>(schema: T) =>
   );
 
 /**
- * POST /api/call, exactly the seed's fields. Unknown fields are ignored so newer clients keep working.
+ * POST /api/call, exactly the original API's fields. Unknown fields are ignored so newer clients keep working.
  * Built on first use (z.lazy), like every schema that waits for a request: not at start-up.
  */
 export const CallRequest = z.lazy(() =>
@@ -61,7 +61,7 @@ export const CallRequest = z.lazy(() =>
 );
 export type CallRequest = z.infer<typeof CallRequest>;
 
-/** The first problem, worded for a person; the seed's clients show `error` as it is. */
+/** The first problem, worded for a person; the original API's clients show `error` as it is. */
 export function firstIssue(error: z.core.$ZodError): string {
   return error.issues[0]?.message ?? "Invalid request";
 }

@@ -2,7 +2,7 @@ import type { CallRow, EventRow, TurnRow } from "./store.ts";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
-/** The API's shape of a call: the seed's list fields first, then everything the store knows. */
+/** The API's shape of a call: the original API's list fields first, then everything the store knows. */
 export function callSummary(c: CallRow) {
   return {
     call_id: c.id,

@@ -44,7 +44,7 @@ async function startSimulation(config: Config): Promise<{ sims: Simulators; conf
 
 function announceSimulation(ctx: AppContext, sims: Simulators, port: number | undefined): void {
   const local = `http://127.0.0.1:${port}`;
-  // Webhooks for any public URL (even the seed's ngrok example) come back here, signed as given.
+  // Webhooks for any public URL (even the README's ngrok example) come back here, signed as given.
   sims.carrier.deliverTo = local;
   ctx.config.server.public_url ??= local;
   ctx.log.info(
@@ -57,7 +57,7 @@ function announceSimulation(ctx: AppContext, sims: Simulators, port: number | un
 }
 
 function warmUpTwilio(ctx: AppContext): void {
-  // The SDK blocks the event loop for ~50 ms while it evaluates, even from bytecode. Loading it a little
+  // The SDK blocks the event loop for tens of milliseconds while it evaluates, even from bytecode. Loading it a little
   // after start-up keeps that off the first /health (an orchestrator's readiness probe), and a call
   // placed before then loads it itself.
   if (ctx.twilio) setTimeout(() => void loadTwilio(), TWILIO_WARMUP_DELAY_MS).unref();

@@ -15,7 +15,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["OPENAI_API_KEY", ["openai", "api_key"], str],
   ["OPENAI_BASE_URL", ["openai", "base_url"], str],
   ["AGENTICAI_AUDIO_FORMAT", ["audio", "format"], str],
-  // The seed resolves a call's webhook base as body → AGENTICAI_WEBHOOK_URL → NGROK_URL → config,
+  // The original API resolves a call's webhook base as body → AGENTICAI_WEBHOOK_URL → NGROK_URL → config,
   // so the first one set becomes the public URL; listed last-wins.
   ["NGROK_URL", ["server", "public_url"], str],
   ["AGENTICAI_WEBHOOK_URL", ["server", "public_url"], str],

@@ -6,8 +6,8 @@ import type { z } from "./zod.ts";
 export class ConfigError extends Error {}
 
 /**
- * Bun's built-in parser reads the config: it costs nothing to load, where the yaml package adds ~15 ms
- * to every start. Its errors carry no position, so only when it fails is the yaml package loaded to read
+ * Bun's built-in parser reads the config: it costs nothing to load, where the yaml package adds a
+ * noticeable share of every start (bench/RESULTS.md). Its errors carry no position, so only when it fails is the yaml package loaded to read
  * the text again: it either reads it (the two disagree at the edges of the spec) or says where it is wrong.
  */
 function parseYaml(text: string): unknown {

@@ -2,7 +2,7 @@ export function json(body: unknown, status = 200, headers?: Record<string, strin
   return Response.json(body, { status, headers });
 }
 
-/** Every error keeps the seed's body shape, `{success:false, error}`, whatever the status code. */
+/** Every error keeps the original API's body shape, `{success:false, error}`, whatever the status code. */
 export function failure(status: number, error: string, headers?: Record<string, string>): Response {
   return json({ success: false, error }, status, headers);
 }

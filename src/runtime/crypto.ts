@@ -1,5 +1,5 @@
-// HMAC and constant-time comparison on Bun's native hasher and Web Crypto: node:crypto would add
-// ~6 ms to every cold start for the same three operations.
+// HMAC and constant-time comparison on Bun's native hasher and Web Crypto: node:crypto would add a
+// measurable share of every cold start (bench/RESULTS.md) for the same three operations.
 
 export type Encoding = "base64" | "base64url" | "hex";
 

@@ -1,6 +1,6 @@
 // Young-generation collections paced by the audio flowing through. Every frame leaves a few hundred
 // bytes of short-lived strings. Left to itself, the engine sizes the young generation by the live heap
-// (here the SDKs plus every call), so at a few hundred calls it lets ~30 MB of garbage pile up between
+// (here the SDKs plus every call), so at a few hundred calls it lets tens of MB of garbage pile up between
 // collections: the memory is resident, cold in cache, and is handed back to the OS and faulted in again
 // each cycle. Collecting after a fixed amount of call time keeps that garbage to a few MB, reused while
 // warm: fewer page faults, less resident memory, shorter pauses. With no calls it never runs.

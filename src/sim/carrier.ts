@@ -1,4 +1,4 @@
-// The simulated carrier: Twilio as protocols.md (§3–§6) describes it. A REST Calls API on a local
+// The simulated carrier: Twilio as its documentation describes it. A REST Calls API on a local
 // port, signed status and voice webhooks, TwiML, and — with `autoCalls` — whole calls: ringing,
 // answer, a media stream with a persona on the line, hang-ups. Tests also drive it by hand
 // (sendStatus, sendVoice, sendInbound). It shares no code with the server's Twilio adapters, so
@@ -124,7 +124,7 @@ export function rfc2822(d: Date): string {
   return d.toUTCString().replace(/GMT$/, "+0000");
 }
 
-/** X-Twilio-Signature per protocols.md §5.1 (single-valued params only). */
+/** X-Twilio-Signature as Twilio documents it (single-valued params only). */
 export function twilioSignature(authToken: string, url: string, params: Record<string, string>): string {
   // Default sort compares UTF-16 code units, which equals byte order for the ASCII keys Twilio uses.
   let data = url;

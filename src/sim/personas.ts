@@ -15,7 +15,7 @@ export const PERSONA_NUMBERS: Record<string, Persona> = {
   "+15550100007": "voicemail",
 };
 
-/** Any number not in the table answers and talks, so the seed's examples hold a conversation. */
+/** Any number not in the table answers and talks, so the README's API examples hold a conversation. */
 export function personaFor(number: string): Persona {
   return PERSONA_NUMBERS[number] ?? "talks";
 }

@@ -62,7 +62,7 @@ describe("μ-law tables", () => {
     expect(encodeMismatches).toEqual([]);
   });
 
-  test("known pairs from protocols.md §9.2", () => {
+  test("known pairs from the G.711 μ-law table", () => {
     const pairs: [number, number, number][] = [
       [0, 0xff, 0],
       [1000, 0xce, 988],

@@ -226,7 +226,7 @@ describe("sign()", () => {
   const docs = { ...base, Caller: "+12349013030", From: "+12349013030" };
   const spec = { ...base, Caller: "+14158675309", From: "+14158675309" };
 
-  test("matches the protocols.md §5.3 vectors", async () => {
+  test("matches Twilio's published test vectors", async () => {
     const f = await startCarrier({ authToken: "12345" });
     try {
       expect(f.sign(url, docs)).toBe("0/KCTR6DLpKmkAf8muzZqo1nDgQ=");

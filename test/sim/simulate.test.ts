@@ -1,4 +1,4 @@
-// `agenticai server --simulate`: the seed's curl example works on a laptop with no accounts.
+// `agenticai server --simulate`: the original API's curl example works on a laptop with no accounts.
 import { afterEach, expect, test } from "bun:test";
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -14,7 +14,7 @@ afterEach(async () => {
   children.clear();
 });
 
-test("the seed's basic curl example places a simulated call that shows up like a real one", async () => {
+test("the original API's basic curl example places a simulated call that shows up like a real one", async () => {
   const dir = tempDir();
   writeFileSync(join(dir, "none.yaml"), "");
   const server = await spawnServer(

@@ -10,7 +10,7 @@ const params = (caller: string) => ({
   To: "+18005551212",
 });
 
-describe("X-Twilio-Signature (protocols.md §5.3 vectors, token 12345)", () => {
+describe("X-Twilio-Signature (Twilio's published test vectors, token 12345)", () => {
   test("Twilio's security-docs example", () => {
     expect(computeSignature("12345", URL1, params("+12349013030"))).toBe("0/KCTR6DLpKmkAf8muzZqo1nDgQ=");
   });
