@@ -3,8 +3,8 @@
 import { createDownsampler, createUpsampler } from "../src/media/resample.ts";
 import { base64Bytes, createPcm24ToUlaw, createUlawToPcm24 } from "../src/media/transcode.ts";
 import { ulawDecode, ulawEncode } from "../src/media/ulaw.ts";
-import { appendMessage, audioDelta } from "../src/model/realtime.ts";
-import { markMessage, mediaMessage, mediaPayload, mediaTimestamp } from "../src/twilio/media.ts";
+import { appendMessage, type ModelHandlers, readModelEvent } from "../src/model/realtime.ts";
+import { markMessage, mediaMessage, readTwilioMessage, type TwilioHandlers } from "../src/twilio/media.ts";
 import { compareNsPerOp, fmt } from "./stats.ts";
 
 const SID = `MZ${"0123456789abcdef".repeat(2)}`;
@@ -96,7 +96,35 @@ export interface FrameRow {
   baselineNs: number;
 }
 
+/** The bridge's own entry points, the codecs' readers, with handlers that do what the bridge does per frame. */
+function passthroughReaders() {
+  let sink = 0;
+  let mark = 0;
+  const ignore = () => {};
+  const twilio: TwilioHandlers = {
+    media(payload, timestampMs) {
+      sink += flat(appendMessage(payload)) + timestampMs! + base64Bytes(payload);
+    },
+    mark: ignore,
+    start: ignore,
+    dtmf: ignore,
+    stop: ignore,
+  };
+  const model: ModelHandlers = {
+    audioDelta(_responseId, _itemId, delta) {
+      sink += flat(mediaMessage(SID, delta)) + flat(markMessage(SID, `g0.${++mark}`)) + base64Bytes(delta);
+    },
+    event: ignore,
+    malformed: ignore,
+  };
+  return {
+    inbound: () => (readTwilioMessage(twilioFrame, twilio), sink),
+    outbound: () => (readModelEvent(modelDelta, model), sink),
+  };
+}
+
 export function runFrameBench(): { rows: FrameRow[]; heapGrowthBytes: number; frames: number } {
+  const readers = passthroughReaders();
   const pcm8 = new Int16Array(160);
   ulawDecode(ulaw, pcm8);
   const pcm24 = new Int16Array(480);
@@ -119,21 +147,11 @@ export function runFrameBench(): { rows: FrameRow[]; heapGrowthBytes: number; fr
     ...compareNsPerOp(ours, baseline, iterations),
   });
   const rows: FrameRow[] = [
-    row(
-      "Twilio media → model append (passthrough, with the gap check)",
-      () => {
-        const payload = mediaPayload(twilioFrame)!;
-        return flat(appendMessage(payload)) + mediaTimestamp(twilioFrame)! + base64Bytes(payload);
-      },
-      () => flat(naiveInbound(twilioFrame)),
+    row("Twilio media → model append (passthrough, with the gap check)", readers.inbound, () =>
+      flat(naiveInbound(twilioFrame)),
     ),
-    row(
-      "model delta → Twilio media + mark (passthrough, one 100 ms delta)",
-      (i) => {
-        const d = audioDelta(modelDelta)!;
-        return flat(mediaMessage(SID, d.delta)) + flat(markMessage(SID, `g0.${i}`)) + base64Bytes(d.delta);
-      },
-      () => naiveOutbound(modelDelta).map(flat),
+    row("model delta → Twilio media + mark (passthrough, one 100 ms delta)", readers.outbound, () =>
+      naiveOutbound(modelDelta).map(flat),
     ),
     row(
       "μ-law decode, 160 samples",
