@@ -10,6 +10,18 @@ export interface ServerUnderTest {
   stop(): Promise<void>;
 }
 
+/** A server child's environment: loopback on `port`, its data and config in `dir`, nothing inherited but PATH. */
+export function serverEnv(dir: string, port: number, env: Record<string, string> = {}): Record<string, string> {
+  return {
+    PATH: process.env.PATH ?? "",
+    HOST: "127.0.0.1",
+    PORT: String(port),
+    AGENTICAI_DATA_DIR: join(dir, "data"),
+    AGENTICAI_CONFIG: join(dir, "config.yaml"),
+    ...env,
+  };
+}
+
 export async function freePort(): Promise<number> {
   const s = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response() });
   const port = s.port!;
@@ -31,14 +43,7 @@ export async function startServerProcess(
   const command = script ? [script] : [join(import.meta.dir, "..", "src", "main.ts"), "server"];
   const proc = Bun.spawn([process.execPath, ...profile, ...command], {
     cwd: dir,
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      AGENTICAI_DATA_DIR: join(dir, "data"),
-      AGENTICAI_CONFIG: join(dir, "config.yaml"),
-      ...env,
-    },
+    env: serverEnv(dir, port, env),
     stdout: "ignore",
     stderr: "inherit",
   });

@@ -6,7 +6,7 @@ import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
-import { freePort } from "./server.ts";
+import { freePort, serverEnv } from "./server.ts";
 import { percentile } from "./stats.ts";
 
 const BINARY = join(import.meta.dir, "..", "dist", "agenticai");
@@ -27,14 +27,7 @@ async function once(target: Target, dir: string): Promise<number> {
   const t0 = performance.now();
   const proc = Bun.spawn(target.argv, {
     cwd: dir,
-    env: {
-      PATH: process.env.PATH ?? "",
-      HOST: "127.0.0.1",
-      PORT: String(port),
-      AGENTICAI_DATA_DIR: join(dir, "data"),
-      AGENTICAI_CONFIG: join(dir, "config.yaml"),
-      ...target.env,
-    },
+    env: serverEnv(dir, port, target.env),
     stdout: "ignore",
     stderr: "ignore",
   });

@@ -27,15 +27,20 @@ export interface Run {
   stderr: string;
 }
 
-/** Runs the CLI to completion; a command that unexpectedly starts a server is killed rather than hanging the suite. */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const proc = Bun.spawn([process.execPath, "src/main.ts", ...args], {
+/** `src/main.ts` as a child process with piped output and only the given environment. */
+function spawnMain(args: string[], env: Record<string, string>) {
+  return Bun.spawn([process.execPath, "src/main.ts", ...args], {
     cwd: repoRoot,
     env: childEnv(env),
     stdin: "ignore",
     stdout: "pipe",
     stderr: "pipe",
   });
+}
+
+/** Runs the CLI to completion; a command that unexpectedly starts a server is killed rather than hanging the suite. */
+export async function runCli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  const proc = spawnMain(args, env);
   const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
   try {
     const [stdout, stderr, code] = await Promise.all([
@@ -68,13 +73,7 @@ export async function spawnServer(
   env: Record<string, string>,
   children: Set<ServerProcess>,
 ): Promise<ServerProcess> {
-  const proc = Bun.spawn([process.execPath, "src/main.ts", ...args], {
-    cwd: repoRoot,
-    env: childEnv(env),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
+  const proc = spawnMain(args, env);
   const logs: Record<string, any>[] = [];
   let stderr = "";
   void new Response(proc.stderr)
