@@ -19,6 +19,12 @@ export function callInstructions(preamble: string, prompt: string, resumedFrom?:
   return parts.join("\n\n");
 }
 
+/** The call's prompt, plus what the owner wants reported when the request gave a report_schema. */
+export function promptWithReportSchema(prompt: string, reportSchema: string | null): string {
+  if (!reportSchema) return prompt;
+  return `${prompt}\n\nWhen you know the outcome, call report_outcome before you say goodbye. Its facts must match this JSON Schema:\n${reportSchema}`;
+}
+
 /** A response's instructions replace the session's for that response, so the greeting repeats them. */
 export const greetingInstructions = (instructions: string, greeting: string) => `${instructions}\n\n${greeting}`;
 

@@ -11,7 +11,7 @@ import { readTwilioMessage } from "../twilio/media.ts";
 import type { TwilioSocket } from "./agent-audio.ts";
 import type { CallMetrics } from "./metrics.ts";
 import { createParts } from "./parts.ts";
-import type { ToolRegistry } from "./tools.ts";
+import type { AgentOutcome, ToolRegistry } from "./tools.ts";
 import type { BridgeStore } from "./turns.ts";
 
 export type { TwilioSocket } from "./agent-audio.ts";
@@ -32,6 +32,8 @@ export interface BridgeDeps {
   hangup(reason: "agent_hangup" | "max_duration"): Promise<unknown>;
   /** Plays a short apology through Twilio and hangs up; used when the model is gone for good. */
   apologize(reason: "model_unavailable"): Promise<unknown>;
+  /** The agent's report_outcome: kept as the call's report; a problem with it goes back to the model. */
+  recordOutcome(outcome: AgentOutcome): Promise<string | null>;
   /** The bridge is finished: both sockets are closed and its metrics stored. */
   onClosed(): void;
 }

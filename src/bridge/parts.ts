@@ -53,7 +53,11 @@ export function createParts(deps: BridgeDeps, later: Later, close: (reason: stri
   const toolCalls = createToolCalls({
     registry: deps.tools,
     log,
-    actions: (responseId) => ({ log, hangUpAfterReply: (reason) => hangup.afterReply(responseId, reason) }),
+    actions: (responseId) => ({
+      log,
+      hangUpAfterReply: (reason) => hangup.afterReply(responseId, reason),
+      recordOutcome: deps.recordOutcome,
+    }),
     send: link.send,
     canRespond: () => responses.active === null,
   });

@@ -31,7 +31,8 @@ export function createToolCalls(deps: ToolCallsDeps): ToolCalls {
     reply.calls = reply.calls.filter((c) => c.result === null);
     if (reply.calls.length === 0) replies.delete(responseId);
     for (const c of ready) deps.send(functionOutputMessage(c.callId, c.result!.output));
-    if (ready.some((c) => c.result!.respond) && deps.canRespond()) deps.send(responseCreateMessage());
+    // One tool that ends the turn (end_call) outweighs the others: no new response over a goodbye.
+    if (ready.length && ready.every((c) => c.result!.respond) && deps.canRespond()) deps.send(responseCreateMessage());
   };
 
   const newReply = (responseId: string) => {

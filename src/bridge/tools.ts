@@ -4,12 +4,22 @@
 import type { RealtimeFunctionTool } from "openai/resources/realtime/realtime";
 import { z } from "../config/zod.ts";
 import type { Logger } from "../log.ts";
+import type { Outcome } from "../model/report.ts";
 
 /** What a tool may do to the call it runs in. */
 export interface ToolActions {
   log: Logger;
   /** Hang up once the reply that called the tool has finished and played. */
   hangUpAfterReply(reason: string): void;
+  /** Keeps the agent's own report of the call; a problem with it (facts off the call's schema) comes back. */
+  recordOutcome(outcome: AgentOutcome): Promise<string | null>;
+}
+
+export interface AgentOutcome {
+  outcome: Outcome;
+  summary: string;
+  facts: Record<string, unknown>;
+  next_steps: string[];
 }
 
 export interface ToolResult {

@@ -1,5 +1,6 @@
 import { E164 } from "../config/schema.ts";
 import { z } from "../config/zod.ts";
+import { reportSchemaProblem } from "../model/json-schema.ts";
 
 export const MISSING_TO = "Missing 'to' phone number";
 export const MISSING_WEBHOOK =
@@ -57,8 +58,33 @@ export const CallRequest = z.lazy(() =>
         ),
       {},
     ),
+    // The fields below extend the original API; leaving them out keeps its behaviour.
+    report_schema: blankAsMissing(z.optional(z.unknown().check(checkReportSchema()))),
+    callback_url: blankAsMissing(
+      z.optional(
+        z
+          .url({
+            protocol: /^https?$/,
+            error: "'callback_url' must be an http(s) URL such as https://example.com/hooks",
+          })
+          .check(
+            z.refine((u) => {
+              const url = new URL(u);
+              return url.username === "" && url.password === "";
+            }, "'callback_url' must not contain credentials; the events are signed instead (see webhook-signature)"),
+          ),
+      ),
+    ),
+    notify: z._default(z.boolean({ error: "'notify' must be true or false" }), true),
   }),
 );
+
+function checkReportSchema() {
+  return z.check<unknown>((ctx) => {
+    const problem = reportSchemaProblem(ctx.value);
+    if (problem) ctx.issues.push({ code: "custom", message: problem, input: ctx.value });
+  });
+}
 export type CallRequest = z.infer<typeof CallRequest>;
 
 /** The first problem, worded for a person; the original API's clients show `error` as it is. */

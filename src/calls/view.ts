@@ -1,3 +1,4 @@
+import type { CallReport } from "./report.ts";
 import type { CallRow, EventRow, TurnRow } from "./store.ts";
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
@@ -38,7 +39,25 @@ export function callDetail(c: CallRow, events: EventRow[], turns: TurnRow[]) {
       interrupted: t.interrupted === 1,
     })),
     metrics: c.metrics ? (JSON.parse(c.metrics) as unknown) : null,
+    callback_url: c.callback_url,
+    notify: c.notify === 1,
+    report_schema: c.report_schema ? (JSON.parse(c.report_schema) as unknown) : null,
+    report: finalReport(c),
   };
+}
+
+/** The report once it is final: one the agent recorded during the call is a draft until the call ends. */
+export function finalReport(c: CallRow): CallReport | null {
+  return c.report && c.report_due === 0 ? (JSON.parse(c.report) as CallReport) : null;
+}
+
+/** The report as a person reads it, after the transcript. */
+export function reportText(report: CallReport | null): string {
+  if (!report) return "";
+  const lines = [`Report (${report.source}): ${report.outcome}`, `  ${report.summary}`];
+  for (const [key, value] of Object.entries(report.facts)) lines.push(`  ${key}: ${JSON.stringify(value)}`);
+  for (const step of report.next_steps) lines.push(`  next: ${step}`);
+  return `${lines.join("\n")}\n`;
 }
 
 /** One line per turn, as a person would read it: `[12:00:03] Agent: Hello… (interrupted)`. */

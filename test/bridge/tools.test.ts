@@ -8,7 +8,7 @@ import { createLogger } from "../../src/log.ts";
 const log = createLogger(() => {});
 
 function actions(hangups: string[] = []): ToolActions {
-  return { log, hangUpAfterReply: (reason) => hangups.push(reason) };
+  return { log, hangUpAfterReply: (reason) => hangups.push(reason), recordOutcome: async () => null };
 }
 
 describe("tool registry", () => {

@@ -1,0 +1,63 @@
+// The call report: what happened, in a shape the assistant can act on. Calls that were never answered
+// get one derived from their status; answered calls get the model's, unless the agent already
+// recorded one with report_outcome during the call.
+import type { AppContext } from "../app.ts";
+import type { AgentOutcome } from "../bridge/tools.ts";
+import { dropOptionalNulls, factsProblem } from "../model/json-schema.ts";
+import type { Outcome, ReportDraft } from "../model/report.ts";
+import type { CallRow } from "./store.ts";
+
+export type ReportSource = "model" | "agent_tool" | "fallback";
+
+export interface CallReport extends ReportDraft {
+  source: ReportSource;
+  generated_at: string;
+}
+
+export const stamp = (draft: ReportDraft, source: ReportSource, at: number): CallReport => ({
+  ...draft,
+  source,
+  generated_at: new Date(at).toISOString(),
+});
+
+const UNANSWERED: Record<string, { outcome: Outcome; summary: string }> = {
+  busy: { outcome: "busy", summary: "The line was busy." },
+  "no-answer": { outcome: "no_answer", summary: "Nobody answered the call." },
+  canceled: { outcome: "failed", summary: "The call was canceled before it was answered." },
+  failed: { outcome: "error", summary: "The call could not be placed." },
+};
+
+/** End reasons that mean the call itself went wrong, whatever was said. */
+const FAULTS = new Set(["model_unavailable", "twilio_error", "server_restart"]);
+
+/** A report made without a model: from the status alone, and `why` there is no better one. */
+export function fallbackReport(call: CallRow, why: string | null, at: number): CallReport {
+  const unanswered = call.answered_at === null ? (UNANSWERED[call.status] ?? UNANSWERED.failed!) : null;
+  const error = call.error ? ` ${call.error}` : "";
+  const draft: ReportDraft = unanswered
+    ? { outcome: unanswered.outcome, summary: `${unanswered.summary}${error}`, facts: {}, next_steps: [] }
+    : {
+        outcome: FAULTS.has(call.end_reason ?? "") ? "error" : "partial",
+        summary:
+          `The call was answered and lasted ${call.duration_s ?? "an unknown number of"} s (${call.end_reason ?? call.status}). ${why ?? ""}`.trim(),
+        facts: {},
+        next_steps: [],
+      };
+  return stamp(draft, "fallback", at);
+}
+
+/** The agent's report_outcome, checked against the call's report_schema; the problem, if any, goes back to it. */
+export async function recordAgentOutcome(
+  ctx: AppContext,
+  call: CallRow,
+  outcome: AgentOutcome,
+): Promise<string | null> {
+  const schema = call.report_schema ? (JSON.parse(call.report_schema) as Record<string, unknown>) : null;
+  const facts = schema ? (dropOptionalNulls(schema, outcome.facts) as Record<string, unknown>) : outcome.facts;
+  const problem = schema ? await factsProblem(schema, facts) : null;
+  if (problem) return problem;
+  const at = ctx.now();
+  ctx.store.updateCall(call.id, { report: JSON.stringify(stamp({ ...outcome, facts }, "agent_tool", at)) }, at);
+  ctx.log.info("the agent recorded the call's outcome", { call_id: call.id, outcome: outcome.outcome });
+  return null;
+}

@@ -1,0 +1,84 @@
+// Makes each ended call's report and announces the end with it. It works from the database (calls
+// that ended with their report still due), so a report interrupted by a restart is made after it.
+import type { AppContext } from "../app.ts";
+import { draftReport } from "../model/report.ts";
+import { enqueueEvent } from "./events.ts";
+import { notifyOpenClaw } from "./notify.ts";
+import { type CallReport, fallbackReport, stamp } from "./report.ts";
+import type { CallRow } from "./store.ts";
+
+const POLL_MS = 1_000;
+const MAX_IN_FLIGHT = 4;
+
+export interface Reporting {
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+export function startReporting(ctx: AppContext): Reporting {
+  const inFlight = new Map<string, Promise<void>>();
+  let stopped = false;
+  const pump = () => {
+    if (stopped) return;
+    for (const call of ctx.store.callsAwaitingReport(MAX_IN_FLIGHT + inFlight.size)) {
+      if (inFlight.size >= MAX_IN_FLIGHT) break;
+      if (inFlight.has(call.id)) continue;
+      const run = report(ctx, call)
+        .catch((e) => ctx.log.error("making a call report failed", { call_id: call.id, error: e }))
+        .finally(() => inFlight.delete(call.id));
+      inFlight.set(call.id, run);
+    }
+  };
+  const timer = setInterval(pump, POLL_MS);
+  setTimeout(pump, 0);
+  return {
+    wake: () => setTimeout(pump, 0),
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await Promise.allSettled(inFlight.values());
+    },
+  };
+}
+
+async function report(ctx: AppContext, call: CallRow): Promise<void> {
+  const made = await makeReport(ctx, call);
+  if (!ctx.store.getCall(call.id)?.report_due) return;
+  const at = ctx.now();
+  ctx.store.transaction(() => {
+    const ended = ctx.store.updateCall(call.id, { report: JSON.stringify(made), report_due: 0 }, at);
+    enqueueEvent(ctx, ended, "call.ended", at, {
+      report: made,
+      duration_s: ended.duration_s,
+      end_reason: ended.end_reason,
+      metadata: JSON.parse(ended.metadata),
+    });
+    notifyOpenClaw(ctx, ended, made, at);
+  });
+  ctx.log.info("call report made", { call_id: call.id, outcome: made.outcome, source: made.source });
+}
+
+async function makeReport(ctx: AppContext, call: CallRow): Promise<CallReport> {
+  // The agent recorded the outcome itself during the call: that is the report.
+  if (call.report) return JSON.parse(call.report) as CallReport;
+  if (call.answered_at === null) return fallbackReport(call, null, ctx.now());
+  const { api_key, base_url } = ctx.config.openai;
+  if (!api_key) return fallbackReport(call, "No report was made: OPENAI_API_KEY is not set.", ctx.now());
+  try {
+    const draft = await draftReport(
+      {
+        prompt: call.prompt,
+        transcript: ctx.store.transcript(call.id),
+        status: call.status,
+        endReason: call.end_reason,
+        durationS: call.duration_s,
+        schema: call.report_schema ? (JSON.parse(call.report_schema) as Record<string, unknown>) : null,
+      },
+      { apiKey: api_key, baseUrl: base_url, model: ctx.config.report.model, timeoutMs: ctx.config.report.timeout_ms },
+    );
+    return stamp(draft, "model", ctx.now());
+  } catch (e) {
+    ctx.log.warn("the report model failed twice; storing a report made without it", { call_id: call.id, error: e });
+    return fallbackReport(call, `No report was made: the report model failed (${(e as Error).message}).`, ctx.now());
+  }
+}
