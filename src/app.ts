@@ -3,6 +3,7 @@ import { createCallTools } from "./bridge/tools/all.ts";
 import type { ToolRegistry } from "./bridge/tools.ts";
 import { openStore, type Store } from "./calls/store.ts";
 import type { Config } from "./config/schema.ts";
+import { eventsSecret } from "./events/signing.ts";
 import type { Logger } from "./log.ts";
 import { randomToken } from "./runtime/crypto.ts";
 import { createTwilioRest, type TwilioRest } from "./twilio/rest.ts";
@@ -20,8 +21,17 @@ export interface AppContext {
   bridges: Map<string, Bridge>;
   /** The function tools each call's model is given. */
   tools: ToolRegistry;
+  /** Signs event webhooks (Standard Webhooks): configured, or generated once and kept in the data dir. */
+  eventsSecret: string;
+  /** Background work to look at now rather than at its next poll; no-ops until it is started. */
+  signals: Signals;
   startedAt: number;
   now: () => number;
+}
+
+export interface Signals {
+  eventsQueued(): void;
+  callEnded(): void;
 }
 
 export function missingTwilioSettings(config: Config): string[] {
@@ -65,6 +75,8 @@ export function createApp(config: Config, log: Logger): AppContext {
     streamSecret: streamSecret(store),
     bridges: new Map(),
     tools: createCallTools(),
+    eventsSecret: eventsSecret(config.events.secret, config.server.data_dir),
+    signals: { eventsQueued: () => {}, callEnded: () => {} },
     startedAt: Date.now(),
     now: Date.now,
   };

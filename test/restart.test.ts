@@ -151,7 +151,8 @@ describe("restart after a crash", () => {
     const first = await startServer(s, 0, twilioEnv(f));
     const { id, sid } = await placeCall(first, f, { prompt: PROMPT, metadata: METADATA });
     await drive(f, sid, "initiated", "ringing", "in-progress", "completed");
-    const before = await getCall(first, id);
+    // Its report is made just after it ends; what the restart must keep is the call as it then is.
+    const before = await waitForCall(first, id, (c) => c.report !== null);
     expect(before).toMatchObject({
       status: "completed",
       active: false,
@@ -295,7 +296,8 @@ describe("restart after a crash", () => {
     await drive(f, talking.sid, "ringing", "in-progress");
     const done = await placeCall(first, f);
     await drive(f, done.sid, "ringing", "in-progress", "completed");
-    const doneBefore = await getCall(first, done.id);
+    // Its report is made just after it ends; the restart must leave the call as it then is.
+    const doneBefore = await waitForCall(first, done.id, (c) => c.report !== null);
     expect((await activeIds(first)).sort()).toEqual([ringing.id, talking.id].sort());
 
     await crash(first);

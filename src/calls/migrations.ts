@@ -46,4 +46,31 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE UNIQUE INDEX transcript_item ON transcript (call_id, item_id);
    ALTER TABLE calls ADD COLUMN metrics TEXT;`,
+  // Calls from before reports existed are not due one: report_due defaults to 0 and new calls set it.
+  `ALTER TABLE calls ADD COLUMN report TEXT;
+   ALTER TABLE calls ADD COLUMN report_due INTEGER NOT NULL DEFAULT 0;
+   ALTER TABLE calls ADD COLUMN report_schema TEXT;
+   ALTER TABLE calls ADD COLUMN callback_url TEXT;
+   ALTER TABLE calls ADD COLUMN notify INTEGER NOT NULL DEFAULT 1;
+   CREATE INDEX calls_report_due ON calls (ended_at) WHERE report_due = 1 AND ended_at IS NOT NULL;
+   CREATE TABLE outbox (
+     id INTEGER PRIMARY KEY,
+     event_id TEXT NOT NULL,
+     call_id TEXT REFERENCES calls (id),
+     receiver TEXT NOT NULL,
+     url TEXT NOT NULL,
+     type TEXT NOT NULL,
+     body TEXT NOT NULL,
+     status TEXT NOT NULL DEFAULT 'pending',
+     attempts INTEGER NOT NULL DEFAULT 0,
+     created_at INTEGER NOT NULL,
+     next_attempt_at INTEGER NOT NULL,
+     last_status INTEGER,
+     last_error TEXT,
+     delivered_at INTEGER
+   );
+   CREATE UNIQUE INDEX outbox_event_receiver ON outbox (event_id, receiver);
+   CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE status = 'pending';
+   CREATE INDEX outbox_order ON outbox (call_id, receiver, id) WHERE status = 'pending';
+   CREATE INDEX outbox_status ON outbox (status, id);`,
 ];

@@ -5,6 +5,7 @@ import type { Logger } from "../log.ts";
 import { TwilioError, type TwilioRest } from "../twilio/rest.ts";
 import { TWILIO_PATHS, trimSlash, twilioUrl } from "../twilio/urls.ts";
 import { CallError, requireTwilio } from "./errors.ts";
+import { enqueueEvent } from "./events.ts";
 import { endCall } from "./hangup.ts";
 import { addHistory } from "./history.ts";
 import { adoptOrphans } from "./reports.ts";
@@ -48,6 +49,9 @@ function insertQueuedCall(ctx: AppContext, req: CallRequest, webhookUrl: string)
     prompt: req.prompt ?? ctx.config.agent.default_prompt,
     metadata: JSON.stringify(req.metadata),
     webhook_url: webhookUrl,
+    report_schema: req.report_schema === undefined ? null : JSON.stringify(req.report_schema),
+    callback_url: req.callback_url ?? null,
+    notify: req.notify ? 1 : 0,
   };
   ctx.store.transaction(() => {
     ctx.store.insertCall(call, at);
@@ -65,7 +69,12 @@ async function dial(ctx: AppContext, twilio: TwilioRest, call: NewCall, log: Log
     timeoutS: ctx.config.calls.ring_timeout_s,
     timeLimitS: ctx.config.calls.max_duration_s,
   });
-  const row = ctx.store.updateCall(call.id, { call_sid: remote.sid }, ctx.now());
+  const at = ctx.now();
+  const row = ctx.store.transaction(() => {
+    const placed = ctx.store.updateCall(call.id, { call_sid: remote.sid }, at);
+    enqueueEvent(ctx, placed, "call.initiated", at);
+    return placed;
+  });
   adoptOrphans(ctx, row);
   log.info("call created", { call_sid: remote.sid, to: call.to_number });
   if (ctx.store.getCall(call.id)!.end_requested_at !== null) {
@@ -85,6 +94,7 @@ function failCreate(ctx: AppContext, callId: string, e: unknown, log: Logger): C
     ctx.store.updateCall(callId, { status: "failed", ended_at: now, end_reason: "twilio_error", error: message }, now);
     addHistory(ctx, { callId, callSid: null, status: "failed", source: "api", verdict: "apply", at: now });
   });
+  ctx.signals.callEnded();
   log.warn("creating the call at Twilio failed", { kind: err.kind, code: err.code, error: err.message });
   return new CallError(err.kind === "refused" ? "twilio_refused" : "twilio_unreachable", message);
 }

@@ -26,6 +26,7 @@ export async function reconcile(ctx: AppContext): Promise<void> {
     if (call.ended_at === null) {
       const at = ctx.now();
       ctx.store.updateCall(call.id, { ended_at: at, end_reason: "server_restart" }, at);
+      ctx.signals.callEnded();
       ctx.log.warn("call ended by restart", { call_id: call.id, status: call.status });
     }
   }

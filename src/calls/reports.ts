@@ -4,6 +4,7 @@ import type { AppContext } from "../app.ts";
 import type { RemoteCall } from "../twilio/rest.ts";
 import { type CallStatus, isCallStatus, isTerminal } from "../twilio/status.ts";
 import { StatusWebhook } from "../twilio/webhook.ts";
+import { statusEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
 import { judge, type Verdict } from "./status.ts";
 import type { CallPatch, CallRow, EndReason, EventSource } from "./store.ts";
@@ -60,7 +61,9 @@ export function applyReport(
     });
     const patch = patchFor(call, report, verdict, at);
     const updated = patch ? ctx.store.updateCall(call.id, patch, at) : call;
+    if (verdict === "apply") statusEvent(ctx, updated, at);
     if (patch?.ended_at) {
+      ctx.signals.callEnded();
       ctx.log.info("call ended", { call_id: call.id, status: updated.status, end_reason: updated.end_reason });
       ctx.bridges.get(call.id)?.close("call_ended");
     }

@@ -2,6 +2,7 @@ import { Database } from "bun:sqlite";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { TurnRecord } from "../bridge/turns.ts";
+import { type NewOutboxRow, type OutboxStore, outboxStatements, outboxStore } from "../events/outbox.ts";
 import type { CallStatus } from "../twilio/status.ts";
 import { MIGRATIONS } from "./migrations.ts";
 import type { Verdict } from "./status.ts";
@@ -45,6 +46,15 @@ export interface CallRow {
   error: string | null;
   last_sequence: number;
   metrics: string | null;
+  /** The call report (JSON), once made. */
+  report: string | null;
+  /** 1 from creation until the report is stored: what the report worker picks up after the call ends. */
+  report_due: number;
+  /** The request's report_schema (JSON), if any. */
+  report_schema: string | null;
+  callback_url: string | null;
+  /** 0 when the request opted out of notifying the assistant (OpenClaw). */
+  notify: number;
 }
 
 /** One transcript turn, as the bridge records it. */
@@ -67,11 +77,11 @@ export type NewCall = Pick<
   CallRow,
   "id" | "direction" | "from_number" | "to_number" | "status" | "prompt" | "metadata" | "webhook_url"
 > &
-  Partial<Pick<CallRow, "call_sid">>;
+  Partial<Pick<CallRow, "call_sid" | "report_schema" | "callback_url" | "notify">>;
 export type NewEvent = Omit<EventRow, "id">;
 export type CallPatch = Partial<Omit<CallRow, "id" | "created_at">>;
 
-export interface Store {
+export interface Store extends OutboxStore {
   insertCall(call: NewCall, at: number): CallRow;
   getCall(id: string): CallRow | null;
   getCallBySid(sid: string): CallRow | null;
@@ -88,10 +98,12 @@ export interface Store {
    * Inserts or completes one transcript turn; an empty text never overwrites a known one. Batched:
    * committed within BATCH_MS, or before any other call on the store, whichever comes first.
    */
-  upsertTurn(turn: TurnRow): void;
+  upsertTurn(turn: TurnRow, events?: NewOutboxRow[]): void;
   /** Stores a call's metrics (JSON), batched like upsertTurn; only the last save in a batch is written. */
   saveMetrics(id: string, metrics: string, at: number): void;
   transcript(callId: string): TurnRow[];
+  /** Ended calls whose report is still due, oldest first. */
+  callsAwaitingReport(limit: number): CallRow[];
   transaction<T>(fn: () => T): T;
   meta(key: string): string | null;
   setMeta(key: string, value: string): void;
@@ -136,8 +148,10 @@ function prepareStatements(db: Database) {
     activeBases: db.query<{ webhook_url: string }, []>("SELECT DISTINCT webhook_url FROM calls WHERE ended_at IS NULL"),
     activeCount: db.query<{ n: number }, []>("SELECT count(*) AS n FROM calls WHERE ended_at IS NULL"),
     insert: db.query(
-      `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url, created_at, updated_at)
-     VALUES ($id, $call_sid, $direction, $from_number, $to_number, $status, $prompt, $metadata, $webhook_url, $at, $at)`,
+      `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url,
+                          report_schema, callback_url, notify, report_due, created_at, updated_at)
+     VALUES ($id, $call_sid, $direction, $from_number, $to_number, $status, $prompt, $metadata, $webhook_url,
+             $report_schema, $callback_url, $notify, 1, $at, $at)`,
     ),
     insertEvent: db.query(
       `INSERT INTO call_events (call_id, call_sid, status, sequence, source, verdict, at, params)
@@ -155,6 +169,9 @@ function prepareStatements(db: Database) {
        text = CASE WHEN excluded.text <> '' THEN excluded.text ELSE transcript.text END,
        started_at = min(transcript.started_at, excluded.started_at),
        interrupted = max(transcript.interrupted, excluded.interrupted)`,
+    ),
+    awaitingReport: db.query<CallRow, { limit: number }>(
+      "SELECT * FROM calls WHERE report_due = 1 AND ended_at IS NOT NULL ORDER BY ended_at LIMIT $limit",
     ),
     putMetrics: db.query("UPDATE calls SET metrics = $metrics, updated_at = $at WHERE id = $id"),
     turns: db.query<TurnRow, { id: string }>(
@@ -190,8 +207,9 @@ function callUpdater(db: Database): (id: string, patch: CallPatch, at: number) =
 // checkpointed, three fsyncs and a few MB of writes, on the event loop every second or two. Batched,
 // they are one commit per BATCH_MS at most. Every other method commits the batch first, so reads
 // see it and writes keep their order. A crash loses at most the last BATCH_MS of these two.
-function writeBatch(db: Database, q: Statements) {
+function writeBatch(db: Database, q: Statements, outbox: OutboxStore) {
   const pendingTurns: TurnRow[] = [];
+  const pendingEvents: NewOutboxRow[] = [];
   const pendingMetrics = new Map<string, { metrics: string; at: number }>();
   let batchTimer: ReturnType<typeof setTimeout> | null = null;
   let closed = false;
@@ -200,11 +218,14 @@ function writeBatch(db: Database, q: Statements) {
     batchTimer = null;
     if (pendingTurns.length === 0 && pendingMetrics.size === 0) return;
     const turnsToWrite = pendingTurns.splice(0);
+    const eventsToWrite = pendingEvents.splice(0);
     const metricsToWrite = [...pendingMetrics];
     pendingMetrics.clear();
     db.transaction(() => {
       for (const turn of turnsToWrite) q.putTurn.run({ ...turn });
       for (const [id, m] of metricsToWrite) q.putMetrics.run({ id, metrics: m.metrics, at: m.at });
+      // A turn's event is committed with the turn itself.
+      outbox.enqueue(eventsToWrite, Date.now());
     })();
   };
   const schedule = () => {
@@ -216,9 +237,10 @@ function writeBatch(db: Database, q: Statements) {
   return {
     flush,
     // A bridge's last events can arrive after close(), while the process stops: there is nowhere to put them.
-    addTurn(turn: TurnRow) {
+    addTurn(turn: TurnRow, events: NewOutboxRow[] | undefined) {
       if (closed) return;
       pendingTurns.push(turn);
+      if (events) pendingEvents.push(...events);
       schedule();
     },
     setMetrics(id: string, metrics: string, at: number) {
@@ -241,7 +263,8 @@ export function openStore(dataDir: string): Store {
   const db = openDatabase(dataDir);
   const q = prepareStatements(db);
   const update = callUpdater(db);
-  const batch = writeBatch(db, q);
+  const outbox = outboxStore(outboxStatements(db));
+  const batch = writeBatch(db, q, outbox);
   /** The method, after the batch is committed. */
   const fresh =
     <A extends unknown[], R>(fn: (...args: A) => R) =>
@@ -252,7 +275,7 @@ export function openStore(dataDir: string): Store {
 
   return {
     insertCall: fresh((call: NewCall, at: number) => {
-      q.insert.run({ call_sid: null, ...call, at });
+      q.insert.run({ call_sid: null, report_schema: null, callback_url: null, notify: 1, ...call, at });
       return must(q.byId.get({ id: call.id }), call.id);
     }),
     getCall: fresh((id: string) => q.byId.get({ id })),
@@ -271,9 +294,15 @@ export function openStore(dataDir: string): Store {
       if (rows.length) q.dropOrphans.run({ sid });
       return rows;
     }),
-    upsertTurn: (turn) => batch.addTurn(turn),
+    upsertTurn: (turn, events) => batch.addTurn(turn, events),
     saveMetrics: (id, metrics, at) => batch.setMetrics(id, metrics, at),
     transcript: fresh((id: string) => q.turns.all({ id })),
+    callsAwaitingReport: fresh((limit: number) => q.awaitingReport.all({ limit })),
+    enqueue: fresh(outbox.enqueue),
+    dueDeliveries: fresh(outbox.dueDeliveries),
+    recordAttempt: fresh(outbox.recordAttempt),
+    listOutbox: fresh(outbox.listOutbox),
+    requeue: fresh(outbox.requeue),
     transaction: fresh(<T>(fn: () => T): T => db.transaction(fn)()),
     meta: fresh((key: string) => q.getMeta.get({ key })?.value ?? null),
     setMeta: fresh((key: string, value: string) => void q.putMeta.run({ key, value })),

@@ -1,9 +1,14 @@
 // Media streams and the bridges they attach to: which stream may open which call's model session.
+
+import { promptWithReportSchema } from "../agent/lines.ts";
 import type { AppContext } from "../app.ts";
 import { type Bridge, createBridge } from "../bridge/bridge.ts";
+import type { BridgeStore } from "../bridge/turns.ts";
 import type { StartMessage } from "../twilio/media.ts";
 import { verifyStreamToken } from "../twilio/stream-token.ts";
+import { eventRows } from "./events.ts";
 import { apologizeAndHangUp, endCall } from "./hangup.ts";
+import { recordAgentOutcome } from "./report.ts";
 import type { CallRow } from "./store.ts";
 
 /** Opens the model session for a call before its media stream arrives, so the greeting is ready at once. */
@@ -13,9 +18,10 @@ export function prepareBridge(ctx: AppContext, call: CallRow): Bridge {
   const bridge = createBridge({
     config: ctx.config,
     log: ctx.log.child({ call_id: call.id }),
-    store: ctx.store,
+    store: bridgeStore(ctx, call),
     tools: ctx.tools,
-    call: { id: call.id, direction: call.direction, prompt: call.prompt },
+    call: { id: call.id, direction: call.direction, prompt: promptWithReportSchema(call.prompt, call.report_schema) },
+    recordOutcome: (outcome) => recordAgentOutcome(ctx, call, outcome),
     hangup: (reason) => endCall(ctx, call.id, reason),
     apologize: (reason) => apologizeAndHangUp(ctx, call.id, reason),
     onClosed: () => {
@@ -24,6 +30,20 @@ export function prepareBridge(ctx: AppContext, call: CallRow): Bridge {
   });
   ctx.bridges.set(call.id, bridge);
   return bridge;
+}
+
+/** The bridge's writes; with events.transcript on, each finished turn is announced in the same commit. */
+function bridgeStore(ctx: AppContext, call: CallRow): BridgeStore {
+  if (!ctx.config.events.transcript) return ctx.store;
+  return {
+    upsertTurn(turn) {
+      const at = Date.now();
+      const data = { role: turn.role, text: turn.text, at: new Date(turn.started_at).toISOString() };
+      ctx.store.upsertTurn(turn, turn.text ? eventRows(ctx, call, "call.transcript", data, at) : undefined);
+    },
+    saveMetrics: (id, metrics, at) => ctx.store.saveMetrics(id, metrics, at),
+    transcript: (id) => ctx.store.transcript(id),
+  };
 }
 
 /**

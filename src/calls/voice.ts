@@ -8,6 +8,7 @@ import { streamToken } from "../twilio/stream-token.ts";
 import { connectStream, reject, sayAndHangup } from "../twilio/twiml.ts";
 import { mediaStreamUrl, trimSlash } from "../twilio/urls.ts";
 import type { VoiceWebhook } from "../twilio/webhook.ts";
+import { statusEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
 import { checkCapacity } from "./outbound.ts";
 import { applyReport } from "./reports.ts";
@@ -70,6 +71,7 @@ function insertInboundCall(ctx: AppContext, p: VoiceWebhook, base: string, at: n
       at,
       params: p,
     });
+    statusEvent(ctx, row, at);
     return row;
   });
 }

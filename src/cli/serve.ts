@@ -1,6 +1,7 @@
 // The `server` command: run the HTTP API and webhooks until SIGINT/SIGTERM, optionally against simulators.
 import type { Server } from "bun";
 import { type AppContext, createApp } from "../app.ts";
+import { type Background, startBackground } from "../calls/background.ts";
 import { reconcile } from "../calls/reconcile.ts";
 import type { Config } from "../config/schema.ts";
 import type { MediaSocketData } from "../http/media.ts";
@@ -19,6 +20,7 @@ interface Running {
   server: Server<MediaSocketData>;
   sims: Simulators | null;
   stopGcPacer: () => void;
+  background: Background;
 }
 
 export async function runServer(config: Config, simulate: boolean): Promise<void> {
@@ -32,7 +34,8 @@ export async function runServer(config: Config, simulate: boolean): Promise<void
   warmUpTwilio(ctx);
   warnAboutSetup(ctx);
   reconcile(ctx).catch((e) => log.error("reconciling calls after restart failed", { error: e }));
-  stopOnSignals({ ctx, server, sims: sim?.sims ?? null, stopGcPacer });
+  const background = startBackground(ctx);
+  stopOnSignals({ ctx, server, sims: sim?.sims ?? null, stopGcPacer, background });
 }
 
 async function startSimulation(config: Config): Promise<{ sims: Simulators; config: Config }> {
@@ -80,12 +83,13 @@ function stopOnSignals(running: Running): void {
   process.once("SIGTERM", () => void shutdown(running, "SIGTERM"));
 }
 
-async function shutdown({ ctx, server, sims, stopGcPacer }: Running, signal: string): Promise<void> {
+async function shutdown({ ctx, server, sims, stopGcPacer, background }: Running, signal: string): Promise<void> {
   ctx.log.info("shutting down", { signal, active_bridges: ctx.bridges.size });
   // Media sockets would keep a graceful stop waiting; a bridge cannot outlive the process anyway.
   for (const bridge of ctx.bridges.values()) bridge.close("server_shutdown");
   stopGcPacer();
   await server.stop(true);
+  await background.stop();
   await sims?.stop();
   ctx.store.close();
   process.exit(0);

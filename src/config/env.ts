@@ -15,6 +15,13 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["OPENAI_API_KEY", ["openai", "api_key"], str],
   ["OPENAI_BASE_URL", ["openai", "base_url"], str],
   ["AGENTICAI_AUDIO_FORMAT", ["audio", "format"], str],
+  ["AGENTICAI_EVENTS_URL", ["events", "url"], str],
+  ["AGENTICAI_EVENTS_SECRET", ["events", "secret"], str],
+  ["OPENCLAW_GATEWAY_URL", ["integrations", "openclaw", "gateway_url"], str],
+  ["OPENCLAW_HOOKS_TOKEN", ["integrations", "openclaw", "hooks_token"], str],
+  ["OPENCLAW_AGENT_ID", ["integrations", "openclaw", "agent_id"], str],
+  ["OPENCLAW_DELIVER_CHANNEL", ["integrations", "openclaw", "deliver_channel"], str],
+  ["OPENCLAW_DELIVER_TO", ["integrations", "openclaw", "deliver_to"], str],
   // The original API resolves a call's webhook base as body → AGENTICAI_WEBHOOK_URL → NGROK_URL → config,
   // so the first one set becomes the public URL; listed last-wins.
   ["NGROK_URL", ["server", "public_url"], str],

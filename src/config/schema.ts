@@ -72,6 +72,30 @@ export const ConfigSchema = z.strictObject({
     max_duration_s: or(int(1, 14_400), 900),
     max_concurrent: or(int(1, 10_000), 20),
   }),
+  report: section({
+    // The post-call report: a small model reads the transcript once the call has ended.
+    model: or(text(1), "gpt-5-mini"),
+    timeout_ms: or(int(1_000, 120_000), 20_000),
+  }),
+  events: section({
+    // Signed event webhooks (Standard Webhooks): every event of every call goes to this receiver.
+    url: z.optional(httpUrl),
+    // whsec_<base64>; when unset one is generated at first start and kept in the data dir.
+    secret: z.optional(matching(/^whsec_[A-Za-z0-9+/]{22,}={0,2}$/, "must be 'whsec_' followed by base64 (24+ bytes)")),
+    // Also send call.transcript, one event per finished turn.
+    transcript: or(z.boolean(), false),
+  }),
+  integrations: section({
+    openclaw: z.optional(
+      z.strictObject({
+        gateway_url: httpUrl,
+        hooks_token: text(1),
+        agent_id: or(text(1), "main"),
+        deliver_channel: z.optional(text(1)),
+        deliver_to: z.optional(text(1)),
+      }),
+    ),
+  }),
   limits: section({
     // Per client (bearer token or IP) on /api/*; POST /api/call draws from its own, smaller bucket.
     api_requests_per_minute: or(int(1), 300),

@@ -3,7 +3,7 @@ import { getCall } from "../calls/errors.ts";
 import { endCall } from "../calls/hangup.ts";
 import { createOutboundCall } from "../calls/outbound.ts";
 import { CallRequest, firstIssue } from "../calls/request.ts";
-import { callDetail, callSummary, transcriptText } from "../calls/view.ts";
+import { callDetail, callSummary, finalReport, reportText, transcriptText } from "../calls/view.ts";
 import { VERSION } from "../version.ts";
 import { HttpError, json, readBody } from "./respond.ts";
 
@@ -41,7 +41,9 @@ export function showCall(ctx: AppContext, id: string): Response {
 
 export function showTranscript(ctx: AppContext, id: string): Response {
   const call = getCall(ctx, id);
-  return new Response(transcriptText(ctx.store.transcript(call.id)), {
+  const report = reportText(finalReport(call));
+  const text = transcriptText(ctx.store.transcript(call.id)) + (report ? `\n${report}` : "");
+  return new Response(text, {
     headers: { "Content-Type": "text/plain; charset=utf-8" },
   });
 }

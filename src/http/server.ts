@@ -4,6 +4,7 @@ import { CallError, type FailureKind } from "../calls/errors.ts";
 import { TWILIO_PATHS } from "../twilio/urls.ts";
 import { health, listCalls, postCall, postEnd, showCall, showTranscript } from "./api.ts";
 import { authorize } from "./auth.ts";
+import { listEvents, retryEvent } from "./events.ts";
 import { type MediaSocketData, mediaSocketHandler, upgradeMedia } from "./media.ts";
 import { createRateLimiter } from "./ratelimit.ts";
 import { failure, HttpError } from "./respond.ts";
@@ -63,6 +64,8 @@ export function startServer(ctx: AppContext): Server<MediaSocketData> {
       "/api/calls/:id": { GET: api((req) => showCall(ctx, req.params.id!)) },
       "/api/calls/:id/end": { POST: api((req) => postEnd(ctx, req.params.id!)) },
       "/api/calls/:id/transcript": { GET: api((req) => showTranscript(ctx, req.params.id!)) },
+      "/api/events": { GET: api((req) => listEvents(ctx, req)) },
+      "/api/events/:id/retry": { POST: api((req) => retryEvent(ctx, req.params.id!)) },
       [TWILIO_PATHS.media]: (req: Request, server: Server<MediaSocketData>) => upgradeMedia(ctx, req, server),
       [TWILIO_PATHS.voice]: { POST: errors((req) => postVoice(ctx, req)) },
       [TWILIO_PATHS.status]: { POST: errors((req) => postStatus(ctx, req)) },

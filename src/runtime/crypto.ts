@@ -3,7 +3,7 @@
 
 export type Encoding = "base64" | "base64url" | "hex";
 
-export function hmac(algorithm: "sha1" | "sha256", key: string, data: string, encoding: Encoding): string {
+export function hmac(algorithm: "sha1" | "sha256", key: string | Uint8Array, data: string, encoding: Encoding): string {
   return new Bun.CryptoHasher(algorithm, key).update(data).digest().toString(encoding);
 }
 
@@ -12,5 +12,6 @@ const sha256 = (s: string) => new Bun.CryptoHasher("sha256").update(s).digest();
 /** Compares digests, so neither the content nor the length of a secret leaks through timing. */
 export const secretsEqual = (a: string, b: string): boolean => crypto.timingSafeEqual(sha256(a), sha256(b));
 
-export const randomToken = (bytes: number): string =>
-  Buffer.from(crypto.getRandomValues(new Uint8Array(bytes))).toString("base64url");
+export const randomBytes = (bytes: number): Buffer => Buffer.from(crypto.getRandomValues(new Uint8Array(bytes)));
+
+export const randomToken = (bytes: number): string => randomBytes(bytes).toString("base64url");

@@ -5,6 +5,7 @@ import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createApp } from "../app.ts";
+import { startBackground } from "../calls/background.ts";
 import { type Config, ConfigSchema } from "../config/schema.ts";
 import { startServer } from "../http/server.ts";
 import { createLogger, type Logger } from "../log.ts";
@@ -46,6 +47,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const base: Config = ConfigSchema.parse({ server: { host: "127.0.0.1", port: 0, data_dir: dbDir } });
   const ctx = createApp(simulatedConfig(base, sims), opts.log ?? createLogger(() => {}));
   const server = startServer(ctx);
+  const background = startBackground(ctx);
   const url = server.url.href.replace(/\/$/, "");
   const started = performance.now();
   const clock = () => `[${(((performance.now() - started) * speed) / 1000).toFixed(1).padStart(5)} s]`;
@@ -122,6 +124,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   } finally {
     for (const bridge of ctx.bridges.values()) bridge.close("demo_over");
     await server.stop(true);
+    await background.stop();
     await sims.stop();
     ctx.store.close();
     rmSync(dbDir, { recursive: true, force: true });

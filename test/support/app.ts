@@ -4,6 +4,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
 import { type AppContext, createApp } from "../../src/app.ts";
+import { startBackground } from "../../src/calls/background.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { startServer } from "../../src/http/server.ts";
 import { createLogger } from "../../src/log.ts";
@@ -81,6 +82,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     createLogger((line) => logs.push(JSON.parse(line))),
   );
   const server = startServer(ctx);
+  const background = startBackground(ctx);
   const url = server.url.href.replace(/\/$/, "");
   if (opts.publicUrlSelf) ctx.config.server.public_url = url;
 
@@ -142,6 +144,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       await twilio.stop();
       model.stop();
       await server.stop(true);
+      await background.stop();
       ctx.store.close();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },

@@ -1,0 +1,45 @@
+// The server's background work: making reports of ended calls, and delivering the outbox. Both run
+// from the database, so what a stop interrupts is picked up by the next start.
+import type { AppContext } from "../app.ts";
+import { startDelivery } from "../events/delivery.ts";
+import { openclawHeaders } from "../events/openclaw.ts";
+import type { OutboxRow } from "../events/outbox.ts";
+import { signatureHeaders } from "../events/signing.ts";
+import { VERSION } from "../version.ts";
+import { startReporting } from "./reporting.ts";
+
+/** The real gateway admits a run before it answers, which takes seconds and up to 15 s. */
+const OPENCLAW_TIMEOUT_MS = 20_000;
+const WEBHOOK_TIMEOUT_MS = 10_000;
+
+export interface Background {
+  stop(): Promise<void>;
+}
+
+export function startBackground(ctx: AppContext): Background {
+  const delivery = startDelivery({
+    store: ctx.store,
+    log: ctx.log,
+    headers: (row, now) => deliveryHeaders(ctx, row, now),
+    timeoutMs: (row) => (row.receiver === "openclaw" ? OPENCLAW_TIMEOUT_MS : WEBHOOK_TIMEOUT_MS),
+    userAgent: `agenticai/${VERSION}`,
+    now: ctx.now,
+  });
+  const reporting = startReporting(ctx);
+  ctx.signals.eventsQueued = delivery.wake;
+  ctx.signals.callEnded = reporting.wake;
+  return {
+    async stop() {
+      ctx.signals.eventsQueued = () => {};
+      ctx.signals.callEnded = () => {};
+      await reporting.stop();
+      await delivery.stop();
+    },
+  };
+}
+
+function deliveryHeaders(ctx: AppContext, row: OutboxRow, now: Date): Record<string, string> {
+  const openclaw = ctx.config.integrations.openclaw;
+  if (row.receiver === "openclaw") return openclaw ? openclawHeaders(openclaw, row.call_id ?? "") : {};
+  return signatureHeaders(ctx.eventsSecret, row.event_id, row.body, now);
+}

@@ -1,0 +1,63 @@
+// Which events a change to a call produces, and for whom. Each is built here and enqueued by the
+// caller inside the transaction that makes the change, so an event exists exactly when its change does.
+import { v4 as uuidv4 } from "uuid";
+import type { AppContext } from "../app.ts";
+import type { NewOutboxRow } from "../events/outbox.ts";
+import type { CallRow } from "./store.ts";
+
+export type CallEventType = "call.initiated" | "call.ringing" | "call.answered" | "call.ended" | "call.transcript";
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** Every event's data starts with the call's identity and where it stands. */
+export function callEventData(call: CallRow): Record<string, unknown> {
+  return {
+    call_id: call.id,
+    to: call.to_number,
+    from: call.from_number,
+    direction: call.direction,
+    status: call.status,
+  };
+}
+
+/** The rows for one event: the global receiver gets every event, a call's callback_url that call's. */
+export function eventRows(
+  ctx: AppContext,
+  call: CallRow,
+  type: CallEventType,
+  data: Record<string, unknown>,
+  at: number,
+): NewOutboxRow[] {
+  const event_id = `msg_${uuidv4().replaceAll("-", "")}`;
+  const body = JSON.stringify({ type, timestamp: iso(at), data: { ...callEventData(call), ...data } });
+  const rows: NewOutboxRow[] = [];
+  const base = { event_id, call_id: call.id, type, body };
+  if (ctx.config.events.url) rows.push({ ...base, receiver: "events", url: ctx.config.events.url });
+  if (call.callback_url) rows.push({ ...base, receiver: "callback", url: call.callback_url });
+  return rows;
+}
+
+/** Queues an event; call inside the transaction that made the change it reports. */
+export function enqueueEvent(
+  ctx: AppContext,
+  call: CallRow,
+  type: CallEventType,
+  at: number,
+  data: Record<string, unknown> = {},
+): void {
+  const rows = eventRows(ctx, call, type, data, at);
+  if (rows.length === 0) return;
+  ctx.store.enqueue(rows, at);
+  ctx.signals.eventsQueued();
+}
+
+const STATUS_EVENTS: Partial<Record<CallRow["status"], CallEventType>> = {
+  ringing: "call.ringing",
+  "in-progress": "call.answered",
+};
+
+/** The event for a status the call has just moved to, if that status has one (the end has its own, with the report). */
+export function statusEvent(ctx: AppContext, call: CallRow, at: number): void {
+  const type = STATUS_EVENTS[call.status];
+  if (type) enqueueEvent(ctx, call, type, at);
+}

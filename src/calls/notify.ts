@@ -1,0 +1,32 @@
+// Telling the owner's assistant: an ended call is posted to OpenClaw's gateway hook through the same
+// outbox as the event webhooks, unless the request opted out with "notify": false.
+import { v4 as uuidv4 } from "uuid";
+import type { AppContext } from "../app.ts";
+import { openclawRequest } from "../events/openclaw.ts";
+import type { CallReport } from "./report.ts";
+import type { CallRow } from "./store.ts";
+
+/** Queues the hook call; call inside the transaction that stores the report. */
+export function notifyOpenClaw(ctx: AppContext, call: CallRow, report: CallReport, at: number): void {
+  const settings = ctx.config.integrations.openclaw;
+  if (!settings || call.notify === 0) return;
+  const request = openclawRequest(
+    settings,
+    {
+      call_id: call.id,
+      to: call.to_number,
+      from: call.from_number,
+      direction: call.direction,
+      prompt: call.prompt,
+      duration_s: call.duration_s,
+      end_reason: call.end_reason,
+      status: call.status,
+      report,
+      transcript: ctx.store.transcript(call.id),
+    },
+    ctx.config.server.public_url,
+  );
+  const row = { event_id: `msg_${uuidv4().replaceAll("-", "")}`, call_id: call.id, type: "call.ended" };
+  ctx.store.enqueue([{ ...row, receiver: "openclaw", url: request.url, body: request.body }], at);
+  ctx.signals.eventsQueued();
+}

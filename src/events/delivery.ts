@@ -1,0 +1,96 @@
+// Delivers the outbox: due events are posted, a few at a time, each after the one before it for the
+// same call and receiver. It runs beside the calls and shares nothing with them but the database, so
+// a slow or dead receiver never slows a call.
+import type { Logger } from "../log.ts";
+import type { OutboxRow, OutboxStore } from "./outbox.ts";
+import { type Attempt, afterAttempt, parseRetryAfter } from "./retry.ts";
+
+const POLL_MS = 1_000;
+const MAX_IN_FLIGHT = 8;
+
+export interface DeliveryDeps {
+  store: OutboxStore;
+  log: Logger;
+  /** The headers that authenticate this delivery to its receiver. */
+  headers(row: OutboxRow, now: Date): Record<string, string>;
+  timeoutMs(row: OutboxRow): number;
+  userAgent: string;
+  now(): number;
+}
+
+export interface Delivery {
+  /** Something was queued: look now rather than at the next poll. */
+  wake(): void;
+  /** Stops taking new work and waits for the deliveries under way. */
+  stop(): Promise<void>;
+}
+
+export function startDelivery(deps: DeliveryDeps): Delivery {
+  const inFlight = new Map<number, Promise<void>>();
+  let stopped = false;
+  let scheduled = false;
+
+  const pump = () => {
+    scheduled = false;
+    if (stopped || inFlight.size >= MAX_IN_FLIGHT) return;
+    const due = deps.store.dueDeliveries(deps.now(), MAX_IN_FLIGHT + inFlight.size);
+    for (const row of due) {
+      if (inFlight.size >= MAX_IN_FLIGHT) break;
+      if (inFlight.has(row.id)) continue;
+      const run = deliver(row).finally(() => {
+        inFlight.delete(row.id);
+        wake();
+      });
+      inFlight.set(row.id, run);
+    }
+  };
+  const wake = () => {
+    if (scheduled || stopped) return;
+    scheduled = true;
+    setTimeout(pump, 0);
+  };
+
+  const deliver = async (row: OutboxRow) => {
+    const attempt = await post(row, deps);
+    const result = afterAttempt(row, attempt, deps.now());
+    deps.store.recordAttempt(row.id, result);
+    if (result.status === "failed") {
+      deps.log.warn("event not delivered", {
+        event_id: row.event_id,
+        type: row.type,
+        receiver: row.receiver,
+        host: new URL(row.url).host,
+        error: result.last_error ?? `HTTP ${result.last_status}`,
+      });
+    }
+  };
+
+  const timer = setInterval(pump, POLL_MS);
+  wake();
+  return {
+    wake,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await Promise.allSettled(inFlight.values());
+    },
+  };
+}
+
+async function post(row: OutboxRow, deps: DeliveryDeps): Promise<Attempt> {
+  try {
+    const res = await fetch(row.url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", "User-Agent": deps.userAgent, ...deps.headers(row, new Date()) },
+      body: row.body,
+      redirect: "manual",
+      signal: AbortSignal.timeout(deps.timeoutMs(row)),
+    });
+    // The answer's body carries nothing we act on; reading it frees the connection for the next event.
+    await res.arrayBuffer().catch(() => null);
+    const error = res.ok ? null : `HTTP ${res.status}`;
+    return { status: res.status, error, retryAfterMs: parseRetryAfter(res.headers.get("retry-after"), deps.now()) };
+  } catch (e) {
+    return { status: null, error: (e as Error).message || String(e), retryAfterMs: null };
+  }
+}

@@ -1,0 +1,90 @@
+// The outbox: events waiting to be delivered, committed in the same transaction as the change that
+// caused them, so none is lost to a crash and none is sent for a change that was rolled back.
+import type { Database } from "bun:sqlite";
+
+/** Who an event goes to: the global receiver, the call's own callback_url, or the OpenClaw gateway. */
+export type Receiver = "events" | "callback" | "openclaw";
+export type OutboxStatus = "pending" | "delivered" | "failed";
+
+export interface OutboxRow {
+  id: number;
+  /** The webhook-id: one per event, the same for each receiver and across retries. */
+  event_id: string;
+  call_id: string | null;
+  receiver: Receiver;
+  url: string;
+  type: string;
+  body: string;
+  status: OutboxStatus;
+  attempts: number;
+  created_at: number;
+  next_attempt_at: number;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+}
+
+export type NewOutboxRow = Pick<OutboxRow, "event_id" | "call_id" | "receiver" | "url" | "type" | "body">;
+
+/** What one delivery attempt left: delivered, to be tried again at `next_attempt_at`, or given up. */
+export interface AttemptResult {
+  status: OutboxStatus;
+  at: number;
+  next_attempt_at: number;
+  last_status: number | null;
+  last_error: string | null;
+}
+
+export interface OutboxStore {
+  /** Adds events; call inside the transaction of the change that caused them. */
+  enqueue(rows: NewOutboxRow[], at: number): void;
+  /** Pending events that are due, each the oldest still pending for its call and receiver. */
+  dueDeliveries(now: number, limit: number): OutboxRow[];
+  recordAttempt(id: number, result: AttemptResult): void;
+  listOutbox(status: OutboxStatus | null, limit: number): OutboxRow[];
+  /** Puts an event back in the queue, due now; null if there is no such event. */
+  requeue(id: number, at: number): OutboxRow | null;
+}
+
+export function outboxStatements(db: Database) {
+  return {
+    insert: db.query(
+      `INSERT OR IGNORE INTO outbox (event_id, call_id, receiver, url, type, body, created_at, next_attempt_at)
+       VALUES ($event_id, $call_id, $receiver, $url, $type, $body, $at, $at)`,
+    ),
+    due: db.query<OutboxRow, { now: number; limit: number }>(
+      `SELECT * FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= $now
+         AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending' AND p.receiver = o.receiver
+                           AND p.call_id IS o.call_id AND p.id < o.id)
+       ORDER BY o.id LIMIT $limit`,
+    ),
+    attempt: db.query(
+      `UPDATE outbox SET status = $status, attempts = attempts + 1, next_attempt_at = $next_attempt_at,
+         last_status = $last_status, last_error = $last_error,
+         delivered_at = CASE WHEN $status = 'delivered' THEN $at ELSE delivered_at END
+       WHERE id = $id`,
+    ),
+    list: db.query<OutboxRow, { status: string | null; limit: number }>(
+      "SELECT * FROM outbox WHERE $status IS NULL OR status = $status ORDER BY id DESC LIMIT $limit",
+    ),
+    byId: db.query<OutboxRow, { id: number }>("SELECT * FROM outbox WHERE id = $id"),
+    requeue: db.query(
+      "UPDATE outbox SET status = 'pending', next_attempt_at = $at, created_at = $at WHERE id = $id AND status <> 'delivered'",
+    ),
+  };
+}
+
+export function outboxStore(q: ReturnType<typeof outboxStatements>): OutboxStore {
+  return {
+    enqueue(rows, at) {
+      for (const row of rows) q.insert.run({ ...row, at });
+    },
+    dueDeliveries: (now, limit) => q.due.all({ now, limit }),
+    recordAttempt: (id, r) => void q.attempt.run({ id, ...r }),
+    listOutbox: (status, limit) => q.list.all({ status, limit }),
+    requeue(id, at) {
+      q.requeue.run({ id, at });
+      return q.byId.get({ id });
+    },
+  };
+}

@@ -1,0 +1,53 @@
+// The outbox over the API: what was not delivered, and a way to send it again.
+import type { AppContext } from "../app.ts";
+import type { OutboxRow, OutboxStatus } from "../events/outbox.ts";
+import { HttpError, json } from "./respond.ts";
+
+const STATUSES: readonly OutboxStatus[] = ["pending", "delivered", "failed"];
+const MAX_LISTED = 500;
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+function eventView(row: OutboxRow) {
+  return {
+    id: row.id,
+    event_id: row.event_id,
+    type: row.type,
+    call_id: row.call_id,
+    receiver: row.receiver,
+    url: row.url,
+    status: row.status,
+    attempts: row.attempts,
+    last_status: row.last_status,
+    last_error: row.last_error,
+    queued_at: iso(row.created_at),
+    next_attempt_at: row.status === "pending" ? iso(row.next_attempt_at) : null,
+    delivered_at: iso(row.delivered_at),
+    payload: JSON.parse(row.body) as unknown,
+  };
+}
+
+/** GET /api/events[?status=pending|delivered|failed][&limit=N]: newest first. */
+export function listEvents(ctx: AppContext, req: Request): Response {
+  const params = new URL(req.url).searchParams;
+  const status = params.get("status");
+  if (status !== null && !STATUSES.includes(status as OutboxStatus)) {
+    throw new HttpError(400, `'status' must be one of ${STATUSES.join(", ")}`);
+  }
+  const limit = Number(params.get("limit") ?? 100);
+  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LISTED) {
+    throw new HttpError(400, `'limit' must be a whole number from 1 to ${MAX_LISTED}`);
+  }
+  const events = ctx.store.listOutbox(status as OutboxStatus | null, limit).map(eventView);
+  return json({ events, count: events.length });
+}
+
+/** POST /api/events/{id}/retry: an undelivered event goes back in the queue, due now, with a fresh 24 h. */
+export function retryEvent(ctx: AppContext, id: string): Response {
+  const n = Number(id);
+  const row = Number.isInteger(n) && n > 0 ? ctx.store.requeue(n, ctx.now()) : null;
+  if (!row) throw new HttpError(404, "Event not found");
+  if (row.status === "delivered") throw new HttpError(409, "Event already delivered");
+  ctx.signals.eventsQueued();
+  return json({ success: true, event: eventView(row) });
+}
