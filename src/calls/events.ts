@@ -1,8 +1,7 @@
 // Which events a change to a call produces, and for whom. Each is built here and enqueued by the
 // caller inside the transaction that makes the change, so an event exists exactly when its change does.
-import { v4 as uuidv4 } from "uuid";
 import type { AppContext } from "../app.ts";
-import type { NewOutboxRow } from "../events/outbox.ts";
+import { type NewOutboxRow, newEventId } from "../events/outbox.ts";
 import type { CallRow } from "./store.ts";
 
 export type CallEventType = "call.initiated" | "call.ringing" | "call.answered" | "call.ended" | "call.transcript";
@@ -28,7 +27,7 @@ export function eventRows(
   data: Record<string, unknown>,
   at: number,
 ): NewOutboxRow[] {
-  const event_id = `msg_${uuidv4().replaceAll("-", "")}`;
+  const event_id = newEventId();
   const body = JSON.stringify({ type, timestamp: iso(at), data: { ...callEventData(call), ...data } });
   const rows: NewOutboxRow[] = [];
   const base = { event_id, call_id: call.id, type, body };

@@ -1,8 +1,8 @@
 // Telling the owner's assistant: an ended call is posted to OpenClaw's gateway hook through the same
 // outbox as the event webhooks, unless the request opted out with "notify": false.
-import { v4 as uuidv4 } from "uuid";
 import type { AppContext } from "../app.ts";
 import { openclawRequest } from "../events/openclaw.ts";
+import { newEventId } from "../events/outbox.ts";
 import type { CallReport } from "./report.ts";
 import type { CallRow } from "./store.ts";
 
@@ -26,7 +26,7 @@ export function notifyOpenClaw(ctx: AppContext, call: CallRow, report: CallRepor
     },
     ctx.config.server.public_url,
   );
-  const row = { event_id: `msg_${uuidv4().replaceAll("-", "")}`, call_id: call.id, type: "call.ended" };
+  const row = { event_id: newEventId(), call_id: call.id, type: "call.ended" };
   ctx.store.enqueue([{ ...row, receiver: "openclaw", url: request.url, body: request.body }], at);
   ctx.signals.eventsQueued();
 }

@@ -9,6 +9,8 @@ import type { CallRow } from "./store.ts";
 
 const POLL_MS = 1_000;
 const MAX_IN_FLIGHT = 4;
+/** A report still being made at a stop is made again after the restart; a stop waits this long at most. */
+const STOP_WAIT_MS = 1_000;
 
 export interface Reporting {
   wake(): void;
@@ -23,7 +25,7 @@ export function startReporting(ctx: AppContext): Reporting {
     for (const call of ctx.store.callsAwaitingReport(MAX_IN_FLIGHT + inFlight.size)) {
       if (inFlight.size >= MAX_IN_FLIGHT) break;
       if (inFlight.has(call.id)) continue;
-      const run = report(ctx, call)
+      const run = report(ctx, call, () => stopped)
         .catch((e) => ctx.log.error("making a call report failed", { call_id: call.id, error: e }))
         .finally(() => inFlight.delete(call.id));
       inFlight.set(call.id, run);
@@ -36,14 +38,15 @@ export function startReporting(ctx: AppContext): Reporting {
     async stop() {
       stopped = true;
       clearInterval(timer);
-      await Promise.allSettled(inFlight.values());
+      await Promise.race([Promise.allSettled(inFlight.values()), Bun.sleep(STOP_WAIT_MS)]);
     },
   };
 }
 
-async function report(ctx: AppContext, call: CallRow): Promise<void> {
+async function report(ctx: AppContext, call: CallRow, stopped: () => boolean): Promise<void> {
   const made = await makeReport(ctx, call);
-  if (!ctx.store.getCall(call.id)?.report_due) return;
+  // After a stop the store may be closed; the report is still due, so the next start makes it.
+  if (stopped() || !ctx.store.getCall(call.id)?.report_due) return;
   const at = ctx.now();
   ctx.store.transaction(() => {
     const ended = ctx.store.updateCall(call.id, { report: JSON.stringify(made), report_due: 0 }, at);

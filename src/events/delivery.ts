@@ -27,6 +27,9 @@ export interface Delivery {
 
 export function startDelivery(deps: DeliveryDeps): Delivery {
   const inFlight = new Map<number, Promise<void>>();
+  // Stopping cuts deliveries under way: each is recorded as a failed attempt and sent again after the
+  // restart, which at-least-once allows, rather than holding a shutdown for a receiver's timeout.
+  const stopping = new AbortController();
   let stopped = false;
   let scheduled = false;
 
@@ -51,7 +54,7 @@ export function startDelivery(deps: DeliveryDeps): Delivery {
   };
 
   const deliver = async (row: OutboxRow) => {
-    const attempt = await post(row, deps);
+    const attempt = await post(row, deps, stopping.signal);
     const result = afterAttempt(row, attempt, deps.now());
     deps.store.recordAttempt(row.id, result);
     if (result.status === "failed") {
@@ -72,19 +75,20 @@ export function startDelivery(deps: DeliveryDeps): Delivery {
     async stop() {
       stopped = true;
       clearInterval(timer);
+      stopping.abort();
       await Promise.allSettled(inFlight.values());
     },
   };
 }
 
-async function post(row: OutboxRow, deps: DeliveryDeps): Promise<Attempt> {
+async function post(row: OutboxRow, deps: DeliveryDeps, stop: AbortSignal): Promise<Attempt> {
   try {
     const res = await fetch(row.url, {
       method: "POST",
       headers: { "Content-Type": "application/json", "User-Agent": deps.userAgent, ...deps.headers(row, new Date()) },
       body: row.body,
       redirect: "manual",
-      signal: AbortSignal.timeout(deps.timeoutMs(row)),
+      signal: AbortSignal.any([stop, AbortSignal.timeout(deps.timeoutMs(row))]),
     });
     // The answer's body carries nothing we act on; reading it frees the connection for the next event.
     await res.arrayBuffer().catch(() => null);

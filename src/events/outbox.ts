@@ -1,6 +1,7 @@
 // The outbox: events waiting to be delivered, committed in the same transaction as the change that
 // caused them, so none is lost to a crash and none is sent for a change that was rolled back.
 import type { Database } from "bun:sqlite";
+import { v4 as uuidv4 } from "uuid";
 
 /** Who an event goes to: the global receiver, the call's own callback_url, or the OpenClaw gateway. */
 export type Receiver = "events" | "callback" | "openclaw";
@@ -23,6 +24,9 @@ export interface OutboxRow {
   last_error: string | null;
   delivered_at: number | null;
 }
+
+/** A webhook-id in the `msg_` form Standard Webhooks' own tools use. */
+export const newEventId = () => `msg_${uuidv4().replaceAll("-", "")}`;
 
 export type NewOutboxRow = Pick<OutboxRow, "event_id" | "call_id" | "receiver" | "url" | "type" | "body">;
 
