@@ -4,7 +4,7 @@ import { afterAll, expect, test } from "bun:test";
 import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { tempDir } from "./support/app.ts";
-import { repoRoot, type ServerProcess, spawnServer } from "./support/process.ts";
+import { finish, type Run, repoRoot, type ServerProcess, spawnServer } from "./support/process.ts";
 
 const SKILL_PATH = join(repoRoot, "skills/agenticai-call/SKILL.md");
 const TOKEN = "skill-test-token-0123456789abcdef";
@@ -81,7 +81,7 @@ async function startSimulatedServer(): Promise<ServerProcess> {
 }
 
 /** A block as the assistant runs it: bash, strict mode, only the skill's variables set. */
-async function runBlock(block: string, url: string): Promise<{ code: number; stdout: string; stderr: string }> {
+function runBlock(block: string, url: string): Promise<Run> {
   const proc = Bun.spawn(["bash", "-euo", "pipefail", "-c", block], {
     env: {
       PATH: process.env.PATH ?? "/usr/bin:/bin",
@@ -93,17 +93,7 @@ async function runBlock(block: string, url: string): Promise<{ code: number; std
     stdout: "pipe",
     stderr: "pipe",
   });
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
-  try {
-    const [stdout, stderr, code] = await Promise.all([
-      new Response(proc.stdout).text(),
-      new Response(proc.stderr).text(),
-      proc.exited,
-    ]);
-    return { code, stdout, stderr };
-  } finally {
-    clearTimeout(timer);
-  }
+  return finish(proc);
 }
 
 /** The simulated callee answers and the agent greets, so the transcript block has something to show. */

@@ -39,9 +39,13 @@ function spawnMain(args: string[], env: Record<string, string>) {
 }
 
 /** Runs the CLI to completion; a command that unexpectedly starts a server is killed rather than hanging the suite. */
-export async function runCli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const proc = spawnMain(args, env);
-  const timer = setTimeout(() => proc.kill("SIGKILL"), 10_000);
+export function runCli(args: string[], env: Record<string, string> = {}): Promise<Run> {
+  return finish(spawnMain(args, env));
+}
+
+/** A child's exit code and whole output; one still running after `timeoutMs` is killed. */
+export async function finish(proc: Subprocess<"ignore", "pipe", "pipe">, timeoutMs = 10_000): Promise<Run> {
+  const timer = setTimeout(() => proc.kill("SIGKILL"), timeoutMs);
   try {
     const [stdout, stderr, code] = await Promise.all([
       new Response(proc.stdout).text(),
