@@ -1,8 +1,10 @@
-// The client commands (call, calls, show, end, status) as child processes against an in-process server.
+// The client commands (call, calls, show, end, status, events) as child processes against an in-process server.
 import { afterEach, describe, expect, test } from "bun:test";
+import { existsSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
 import { validate as isUuid } from "uuid";
 import pkg from "../package.json" with { type: "json" };
-import { startTestApp, type TestApp } from "./support/app.ts";
+import { startTestApp, type TestApp, tempDir } from "./support/app.ts";
 import { runCli as cli, type Run } from "./support/process.ts";
 
 const TO = "+15551230001";
@@ -341,3 +343,130 @@ describe("API token", () => {
     expect(ok(await run(["status"]))).toStartWith("healthy: 0 active call(s)");
   });
 });
+
+describe("show: the call's report", () => {
+  test("an ended call's report: outcome and source, summary, facts, next steps", async () => {
+    app = await startTestApp({
+      config: { openai: { vad: { silence_ms: 200 } } },
+      model: { callerTranscripts: ["Yes, goodbye!"], replyMs: 200 },
+    });
+    const schema = {
+      type: "object",
+      properties: { confirmed: { type: "boolean" }, said: { type: "string" } },
+      required: ["confirmed", "said"],
+    };
+    const { id, sid } = await app.call({ report_schema: schema });
+    const media = await app.answer(sid);
+    await waitFor(() => media.playedMs >= 200);
+    await media.sendSpeech(400);
+    await media.sendSilence(300);
+    await waitFor(async () => (await app!.api(`/api/calls/${id}`)).body.report !== null);
+
+    const out = ok(await run(["show", id]));
+    expect(out).toContain("status: completed, ended: agent_hangup\n");
+    expect(out).toMatch(
+      /\nreport: completed_goal \(model\)\n {2}summary: The agent .*"Yes, goodbye!"\n {2}facts:\n {4}confirmed: true\n {4}said: Yes, goodbye!\nhistory:\n/,
+    );
+  }, 15_000);
+
+  test("a fallback report without facts or next steps prints just its outcome and summary", async () => {
+    app = await startTestApp();
+    const id = await place();
+    await app.twilio.sendStatus(sidOf(id), "ringing");
+    await app.twilio.sendStatus(sidOf(id), "busy", { CallDuration: "0" });
+    await waitFor(async () => (await app!.api(`/api/calls/${id}`)).body.report !== null);
+    const out = ok(await run(["show", id]));
+    expect(out).toContain("\nreport: busy (fallback)\n  summary: The line was busy.\nhistory:\n");
+    // An active call has no report yet, and shows none.
+    const active = await place();
+    expect(ok(await run(["show", active]))).not.toContain("report:");
+  });
+});
+
+describe("events", () => {
+  test("events secret: a whsec_ secret, made once in the data dir and the same on every run", async () => {
+    const dataDir = join(tempDir(), "not", "yet");
+    try {
+      const first = ok(await cli(["events", "secret"], { AGENTICAI_DATA_DIR: dataDir }));
+      expect(first).toMatch(/^whsec_[A-Za-z0-9+/]{43}=\n$/);
+      expect(ok(await cli(["events", "secret"], { AGENTICAI_DATA_DIR: dataDir }))).toBe(first);
+      expect(readFileSync(join(dataDir, "events-secret"), "utf8")).toBe(first);
+      // The server started on that data dir signs with it.
+      app = await startTestApp({ dataDir });
+      expect(`${app.ctx.eventsSecret}\n`).toBe(first);
+      const json = JSON.parse(ok(await cli(["events", "secret", "--json"], { AGENTICAI_DATA_DIR: dataDir })));
+      expect(`${json.secret}\n`).toBe(first);
+    } finally {
+      rmSync(join(dataDir, "../.."), { recursive: true, force: true });
+    }
+  });
+
+  test("events secret: the configured one wins, and nothing is written", async () => {
+    const dataDir = tempDir();
+    const secret = `whsec_${Buffer.alloc(32, 7).toString("base64")}`;
+    try {
+      const env = { AGENTICAI_DATA_DIR: dataDir, AGENTICAI_EVENTS_SECRET: secret };
+      expect(ok(await cli(["events", "secret"], env))).toBe(`${secret}\n`);
+      expect(existsSync(join(dataDir, "events-secret"))).toBe(false);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test("events lists the outbox (--status failed), events retry ID queues one again", async () => {
+    const receiver = Bun.serve({ hostname: "127.0.0.1", port: 0, fetch: () => new Response("gone", { status: 410 }) });
+    try {
+      app = await startTestApp({ config: { events: { url: `http://127.0.0.1:${receiver.port}/hooks` } } });
+      expect(ok(await run(["events"]))).toBe("No events.\n");
+      const id = await place();
+      await app.twilio.sendStatus(sidOf(id), "ringing");
+      await waitFor(async () => (await app!.api("/api/events?status=failed")).body.count === 2);
+
+      const list = ok(await run(["events", "--status", "failed"]))
+        .trimEnd()
+        .split("\n");
+      expect(list[0]).toMatch(/^ID\s+TYPE\s+RECEIVER\s+STATUS\s+ATTEMPTS\s+LAST$/);
+      expect(list.slice(1).map((l) => l.split(/\s+/))).toEqual([
+        ["2", "call.ringing", "events", "failed", "1", "HTTP", "410"],
+        ["1", "call.initiated", "events", "failed", "1", "HTTP", "410"],
+      ]);
+      expect(ok(await run(["events", "--status", "delivered"]))).toBe("No delivered events.\n");
+
+      expect(ok(await run(["events", "retry", "1"]))).toBe(
+        "Event 1 (call.initiated to events) queued to be sent again\n",
+      );
+      // Sent again, refused again: a second attempt.
+      await waitFor(async () => (await app!.api("/api/events?status=failed")).body.events[1]?.attempts === 2);
+      const json = JSON.parse(ok(await run(["events", "--json"])));
+      expect(json.events.map((e: { id: number }) => e.id)).toEqual([2, 1]);
+      expect(json).toEqual((await app.api("/api/events")).body);
+    } finally {
+      await receiver.stop(true);
+    }
+  });
+
+  test("events: unknown subcommands and ids, and a bad --status", async () => {
+    app = await startTestApp();
+    const unknown = await run(["events", "frob"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("unknown events command 'frob'");
+    expect(unknown.stderr).toContain("Usage: agenticai events");
+    const noId = await run(["events", "retry"]);
+    expect(noId.code).toBe(2);
+    expect(noId.stderr).toContain("missing EVENT_ID");
+    const missing = await run(["events", "retry", "99"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toBe("agenticai: Event not found\n");
+    const bad = await run(["events", "--status", "lost"]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toBe("agenticai: 'status' must be one of pending, delivered, failed\n");
+  });
+});
+
+async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs = 8_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await fn())) {
+    if (Date.now() > deadline) throw new Error("timed out");
+    await Bun.sleep(10);
+  }
+}

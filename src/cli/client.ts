@@ -84,8 +84,28 @@ export async function showCall(opts: ClientOptions, id: string) {
     ];
     if (data.duration_s !== null) lines.push(`duration: ${data.duration_s} s`);
     if (data.error) lines.push(`error: ${data.error}`);
+    if (data.report) lines.push(...reportLines(data.report as Report));
     return [...lines, "history:", ...history].join("\n");
   });
+}
+
+type Report = {
+  outcome: string;
+  source: string;
+  summary: string;
+  facts: Record<string, unknown>;
+  next_steps: string[];
+};
+
+function reportLines(report: Report): string[] {
+  const lines = [`report: ${report.outcome} (${report.source})`, `  summary: ${report.summary}`];
+  const facts = Object.entries(report.facts);
+  if (facts.length) lines.push("  facts:");
+  for (const [key, value] of facts)
+    lines.push(`    ${key}: ${typeof value === "string" ? value : JSON.stringify(value)}`);
+  if (report.next_steps.length) lines.push("  next steps:");
+  for (const step of report.next_steps) lines.push(`    - ${step}`);
+  return lines;
 }
 
 export async function endCall(opts: ClientOptions, id: string) {
@@ -101,6 +121,36 @@ export async function serverStatus(opts: ClientOptions) {
     () =>
       `${data.status}: ${data.active_calls} active call(s), version ${data.version}, up ${data.uptime_s} s (${opts.serverUrl})`,
   );
+}
+
+type OutboxEvent = {
+  id: number;
+  type: string;
+  receiver: string;
+  status: string;
+  attempts: number;
+  last_status: number | null;
+  last_error: string | null;
+};
+
+/** What the last attempt got: the receiver's status, or why there was none; "–" before the first. */
+const lastAttempt = (e: OutboxEvent) => e.last_error ?? (e.last_status === null ? "–" : `HTTP ${e.last_status}`);
+
+export async function listEvents(opts: ClientOptions, status?: string) {
+  const query = status === undefined ? "" : `?status=${encodeURIComponent(status)}`;
+  const data = await request(opts, "GET", `/api/events${query}`);
+  show(opts, data, () => {
+    const events = data.events as OutboxEvent[];
+    if (!events.length) return status === undefined ? "No events." : `No ${status} events.`;
+    const rows = events.map((e) => [String(e.id), e.type, e.receiver, e.status, String(e.attempts), lastAttempt(e)]);
+    return formatTable([["ID", "TYPE", "RECEIVER", "STATUS", "ATTEMPTS", "LAST"], ...rows]);
+  });
+}
+
+export async function retryEvent(opts: ClientOptions, id: string) {
+  const data = await request(opts, "POST", `/api/events/${encodeURIComponent(id)}/retry`);
+  const event = data.event as OutboxEvent;
+  show(opts, data, () => `Event ${event.id} (${event.type} to ${event.receiver}) queued to be sent again`);
 }
 
 function formatTable(rows: string[][]): string {

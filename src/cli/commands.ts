@@ -1,8 +1,10 @@
 // The command table: every command's name, usage text and behaviour, so adding one touches one entry.
+import { mkdirSync } from "node:fs";
 import type { parseArgs } from "node:util";
 import type { Env } from "../config/env.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
+import { eventsSecret } from "../events/signing.ts";
 import { writeLine } from "../log.ts";
 import * as client from "./client.ts";
 import { runServer } from "./serve.ts";
@@ -27,6 +29,7 @@ export const OPTIONS = {
   metadata: { type: "string" },
   simulate: { type: "boolean" },
   speed: { type: "string" },
+  status: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -57,6 +60,7 @@ Commands:
   show ID            show one call, active or ended, with its status history
   end ID             end a call
   status             health of a running server
+  events             list event deliveries (--status failed); events retry ID; events secret (signing key)
 
 Options everywhere:
   -h, --help         this help, or a command's: agenticai call --help
@@ -110,6 +114,29 @@ function parseMetadata(json: string | undefined): unknown {
   }
 }
 
+/** The secret the server signs events with; made and kept in the data dir as the server would, if it is not yet. */
+function serverEventsSecret(config: Config): string {
+  if (!config.events.secret) mkdirSync(config.server.data_dir, { recursive: true });
+  return eventsSecret(config.events.secret, config.server.data_dir);
+}
+
+/** `events` lists the outbox, `events retry ID` requeues one, `events secret` prints the signing secret. */
+async function events(inv: Invocation): Promise<void> {
+  const [sub, ...rest] = inv.positionals;
+  if (sub !== undefined && inv.values.status !== undefined) inv.usageError("--status goes with the list only");
+  if (sub === "secret") {
+    if (rest.length) inv.usageError(`unexpected argument '${rest[0]}'`);
+    const secret = serverEventsSecret(readConfig(inv.values.config, inv.env));
+    return writeLine(inv.values.json ? JSON.stringify({ secret }, null, 2) : secret);
+  }
+  if (sub === "retry")
+    return viaApi({ ...inv, positionals: rest }, 1, (opts) =>
+      client.retryEvent(opts, rest[0] ?? inv.usageError("missing EVENT_ID")),
+    );
+  if (sub !== undefined) inv.usageError(`unknown events command '${sub}'`);
+  return viaApi(inv, 0, (opts) => client.listEvents(opts, inv.values.status));
+}
+
 export const COMMANDS: readonly Command[] = [
   {
     name: "server",
@@ -135,7 +162,10 @@ call faster than real time (default 1).`,
       if (!(speed >= 0.5 && speed <= 50)) return fail("--speed must be a number from 0.5 to 50", EXIT_USAGE);
       // Loaded only for the demo, so the other commands never pay for the simulators.
       const { runDemo } = await import("../sim/demo.ts");
-      const result = await runDemo({ speed, dataDir: readConfig(values.config, env).server.data_dir, out: writeLine });
+      const config = readConfig(values.config, env);
+      // A receiver set up for the server checks the demo's events with the same secret.
+      const events = config.events.url ? { url: config.events.url, secret: serverEventsSecret(config) } : undefined;
+      const result = await runDemo({ speed, dataDir: config.server.data_dir, out: writeLine, events });
       if (!result.ok) fail(`the demo call ended with ${result.call.end_reason ?? "no end reason"}`);
     },
   },
@@ -172,6 +202,19 @@ Places an outbound call. --webhook-url is the public base URL Twilio reaches thi
     name: "status",
     usage: "Usage: agenticai status [--json]\n\nAsks a running server for its health.",
     run: (inv) => viaApi(inv, 0, client.serverStatus),
+  },
+  {
+    name: "events",
+    usage: `Usage: agenticai events [--status pending|delivered|failed] [--json]
+       agenticai events retry EVENT_ID [--json]
+       agenticai events secret [--config FILE]
+
+Lists the event webhook outbox of a running server, newest first (ID, type, receiver, status,
+attempts, what the last attempt got). retry sends an undelivered event again, due now. secret
+prints the secret deliveries are signed with (Standard Webhooks): events.secret /
+AGENTICAI_EVENTS_SECRET if set, else the one kept in <data_dir>/events-secret, made there now
+if the server has not made it yet.`,
+    run: events,
   },
 ];
 

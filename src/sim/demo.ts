@@ -1,6 +1,7 @@
 // `agenticai demo`: the real server, a simulated carrier and a simulated voice model on loopback, one
-// call placed through POST /api/call, the conversation printed as it happens, then a summary and a
-// stereo recording of what each side heard. No accounts, no network beyond 127.0.0.1.
+// call placed through POST /api/call, the conversation printed as it happens, then a summary, the call's
+// report and a stereo recording of what each side heard. No accounts, no network beyond 127.0.0.1, unless
+// an event receiver is given: then the call's signed events go to it, each delivery printed as it lands.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -9,7 +10,7 @@ import { startBackground } from "../calls/background.ts";
 import { type Config, ConfigSchema } from "../config/schema.ts";
 import { startServer } from "../http/server.ts";
 import { createLogger, type Logger } from "../log.ts";
-import { simulatedConfig, startSimulators } from "./simulators.ts";
+import { type Simulators, simulatedConfig, startSimulators } from "./simulators.ts";
 import { stereoWav } from "./wav.ts";
 
 export interface DemoOptions {
@@ -20,6 +21,8 @@ export interface DemoOptions {
   out: (line: string) => void;
   log?: Logger;
   timeoutMs?: number;
+  /** Send the call's events to this receiver, signed with `secret` (the server's, so the receiver can check them). */
+  events?: { url: string; secret?: string };
 }
 
 export interface DemoResult {
@@ -30,97 +33,60 @@ export interface DemoResult {
   recordingSeconds: number;
 }
 
+type Out = (line: string) => void;
+type Call = Record<string, any>;
+
 const DEMO_NUMBER = "+15550100001";
 const PROMPT =
   "You are Ava, calling from Acme Dental to confirm tomorrow's 10 am appointment. Offer a reminder text, " +
   "accept reschedules, and say goodbye and end the call when the patient is done.";
+/** The report is made just after the call ends; the simulated report model answers at once. */
+const REPORT_WAIT_MS = 15_000;
+/** Events still undelivered after this (a receiver that refuses them, say) are left to the retry schedule. */
+const EVENTS_WAIT_MS = 5_000;
 
 const p50 = (xs: number[]) => (xs.length ? [...xs].sort((a, b) => a - b)[Math.floor((xs.length - 1) / 2)]! : null);
 const ms = (v: number | null | undefined) =>
   v === null || v === undefined ? "–" : `${v < 10 ? v.toFixed(1) : Math.round(v)} ms`;
+async function getJson(url: string): Promise<Call> {
+  const res = await fetch(url);
+  if (!res.ok) throw new Error(`GET ${new URL(url).pathname} answered HTTP ${res.status}: ${await res.text()}`);
+  return (await res.json()) as Call;
+}
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const speed = opts.speed ?? 1;
   const out = opts.out;
   const sims = await startSimulators({ speed, record: true });
   const dbDir = mkdtempSync(join(tmpdir(), "agenticai-demo-"));
-  const base: Config = ConfigSchema.parse({ server: { host: "127.0.0.1", port: 0, data_dir: dbDir } });
+  const base: Config = ConfigSchema.parse({
+    server: { host: "127.0.0.1", port: 0, data_dir: dbDir },
+    events: opts.events ?? {},
+    // The demo polls its own server many times a second to print the call as it happens.
+    limits: { api_requests_per_minute: 1_000_000 },
+  });
   const ctx = createApp(simulatedConfig(base, sims), opts.log ?? createLogger(() => {}));
   const server = startServer(ctx);
   const background = startBackground(ctx);
   const url = server.url.href.replace(/\/$/, "");
   const started = performance.now();
   const clock = () => `[${(((performance.now() - started) * speed) / 1000).toFixed(1).padStart(5)} s]`;
+  const feed = opts.events ? eventFeed(url, clock, out) : null;
+  const pause = () => Bun.sleep(Math.max(5, 50 / speed));
 
   try {
     out("agenticai demo: a whole call against a simulated carrier and voice model (no accounts, loopback only)");
     out(`  server ${url}, carrier ${sims.carrier.url}, model ${sims.model.httpBaseUrl}`);
-    const res = await fetch(`${url}/api/call`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ to: DEMO_NUMBER, prompt: PROMPT, webhook_url: url, metadata: { source: "demo" } }),
-    });
-    const created = (await res.json()) as { success: boolean; call_id: string; error?: string };
-    if (!created.success) throw new Error(`POST /api/call failed: ${created.error}`);
-    out(`${clock()} POST /api/call → call_id ${created.call_id}, dialling ${DEMO_NUMBER}`);
-
-    let statuses = 0;
-    const shown: { role: string; interrupted: boolean }[] = [];
-    let agentTurns = 0;
-    let call: Record<string, any> = {};
+    if (opts.events) out(`  events to ${opts.events.url}, signed with the secret \`agenticai events secret\` prints`);
+    const callId = await placeCall(url, clock, out);
     const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-    for (;;) {
-      call = (await (await fetch(`${url}/api/calls/${created.call_id}`)).json()) as Record<string, any>;
-      for (const h of call.status_history.slice(statuses)) out(`${clock()} status: ${h.status}`);
-      statuses = call.status_history.length;
-      const turns = call.transcript as { role: string; text: string; interrupted: boolean }[];
-      turns.forEach((t, i) => {
-        const seen = shown[i];
-        if (seen) {
-          if (t.interrupted && !seen.interrupted) out(`${clock()}          … the caller cut in, the agent stopped`);
-          seen.interrupted = t.interrupted;
-          return;
-        }
-        shown[i] = { role: t.role, interrupted: t.interrupted };
-        let note = "";
-        if (t.role === "agent") {
-          const latency = agentTurns > 0 ? call.metrics?.turn_latency_ms?.[agentTurns - 1] : undefined;
-          note = latency !== undefined ? `  (replied in ${ms(latency)})` : "";
-          agentTurns++;
-        }
-        out(`${clock()} ${t.role === "agent" ? "Agent " : "Caller"} ▸ ${t.text}${note}`);
-      });
-      if (!call.active) break;
-      if (Date.now() > deadline) throw new Error("the demo call did not finish in time");
-      await Bun.sleep(Math.max(5, 50 / speed));
-    }
-
-    const line = [...sims.carrier.media.values()][0];
-    let recordingPath: string | null = null;
-    let recordingSeconds = 0;
-    if (line) {
-      const { caller, agent } = line.recording();
-      recordingSeconds = caller.length / 8000;
-      const dir = join(opts.dataDir, "recordings");
-      mkdirSync(dir, { recursive: true });
-      recordingPath = join(dir, `demo-${created.call_id}.wav`);
-      await Bun.write(recordingPath, stereoWav(caller, agent));
-    }
-
-    const m = call.metrics ?? {};
-    out("");
-    out("Summary");
-    out(`  duration              ${call.duration_s ?? "–"} s (${recordingSeconds.toFixed(1)} s of audio)`);
-    out(`  time to first audio   ${ms(m.time_to_first_audio_ms)}`);
-    out(`  response latency p50  ${ms(p50(m.turn_latency_ms ?? []))} over ${m.turn_latency_ms?.length ?? 0} turns`);
-    out(`  barge-ins             ${m.barge_ins ?? 0}`);
-    out(`  end reason            ${call.end_reason} (status ${call.status})`);
-    out(
-      `  frames in/out         ${m.frames_in ?? 0} / ${m.frames_out ?? 0}, dropped ${(m.frames_dropped_in ?? 0) + (m.frames_dropped_out ?? 0)}`,
-    );
-    if (recordingPath)
-      out(`  recording             ${relative(process.cwd(), recordingPath)} (stereo WAV: left caller, right agent)`);
-    return { ok: call.end_reason === "agent_hangup", callId: created.call_id, call, recordingPath, recordingSeconds };
+    let call = await followCall({ url, callId, clock, out, deadline, pause, feed });
+    call = await awaitReport(url, callId, { feed, pause, deadline: Date.now() + REPORT_WAIT_MS });
+    await feed?.drain(Date.now() + EVENTS_WAIT_MS, pause);
+    const recording = await saveRecording(sims, opts.dataDir, callId);
+    printSummary(out, call, recording);
+    printReport(out, call.report);
+    return { ok: call.end_reason === "agent_hangup", callId, call, ...recording };
   } finally {
     for (const bridge of ctx.bridges.values()) bridge.close("demo_over");
     await server.stop(true);
@@ -129,4 +95,155 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     ctx.store.close();
     rmSync(dbDir, { recursive: true, force: true });
   }
+}
+
+async function placeCall(url: string, clock: () => string, out: Out): Promise<string> {
+  const res = await fetch(`${url}/api/call`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ to: DEMO_NUMBER, prompt: PROMPT, webhook_url: url, metadata: { source: "demo" } }),
+  });
+  const created = (await res.json()) as { success: boolean; call_id: string; error?: string };
+  if (!created.success) throw new Error(`POST /api/call failed: ${created.error}`);
+  out(`${clock()} POST /api/call → call_id ${created.call_id}, dialling ${DEMO_NUMBER}`);
+  return created.call_id;
+}
+
+interface Follow {
+  url: string;
+  callId: string;
+  clock: () => string;
+  out: Out;
+  deadline: number;
+  pause: () => Promise<void>;
+  feed: EventFeed | null;
+}
+
+/** Prints statuses and turns as they come, until the call is over; returns the call as it then is. */
+async function followCall({ url, callId, clock, out, deadline, pause, feed }: Follow): Promise<Call> {
+  let statuses = 0;
+  const shown: { role: string; interrupted: boolean }[] = [];
+  let agentTurns = 0;
+  for (;;) {
+    const call = await getJson(`${url}/api/calls/${callId}`);
+    for (const h of call.status_history.slice(statuses)) out(`${clock()} status: ${h.status}`);
+    statuses = call.status_history.length;
+    const turns = call.transcript as { role: string; text: string; interrupted: boolean }[];
+    turns.forEach((t, i) => {
+      const seen = shown[i];
+      if (seen) {
+        if (t.interrupted && !seen.interrupted) out(`${clock()}          … the caller cut in, the agent stopped`);
+        seen.interrupted = t.interrupted;
+        return;
+      }
+      shown[i] = { role: t.role, interrupted: t.interrupted };
+      let note = "";
+      if (t.role === "agent") {
+        const latency = agentTurns > 0 ? call.metrics?.turn_latency_ms?.[agentTurns - 1] : undefined;
+        note = latency !== undefined ? `  (replied in ${ms(latency)})` : "";
+        agentTurns++;
+      }
+      out(`${clock()} ${t.role === "agent" ? "Agent " : "Caller"} ▸ ${t.text}${note}`);
+    });
+    await feed?.poll();
+    if (!call.active) return call;
+    if (Date.now() > deadline) throw new Error("the demo call did not finish in time");
+    await pause();
+  }
+}
+
+/** The call once its report is final, or as it is when the wait runs out (its report still null). */
+async function awaitReport(
+  url: string,
+  callId: string,
+  wait: { feed: EventFeed | null; pause: () => Promise<void>; deadline: number },
+): Promise<Call> {
+  for (;;) {
+    const call = await getJson(`${url}/api/calls/${callId}`);
+    await wait.feed?.poll();
+    if (call.report || Date.now() > wait.deadline) return call;
+    await wait.pause();
+  }
+}
+
+async function saveRecording(sims: Simulators, dataDir: string, callId: string) {
+  const line = [...sims.carrier.media.values()][0];
+  if (!line) return { recordingPath: null, recordingSeconds: 0 };
+  const { caller, agent } = line.recording();
+  const dir = join(dataDir, "recordings");
+  mkdirSync(dir, { recursive: true });
+  const recordingPath = join(dir, `demo-${callId}.wav`);
+  await Bun.write(recordingPath, stereoWav(caller, agent));
+  return { recordingPath, recordingSeconds: caller.length / 8000 };
+}
+
+function printSummary(out: Out, call: Call, rec: { recordingPath: string | null; recordingSeconds: number }): void {
+  const m = call.metrics ?? {};
+  out("");
+  out("Summary");
+  out(`  duration              ${call.duration_s ?? "–"} s (${rec.recordingSeconds.toFixed(1)} s of audio)`);
+  out(`  time to first audio   ${ms(m.time_to_first_audio_ms)}`);
+  out(`  response latency p50  ${ms(p50(m.turn_latency_ms ?? []))} over ${m.turn_latency_ms?.length ?? 0} turns`);
+  out(`  barge-ins             ${m.barge_ins ?? 0}`);
+  out(`  end reason            ${call.end_reason} (status ${call.status})`);
+  out(
+    `  frames in/out         ${m.frames_in ?? 0} / ${m.frames_out ?? 0}, dropped ${(m.frames_dropped_in ?? 0) + (m.frames_dropped_out ?? 0)}`,
+  );
+  if (rec.recordingPath)
+    out(`  recording             ${relative(process.cwd(), rec.recordingPath)} (stereo WAV: left caller, right agent)`);
+}
+
+const factText = (v: unknown) => (typeof v === "string" ? v : JSON.stringify(v));
+
+function printReport(out: Out, report: Call | null): void {
+  out("");
+  if (!report) {
+    out("Report: not made in time (GET /api/calls/{id} shows it once it is)");
+    return;
+  }
+  out("Report");
+  out(`  outcome               ${report.outcome}`);
+  out(`  source                ${report.source}`);
+  out(`  summary               ${report.summary}`);
+  const facts = Object.entries(report.facts as Record<string, unknown>).map(([k, v]) => `${k}: ${factText(v)}`);
+  out(`  facts                 ${facts.length ? facts.join(`\n${" ".repeat(24)}`) : "none"}`);
+  const steps = report.next_steps as string[];
+  out(`  next steps            ${steps.length ? steps.join(`\n${" ".repeat(24)}`) : "none"}`);
+}
+
+interface EventFeed {
+  /** Prints each delivery attempt not printed yet; returns how many events are still queued. */
+  poll(): Promise<number>;
+  /** Polls until nothing is queued or the deadline passes, and says what was left. */
+  drain(deadline: number, pause: () => Promise<void>): Promise<void>;
+}
+
+function eventFeed(url: string, clock: () => string, out: Out): EventFeed {
+  const printed = new Map<number, string>();
+  const poll = async () => {
+    const { events } = await getJson(`${url}/api/events?limit=500`);
+    let queued = 0;
+    // Listed newest first; printed in the order they were queued.
+    for (const e of [...(events as Call[])].reverse()) {
+      if (e.status === "pending") queued++;
+      const key = `${e.status}/${e.attempts}`;
+      if (e.attempts === 0 || printed.get(e.id) === key) continue;
+      printed.set(e.id, key);
+      const state = e.status === "pending" ? "will retry" : e.status;
+      out(`${clock()} event ${e.type} to ${e.receiver} → ${state} (${e.last_status ?? e.last_error ?? "no answer"})`);
+    }
+    return queued;
+  };
+  return {
+    poll,
+    async drain(deadline, pause) {
+      for (let queued = await poll(); queued > 0; queued = await poll()) {
+        if (Date.now() > deadline) {
+          out(`${clock()} ${queued} event(s) still queued: the receiver has not taken them (see agenticai events)`);
+          return;
+        }
+        await pause();
+      }
+    },
+  };
 }

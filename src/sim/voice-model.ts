@@ -1,6 +1,7 @@
 // A voice model that speaks the OpenAI Realtime GA protocol on a local WebSocket. It detects speech
 // by energy in the audio it is sent, "transcribes" each caller turn from a script, answers with tone
 // audio and a scripted transcript, can be interrupted, and calls `end_call` when the caller says goodbye.
+// Its HTTP side also answers the post-call report's Chat Completions request (see report-model.ts).
 
 import { randomBytes } from "node:crypto";
 import type { Server, ServerWebSocket } from "bun";
@@ -8,6 +9,7 @@ import { createUpsampler } from "../media/resample.ts";
 import { base64Bytes } from "../media/transcode.ts";
 import { ULAW_DECODE, ULAW_ENCODE } from "../media/ulaw.ts";
 import { readStamp, stampedSilence } from "./probe.ts";
+import { type ReportReply, reportModelHandler } from "./report-model.ts";
 
 export interface RealtimeSimOptions {
   port?: number;
@@ -28,6 +30,10 @@ export interface RealtimeSimOptions {
   responseDelayMs?: number;
   /** Scales responseDelayMs down when the carrier runs faster than real time. */
   speed?: number;
+  /** Scripts the report model's answer to each Chat Completions request; undefined answers a made-up report. */
+  reportReply?: (body: any) => ReportReply | undefined;
+  /** The agent records this with `report_outcome` (when the session offers it) just before it ends the call. */
+  reportOutcome?: { outcome: string; summary: string; facts: Record<string, unknown>; next_steps?: string[] };
   /**
    * Load runs: no turn-taking. Once the session is configured the agent talks without pause in
    * stamped deltas of `deltaMs`, stamped caller audio is timed on arrival, and every `bargeInEveryMs`
@@ -65,6 +71,8 @@ export interface RealtimeSim {
   readonly httpBaseUrl: string;
   readonly apiKey: string;
   readonly sessions: SimSession[];
+  /** Every Chat Completions request body (the post-call reports), parsed, in order. */
+  readonly reportRequests: any[];
   /** The next n connection attempts are answered 503. */
   rejectConnections(n: number): void;
   stop(): void;
@@ -155,6 +163,8 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
   const replyMs = opts.replyMs ?? 1000;
   const deltaMs = opts.deltaMs ?? 100;
   const sessions: SimSession[] = [];
+  const reportRequests: any[] = [];
+  const chatCompletions = reportModelHandler({ apiKey, reply: opts.reportReply, requests: reportRequests });
   let rejecting = 0;
   let eventSeq = 0;
 
@@ -242,33 +252,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         transcript: opts2.line.text,
       });
       send(st, { type: "response.output_item.done", response_id: responseId, output_index: 0, item: output[0] });
-      if (opts2.endCall) {
-        const call = {
-          id: id("item"),
-          type: "function_call",
-          call_id: id("call"),
-          name: "end_call",
-          arguments: JSON.stringify({ reason: "caller said goodbye" }),
-          status: "completed",
-        };
-        send(st, {
-          type: "response.output_item.added",
-          response_id: responseId,
-          output_index: 1,
-          item: { ...call, arguments: "" },
-        });
-        send(st, {
-          type: "response.function_call_arguments.done",
-          response_id: responseId,
-          item_id: call.id,
-          output_index: 1,
-          call_id: call.call_id,
-          name: "end_call",
-          arguments: call.arguments,
-        });
-        send(st, { type: "response.output_item.done", response_id: responseId, output_index: 1, item: call });
-        output.push(call);
-      }
+      if (opts2.endCall) output.push(...functionCalls(st, responseId, goodbyeCalls(st)));
     }
     send(st, {
       type: "response.done",
@@ -282,6 +266,48 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         output,
         usage: USAGE,
       },
+    });
+  }
+
+  const hasTool = (st: State, name: string) => (st.session.tools ?? []).some((t: Json) => t.name === name);
+
+  /** What the agent calls as it says goodbye: its report first, if scripted and offered, then end_call. */
+  const goodbyeCalls = (st: State): { name: string; args: Json }[] => [
+    ...(opts.reportOutcome && hasTool(st, "report_outcome")
+      ? [{ name: "report_outcome", args: opts.reportOutcome }]
+      : []),
+    { name: "end_call", args: { reason: "caller said goodbye" } },
+  ];
+
+  /** Function calls as OpenAI streams them after a reply's message item, each its own output item. */
+  function functionCalls(st: State, responseId: string, calls: { name: string; args: Json }[]): Json[] {
+    return calls.map(({ name, args }, i) => {
+      const outputIndex = i + 1;
+      const call = {
+        id: id("item"),
+        type: "function_call",
+        call_id: id("call"),
+        name,
+        arguments: JSON.stringify(args),
+        status: "completed",
+      };
+      send(st, {
+        type: "response.output_item.added",
+        response_id: responseId,
+        output_index: outputIndex,
+        item: { ...call, arguments: "" },
+      });
+      send(st, {
+        type: "response.function_call_arguments.done",
+        response_id: responseId,
+        item_id: call.id,
+        output_index: outputIndex,
+        call_id: call.call_id,
+        name,
+        arguments: call.arguments,
+      });
+      send(st, { type: "response.output_item.done", response_id: responseId, output_index: outputIndex, item: call });
+      return call;
     });
   }
 
@@ -431,7 +457,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       transcript,
       usage: { type: "duration", seconds: 1 },
     });
-    const goodbye = /goodbye/i.test(transcript) && (st.session.tools ?? []).some((t: Json) => t.name === "end_call");
+    const goodbye = /goodbye/i.test(transcript) && hasTool(st, "end_call");
     if (turn.create_response === false) return;
     const delay = (opts.responseDelayMs ?? 0) / (opts.speed ?? 1);
     if (delay > 0) setTimeout(() => !st.closed && startResponse(st, goodbye), delay);
@@ -504,6 +530,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     port: opts.port ?? 0,
     fetch(req, srv) {
       const url = new URL(req.url);
+      if (req.method === "POST" && url.pathname.endsWith("/chat/completions")) return chatCompletions(req);
       if (!url.pathname.endsWith("/realtime"))
         return Response.json({ error: { message: "Not found" } }, { status: 404 });
       if (rejecting > 0) {
@@ -619,6 +646,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     httpBaseUrl: `http://127.0.0.1:${server.port}/v1`,
     apiKey,
     sessions,
+    reportRequests,
     rejectConnections: (n) => {
       rejecting = n;
     },

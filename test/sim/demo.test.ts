@@ -47,4 +47,48 @@ test("agenticai demo: a conversation with one barge-in, hung up by the agent, re
   expect(printed).toContain("the caller cut in");
   expect(printed).toMatch(/end reason\s+agent_hangup/);
   expect(printed).toContain("recording");
+
+  // The report, made by the simulated report model once the call ended, is printed after the summary.
+  expect(call.report).toMatchObject({
+    outcome: "completed_goal",
+    source: "model",
+    facts: { caller_said: "Perfect, thanks, goodbye!" },
+    next_steps: [],
+  });
+  expect(printed.indexOf("\nReport\n")).toBeGreaterThan(printed.indexOf("\nSummary\n"));
+  expect(printed).toMatch(/\n {2}outcome\s+completed_goal\n {2}source\s+model\n {2}summary\s+The agent .*goodbye/);
+  expect(printed).toMatch(/\n {2}facts\s+caller_said: Perfect, thanks, goodbye!\n\s+turns: 7\n/);
+  expect(printed).toMatch(/\n {2}next steps\s+none$/);
+  // Without an event receiver there is nothing to deliver, and nothing about events is printed.
+  expect(printed).not.toContain("event ");
+}, 30_000);
+
+test("agenticai demo with an event receiver: each delivery is printed as it lands", async () => {
+  const received: { type: string; signature: string | null }[] = [];
+  const receiver = Bun.serve({
+    hostname: "127.0.0.1",
+    port: 0,
+    async fetch(req) {
+      const body = (await req.json()) as { type: string };
+      received.push({ type: body.type, signature: req.headers.get("webhook-signature") });
+      return new Response(null, { status: 204 });
+    },
+  });
+  try {
+    const lines: string[] = [];
+    const url = `http://127.0.0.1:${receiver.port}/hooks`;
+    const result = await runDemo({ speed: 8, dataDir, out: (l) => lines.push(l), events: { url } });
+    expect(result.ok).toBe(true);
+    const types = ["call.initiated", "call.ringing", "call.answered", "call.ended"];
+    expect(received.map((r) => r.type)).toEqual(types);
+    expect(received.every((r) => r.signature?.startsWith("v1,"))).toBe(true);
+    const printed = lines.join("\n");
+    expect(printed).toContain(`events to ${url}`);
+    for (const type of types)
+      expect(printed).toMatch(new RegExp(`\\[ *[\\d.]+ s\\] event ${type} to events → delivered \\(204\\)`));
+    // The deliveries are part of the timeline: all of them before the summary.
+    expect(printed.lastIndexOf("event call.ended")).toBeLessThan(printed.indexOf("\nSummary\n"));
+  } finally {
+    await receiver.stop(true);
+  }
 }, 30_000);
