@@ -69,8 +69,9 @@ export const CallRequest = z.lazy(() =>
           })
           .check(
             z.refine((u) => {
-              const url = new URL(u);
-              return url.username === "" && url.password === "";
+              // zod runs this check even when the URL check above failed; that one has said why.
+              const url = URL.parse(u);
+              return url === null || (url.username === "" && url.password === "");
             }, "'callback_url' must not contain credentials; the events are signed instead (see webhook-signature)"),
           ),
       ),

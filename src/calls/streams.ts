@@ -39,7 +39,10 @@ function bridgeStore(ctx: AppContext, call: CallRow): BridgeStore {
     upsertTurn(turn) {
       const at = Date.now();
       const data = { role: turn.role, text: turn.text, at: new Date(turn.started_at).toISOString() };
-      ctx.store.upsertTurn(turn, turn.text ? eventRows(ctx, call, "call.transcript", data, at) : undefined);
+      if (!turn.text) return ctx.store.upsertTurn(turn);
+      ctx.store.upsertTurn(turn, eventRows(ctx, call, "call.transcript", data, at));
+      // The delivery worker's read commits the pending batch, so the turn goes out without waiting for a poll.
+      ctx.signals.eventsQueued();
     },
     saveMetrics: (id, metrics, at) => ctx.store.saveMetrics(id, metrics, at),
     transcript: (id) => ctx.store.transcript(id),

@@ -6,7 +6,9 @@ import type { OutboxRow, OutboxStore } from "./outbox.ts";
 import { type Attempt, afterAttempt, parseRetryAfter } from "./retry.ts";
 
 const POLL_MS = 1_000;
-const MAX_IN_FLIGHT = 8;
+const MAX_IN_FLIGHT = 32;
+/** Per receiver host, so a few dead receivers waiting out their timeouts cannot hold up the others. */
+const MAX_PER_HOST = 4;
 
 export interface DeliveryDeps {
   store: OutboxStore;
@@ -33,15 +35,20 @@ export function startDelivery(deps: DeliveryDeps): Delivery {
   let stopped = false;
   let scheduled = false;
 
+  const perHost = new Map<string, number>();
   const pump = () => {
     scheduled = false;
     if (stopped || inFlight.size >= MAX_IN_FLIGHT) return;
-    const due = deps.store.dueDeliveries(deps.now(), MAX_IN_FLIGHT + inFlight.size);
-    for (const row of due) {
+    for (const row of deps.store.dueDeliveries(deps.now(), MAX_IN_FLIGHT * 2)) {
       if (inFlight.size >= MAX_IN_FLIGHT) break;
-      if (inFlight.has(row.id)) continue;
+      const host = new URL(row.url).host;
+      if (inFlight.has(row.id) || (perHost.get(host) ?? 0) >= MAX_PER_HOST) continue;
+      perHost.set(host, (perHost.get(host) ?? 0) + 1);
       const run = deliver(row).finally(() => {
         inFlight.delete(row.id);
+        const left = perHost.get(host)! - 1;
+        if (left) perHost.set(host, left);
+        else perHost.delete(host);
         wake();
       });
       inFlight.set(row.id, run);

@@ -29,6 +29,8 @@ export function backoffMs(attempts: number, random: number): number {
 export function parseRetryAfter(value: string | null, now: number): number | null {
   if (!value) return null;
   if (/^\d+$/.test(value.trim())) return Number(value.trim()) * 1000;
+  // An HTTP date names its day and month; anything else ("1.5", "-5") would parse as some odd date.
+  if (!/[A-Za-z]{3}/.test(value)) return null;
   const at = Date.parse(value);
   return Number.isNaN(at) ? null : Math.max(0, at - now);
 }
