@@ -2,6 +2,7 @@
 // answers the report's Chat Completions request.
 import { afterEach, describe, expect, test } from "bun:test";
 import { startTestApp, type TestApp, type TestAppOptions } from "./support/app.ts";
+import { until } from "./support/until.ts";
 
 let app: TestApp | undefined;
 afterEach(async () => {
@@ -15,16 +16,6 @@ const FAST = { openai: { vad: { silence_ms: 200 } } };
 async function start(model: TestAppOptions["model"] = {}): Promise<TestApp> {
   app = await startTestApp({ config: FAST, model: { callerTranscripts: ["Yes, see you then, goodbye!"], ...model } });
   return app;
-}
-
-async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 8_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
 }
 
 const detail = async (id: string) => (await app!.api(`/api/calls/${id}`)).body;

@@ -1,25 +1,15 @@
 // Crash and restart: the server runs as a real child process on a temp data dir, is killed with
 // SIGKILL, and is started again on the same data dir and port. Twilio is a fake in this process.
-import { afterEach, describe, expect, test } from "bun:test";
+import { describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Carrier, type CarrierOptions, startCarrier } from "../src/sim/carrier.ts";
-import { type ServerProcess, spawnServer } from "./support/process.ts";
+import { cleanedAfterEach, type ServerProcess, spawnServer } from "./support/process.ts";
 
 const TO = "+15551230001";
 
-const children = new Set<ServerProcess>();
-const cleanups: (() => unknown)[] = [];
-
-afterEach(async () => {
-  for (const child of children) {
-    child.proc.kill("SIGKILL");
-    await child.proc.exited;
-  }
-  children.clear();
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { children, cleanups } = cleanedAfterEach();
 
 function tempDir(): string {
   const d = mkdtempSync(join(tmpdir(), "agenticai-restart-test-"));

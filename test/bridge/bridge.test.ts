@@ -2,6 +2,7 @@
 // media, the simulated realtime model answers. Everything runs on 127.0.0.1.
 import { afterEach, describe, expect, test } from "bun:test";
 import { startTestApp, type TestApp, type TestAppOptions } from "../support/app.ts";
+import { until } from "../support/until.ts";
 
 let app: TestApp;
 afterEach(() => app?.stop());
@@ -15,16 +16,6 @@ async function start(opts: TestAppOptions = {}) {
 }
 
 const detail = async (id: string) => (await app.api(`/api/calls/${id}`)).body;
-
-async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 5_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value as NonNullable<T>;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await Bun.sleep(10);
-  }
-}
 
 /** The caller says something: loud audio, then enough silence for the model's VAD to end the turn. */
 async function say(media: Awaited<ReturnType<TestApp["answer"]>>, ms = 400) {

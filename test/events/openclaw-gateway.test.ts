@@ -3,7 +3,8 @@
 // and, like it, answers a repeated key with the run it already started.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { startTestApp, type TestApp } from "../support/app.ts";
-import { type ReceivedRequest, type Receiver, startReceiver, type Truthy } from "../support/receiver.ts";
+import { type ReceivedRequest, type Receiver, startReceiver } from "../support/receiver.ts";
+import { until } from "../support/until.ts";
 
 const TOKEN = "hooks-token-0123456789abcdef";
 const PROMPT = "Confirm the dentist appointment for Jordan.\nBe brief.";
@@ -244,13 +245,3 @@ describe("OpenClaw gateway", () => {
     expect(hooks(gw, id)).toHaveLength(2);
   });
 });
-
-async function until<T>(fn: () => T | Promise<T>, timeoutMs = 5_000): Promise<Truthy<Awaited<T>>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value as Truthy<Awaited<T>>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
-    await Bun.sleep(20);
-  }
-}

@@ -2,26 +2,17 @@
 // is down, is killed with SIGKILL, and a restart on the same data dir delivers every one of them —
 // under the webhook-id the first process gave it, signed with the same generated secret, and twice
 // only where a delivery was already in flight at the kill (at-least-once).
-import { afterEach, expect, test } from "bun:test";
+import { expect, test } from "bun:test";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { type Carrier, startCarrier } from "../../src/sim/carrier.ts";
-import { type ServerProcess, spawnServer } from "../support/process.ts";
-import { closedPort, type Receiver, startReceiver, type Truthy } from "../support/receiver.ts";
+import { cleanedAfterEach, type ServerProcess, spawnServer } from "../support/process.ts";
+import { closedPort, type Receiver, startReceiver } from "../support/receiver.ts";
+import { until } from "../support/until.ts";
 
-const children = new Set<ServerProcess>();
-const cleanups: (() => unknown)[] = [];
-
-afterEach(async () => {
-  for (const child of children) {
-    child.proc.kill("SIGKILL");
-    await child.proc.exited;
-  }
-  children.clear();
-  for (const fn of cleanups.splice(0).reverse()) await fn();
-});
+const { children, cleanups } = cleanedAfterEach();
 
 async function api(child: ServerProcess, path: string, body?: unknown): Promise<{ status: number; body: any }> {
   const res = await fetch(child.url + path, {
@@ -30,16 +21,6 @@ async function api(child: ServerProcess, path: string, body?: unknown): Promise<
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   return { status: res.status, body: await res.json() };
-}
-
-async function until<T>(fn: () => T | Promise<T>, what: string, timeoutMs = 5_000): Promise<Truthy<Awaited<T>>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value as Truthy<Awaited<T>>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await Bun.sleep(25);
-  }
 }
 
 /** A call placed through `child` and played to its end by the fake carrier. */

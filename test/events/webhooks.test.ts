@@ -9,14 +9,8 @@ import { readFileSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { startTestApp, type TestApp } from "../support/app.ts";
-import {
-  closedPort,
-  type ReceivedRequest,
-  type Receiver,
-  type Script,
-  startReceiver,
-  type Truthy,
-} from "../support/receiver.ts";
+import { closedPort, type ReceivedRequest, type Receiver, type Script, startReceiver } from "../support/receiver.ts";
+import { until } from "../support/until.ts";
 
 // A fixed secret: 32 bytes, base64.
 const SECRET = `whsec_${Buffer.from("agenticai-webhook-test-secret-32").toString("base64")}`;
@@ -406,13 +400,3 @@ describe("request validation", () => {
     expect((await app.api("/api/events?status=lost")).status).toBe(400);
   });
 });
-
-async function until<T>(fn: () => T | Promise<T>, timeoutMs = 5_000): Promise<Truthy<Awaited<T>>> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await fn();
-    if (value) return value as Truthy<Awaited<T>>;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms`);
-    await Bun.sleep(20);
-  }
-}

@@ -1,3 +1,4 @@
+import { afterEach } from "bun:test";
 // Running src/main.ts as a child process with a clean environment.
 
 import { tmpdir } from "node:os";
@@ -118,4 +119,22 @@ export async function spawnServer(
   }
   child.port = Number(new URL(child.url).port);
   return child;
+}
+
+/**
+ * The server children and clean-ups of a test file, ended after each of its tests: a crash test leaves
+ * servers running on purpose.
+ */
+export function cleanedAfterEach(): { children: Set<ServerProcess>; cleanups: (() => unknown)[] } {
+  const children = new Set<ServerProcess>();
+  const cleanups: (() => unknown)[] = [];
+  afterEach(async () => {
+    for (const child of children) {
+      child.proc.kill("SIGKILL");
+      await child.proc.exited;
+    }
+    children.clear();
+    for (const fn of cleanups.splice(0).reverse()) await fn();
+  });
+  return { children, cleanups };
 }

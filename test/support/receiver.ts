@@ -1,6 +1,8 @@
 // A real HTTP receiver on 127.0.0.1 for webhook tests: it records every request it gets and answers
 // each from a script, so a test can play a receiver that is healthy, failing, slow or rate-limited.
+
 import type { Server } from "bun";
+import { type Truthy, until } from "./until.ts";
 
 export interface ReceivedRequest {
   /** 1 for the first request this receiver got, 2 for the next, … */
@@ -27,7 +29,6 @@ export interface Answer {
 }
 
 /** What a truthy value can be: `ok && list` waits for `list`. */
-export type Truthy<T> = Exclude<T, false | 0 | "" | null | undefined>;
 
 export type Script = (req: ReceivedRequest, n: number) => number | Answer | Promise<number | Answer>;
 
@@ -102,15 +103,11 @@ export function startReceiver(script: Script = OK, port = 0): Receiver {
     requests,
     script,
     async until(fn, timeoutMs = 5_000, what = "the receiver's requests") {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const value = fn(requests);
-        if (value) return value as Truthy<typeof value>;
-        if (Date.now() > deadline) {
-          const seen = requests.map((r) => `${r.method} ${r.path} ${r.json?.type ?? ""}`).join("; ");
-          throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; got: ${seen || "nothing"}`);
-        }
-        await Bun.sleep(10);
+      try {
+        return await until(() => fn(requests), what, timeoutMs);
+      } catch (e) {
+        const seen = requests.map((r) => `${r.method} ${r.path} ${r.json?.type ?? ""}`).join("; ");
+        throw new Error(`${(e as Error).message}; got: ${seen || "nothing"}`);
       }
     },
     async stop() {
