@@ -32,6 +32,7 @@ export interface ToolResult {
 export interface Tool<P extends z.ZodMiniType = z.ZodMiniType> {
   name: string;
   description: string;
+  /** Built on first use (z.lazy), like every schema that waits for a request: not at start-up. */
   parameters: P;
   run(args: z.output<P>, actions: ToolActions): ToolResult | Promise<ToolResult>;
 }
