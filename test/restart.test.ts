@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Carrier, type CarrierOptions, startCarrier } from "../src/sim/carrier.ts";
-import { cleanedAfterEach, type ServerProcess, spawnServer } from "./support/process.ts";
+import { childApi as api, cleanedAfterEach, type ServerProcess, spawnServer } from "./support/process.ts";
 
 const TO = "+15551230001";
 
@@ -64,15 +64,6 @@ async function crash(child: ServerProcess): Promise<void> {
   child.proc.kill("SIGKILL");
   await child.proc.exited;
   children.delete(child);
-}
-
-async function api(child: ServerProcess, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(child.url + path, {
-    method: body === undefined ? "GET" : "POST",
-    headers: body === undefined ? {} : { "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
 }
 
 /** Places a call whose webhooks (signed by the fake against this URL) come back to `child`. */

@@ -8,20 +8,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { type Carrier, startCarrier } from "../../src/sim/carrier.ts";
-import { cleanedAfterEach, type ServerProcess, spawnServer } from "../support/process.ts";
+import { childApi as api, cleanedAfterEach, type ServerProcess, spawnServer } from "../support/process.ts";
 import { closedPort, type Receiver, startReceiver } from "../support/receiver.ts";
 import { until } from "../support/until.ts";
 
 const { children, cleanups } = cleanedAfterEach();
-
-async function api(child: ServerProcess, path: string, body?: unknown): Promise<{ status: number; body: any }> {
-  const res = await fetch(child.url + path, {
-    method: body === undefined ? "GET" : "POST",
-    headers: body === undefined ? {} : { "Content-Type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  return { status: res.status, body: await res.json() };
-}
 
 /** A call placed through `child` and played to its end by the fake carrier. */
 async function endedCall(child: ServerProcess, carrier: Carrier): Promise<string> {

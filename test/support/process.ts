@@ -138,3 +138,17 @@ export function cleanedAfterEach(): { children: Set<ServerProcess>; cleanups: ((
   });
   return { children, cleanups };
 }
+
+/** A JSON request to a child server: GET, or POST with `body`. */
+export async function childApi(
+  child: ServerProcess,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
+  const res = await fetch(child.url + path, {
+    method: body === undefined ? "GET" : "POST",
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return { status: res.status, body: await res.json() };
+}
