@@ -118,8 +118,14 @@ function passthroughReaders() {
     malformed: ignore,
   };
   return {
-    inbound: () => (readTwilioMessage(twilioFrame, twilio), sink),
-    outbound: () => (readModelEvent(modelDelta, model), sink),
+    inbound: () => {
+      readTwilioMessage(twilioFrame, twilio);
+      return sink;
+    },
+    outbound: () => {
+      readModelEvent(modelDelta, model);
+      return sink;
+    },
   };
 }
 
