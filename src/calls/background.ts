@@ -1,5 +1,6 @@
-// The server's background work: making reports of ended calls, and delivering the outbox. Both run
-// from the database, so what a stop interrupts is picked up by the next start.
+// The server's background work: making reports of ended calls, delivering the outbox, and settling
+// calls that stopped hearing from Twilio. All of it runs from the database, so what a stop interrupts
+// is picked up by the next start.
 import type { AppContext } from "../app.ts";
 import { startDelivery } from "../events/delivery.ts";
 import { openclawHeaders } from "../events/openclaw.ts";
@@ -7,6 +8,7 @@ import type { OutboxRow } from "../events/outbox.ts";
 import { signatureHeaders } from "../events/signing.ts";
 import { VERSION } from "../version.ts";
 import { startReporting } from "./reporting.ts";
+import { startSweeper } from "./sweeper.ts";
 
 /** The real gateway admits a run before it answers, which takes seconds and up to 15 s. */
 const OPENCLAW_TIMEOUT_MS = 20_000;
@@ -26,12 +28,14 @@ export function startBackground(ctx: AppContext): Background {
     now: ctx.now,
   });
   const reporting = startReporting(ctx);
+  const sweeper = startSweeper(ctx);
   ctx.signals.eventsQueued = delivery.wake;
   ctx.signals.callEnded = reporting.wake;
   return {
     async stop() {
       ctx.signals.eventsQueued = () => {};
       ctx.signals.callEnded = () => {};
+      await sweeper.stop();
       await reporting.stop();
       await delivery.stop();
     },

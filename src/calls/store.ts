@@ -21,10 +21,13 @@ export type EndReason =
   | "max_duration"
   | "model_unavailable"
   | "twilio_error"
-  | "server_restart";
+  | "server_restart"
+  | "shutdown"
+  | "no_callbacks"
+  | "no_media";
 
 /** What a status-history row came from; stored, so existing values never change. */
-export type EventSource = "api" | "status_callback" | "voice_webhook" | "reconcile";
+export type EventSource = "api" | "status_callback" | "voice_webhook" | "reconcile" | "sweeper";
 
 export interface CallRow {
   id: string;
