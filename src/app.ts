@@ -23,6 +23,8 @@ export interface AppContext {
   tools: ToolRegistry;
   /** Signs event webhooks (Standard Webhooks): configured, or generated once and kept in the data dir. */
   eventsSecret: string;
+  /** What the process is doing as a whole: `draining` once a stop signal came, while calls finish. */
+  state: { draining: boolean };
   /** Background work to look at now rather than at its next poll; no-ops until it is started. */
   signals: Signals;
   startedAt: number;
@@ -76,6 +78,7 @@ export function createApp(config: Config, log: Logger): AppContext {
     bridges: new Map(),
     tools: createCallTools(),
     eventsSecret: eventsSecret(config.events.secret, config.server.data_dir),
+    state: { draining: false },
     signals: { eventsQueued: () => {}, callEnded: () => {} },
     startedAt: Date.now(),
     now: Date.now,

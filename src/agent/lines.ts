@@ -25,10 +25,14 @@ export function promptWithReportSchema(prompt: string, reportSchema: string | nu
   return `${prompt}\n\nWhen you know the outcome, call report_outcome before you say goodbye. Its facts must match this JSON Schema:\n${reportSchema}`;
 }
 
-/** A response's instructions replace the session's for that response, so the greeting repeats them. */
-export const greetingInstructions = (instructions: string, greeting: string) => `${instructions}\n\n${greeting}`;
+/** A response's instructions replace the session's for that response, so a directive repeats them first. */
+export const responseInstructions = (instructions: string, directive: string) => `${instructions}\n\n${directive}`;
 
 export const keypadNotice = (digit: string) => `The caller pressed ${digit} on the keypad.`;
+
+/** The server is stopping with the call still up: the agent ends it politely, in the call's language. */
+export const SHUTDOWN_GOODBYE =
+  "The phone line has to close now. In one short sentence, in the language of this call, apologise that you must end the call, and say goodbye. Do not ask anything.";
 
 /** Said by Twilio's own voice: the model is gone for good, mid-call. */
 export const MODEL_LOST_APOLOGY = "Sorry, the assistant is not available right now. Please try again later. Goodbye.";

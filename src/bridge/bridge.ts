@@ -9,6 +9,7 @@ import type { Logger } from "../log.ts";
 import type { StartMessage } from "../twilio/media.ts";
 import { readTwilioMessage } from "../twilio/media.ts";
 import type { TwilioSocket } from "./agent-audio.ts";
+import type { HangupReason } from "./hangup.ts";
 import type { CallMetrics } from "./metrics.ts";
 import { createParts } from "./parts.ts";
 import type { AgentOutcome, ToolRegistry } from "./tools.ts";
@@ -29,7 +30,7 @@ export interface BridgeDeps {
   tools: ToolRegistry;
   call: BridgeCall;
   /** Ends the call through Twilio with this end reason. */
-  hangup(reason: "agent_hangup" | "max_duration"): Promise<unknown>;
+  hangup(reason: HangupReason | "max_duration"): Promise<unknown>;
   /** Plays a short apology through Twilio and hangs up; used when the model is gone for good. */
   apologize(reason: "model_unavailable"): Promise<unknown>;
   /** The agent's report_outcome: kept as the call's report; a problem with it goes back to the model. */
@@ -46,6 +47,8 @@ export interface Bridge {
   onTwilioDrain(): void;
   onTwilioClosed(): void;
   close(reason: string): void;
+  /** The server is stopping: the agent says goodbye, then the call is hung up as `shutdown`. */
+  farewell(): void;
   metrics(): CallMetrics;
 }
 
@@ -93,6 +96,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       close("stream_closed");
     },
     close,
+    farewell: parts.farewell,
     metrics: () => parts.metrics,
   };
 }

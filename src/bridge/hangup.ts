@@ -10,31 +10,34 @@ export interface HangupDeps {
   playback: Playback;
   log: Logger;
   later(ms: number, fn: () => void): void;
-  hangup(): Promise<unknown>;
+  hangup(endReason: HangupReason): Promise<unknown>;
 }
+
+/** Why the bridge itself ends a call: the agent's end_call, or the server's shutdown farewell. */
+export type HangupReason = "agent_hangup" | "shutdown";
 
 export interface Hangup {
   /** Hang up after the response `responseId` is done and its audio has played. */
-  afterReply(responseId: string, reason: string): void;
+  afterReply(responseId: string, reason: string, endReason?: HangupReason): void;
   replyDone(responseId: string | null): void;
   /** Some of the agent's audio has played: the goodbye may be over. */
   played(): void;
 }
 
 export function createHangup({ playback, log, later, hangup }: HangupDeps): Hangup {
-  let pending: { responseId: string | null; reason: string } | null = null;
+  let pending: { responseId: string | null; reason: string; endReason: HangupReason } | null = null;
   let hangingUp = false;
 
   const tryNow = () => {
     if (!pending || pending.responseId !== null || hangingUp || isPlaying(playback)) return;
     hangingUp = true;
     log.info("agent ended the call", { reason: pending.reason });
-    hangup().catch((e) => log.warn("hanging up after end_call failed", { error: e }));
+    hangup(pending.endReason).catch((e) => log.warn("hanging up after end_call failed", { error: e }));
   };
 
   return {
-    afterReply(responseId, reason) {
-      pending = { responseId, reason };
+    afterReply(responseId, reason, endReason = "agent_hangup") {
+      pending = { responseId, reason, endReason };
       later(GRACE_MS, () => {
         if (pending) pending.responseId = null;
         forgetPending(playback);

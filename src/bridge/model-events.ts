@@ -15,6 +15,8 @@ import type { Turns } from "./turns.ts";
 /** The response the model is streaming now, if any: a barge-in discards its rest, and a new one must wait. */
 export interface Responses {
   active: string | null;
+  /** Called with the next response's id once the model creates it (the shutdown farewell waits for it). */
+  onNextCreated: ((responseId: string) => void) | null;
 }
 
 export interface ModelEventParts {
@@ -67,6 +69,9 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
     "response.output_audio_transcript.done": (event) => turns.agentTranscript(event.item_id, event.transcript),
     "response.created": (event) => {
       responses.active = event.response.id ?? null;
+      const next = responses.onNextCreated;
+      responses.onNextCreated = null;
+      if (next && responses.active) next(responses.active);
     },
     "response.function_call_arguments.done": (event) =>
       p.toolCalls.called(event.response_id, event.call_id, event.name, event.arguments),

@@ -1,9 +1,10 @@
 // Builds one call's bridge parts and wires them to each other. Which part does what is said in
 // bridge.ts; this module only connects them, in the order they depend on each other.
-import { callInstructions, greetingInstructions, keypadNotice } from "../agent/lines.ts";
+import { callInstructions, keypadNotice, responseInstructions, SHUTDOWN_GOODBYE } from "../agent/lines.ts";
 import type { Config } from "../config/schema.ts";
 import {
   readModelEvent,
+  responseCancelMessage,
   responseCreateMessage,
   sessionConfig,
   sessionUpdate,
@@ -29,11 +30,11 @@ export function createParts(deps: BridgeDeps, later: Later, close: (reason: stri
   const preparedAt = performance.now();
   const metrics = createMetrics();
   const playback = createPlayback();
-  const responses: Responses = { active: null };
+  const responses: Responses = { active: null, onNextCreated: null };
   const turns = createTurns(deps.store, call.id, metrics);
   const limits = audioLimits(config.audio);
   const agentAudio = createAgentAudio(limits, metrics, playback, turns);
-  const hangup = createHangup({ playback, log, later, hangup: () => deps.hangup("agent_hangup") });
+  const hangup = createHangup({ playback, log, later, hangup: (endReason) => deps.hangup(endReason) });
   const instructions = (resumed: boolean) =>
     callInstructions(config.agent.preamble, call.prompt, resumed ? deps.store.transcript(call.id) : undefined);
 
@@ -78,13 +79,19 @@ export function createParts(deps: BridgeDeps, later: Later, close: (reason: stri
     },
   });
   const onTwilio = twilioHandlers(link, callerAudio, playback, hangup, responses, () => close("stream_stopped"));
-  return { metrics, link, agentAudio, turns, onTwilio };
+  /** The server is stopping: the agent says a short goodbye in its own voice, and the call ends once it has played. */
+  const farewell = () => {
+    responses.onNextCreated = (id) => hangup.afterReply(id, "the server is shutting down", "shutdown");
+    if (responses.active) link.send(responseCancelMessage());
+    link.send(responseCreateMessage(responseInstructions(instructions(false), SHUTDOWN_GOODBYE)));
+  };
+  return { metrics, link, agentAudio, turns, onTwilio, farewell };
 }
 
 /** The agent speaks first when the config says how; an empty greeting waits for the other side. */
 function greet(link: ModelLink, config: Config, call: BridgeCall, instructions: string): void {
   const greeting = call.direction === "outbound" ? config.agent.outbound_greeting : config.agent.inbound_greeting;
-  if (greeting) link.send(responseCreateMessage(greetingInstructions(instructions, greeting)));
+  if (greeting) link.send(responseCreateMessage(responseInstructions(instructions, greeting)));
 }
 
 function twilioHandlers(

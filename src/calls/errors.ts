@@ -8,7 +8,8 @@ export type FailureKind =
   | "limit"
   | "twilio_refused"
   | "twilio_unreachable"
-  | "not_configured";
+  | "not_configured"
+  | "draining";
 
 /** A request the service turns down; the HTTP edge maps `kind` to a status code and keeps `message` verbatim. */
 export class CallError extends Error {
@@ -31,4 +32,11 @@ export function getCall(ctx: AppContext, id: string): CallRow {
   const call = ctx.store.getCall(id);
   if (!call) throw new CallError("not_found", "Call not found");
   return call;
+}
+
+export const DRAINING = "The server is shutting down and takes no new calls; retry on another instance or in a moment";
+
+/** While the server drains for a stop, calls already up go on and no new one starts. */
+export function refuseWhileDraining(ctx: AppContext): void {
+  if (ctx.state.draining) throw new CallError("draining", DRAINING);
 }

@@ -4,7 +4,7 @@ import type { AppContext } from "../app.ts";
 import type { Logger } from "../log.ts";
 import { TwilioError, type TwilioRest } from "../twilio/rest.ts";
 import { TWILIO_PATHS, trimSlash, twilioUrl } from "../twilio/urls.ts";
-import { CallError, requireTwilio } from "./errors.ts";
+import { CallError, refuseWhileDraining, requireTwilio } from "./errors.ts";
 import { enqueueEvent } from "./events.ts";
 import { endCall } from "./hangup.ts";
 import { addHistory } from "./history.ts";
@@ -100,6 +100,7 @@ function failCreate(ctx: AppContext, callId: string, e: unknown, log: Logger): C
 }
 
 export async function createOutboundCall(ctx: AppContext, req: CallRequest): Promise<CreatedCall> {
+  refuseWhileDraining(ctx);
   const webhookUrl = resolveWebhookBase(ctx, req.webhook_url);
   const twilio = requireTwilio(ctx);
   requireCapacity(ctx);

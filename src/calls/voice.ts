@@ -8,6 +8,7 @@ import { streamToken } from "../twilio/stream-token.ts";
 import { connectStream, reject, sayAndHangup } from "../twilio/twiml.ts";
 import { mediaStreamUrl, trimSlash } from "../twilio/urls.ts";
 import type { VoiceWebhook } from "../twilio/webhook.ts";
+import { refuseWhileDraining } from "./errors.ts";
 import { statusEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
 import { checkCapacity } from "./outbound.ts";
@@ -78,6 +79,8 @@ function insertInboundCall(ctx: AppContext, p: VoiceWebhook, base: string, at: n
 
 /** A new inbound call: admitted and connected if inbound is open to this caller and there is room, else refused. */
 function twimlForInbound(ctx: AppContext, p: VoiceWebhook, at: number): Promise<string> {
+  // A 503 rather than a <Reject>: Twilio then tries the number's fallback URL, another instance.
+  refuseWhileDraining(ctx);
   const refusal = inboundRefusal(ctx, p);
   const base = ctx.config.server.public_url;
   if (refusal || !base) {

@@ -72,6 +72,10 @@ export const ConfigSchema = z.strictObject({
     max_duration_s: or(int(1, 14_400), 900),
     max_concurrent: or(int(1, 10_000), 20),
   }),
+  shutdown: section({
+    // On SIGTERM/SIGINT calls may go on this long; those still up then hear a goodbye and are hung up.
+    drain_s: or(int(0, 3_600), 30),
+  }),
   report: section({
     // The post-call report: a small model reads the transcript once the call has ended.
     model: or(text(1), "gpt-5-mini"),

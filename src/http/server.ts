@@ -17,6 +17,7 @@ const STATUS_FOR: Record<FailureKind, number> = {
   twilio_refused: 502,
   twilio_unreachable: 503,
   not_configured: 503,
+  draining: 503,
 };
 
 type Handler = (

@@ -80,6 +80,9 @@ export const responseCreateMessage = (instructions?: string) =>
     instructions === undefined ? { type: "response.create" } : { type: "response.create", response: { instructions } },
   );
 
+/** Stops the response being generated; what it already sent still plays unless the caller's audio is cleared. */
+export const responseCancelMessage = () => clientEvent({ type: "response.cancel" });
+
 /** Something the caller's side did that the model should know, as a user message in the conversation. */
 export const userTextMessage = (text: string) =>
   clientEvent({
