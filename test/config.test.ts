@@ -1,10 +1,11 @@
 // loadConfig / expandVars as units, then the CLI's handling of config and usage errors as child processes.
 
 import { afterEach, describe, expect, test } from "bun:test";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import pkg from "../package.json" with { type: "json" };
+import { simulationHost } from "../src/cli/serve.ts";
 import { ENV_OVERRIDES, type Env } from "../src/config/env.ts";
 import { ConfigError, expandVars, loadConfig } from "../src/config/load.ts";
 import { type Config, DEFAULT_INBOUND_PROMPT, DEFAULT_PROMPT } from "../src/config/schema.ts";
@@ -505,5 +506,23 @@ describe("CLI: usage (child process)", () => {
     const r = await cli(["call", "--to"]);
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("--to");
+  });
+});
+
+describe("where the server listens", () => {
+  test("the shipped config.yaml leaves server.host unset: 0.0.0.0 for a server, loopback for a simulation", () => {
+    const shipped = join(import.meta.dir, "..", "config.yaml");
+    const raw = Bun.YAML.parse(readFileSync(shipped, "utf8")) as { server: Record<string, unknown> };
+    expect(raw.server).not.toHaveProperty("host");
+    expect(loadConfig({ path: shipped, env: {} }).server.host).toBe("0.0.0.0");
+    expect(loadConfig({ path: shipped, env: { HOST: "10.0.0.5" } }).server.host).toBe("10.0.0.5");
+    // A simulation follows HOST only; blank counts as unset, as for every override.
+    expect(simulationHost({})).toBe("127.0.0.1");
+    expect(simulationHost({ HOST: "" })).toBe("127.0.0.1");
+    expect(simulationHost({ HOST: "0.0.0.0" })).toBe("0.0.0.0");
+  });
+
+  test("a file's explicit server.host is honoured by a real server", () => {
+    expect(load("server:\n  host: 192.168.1.20\n").server.host).toBe("192.168.1.20");
   });
 });

@@ -249,6 +249,8 @@ describe("restart after a crash", () => {
     await f.flush();
     const final = await waitForCall(second, id, (c) => c.status === "completed");
     expect(final).toMatchObject({ active: false, end_reason: "server_restart" });
+    expect(final.ended_at).not.toBeNull();
+    expect(final.duration_s).toEqual(expect.any(Number));
     expect(await activeIds(second)).toEqual([]);
   });
 
@@ -286,9 +288,22 @@ describe("restart after a crash", () => {
     const second = await startServer(s, first.port, twilioEnv(f, `http://127.0.0.1:${await closedPort()}`));
 
     const r = await waitForCall(second, ringing.id, (c) => !c.active);
-    expect(r).toMatchObject({ status: "ringing", end_reason: "server_restart", prompt: PROMPT, metadata: METADATA });
+    // Never answered, and Twilio cannot say more: it failed, ended by the restart, and lasted nothing.
+    expect(r).toMatchObject({
+      status: "failed",
+      end_reason: "server_restart",
+      duration_s: null,
+      prompt: PROMPT,
+      metadata: METADATA,
+    });
+    expect(r.ended_at).not.toBeNull();
+    expect(historyOf(r).at(-1)).toEqual(["failed", "reconcile"]);
     const t = await waitForCall(second, talking.id, (c) => !c.active);
-    expect(t).toMatchObject({ status: "in-progress", end_reason: "server_restart" });
+    // Answered: completed by the restart, lasting from the answer until then as far as this server knows.
+    expect(t).toMatchObject({ status: "completed", end_reason: "server_restart" });
+    expect(t.ended_at).not.toBeNull();
+    expect(t.duration_s).toBe(Math.round((Date.parse(t.ended_at) - Date.parse(t.answered_at)) / 1000));
+    expect(historyOf(t).at(-1)).toEqual(["completed", "reconcile"]);
     expect(await activeIds(second)).toEqual([]);
     expect((await api(second, "/health")).body.active_calls).toBe(0);
     // The ended call is left alone, and the real fake was never asked.
@@ -312,8 +327,33 @@ describe("restart after a crash", () => {
     await crash(first);
     const second = await startServer(s, first.port, {});
     const call = await waitForCall(second, id, (c) => !c.active);
-    expect(call).toMatchObject({ status: "ringing", end_reason: "server_restart" });
+    expect(call).toMatchObject({ status: "failed", end_reason: "server_restart", duration_s: null });
+    expect(call.ended_at).not.toBeNull();
+    expect(historyOf(call).at(-1)).toEqual(["failed", "reconcile"]);
     expect(await activeIds(second)).toEqual([]);
+  });
+
+  test("a hung-up call whose completed callback never comes takes Twilio's reply: completed, with its duration", async () => {
+    const f = await fake({ sendCallbacksOnUpdate: false });
+    const s = setup();
+    const first = await startServer(s, 0, twilioEnv(f));
+    const { id, sid } = await placeCall(first, f);
+    await drive(f, sid, "ringing", "in-progress");
+
+    await crash(first);
+    const second = await startServer(s, first.port, twilioEnv(f));
+    await waitForReconcile(second);
+    const call = await getCall(second, id);
+    expect(call).toMatchObject({ status: "completed", active: false, end_reason: "server_restart" });
+    expect(call.ended_at).not.toBeNull();
+    const remote = (await (
+      await fetch(`${f.url}/2010-04-01/Accounts/${f.accountSid}/Calls/${sid}.json`, {
+        headers: { Authorization: `Basic ${btoa(`${f.accountSid}:${f.authToken}`)}` },
+      })
+    ).json()) as { duration: string };
+    expect(call.duration_s).toBe(Number(remote.duration));
+    expect(historyOf(call).at(-1)).toEqual(["completed", "reconcile"]);
+    expect(second.logs.some((l) => l.msg === "call ended by restart")).toBe(false);
   });
 
   test("a call Twilio still reports queued stays active", async () => {

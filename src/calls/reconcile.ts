@@ -1,8 +1,10 @@
 // Restart reconciliation: what became of the calls a previous run left active.
 import type { AppContext } from "../app.ts";
-import { isPreAnswer } from "../twilio/status.ts";
+import { isPreAnswer, isTerminal } from "../twilio/status.ts";
 import { requestEnd } from "./hangup.ts";
+import { addHistory } from "./history.ts";
 import { applyReport, remoteReport } from "./reports.ts";
+import type { CallRow } from "./store.ts";
 
 /**
  * Calls left active by a crash: ask Twilio what became of them; if Twilio can't say, end them with
@@ -10,25 +12,56 @@ import { applyReport, remoteReport } from "./reports.ts";
  */
 export async function reconcile(ctx: AppContext): Promise<void> {
   const stale = ctx.store.listActive();
-  for (let call of stale) {
-    const remote = call.call_sid && ctx.twilio ? await ctx.twilio.fetchCall(call.call_sid).catch(() => null) : null;
-    const report = remote && remoteReport(remote);
-    if (report) call = applyReport(ctx, call.id, report, "reconcile", ctx.now());
-    // Still ringing: when it is answered, the voice webhook bridges it as usual.
-    if (report && isPreAnswer(report.status)) continue;
-    // Answered: its media bridge died with the old process, so hang up rather than leave dead air.
-    if (report?.status === "in-progress") {
-      requestEnd(ctx, call, "server_restart");
-      await ctx.twilio!.updateCall(call.call_sid!, { status: "completed" }).catch(() => null);
-      // A completed callback may have landed during the await and ended the call already.
-      call = ctx.store.getCall(call.id)!;
-    }
-    if (call.ended_at === null) {
-      const at = ctx.now();
-      ctx.store.updateCall(call.id, { ended_at: at, end_reason: "server_restart" }, at);
-      ctx.signals.callEnded();
-      ctx.log.warn("call ended by restart", { call_id: call.id, status: call.status });
-    }
-  }
+  for (const call of stale) await reconcileCall(ctx, call);
   if (stale.length) ctx.log.info("reconciled calls left active by the previous run", { count: stale.length });
+}
+
+async function reconcileCall(ctx: AppContext, stale: CallRow): Promise<void> {
+  let call = stale;
+  const remote = call.call_sid && ctx.twilio ? await ctx.twilio.fetchCall(call.call_sid).catch(() => null) : null;
+  const report = remote && remoteReport(remote);
+  if (report) call = applyReport(ctx, call.id, report, "reconcile", ctx.now());
+  // Still ringing: when it is answered, the voice webhook bridges it as usual.
+  if (report && isPreAnswer(report.status)) return;
+  // Answered: its media bridge died with the old process, so hang up rather than leave dead air.
+  if (report?.status === "in-progress") call = await hangUp(ctx, call);
+  if (call.ended_at === null) endByRestart(ctx, call);
+}
+
+/** Hangs up through Twilio and applies what its reply says the call became, as ending it through the API does. */
+async function hangUp(ctx: AppContext, call: CallRow): Promise<CallRow> {
+  requestEnd(ctx, call, "server_restart");
+  const remote = await ctx.twilio!.updateCall(call.call_sid!, { status: "completed" }).catch(() => null);
+  const report = remote && remoteReport(remote);
+  // A completed callback may have landed during the await and ended the call already; applied again, the
+  // reply is then only recorded, and may still bring the duration.
+  if (report && isTerminal(report.status)) return applyReport(ctx, call.id, report, "reconcile", ctx.now());
+  return ctx.store.getCall(call.id)!;
+}
+
+/**
+ * Twilio could not say what became of the call (unreachable, not configured, or the call never reached
+ * it): it is over as far as this server knows. Answered, it was `completed` by the restart, lasting until
+ * now as the best estimate; never answered, it `failed`. The history names reconcile as the source.
+ */
+function endByRestart(ctx: AppContext, call: CallRow): void {
+  const at = ctx.now();
+  const answered = call.answered_at !== null || call.status === "in-progress";
+  const status = answered ? "completed" : "failed";
+  const duration = call.answered_at === null ? null : Math.max(0, Math.round((at - call.answered_at) / 1000));
+  ctx.store.transaction(() => {
+    ctx.store.updateCall(
+      call.id,
+      {
+        status,
+        ended_at: at,
+        end_reason: call.end_reason ?? "server_restart",
+        duration_s: call.duration_s ?? duration,
+      },
+      at,
+    );
+    addHistory(ctx, { callId: call.id, callSid: call.call_sid, status, source: "reconcile", verdict: "apply", at });
+  });
+  ctx.signals.callEnded();
+  ctx.log.warn("call ended by restart", { call_id: call.id, status, previous_status: call.status });
 }

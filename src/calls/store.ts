@@ -1,5 +1,5 @@
 import { Database } from "bun:sqlite";
-import { mkdirSync } from "node:fs";
+import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import type { TurnRecord } from "../bridge/turns.ts";
 import { type NewOutboxRow, type OutboxStore, outboxStatements, outboxStore } from "../events/outbox.ts";
@@ -131,9 +131,32 @@ function migrate(db: Database): void {
 /** How long a transcript turn or a metrics save may wait to be committed with others. */
 export const BATCH_MS = 100;
 
+/** What a file holding secrets, prompts and transcripts may be: its owner's only. */
+const PRIVATE_FILE = 0o600;
+const PRIVATE_DIR = 0o700;
+
+/** chmod, except for a file that is not there (yet) or that another user owns and this one may still use. */
+function restrict(path: string, mode: number): void {
+  try {
+    chmodSync(path, mode);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code !== "ENOENT" && code !== "EPERM") throw e;
+  }
+}
+
+/**
+ * The data dir is made 700 when this creates it (an existing one is the operator's: the server warns
+ * about it instead). The database is made 600 before SQLite opens it, whatever the umask: SQLite creates
+ * its -wal and -shm files, now or at any later open, with the database file's own permissions, which a
+ * umask set around the open would not cover. Left-over -wal/-shm files of an older build are tightened too.
+ */
 function openDatabase(dataDir: string): Database {
-  mkdirSync(dataDir, { recursive: true });
-  const db = new Database(join(dataDir, "agenticai.db"), { create: true, strict: true });
+  if (mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR }) !== undefined) restrict(dataDir, PRIVATE_DIR);
+  const file = join(dataDir, "agenticai.db");
+  closeSync(openSync(file, "a", PRIVATE_FILE));
+  for (const path of [file, `${file}-wal`, `${file}-shm`]) restrict(path, PRIVATE_FILE);
+  const db = new Database(file, { create: true, strict: true });
   // WAL keeps readers off the writer's back; synchronous=NORMAL in WAL mode is still durable across a
   // process crash, which is the failure a restart test (and a container kill) produces.
   db.exec(

@@ -12,6 +12,7 @@ import { parseTwiml } from "./twiml.ts";
 
 export interface CarrierOptions {
   accountSid?: string;
+  /** Default: 32 random hex digits, new for every carrier. */
   authToken?: string;
   /** The only `From` accepted by `POST Calls.json`. */
   phoneNumber?: string;
@@ -182,7 +183,9 @@ function optionalInt(v: string | null): number | undefined {
 
 export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> {
   const accountSid = opts.accountSid ?? `AC${hex(16)}`;
-  const authToken = opts.authToken ?? "f4ke70ken0f4ke70ken0f4ke70ken012";
+  // Random per carrier, never a published constant: `server --simulate` may be reachable from the network,
+  // and anyone who knows the token can sign a status callback that ends the calls it is running.
+  const authToken = opts.authToken ?? hex(16);
   const phoneNumber = opts.phoneNumber ?? "+15005550006";
   const sendCallbacksOnUpdate = opts.sendCallbacksOnUpdate ?? true;
   const phoneNumberSid = `PN${hex(16)}`;

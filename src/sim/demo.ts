@@ -2,7 +2,7 @@
 // call placed through POST /api/call, the conversation printed as it happens, then a summary, the call's
 // report and a stereo recording of what each side heard. No accounts, no network beyond 127.0.0.1, unless
 // an event receiver is given: then the call's signed events go to it, each delivery printed as it lands.
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createApp } from "../app.ts";
@@ -171,9 +171,13 @@ async function saveRecording(sims: Simulators, dataDir: string, callId: string) 
   if (!line) return { recordingPath: null, recordingSeconds: 0 };
   const { caller, agent } = line.recording();
   const dir = join(dataDir, "recordings");
-  mkdirSync(dir, { recursive: true });
+  // A recording is a whole conversation: its owner's only, whatever the umask. The recordings dir is the
+  // demo's own, so one an older build left open is tightened; a data dir made here is 700 like the server's.
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  chmodSync(dir, 0o700);
   const recordingPath = join(dir, `demo-${callId}.wav`);
-  await Bun.write(recordingPath, stereoWav(caller, agent));
+  writeFileSync(recordingPath, stereoWav(caller, agent), { mode: 0o600 });
+  chmodSync(recordingPath, 0o600);
   return { recordingPath, recordingSeconds: caller.length / 8000 };
 }
 

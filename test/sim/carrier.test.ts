@@ -246,6 +246,18 @@ describe("sign()", () => {
     expect(twilio.validateRequest(carrier.authToken, sig, u, params)).toBe(true);
     expect(twilio.validateRequest(carrier.authToken, sig, u, { ...params, Zeta: "y" })).toBe(false);
   });
+
+  test("without a given auth token, each carrier signs with its own random one", async () => {
+    const other = await startCarrier();
+    try {
+      expect(carrier.authToken).toMatch(/^[0-9a-f]{32}$/);
+      expect(other.authToken).toMatch(/^[0-9a-f]{32}$/);
+      expect(other.authToken).not.toBe(carrier.authToken);
+      expect(carrier.authToken).not.toBe("f4ke70ken0f4ke70ken0f4ke70ken012");
+    } finally {
+      await other.stop();
+    }
+  });
 });
 
 describe("webhook driver", () => {

@@ -1,6 +1,7 @@
 // The demo runs whole, faster than real time: the same server, carrier and model as `agenticai demo`.
 import { afterAll, expect, test } from "bun:test";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync, rmSync, statSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { runDemo } from "../../src/sim/demo.ts";
 import { tempDir } from "../support/app.ts";
 
@@ -9,9 +10,20 @@ afterAll(() => rmSync(dataDir, { recursive: true, force: true }));
 
 test("agenticai demo: a conversation with one barge-in, hung up by the agent, recorded in stereo", async () => {
   const lines: string[] = [];
-  const result = await runDemo({ speed: 8, dataDir, out: (l) => lines.push(l) });
+  // Under the usual umask, and into a data dir that does not exist yet: the demo makes it, privately.
+  const freshDir = join(dataDir, "fresh");
+  const umask = process.umask(0o022);
+  const result = await runDemo({ speed: 8, dataDir: freshDir, out: (l) => lines.push(l) }).finally(() =>
+    process.umask(umask),
+  );
   expect(result.ok).toBe(true);
   const { call } = result;
+  const mode = (path: string) => (statSync(path).mode & 0o777).toString(8);
+  expect([mode(freshDir), mode(dirname(result.recordingPath!)), mode(result.recordingPath!)]).toEqual([
+    "700",
+    "700",
+    "600",
+  ]);
   expect(call).toMatchObject({ status: "completed", end_reason: "agent_hangup", active: false });
   expect(call.transcript.map((t: { role: string; text: string }) => `${t.role}: ${t.text}`)).toEqual([
     "agent: Hi, it is Ava from Acme Dental, about your visit tomorrow at ten.",
