@@ -8,6 +8,13 @@ export const MISSING_WEBHOOK =
 export const MAX_PROMPT_CHARS = 32_000;
 export const MAX_METADATA_BYTES = 16 * 1024;
 
+/**
+ * `metadata` is stored exactly as sent, so it is checked in place rather than rebuilt: zod's record copies
+ * key by key, and assigning a `__proto__` key sets the copy's prototype instead, which drops it.
+ */
+const isJsonObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === "object" && v !== null && !Array.isArray(v);
+
 // A blank or null field counts as left out, so clients that send every key still get the defaults.
 const blankAsMissing = <T extends z.core.$ZodType>(schema: T) =>
   z.pipe(
@@ -49,7 +56,7 @@ export const CallRequest = z.lazy(() =>
     ),
     metadata: z._default(
       z
-        .record(z.string(), z.unknown(), { error: "'metadata' must be a JSON object" })
+        .custom<Record<string, unknown>>(isJsonObject, { error: "'metadata' must be a JSON object" })
         .check(
           z.refine(
             (m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES,

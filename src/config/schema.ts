@@ -101,7 +101,8 @@ export const ConfigSchema = z.strictObject({
     ),
   }),
   limits: section({
-    // Per client (bearer token or IP) on /api/*; POST /api/call draws from its own, smaller bucket.
+    // Per client address on every /api/* request; POST /api/call also draws from calls_per_minute, charged
+    // only for requests that reach Twilio.
     api_requests_per_minute: or(int(1), 300),
     calls_per_minute: or(int(1), 30),
   }),

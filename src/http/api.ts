@@ -1,16 +1,19 @@
 import type { AppContext } from "../app.ts";
-import { getCall } from "../calls/errors.ts";
+import { CallError, type FailureKind, getCall } from "../calls/errors.ts";
 import { endCall } from "../calls/hangup.ts";
 import { createOutboundCall } from "../calls/outbound.ts";
 import { CallRequest, firstIssue } from "../calls/request.ts";
 import { callDetail, callSummary, finalReport, reportText, transcriptText } from "../calls/view.ts";
 import { VERSION } from "../version.ts";
-import { HttpError, json, readBody } from "./respond.ts";
+import { HttpError, json, nestsDeeperThan, rateLimited, readBody } from "./respond.ts";
 
 export const MAX_API_BODY = 64 * 1024;
+export const MAX_JSON_DEPTH = 32;
 
 async function readJsonObject(req: Request): Promise<unknown> {
   const text = await readBody(req, MAX_API_BODY);
+  if (nestsDeeperThan(text, MAX_JSON_DEPTH))
+    throw new HttpError(400, `Request body nests too deeply: at most ${MAX_JSON_DEPTH} levels`);
   let body: unknown;
   try {
     body = JSON.parse(text);
@@ -22,11 +25,32 @@ async function readJsonObject(req: Request): Promise<unknown> {
   return body;
 }
 
-export async function postCall(ctx: AppContext, req: Request): Promise<Response> {
+/** One client's share of `limits.calls_per_minute`. */
+export interface CallBudget {
+  take(): number;
+  refund(): void;
+}
+
+// Refusals that come before Twilio is asked: the request placed no call, so it costs no call budget.
+const NOTHING_DIALED: ReadonlySet<FailureKind> = new Set(["invalid", "limit", "not_configured", "draining"]);
+
+/**
+ * The call budget is charged only once a request is valid, and given back if it then stops short of
+ * Twilio, so a client fixing its mistakes is not locked out; taking before dialing keeps concurrent
+ * requests from overdrawing it.
+ */
+export async function postCall(ctx: AppContext, req: Request, budget: CallBudget): Promise<Response> {
   const parsed = CallRequest.safeParse(await readJsonObject(req));
   if (!parsed.success) throw new HttpError(400, firstIssue(parsed.error));
-  const created = await createOutboundCall(ctx, parsed.data);
-  return json({ success: true, ...created });
+  const wait = budget.take();
+  if (wait > 0) throw rateLimited(wait);
+  try {
+    const created = await createOutboundCall(ctx, parsed.data);
+    return json({ success: true, ...created });
+  } catch (e) {
+    if (e instanceof CallError && NOTHING_DIALED.has(e.kind)) budget.refund();
+    throw e;
+  }
 }
 
 export function listCalls(ctx: AppContext): Response {
@@ -53,11 +77,13 @@ export async function postEnd(ctx: AppContext, id: string): Promise<Response> {
   return json({ success: true, message: `Call ${call.id} ended` });
 }
 
+/** Open without a token, for probes: 503 while draining for a stop, so a load balancer sends no new work. */
 export function health(ctx: AppContext): Response {
-  return json({
-    status: "healthy",
+  const body = {
+    status: ctx.state.draining ? "draining" : "healthy",
     active_calls: ctx.store.countActive(),
     version: VERSION,
     uptime_s: Math.floor((ctx.now() - ctx.startedAt) / 1000),
-  });
+  };
+  return json(body, ctx.state.draining ? 503 : 200);
 }

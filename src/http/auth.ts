@@ -10,11 +10,27 @@ export function tokenMatches(expected: string, header: string | null): boolean {
   return given !== undefined && secretsEqual(expected, given);
 }
 
-const PROXY_HEADERS = ["forwarded", "x-forwarded-for", "x-real-ip"];
+// Headers that proxies, CDNs and load balancers add on the way in (the standard one, the de facto ones,
+// and those of Cloudflare, Akamai, Fastly and others). Clients do not send them on their own.
+const PROXY_HEADERS = [
+  "forwarded",
+  "x-forwarded-for",
+  "x-forwarded-host",
+  "x-forwarded-proto",
+  "x-forwarded-port",
+  "x-original-forwarded-for",
+  "x-real-ip",
+  "x-client-ip",
+  "x-cluster-client-ip",
+  "cf-connecting-ip",
+  "true-client-ip",
+  "fastly-client-ip",
+  "via",
+];
 
 /**
- * Without a token only loopback clients are served. A reverse proxy on the same host makes every
- * client look local, so a request that names a forwarded client is treated as remote.
+ * Without a token only loopback clients are served. A reverse proxy or tunnel on the same host makes every
+ * client look local, so a request that carries any proxy's header is treated as remote.
  */
 export function authorize(
   token: string | undefined,

@@ -7,6 +7,8 @@ import type { Bridge } from "../bridge/bridge.ts";
 import { acceptStream } from "../calls/streams.ts";
 import { mediaUpgradeSignedByTwilio } from "../calls/trust.ts";
 import { readTwilioMessage, type TwilioHandlers } from "../twilio/media.ts";
+import { TWILIO_PATHS } from "../twilio/urls.ts";
+import type { RejectSignature } from "./rejections.ts";
 import { failure } from "./respond.ts";
 
 export interface MediaSocketData {
@@ -19,10 +21,15 @@ const START_TIMEOUT_MS = 5_000;
 export const MAX_MEDIA_MESSAGE = 64 * 1024;
 const POLICY_VIOLATION = 1008;
 
-export function upgradeMedia(ctx: AppContext, req: Request, server: Server<MediaSocketData>): Response | undefined {
+export function upgradeMedia(
+  ctx: AppContext,
+  req: Request,
+  server: Server<MediaSocketData>,
+  reject: RejectSignature,
+): Response | undefined {
   if (!mediaUpgradeSignedByTwilio(ctx, req.headers.get("x-twilio-signature"))) {
-    ctx.log.warn("rejected a media stream upgrade with an invalid Twilio signature");
-    return failure(403, "Invalid Twilio signature");
+    const e = reject(TWILIO_PATHS.media, "rejected a media stream upgrade with an invalid Twilio signature");
+    return failure(e.status, e.message, e.headers);
   }
   if (server.upgrade(req, { data: { bridge: null, startTimer: null } })) return undefined;
   return failure(426, "Expected a WebSocket upgrade");

@@ -1,6 +1,8 @@
 /** Token bucket per key: `take` answers 0 when allowed, else the seconds until a token is back. */
 export interface RateLimiter {
   take(key: string): number;
+  /** Gives back a token taken for work that then did not happen, so it does not count against the key. */
+  refund(key: string): void;
 }
 
 const MAX_KEYS = 10_000;
@@ -33,6 +35,10 @@ export function createRateLimiter(perMinute: number, now: () => number = Date.no
         return 0;
       }
       return Math.ceil((1 - bucket.tokens) / refillPerMs / 1000);
+    },
+    refund(key) {
+      const bucket = buckets.get(key);
+      if (bucket) bucket.tokens = Math.min(perMinute, bucket.tokens + 1);
     },
   };
 }

@@ -15,17 +15,59 @@ export class HttpError extends Error {
   constructor(
     readonly status: number,
     message: string,
+    readonly headers?: Record<string, string>,
   ) {
     super(message);
   }
 }
 
-/** Reads a body up to `limit` bytes; Content-Length is checked first so a large upload is refused unread. */
+export function rateLimited(waitS: number): HttpError {
+  return new HttpError(429, `Rate limit exceeded: retry in ${waitS} s`, { "Retry-After": String(waitS) });
+}
+
+const tooLarge = (limit: number) => new HttpError(413, `Request body too large: the limit is ${limit} bytes`);
+
+/**
+ * Reads a body up to `limit` bytes. Content-Length is checked first so a large upload is refused unread;
+ * a body without one (chunked) is read as it arrives and dropped the moment it passes the limit.
+ */
 export async function readBody(req: Request, limit: number): Promise<string> {
-  const declared = Number(req.headers.get("content-length") ?? 0);
-  const tooLarge = `Request body too large: the limit is ${limit} bytes`;
-  if (declared > limit) throw new HttpError(413, tooLarge);
-  const bytes = await req.arrayBuffer();
-  if (bytes.byteLength > limit) throw new HttpError(413, tooLarge);
-  return new TextDecoder().decode(bytes);
+  if (Number(req.headers.get("content-length") ?? 0) > limit) throw tooLarge(limit);
+  if (!req.body) return "";
+  const reader = req.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > limit) {
+      // Nothing more will be read; the client's error is the 413, not how the rest of its upload ends.
+      reader.cancel().catch(() => {});
+      throw tooLarge(limit);
+    }
+    chunks.push(value);
+  }
+  return new TextDecoder().decode(Buffer.concat(chunks));
+}
+
+/**
+ * Whether JSON text nests `[`/`{` deeper than `max`, found by one linear pass over the raw text so that a
+ * hostile body costs no more than its length: JSON.parse and any walk of the result are recursive.
+ * Brackets inside strings do not count; invalid JSON is left for JSON.parse to word.
+ */
+export function nestsDeeperThan(text: string, max: number): boolean {
+  let depth = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === "\\") i++;
+      else if (c === '"') inString = false;
+    } else if (c === '"') inString = true;
+    else if (c === "{" || c === "[") {
+      if (++depth > max) return true;
+    } else if (c === "}" || c === "]") depth--;
+  }
+  return false;
 }

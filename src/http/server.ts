@@ -7,7 +7,8 @@ import { authorize } from "./auth.ts";
 import { listEvents, retryEvent } from "./events.ts";
 import { type MediaSocketData, mediaSocketHandler, upgradeMedia } from "./media.ts";
 import { createRateLimiter } from "./ratelimit.ts";
-import { failure, HttpError } from "./respond.ts";
+import { createSignatureRejections, type RejectSignature } from "./rejections.ts";
+import { failure, HttpError, rateLimited } from "./respond.ts";
 import { postStatus, postVoice } from "./twilio.ts";
 
 const STATUS_FOR: Record<FailureKind, number> = {
@@ -20,59 +21,107 @@ const STATUS_FOR: Record<FailureKind, number> = {
   draining: 503,
 };
 
-type Handler = (
-  req: Request & { params: Record<string, string> },
-  server: Server<MediaSocketData>,
-) => Response | Promise<Response>;
+type Req = Request & { params: Record<string, string> };
+type Handler = (req: Req, server: Server<MediaSocketData>) => Response | Promise<Response>;
+type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS";
+type RouteTable = Record<
+  string,
+  Partial<Record<Method, Handler>> | Bun.Serve.Handler<Req, Server<MediaSocketData>, Response | undefined>
+>;
 
-export function startServer(ctx: AppContext): Server<MediaSocketData> {
-  const apiLimiter = createRateLimiter(ctx.config.limits.api_requests_per_minute);
-  const callLimiter = createRateLimiter(ctx.config.limits.calls_per_minute);
+const clientAddress = (req: Request, server: Server<MediaSocketData>) => server.requestIP(req)?.address ?? "unknown";
 
-  const errors =
-    (handler: Handler): Handler =>
+function errorMapper(ctx: AppContext) {
+  return (handler: Handler): Handler =>
     async (req, server) => {
       try {
         return await handler(req, server);
       } catch (e) {
-        if (e instanceof HttpError) return failure(e.status, e.message);
+        if (e instanceof HttpError) return failure(e.status, e.message, e.headers);
         if (e instanceof CallError) return failure(STATUS_FOR[e.kind], e.message);
         ctx.log.error("request failed", { path: new URL(req.url).pathname, error: e });
         return failure(500, "Internal server error");
       }
     };
+}
+
+function routeTable(ctx: AppContext): RouteTable {
+  const errors = errorMapper(ctx);
+  const apiLimiter = createRateLimiter(ctx.config.limits.api_requests_per_minute);
+  const callLimiter = createRateLimiter(ctx.config.limits.calls_per_minute);
+  const rejections = createSignatureRejections(ctx.log, () => ctx.now());
+  const rejectFrom =
+    (req: Request, server: Server<MediaSocketData>): RejectSignature =>
+    (path, msg, fields) =>
+      rejections.reject(clientAddress(req, server), path, msg, fields);
 
   /** /api/*: rate limit by client address first (it also slows token guessing), then authenticate. */
-  const api = (handler: Handler, limiter = apiLimiter): Handler =>
+  const api = (handler: Handler): Handler =>
     errors((req, server) => {
-      const address = server.requestIP(req)?.address;
-      const wait = limiter.take(address ?? "unknown");
-      if (wait > 0) return failure(429, `Rate limit exceeded: retry in ${wait} s`, { "Retry-After": String(wait) });
+      const address = clientAddress(req, server);
+      const wait = apiLimiter.take(address);
+      if (wait > 0) throw rateLimited(wait);
       const denied = authorize(ctx.config.server.api_token, req.headers.get("authorization"), address, req.headers);
       if (denied) return failure(401, denied, { "WWW-Authenticate": "Bearer" });
       return handler(req, server);
     });
+  const callBudget = (req: Request, server: Server<MediaSocketData>) => {
+    const address = clientAddress(req, server);
+    return { take: () => callLimiter.take(address), refund: () => callLimiter.refund(address) };
+  };
 
+  return {
+    "/health": { GET: () => health(ctx) },
+    "/api/call": { POST: api((req, server) => postCall(ctx, req, callBudget(req, server))) },
+    "/api/calls": { GET: api(() => listCalls(ctx)) },
+    "/api/calls/:id": { GET: api((req) => showCall(ctx, req.params.id!)) },
+    "/api/calls/:id/end": { POST: api((req) => postEnd(ctx, req.params.id!)) },
+    "/api/calls/:id/transcript": { GET: api((req) => showTranscript(ctx, req.params.id!)) },
+    "/api/events": { GET: api((req) => listEvents(ctx, req)) },
+    "/api/events/:id/retry": { POST: api((req) => retryEvent(ctx, req.params.id!)) },
+    [TWILIO_PATHS.media]: (req, server) => upgradeMedia(ctx, req, server, rejectFrom(req, server)),
+    [TWILIO_PATHS.voice]: { POST: errors((req, server) => postVoice(ctx, req, rejectFrom(req, server))) },
+    [TWILIO_PATHS.status]: { POST: errors((req, server) => postStatus(ctx, req, rejectFrom(req, server))) },
+  };
+}
+
+/**
+ * Bun hands a request whose path is routed but whose method is not to `fetch`, like an unknown path; the
+ * route table tells the two apart, so a wrong method is a 405 naming the right ones rather than a 404.
+ */
+function methodNotAllowed(routes: RouteTable): (req: Request) => Response | null {
+  const known = Object.entries(routes).flatMap(([path, methods]) => {
+    if (typeof methods === "function") return [];
+    const pattern = path
+      .split("/")
+      .map((s) => (s.startsWith(":") ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
+      .join("/");
+    const declared = Object.keys(methods);
+    // Bun answers HEAD wherever GET is routed.
+    const allow = declared.includes("GET") ? [...declared, "HEAD"] : declared;
+    return [{ pattern: new RegExp(`^${pattern}$`), declared, allow: allow.join(", ") }];
+  });
+  return (req) => {
+    const path = new URL(req.url).pathname;
+    const route = known.find((r) => r.pattern.test(path));
+    if (!route) return null;
+    return failure(405, `Method not allowed: use ${route.declared.join(" or ")}`, { Allow: route.allow });
+  };
+}
+
+export function startServer(ctx: AppContext): Server<MediaSocketData> {
+  const routes = routeTable(ctx);
+  const wrongMethod = methodNotAllowed(routes);
   return Bun.serve<MediaSocketData>({
     hostname: ctx.config.server.host,
     port: ctx.config.server.port,
-    // A hard cap below which each route applies its own, smaller limit.
-    maxRequestBodySize: 1024 * 1024,
-    routes: {
-      "/health": { GET: () => health(ctx) },
-      "/api/call": { POST: api((req) => postCall(ctx, req), callLimiter) },
-      "/api/calls": { GET: api(() => listCalls(ctx)) },
-      "/api/calls/:id": { GET: api((req) => showCall(ctx, req.params.id!)) },
-      "/api/calls/:id/end": { POST: api((req) => postEnd(ctx, req.params.id!)) },
-      "/api/calls/:id/transcript": { GET: api((req) => showTranscript(ctx, req.params.id!)) },
-      "/api/events": { GET: api((req) => listEvents(ctx, req)) },
-      "/api/events/:id/retry": { POST: api((req) => retryEvent(ctx, req.params.id!)) },
-      [TWILIO_PATHS.media]: (req: Request, server: Server<MediaSocketData>) => upgradeMedia(ctx, req, server),
-      [TWILIO_PATHS.voice]: { POST: errors((req) => postVoice(ctx, req)) },
-      [TWILIO_PATHS.status]: { POST: errors((req) => postStatus(ctx, req)) },
-    },
+    // Bun refuses a body over its own cap with a bare, empty 413 before any handler or the error hook runs,
+    // which breaks the API's error shape; so its cap is off, and each reader applies its own limit as the
+    // body streams in (readBody). Bun does not buffer a body nobody reads.
+    maxRequestBodySize: Number.MAX_SAFE_INTEGER,
+    routes,
     websocket: mediaSocketHandler(ctx),
-    fetch: () => failure(404, "Not found"),
+    fetch: (req) => wrongMethod(req) ?? failure(404, "Not found"),
     error: (e) => {
       ctx.log.error("unhandled server error", { error: e });
       return failure(500, "Internal server error");

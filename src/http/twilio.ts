@@ -6,6 +6,7 @@ import type { z } from "../config/zod.ts";
 import { formParams } from "../twilio/signature.ts";
 import { TWILIO_PATHS } from "../twilio/urls.ts";
 import { firstValues, StatusWebhook, VoiceWebhook } from "../twilio/webhook.ts";
+import type { RejectSignature } from "./rejections.ts";
 import { HttpError, readBody, xml } from "./respond.ts";
 
 const MAX_WEBHOOK_BODY = 64 * 1024;
@@ -15,14 +16,13 @@ async function readWebhook<T extends z.ZodMiniType>(
   req: Request,
   path: string,
   schema: T,
+  reject: RejectSignature,
 ): Promise<z.infer<T>> {
   const params = formParams(await readBody(req, MAX_WEBHOOK_BODY));
   const flat = firstValues(params);
   const target = path + new URL(req.url).search;
-  if (!webhookSignedByTwilio(ctx, req.headers.get("x-twilio-signature"), target, params)) {
-    ctx.log.warn("rejected a webhook with an invalid Twilio signature", { path, call_sid: flat.CallSid });
-    throw new HttpError(403, "Invalid Twilio signature");
-  }
+  if (!webhookSignedByTwilio(ctx, req.headers.get("x-twilio-signature"), target, params))
+    throw reject(path, "rejected a webhook with an invalid Twilio signature", { call_sid: flat.CallSid });
   const parsed = schema.safeParse(flat);
   if (!parsed.success)
     throw new HttpError(
@@ -32,13 +32,13 @@ async function readWebhook<T extends z.ZodMiniType>(
   return parsed.data;
 }
 
-export async function postVoice(ctx: AppContext, req: Request): Promise<Response> {
-  const params = await readWebhook(ctx, req, TWILIO_PATHS.voice, VoiceWebhook);
+export async function postVoice(ctx: AppContext, req: Request, reject: RejectSignature): Promise<Response> {
+  const params = await readWebhook(ctx, req, TWILIO_PATHS.voice, VoiceWebhook, reject);
   return xml(await twimlForVoiceWebhook(ctx, params));
 }
 
-export async function postStatus(ctx: AppContext, req: Request): Promise<Response> {
-  const params = await readWebhook(ctx, req, TWILIO_PATHS.status, StatusWebhook);
+export async function postStatus(ctx: AppContext, req: Request, reject: RejectSignature): Promise<Response> {
+  const params = await readWebhook(ctx, req, TWILIO_PATHS.status, StatusWebhook, reject);
   handleStatusCallback(ctx, params);
   return new Response(null, { status: 204 });
 }
