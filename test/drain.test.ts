@@ -27,6 +27,9 @@ describe("draining for a stop", () => {
     await until(() => media.totalAudioBytes >= 1600, "the greeting");
 
     const done = drain(app.ctx, new AbortController().signal);
+    const health = await app.api("/health");
+    expect(health.status).toBe(503);
+    expect(health.body).toMatchObject({ status: "draining", active_calls: 1 });
     const refused = await app.api("/api/call", { body: { to: "+15551230002", webhook_url: app.url } });
     expect(refused.status).toBe(503);
     expect(refused.body).toEqual({ success: false, error: DRAINING });

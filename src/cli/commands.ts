@@ -116,7 +116,8 @@ function parseMetadata(json: string | undefined): unknown {
 
 /** The secret the server signs events with; made and kept in the data dir as the server would, if it is not yet. */
 function serverEventsSecret(config: Config): string {
-  if (!config.events.secret) mkdirSync(config.server.data_dir, { recursive: true });
+  // Made as the server makes it: only this user may open the data dir.
+  if (!config.events.secret) mkdirSync(config.server.data_dir, { recursive: true, mode: 0o700 });
   return eventsSecret(config.events.secret, config.server.data_dir);
 }
 
@@ -147,7 +148,7 @@ else ./config.yaml if present, else built-in defaults; environment variables ove
 --simulate replaces Twilio and OpenAI with simulators on loopback: every call is answered by a
 simulated callee (+15550100001 talks, …02 busy, …03 no answer, …04 hangs up, …05 interrupts,
 …06 silent, …07 voicemail; any other number talks) and a simulated voice model.`,
-    run: ({ values, env }) => runServer(readConfig(values.config, env), values.simulate ?? false),
+    run: ({ values, env }) => runServer(readConfig(values.config, env), values.simulate ?? false, env),
   },
   {
     name: "demo",

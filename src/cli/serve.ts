@@ -1,9 +1,13 @@
 // The `server` command: run the HTTP API and webhooks until SIGINT/SIGTERM, optionally against simulators.
+import { statSync } from "node:fs";
 import type { Server } from "bun";
 import { type AppContext, createApp } from "../app.ts";
 import { type Background, startBackground } from "../calls/background.ts";
+import { drain } from "../calls/drain.ts";
 import { reconcile } from "../calls/reconcile.ts";
+import type { Env } from "../config/env.ts";
 import type { Config } from "../config/schema.ts";
+import { isLoopback } from "../http/auth.ts";
 import type { MediaSocketData } from "../http/media.ts";
 import { startServer } from "../http/server.ts";
 import { createLogger, type Logger } from "../log.ts";
@@ -23,9 +27,13 @@ interface Running {
   background: Background;
 }
 
-export async function runServer(config: Config, simulate: boolean): Promise<void> {
+/**
+ * `env` decides where a simulation listens (HOST); the CLI passes the environment it loaded config from,
+ * .env included; without it, the process environment.
+ */
+export async function runServer(config: Config, simulate: boolean, env: Env = process.env): Promise<void> {
   const log = createLogger();
-  const sim = simulate ? await startSimulation(config) : null;
+  const sim = simulate ? await startSimulation(config, env) : null;
   const ctx = createApp(sim?.config ?? config, log);
   const server = startServer(ctx);
   const stopGcPacer = startGcPacer(() => ctx.bridges.size);
@@ -38,11 +46,21 @@ export async function runServer(config: Config, simulate: boolean): Promise<void
   stopOnSignals({ ctx, server, sims: sim?.sims ?? null, stopGcPacer, background });
 }
 
-async function startSimulation(config: Config): Promise<{ sims: Simulators; config: Config }> {
+async function startSimulation(config: Config, env: Env): Promise<{ sims: Simulators; config: Config }> {
   // Loaded only when asked for, so a production start never pays for the simulators.
   const simulators = await import("../sim/simulators.ts");
   const sims = await simulators.startSimulators();
-  return { sims, config: simulators.simulatedConfig(config, sims) };
+  const simulated = simulators.simulatedConfig(config, sims);
+  return { sims, config: { ...simulated, server: { ...simulated.server, host: simulationHost(env) } } };
+}
+
+/**
+ * A simulation is a laptop tool: it listens on loopback unless HOST asks otherwise for this run. A
+ * config file's server.host is not honoured here, since it describes the real deployment (0.0.0.0 in a
+ * container), and a copy of it should not put a simulation on the network unasked.
+ */
+export function simulationHost(env: Env): string {
+  return env.HOST || "127.0.0.1";
 }
 
 function announceSimulation(ctx: AppContext, sims: Simulators, port: number | undefined): void {
@@ -74,18 +92,56 @@ function warnAboutSetup({ config, log }: { config: Config; log: Logger }): void 
   if (!config.twilio.validate_signatures)
     log.warn("Twilio signature validation is OFF: anyone can post webhooks; use this for local development only");
   if (!config.server.api_token) log.info("AGENTICAI_API_TOKEN is not set: /api/* answers loopback clients only");
+  // A same-host proxy that drops the forwarding headers makes every client look local: say it loudly.
+  if (!config.server.api_token && !listensOnLoopbackOnly(config.server.host))
+    log.warn(
+      "the API answers only loopback clients, but the server is reachable from the network: set AGENTICAI_API_TOKEN",
+      { host: config.server.host },
+    );
+  warnAboutDataDir(config.server.data_dir, log);
   if (!config.server.public_url)
     log.info("no public URL set: calls need webhook_url in the request (or AGENTICAI_WEBHOOK_URL / NGROK_URL)");
 }
 
-function stopOnSignals(running: Running): void {
-  process.once("SIGINT", () => void shutdown(running, "SIGINT"));
-  process.once("SIGTERM", () => void shutdown(running, "SIGTERM"));
+function listensOnLoopbackOnly(host: string): boolean {
+  return host === "localhost" || isLoopback(host.replace(/^\[(.*)\]$/, "$1"));
 }
 
-async function shutdown({ ctx, server, sims, stopGcPacer, background }: Running, signal: string): Promise<void> {
-  ctx.log.info("shutting down", { signal, active_bridges: ctx.bridges.size });
-  // Media sockets would keep a graceful stop waiting; a bridge cannot outlive the process anyway.
+/**
+ * The database holds stream secrets, prompts and transcripts. A data dir this server creates is 700;
+ * one that already existed is the operator's to change, so it is only pointed out.
+ */
+function warnAboutDataDir(dataDir: string, log: Logger): void {
+  const mode = statSync(dataDir).mode & 0o777;
+  if (mode & 0o077)
+    log.warn("the data dir is open to other users: it holds prompts, transcripts and secrets; chmod 700 it", {
+      data_dir: dataDir,
+      mode: mode.toString(8),
+    });
+}
+
+/** The first signal drains; a second one hurries the drain (the calls are still hung up and recorded). */
+function stopOnSignals(running: Running): void {
+  const hurry = new AbortController();
+  let stopping = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stopping) {
+      running.ctx.log.info("second signal: hanging up the calls still active now", { signal });
+      hurry.abort();
+      return;
+    }
+    stopping = true;
+    void shutdown(running, signal, hurry.signal);
+  };
+  process.on("SIGINT", onSignal);
+  process.on("SIGTERM", onSignal);
+}
+
+async function shutdown(running: Running, signal: string, hurry: AbortSignal): Promise<void> {
+  const { ctx, server, sims, stopGcPacer, background } = running;
+  ctx.log.info("shutting down", { signal, active_bridges: ctx.bridges.size, active_calls: ctx.store.countActive() });
+  await drain(ctx, hurry);
+  // Media sockets would keep the server's stop waiting; a bridge cannot outlive the process anyway.
   for (const bridge of ctx.bridges.values()) bridge.close("server_shutdown");
   stopGcPacer();
   await server.stop(true);
