@@ -267,3 +267,21 @@ describe("auth", () => {
     expect(res.body.error).toContain("AGENTICAI_API_TOKEN");
   });
 });
+
+describe("POST /api/call — webhook_url is a plain base URL", () => {
+  test("a query, fragment or credentials are refused; a path prefix is fine", async () => {
+    app = await startTestApp();
+    for (const webhook_url of [
+      "https://example.com/?a=1",
+      "https://example.com/#x",
+      "https://u:p@example.com",
+      "https://example.com/?",
+    ]) {
+      const res = await app.api("/api/call", { body: { to: "+15551230001", webhook_url } });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toStartWith("'webhook_url' must be a base URL without query, fragment or credentials");
+    }
+    const ok = await app.api("/api/call", { body: { to: "+15551230001", webhook_url: `${app.url}/agenticai` } });
+    expect(ok.status).toBe(200);
+  });
+});

@@ -5,6 +5,24 @@ import { reportSchemaProblem } from "../model/json-schema.ts";
 export const MISSING_TO = "Missing 'to' phone number";
 export const MISSING_WEBHOOK =
   "Missing 'webhook_url'. Set AGENTICAI_WEBHOOK_URL environment variable or pass in request.";
+const PLAIN_BASE =
+  "'webhook_url' must be a base URL without query, fragment or credentials (a path prefix is fine): /twilio/voice and /twilio/status are appended to it";
+
+/** Twilio's URLs are built by appending paths, which a query, fragment or credentials would break. */
+function isPlainBase(value: string): boolean {
+  // zod runs this check even when the URL check above failed; that one has said why.
+  const url = URL.parse(value);
+  return (
+    url === null ||
+    (url.search === "" &&
+      url.hash === "" &&
+      !value.includes("#") &&
+      url.username === "" &&
+      url.password === "" &&
+      !value.includes("?"))
+  );
+}
+
 export const MAX_PROMPT_CHARS = 32_000;
 export const MAX_METADATA_BYTES = 16 * 1024;
 
@@ -41,10 +59,12 @@ export const CallRequest = z.lazy(() =>
     ),
     webhook_url: blankAsMissing(
       z.optional(
-        z.url({
-          protocol: /^https?$/,
-          error: "'webhook_url' must be an http(s) URL such as https://example.ngrok.app",
-        }),
+        z
+          .url({
+            protocol: /^https?$/,
+            error: "'webhook_url' must be an http(s) URL such as https://example.ngrok.app",
+          })
+          .check(z.refine(isPlainBase, PLAIN_BASE)),
       ),
     ),
     prompt: blankAsMissing(
