@@ -34,6 +34,18 @@ export interface ModelEventParts {
   onSessionReady(): void;
 }
 
+/** Error codes (or types) after which the model will not go on over this socket. */
+const FATAL_ERRORS = new Set(["insufficient_quota", "invalid_api_key", "session_expired"]);
+
+/** Logs the model's error; after a fatal one nothing more comes over this session, so the link drops it. */
+function modelError(log: Logger, link: ModelLink) {
+  return (event: Extract<RealtimeServerEvent, { type: "error" }>) => {
+    const code = event.error.code ?? "";
+    log.warn("model reported an error", { code, type: event.error.type, message: event.error.message });
+    if (FATAL_ERRORS.has(code) || FATAL_ERRORS.has(event.error.type)) link.drop(`model error ${code}`);
+  };
+}
+
 type Handlers = {
   [T in RealtimeServerEvent["type"]]?: (event: Extract<RealtimeServerEvent, { type: T }>) => void;
 };
@@ -85,7 +97,7 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
       p.toolCalls.replyDone(id);
       p.hangup.replyDone(id);
     },
-    error: (event) => log.warn("model reported an error", { code: event.error.code, message: event.error.message }),
+    error: modelError(log, link),
   };
 
   return {

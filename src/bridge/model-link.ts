@@ -6,6 +6,16 @@ import { realtimeUrl } from "../model/realtime.ts";
 
 const CLOSE_NORMAL = 1000;
 
+/** What to check when the handshake fails with this HTTP status (Bun's error says "Expected 101 status code: N"). */
+function connectHint(error: string | undefined): string | undefined {
+  const status = Number(/status code: (\d{3})/.exec(error ?? "")?.[1]);
+  if (status === 401 || status === 403) return "the model refused the API key: check OPENAI_API_KEY";
+  if (status === 404) return "no such model or endpoint: check openai.model and openai.base_url";
+  if (status === 429) return "rate limited or out of quota at the model provider";
+  if (status >= 500) return "the model provider is failing or overloaded";
+  return undefined;
+}
+
 export interface ModelLinkDeps {
   config: Config;
   log: Logger;
@@ -27,20 +37,55 @@ export interface ModelLink {
   writable(maxBuffered: number): boolean;
   /** session.updated arrived. True only the first time for this socket. */
   markReady(): boolean;
-  /** This is the second socket, opened after the first dropped. */
-  readonly resumed: boolean;
+  /** The model refused to go on over this socket (a fatal error event): close it and treat it as lost. */
+  drop(why: string): void;
   close(reason: string): void;
 }
 
+function openSocket(config: Config, log: Logger): WebSocket | null {
+  try {
+    return new WebSocket(realtimeUrl(config.openai.base_url, config.openai.model), {
+      headers: { Authorization: `Bearer ${config.openai.api_key ?? ""}` },
+    });
+  } catch (e) {
+    log.error("cannot open the model socket", { error: e });
+    return null;
+  }
+}
+
+/** One socket's handlers: session.update once open, text to the bridge, and a log line that says why it closed. */
+function wireSocket(
+  ws: WebSocket,
+  deps: ModelLinkDeps,
+  resumed: boolean,
+  on: { current(): boolean; lost(): void },
+): void {
+  let opened = false;
+  let failure: string | undefined;
+  ws.onopen = () => {
+    opened = true;
+    ws.send(deps.sessionUpdate(resumed));
+  };
+  ws.onmessage = (ev) =>
+    deps.onText(typeof ev.data === "string" ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer));
+  // Bun's message names a refused handshake's status: "Expected 101 status code: 401".
+  ws.onerror = (ev) => {
+    failure = (ev as ErrorEvent).message || "socket error";
+  };
+  ws.onclose = (ev) => {
+    if (!on.current()) return;
+    if (opened) deps.log.warn("model socket closed", { code: ev.code, reason: ev.reason, error: failure });
+    else deps.log.warn("could not connect to the model", { code: ev.code, error: failure, hint: connectHint(failure) });
+    on.lost();
+  };
+}
+
 export function createModelLink(deps: ModelLinkDeps): ModelLink {
-  const { config, log } = deps;
   let socket: WebSocket | null = null;
   let ready = false;
   let resumed = false;
   let closed = false;
-
   const open = () => socket !== null && ready && socket.readyState === WebSocket.OPEN;
-
   const lost = () => {
     if (closed) return;
     ready = false;
@@ -49,28 +94,25 @@ export function createModelLink(deps: ModelLinkDeps): ModelLink {
     deps.onReconnect();
     connect();
   };
+  /** Detaches the current socket and closes it; its close event is then not a loss. */
+  const release = (reason: string) => {
+    const ws = socket;
+    socket = null;
+    if (ws && ws.readyState <= WebSocket.OPEN) ws.close(CLOSE_NORMAL, reason.slice(0, 120));
+  };
 
   function connect() {
-    let ws: WebSocket;
-    try {
-      ws = new WebSocket(realtimeUrl(config.openai.base_url, config.openai.model), {
-        headers: { Authorization: `Bearer ${config.openai.api_key ?? ""}` },
-      });
-    } catch (e) {
-      log.error("cannot open the model socket", { error: e });
-      return lost();
-    }
+    const ws = openSocket(deps.config, deps.log);
+    if (!ws) return lost();
     socket = ws;
     ready = false;
-    ws.onopen = () => ws.send(deps.sessionUpdate(resumed));
-    ws.onmessage = (ev) =>
-      deps.onText(typeof ev.data === "string" ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer));
-    ws.onclose = (ev) => {
-      if (socket !== ws || closed) return;
-      log.warn("model socket closed", { code: ev.code, reason: ev.reason });
-      socket = null;
-      lost();
-    };
+    wireSocket(ws, deps, resumed, {
+      current: () => socket === ws && !closed,
+      lost() {
+        socket = null;
+        lost();
+      },
+    });
   }
 
   return {
@@ -85,15 +127,16 @@ export function createModelLink(deps: ModelLinkDeps): ModelLink {
       ready = true;
       return true;
     },
-    get resumed() {
-      return resumed;
+    drop(why) {
+      if (!socket || closed) return;
+      deps.log.warn("dropping the model socket", { why });
+      release(why);
+      lost();
     },
     close(reason) {
       if (closed) return;
       closed = true;
-      const ws = socket;
-      socket = null;
-      if (ws && ws.readyState <= WebSocket.OPEN) ws.close(CLOSE_NORMAL, reason);
+      release(reason);
     },
   };
 }

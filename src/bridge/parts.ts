@@ -16,7 +16,7 @@ import { audioLimits } from "./audio-queue.ts";
 import type { BridgeCall, BridgeDeps } from "./bridge.ts";
 import { type CallerAudio, createCallerAudio } from "./caller-audio.ts";
 import { createHangup, type Hangup } from "./hangup.ts";
-import { createMetrics } from "./metrics.ts";
+import { type CallMetrics, createMetrics } from "./metrics.ts";
 import { modelEventHandlers, type Responses } from "./model-events.ts";
 import { createModelLink, type ModelLink } from "./model-link.ts";
 import { createPlayback, markPlayed, type Playback } from "./playback.ts";
@@ -38,18 +38,7 @@ export function createParts(deps: BridgeDeps, later: Later, close: (reason: stri
   const instructions = (resumed: boolean) =>
     callInstructions(config.agent.preamble, call.prompt, resumed ? deps.store.transcript(call.id) : undefined);
 
-  const link: ModelLink = createModelLink({
-    config,
-    log,
-    sessionUpdate: (resumed) => sessionUpdate(sessionConfig(config, instructions(resumed), deps.tools.definitions())),
-    onText: (text) => readModelEvent(text, onModel),
-    onReconnect: () => metrics.model_reconnects++,
-    onGone: () => {
-      log.error("model unavailable: apologizing and hanging up");
-      deps.apologize("model_unavailable").catch((e) => log.warn("apologizing through Twilio failed", { error: e }));
-      close("model_unavailable");
-    },
-  });
+  const link = createLink(deps, { metrics, responses, instructions, close, onText: (t) => readModelEvent(t, onModel) });
   const callerAudio = createCallerAudio(limits, metrics, link);
   const toolCalls = createToolCalls({
     registry: deps.tools,
@@ -74,8 +63,10 @@ export function createParts(deps: BridgeDeps, later: Later, close: (reason: stri
     toolCalls,
     hangup,
     onSessionReady: () => {
-      if (metrics.model_connect_ms === null) metrics.model_connect_ms = Math.round(performance.now() - preparedAt);
-      if (!link.resumed) greet(link, config, call, instructions(false));
+      // The first session ever ready opens the conversation, even the reconnect after a first that never was.
+      if (metrics.model_connect_ms !== null) return;
+      metrics.model_connect_ms = Math.round(performance.now() - preparedAt);
+      greet(link, config, call, instructions(false));
     },
   });
   const onTwilio = twilioHandlers(link, callerAudio, playback, hangup, responses, () => close("stream_stopped"));
@@ -86,6 +77,35 @@ export function createParts(deps: BridgeDeps, later: Later, close: (reason: stri
     link.send(responseCreateMessage(responseInstructions(instructions(false), SHUTDOWN_GOODBYE)));
   };
   return { metrics, link, agentAudio, turns, onTwilio, farewell };
+}
+
+interface LinkParts {
+  metrics: CallMetrics;
+  responses: Responses;
+  instructions(resumed: boolean): string;
+  onText(text: string): void;
+  close(reason: string): void;
+}
+
+/** The model socket, reopened once after a drop; when it is gone for good the caller hears an apology. */
+function createLink(deps: BridgeDeps, p: LinkParts): ModelLink {
+  const { config, log } = deps;
+  return createModelLink({
+    config,
+    log,
+    sessionUpdate: (resumed) => sessionUpdate(sessionConfig(config, p.instructions(resumed), deps.tools.definitions())),
+    onText: p.onText,
+    onReconnect: () => {
+      p.metrics.model_reconnects++;
+      // The old session's reply will never finish: a new one must not wait for it.
+      p.responses.active = null;
+    },
+    onGone: () => {
+      log.error("model unavailable: apologizing and hanging up");
+      deps.apologize("model_unavailable").catch((e) => log.warn("apologizing through Twilio failed", { error: e }));
+      p.close("model_unavailable");
+    },
+  });
 }
 
 /** The agent speaks first when the config says how; an empty greeting waits for the other side. */

@@ -29,6 +29,11 @@ export function startBackground(ctx: AppContext): Background {
   });
   const reporting = startReporting(ctx);
   const sweeper = startSweeper(ctx);
+  ctx.store.onWriteError({
+    failed: (error, held) =>
+      ctx.log.error("storing transcript turns and metrics failed; holding them and retrying", { error, held }),
+    recovered: (written) => ctx.log.info("stored the held transcript turns and metrics", { written }),
+  });
   ctx.signals.eventsQueued = delivery.wake;
   ctx.signals.callEnded = reporting.wake;
   return {

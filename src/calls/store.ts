@@ -108,6 +108,8 @@ export interface Store extends OutboxStore {
   /** Ended calls whose report is still due, oldest first. */
   callsAwaitingReport(limit: number): CallRow[];
   transaction<T>(fn: () => T): T;
+  /** Where failures of the batched writes (upsertTurn, saveMetrics) are reported; they are retried, not thrown. */
+  onWriteError(sink: WriteErrorSink): void;
   meta(key: string): string | null;
   setMeta(key: string, value: string): void;
   close(): void;
@@ -228,54 +230,108 @@ function callUpdater(db: Database): (id: string, patch: CallPatch, at: number) =
   };
 }
 
+/** Told when a batch cannot be committed (`held`: rows kept for the retry) and when a held batch finally is. */
+export interface WriteErrorSink {
+  failed(error: unknown, held: number): void;
+  recovered(written: number): void;
+}
+
+/** Until someone listens (startBackground wires the log), batch failures still reach stderr. */
+const STDERR_SINK: WriteErrorSink = {
+  failed: (error, held) => console.error("agenticai: storing transcript turns and metrics failed", held, error),
+  recovered: () => {},
+};
+
+/** After a failed commit the batch is retried this often, not every BATCH_MS. */
+const RETRY_MS = 1_000;
+
+interface Pending {
+  turns: TurnRow[];
+  events: NewOutboxRow[];
+  metrics: Map<string, { metrics: string; at: number }>;
+}
+
+/** Commits what is pending in one transaction and returns how many rows; on failure puts it all back and throws. */
+function commitPending(db: Database, q: Statements, outbox: OutboxStore, p: Pending): number {
+  const turns = p.turns.splice(0);
+  const events = p.events.splice(0);
+  const metrics = [...p.metrics];
+  p.metrics.clear();
+  try {
+    db.transaction(() => {
+      for (const turn of turns) q.putTurn.run({ ...turn });
+      for (const [id, m] of metrics) q.putMetrics.run({ id, metrics: m.metrics, at: m.at });
+      // A turn's event is committed with the turn itself.
+      outbox.enqueue(events, Date.now());
+    })();
+  } catch (e) {
+    // Back ahead of what came since, so the retry writes them in their order; newer metrics win.
+    p.turns.unshift(...turns);
+    p.events.unshift(...events);
+    for (const [id, m] of metrics) if (!p.metrics.has(id)) p.metrics.set(id, m);
+    throw e;
+  }
+  return turns.length + metrics.length;
+}
+
 // Each call's bridge writes a transcript row or its metrics a few times a turn. Committed one by
 // one, a few hundred calls made hundreds of commits a second, and the write-ahead log they grew was
 // checkpointed, three fsyncs and a few MB of writes, on the event loop every second or two. Batched,
 // they are one commit per BATCH_MS at most. Every other method commits the batch first, so reads
 // see it and writes keep their order. A crash loses at most the last BATCH_MS of these two.
 function writeBatch(db: Database, q: Statements, outbox: OutboxStore) {
-  const pendingTurns: TurnRow[] = [];
-  const pendingEvents: NewOutboxRow[] = [];
-  const pendingMetrics = new Map<string, { metrics: string; at: number }>();
+  const pending: Pending = { turns: [], events: [], metrics: new Map() };
   let batchTimer: ReturnType<typeof setTimeout> | null = null;
   let closed = false;
+  /** The last commit failed (disk full, read-only): what it held is kept and retried. */
+  let failing = false;
+  const sink = { current: STDERR_SINK };
+  /**
+   * Commits the batch; never throws. A failure (SQLITE_FULL, SQLITE_READONLY) keeps the rows for a
+   * retry and is reported once per run of failures, so a full disk is neither a crash nor a lost turn.
+   */
   const flush = () => {
     if (batchTimer) clearTimeout(batchTimer);
     batchTimer = null;
-    if (pendingTurns.length === 0 && pendingMetrics.size === 0) return;
-    const turnsToWrite = pendingTurns.splice(0);
-    const eventsToWrite = pendingEvents.splice(0);
-    const metricsToWrite = [...pendingMetrics];
-    pendingMetrics.clear();
-    db.transaction(() => {
-      for (const turn of turnsToWrite) q.putTurn.run({ ...turn });
-      for (const [id, m] of metricsToWrite) q.putMetrics.run({ id, metrics: m.metrics, at: m.at });
-      // A turn's event is committed with the turn itself.
-      outbox.enqueue(eventsToWrite, Date.now());
-    })();
+    if (pending.turns.length === 0 && pending.metrics.size === 0) return;
+    // Inside another transaction (a store method called from store.transaction) the batch would commit
+    // or roll back with that one: it was flushed before that BEGIN, so wait for the next flush.
+    if (db.inTransaction) return schedule();
+    try {
+      const written = commitPending(db, q, outbox, pending);
+      if (failing) sink.current.recovered(written);
+      failing = false;
+    } catch (e) {
+      if (!failing) sink.current.failed(e, pending.turns.length + pending.metrics.size);
+      failing = true;
+      schedule(RETRY_MS);
+    }
   };
-  const schedule = () => {
+  const schedule = (ms = BATCH_MS) => {
     if (batchTimer || closed) return;
-    batchTimer = setTimeout(flush, BATCH_MS);
+    batchTimer = setTimeout(flush, ms);
     // close() commits what is pending; the timer alone must not keep a process alive.
     batchTimer.unref();
   };
   return {
     flush,
+    sink,
     // A bridge's last events can arrive after close(), while the process stops: there is nowhere to put them.
     addTurn(turn: TurnRow, events: NewOutboxRow[] | undefined) {
       if (closed) return;
-      pendingTurns.push(turn);
-      if (events) pendingEvents.push(...events);
+      pending.turns.push(turn);
+      if (events) pending.events.push(...events);
       schedule();
     },
     setMetrics(id: string, metrics: string, at: number) {
       if (closed) return;
-      pendingMetrics.set(id, { metrics, at });
+      pending.metrics.set(id, { metrics, at });
       schedule();
     },
     close() {
       closed = true;
+      if (batchTimer) clearTimeout(batchTimer);
+      batchTimer = null;
     },
   };
 }
@@ -321,6 +377,9 @@ export function openStore(dataDir: string): Store {
       return rows;
     }),
     upsertTurn: (turn, events) => batch.addTurn(turn, events),
+    onWriteError(sink) {
+      batch.sink.current = sink;
+    },
     saveMetrics: (id, metrics, at) => batch.setMetrics(id, metrics, at),
     transcript: fresh((id: string) => q.turns.all({ id })),
     callsAwaitingReport: fresh((limit: number) => q.awaitingReport.all({ limit })),

@@ -24,6 +24,21 @@ export interface CarrierOptions {
   autoCalls?: { script: Script; speed?: number; record?: boolean; probe?: MediaClientOptions["probe"] };
   /** Deliver webhooks to this origin instead of the host in the URL (still signing the URL as given). */
   deliverTo?: string;
+  /** REST faults from the start; `Carrier.faults` changes them later. */
+  faults?: CarrierFaults;
+}
+
+/**
+ * A REST fault: `500` answers Twilio's internal error, `timeout` holds the request unanswered until the
+ * carrier stops, `reset` closes the connection without an answer.
+ */
+export type RestFault = "500" | "timeout" | "reset";
+
+/** Which REST operations fail, and how: create (POST Calls.json), update (POST Calls/CA….json), fetch (GET). */
+export interface CarrierFaults {
+  create?: RestFault;
+  update?: RestFault;
+  fetch?: RestFault;
 }
 
 export interface CarrierCall {
@@ -76,6 +91,8 @@ export interface Carrier {
   /** Every webhook sent by the driver (including automatic callbacks after updates), in order of completion. */
   sent: SentWebhook[];
   failNext(err: TwilioError): void;
+  /** Standing REST faults by operation (mutable): each request of that kind fails until the entry is removed. */
+  faults: CarrierFaults;
   /** Live media streams of auto calls, by CallSid (kept after they close, for their recordings). */
   media: Map<string, MediaClient>;
   deliverTo: string | undefined;
@@ -162,6 +179,26 @@ function notFound(path: string): Response {
   return fail({ status: 404, code: 20404, message: `The requested resource ${path} was not found` });
 }
 
+/** Which REST operation a request is, for fault injection. */
+function restOperation(method: string, path: string, callsPrefix: string): keyof CarrierFaults | null {
+  if (method === "POST" && path === `${callsPrefix}.json`) return "create";
+  if (!path.startsWith(`${callsPrefix}/`)) return null;
+  return method === "POST" ? "update" : method === "GET" ? "fetch" : null;
+}
+
+/** Answers a request with a fault; `held` collects the releases of requests left hanging. */
+function faultResponse(fault: RestFault, held: Set<() => void>): Response | Promise<Response> {
+  if (fault === "500") return fail({ status: 500, code: 20500, message: "An internal server error has occurred" });
+  if (fault === "reset") {
+    // A body that fails before its first byte: Bun drops the connection, so the client sees ECONNRESET.
+    return new Response(new ReadableStream({ pull: (c) => c.error(new Error("simulated carrier: connection reset")) }));
+  }
+  return new Promise<Response>((resolve) => {
+    const release = () => resolve(fail({ status: 503, code: 20503, message: "simulated carrier stopped" }));
+    held.add(release);
+  });
+}
+
 function parseBasic(header: string | null): { user: string; pass: string } | null {
   if (!header?.startsWith("Basic ")) return null;
   let decoded: string;
@@ -196,6 +233,8 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
   const sent: SentWebhook[] = [];
   const failures: TwilioError[] = [];
   const pending = new Set<Promise<unknown>>();
+  /** Requests held by a `timeout` fault, released when the carrier stops. */
+  const held = new Set<() => void>();
   const media = new Map<string, MediaClient>();
   /** Bumped whenever a call's TwiML is replaced, so the old document stops running. */
   const twimlRuns = new Map<string, number>();
@@ -444,6 +483,9 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
       creds !== null && creds.user === accountSid && creds.pass === authToken && pathAccount === accountSid;
     requests.push({ method: req.method, path, form, authorized });
 
+    const operation = restOperation(req.method, path, callsPrefix);
+    const fault = operation ? driver.faults[operation] : undefined;
+    if (fault) return faultResponse(fault, held);
     const injected = failures.shift();
     if (injected) return fail(injected);
 
@@ -533,6 +575,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     failNext(err) {
       failures.push(err);
     },
+    faults: { ...opts.faults },
     media,
     deliverTo: opts.deliverTo,
     async flush() {
@@ -540,6 +583,8 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     },
     async stop() {
       stopping = true;
+      for (const release of held) release();
+      held.clear();
       for (const line of media.values()) if (line.isOpen()) line.close();
       await driver.flush();
       await server.stop(true);

@@ -73,8 +73,13 @@ export interface RealtimeSim {
   readonly sessions: SimSession[];
   /** Every Chat Completions request body (the post-call reports), parsed, in order. */
   readonly reportRequests: any[];
-  /** The next n connection attempts are answered 503. */
-  rejectConnections(n: number): void;
+  /** The next n connection attempts are answered `status` (default 503; 429 is a rate limit, 401 a bad key). */
+  rejectConnections(n: number, status?: number): void;
+  /**
+   * The next n sessions answer session.update with an `error` event of this code (default
+   * `insufficient_quota`) instead of session.updated, then close the socket unless `keepOpen`.
+   */
+  failSessions(n: number, opts?: { code?: string; keepOpen?: boolean }): void;
   stop(): void;
 }
 
@@ -96,10 +101,23 @@ interface State {
   itemAudioMs: Map<string, number>;
   timers: ReturnType<typeof setInterval>[];
   bargeInAt: number | null;
+  /** This session answers session.update with an error (failSessions). */
+  failing: boolean;
 }
 
 interface Data {
   state: State;
+}
+
+/** A refused handshake, worded as OpenAI words it for that status. */
+function rejection(status: number): Response {
+  const error =
+    status === 429
+      ? { message: "Rate limit reached for requests", type: "requests", code: "rate_limit_exceeded" }
+      : status === 401
+        ? { message: "Incorrect API key provided.", type: "invalid_request_error", code: "invalid_api_key" }
+        : { message: "The server is overloaded", type: "server_error" };
+  return Response.json({ error }, { status });
 }
 
 const id = (prefix: string) => `${prefix}_${randomBytes(8).toString("hex")}`;
@@ -166,6 +184,9 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
   const reportRequests: any[] = [];
   const chatCompletions = reportModelHandler({ apiKey, reply: opts.reportReply, requests: reportRequests });
   let rejecting = 0;
+  let rejectStatus = 503;
+  let failing = 0;
+  let failWith: { code?: string; keepOpen?: boolean } = {};
   let eventSeq = 0;
 
   const send = (st: State, event: Json) => {
@@ -464,31 +485,33 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     else startResponse(st, goodbye);
   }
 
+  function updateSession(st: State, event: Json) {
+    const s = event.session ?? {};
+    const beta = BETA_KEYS.find((k) => k in s);
+    if (s.type !== "realtime" || beta)
+      return error(st, "unknown_parameter", `Unknown parameter: 'session.${beta ?? "type"}'.`, {
+        param: `session.${beta ?? "type"}`,
+        event_id: event.event_id ?? null,
+      });
+    st.session = {
+      ...st.session,
+      ...s,
+      audio: {
+        input: { ...st.session.audio?.input, ...s.audio?.input },
+        output: { ...st.session.audio?.output, ...s.audio?.output },
+      },
+    };
+    send(st, { type: "session.updated", session: st.session });
+    if (opts.load && st.timers.length === 0) stream(st, opts.load);
+  }
+
   function onEvent(st: State, event: Json) {
     if (event.type !== "input_audio_buffer.append") st.received.push(event);
     switch (event.type) {
       case "input_audio_buffer.append":
         return onAudio(st, String(event.audio ?? ""));
-      case "session.update": {
-        const s = event.session ?? {};
-        const beta = BETA_KEYS.find((k) => k in s);
-        if (s.type !== "realtime" || beta)
-          return error(st, "unknown_parameter", `Unknown parameter: 'session.${beta ?? "type"}'.`, {
-            param: `session.${beta ?? "type"}`,
-            event_id: event.event_id ?? null,
-          });
-        st.session = {
-          ...st.session,
-          ...s,
-          audio: {
-            input: { ...st.session.audio?.input, ...s.audio?.input },
-            output: { ...st.session.audio?.output, ...s.audio?.output },
-          },
-        };
-        send(st, { type: "session.updated", session: st.session });
-        if (opts.load && st.timers.length === 0) stream(st, opts.load);
-        return;
-      }
+      case "session.update":
+        return st.failing ? failSession(st, event) : updateSession(st, event);
       case "response.create":
         // Under load the agent is already talking without end; the greeting request is moot.
         return opts.load ? undefined : startResponse(st);
@@ -525,6 +548,17 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     }
   }
 
+  /** What OpenAI sends when the account cannot pay for the session: an error, then (usually) the socket closes. */
+  function failSession(st: State, event: Json) {
+    const code = failWith.code ?? "insufficient_quota";
+    const message =
+      code === "insufficient_quota"
+        ? "You exceeded your current quota, please check your plan and billing details."
+        : `Simulated failure: ${code}`;
+    send(st, { type: "error", error: { type: code, code, message, param: null, event_id: event.event_id ?? null } });
+    if (!failWith.keepOpen) st.ws?.close(1011, code);
+  }
+
   const server: Server<Data> = Bun.serve<Data>({
     hostname: "127.0.0.1",
     port: opts.port ?? 0,
@@ -535,7 +569,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         return Response.json({ error: { message: "Not found" } }, { status: 404 });
       if (rejecting > 0) {
         rejecting--;
-        return Response.json({ error: { message: "The server is overloaded", type: "server_error" } }, { status: 503 });
+        return rejection(rejectStatus);
       }
       const protocols = (req.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) => p.trim());
       const keyed =
@@ -577,7 +611,9 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         itemAudioMs: new Map(),
         timers: [],
         bargeInAt: null,
+        failing: failing > 0,
       };
+      if (failing > 0) failing--;
       const beta = req.headers.has("openai-beta");
       const headers = protocols.includes("realtime") ? { "Sec-WebSocket-Protocol": "realtime" } : undefined;
       if (!srv.upgrade(req, { data: { state }, headers })) return new Response("Upgrade required", { status: 426 });
@@ -647,8 +683,13 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     apiKey,
     sessions,
     reportRequests,
-    rejectConnections: (n) => {
+    rejectConnections: (n, status = 503) => {
       rejecting = n;
+      rejectStatus = status;
+    },
+    failSessions: (n, o = {}) => {
+      failing = n;
+      failWith = o;
     },
     stop: () => void server.stop(true),
   };
