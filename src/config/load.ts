@@ -18,6 +18,15 @@ function parseYaml(text: string): unknown {
   }
 }
 
+/** A variable's value as YAML reads it, or the text itself when it is not valid YAML (`%00`, `[`, `*x`). */
+function yamlScalar(text: string): unknown {
+  try {
+    return parseYaml(text);
+  } catch {
+    return text;
+  }
+}
+
 const VAR = /\$\{([A-Za-z_][A-Za-z0-9_]*)(?::([^}]*))?\}/g;
 const WHOLE_VAR = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::[^}]*)?\}$/;
 
@@ -32,7 +41,7 @@ export function expandVars(node: unknown, env: Env): unknown {
     const expanded = node.replace(VAR, (_, name: string, fallback?: string) => env[name] || fallback || "");
     if (expanded === "" && node !== "") return undefined;
     if (!WHOLE_VAR.test(node)) return expanded;
-    const scalar: unknown = parseYaml(expanded);
+    const scalar = yamlScalar(expanded);
     return typeof scalar === "number" || typeof scalar === "boolean" ? scalar : expanded;
   }
   if (Array.isArray(node)) return node.map((v) => expandVars(v, env)).filter((v) => v !== undefined);

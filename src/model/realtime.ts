@@ -113,15 +113,61 @@ export function readModelEvent(text: string, on: ModelHandlers): void {
 // Apart from the fast path above, for the same reason as in twilio/media.ts: the optimizer serves a
 // small reader better than one that also holds the parse and its try/catch.
 function parseAndDispatch(text: string, on: ModelHandlers): void {
-  let event: RealtimeServerEvent;
+  let event: unknown;
   try {
-    event = JSON.parse(text) as RealtimeServerEvent;
+    event = JSON.parse(text);
   } catch {
     on.malformed();
     return;
   }
-  on.event(event);
+  const type = isObject(event) ? event.type : undefined;
+  // Only the events the server reads are handed on, and only once their fields have the types it reads.
+  const valid =
+    typeof type !== "string"
+      ? false
+      : Object.hasOwn(SERVER_EVENTS, type)
+        ? SERVER_EVENTS[type]!(event as Fields)
+        : null;
+  if (valid === false) on.malformed();
+  else if (valid) on.event(event as RealtimeServerEvent);
 }
+
+type Fields = Record<string, unknown>;
+const isString = (v: unknown): v is string => typeof v === "string";
+const isObject = (v: unknown): v is Fields => typeof v === "object" && v !== null && !Array.isArray(v);
+const optional = (v: unknown, check: (v: unknown) => boolean) => v === undefined || v === null || check(v);
+const isCount = (v: unknown) => optional(v, (n) => typeof n === "number" && Number.isFinite(n));
+const counts = (o: unknown, keys: string[]) => optional(o, (d) => isObject(d) && keys.every((k) => isCount(d[k])));
+
+/** `response.usage` as metrics add it up: numbers where present. */
+const isUsage = (u: unknown) =>
+  optional(
+    u,
+    (v) =>
+      isObject(v) &&
+      counts(v, ["input_tokens", "output_tokens", "total_tokens"]) &&
+      counts(v.input_token_details, ["audio_tokens", "cached_tokens"]) &&
+      counts(v.output_token_details, ["audio_tokens"]),
+  );
+const isResponse = (r: unknown) => isObject(r) && optional(r.id, isString) && isUsage(r.usage);
+
+/**
+ * The server events the bridge reads, each with a check of the fields it reads. A model (or whatever
+ * answers on its URL) that sends other shapes is treated as having sent a malformed message.
+ */
+const SERVER_EVENTS: Record<string, (e: Fields) => boolean> = {
+  "session.updated": () => true,
+  "input_audio_buffer.speech_started": (e) => isString(e.item_id),
+  "input_audio_buffer.speech_stopped": () => true,
+  "conversation.item.input_audio_transcription.completed": (e) => isString(e.item_id) && isString(e.transcript),
+  "conversation.item.input_audio_transcription.failed": (e) => isString(e.item_id),
+  "response.output_audio_transcript.done": (e) => isString(e.item_id) && isString(e.transcript),
+  "response.created": (e) => isResponse(e.response),
+  "response.function_call_arguments.done": (e) =>
+    isString(e.response_id) && isString(e.call_id) && isString(e.name) && isString(e.arguments),
+  "response.done": (e) => isResponse(e.response),
+  error: (e) => isObject(e.error),
+};
 
 export interface AudioDelta {
   responseId: string;
