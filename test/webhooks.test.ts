@@ -241,3 +241,26 @@ describe("POST /twilio/status", () => {
     expect(await history(id)).toEqual(["queued"]);
   });
 });
+
+describe("a status callback that races ahead of the create reply", () => {
+  test("is checked against the active calls' bases and kept, not refused, when there is no public URL", async () => {
+    app = await startTestApp();
+    await app.call();
+    const url = `${app.url}/twilio/status`;
+    const params = {
+      CallSid: `CA${"f".repeat(32)}`,
+      AccountSid: app.twilio.accountSid,
+      CallStatus: "initiated",
+      SequenceNumber: "0",
+    };
+    const res = await fetch(url, {
+      method: "POST",
+      headers: {
+        "Content-Type": "application/x-www-form-urlencoded",
+        "X-Twilio-Signature": app.twilio.sign(url, params),
+      },
+      body: new URLSearchParams(params),
+    });
+    expect(res.status).toBe(204);
+  });
+});

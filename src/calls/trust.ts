@@ -5,11 +5,16 @@ import { type FormParams, validateSignature } from "../twilio/signature.ts";
 import { mediaStreamUrl, trimSlash, twilioUrl } from "../twilio/urls.ts";
 import { firstValues } from "../twilio/webhook.ts";
 
-/** Base URLs a webhook for this CallSid may have been signed against: the call's own, then the server's. */
+/**
+ * Base URLs a webhook for this CallSid may have been signed against: the call's own, then the server's.
+ * A callback can race ahead of the create reply that names its CallSid; it was signed against one of
+ * the active calls' bases, so those are tried rather than refusing it (Twilio would not send it again).
+ */
 function webhookBases(ctx: AppContext, callSid: string | undefined): string[] {
   const bases = new Set<string>();
   const call = callSid ? ctx.store.getCallBySid(callSid) : null;
   if (call) bases.add(call.webhook_url);
+  else for (const base of ctx.store.activeWebhookBases()) bases.add(base);
   if (ctx.config.server.public_url) bases.add(trimSlash(ctx.config.server.public_url));
   return [...bases];
 }
