@@ -297,10 +297,10 @@ describe("requests to /twilio/* with a bad signature", () => {
   const forged = (path: string) =>
     path === "/twilio/media-stream"
       ? fetch(fresh.url + path, { headers: { "X-Twilio-Signature": "AAAA" } })
-      : fresh.twilio.post(fresh.url + path, {
-          CallSid: "CA0",
-          AccountSid: fresh.twilio.accountSid,
-          CallStatus: "ringing",
+      : fetch(fresh.url + path, {
+          method: "POST",
+          headers: { "Content-Type": "application/x-www-form-urlencoded", "X-Twilio-Signature": "AAAA" },
+          body: new URLSearchParams({ CallSid: "CA0", AccountSid: fresh.twilio.accountSid, CallStatus: "ringing" }),
         });
 
   test("2 000 of them log two lines, not one each; past 20 a minute the answer is 429", async () => {

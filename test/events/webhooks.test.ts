@@ -191,7 +191,10 @@ describe("retries", () => {
     const got = await rx.until((r) => forCall(r, id, "/boom").length >= 2 && forCall(r, id, "/boom"), 9_000);
     expect(got[0]!.headers["webhook-id"]).toBe(got[1]!.headers["webhook-id"]!);
     expect(got[1]!.at - got[0]!.at).toBeGreaterThanOrEqual(2_400);
-    const row = (await events("delivered")).find((e) => e.call_id === id && e.receiver === "callback");
+    // The receiver has the request before the server has recorded the attempt: wait for the record.
+    const row = await until(async () =>
+      (await events("delivered")).find((e) => e.call_id === id && e.receiver === "callback"),
+    );
     expect(row).toMatchObject({ attempts: 2, last_status: 200 });
   });
 
@@ -201,7 +204,10 @@ describe("retries", () => {
     expect(got[0]!.headers["webhook-id"]).toBe(got[1]!.headers["webhook-id"]!);
     expect(got[1]!.at - got[0]!.at).toBeGreaterThanOrEqual(5_900);
     expect(got[1]!.at - got[0]!.at).toBeLessThan(8_000);
-    const row = (await events("delivered")).find((e) => e.call_id === id && e.receiver === "callback");
+    // The receiver has the request before the server has recorded the attempt: wait for the record.
+    const row = await until(async () =>
+      (await events("delivered")).find((e) => e.call_id === id && e.receiver === "callback"),
+    );
     expect(row).toMatchObject({ attempts: 2, last_status: 200 });
   });
 
