@@ -9,6 +9,7 @@ import { ConfigError, loadConfig } from "../../src/config/load.ts";
 import { type ModelHandlers, readModelEvent } from "../../src/model/realtime.ts";
 import { readTwilioMessage, type TwilioHandlers } from "../../src/twilio/media.ts";
 import { computeSignature, type FormParams } from "../../src/twilio/signature.ts";
+import { CALL_STATUSES } from "../../src/twilio/status.ts";
 import {
   anyString,
   bigText,
@@ -136,17 +137,6 @@ const api: Surface = {
 
 // ── webhooks ────────────────────────────────────────────────────────────────────────────────────
 
-const CALL_STATUSES = [
-  "queued",
-  "initiated",
-  "ringing",
-  "in-progress",
-  "completed",
-  "busy",
-  "failed",
-  "no-answer",
-  "canceled",
-];
 const counter = () =>
   fc.oneof(
     fc.nat().map(String),
