@@ -31,6 +31,12 @@ type RouteTable = Record<
 
 const clientAddress = (req: Request, server: Server<MediaSocketData>) => server.requestIP(req)?.address ?? "unknown";
 
+/** SQLite could not write: a state of the machine, not a bug, and one a client may retry later. */
+const STORAGE_CODES = new Set(["SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN"]);
+const storageUnavailable = (e: unknown) =>
+  typeof (e as { code?: unknown })?.code === "string" &&
+  STORAGE_CODES.has((e as { code: string }).code.split("_").slice(0, 2).join("_"));
+
 function errorMapper(ctx: AppContext) {
   return (handler: Handler): Handler =>
     async (req, server) => {
@@ -40,6 +46,8 @@ function errorMapper(ctx: AppContext) {
         if (e instanceof HttpError) return failure(e.status, e.message, e.headers);
         if (e instanceof CallError) return failure(STATUS_FOR[e.kind], e.message);
         ctx.log.error("request failed", { path: new URL(req.url).pathname, error: e });
+        if (storageUnavailable(e))
+          return failure(503, "Storage unavailable: the database cannot be written (disk full or read-only)");
         return failure(500, "Internal server error");
       }
     };

@@ -74,9 +74,11 @@ describe.skipIf(!mounted)("the data dir is full mid-call", () => {
     );
 
     const placed = await a.api("/api/call", { body: { to: "+15551230002", webhook_url: a.url } });
-    expect(placed.status).toBeGreaterThanOrEqual(500);
-    expect(placed.body.success).toBe(false);
-    expect(typeof placed.body.error).toBe("string");
+    expect(placed.status).toBe(503);
+    expect(placed.body).toEqual({
+      success: false,
+      error: "Storage unavailable: the database cannot be written (disk full or read-only)",
+    });
     const failed = logged("request failed").at(-1);
     expect(String((failed?.error as { message?: string })?.message ?? failed?.error)).toMatch(/full/i);
     expect((await a.api("/health")).status).toBe(200);
