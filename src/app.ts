@@ -19,6 +19,8 @@ export interface AppContext {
   streamSecret: string;
   /** Live audio bridges by call id: the only per-call state kept outside the database. */
   bridges: Map<string, Bridge>;
+  /** Outbound calls whose create request to Twilio is under way in this process. */
+  dialing: Set<string>;
   /** The function tools each call's model is given. */
   tools: ToolRegistry;
   /** Signs event webhooks (Standard Webhooks): configured, or generated once and kept in the data dir. */
@@ -76,6 +78,7 @@ export function createApp(config: Config, log: Logger): AppContext {
     missingTwilio,
     streamSecret: streamSecret(store),
     bridges: new Map(),
+    dialing: new Set(),
     tools: createCallTools(),
     eventsSecret: eventsSecret(config.events.secret, config.server.data_dir),
     state: { draining: false },

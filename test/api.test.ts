@@ -19,8 +19,8 @@ describe("POST /api/call — the README's API examples", () => {
     expect(create.authorized).toBe(true);
     expect(create.form.get("To")).toBe("+1234567890");
     expect(create.form.get("From")).toBe(app.twilio.phoneNumber);
-    expect(create.form.get("Url")).toBe(`${WEBHOOK}/twilio/voice`);
-    expect(create.form.get("StatusCallback")).toBe(`${WEBHOOK}/twilio/status`);
+    expect(create.form.get("Url")).toBe(`${WEBHOOK}/twilio/voice?call_id=${res.body.call_id}`);
+    expect(create.form.get("StatusCallback")).toBe(`${WEBHOOK}/twilio/status?call_id=${res.body.call_id}`);
     expect(create.form.getAll("StatusCallbackEvent")).toEqual(["initiated", "ringing", "answered", "completed"]);
     expect(create.form.get("Timeout")).toBe("30");
     expect(create.form.get("TimeLimit")).toBe("900");
@@ -64,7 +64,9 @@ describe("POST /api/call — the README's API examples", () => {
     app = await startTestApp({ config: { server: { public_url: "https://agent.example.com/" } } });
     const res = await app.api("/api/call", { body: { to: "+1234567890" } });
     expect(res.body).toMatchObject({ success: true, webhook_url: "https://agent.example.com" });
-    expect(app.twilio.requests.at(-1)!.form.get("Url")).toBe("https://agent.example.com/twilio/voice");
+    expect(app.twilio.requests.at(-1)!.form.get("Url")).toBe(
+      `https://agent.example.com/twilio/voice?call_id=${res.body.call_id}`,
+    );
   });
 });
 

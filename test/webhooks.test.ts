@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, test } from "bun:test";
 import { verifyStreamToken } from "../src/twilio/stream-token.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { until } from "./support/until.ts";
 
 let app: TestApp;
 afterEach(() => app?.stop());
@@ -262,5 +263,29 @@ describe("a status callback that races ahead of the create reply", () => {
       body: new URLSearchParams(params),
     });
     expect(res.status).toBe(204);
+  });
+});
+
+describe("a call whose create reply was lost (the process died before storing its CallSid)", () => {
+  test("is found by the call id in its webhook URLs: callbacks apply, and its answer connects", async () => {
+    app = await startTestApp({ publicUrlSelf: true });
+    const rest = app.ctx.twilio!;
+    let placed: { sid: string } | null = null;
+    // Twilio creates the call, but its reply never reaches the (dying) process.
+    app.ctx.twilio = {
+      ...rest,
+      createCall: async (p) => {
+        placed = await rest.createCall(p);
+        app.ctx.dialing.clear();
+        return new Promise(() => {});
+      },
+    };
+    void app.api("/api/call", { body: { to: "+15551230001", webhook_url: app.url } });
+    await until(() => placed, "the create at Twilio");
+    const id = (await app.api("/api/calls")).body.calls[0].call_id as string;
+    expect((await app.twilio.sendStatus(placed!.sid, "ringing")).status).toBe(204);
+    expect((await app.api(`/api/calls/${id}`)).body).toMatchObject({ status: "ringing", call_sid: placed!.sid });
+    const twiml = await (await app.twilio.sendVoice(placed!.sid)).text();
+    expect(twiml).toContain("<Connect><Stream");
   });
 });

@@ -62,13 +62,18 @@ function insertQueuedCall(ctx: AppContext, req: CallRequest, webhookUrl: string)
 
 /** Asks Twilio to dial, then catches up on what happened meanwhile: early callbacks, an early end request. */
 async function dial(ctx: AppContext, twilio: TwilioRest, call: NewCall, log: Logger): Promise<void> {
-  const remote = await twilio.createCall({
-    to: call.to_number,
-    voiceUrl: twilioUrl(call.webhook_url, TWILIO_PATHS.voice),
-    statusUrl: twilioUrl(call.webhook_url, TWILIO_PATHS.status),
-    timeoutS: ctx.config.calls.ring_timeout_s,
-    timeLimitS: ctx.config.calls.max_duration_s,
-  });
+  ctx.dialing.add(call.id);
+  const remote = await twilio
+    .createCall({
+      to: call.to_number,
+      // The call id rides in our own URLs (Twilio signs them whole), so a call whose create reply was lost
+      // to a crash is still found when its callbacks come: see callForWebhook.
+      voiceUrl: `${twilioUrl(call.webhook_url, TWILIO_PATHS.voice)}?call_id=${call.id}`,
+      statusUrl: `${twilioUrl(call.webhook_url, TWILIO_PATHS.status)}?call_id=${call.id}`,
+      timeoutS: ctx.config.calls.ring_timeout_s,
+      timeLimitS: ctx.config.calls.max_duration_s,
+    })
+    .finally(() => ctx.dialing.delete(call.id));
   const at = ctx.now();
   const row = ctx.store.transaction(() => {
     const placed = ctx.store.updateCall(call.id, { call_sid: remote.sid }, at);

@@ -18,6 +18,9 @@ export async function reconcile(ctx: AppContext): Promise<void> {
 
 async function reconcileCall(ctx: AppContext, stale: CallRow): Promise<void> {
   let call = stale;
+  // Placed, but its CallSid was never stored: Twilio may be dialling it, and its callbacks name it by the
+  // call id in their URL. It is left for them, or for the stale-call sweeper if none comes.
+  if (call.call_sid === null && call.direction === "outbound" && ctx.now() - call.created_at < sidGraceMs(ctx)) return;
   const remote = call.call_sid && ctx.twilio ? await ctx.twilio.fetchCall(call.call_sid).catch(() => null) : null;
   const report = remote && remoteReport(remote);
   if (report) call = applyReport(ctx, call.id, report, "reconcile", ctx.now());
@@ -65,3 +68,6 @@ function endByRestart(ctx: AppContext, call: CallRow): void {
   ctx.signals.callEnded();
   ctx.log.warn("call ended by restart", { call_id: call.id, status, previous_status: call.status });
 }
+
+/** How long a placed call may wait for its first callback: its ring time plus the sweeper's grace. */
+const sidGraceMs = (ctx: AppContext) => ctx.config.calls.ring_timeout_s * 1000 + 60_000;

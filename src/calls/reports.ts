@@ -91,10 +91,25 @@ export function adoptOrphans(ctx: AppContext, call: CallRow): void {
   }
 }
 
+/**
+ * The call a webhook is about: by its CallSid, or, for an outbound call whose CallSid was never stored
+ * (the process died between Twilio's create and our commit), by the call id in the URL we gave Twilio.
+ * While the create is still under way here, its reply will name the CallSid: the callback waits as an orphan.
+ */
+export function callForWebhook(ctx: AppContext, callSid: string, callId: string | null): CallRow | null {
+  const known = ctx.store.getCallBySid(callSid);
+  if (known || !callId || ctx.dialing.has(callId)) return known;
+  const call = ctx.store.getCall(callId);
+  if (!call || call.call_sid !== null || call.direction !== "outbound" || call.ended_at !== null) return null;
+  ctx.log.warn("found a call by the id in its webhook URL: its create reply was lost", { call_id: call.id });
+  adoptOrphans(ctx, ctx.store.updateCall(call.id, { call_sid: callSid }, ctx.now()));
+  return ctx.store.getCall(call.id);
+}
+
 /** A callback for a CallSid no call knows yet is kept as an orphan, for adoptOrphans once the call is created. */
-export function handleStatusCallback(ctx: AppContext, p: StatusWebhook): void {
+export function handleStatusCallback(ctx: AppContext, p: StatusWebhook, callId: string | null = null): void {
   const at = ctx.now();
-  const call = ctx.store.getCallBySid(p.CallSid);
+  const call = callForWebhook(ctx, p.CallSid, callId);
   if (call) {
     applyReport(ctx, call.id, statusReport(p), "status_callback", at, p);
     return;

@@ -12,7 +12,7 @@ import { refuseWhileDraining } from "./errors.ts";
 import { statusEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
 import { checkCapacity } from "./outbound.ts";
-import { applyReport } from "./reports.ts";
+import { applyReport, callForWebhook } from "./reports.ts";
 import type { CallRow } from "./store.ts";
 import { prepareBridge } from "./streams.ts";
 
@@ -95,9 +95,13 @@ function twimlForInbound(ctx: AppContext, p: VoiceWebhook, at: number): Promise<
 }
 
 /** The TwiML answering Twilio's voice webhook for a call, known or new. */
-export async function twimlForVoiceWebhook(ctx: AppContext, p: VoiceWebhook): Promise<string> {
+export async function twimlForVoiceWebhook(
+  ctx: AppContext,
+  p: VoiceWebhook,
+  callId: string | null = null,
+): Promise<string> {
   const at = ctx.now();
-  const known = ctx.store.getCallBySid(p.CallSid);
+  const known = callForWebhook(ctx, p.CallSid, callId);
   if (known) return twimlForKnownCall(ctx, known, p, at);
   if (p.Direction !== "inbound") {
     ctx.log.warn("voice webhook for an unknown call", { call_sid: p.CallSid, direction: p.Direction });

@@ -34,11 +34,11 @@ async function readWebhook<T extends z.ZodMiniType>(
 
 export async function postVoice(ctx: AppContext, req: Request, reject: RejectSignature): Promise<Response> {
   const params = await readWebhook(ctx, req, TWILIO_PATHS.voice, VoiceWebhook, reject);
-  return xml(await twimlForVoiceWebhook(ctx, params));
+  return xml(await twimlForVoiceWebhook(ctx, params, new URL(req.url).searchParams.get("call_id")));
 }
 
 export async function postStatus(ctx: AppContext, req: Request, reject: RejectSignature): Promise<Response> {
   const params = await readWebhook(ctx, req, TWILIO_PATHS.status, StatusWebhook, reject);
-  handleStatusCallback(ctx, params);
+  handleStatusCallback(ctx, params, new URL(req.url).searchParams.get("call_id"));
   return new Response(null, { status: 204 });
 }
