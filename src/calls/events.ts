@@ -3,10 +3,9 @@
 import type { AppContext } from "../app.ts";
 import { type NewOutboxRow, newEventId } from "../events/outbox.ts";
 import type { CallRow } from "./store.ts";
+import { iso } from "./view.ts";
 
 export type CallEventType = "call.initiated" | "call.ringing" | "call.answered" | "call.ended" | "call.transcript";
-
-const iso = (ms: number) => new Date(ms).toISOString();
 
 /** Every event's data starts with the call's identity and where it stands. */
 export function callEventData(call: CallRow): Record<string, unknown> {

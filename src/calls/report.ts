@@ -6,6 +6,7 @@ import type { AgentOutcome } from "../bridge/tools.ts";
 import { dropOptionalNulls, factsProblem } from "../model/json-schema.ts";
 import type { Outcome, ReportDraft } from "../model/report.ts";
 import type { CallRow } from "./store.ts";
+import { iso } from "./view.ts";
 
 export type ReportSource = "model" | "agent_tool" | "fallback";
 
@@ -17,7 +18,7 @@ export interface CallReport extends ReportDraft {
 export const stamp = (draft: ReportDraft, source: ReportSource, at: number): CallReport => ({
   ...draft,
   source,
-  generated_at: new Date(at).toISOString(),
+  generated_at: iso(at),
 });
 
 const UNANSWERED: Record<string, { outcome: Outcome; summary: string }> = {

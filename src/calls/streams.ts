@@ -10,6 +10,7 @@ import { eventRows } from "./events.ts";
 import { apologizeAndHangUp, endCall } from "./hangup.ts";
 import { recordAgentOutcome } from "./report.ts";
 import type { CallRow } from "./store.ts";
+import { iso } from "./view.ts";
 
 /** Opens the model session for a call before its media stream arrives, so the greeting is ready at once. */
 export function prepareBridge(ctx: AppContext, call: CallRow): Bridge {
@@ -38,7 +39,7 @@ function bridgeStore(ctx: AppContext, call: CallRow): BridgeStore {
   return {
     upsertTurn(turn) {
       const at = Date.now();
-      const data = { role: turn.role, text: turn.text, at: new Date(turn.started_at).toISOString() };
+      const data = { role: turn.role, text: turn.text, at: iso(turn.started_at) };
       if (!turn.text) return ctx.store.upsertTurn(turn);
       ctx.store.upsertTurn(turn, eventRows(ctx, call, "call.transcript", data, at));
       // The delivery worker's read commits the pending batch, so the turn goes out without waiting for a poll.

@@ -1,7 +1,12 @@
 import type { CallReport } from "./report.ts";
 import type { CallRow, EventRow, TurnRow } from "./store.ts";
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+/** Times are stored as epoch milliseconds and shown as ISO 8601. */
+export function iso(ms: number): string;
+export function iso(ms: number | null): string | null;
+export function iso(ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString();
+}
 
 /** The API's shape of a call: the original API's list fields first, then everything the store knows. */
 export function callSummary(c: CallRow) {

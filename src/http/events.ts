@@ -1,12 +1,11 @@
 // The outbox over the API: what was not delivered, and a way to send it again.
 import type { AppContext } from "../app.ts";
+import { iso } from "../calls/view.ts";
 import type { OutboxRow, OutboxStatus } from "../events/outbox.ts";
 import { HttpError, json } from "./respond.ts";
 
 const STATUSES: readonly OutboxStatus[] = ["pending", "delivered", "failed"];
 const MAX_LISTED = 500;
-
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 
 function eventView(row: OutboxRow) {
   return {
