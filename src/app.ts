@@ -36,6 +36,7 @@ export interface AppContext {
 export interface Signals {
   eventsQueued(): void;
   callEnded(): void;
+  retryScheduled(): void;
 }
 
 export function missingTwilioSettings(config: Config): string[] {
@@ -82,7 +83,7 @@ export function createApp(config: Config, log: Logger): AppContext {
     tools: createCallTools(),
     eventsSecret: eventsSecret(config.events.secret, config.server.data_dir),
     state: { draining: false },
-    signals: { eventsQueued: () => {}, callEnded: () => {} },
+    signals: { eventsQueued: () => {}, callEnded: () => {}, retryScheduled: () => {} },
     startedAt: Date.now(),
     now: Date.now,
   };

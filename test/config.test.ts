@@ -93,7 +93,15 @@ describe("loadConfig: defaults", () => {
     openai: { base_url: "https://api.openai.com/v1", model: "gpt-realtime", voice: "marin" },
     agent: { default_prompt: DEFAULT_PROMPT, inbound_prompt: DEFAULT_INBOUND_PROMPT },
     inbound: { enabled: false, allow_from: [] },
-    calls: { ring_timeout_s: 30, max_duration_s: 900, max_concurrent: 20 },
+    calls: {
+      ring_timeout_s: 30,
+      max_duration_s: 900,
+      max_concurrent: 20,
+      silence_reprompt_s: 10,
+      silence_hangup_s: 30,
+      voicemail: "hangup" as const,
+      transfer_ring_s: 20,
+    },
     limits: { api_requests_per_minute: 300, calls_per_minute: 30 },
   };
 

@@ -26,9 +26,16 @@ export interface AgentAudio {
   flush(): void;
   /** The caller cut in: drop what waits here, and have Twilio drop what it buffered. False with no stream. */
   clear(): boolean;
+  /** Queues μ-law audio of the server's own (keypad tones) behind the agent's; resolves when its last chunk is sent. */
+  tones(ulaw: Uint8Array): Promise<number>;
 }
 
-type Chunk = { responseId: string; itemId: string; payload: string; bytes: number };
+type Chunk = { responseId: string; itemId: string; payload: string; bytes: number; sent?: (at: number) => void };
+
+/** The response id tone chunks carry: no model response, so no transcript turn and no truncation. */
+export const TONES = "tones";
+/** Tones go out in chunks of the size the model's deltas usually have. */
+const TONE_CHUNK_BYTES = 800;
 
 export function createAgentAudio(
   limits: AudioLimits,
@@ -45,8 +52,8 @@ export function createAgentAudio(
     const socket = twilio!;
     const now = performance.now();
     if (metrics.time_to_first_audio_ms === null) metrics.time_to_first_audio_ms = Math.round(now - attachedAt);
-    turns.agentAudio(now);
-    if (playback.current?.itemId !== chunk.itemId) {
+    if (chunk.responseId !== TONES) turns.agentAudio(now);
+    if (playback.current?.itemId !== chunk.itemId && chunk.responseId !== TONES) {
       // The ids are slices of a delta; kept for the whole item, they must not keep that delta alive.
       chunk.itemId = detached(chunk.itemId);
       chunk.responseId = detached(chunk.responseId);
@@ -59,7 +66,9 @@ export function createAgentAudio(
       socket.send(mark);
     });
     metrics.frames_out++;
+    chunk.sent?.(now);
   };
+  let toneItems = 0;
 
   const queue = createAudioQueue<Chunk>({
     limit: limits.queuedBytes,
@@ -93,6 +102,17 @@ export function createAgentAudio(
       queue.clear();
       twilio.send(clearMessage(streamSid));
       return true;
+    },
+    tones(ulaw) {
+      const itemId = `${TONES}_${++toneItems}`;
+      return new Promise((resolve) => {
+        for (let at = 0; at < ulaw.length; at += TONE_CHUNK_BYTES) {
+          const bytes = ulaw.subarray(at, at + TONE_CHUNK_BYTES);
+          const last = at + TONE_CHUNK_BYTES >= ulaw.length;
+          const payload = Buffer.from(bytes).toString("base64");
+          queue.push({ responseId: TONES, itemId, payload, bytes: bytes.length, sent: last ? resolve : undefined });
+        }
+      });
     },
   };
 }

@@ -4,6 +4,8 @@
 // knows what the caller has heard, model-link.ts keeps the model socket, model-events.ts reacts to
 // the model, turns.ts keeps the transcript, tools.ts and tool-calls.ts run the model's tools, and
 // hangup.ts ends the call for the agent.
+
+import type { ConsultResult } from "../assistant/consult.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { StartMessage } from "../twilio/media.ts";
@@ -12,6 +14,7 @@ import type { TwilioSocket } from "./agent-audio.ts";
 import type { HangupReason } from "./hangup.ts";
 import type { CallMetrics } from "./metrics.ts";
 import { createParts } from "./parts.ts";
+import type { SilencePolicy } from "./silence.ts";
 import type { AgentOutcome, ToolRegistry } from "./tools.ts";
 import type { BridgeStore } from "./turns.ts";
 
@@ -21,6 +24,9 @@ export interface BridgeCall {
   id: string;
   direction: "outbound" | "inbound";
   prompt: string;
+  /** The tools this call's model is offered. */
+  tools: ReadonlySet<string>;
+  silence: SilencePolicy;
 }
 
 export interface BridgeDeps {
@@ -35,6 +41,8 @@ export interface BridgeDeps {
   apologize(reason: "model_unavailable"): Promise<unknown>;
   /** The agent's report_outcome: kept as the call's report; a problem with it goes back to the model. */
   recordOutcome(outcome: AgentOutcome): Promise<string | null>;
+  /** Asks the owner's assistant (consult_assistant). */
+  consult(question: string): Promise<ConsultResult>;
   /** The bridge is finished: both sockets are closed and its metrics stored. */
   onClosed(): void;
 }
@@ -49,6 +57,8 @@ export interface Bridge {
   close(reason: string): void;
   /** The server is stopping: the agent says goodbye, then the call is hung up as `shutdown`. */
   farewell(): void;
+  /** Voicemail has answered and beeped: the agent leaves the message (or one of its own), then hangs up. */
+  leaveVoicemail(message: string | null): void;
   metrics(): CallMetrics;
 }
 
@@ -61,7 +71,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const timers = createTimers();
   let closed = false;
   let attached = false;
-  const parts = createParts(deps, timers.later, (reason) => close(reason));
+  const parts = createParts(deps, timers, (reason) => close(reason));
   const { link, agentAudio, turns } = parts;
 
   function close(reason: string) {
@@ -88,6 +98,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     attach(socket, start) {
       attached = true;
       agentAudio.attach(socket, start.streamSid);
+      parts.silence.lineUp();
     },
     onTwilioText: (text) => readTwilioMessage(text, parts.onTwilio),
     onTwilioDrain: agentAudio.flush,
@@ -97,6 +108,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     },
     close,
     farewell: parts.farewell,
+    leaveVoicemail: parts.leaveVoicemail,
     metrics: () => parts.metrics,
   };
 }
@@ -104,6 +116,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
 /** The bridge's timers, all cleared when it closes. */
 function createTimers() {
   const pending = new Set<ReturnType<typeof setTimeout>>();
+  const repeating = new Set<ReturnType<typeof setInterval>>();
   return {
     later(ms: number, fn: () => void) {
       const t = setTimeout(() => {
@@ -112,9 +125,14 @@ function createTimers() {
       }, ms);
       pending.add(t);
     },
+    every(ms: number, fn: () => void) {
+      repeating.add(setInterval(fn, ms));
+    },
     clearAll() {
       for (const t of pending) clearTimeout(t);
+      for (const t of repeating) clearInterval(t);
       pending.clear();
+      repeating.clear();
     },
   };
 }

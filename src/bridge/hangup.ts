@@ -13,8 +13,11 @@ export interface HangupDeps {
   hangup(endReason: HangupReason): Promise<unknown>;
 }
 
-/** Why the bridge itself ends a call: the agent's end_call, or the server's shutdown farewell. */
-export type HangupReason = "agent_hangup" | "shutdown";
+/**
+ * Why the bridge itself ends a call: the agent's end_call, the server's shutdown farewell, a silent line,
+ * a voicemail message left, or a handoff to a person (which ends the bridge, not the call).
+ */
+export type HangupReason = "agent_hangup" | "shutdown" | "silence" | "voicemail" | "transferred";
 
 export interface Hangup {
   /** Hang up after the response `responseId` is done and its audio has played. */
@@ -31,7 +34,7 @@ export function createHangup({ playback, log, later, hangup }: HangupDeps): Hang
   const tryNow = () => {
     if (!pending || pending.responseId !== null || hangingUp || isPlaying(playback)) return;
     hangingUp = true;
-    log.info("agent ended the call", { reason: pending.reason });
+    log.info("agent ended the call", { reason: pending.reason, end_reason: pending.endReason });
     hangup(pending.endReason).catch((e) => log.warn("hanging up after end_call failed", { error: e }));
   };
 

@@ -3,7 +3,7 @@
 import type { RealtimeServerEvent } from "openai/resources/realtime/realtime";
 import type { Logger } from "../log.ts";
 import { type ModelHandlers, truncateMessage } from "../model/realtime.ts";
-import type { AgentAudio } from "./agent-audio.ts";
+import { type AgentAudio, TONES } from "./agent-audio.ts";
 import type { CallerAudio } from "./caller-audio.ts";
 import type { Hangup } from "./hangup.ts";
 import { addUsage, type CallMetrics } from "./metrics.ts";
@@ -32,6 +32,8 @@ export interface ModelEventParts {
   hangup: Hangup;
   /** The session is configured: send what opens the conversation (the greeting), unless this is a resume. */
   onSessionReady(): void;
+  /** The caller started or stopped speaking (the silence watch listens). */
+  callerSpeaking(speaking: boolean): void;
 }
 
 /** Error codes (or types) after which the model will not go on over this socket. */
@@ -55,6 +57,8 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
 
   /** The caller spoke over the agent: cut the reply where the caller stopped hearing it. */
   const bargeIn = () => {
+    // Keypad tones are for a machine that talks over them: cutting them would lose the keypress.
+    if (playback.current?.responseId === TONES) return;
     const t0 = performance.now();
     const cut = interrupt(playback, t0, responses.active);
     if (!cut || !p.agentAudio.clear()) return;
@@ -72,9 +76,13 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
     },
     "input_audio_buffer.speech_started": (event) => {
       turns.callerStarted(event.item_id);
+      p.callerSpeaking(true);
       bargeIn();
     },
-    "input_audio_buffer.speech_stopped": () => turns.callerStopped(),
+    "input_audio_buffer.speech_stopped": () => {
+      turns.callerStopped();
+      p.callerSpeaking(false);
+    },
     "conversation.item.input_audio_transcription.completed": (event) =>
       turns.callerTranscript(event.item_id, event.transcript),
     "conversation.item.input_audio_transcription.failed": (event) => turns.callerTranscript(event.item_id, null),

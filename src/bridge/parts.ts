@@ -1,17 +1,23 @@
 // Builds one call's bridge parts and wires them to each other. Which part does what is said in
 // bridge.ts; this module only connects them, in the order they depend on each other.
-import { callInstructions, keypadNotice, responseInstructions, SHUTDOWN_GOODBYE } from "../agent/lines.ts";
+import {
+  callInstructions,
+  keypadNotice,
+  responseInstructions,
+  SHUTDOWN_GOODBYE,
+  voicemailDirective,
+} from "../agent/lines.ts";
 import type { Config } from "../config/schema.ts";
+import { dtmfDurationMs, dtmfUlaw } from "../media/dtmf.ts";
 import {
   readModelEvent,
-  responseCancelMessage,
   responseCreateMessage,
   sessionConfig,
   sessionUpdate,
   userTextMessage,
 } from "../model/realtime.ts";
 import type { TwilioHandlers } from "../twilio/media.ts";
-import { createAgentAudio } from "./agent-audio.ts";
+import { type AgentAudio, createAgentAudio } from "./agent-audio.ts";
 import { audioLimits } from "./audio-queue.ts";
 import type { BridgeCall, BridgeDeps } from "./bridge.ts";
 import { type CallerAudio, createCallerAudio } from "./caller-audio.ts";
@@ -19,14 +25,23 @@ import { createHangup, type Hangup } from "./hangup.ts";
 import { type CallMetrics, createMetrics } from "./metrics.ts";
 import { modelEventHandlers, type Responses } from "./model-events.ts";
 import { createModelLink, type ModelLink } from "./model-link.ts";
-import { createPlayback, markPlayed, type Playback } from "./playback.ts";
+import { createPlayback, isPlaying, markPlayed, type Playback } from "./playback.ts";
+import { createServerLines, type ServerLines, watchSilence } from "./server-lines.ts";
 import { createToolCalls } from "./tool-calls.ts";
+import type { DigitsSent, ToolActions } from "./tools.ts";
 import { createTurns } from "./turns.ts";
 
-export type Later = (ms: number, fn: () => void) => void;
+/** Keypad tones wait behind the agent's queued audio; beyond this past their own length they count as lost. */
+const TONES_WAIT_MS = 10_000;
 
-export function createParts(deps: BridgeDeps, later: Later, close: (reason: string) => void) {
+export interface Timers {
+  later(ms: number, fn: () => void): void;
+  every(ms: number, fn: () => void): void;
+}
+
+export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: string) => void) {
   const { config, log, call } = deps;
+  const { later } = timers;
   const preparedAt = performance.now();
   const metrics = createMetrics();
   const playback = createPlayback();
@@ -40,16 +55,31 @@ export function createParts(deps: BridgeDeps, later: Later, close: (reason: stri
 
   const link = createLink(deps, { metrics, responses, instructions, close, onText: (t) => readModelEvent(t, onModel) });
   const callerAudio = createCallerAudio(limits, metrics, link);
+  const lines = createServerLines({
+    link,
+    responses,
+    hangup,
+    log,
+    later,
+    instructions: () => instructions(false),
+    end: (endReason) => void deps.hangup(endReason).catch((e) => log.warn("ending the call failed", { error: e })),
+  });
   const toolCalls = createToolCalls({
     registry: deps.tools,
+    offered: call.tools,
     log,
-    actions: (responseId) => ({
-      log,
-      hangUpAfterReply: (reason) => hangup.afterReply(responseId, reason),
-      recordOutcome: deps.recordOutcome,
-    }),
+    actions: (responseId) => toolActions(deps, { responseId, hangup, lines, agentAudio, later }),
     send: link.send,
+    respond: (directive) =>
+      link.send(responseCreateMessage(directive && responseInstructions(instructions(false), directive))),
     canRespond: () => responses.active === null,
+  });
+  const silence = watchSilence({
+    policy: call.silence,
+    lines,
+    log,
+    every: timers.every,
+    agentBusy: () => isPlaying(playback) || responses.active !== null || toolCalls.running(),
   });
   const onModel = modelEventHandlers({
     log,
@@ -62,6 +92,7 @@ export function createParts(deps: BridgeDeps, later: Later, close: (reason: stri
     turns,
     toolCalls,
     hangup,
+    callerSpeaking: silence.callerSpeaking,
     onSessionReady: () => {
       // The first session ever ready opens the conversation, even the reconnect after a first that never was.
       if (metrics.model_connect_ms !== null) return;
@@ -70,13 +101,48 @@ export function createParts(deps: BridgeDeps, later: Later, close: (reason: stri
     },
   });
   const onTwilio = twilioHandlers(link, callerAudio, playback, hangup, responses, () => close("stream_stopped"));
-  /** The server is stopping: the agent says a short goodbye in its own voice, and the call ends once it has played. */
-  const farewell = () => {
-    responses.onNextCreated = (id) => hangup.afterReply(id, "the server is shutting down", "shutdown");
-    if (responses.active) link.send(responseCancelMessage());
-    link.send(responseCreateMessage(responseInstructions(instructions(false), SHUTDOWN_GOODBYE)));
+  return {
+    metrics,
+    link,
+    agentAudio,
+    turns,
+    onTwilio,
+    silence,
+    /** The server is stopping: the agent says a short goodbye in its own voice, and the call ends once it has played. */
+    farewell: () => lines.sayThenEnd(SHUTDOWN_GOODBYE, "shutdown", "the server is shutting down"),
+    leaveVoicemail: (message: string | null) =>
+      lines.sayThenEnd(voicemailDirective(message), "voicemail", "left a voicemail message"),
   };
-  return { metrics, link, agentAudio, turns, onTwilio, farewell };
+}
+
+interface ActionParts {
+  responseId: string;
+  hangup: Hangup;
+  lines: ServerLines;
+  agentAudio: AgentAudio;
+  later(ms: number, fn: () => void): void;
+}
+
+/** What the tools called in one reply may do to the call. */
+function toolActions(deps: BridgeDeps, p: ActionParts): ToolActions {
+  return {
+    log: deps.log,
+    hangUpAfterReply: (reason) => p.hangup.afterReply(p.responseId, reason),
+    recordOutcome: deps.recordOutcome,
+    transferAfterNextReply: (reason) => p.lines.afterNextReply("transferred", reason),
+    consult: deps.consult,
+    sendDigits: (digits) => sendDigits(p, digits),
+  };
+}
+
+/** Tones for the keys, after the agent audio already queued; a line that never takes them is reported. */
+function sendDigits(p: ActionParts, digits: string): Promise<DigitsSent> {
+  const durationMs = dtmfDurationMs(digits);
+  const sent = p.agentAudio.tones(dtmfUlaw(digits)).then((sentAt): DigitsSent => ({ sent: true, sentAt, durationMs }));
+  const late = new Promise<DigitsSent>((resolve) =>
+    p.later(durationMs + TONES_WAIT_MS, () => resolve({ sent: false, why: "the line did not take them in time" })),
+  );
+  return Promise.race([sent, late]);
 }
 
 interface LinkParts {
@@ -93,7 +159,8 @@ function createLink(deps: BridgeDeps, p: LinkParts): ModelLink {
   return createModelLink({
     config,
     log,
-    sessionUpdate: (resumed) => sessionUpdate(sessionConfig(config, p.instructions(resumed), deps.tools.definitions())),
+    sessionUpdate: (resumed) =>
+      sessionUpdate(sessionConfig(config, p.instructions(resumed), deps.tools.definitions(deps.call.tools))),
     onText: p.onText,
     onReconnect: () => {
       p.metrics.model_reconnects++;

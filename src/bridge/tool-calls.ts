@@ -1,16 +1,22 @@
 // When the model's tool calls run and when their outputs go back. A call arrives mid-reply; its output
 // is sent once that reply is done (sooner would race the reply's own items), or when the tool
-// finishes if it is still running then. An output that wants the model to go on asks for a response.
+// finishes if it is still running then. An output that wants the model to go on asks for a response,
+// at once or, if another is streaming (a holding line), as soon as that one is done. A tool still running
+// when its reply is done has the agent say its holding line, so the other side never hears dead air.
 import type { Logger } from "../log.ts";
-import { functionOutputMessage, responseCreateMessage } from "../model/realtime.ts";
+import { functionOutputMessage } from "../model/realtime.ts";
 import { failed, type ToolActions, type ToolRegistry, type ToolResult } from "./tools.ts";
 
 export interface ToolCallsDeps {
   registry: ToolRegistry;
+  /** The tools this call is offered; a call to any other is refused. */
+  offered: ReadonlySet<string>;
   log: Logger;
   /** What the tools called in this reply may do. */
   actions(responseId: string): ToolActions;
   send(text: string): void;
+  /** Asks the model for a response, with this directive for it if given. */
+  respond(directive?: string): void;
   /** No response is streaming, so a new one may be asked for. */
   canRespond(): boolean;
 }
@@ -18,13 +24,24 @@ export interface ToolCallsDeps {
 export interface ToolCalls {
   called(responseId: string, callId: string, name: string, args: string): void;
   replyDone(responseId: string | null): void;
+  /** Some tool is still running (the line is not silent: the agent is waiting on it). */
+  running(): boolean;
 }
 
-type Call = { callId: string; result: ToolResult | null };
+type Call = { callId: string; name: string; result: ToolResult | null };
 type Reply = { done: boolean; calls: Call[] };
 
 export function createToolCalls(deps: ToolCallsDeps): ToolCalls {
   const replies = new Map<string, Reply>();
+  let running = 0;
+  /** Outputs went in while another response was streaming: the model answers them once it is done. */
+  let owed = false;
+
+  const respondIfOwed = () => {
+    if (!owed || !deps.canRespond()) return;
+    owed = false;
+    deps.respond();
+  };
 
   const sendReady = (responseId: string, reply: Reply) => {
     const ready = reply.calls.filter((c) => c.result !== null);
@@ -32,7 +49,14 @@ export function createToolCalls(deps: ToolCallsDeps): ToolCalls {
     if (reply.calls.length === 0) replies.delete(responseId);
     for (const c of ready) deps.send(functionOutputMessage(c.callId, c.result!.output));
     // One tool that ends the turn (end_call) outweighs the others: no new response over a goodbye.
-    if (ready.length && ready.every((c) => c.result!.respond) && deps.canRespond()) deps.send(responseCreateMessage());
+    if (ready.length && ready.every((c) => c.result!.respond)) owed = true;
+    respondIfOwed();
+  };
+
+  /** The reply is done but a tool of it still runs: its holding line, once, if it has one. */
+  const holdIfRunning = (reply: Reply) => {
+    const holding = reply.calls.map((c) => deps.registry.holding(c.name)).find((h) => h !== undefined);
+    if (holding && deps.canRespond()) deps.respond(holding);
   };
 
   const newReply = (responseId: string) => {
@@ -43,7 +67,7 @@ export function createToolCalls(deps: ToolCallsDeps): ToolCalls {
 
   const run = (name: string, args: string, actions: ToolActions): ToolResult | Promise<ToolResult> => {
     try {
-      return deps.registry.run(name, args, actions);
+      return deps.registry.run(name, args, actions, deps.offered);
     } catch (e) {
       deps.log.warn("a tool failed", { tool: name, error: e });
       return failed("The tool failed.");
@@ -53,7 +77,7 @@ export function createToolCalls(deps: ToolCallsDeps): ToolCalls {
   return {
     called(responseId, callId, name, args) {
       const reply = replies.get(responseId) ?? newReply(responseId);
-      const call: Call = { callId, result: null };
+      const call: Call = { callId, name, result: null };
       reply.calls.push(call);
       const settle = (result: ToolResult) => {
         call.result = result;
@@ -61,6 +85,9 @@ export function createToolCalls(deps: ToolCallsDeps): ToolCalls {
       };
       const result = run(name, args, deps.actions(responseId));
       if (result instanceof Promise) {
+        running++;
+        const done = () => running--;
+        result.then(done, done);
         result.then(settle, (e) => {
           deps.log.warn("a tool failed", { tool: name, error: e });
           settle(failed("The tool failed."));
@@ -71,9 +98,11 @@ export function createToolCalls(deps: ToolCallsDeps): ToolCalls {
     },
     replyDone(responseId) {
       const reply = responseId === null ? undefined : replies.get(responseId);
-      if (!reply) return;
+      if (!reply) return respondIfOwed();
       reply.done = true;
       sendReady(responseId!, reply);
+      if (replies.has(responseId!)) holdIfRunning(reply);
     },
+    running: () => running > 0,
   };
 }

@@ -2,6 +2,7 @@
 // to the model, checks the model's arguments, and sends each output back once the reply that made
 // the call is done, as the Realtime API expects.
 import type { RealtimeFunctionTool } from "openai/resources/realtime/realtime";
+import type { ConsultResult } from "../assistant/consult.ts";
 import { z } from "../config/zod.ts";
 import type { Logger } from "../log.ts";
 import type { Outcome } from "../model/report.ts";
@@ -13,7 +14,15 @@ export interface ToolActions {
   hangUpAfterReply(reason: string): void;
   /** Keeps the agent's own report of the call; a problem with it (facts off the call's schema) comes back. */
   recordOutcome(outcome: AgentOutcome): Promise<string | null>;
+  /** Plays keypad tones on the line after the agent audio already queued; resolves once they are sent. */
+  sendDigits(digits: string): Promise<DigitsSent>;
+  /** Hands the call to its transfer target once the agent's next reply (the handoff line) has played. */
+  transferAfterNextReply(reason: string): void;
+  /** Asks the owner's assistant; never throws. */
+  consult(question: string): Promise<ConsultResult>;
 }
+
+export type DigitsSent = { sent: true; sentAt: number; durationMs: number } | { sent: false; why: string };
 
 export interface AgentOutcome {
   outcome: Outcome;
@@ -34,6 +43,8 @@ export interface Tool<P extends z.ZodMiniType = z.ZodMiniType> {
   description: string;
   /** Built on first use (z.lazy), like every schema that waits for a request: not at start-up. */
   parameters: P;
+  /** Said (a directive to the model) if the tool is still running when the reply that called it is done. */
+  holding?: string;
   run(args: z.output<P>, actions: ToolActions): ToolResult | Promise<ToolResult>;
 }
 
@@ -41,8 +52,11 @@ export interface Tool<P extends z.ZodMiniType = z.ZodMiniType> {
 export const defineTool = <P extends z.ZodMiniType>(tool: Tool<P>): Tool => tool as unknown as Tool;
 
 export interface ToolRegistry {
-  definitions(): RealtimeFunctionTool[];
-  run(name: string, args: string, actions: ToolActions): ToolResult | Promise<ToolResult>;
+  /** The definitions of the tools a call is offered. */
+  definitions(offered: ReadonlySet<string>): RealtimeFunctionTool[];
+  /** The holding line of a tool, if it has one. */
+  holding(name: string): string | undefined;
+  run(name: string, args: string, actions: ToolActions, offered: ReadonlySet<string>): ToolResult | Promise<ToolResult>;
 }
 
 export const failed = (error: string): ToolResult => ({ output: { ok: false, error }, respond: true });
@@ -57,12 +71,13 @@ export function createToolRegistry(tools: Tool[]): ToolRegistry {
   let definitions: RealtimeFunctionTool[] | null = null;
   return {
     // Built on first use and shared by every call: the schemas never change.
-    definitions: () => {
+    definitions: (offered) => {
       definitions ??= tools.map(definition);
-      return definitions;
+      return definitions.filter((d) => d.name !== undefined && offered.has(d.name));
     },
-    run(name, args, actions) {
-      const tool = byName.get(name);
+    holding: (name) => byName.get(name)?.holding,
+    run(name, args, actions, offered) {
+      const tool = offered.has(name) ? byName.get(name) : undefined;
       if (!tool) return failed(`There is no tool named '${name}'.`);
       let json: unknown;
       try {

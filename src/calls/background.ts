@@ -1,13 +1,14 @@
-// The server's background work: making reports of ended calls, delivering the outbox, and settling
-// calls that stopped hearing from Twilio. All of it runs from the database, so what a stop interrupts
+// The server's background work: making reports of ended calls, delivering the outbox, settling calls
+// that stopped hearing from Twilio, and dialling calls' next attempts. All of it runs from the database, so what a stop interrupts
 // is picked up by the next start.
 import type { AppContext } from "../app.ts";
 import { startDelivery } from "../events/delivery.ts";
-import { openclawHeaders } from "../events/openclaw.ts";
+import { hooksSettings, openclawHeaders } from "../events/openclaw.ts";
 import type { OutboxRow } from "../events/outbox.ts";
 import { signatureHeaders } from "../events/signing.ts";
 import { VERSION } from "../version.ts";
 import { startReporting } from "./reporting.ts";
+import { startRetries } from "./retries.ts";
 import { startSweeper } from "./sweeper.ts";
 
 /** The real gateway admits a run before it answers, which takes seconds and up to 15 s. */
@@ -29,6 +30,7 @@ export function startBackground(ctx: AppContext): Background {
   });
   const reporting = startReporting(ctx);
   const sweeper = startSweeper(ctx);
+  const retries = startRetries(ctx);
   ctx.store.onWriteError({
     failed: (error, held) =>
       ctx.log.error("storing transcript turns and metrics failed; holding them and retrying", { error, held }),
@@ -36,10 +38,13 @@ export function startBackground(ctx: AppContext): Background {
   });
   ctx.signals.eventsQueued = delivery.wake;
   ctx.signals.callEnded = reporting.wake;
+  ctx.signals.retryScheduled = retries.wake;
   return {
     async stop() {
       ctx.signals.eventsQueued = () => {};
       ctx.signals.callEnded = () => {};
+      ctx.signals.retryScheduled = () => {};
+      await retries.stop();
       await sweeper.stop();
       await reporting.stop();
       await delivery.stop();
@@ -48,7 +53,7 @@ export function startBackground(ctx: AppContext): Background {
 }
 
 function deliveryHeaders(ctx: AppContext, row: OutboxRow, now: Date): Record<string, string> {
-  const openclaw = ctx.config.integrations.openclaw;
+  const openclaw = hooksSettings(ctx.config.integrations.openclaw);
   if (row.receiver === "openclaw") return openclaw ? openclawHeaders(openclaw, row.call_id ?? "") : {};
   return signatureHeaders(ctx.eventsSecret, row.event_id, row.body, now);
 }

@@ -29,7 +29,8 @@ export async function drain(ctx: AppContext, hurry: AbortSignal): Promise<void> 
     for (const bridge of ctx.bridges.values()) bridge.farewell();
     await waitFor(() => ctx.bridges.size === 0, FAREWELL_MS, hurry);
   }
-  const left = ctx.store.listActive();
+  // A call waiting for its next attempt stays scheduled: the next start dials it.
+  const left = ctx.store.listActive().filter((call) => call.next_attempt_at === null);
   ctx.log.info("hanging up the calls still active", { count: left.length });
   const hangups = Promise.allSettled(left.map((call) => endCall(ctx, call.id, "shutdown")));
   await Promise.race([hangups, hurried(hurry, HURRY_MS)]);

@@ -5,7 +5,15 @@ import { type NewOutboxRow, newEventId } from "../events/outbox.ts";
 import type { CallRow } from "./store.ts";
 import { iso } from "./view.ts";
 
-export type CallEventType = "call.initiated" | "call.ringing" | "call.answered" | "call.ended" | "call.transcript";
+export type CallEventType =
+  | "call.initiated"
+  | "call.ringing"
+  | "call.answered"
+  | "call.answered_by"
+  | "call.transferred"
+  | "call.retry_scheduled"
+  | "call.ended"
+  | "call.transcript";
 
 /** Every event's data starts with the call's identity and where it stands. */
 export function callEventData(call: CallRow): Record<string, unknown> {

@@ -6,6 +6,7 @@ import { isPreAnswer, isTerminal } from "../twilio/status.ts";
 import { sayAndHangup } from "../twilio/twiml.ts";
 import { CallError, getCall, requireTwilio } from "./errors.ts";
 import { applyReport, remoteReport } from "./reports.ts";
+import { cancelRetry } from "./retry-schedule.ts";
 import type { CallRow, EndReason } from "./store.ts";
 
 /**
@@ -25,6 +26,7 @@ export function requestEnd(ctx: AppContext, call: CallRow, reason: EndReason): C
 export async function endCall(ctx: AppContext, id: string, reason: EndReason = "ended_by_api"): Promise<CallRow> {
   let call = getCall(ctx, id);
   if (call.ended_at !== null || isTerminal(call.status)) return call;
+  if (call.next_attempt_at !== null) return cancelRetry(ctx, call, reason);
   call = requestEnd(ctx, call, reason);
   // Not yet accepted by Twilio: createOutboundCall sees the request when Twilio answers and ends it then.
   const sid = call.call_sid;

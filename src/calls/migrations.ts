@@ -73,4 +73,27 @@ export const MIGRATIONS: readonly string[] = [
    CREATE INDEX outbox_due ON outbox (next_attempt_at) WHERE status = 'pending';
    CREATE INDEX outbox_order ON outbox (call_id, receiver, id) WHERE status = 'pending';
    CREATE INDEX outbox_status ON outbox (status, id);`,
+  // In-call policies (options JSON), what answered (AMD), transfers, and retries: each attempt of a call is
+  // a Twilio call of its own, and the finished ones are kept in attempts while the call row follows the latest.
+  `ALTER TABLE calls ADD COLUMN options TEXT;
+   ALTER TABLE calls ADD COLUMN answered_by TEXT;
+   ALTER TABLE calls ADD COLUMN transferred_to TEXT;
+   ALTER TABLE calls ADD COLUMN transfer_status TEXT;
+   ALTER TABLE calls ADD COLUMN attempt INTEGER NOT NULL DEFAULT 1;
+   ALTER TABLE calls ADD COLUMN attempt_started_at INTEGER;
+   ALTER TABLE calls ADD COLUMN next_attempt_at INTEGER;
+   CREATE INDEX calls_retry_due ON calls (next_attempt_at) WHERE next_attempt_at IS NOT NULL AND ended_at IS NULL;
+   CREATE TABLE attempts (
+     id INTEGER PRIMARY KEY,
+     call_id TEXT NOT NULL REFERENCES calls (id),
+     attempt INTEGER NOT NULL,
+     call_sid TEXT,
+     status TEXT NOT NULL,
+     end_reason TEXT,
+     error TEXT,
+     started_at INTEGER NOT NULL,
+     ended_at INTEGER NOT NULL
+   );
+   CREATE UNIQUE INDEX attempts_call ON attempts (call_id, attempt);
+   CREATE INDEX attempts_sid ON attempts (call_sid);`,
 ];

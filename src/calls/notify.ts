@@ -1,14 +1,14 @@
 // Telling the owner's assistant: an ended call is posted to OpenClaw's gateway hook through the same
 // outbox as the event webhooks, unless the request opted out with "notify": false.
 import type { AppContext } from "../app.ts";
-import { openclawRequest } from "../events/openclaw.ts";
+import { hooksSettings, openclawRequest } from "../events/openclaw.ts";
 import { newEventId } from "../events/outbox.ts";
 import type { CallReport } from "./report.ts";
 import type { CallRow } from "./store.ts";
 
 /** Queues the hook call; call inside the transaction that stores the report. */
 export function notifyOpenClaw(ctx: AppContext, call: CallRow, report: CallReport, at: number): void {
-  const settings = ctx.config.integrations.openclaw;
+  const settings = hooksSettings(ctx.config.integrations.openclaw);
   if (!settings || call.notify === 0) return;
   const request = openclawRequest(
     settings,

@@ -4,10 +4,12 @@ import type { AppContext } from "../app.ts";
 import type { Logger } from "../log.ts";
 import { TwilioError, type TwilioRest } from "../twilio/rest.ts";
 import { TWILIO_PATHS, trimSlash, twilioUrl } from "../twilio/urls.ts";
+import { destinationRefusal } from "./destinations.ts";
 import { CallError, refuseWhileDraining, requireTwilio } from "./errors.ts";
 import { enqueueEvent } from "./events.ts";
 import { endCall } from "./hangup.ts";
 import { addHistory } from "./history.ts";
+import { callOptions, resolveOptions } from "./options.ts";
 import { adoptOrphans } from "./reports.ts";
 import { type CallRequest, MISSING_WEBHOOK } from "./request.ts";
 import type { NewCall } from "./store.ts";
@@ -52,6 +54,7 @@ function insertQueuedCall(ctx: AppContext, req: CallRequest, webhookUrl: string)
     report_schema: req.report_schema === undefined ? null : JSON.stringify(req.report_schema),
     callback_url: req.callback_url ?? null,
     notify: req.notify ? 1 : 0,
+    options: JSON.stringify(resolveOptions(ctx.config, req)),
   };
   ctx.store.transaction(() => {
     ctx.store.insertCall(call, at);
@@ -60,24 +63,30 @@ function insertQueuedCall(ctx: AppContext, req: CallRequest, webhookUrl: string)
   return call;
 }
 
+/** What dialling needs of a call: it is stored already, as a new row or one waiting for its next attempt. */
+export type Dialable = Pick<NewCall, "id" | "to_number" | "webhook_url" | "options">;
+
 /** Asks Twilio to dial, then catches up on what happened meanwhile: early callbacks, an early end request. */
-async function dial(ctx: AppContext, twilio: TwilioRest, call: NewCall, log: Logger): Promise<void> {
+export async function dial(ctx: AppContext, twilio: TwilioRest, call: Dialable, log: Logger): Promise<void> {
+  // The call id rides in our own URLs (Twilio signs them whole), so a call whose create reply was lost
+  // to a crash is still found when its callbacks come: see callForWebhook.
+  const url = (path: string) => `${twilioUrl(call.webhook_url, path)}?call_id=${call.id}`;
+  const detectMachines = callOptions(ctx.config, call.options ?? null).voicemail !== "continue";
   ctx.dialing.add(call.id);
   const remote = await twilio
     .createCall({
       to: call.to_number,
-      // The call id rides in our own URLs (Twilio signs them whole), so a call whose create reply was lost
-      // to a crash is still found when its callbacks come: see callForWebhook.
-      voiceUrl: `${twilioUrl(call.webhook_url, TWILIO_PATHS.voice)}?call_id=${call.id}`,
-      statusUrl: `${twilioUrl(call.webhook_url, TWILIO_PATHS.status)}?call_id=${call.id}`,
+      voiceUrl: url(TWILIO_PATHS.voice),
+      statusUrl: url(TWILIO_PATHS.status),
       timeoutS: ctx.config.calls.ring_timeout_s,
       timeLimitS: ctx.config.calls.max_duration_s,
+      amdUrl: detectMachines ? url(TWILIO_PATHS.amd) : undefined,
     })
     .finally(() => ctx.dialing.delete(call.id));
   const at = ctx.now();
   const row = ctx.store.transaction(() => {
     const placed = ctx.store.updateCall(call.id, { call_sid: remote.sid }, at);
-    enqueueEvent(ctx, placed, "call.initiated", at);
+    enqueueEvent(ctx, placed, "call.initiated", at, { attempt: placed.attempt });
     return placed;
   });
   adoptOrphans(ctx, row);
@@ -90,7 +99,7 @@ async function dial(ctx: AppContext, twilio: TwilioRest, call: NewCall, log: Log
 }
 
 /** Ends a call Twilio would not create as failed (`twilio_error`), and words the error for the client. */
-function failCreate(ctx: AppContext, callId: string, e: unknown, log: Logger): CallError {
+export function failCreate(ctx: AppContext, callId: string, e: unknown, log: Logger): CallError {
   const err = e instanceof TwilioError ? e : new TwilioError("unreachable", String(e));
   const message =
     err.kind === "refused" ? `Unable to create record: ${err.message}` : `Unable to reach Twilio: ${err.message}`;
@@ -104,10 +113,20 @@ function failCreate(ctx: AppContext, callId: string, e: unknown, log: Logger): C
   return new CallError(err.kind === "refused" ? "twilio_refused" : "twilio_unreachable", message);
 }
 
+/** Every number the call may dial, the callee and a transfer target alike, is checked against toll fraud. */
+function requireAllowedDestinations(ctx: AppContext, req: CallRequest): void {
+  const target = req.transfer_to ?? ctx.config.calls.transfer_to;
+  const refusal =
+    destinationRefusal(ctx.config, req.to, "'to'") ??
+    (target ? destinationRefusal(ctx.config, target, "'transfer_to'") : null);
+  if (refusal) throw new CallError("invalid", refusal);
+}
+
 export async function createOutboundCall(ctx: AppContext, req: CallRequest): Promise<CreatedCall> {
   refuseWhileDraining(ctx);
   const webhookUrl = resolveWebhookBase(ctx, req.webhook_url);
   const twilio = requireTwilio(ctx);
+  requireAllowedDestinations(ctx, req);
   requireCapacity(ctx);
   const call = insertQueuedCall(ctx, req, webhookUrl);
   const log = ctx.log.child({ call_id: call.id });

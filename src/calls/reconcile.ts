@@ -18,14 +18,23 @@ export async function reconcile(ctx: AppContext): Promise<void> {
 
 async function reconcileCall(ctx: AppContext, stale: CallRow): Promise<void> {
   let call = stale;
+  // Waiting for its next attempt: the retry worker dials it when due, restart or not.
+  if (call.next_attempt_at !== null) return;
   // Placed, but its CallSid was never stored: Twilio may be dialling it, and its callbacks name it by the
   // call id in their URL. It is left for them, or for the stale-call sweeper if none comes.
-  if (call.call_sid === null && call.direction === "outbound" && ctx.now() - call.created_at < sidGraceMs(ctx)) return;
+  if (
+    call.call_sid === null &&
+    call.direction === "outbound" &&
+    ctx.now() - (call.attempt_started_at ?? call.created_at) < sidGraceMs(ctx)
+  )
+    return;
   const remote = call.call_sid && ctx.twilio ? await ctx.twilio.fetchCall(call.call_sid).catch(() => null) : null;
   const report = remote && remoteReport(remote);
   if (report) call = applyReport(ctx, call.id, report, "reconcile", ctx.now());
   // Still ringing: when it is answered, the voice webhook bridges it as usual.
   if (report && isPreAnswer(report.status)) return;
+  // Handed to a person before the restart: that conversation is not ours to end.
+  if (report?.status === "in-progress" && call.transferred_to !== null) return;
   // Answered: its media bridge died with the old process, so hang up rather than leave dead air.
   if (report?.status === "in-progress") call = await hangUp(ctx, call);
   if (call.ended_at === null) endByRestart(ctx, call);

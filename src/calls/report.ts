@@ -5,7 +5,8 @@ import type { AppContext } from "../app.ts";
 import type { AgentOutcome } from "../bridge/tools.ts";
 import { dropOptionalNulls, factsProblem } from "../model/json-schema.ts";
 import type { Outcome, ReportDraft } from "../model/report.ts";
-import type { CallRow } from "./store.ts";
+import type { CallOptions } from "./options.ts";
+import type { AttemptRow, CallRow } from "./store.ts";
 import { iso } from "./view.ts";
 
 export type ReportSource = "model" | "agent_tool" | "fallback";
@@ -13,6 +14,10 @@ export type ReportSource = "model" | "agent_tool" | "fallback";
 export interface CallReport extends ReportDraft {
   source: ReportSource;
   generated_at: string;
+  /** Twilio's answering machine detection result, when it ran. */
+  answered_by?: string;
+  /** How many times the call was dialled, when it was tried more than once. */
+  attempts?: number;
 }
 
 export const stamp = (draft: ReportDraft, source: ReportSource, at: number): CallReport => ({
@@ -31,19 +36,40 @@ const UNANSWERED: Record<string, { outcome: Outcome; summary: string }> = {
 /** End reasons that mean the call itself went wrong, whatever was said. */
 const FAULTS = new Set(["model_unavailable", "twilio_error", "server_restart"]);
 
+/** What voicemail got, by the call's policy: a message, or nothing. */
+const VOICEMAIL: Record<string, string> = {
+  leave_message: "Voicemail answered; the agent left a message after the beep.",
+  hangup: "Voicemail answered; the call was ended without leaving a message.",
+};
+
+/** The earlier attempts' statuses, when the call was tried more than once: "(3 attempts: busy, busy, no-answer)". */
+function attemptsNote(call: CallRow, attempts: AttemptRow[]): string {
+  if (attempts.length === 0) return "";
+  return ` (${call.attempt} attempts: ${[...attempts.map((a) => a.status), call.status].join(", ")})`;
+}
+
 /** A report made without a model: from the status alone, and `why` there is no better one. */
-export function fallbackReport(call: CallRow, why: string | null, at: number): CallReport {
+export function fallbackReport(call: CallRow, why: string | null, at: number, attempts: AttemptRow[] = []): CallReport {
   const unanswered = call.answered_at === null ? (UNANSWERED[call.status] ?? UNANSWERED.failed!) : null;
   const error = call.error ? ` ${call.error}` : "";
+  const policy = call.options ? (JSON.parse(call.options) as CallOptions).voicemail : "hangup";
+  const voicemail = call.end_reason === "voicemail" ? VOICEMAIL[policy] : undefined;
   const draft: ReportDraft = unanswered
-    ? { outcome: unanswered.outcome, summary: `${unanswered.summary}${error}`, facts: {}, next_steps: [] }
-    : {
-        outcome: FAULTS.has(call.end_reason ?? "") ? "error" : "partial",
-        summary:
-          `The call was answered and lasted ${call.duration_s ?? "an unknown number of"} s (${call.end_reason ?? call.status}). ${why ?? ""}`.trim(),
+    ? {
+        outcome: unanswered.outcome,
+        summary: `${unanswered.summary}${attemptsNote(call, attempts)}${error}`,
         facts: {},
         next_steps: [],
-      };
+      }
+    : voicemail
+      ? { outcome: "voicemail", summary: voicemail, facts: {}, next_steps: [] }
+      : {
+          outcome: FAULTS.has(call.end_reason ?? "") ? "error" : "partial",
+          summary:
+            `The call was answered and lasted ${call.duration_s ?? "an unknown number of"} s (${call.end_reason ?? call.status}). ${why ?? ""}`.trim(),
+          facts: {},
+          next_steps: [],
+        };
   return stamp(draft, "fallback", at);
 }
 
@@ -61,4 +87,12 @@ export async function recordAgentOutcome(
   ctx.store.updateCall(call.id, { report: JSON.stringify(stamp({ ...outcome, facts }, "agent_tool", at)) }, at);
   ctx.log.info("the agent recorded the call's outcome", { call_id: call.id, outcome: outcome.outcome });
   return null;
+}
+
+/** What the report adds from the call itself: what answered, and how many attempts it took. */
+export function withCallFacts(report: CallReport, call: CallRow): CallReport {
+  const out: CallReport = { ...report };
+  if (call.answered_by) out.answered_by = call.answered_by;
+  if (call.attempt > 1) out.attempts = call.attempt;
+  return out;
 }

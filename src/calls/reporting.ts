@@ -4,8 +4,9 @@ import type { AppContext } from "../app.ts";
 import { draftReport } from "../model/report.ts";
 import { enqueueEvent } from "./events.ts";
 import { notifyOpenClaw } from "./notify.ts";
-import { type CallReport, fallbackReport, stamp } from "./report.ts";
+import { type CallReport, fallbackReport, stamp, withCallFacts } from "./report.ts";
 import type { CallRow } from "./store.ts";
+import { attemptsView } from "./view.ts";
 
 const POLL_MS = 1_000;
 const MAX_IN_FLIGHT = 4;
@@ -44,7 +45,7 @@ export function startReporting(ctx: AppContext): Reporting {
 }
 
 async function report(ctx: AppContext, call: CallRow, stopped: () => boolean): Promise<void> {
-  const made = await makeReport(ctx, call);
+  const made = withCallFacts(await makeReport(ctx, call), call);
   // After a stop the store may be closed; the report is still due, so the next start makes it.
   if (stopped() || !ctx.store.getCall(call.id)?.report_due) return;
   const at = ctx.now();
@@ -55,6 +56,9 @@ async function report(ctx: AppContext, call: CallRow, stopped: () => boolean): P
       duration_s: ended.duration_s,
       end_reason: ended.end_reason,
       metadata: JSON.parse(ended.metadata),
+      answered_by: ended.answered_by,
+      transferred_to: ended.transferred_to,
+      attempts: attemptsView(ended, ctx.store.attempts(ended.id)),
     });
     notifyOpenClaw(ctx, ended, made, at);
   });
@@ -64,7 +68,9 @@ async function report(ctx: AppContext, call: CallRow, stopped: () => boolean): P
 async function makeReport(ctx: AppContext, call: CallRow): Promise<CallReport> {
   // The agent recorded the outcome itself during the call: that is the report.
   if (call.report) return JSON.parse(call.report) as CallReport;
-  if (call.answered_at === null) return fallbackReport(call, null, ctx.now());
+  if (call.answered_at === null) return fallbackReport(call, null, ctx.now(), ctx.store.attempts(call.id));
+  // Voicemail needs no model to say what happened: the policy did it.
+  if (call.end_reason === "voicemail") return fallbackReport(call, null, ctx.now());
   const { api_key, base_url } = ctx.config.openai;
   if (!api_key) return fallbackReport(call, "No report was made: OPENAI_API_KEY is not set.", ctx.now());
   try {

@@ -6,18 +6,11 @@ import { type CallStatus, isCallStatus, isTerminal } from "../twilio/status.ts";
 import { StatusWebhook } from "../twilio/webhook.ts";
 import { statusEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
-import { judge, type Verdict } from "./status.ts";
-import type { CallPatch, CallRow, EndReason, EventSource } from "./store.ts";
+import { retryDelayMs, scheduleRetry } from "./retry-schedule.ts";
+import { END_REASON, judge, type Verdict } from "./status.ts";
+import type { CallPatch, CallRow, EventSource } from "./store.ts";
 
 export type Report = { status: CallStatus; sequence?: number; duration?: number; error?: string };
-
-const END_REASON: Record<string, EndReason> = {
-  completed: "completed",
-  busy: "busy",
-  "no-answer": "no_answer",
-  failed: "failed",
-  canceled: "canceled",
-};
 
 /** What a report changes on a call, given the verdict; terminal duplicates may still bring CallDuration. */
 function patchFor(call: CallRow, report: Report, verdict: Verdict, at: number): CallPatch | null {
@@ -59,6 +52,8 @@ export function applyReport(
       at,
       params,
     });
+    const retryInMs = verdict === "apply" ? retryDelayMs(ctx, call, report.status) : null;
+    if (retryInMs !== null) return scheduleRetry(ctx, call, report, retryInMs, at);
     const patch = patchFor(call, report, verdict, at);
     const updated = patch ? ctx.store.updateCall(call.id, patch, at) : call;
     if (verdict === "apply") statusEvent(ctx, updated, at);
@@ -99,6 +94,8 @@ export function adoptOrphans(ctx: AppContext, call: CallRow): void {
 export function callForWebhook(ctx: AppContext, callSid: string, callId: string | null): CallRow | null {
   const known = ctx.store.getCallBySid(callSid);
   if (known || !callId || ctx.dialing.has(callId)) return known;
+  // An earlier attempt of a call that was tried again: its late callbacks must not claim the call.
+  if (ctx.store.callIdOfAttempt(callSid)) return null;
   const call = ctx.store.getCall(callId);
   if (!call || call.call_sid !== null || call.direction !== "outbound" || call.ended_at !== null) return null;
   ctx.log.warn("found a call by the id in its webhook URL: its create reply was lost", { call_id: call.id });
@@ -114,13 +111,14 @@ export function handleStatusCallback(ctx: AppContext, p: StatusWebhook, callId: 
     applyReport(ctx, call.id, statusReport(p), "status_callback", at, p);
     return;
   }
+  const pastAttemptOf = ctx.store.callIdOfAttempt(p.CallSid);
   addHistory(ctx, {
-    callId: null,
+    callId: pastAttemptOf,
     callSid: p.CallSid,
     status: p.CallStatus,
     sequence: p.SequenceNumber,
     source: "status_callback",
-    verdict: "orphan",
+    verdict: pastAttemptOf ? "after_terminal" : "orphan",
     at,
     params: p,
   });

@@ -1,6 +1,8 @@
 import { E164 } from "../config/schema.ts";
 import { z } from "../config/zod.ts";
 import { reportSchemaProblem } from "../model/json-schema.ts";
+import { blankAsMissing } from "./fields.ts";
+import { callOptionsFields } from "./options.ts";
 
 export const MISSING_TO = "Missing 'to' phone number";
 export const MISSING_WEBHOOK =
@@ -32,13 +34,6 @@ export const MAX_METADATA_BYTES = 16 * 1024;
  */
 const isJsonObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === "object" && v !== null && !Array.isArray(v);
-
-// A blank or null field counts as left out, so clients that send every key still get the defaults.
-const blankAsMissing = <T extends z.core.$ZodType>(schema: T) =>
-  z.pipe(
-    z.transform((v: unknown): unknown => (v === null || (typeof v === "string" && v.trim() === "") ? undefined : v)),
-    schema,
-  );
 
 /**
  * POST /api/call, exactly the original API's fields. Unknown fields are ignored so newer clients keep working.
@@ -104,6 +99,7 @@ export const CallRequest = z.lazy(() =>
       ),
     ),
     notify: z._default(z.boolean({ error: "'notify' must be true or false" }), true),
+    ...callOptionsFields(),
   }),
 );
 

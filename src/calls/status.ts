@@ -1,5 +1,6 @@
 // Our rule for applying a status Twilio reports to a call: which reports move it forward.
 import { type CallStatus, isTerminal } from "../twilio/status.ts";
+import type { EndReason } from "./store.ts";
 
 const RANK: Record<CallStatus, number> = {
   queued: 0,
@@ -33,3 +34,12 @@ export function judge(current: Current, status: CallStatus, sequence: number | u
   if (RANK[status] < (RANK[current.status as CallStatus] ?? 0)) return "out_of_order";
   return "apply";
 }
+
+/** The end reason a terminal status from Twilio gives a call this server did not end itself. */
+export const END_REASON: Record<string, EndReason> = {
+  completed: "completed",
+  busy: "busy",
+  "no-answer": "no_answer",
+  failed: "failed",
+  canceled: "canceled",
+};

@@ -24,7 +24,10 @@ export type EndReason =
   | "server_restart"
   | "shutdown"
   | "no_callbacks"
-  | "no_media";
+  | "no_media"
+  | "silence"
+  | "voicemail"
+  | "transferred";
 
 /** What a status-history row came from; stored, so existing values never change. */
 export type EventSource = "api" | "status_callback" | "voice_webhook" | "reconcile" | "sweeper";
@@ -58,6 +61,29 @@ export interface CallRow {
   callback_url: string | null;
   /** 0 when the request opted out of notifying the assistant (OpenClaw). */
   notify: number;
+  /** The call's in-call policies (CallOptions as JSON); null for calls from before they existed. */
+  options: string | null;
+  /** Twilio's answering machine detection result: human, machine_end_beep, fax, … */
+  answered_by: string | null;
+  /** Where transfer_call handed the call, and how that leg went (Twilio's DialCallStatus). */
+  transferred_to: string | null;
+  transfer_status: string | null;
+  /** Which attempt the row follows (1 unless retried), since when, and when the next one is due if one waits. */
+  attempt: number;
+  attempt_started_at: number | null;
+  next_attempt_at: number | null;
+}
+
+/** A finished attempt of a call that was tried again. */
+export interface AttemptRow {
+  call_id: string;
+  attempt: number;
+  call_sid: string | null;
+  status: string;
+  end_reason: string | null;
+  error: string | null;
+  started_at: number;
+  ended_at: number;
 }
 
 /** One transcript turn, as the bridge records it. */
@@ -80,7 +106,7 @@ export type NewCall = Pick<
   CallRow,
   "id" | "direction" | "from_number" | "to_number" | "status" | "prompt" | "metadata" | "webhook_url"
 > &
-  Partial<Pick<CallRow, "call_sid" | "report_schema" | "callback_url" | "notify">>;
+  Partial<Pick<CallRow, "call_sid" | "report_schema" | "callback_url" | "notify" | "options">>;
 export type NewEvent = Omit<EventRow, "id">;
 export type CallPatch = Partial<Omit<CallRow, "id" | "created_at">>;
 
@@ -88,8 +114,16 @@ export interface Store extends OutboxStore {
   insertCall(call: NewCall, at: number): CallRow;
   getCall(id: string): CallRow | null;
   getCallBySid(sid: string): CallRow | null;
+  /** Calls not ended, including those waiting for their next attempt. */
   listActive(): CallRow[];
+  /** Calls under way: not ended and not waiting for a next attempt (what concurrency limits count). */
   countActive(): number;
+  /** Calls waiting for a next attempt that is due by `now`, soonest first. */
+  retriesDue(now: number, limit: number): CallRow[];
+  addAttempt(attempt: AttemptRow): void;
+  attempts(callId: string): AttemptRow[];
+  /** The call a past attempt's CallSid belonged to. */
+  callIdOfAttempt(callSid: string): string | null;
   /** Distinct public bases of active calls: the URLs a media-stream upgrade may have been signed for. */
   activeWebhookBases(): string[];
   updateCall(id: string, patch: CallPatch, at: number): CallRow;
@@ -174,12 +208,27 @@ function prepareStatements(db: Database) {
     bySid: db.query<CallRow, { sid: string }>("SELECT * FROM calls WHERE call_sid = $sid"),
     active: db.query<CallRow, []>("SELECT * FROM calls WHERE ended_at IS NULL ORDER BY created_at"),
     activeBases: db.query<{ webhook_url: string }, []>("SELECT DISTINCT webhook_url FROM calls WHERE ended_at IS NULL"),
-    activeCount: db.query<{ n: number }, []>("SELECT count(*) AS n FROM calls WHERE ended_at IS NULL"),
+    activeCount: db.query<{ n: number }, []>(
+      "SELECT count(*) AS n FROM calls WHERE ended_at IS NULL AND next_attempt_at IS NULL",
+    ),
+    retriesDue: db.query<CallRow, { now: number; limit: number }>(
+      `SELECT * FROM calls WHERE next_attempt_at IS NOT NULL AND ended_at IS NULL AND next_attempt_at <= $now
+       ORDER BY next_attempt_at LIMIT $limit`,
+    ),
+    insertAttempt: db.query(
+      `INSERT INTO attempts (call_id, attempt, call_sid, status, end_reason, error, started_at, ended_at)
+       VALUES ($call_id, $attempt, $call_sid, $status, $end_reason, $error, $started_at, $ended_at)`,
+    ),
+    attemptsOf: db.query<AttemptRow, { id: string }>(
+      `SELECT call_id, attempt, call_sid, status, end_reason, error, started_at, ended_at FROM attempts
+       WHERE call_id = $id ORDER BY attempt`,
+    ),
+    attemptBySid: db.query<{ call_id: string }, { sid: string }>("SELECT call_id FROM attempts WHERE call_sid = $sid"),
     insert: db.query(
       `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url,
-                          report_schema, callback_url, notify, report_due, created_at, updated_at)
+                          report_schema, callback_url, notify, options, report_due, created_at, updated_at)
      VALUES ($id, $call_sid, $direction, $from_number, $to_number, $status, $prompt, $metadata, $webhook_url,
-             $report_schema, $callback_url, $notify, 1, $at, $at)`,
+             $report_schema, $callback_url, $notify, $options, 1, $at, $at)`,
     ),
     insertEvent: db.query(
       `INSERT INTO call_events (call_id, call_sid, status, sequence, source, verdict, at, params)
@@ -357,13 +406,17 @@ export function openStore(dataDir: string): Store {
 
   return {
     insertCall: fresh((call: NewCall, at: number) => {
-      q.insert.run({ call_sid: null, report_schema: null, callback_url: null, notify: 1, ...call, at });
+      q.insert.run({ call_sid: null, report_schema: null, callback_url: null, notify: 1, options: null, ...call, at });
       return must(q.byId.get({ id: call.id }), call.id);
     }),
     getCall: fresh((id: string) => q.byId.get({ id })),
     getCallBySid: fresh((sid: string) => q.bySid.get({ sid })),
     listActive: fresh(() => q.active.all()),
     countActive: fresh(() => q.activeCount.get()!.n),
+    retriesDue: fresh((now: number, limit: number) => q.retriesDue.all({ now, limit })),
+    addAttempt: fresh((attempt: AttemptRow) => void q.insertAttempt.run({ ...attempt })),
+    attempts: fresh((id: string) => q.attemptsOf.all({ id })),
+    callIdOfAttempt: fresh((sid: string) => q.attemptBySid.get({ sid })?.call_id ?? null),
     activeWebhookBases: fresh(() => q.activeBases.all().map((r) => r.webhook_url)),
     updateCall: fresh((id: string, patch: CallPatch, at: number) => {
       update(id, patch, at);

@@ -2,28 +2,44 @@
 
 import { promptWithReportSchema } from "../agent/lines.ts";
 import type { AppContext } from "../app.ts";
+import { type ConsultSettings, consultAssistant } from "../assistant/consult.ts";
 import { type Bridge, createBridge } from "../bridge/bridge.ts";
+import { callTools } from "../bridge/tools/all.ts";
 import type { BridgeStore } from "../bridge/turns.ts";
 import type { StartMessage } from "../twilio/media.ts";
 import { verifyStreamToken } from "../twilio/stream-token.ts";
 import { eventRows } from "./events.ts";
 import { apologizeAndHangUp, endCall } from "./hangup.ts";
+import { type CallOptions, callOptions } from "./options.ts";
 import { recordAgentOutcome } from "./report.ts";
 import type { CallRow } from "./store.ts";
+import { transferCall } from "./transfer.ts";
 import { iso } from "./view.ts";
 
 /** Opens the model session for a call before its media stream arrives, so the greeting is ready at once. */
 export function prepareBridge(ctx: AppContext, call: CallRow): Bridge {
   const existing = ctx.bridges.get(call.id);
   if (existing) return existing;
+  const options = callOptions(ctx.config, call.options);
+  const consult = consultSettings(ctx, options);
   const bridge = createBridge({
     config: ctx.config,
     log: ctx.log.child({ call_id: call.id }),
     store: bridgeStore(ctx, call),
     tools: ctx.tools,
-    call: { id: call.id, direction: call.direction, prompt: promptWithReportSchema(call.prompt, call.report_schema) },
+    call: {
+      id: call.id,
+      direction: call.direction,
+      prompt: promptWithReportSchema(call.prompt, call.report_schema),
+      tools: callTools({ transfer: options.transfer_to !== null, consult: consult !== null }),
+      silence: { repromptMs: options.silence.reprompt_s * 1000, hangupMs: options.silence.hangup_s * 1000 },
+    },
     recordOutcome: (outcome) => recordAgentOutcome(ctx, call, outcome),
-    hangup: (reason) => endCall(ctx, call.id, reason),
+    consult: (question) =>
+      consult
+        ? consultAssistant(consult, call, question)
+        : Promise.resolve({ ok: false, reason: "error", detail: "consulting is off for this call" }),
+    hangup: (reason) => (reason === "transferred" ? transferCall(ctx, call.id) : endCall(ctx, call.id, reason)),
     apologize: (reason) => apologizeAndHangUp(ctx, call.id, reason),
     onClosed: () => {
       if (ctx.bridges.get(call.id) === bridge) ctx.bridges.delete(call.id);
@@ -31,6 +47,18 @@ export function prepareBridge(ctx: AppContext, call: CallRow): Bridge {
   });
   ctx.bridges.set(call.id, bridge);
   return bridge;
+}
+
+/** Where consult_assistant asks, when the call asked for it and the gateway token is configured. */
+function consultSettings(ctx: AppContext, options: CallOptions): ConsultSettings | null {
+  const openclaw = ctx.config.integrations.openclaw;
+  if (!options.consult || !openclaw?.gateway_token) return null;
+  return {
+    gatewayUrl: openclaw.gateway_url,
+    gatewayToken: openclaw.gateway_token,
+    agentId: openclaw.agent_id,
+    timeoutS: openclaw.consult_timeout_s,
+  };
 }
 
 /** The bridge's writes; with events.transcript on, each finished turn is announced in the same commit. */

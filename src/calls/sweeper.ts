@@ -44,6 +44,8 @@ export async function sweep(ctx: AppContext): Promise<void> {
 }
 
 function isStale(ctx: AppContext, call: CallRow, now: number): boolean {
+  // Waiting for its next attempt: nothing is up at Twilio, and the retry worker dials it when due.
+  if (call.next_attempt_at !== null) return false;
   const quietMs = now - call.updated_at;
   if (isPreAnswer(call.status)) return quietMs > ctx.config.calls.ring_timeout_s * 1000 + GRACE_MS;
   // Answered but with no bridge here: its stream never started, or ended without Twilio's final callback.
@@ -61,6 +63,8 @@ async function settle(ctx: AppContext, call: CallRow): Promise<void> {
   }
   // Still ringing at Twilio: its own timeout ends it, and the next sweep sees that.
   if (report && isPreAnswer(report.status)) return;
+  // Handed to a person: the bridge is gone on purpose, and Twilio reports the end when they hang up.
+  if (report?.status === "in-progress" && call.transferred_to !== null) return;
   if (report?.status === "in-progress") {
     log.warn("hanging up an answered call with no media stream here", { stream_url: mediaStreamUrl(call.webhook_url) });
     await endCall(ctx, call.id, "no_media");

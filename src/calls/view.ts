@@ -1,5 +1,5 @@
 import type { CallReport } from "./report.ts";
-import type { CallRow, EventRow, TurnRow } from "./store.ts";
+import type { AttemptRow, CallRow, EventRow, TurnRow } from "./store.ts";
 
 /** Times are stored as epoch milliseconds and shown as ISO 8601. */
 export function iso(ms: number): string;
@@ -24,7 +24,33 @@ export function callSummary(c: CallRow) {
   };
 }
 
-export function callDetail(c: CallRow, events: EventRow[], turns: TurnRow[]) {
+/**
+ * Every attempt, the finished ones first and then the one the call row follows: under way, ended, or
+ * (with `scheduled` status) waiting for its time.
+ */
+export function attemptsView(c: CallRow, past: AttemptRow[]) {
+  const current = {
+    call_sid: c.call_sid,
+    status: c.next_attempt_at !== null ? "scheduled" : c.status,
+    end_reason: c.next_attempt_at !== null ? null : c.end_reason,
+    started_at: iso(c.next_attempt_at ?? c.attempt_started_at ?? c.created_at),
+  };
+  const done = past.map((a) => ({
+    call_sid: a.call_sid,
+    status: a.status,
+    end_reason: a.end_reason,
+    started_at: iso(a.started_at),
+  }));
+  return [...done, current];
+}
+
+export interface CallExtras {
+  events: EventRow[];
+  turns: TurnRow[];
+  attempts: AttemptRow[];
+}
+
+export function callDetail(c: CallRow, { events, turns, attempts }: CallExtras) {
   return {
     ...callSummary(c),
     prompt: c.prompt,
@@ -47,6 +73,12 @@ export function callDetail(c: CallRow, events: EventRow[], turns: TurnRow[]) {
     callback_url: c.callback_url,
     notify: c.notify === 1,
     report_schema: c.report_schema ? (JSON.parse(c.report_schema) as unknown) : null,
+    options: c.options ? (JSON.parse(c.options) as unknown) : null,
+    answered_by: c.answered_by,
+    transferred_to: c.transferred_to,
+    transfer_status: c.transfer_status,
+    attempts: attemptsView(c, attempts),
+    next_attempt_at: iso(c.next_attempt_at),
     report: finalReport(c),
   };
 }

@@ -11,6 +11,7 @@ import type { VoiceWebhook } from "../twilio/webhook.ts";
 import { refuseWhileDraining } from "./errors.ts";
 import { statusEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
+import { resolveOptions } from "./options.ts";
 import { checkCapacity } from "./outbound.ts";
 import { applyReport, callForWebhook } from "./reports.ts";
 import type { CallRow } from "./store.ts";
@@ -60,6 +61,7 @@ function insertInboundCall(ctx: AppContext, p: VoiceWebhook, base: string, at: n
         prompt: ctx.config.agent.inbound_prompt,
         metadata: "{}",
         webhook_url: trimSlash(base),
+        options: JSON.stringify(resolveOptions(ctx.config)),
       },
       at,
     );

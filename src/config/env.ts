@@ -19,6 +19,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["AGENTICAI_EVENTS_SECRET", ["events", "secret"], str],
   ["OPENCLAW_GATEWAY_URL", ["integrations", "openclaw", "gateway_url"], str],
   ["OPENCLAW_HOOKS_TOKEN", ["integrations", "openclaw", "hooks_token"], str],
+  ["OPENCLAW_GATEWAY_TOKEN", ["integrations", "openclaw", "gateway_token"], str],
   ["OPENCLAW_AGENT_ID", ["integrations", "openclaw", "agent_id"], str],
   ["OPENCLAW_DELIVER_CHANNEL", ["integrations", "openclaw", "deliver_channel"], str],
   ["OPENCLAW_DELIVER_TO", ["integrations", "openclaw", "deliver_to"], str],

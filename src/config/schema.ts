@@ -6,6 +6,12 @@ export const DEFAULT_INBOUND_PROMPT =
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
 
+/** An allowed_destinations entry: a prefix of E.164 numbers. */
+export const DESTINATION_PREFIX = /^\+\d{1,15}$/;
+
+/** hangup: end the call at once; leave_message: speak a message after the beep, then hang up; continue: ignore. */
+export const VOICEMAIL_POLICIES = ["hangup", "leave_message", "continue"] as const;
+
 const httpUrl = z.url({ protocol: /^https?$/, error: "must be an http(s) URL" });
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.int().check(z.minimum(min), z.maximum(max));
 const text = (min: number, max = Infinity) => z.string().check(z.minLength(min), z.maxLength(max));
@@ -71,6 +77,20 @@ export const ConfigSchema = z.strictObject({
     ring_timeout_s: or(int(1, 600), 30),
     max_duration_s: or(int(1, 14_400), 900),
     max_concurrent: or(int(1, 10_000), 20),
+    // Seconds since the last speech of either side before the agent checks in once, and before it says
+    // goodbye and hangs up (end_reason silence); 0 turns either off. A request's `silence` overrides both.
+    silence_reprompt_s: or(z.number().check(z.minimum(0), z.maximum(3_600)), 10),
+    silence_hangup_s: or(z.number().check(z.minimum(0), z.maximum(14_400)), 30),
+    // What an outbound call does when Twilio's answering machine detection hears voicemail.
+    voicemail: or(z.enum(VOICEMAIL_POLICIES), "hangup"),
+    // Where transfer_call hands a call to a person (E.164); a request's transfer_to overrides it.
+    transfer_to: z.optional(matching(E164, "must be an E.164 number such as +15551234567")),
+    // How long the transfer target may ring before the caller is told nobody answered.
+    transfer_ring_s: or(int(5, 120), 20),
+    // E.164 prefixes this server may dial or transfer to. Unset: the country of twilio.phone_number.
+    allowed_destinations: z.optional(
+      z.array(matching(DESTINATION_PREFIX, "must be '+' followed by 1 to 15 digits, such as +1 or +4420")),
+    ),
   }),
   shutdown: section({
     // On SIGTERM/SIGINT calls may go on this long; those still up then hear a goodbye and are hung up.
@@ -93,7 +113,11 @@ export const ConfigSchema = z.strictObject({
     openclaw: z.optional(
       z.strictObject({
         gateway_url: httpUrl,
-        hooks_token: text(1),
+        // Posts each ended call to the gateway's hooks (notify); without it nothing is posted.
+        hooks_token: z.optional(text(1)),
+        // Lets a call's agent ask the owner's assistant (consult) through the gateway's chat completions.
+        gateway_token: z.optional(text(1)),
+        consult_timeout_s: or(z.number().check(z.minimum(1), z.maximum(120)), 20),
         agent_id: or(text(1), "main"),
         deliver_channel: z.optional(text(1)),
         deliver_to: z.optional(text(1)),

@@ -148,6 +148,13 @@ export function openclawRequest(
   };
 }
 
+/** The settings for posting to the gateway's hooks, when a hooks token is configured (consult needs none). */
+export function hooksSettings(
+  s: (Omit<OpenClawSettings, "hooks_token"> & { hooks_token?: string }) | undefined,
+): OpenClawSettings | null {
+  return s?.hooks_token ? { ...s, hooks_token: s.hooks_token } : null;
+}
+
 /** Built at each attempt rather than stored with the event, so the hooks token never sits in the outbox. */
 export function openclawHeaders(s: OpenClawSettings, callId: string): Record<string, string> {
   return {

@@ -60,7 +60,13 @@ export function listCalls(ctx: AppContext): Response {
 
 export function showCall(ctx: AppContext, id: string): Response {
   const call = getCall(ctx, id);
-  return json(callDetail(call, ctx.store.events(call.id), ctx.store.transcript(call.id)));
+  return json(
+    callDetail(call, {
+      events: ctx.store.events(call.id),
+      turns: ctx.store.transcript(call.id),
+      attempts: ctx.store.attempts(call.id),
+    }),
+  );
 }
 
 export function showTranscript(ctx: AppContext, id: string): Response {

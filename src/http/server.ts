@@ -9,7 +9,7 @@ import { type MediaSocketData, mediaSocketHandler, upgradeMedia } from "./media.
 import { createRateLimiter } from "./ratelimit.ts";
 import { createSignatureRejections, type RejectSignature } from "./rejections.ts";
 import { failure, HttpError, rateLimited } from "./respond.ts";
-import { postStatus, postVoice } from "./twilio.ts";
+import { postAmd, postDialStatus, postStatus, postVoice } from "./twilio.ts";
 
 const STATUS_FOR: Record<FailureKind, number> = {
   invalid: 400,
@@ -90,6 +90,8 @@ function routeTable(ctx: AppContext): RouteTable {
     [TWILIO_PATHS.media]: (req, server) => upgradeMedia(ctx, req, server, rejectFrom(req, server)),
     [TWILIO_PATHS.voice]: { POST: errors((req, server) => postVoice(ctx, req, rejectFrom(req, server))) },
     [TWILIO_PATHS.status]: { POST: errors((req, server) => postStatus(ctx, req, rejectFrom(req, server))) },
+    [TWILIO_PATHS.amd]: { POST: errors((req, server) => postAmd(ctx, req, rejectFrom(req, server))) },
+    [TWILIO_PATHS.dialStatus]: { POST: errors((req, server) => postDialStatus(ctx, req, rejectFrom(req, server))) },
   };
 }
 

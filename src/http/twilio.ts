@@ -1,11 +1,13 @@
 import type { AppContext } from "../app.ts";
+import { handleAmd } from "../calls/amd.ts";
 import { handleStatusCallback } from "../calls/reports.ts";
+import { handleDialStatus } from "../calls/transfer.ts";
 import { webhookSignedByTwilio } from "../calls/trust.ts";
 import { twimlForVoiceWebhook } from "../calls/voice.ts";
 import type { z } from "../config/zod.ts";
 import { formParams } from "../twilio/signature.ts";
 import { TWILIO_PATHS } from "../twilio/urls.ts";
-import { firstValues, StatusWebhook, VoiceWebhook } from "../twilio/webhook.ts";
+import { AmdWebhook, DialStatusWebhook, firstValues, StatusWebhook, VoiceWebhook } from "../twilio/webhook.ts";
 import type { RejectSignature } from "./rejections.ts";
 import { HttpError, readBody, xml } from "./respond.ts";
 
@@ -41,4 +43,15 @@ export async function postStatus(ctx: AppContext, req: Request, reject: RejectSi
   const params = await readWebhook(ctx, req, TWILIO_PATHS.status, StatusWebhook, reject);
   handleStatusCallback(ctx, params, new URL(req.url).searchParams.get("call_id"));
   return new Response(null, { status: 204 });
+}
+
+export async function postAmd(ctx: AppContext, req: Request, reject: RejectSignature): Promise<Response> {
+  const params = await readWebhook(ctx, req, TWILIO_PATHS.amd, AmdWebhook, reject);
+  await handleAmd(ctx, params, new URL(req.url).searchParams.get("call_id"));
+  return new Response(null, { status: 204 });
+}
+
+export async function postDialStatus(ctx: AppContext, req: Request, reject: RejectSignature): Promise<Response> {
+  const params = await readWebhook(ctx, req, TWILIO_PATHS.dialStatus, DialStatusWebhook, reject);
+  return xml(await handleDialStatus(ctx, params, new URL(req.url).searchParams.get("call_id")));
 }

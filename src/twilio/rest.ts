@@ -15,6 +15,8 @@ export interface CreateCallParams {
   statusUrl: string;
   timeoutS: number;
   timeLimitS: number;
+  /** Asks for asynchronous answering machine detection, its result posted here. */
+  amdUrl?: string;
 }
 
 export interface RemoteCall {
@@ -91,6 +93,13 @@ export function createTwilioRest(creds: TwilioCredentials): TwilioRest {
             statusCallbackEvent: STATUS_CALLBACK_EVENTS,
             timeout: p.timeoutS,
             timeLimit: p.timeLimitS,
+            // DetectMessageEnd waits out a greeting, so a message left after the result starts at the beep.
+            ...(p.amdUrl && {
+              machineDetection: "DetectMessageEnd",
+              asyncAmd: "true",
+              asyncAmdStatusCallback: p.amdUrl,
+              asyncAmdStatusCallbackMethod: "POST",
+            }),
           }),
         ),
       ),

@@ -2,6 +2,8 @@
 export const TWILIO_PATHS = {
   voice: "/twilio/voice",
   status: "/twilio/status",
+  amd: "/twilio/amd",
+  dialStatus: "/twilio/dial-status",
   media: "/twilio/media-stream",
 } as const;
 

@@ -35,6 +35,30 @@ export const StatusWebhook = z.lazy(() =>
 );
 export type StatusWebhook = z.infer<typeof StatusWebhook>;
 
+/** The asynchronous answering machine detection result (AsyncAmdStatusCallback). */
+export const AmdWebhook = z.lazy(() =>
+  z.object({
+    CallSid: sid(),
+    AccountSid: sid(),
+    // human, machine_start, machine_end_beep, machine_end_silence, machine_end_other, fax, unknown
+    AnsweredBy: z.string().check(z.minLength(1), z.maxLength(40)),
+    MachineDetectionDuration: count(),
+  }),
+);
+export type AmdWebhook = z.infer<typeof AmdWebhook>;
+
+/** `<Dial action>`: how the dialled leg of a transfer ended. */
+export const DialStatusWebhook = z.lazy(() =>
+  z.object({
+    CallSid: sid(),
+    AccountSid: sid(),
+    DialCallStatus: z.enum(["completed", "answered", "busy", "no-answer", "failed", "canceled"]),
+    DialCallSid: z.optional(z.string()),
+    DialCallDuration: count(),
+  }),
+);
+export type DialStatusWebhook = z.infer<typeof DialStatusWebhook>;
+
 /** Flattens a signed form for validation with zod (repeated keys keep their first value). */
 export function firstValues(params: Record<string, string | string[]>): Record<string, string> {
   const out: Record<string, string> = {};

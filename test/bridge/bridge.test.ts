@@ -44,7 +44,7 @@ describe("a whole outbound call", () => {
     expect(update.audio.input.format).toEqual({ type: "audio/pcmu" });
     expect(update.audio.output.format).toEqual({ type: "audio/pcmu" });
     expect(update.audio.input.turn_detection).toMatchObject({ type: "server_vad", silence_duration_ms: 200 });
-    expect(update.tools.map((t: { name: string }) => t.name)).toEqual(["end_call", "report_outcome"]);
+    expect(update.tools.map((t: { name: string }) => t.name)).toEqual(["end_call", "report_outcome", "send_dtmf"]);
     // The greeting's own instructions replace the session's for that response, so they repeat the prompt.
     const greeting = await until(() => session.received.find((e) => e.type === "response.create"), "greeting request");
     expect(greeting.response.instructions).toStartWith("You book tables for Acme.");

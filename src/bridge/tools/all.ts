@@ -1,6 +1,19 @@
-// The tools every call's model is given. A new tool is a module beside end-call.ts and one entry here.
+// The tools a call's model may be given. A new tool is a module beside end-call.ts and one entry here;
+// which of them a call is offered depends on its policies (see callTools).
 import { createToolRegistry, type ToolRegistry } from "../tools.ts";
+import { consultAssistant } from "./consult-assistant.ts";
 import { endCall } from "./end-call.ts";
 import { reportOutcome } from "./report-outcome.ts";
+import { sendDtmf } from "./send-dtmf.ts";
+import { transferCall } from "./transfer-call.ts";
 
-export const createCallTools = (): ToolRegistry => createToolRegistry([endCall, reportOutcome]);
+export const createCallTools = (): ToolRegistry =>
+  createToolRegistry([endCall, reportOutcome, sendDtmf, transferCall, consultAssistant]);
+
+/** A call is offered transfer only with a target, and consulting only when asked for and possible. */
+export function callTools(p: { transfer: boolean; consult: boolean }): ReadonlySet<string> {
+  const names = [endCall.name, reportOutcome.name, sendDtmf.name];
+  if (p.transfer) names.push(transferCall.name);
+  if (p.consult) names.push(consultAssistant.name);
+  return new Set(names);
+}

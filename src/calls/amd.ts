@@ -1,0 +1,45 @@
+// Twilio's answering machine detection result for an outbound call: kept on the call, announced, and
+// acted on as the call's voicemail policy says. The result comes while the call is already bridged (AMD is
+// asynchronous), after a machine's greeting has ended, so a message left then starts at the beep.
+import type { AppContext } from "../app.ts";
+import type { AmdWebhook } from "../twilio/webhook.ts";
+import { enqueueEvent } from "./events.ts";
+import { endCall } from "./hangup.ts";
+import { callOptions } from "./options.ts";
+import { callForWebhook } from "./reports.ts";
+import type { CallRow } from "./store.ts";
+
+/** Results that mean no person answered. */
+const MACHINE = /^(machine_|fax$)/;
+
+export async function handleAmd(ctx: AppContext, p: AmdWebhook, callId: string | null): Promise<void> {
+  const found = callForWebhook(ctx, p.CallSid, callId);
+  if (!found) {
+    ctx.log.warn("machine detection result for an unknown call", { call_sid: p.CallSid });
+    return;
+  }
+  const at = ctx.now();
+  const call = ctx.store.transaction(() => {
+    const row = ctx.store.updateCall(found.id, { answered_by: p.AnsweredBy }, at);
+    enqueueEvent(ctx, row, "call.answered_by", at, {
+      answered_by: p.AnsweredBy,
+      detection_ms: p.MachineDetectionDuration ?? null,
+    });
+    return row;
+  });
+  const log = ctx.log.child({ call_id: call.id });
+  log.info("answering machine detection", { answered_by: p.AnsweredBy });
+  if (MACHINE.test(p.AnsweredBy) && call.ended_at === null) await onMachine(ctx, call);
+}
+
+async function onMachine(ctx: AppContext, call: CallRow): Promise<void> {
+  const options = callOptions(ctx.config, call.options);
+  if (options.voicemail === "continue") return;
+  const bridge = ctx.bridges.get(call.id);
+  // A fax cannot take a message, and without a live bridge nobody is there to speak one.
+  if (options.voicemail === "leave_message" && bridge && call.answered_by !== "fax") {
+    bridge.leaveVoicemail(options.voicemail_message);
+    return;
+  }
+  await endCall(ctx, call.id, "voicemail");
+}

@@ -1,0 +1,117 @@
+// A call's in-call policies: silence, voicemail, transfer, consulting the owner, retries. A request may
+// set each; what it leaves out comes from config.yaml. They are resolved once, when the call is created,
+// and stored with it, so a call keeps the policies it started with across a restart or a config change.
+import { type Config, E164, VOICEMAIL_POLICIES } from "../config/schema.ts";
+import { z } from "../config/zod.ts";
+import { blankAsMissing } from "./fields.ts";
+
+export const RETRY_ON = ["busy", "no_answer", "failed"] as const;
+export type RetryOn = (typeof RETRY_ON)[number];
+export const MAX_ATTEMPTS = 5;
+export const MAX_VOICEMAIL_MESSAGE_CHARS = 1_000;
+const DEFAULT_RETRY_DELAY_S = 300;
+
+const seconds = (field: string, max: number) =>
+  z.optional(
+    z
+      .number({ error: `'${field}' must be a number of seconds` })
+      .check(z.minimum(0, `'${field}' must be 0 (off) or more`), z.maximum(max, `'${field}' must be at most ${max}`)),
+  );
+
+/** The request's fields, for POST /api/call's schema (built on first use there, like every request schema). */
+export const callOptionsFields = () => ({
+  silence: blankAsMissing(
+    z.optional(
+      z.strictObject(
+        { reprompt_s: seconds("silence.reprompt_s", 3_600), hangup_s: seconds("silence.hangup_s", 14_400) },
+        { error: `'silence' must be an object such as {"reprompt_s": 10, "hangup_s": 30}` },
+      ),
+    ),
+  ),
+  voicemail: blankAsMissing(
+    z.optional(z.enum(VOICEMAIL_POLICIES, { error: `'voicemail' must be one of: ${VOICEMAIL_POLICIES.join(", ")}` })),
+  ),
+  voicemail_message: blankAsMissing(
+    z.optional(
+      z
+        .string({ error: "'voicemail_message' must be a string" })
+        .check(
+          z.trim(),
+          z.minLength(1, "'voicemail_message' must not be empty"),
+          z.maxLength(
+            MAX_VOICEMAIL_MESSAGE_CHARS,
+            `'voicemail_message' must be at most ${MAX_VOICEMAIL_MESSAGE_CHARS} characters`,
+          ),
+        ),
+    ),
+  ),
+  transfer_to: blankAsMissing(
+    z.optional(
+      z
+        .string({ error: "'transfer_to' must be a string" })
+        .check(z.trim(), z.regex(E164, "Invalid 'transfer_to' phone number: use E.164 format, such as +15551234567")),
+    ),
+  ),
+  consult: z._default(z.boolean({ error: "'consult' must be true or false" }), false),
+  retry: blankAsMissing(z.optional(retrySchema())),
+});
+type CallOptionsRequest = z.infer<z.ZodMiniObject<ReturnType<typeof callOptionsFields>>>;
+
+function retrySchema() {
+  return z.strictObject(
+    {
+      max_attempts: z
+        .int({ error: "'retry.max_attempts' must be a whole number" })
+        .check(
+          z.minimum(1, "'retry.max_attempts' must be at least 1"),
+          z.maximum(MAX_ATTEMPTS, `'retry.max_attempts' must be at most ${MAX_ATTEMPTS}`),
+        ),
+      delay_s: z._default(
+        z
+          .number({ error: "'retry.delay_s' must be a number of seconds" })
+          .check(
+            z.minimum(0, "'retry.delay_s' must not be negative"),
+            z.maximum(86_400, "'retry.delay_s' must be at most 86400"),
+          ),
+        DEFAULT_RETRY_DELAY_S,
+      ),
+      on: z._default(
+        z
+          .array(z.enum(RETRY_ON, { error: `'retry.on' may list: ${RETRY_ON.join(", ")}` }))
+          .check(z.minLength(1, "'retry.on' must list at least one of: busy, no_answer, failed")),
+        [...RETRY_ON],
+      ),
+    },
+    { error: `'retry' must be an object such as {"max_attempts": 3, "delay_s": 300}` },
+  );
+}
+
+export interface CallOptions {
+  silence: { reprompt_s: number; hangup_s: number };
+  voicemail: (typeof VOICEMAIL_POLICIES)[number];
+  voicemail_message: string | null;
+  transfer_to: string | null;
+  consult: boolean;
+  retry: { max_attempts: number; delay_s: number; on: RetryOn[] };
+}
+
+/** The call's policies: the request's where it set them, config.yaml's elsewhere. */
+export function resolveOptions(config: Config, req: Partial<CallOptionsRequest> = {}): CallOptions {
+  const c = config.calls;
+  return {
+    silence: {
+      reprompt_s: req.silence?.reprompt_s ?? c.silence_reprompt_s,
+      hangup_s: req.silence?.hangup_s ?? c.silence_hangup_s,
+    },
+    voicemail: req.voicemail ?? c.voicemail,
+    voicemail_message: req.voicemail_message ?? null,
+    transfer_to: req.transfer_to ?? c.transfer_to ?? null,
+    consult: req.consult ?? false,
+    retry: req.retry ?? { max_attempts: 1, delay_s: DEFAULT_RETRY_DELAY_S, on: [...RETRY_ON] },
+  };
+}
+
+/** A stored call's policies; calls from before they existed get config.yaml's. */
+export function callOptions(config: Config, stored: string | null): CallOptions {
+  return stored ? (JSON.parse(stored) as CallOptions) : resolveOptions(config);
+}

@@ -1,0 +1,68 @@
+// Trying a call again: an attempt that ends busy, unanswered or failed is kept in the call's attempts and,
+// if the call's retry policy allows another, the call waits for it instead of ending. The wait is stored
+// (next_attempt_at), so a restart keeps it; the retry worker dials when it is due.
+import type { AppContext } from "../app.ts";
+import type { CallStatus } from "../twilio/status.ts";
+import { enqueueEvent } from "./events.ts";
+import { addHistory } from "./history.ts";
+import { callOptions, type RetryOn } from "./options.ts";
+import type { Report } from "./reports.ts";
+import { END_REASON } from "./status.ts";
+import type { CallRow, EndReason } from "./store.ts";
+import { iso } from "./view.ts";
+
+const RETRY_ON: Partial<Record<CallStatus, RetryOn>> = { busy: "busy", "no-answer": "no_answer", failed: "failed" };
+
+/** How long until the next attempt, when this status ends an attempt the policy tries again; else null. */
+export function retryDelayMs(ctx: AppContext, call: CallRow, status: CallStatus): number | null {
+  const on = RETRY_ON[status];
+  if (!on || call.direction !== "outbound" || call.answered_at !== null || call.end_requested_at !== null) return null;
+  const { retry } = callOptions(ctx.config, call.options);
+  if (call.attempt >= retry.max_attempts || !retry.on.includes(on)) return null;
+  return retry.delay_s * 1000;
+}
+
+/** Keeps the attempt that ended and sets the call waiting for the next; call inside applyReport's transaction. */
+export function scheduleRetry(ctx: AppContext, call: CallRow, report: Report, delayMs: number, at: number): CallRow {
+  ctx.store.addAttempt({
+    call_id: call.id,
+    attempt: call.attempt,
+    call_sid: call.call_sid,
+    status: report.status,
+    end_reason: END_REASON[report.status] ?? report.status,
+    error: report.error ?? null,
+    started_at: call.attempt_started_at ?? call.created_at,
+    ended_at: at,
+  });
+  const retryAt = at + delayMs;
+  const row = ctx.store.updateCall(
+    call.id,
+    { status: "queued", call_sid: null, last_sequence: -1, next_attempt_at: retryAt, error: null },
+    at,
+  );
+  enqueueEvent(ctx, row, "call.retry_scheduled", at, {
+    attempt: call.attempt,
+    attempt_status: report.status,
+    next_attempt: call.attempt + 1,
+    retry_at: iso(retryAt),
+  });
+  ctx.signals.retryScheduled();
+  ctx.log.info("call will be tried again", { call_id: call.id, attempt: call.attempt, status: report.status });
+  return row;
+}
+
+/** Ends a call waiting for its next attempt: nothing is up at Twilio, so it is over at once. */
+export function cancelRetry(ctx: AppContext, call: CallRow, reason: EndReason): CallRow {
+  const at = ctx.now();
+  const row = ctx.store.transaction(() => {
+    addHistory(ctx, { callId: call.id, callSid: null, status: "canceled", source: "api", verdict: "apply", at });
+    return ctx.store.updateCall(
+      call.id,
+      { status: "canceled", ended_at: at, end_requested_at: at, end_reason: reason, next_attempt_at: null },
+      at,
+    );
+  });
+  ctx.signals.callEnded();
+  ctx.log.info("call ended while waiting for its next attempt", { call_id: call.id, reason });
+  return row;
+}

@@ -1,0 +1,58 @@
+// Handing a call to a person: Twilio's call is updated with a <Dial> to the call's transfer target, which
+// ends the media stream (and so the bridge) while the call goes on with the person. The call keeps
+// end_reason `transferred`; the dialled leg's outcome arrives at /twilio/dial-status.
+import { TRANSFER_FAILED_APOLOGY } from "../agent/lines.ts";
+import type { AppContext } from "../app.ts";
+import { dial, sayAndHangup } from "../twilio/twiml.ts";
+import { TWILIO_PATHS, twilioUrl } from "../twilio/urls.ts";
+import type { DialStatusWebhook } from "../twilio/webhook.ts";
+import { destinationRefusal } from "./destinations.ts";
+import { getCall, requireTwilio } from "./errors.ts";
+import { enqueueEvent } from "./events.ts";
+import { endCall } from "./hangup.ts";
+import { callOptions } from "./options.ts";
+import { callForWebhook } from "./reports.ts";
+import type { CallRow } from "./store.ts";
+
+/** Transfers the call to its target; a call with none (or one no longer allowed) is ended instead. */
+export async function transferCall(ctx: AppContext, id: string): Promise<CallRow> {
+  const call = getCall(ctx, id);
+  const log = ctx.log.child({ call_id: id });
+  const target = callOptions(ctx.config, call.options).transfer_to;
+  const refusal = target ? destinationRefusal(ctx.config, target, "'transfer_to'") : "the call has no transfer target";
+  if (!target || refusal || !call.call_sid || call.ended_at !== null) {
+    log.warn("cannot transfer the call; ending it instead", { reason: refusal ?? "not live" });
+    return endCall(ctx, id, "agent_hangup");
+  }
+  const at = ctx.now();
+  const updated = ctx.store.transaction(() => {
+    const row = requestTransfer(ctx, call, target, at);
+    enqueueEvent(ctx, row, "call.transferred", at, { transferred_to: target });
+    return row;
+  });
+  const twiml = await dial({
+    to: target,
+    // Twilio accepts only its own numbers (or verified ones) as caller ID: ours.
+    callerId: ctx.config.twilio.phone_number ?? call.from_number ?? "",
+    timeoutS: ctx.config.calls.transfer_ring_s,
+    action: `${twilioUrl(call.webhook_url, TWILIO_PATHS.dialStatus)}?call_id=${call.id}`,
+  });
+  await requireTwilio(ctx).updateCall(call.call_sid, { twiml });
+  log.info("call transferred", { to: target });
+  return updated;
+}
+
+/** Unlike a hang-up the call stays up, so only the reason and the target are recorded. */
+function requestTransfer(ctx: AppContext, call: CallRow, target: string, at: number): CallRow {
+  return ctx.store.updateCall(call.id, { end_reason: call.end_reason ?? "transferred", transferred_to: target }, at);
+}
+
+/** How the dialled leg went; a person who never answered leaves the caller an apology rather than dead air. */
+export async function handleDialStatus(ctx: AppContext, p: DialStatusWebhook, callId: string | null): Promise<string> {
+  const call = callForWebhook(ctx, p.CallSid, callId);
+  if (!call) return sayAndHangup();
+  ctx.store.updateCall(call.id, { transfer_status: p.DialCallStatus }, ctx.now());
+  ctx.log.info("transfer leg ended", { call_id: call.id, dial_status: p.DialCallStatus });
+  const answered = p.DialCallStatus === "completed" || p.DialCallStatus === "answered";
+  return sayAndHangup(answered ? undefined : TRANSFER_FAILED_APOLOGY);
+}
