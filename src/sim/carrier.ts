@@ -1,14 +1,15 @@
 // The simulated carrier: Twilio as its documentation describes it. A REST Calls API on a local
 // port, signed status and voice webhooks, TwiML, and — with `autoCalls` — whole calls: ringing,
-// answer, a media stream with a persona on the line, hang-ups. Tests also drive it by hand
-// (sendStatus, sendVoice, sendInbound). It shares no code with the server's Twilio adapters, so
-// signatures are checked against an independent implementation.
+// answer, a media stream with a persona on the line, asynchronous answering machine detection, `<Dial>`
+// to a second party, hang-ups. Tests also drive it by hand (sendStatus, sendVoice, sendInbound). It
+// shares no code with the server's Twilio adapters, so signatures are checked against an independent
+// implementation.
 
 import { createHmac, randomBytes } from "node:crypto";
 import { connectMediaStream, type MediaClient, type MediaClientOptions } from "./media-stream.ts";
-import { personaFor, runPersona } from "./personas.ts";
+import { type Persona, personaFor, personaOnAttempt, runPersona } from "./personas.ts";
 import type { Script } from "./script.ts";
-import { parseTwiml } from "./twiml.ts";
+import { parseTwiml, type Verb } from "./twiml.ts";
 
 export interface CarrierOptions {
   accountSid?: string;
@@ -74,6 +75,25 @@ export interface SentWebhook {
   error?: string;
 }
 
+/** One `<Dial>` the carrier ran: its attributes as given, and how the dialled leg went once it ended. */
+export interface CarrierDial {
+  /** The call that ran the `<Dial>` (the parent). */
+  callSid: string;
+  to: string;
+  callerId: string | undefined;
+  /** Seconds the dialled number may ring. */
+  timeout: number;
+  action: string | undefined;
+  /** As given; the action is always POSTed. */
+  method: string;
+  /** The dialled leg's own CallSid. */
+  dialCallSid: string;
+  /** DialCallStatus, once the dialled leg has ended. */
+  status?: "completed" | "busy" | "no-answer";
+  /** DialCallDuration (s), once the dialled leg has ended; 0 when it was never answered. */
+  duration?: number;
+}
+
 export interface TwilioError {
   status: number;
   code: number;
@@ -90,6 +110,8 @@ export interface Carrier {
   requests: RecordedRequest[];
   /** Every webhook sent by the driver (including automatic callbacks after updates), in order of completion. */
   sent: SentWebhook[];
+  /** Every `<Dial>` auto calls ran, in order. */
+  dials: CarrierDial[];
   failNext(err: TwilioError): void;
   /** Standing REST faults by operation (mutable): each request of that kind fails until the entry is removed. */
   faults: CarrierFaults;
@@ -122,6 +144,11 @@ interface CallMeta {
   updated: Date;
   answered?: Date;
   ended?: Date;
+  /** Who answered this auto call (busy-twice resolved to busy or talks). */
+  persona?: Persona;
+  /** Answering machine detection has started listening (once a call, whatever its streams). */
+  detecting?: boolean;
+  answeredBy?: string;
 }
 
 /** Billable seconds: from answer to hang-up; calls that were never answered last 0 s. */
@@ -132,6 +159,17 @@ function talkSeconds(m: CallMeta, speed = 1): number {
 
 /** The StatusCallbackEvent that reports a status; Twilio sends only the events that were asked for. */
 const EVENT_FOR: Record<string, string> = { initiated: "initiated", ringing: "ringing", "in-progress": "answered" };
+
+const FRAME_MS = 20;
+/** How long AMD listens to a person before it calls them human (stream time; Twilio says 2–4 s, ours is quicker). */
+const AMD_HUMAN_MS = 1500;
+/** Ring time of a callee who answers, stream time. */
+const RING_MS = 800;
+/** How long a dialled party who answers talks before hanging up, stream time. */
+const DIAL_TALK_MS = 2000;
+/** A no-answer callee rings out after the call's timeout, but never longer than this in the simulation. */
+const NO_ANSWER_MAX_MS = 4000;
+const HANGUP_TWIML = "<Response><Hangup/></Response>";
 
 function hex(bytes: number): string {
   return randomBytes(bytes).toString("hex");
@@ -231,6 +269,9 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
   const meta = new Map<string, CallMeta>();
   const requests: RecordedRequest[] = [];
   const sent: SentWebhook[] = [];
+  const dials: CarrierDial[] = [];
+  /** Calls placed to each number so far, dialled legs included: busy-twice answers the third. */
+  const attempts = new Map<string, number>();
   const failures: TwilioError[] = [];
   const pending = new Set<Promise<unknown>>();
   /** Requests held by a `timeout` fault, released when the carrier stops. */
@@ -267,7 +308,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
       phone_number_sid: phoneNumberSid,
       status: call.status,
       direction: m?.direction ?? "outbound-api",
-      answered_by: null,
+      answered_by: m?.answeredBy ?? null,
       start_time: m?.answered ? rfc2822(m.answered) : null,
       end_time: m?.ended ? rfc2822(m.ended) : null,
       duration,
@@ -404,20 +445,28 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     else setStatus(call, status);
   }
 
+  /** Who picks up this call to `number`, counting it as one more call to that number. */
+  function answerAs(number: string): Persona {
+    const attempt = (attempts.get(number) ?? 0) + 1;
+    attempts.set(number, attempt);
+    return personaOnAttempt(number, attempt);
+  }
+
   /** An outbound call from creation to hang-up, as the callee's persona would have it go. */
   async function playCall(call: CarrierCall): Promise<void> {
-    const persona = personaFor(call.to);
+    const persona = answerAs(call.to);
+    meta.get(call.sid)!.persona = persona;
     await sleep(50);
     await progress(call, "initiated");
     await sleep(250);
     if (TERMINAL.has(call.status)) return;
     await progress(call, "ringing");
     if (persona === "busy") {
-      await sleep(800);
+      await sleep(RING_MS);
       if (!TERMINAL.has(call.status)) await progress(call, "busy");
       return;
     }
-    await sleep(persona === "no-answer" ? Math.min(call.timeout ?? 60, 4) * 1000 : 800);
+    await sleep(persona === "no-answer" ? Math.min((call.timeout ?? 60) * 1000, NO_ANSWER_MAX_MS) : RING_MS);
     if (TERMINAL.has(call.status)) return;
     if (persona === "no-answer") return progress(call, "no-answer");
     const run = (twimlRuns.get(call.sid) ?? 0) + 1;
@@ -425,7 +474,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     const voice = await driver.sendVoice(call.sid).catch(() => null);
     await progress(call, "in-progress");
     // A voice URL that fails is error 11200 at Twilio: the call ends.
-    await runTwiml(call, voice?.ok ? await voice.text() : "<Response><Hangup/></Response>", run);
+    await runTwiml(call, voice?.ok ? await voice.text() : HANGUP_TWIML, run);
   }
 
   /** Executes a TwiML document; a newer document for the same call (an update) stops this one. */
@@ -437,6 +486,12 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
       if (verb.verb === "Say") await sleep(Math.max(800, verb.text.length * 60));
       if (verb.verb === "Pause") await sleep(verb.seconds * 1000);
       if (verb.verb === "Stream") await stream(call, verb.url, verb.parameters);
+      if (verb.verb === "Dial") {
+        const leg = await dialLeg(call, verb);
+        if (!current()) return;
+        // With an action, what it answers replaces the rest of this document, as at Twilio.
+        if (leg.action) return runTwiml(call, await dialAction(call, leg), run);
+      }
     }
     if (current()) await progress(call, "completed");
   }
@@ -456,10 +511,84 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     // A failed upgrade is error 31920: the stream never starts and TwiML goes on.
     if (!line) return;
     media.set(call.sid, line);
-    void runPersona(personaFor(call.to), line, auto!.script).then(async () => {
-      if (personaFor(call.to) === "hangs-up" && !TERMINAL.has(call.status)) await progress(call, "completed");
+    // A stream that opened while the carrier was stopping missed its close in stop().
+    if (stopping) line.close();
+    const m = meta.get(call.sid);
+    const persona = m?.persona ?? personaFor(call.to);
+    const acted = runPersona(persona, line, auto!.script);
+    void acted.then(async () => {
+      if (persona === "hangs-up" && !TERMINAL.has(call.status)) await progress(call, "completed");
     });
+    if (m && !m.detecting && amdRequested(call)) {
+      m.detecting = true;
+      background(() => detectMachine(call, persona, line, acted));
+    }
     await line.closed;
+  }
+
+  /** Twilio runs AMD in the background only when the create asked for detection, async, with a callback. */
+  function amdRequested(call: CarrierCall): boolean {
+    const p = call.params;
+    const mode = p.MachineDetection;
+    return (mode === "Enable" || mode === "DetectMessageEnd") && p.AsyncAmd === "true" && !!p.AsyncAmdStatusCallback;
+  }
+
+  /**
+   * Listens to the callee as AMD does and posts the verdict, timed in stream time from the answer. A
+   * machine in DetectMessageEnd mode is judged once its greeting and beep have played; anyone else (and a
+   * machine in Enable mode) after AMD_HUMAN_MS. A call that ended first gets no verdict.
+   */
+  async function detectMachine(call: CarrierCall, persona: Persona, line: MediaClient, acted: Promise<void>) {
+    const machine = persona === "voicemail";
+    const messageEnd = call.params.MachineDetection === "DetectMessageEnd";
+    if (machine && messageEnd) await acted;
+    else await line.wait(AMD_HUMAN_MS);
+    if (stopping || TERMINAL.has(call.status)) return;
+    const answeredBy = !machine ? "human" : messageEnd ? "machine_end_beep" : "machine_start";
+    meta.get(call.sid)!.answeredBy = answeredBy;
+    await post(call.params.AsyncAmdStatusCallback!, {
+      AccountSid: accountSid,
+      CallSid: call.sid,
+      AnsweredBy: answeredBy,
+      MachineDetectionDuration: String(line.framesSent * FRAME_MS),
+    });
+  }
+
+  /**
+   * <Dial>: the dialled number answers as its persona would. Busy and no-answer end it unanswered;
+   * anyone else talks for DIAL_TALK_MS and hangs up. Returns the leg once it has ended.
+   */
+  async function dialLeg(call: CarrierCall, verb: Extract<Verb, { verb: "Dial" }>): Promise<CarrierDial> {
+    const leg: CarrierDial = {
+      callSid: call.sid,
+      to: verb.number,
+      callerId: verb.callerId,
+      timeout: verb.timeout,
+      action: verb.action,
+      method: verb.method,
+      dialCallSid: `CA${hex(16)}`,
+    };
+    dials.push(leg);
+    const persona = answerAs(verb.number);
+    if (persona === "busy") await sleep(RING_MS);
+    else if (persona === "no-answer") await sleep(Math.min(verb.timeout * 1000, NO_ANSWER_MAX_MS));
+    else await sleep(RING_MS + DIAL_TALK_MS);
+    leg.status = persona === "busy" || persona === "no-answer" ? persona : "completed";
+    leg.duration = leg.status === "completed" ? DIAL_TALK_MS / 1000 : 0;
+    return leg;
+  }
+
+  /** Tells `<Dial action>` how the dialled leg ended; what it answers is the TwiML the call goes on with. */
+  async function dialAction(call: CarrierCall, leg: CarrierDial): Promise<string> {
+    const res = await post(leg.action!, {
+      ...baseParams(call),
+      CallStatus: call.status,
+      DialCallStatus: leg.status!,
+      DialCallSid: leg.dialCallSid,
+      DialCallDuration: String(leg.duration ?? 0),
+    }).catch(() => null);
+    // An action URL that fails is error 11200 at Twilio: the call ends.
+    return res?.ok ? await res.text() : HANGUP_TWIML;
   }
 
   /** Where a webhook or stream URL is actually sent: the configured origin, same path and query. */
@@ -572,6 +701,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     calls,
     requests,
     sent,
+    dials,
     failNext(err) {
       failures.push(err);
     },
@@ -604,10 +734,10 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
         SequenceNumber: String(call.sequence++),
         Timestamp: rfc2822(new Date()),
       };
-      if (TERMINAL.has(status)) {
-        const m = meta.get(callSid);
-        params.CallDuration = String(m ? talkSeconds(m, speed) : 0);
-      }
+      const m = meta.get(callSid);
+      if (TERMINAL.has(status)) params.CallDuration = String(m ? talkSeconds(m, speed) : 0);
+      // Once AMD has its verdict, Twilio reports it on status callbacks too.
+      if (m?.answeredBy) params.AnsweredBy = m.answeredBy;
       return post(call.statusCallback, { ...params, ...extra });
     },
     async sendVoice(callSid, extra = {}) {

@@ -1,9 +1,20 @@
 // Who answers a simulated call, chosen by the number dialled. Each persona is what Twilio would
 // report (status sequence) plus what the person does on the line once the media stream is up.
 import type { MediaClient } from "./media-stream.ts";
-import type { Script } from "./script.ts";
+import type { CallerStep, Script } from "./script.ts";
 
-export type Persona = "talks" | "busy" | "no-answer" | "hangs-up" | "interrupter" | "silent" | "voicemail";
+export type Persona =
+  | "talks"
+  | "busy"
+  | "no-answer"
+  | "hangs-up"
+  | "interrupter"
+  | "silent"
+  | "voicemail"
+  | "ivr"
+  | "wants-human"
+  | "asks-owner"
+  | "busy-twice";
 
 export const PERSONA_NUMBERS: Record<string, Persona> = {
   "+15550100001": "talks",
@@ -13,24 +24,92 @@ export const PERSONA_NUMBERS: Record<string, Persona> = {
   "+15550100005": "interrupter",
   "+15550100006": "silent",
   "+15550100007": "voicemail",
+  "+15550100008": "ivr",
+  "+15550100009": "wants-human",
+  "+15550100010": "asks-owner",
+  "+15550100011": "busy-twice",
+  "+15550100012": "talks",
 };
+
+/** Where a simulated transfer goes: a person who answers a `<Dial>` and talks with whoever is put through. */
+export const TRANSFER_NUMBER = "+15550100012";
 
 /** Any number not in the table answers and talks, so the README's API examples hold a conversation. */
 export function personaFor(number: string): Persona {
   return PERSONA_NUMBERS[number] ?? "talks";
 }
 
+/** The first number in the table that dials this persona. */
+export function numberFor(persona: Persona): string {
+  const number = Object.keys(PERSONA_NUMBERS).find((n) => PERSONA_NUMBERS[n] === persona);
+  if (!number) throw new Error(`sim: no number answers as ${persona}`);
+  return number;
+}
+
+/** busy-twice is engaged on this many calls before it answers, so a caller's retries get through. */
+const BUSY_TWICE_BUSY_CALLS = 2;
+
+/** Who answers the `attempt`-th call (from 1) to a number: busy-twice is busy, then talks. */
+export function personaOnAttempt(number: string, attempt: number): Persona {
+  const persona = personaFor(number);
+  if (persona !== "busy-twice") return persona;
+  return attempt <= BUSY_TWICE_BUSY_CALLS ? "busy" : "talks";
+}
+
 const POLL_MS = 20;
 /** How long the agent must be quiet before a polite caller takes their turn. */
 const TURN_GAP_MS = 400;
+/** How long the ivr persona's menu listens for the agent's keypress before putting the call through. */
+export const IVR_LISTEN_MS = 4000;
+/**
+ * How long asks-owner waits in silence before taking what it heard as the answer: the agent's "let me
+ * check", a holding line and the answer follow one another with shorter gaps than this.
+ */
+const ANSWER_GAP_MS = 2000;
 
 async function agentStartsSpeaking(line: MediaClient): Promise<void> {
   while (line.isOpen() && !line.agentPlaying) await line.wait(POLL_MS);
 }
 
-async function agentFinishes(line: MediaClient): Promise<void> {
+async function agentFinishes(line: MediaClient, gapMs = TURN_GAP_MS): Promise<void> {
   await agentStartsSpeaking(line);
-  while (line.isOpen() && line.agentQuietMs < TURN_GAP_MS) await line.wait(POLL_MS);
+  while (line.isOpen() && line.agentQuietMs < gapMs) await line.wait(POLL_MS);
+}
+
+/** Says each step in turn, after the agent's reply or into it. */
+async function converse(line: MediaClient, steps: CallerStep[], interrupter: boolean): Promise<void> {
+  for (const step of steps) {
+    const cutIn = interrupter ? 800 : step.interruptAfterMs;
+    if (cutIn === undefined) await agentFinishes(line);
+    else {
+      await agentStartsSpeaking(line);
+      await line.wait(cutIn);
+    }
+    if (!line.isOpen()) return;
+    await line.say(step.line.audio);
+  }
+}
+
+/**
+ * A phone menu: its prompt at once (over any greeting), a pause in which it takes the agent's tones
+ * (it does not decode them: any key will do), then the person it connects to, who talks as `talks` does.
+ */
+async function phoneMenu(line: MediaClient, script: Script): Promise<void> {
+  await line.say(script.ivr.menu.audio);
+  await line.wait(IVR_LISTEN_MS);
+  if (!line.isOpen()) return;
+  await line.say(script.ivr.connected.audio);
+  await converse(line, script.caller, false);
+}
+
+/** Asks what only the agent's owner can answer, waits out the check and the answer, then says goodbye. */
+async function asksOwner(line: MediaClient, script: Script): Promise<void> {
+  await agentFinishes(line);
+  if (!line.isOpen()) return;
+  await line.say(script.asksOwner.question.audio);
+  await agentFinishes(line, ANSWER_GAP_MS);
+  if (!line.isOpen()) return;
+  await line.say(script.asksOwner.goodbye.audio);
 }
 
 /** Plays the persona on an answered call's media stream; returns when the persona is done with the line. */
@@ -39,17 +118,7 @@ export async function runPersona(persona: Persona, line: MediaClient, script: Sc
   switch (persona) {
     case "talks":
     case "interrupter":
-      for (const step of script.caller) {
-        const cutIn = persona === "interrupter" ? 800 : step.interruptAfterMs;
-        if (cutIn === undefined) await agentFinishes(line);
-        else {
-          await agentStartsSpeaking(line);
-          await line.wait(cutIn);
-        }
-        if (!line.isOpen()) return;
-        await line.say(step.line.audio);
-      }
-      return;
+      return converse(line, script.caller, persona === "interrupter");
     case "hangs-up":
       await line.wait(1500);
       line.stop();
@@ -57,6 +126,15 @@ export async function runPersona(persona: Persona, line: MediaClient, script: Sc
     case "voicemail":
       await line.say(script.voicemail);
       return;
+    case "ivr":
+      return phoneMenu(line, script);
+    case "wants-human":
+      // Asks once, then stays on the line, quiet, until the call is handed over or ended.
+      await agentFinishes(line);
+      if (line.isOpen()) await line.say(script.wantsHuman.audio);
+      return;
+    case "asks-owner":
+      return asksOwner(line, script);
     default:
       return;
   }

@@ -1,5 +1,7 @@
 // The simulated conversation: what the agent and the caller say, as text and as recorded speech
 // (8 kHz μ-law fixtures made by audio/make.sh). The voice model and the callee read the same script.
+// The callers that test the agent's abilities reuse those recordings: the voice model "transcribes"
+// each caller turn from the script's text, so only the speech's timing has to fit.
 import agentBye from "./audio/agent-bye.ulaw" with { type: "file" };
 import agentGreeting from "./audio/agent-greeting.ulaw" with { type: "file" };
 import agentMoved from "./audio/agent-moved.ulaw" with { type: "file" };
@@ -26,7 +28,22 @@ export interface Script {
   agent: Line[];
   caller: CallerStep[];
   voicemail: Uint8Array;
+  /** The ivr persona's phone menu, and what it says once the agent's key has put the call through. */
+  ivr: { menu: Line; connected: Line };
+  /** The wants-human persona's one request. */
+  wantsHuman: Line;
+  /** The asks-owner persona's question for the agent's owner, and its goodbye once it has the answer. */
+  asksOwner: { question: Line; goodbye: Line };
 }
+
+/** What the voice model hears and says on one kind of call: caller turns in order, agent replies in order. */
+export interface Conversation {
+  callerTranscripts: string[];
+  agentReplies: (string | Line)[];
+}
+
+/** The personas whose calls the voice model has a scripted side for. */
+export type Scenario = "talks" | "ivr" | "wants-human" | "asks-owner";
 
 const load = async (path: string) => new Uint8Array(await Bun.file(path).arrayBuffer());
 
@@ -51,5 +68,43 @@ export async function loadScript(): Promise<Script> {
     agent: [greeting, offer, moved, bye],
     caller: [{ line: yes }, { line: move, interruptAfterMs: 1200 }, { line: callerGoodbye }],
     voicemail: voicemailAudio,
+    ivr: {
+      menu: {
+        text: "Thanks for calling Acme Dental. For appointments, press one. For billing, press two.",
+        audio: mail,
+      },
+      connected: { text: "You are now connected.", audio: yes.audio },
+    },
+    wantsHuman: { text: "Can I talk to a person, please?", audio: move.audio },
+    asksOwner: {
+      question: { text: "Does Tuesday at three work for them?", audio: move.audio },
+      goodbye: callerGoodbye,
+    },
   };
+}
+
+/**
+ * The voice model's side of a persona's call. The agent's lines that come before a tool call are scripted
+ * here; what it says about a tool's result comes from the voice model's trigger table.
+ */
+export function conversation(script: Script, scenario: Scenario): Conversation {
+  const caller = script.caller.map((s) => s.line.text);
+  const [greeting, ...rest] = script.agent;
+  switch (scenario) {
+    case "talks":
+      return { callerTranscripts: caller, agentReplies: script.agent };
+    case "ivr":
+      // The menu talks over the greeting; once through, the agent greets the person who picks up.
+      return {
+        callerTranscripts: [script.ivr.menu.text, script.ivr.connected.text, ...caller],
+        agentReplies: [greeting!, "I will press one for appointments.", greeting!, ...rest],
+      };
+    case "wants-human":
+      return { callerTranscripts: [script.wantsHuman.text], agentReplies: [greeting!, "Of course, one moment."] };
+    case "asks-owner":
+      return {
+        callerTranscripts: [script.asksOwner.question.text, script.asksOwner.goodbye.text],
+        agentReplies: [greeting!, "Let me check with them.", script.agent.at(-1)!],
+      };
+  }
 }

@@ -1,30 +1,39 @@
 // Both simulators together, and the configuration that points a server at them.
 import type { Config } from "../config/schema.ts";
 import { type Carrier, startCarrier } from "./carrier.ts";
-import { loadScript, type Script } from "./script.ts";
+import { type Conversation, conversation, loadScript, type Scenario, type Script } from "./script.ts";
 import { type RealtimeSim, startRealtimeSim } from "./voice-model.ts";
+
+export interface SimulatorOptions {
+  speed?: number;
+  record?: boolean;
+  /**
+   * Whom the voice model expects on the line: a persona's scripted conversation (default "talks"), or
+   * both sides as given. The carrier's callee is chosen by the number dialled, so dial the persona's.
+   */
+  scenario?: Scenario | Conversation;
+}
 
 export interface Simulators {
   carrier: Carrier;
   model: RealtimeSim;
   script: Script;
+  /** Voice model sessions opened from now on follow this scenario. */
+  useScenario(scenario: Scenario | Conversation): void;
   stop(): Promise<void>;
 }
 
-export async function startSimulators(opts: { speed?: number; record?: boolean } = {}): Promise<Simulators> {
+export async function startSimulators(opts: SimulatorOptions = {}): Promise<Simulators> {
   const script = await loadScript();
+  const sides = (s: Scenario | Conversation) => (typeof s === "string" ? conversation(script, s) : s);
   // A quarter second of "thinking" before each reply, so latencies look like a hosted model's.
-  const model = startRealtimeSim({
-    callerTranscripts: script.caller.map((s) => s.line.text),
-    agentReplies: script.agent,
-    responseDelayMs: 250,
-    speed: opts.speed,
-  });
+  const model = startRealtimeSim({ ...sides(opts.scenario ?? "talks"), responseDelayMs: 250, speed: opts.speed });
   const carrier = await startCarrier({ autoCalls: { script, speed: opts.speed, record: opts.record } });
   return {
     carrier,
     model,
     script,
+    useScenario: (scenario) => model.setConversation(sides(scenario)),
     async stop() {
       await carrier.stop();
       model.stop();

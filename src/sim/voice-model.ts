@@ -1,6 +1,7 @@
 // A voice model that speaks the OpenAI Realtime GA protocol on a local WebSocket. It detects speech
 // by energy in the audio it is sent, "transcribes" each caller turn from a script, answers with tone
-// audio and a scripted transcript, can be interrupted, and calls `end_call` when the caller says goodbye.
+// audio and a scripted transcript, can be interrupted, and calls `end_call` when the caller says goodbye
+// (or another offered tool when the caller's words ask for it: see TOOL_TRIGGERS).
 // Its HTTP side also answers the post-call report's Chat Completions request (see report-model.ts).
 
 import { randomBytes } from "node:crypto";
@@ -19,7 +20,7 @@ export interface RealtimeSimOptions {
   /** Caller transcripts, one per detected turn; "goodbye" in one ends the call through the tool. */
   callerTranscripts?: string[];
   /** The agent's lines, one per response (the greeting first): text alone is spoken as a tone. */
-  agentReplies?: (string | { text: string; audio: Uint8Array })[];
+  agentReplies?: AgentLine[];
   /** Length of each reply spoken as a tone, ms. */
   replyMs?: number;
   /** Size of each audio delta, ms. */
@@ -49,6 +50,95 @@ export interface RealtimeSimOptions {
 
 type Json = Record<string, any>;
 
+/** One of the agent's lines: text alone is spoken as a tone. */
+export type AgentLine = string | { text: string; audio?: Uint8Array };
+
+/** Who the sessions expect on the line: what each caller turn says, what the agent answers. */
+export interface SimConversation {
+  callerTranscripts?: string[];
+  agentReplies?: AgentLine[];
+}
+
+/** A function call this agent made. */
+export interface SimToolCall {
+  name: string;
+  call_id: string;
+  arguments: Json;
+}
+
+/** A function_call_output item the server sent; `name` is the tool's when this agent made that call. */
+export interface SimToolOutput {
+  call_id: string;
+  name?: string;
+  output: string;
+}
+
+/** When a caller's words make the agent call a tool (if the session offers it), and what it says around the call. */
+export interface ToolTrigger {
+  tool: string;
+  when: RegExp;
+  args(transcript: string, match: RegExpExecArray): Json;
+  /** The reply before the call when the script has no line left. */
+  reply: string;
+  /** Said when the server asks for a response while the tool still runs (its holding line). */
+  holding?: string;
+  /** Said in the response that follows the tool's output. */
+  afterOutput?(output: string): string;
+}
+
+const KEYS: Record<string, string> = {
+  one: "1",
+  two: "2",
+  three: "3",
+  four: "4",
+  five: "5",
+  six: "6",
+  seven: "7",
+  eight: "8",
+  nine: "9",
+  zero: "0",
+  star: "*",
+  pound: "#",
+  hash: "#",
+};
+
+function consultAnswer(output: string): string {
+  let answer: unknown;
+  try {
+    answer = (JSON.parse(output) as Json).answer;
+  } catch {
+    answer = undefined;
+  }
+  return typeof answer === "string" ? `I checked: ${answer}` : "Sorry, I could not check that just now.";
+}
+
+/** The first rule whose words a caller turn holds wins; a goodbye (end_call) outranks them all. */
+export const TOOL_TRIGGERS: readonly ToolTrigger[] = [
+  {
+    tool: "send_dtmf",
+    when: /press (one|two|three|four|five|six|seven|eight|nine|zero|star|pound|hash|\d)/i,
+    args: (_, m) => ({ digits: KEYS[m[1]!.toLowerCase()] ?? m[1]! }),
+    reply: "OK, pressing it now.",
+  },
+  {
+    tool: "transfer_call",
+    when: /(talk|speak) to (a |an )?(person|human|someone|representative|agent)/i,
+    args: () => ({ reason: "The caller asked to talk to a person." }),
+    reply: "Of course, one moment.",
+    afterOutput: () => "I am connecting you to a person now.",
+  },
+  {
+    tool: "consult_assistant",
+    when: /check with|ask (him|her|them)|does .* work for them/i,
+    args: (transcript) => ({ question: transcript }),
+    reply: "Let me check with them.",
+    holding: "Please hold on a moment while I check.",
+    afterOutput: consultAnswer,
+  },
+];
+
+const triggerFor = (tool: string | undefined) => TOOL_TRIGGERS.find((t) => t.tool === tool);
+
 export interface SimSession {
   readonly id: string;
   readonly model: string;
@@ -62,6 +152,8 @@ export interface SimSession {
   readonly deltaCount: number;
   readonly session: Json;
   readonly truncates: Json[];
+  readonly toolCalls: SimToolCall[];
+  readonly toolOutputs: SimToolOutput[];
   readonly closed: boolean;
   close(code?: number): void;
 }
@@ -80,16 +172,29 @@ export interface RealtimeSim {
    * `insufficient_quota`) instead of session.updated, then close the socket unless `keepOpen`.
    */
   failSessions(n: number, opts?: { code?: string; keepOpen?: boolean }): void;
+  /** Sessions opened from now on follow this conversation instead of the options' own. */
+  setConversation(c: SimConversation): void;
   stop(): void;
+}
+
+interface ToolCallSpec {
+  name: string;
+  args: Json;
 }
 
 interface State {
   sim: SimSession | null;
+  /** The conversation when the session opened. */
+  conversation: SimConversation;
   ws: ServerWebSocket<Data> | null;
   session: Json;
   received: Json[];
   counters: { appendCount: number; audioBytes: number; audioBytesSent: number; deltaCount: number };
   truncates: Json[];
+  toolCalls: SimToolCall[];
+  toolOutputs: SimToolOutput[];
+  /** toolOutputs already answered by a response. */
+  outputsAnswered: number;
   closed: boolean;
   audioMs: number;
   speaking: boolean;
@@ -188,6 +293,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
   let failing = 0;
   let failWith: { code?: string; keepOpen?: boolean } = {};
   let eventSeq = 0;
+  let conversation: SimConversation = { callerTranscripts: opts.callerTranscripts, agentReplies: opts.agentReplies };
 
   const send = (st: State, event: Json) => {
     if (!st.ws || st.closed) return;
@@ -200,7 +306,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       error: { type: "invalid_request_error", code, message, param: null, event_id: null, ...extra },
     });
 
-  async function respond(st: State, opts2: { line: { text: string; audio?: Uint8Array }; endCall: boolean }) {
+  async function respond(st: State, opts2: { line: { text: string; audio?: Uint8Array }; calls: ToolCallSpec[] }) {
     const responseId = id("resp");
     const itemId = id("item");
     const response = { id: responseId, itemId, cancelled: false, sentMs: 0 };
@@ -273,7 +379,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         transcript: opts2.line.text,
       });
       send(st, { type: "response.output_item.done", response_id: responseId, output_index: 0, item: output[0] });
-      if (opts2.endCall) output.push(...functionCalls(st, responseId, goodbyeCalls(st)));
+      output.push(...functionCalls(st, responseId, opts2.calls));
     }
     send(st, {
       type: "response.done",
@@ -293,7 +399,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
   const hasTool = (st: State, name: string) => (st.session.tools ?? []).some((t: Json) => t.name === name);
 
   /** What the agent calls as it says goodbye: its report first, if scripted and offered, then end_call. */
-  const goodbyeCalls = (st: State): { name: string; args: Json }[] => [
+  const goodbyeCalls = (st: State): ToolCallSpec[] => [
     ...(opts.reportOutcome && hasTool(st, "report_outcome")
       ? [{ name: "report_outcome", args: opts.reportOutcome }]
       : []),
@@ -301,7 +407,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
   ];
 
   /** Function calls as OpenAI streams them after a reply's message item, each its own output item. */
-  function functionCalls(st: State, responseId: string, calls: { name: string; args: Json }[]): Json[] {
+  function functionCalls(st: State, responseId: string, calls: ToolCallSpec[]): Json[] {
     return calls.map(({ name, args }, i) => {
       const outputIndex = i + 1;
       const call = {
@@ -328,23 +434,52 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         arguments: call.arguments,
       });
       send(st, { type: "response.output_item.done", response_id: responseId, output_index: outputIndex, item: call });
+      st.toolCalls.push({ name, call_id: call.call_id, arguments: args });
       return call;
     });
   }
 
   const nextAgentLine = (st: State, fallback: string) => {
-    const line = opts.agentReplies?.[st.agentTurns++] ?? fallback;
+    const line = st.conversation.agentReplies?.[st.agentTurns++] ?? fallback;
     return typeof line === "string" ? { text: line } : line;
   };
 
-  function startResponse(st: State, endCall = false) {
+  /** What the agent does about a caller's words: the line it falls back on, and the tools it calls after it. */
+  function turnFor(st: State, transcript: string): { fallback: string; calls: ToolCallSpec[] } {
+    if (/goodbye/i.test(transcript) && hasTool(st, "end_call"))
+      return { fallback: "Goodbye!", calls: goodbyeCalls(st) };
+    for (const t of TOOL_TRIGGERS) {
+      const match = t.when.exec(transcript);
+      if (match && hasTool(st, t.tool))
+        return { fallback: t.reply, calls: [{ name: t.tool, args: t.args(transcript, match) }] };
+    }
+    return { fallback: "OK.", calls: [] };
+  }
+
+  /**
+   * The line of a response the server asks for: about a tool's output that just came in, else a holding
+   * line while a tool still runs, else the script's next line (the greeting, a server-decided line).
+   */
+  function serverAskedLine(st: State): { text: string; audio?: Uint8Array } {
+    const fresh = st.toolOutputs.slice(st.outputsAnswered);
+    st.outputsAnswered = st.toolOutputs.length;
+    for (const o of fresh) {
+      const about = triggerFor(o.name)?.afterOutput?.(o.output);
+      if (about) return { text: about };
+    }
+    const running = st.toolCalls.filter((c) => !st.toolOutputs.some((o) => o.call_id === c.call_id));
+    const holding = running.map((c) => triggerFor(c.name)?.holding).find((h) => h !== undefined);
+    return holding ? { text: holding } : nextAgentLine(st, "OK.");
+  }
+
+  function startResponse(st: State, line: () => { text: string; audio?: Uint8Array }, calls: ToolCallSpec[] = []) {
     if (st.active)
       return error(
         st,
         "conversation_already_has_active_response",
         "Conversation already has an active response in progress",
       );
-    void respond(st, { line: nextAgentLine(st, endCall ? "Goodbye!" : "OK."), endCall });
+    void respond(st, { line: line(), calls });
   }
 
   function cancel(st: State) {
@@ -470,7 +605,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       item_id: item,
     });
     send(st, { type: "input_audio_buffer.committed", item_id: item, previous_item_id: null });
-    const transcript = opts.callerTranscripts?.[st.callerTurns++] ?? "Hello?";
+    const transcript = st.conversation.callerTranscripts?.[st.callerTurns++] ?? "Hello?";
     send(st, {
       type: "conversation.item.input_audio_transcription.completed",
       item_id: item,
@@ -478,11 +613,12 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       transcript,
       usage: { type: "duration", seconds: 1 },
     });
-    const goodbye = /goodbye/i.test(transcript) && hasTool(st, "end_call");
     if (turn.create_response === false) return;
+    const { fallback, calls } = turnFor(st, transcript);
+    const reply = () => startResponse(st, () => nextAgentLine(st, fallback), calls);
     const delay = (opts.responseDelayMs ?? 0) / (opts.speed ?? 1);
-    if (delay > 0) setTimeout(() => !st.closed && startResponse(st, goodbye), delay);
-    else startResponse(st, goodbye);
+    if (delay > 0) setTimeout(() => !st.closed && reply(), delay);
+    else reply();
   }
 
   function updateSession(st: State, event: Json) {
@@ -514,7 +650,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         return st.failing ? failSession(st, event) : updateSession(st, event);
       case "response.create":
         // Under load the agent is already talking without end; the greeting request is moot.
-        return opts.load ? undefined : startResponse(st);
+        return opts.load ? undefined : startResponse(st, () => serverAskedLine(st));
       case "response.cancel":
         if (!st.active) return error(st, "response_cancel_not_active", "Cancellation failed: no active response found");
         return cancel(st);
@@ -537,6 +673,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       }
       case "conversation.item.create": {
         const item = { id: id("item"), ...event.item };
+        if (item.type === "function_call_output") recordOutput(st, item);
         send(st, { type: "conversation.item.added", previous_item_id: null, item });
         return send(st, { type: "conversation.item.done", previous_item_id: null, item });
       }
@@ -546,6 +683,12 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       default:
         return error(st, "invalid_event", `Invalid event type '${event.type}'`);
     }
+  }
+
+  function recordOutput(st: State, item: Json) {
+    const callId = String(item.call_id ?? "");
+    const name = st.toolCalls.find((c) => c.call_id === callId)?.name;
+    st.toolOutputs.push({ call_id: callId, ...(name && { name }), output: String(item.output ?? "") });
   }
 
   /** What OpenAI sends when the account cannot pay for the session: an error, then (usually) the socket closes. */
@@ -583,6 +726,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       const model = url.searchParams.get("model") ?? "";
       const state: State = {
         sim: null,
+        conversation,
         ws: null,
         session: {
           type: "realtime",
@@ -600,6 +744,9 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         received: [],
         counters: { appendCount: 0, audioBytes: 0, audioBytesSent: 0, deltaCount: 0 },
         truncates: [],
+        toolCalls: [],
+        toolOutputs: [],
+        outputsAnswered: 0,
         closed: false,
         audioMs: 0,
         speaking: false,
@@ -637,6 +784,8 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
           return state.session;
         },
         truncates: state.truncates,
+        toolCalls: state.toolCalls,
+        toolOutputs: state.toolOutputs,
         get closed() {
           return state.closed;
         },
@@ -690,6 +839,9 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     failSessions: (n, o = {}) => {
       failing = n;
       failWith = o;
+    },
+    setConversation: (c) => {
+      conversation = c;
     },
     stop: () => void server.stop(true),
   };

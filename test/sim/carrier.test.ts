@@ -4,6 +4,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import twilio from "twilio";
 import { type Carrier, startCarrier } from "../../src/sim/carrier.ts";
+import { parseTwiml } from "../../src/sim/twiml.ts";
 
 interface Received {
   path: string;
@@ -365,5 +366,37 @@ describe("webhook driver", () => {
     } finally {
       await f.stop();
     }
+  });
+});
+
+describe("TwiML reader", () => {
+  test("<Dial> as the twilio SDK writes it: number, callerId, timeout, action (unescaped) and method", () => {
+    const r = new twilio.twiml.VoiceResponse();
+    r.say("Connecting you.");
+    r.dial(
+      { callerId: "+15005550006", timeout: 20, action: "https://x/twilio/dial-status?a=1&b=2", method: "POST" },
+      "+15550100012",
+    );
+    expect(parseTwiml(r.toString())).toEqual([
+      { verb: "Say", text: "Connecting you." },
+      {
+        verb: "Dial",
+        number: "+15550100012",
+        callerId: "+15005550006",
+        timeout: 20,
+        action: "https://x/twilio/dial-status?a=1&b=2",
+        method: "POST",
+      },
+    ]);
+  });
+
+  test("<Dial><Number>, and Twilio's defaults for what is left out", () => {
+    const r = new twilio.twiml.VoiceResponse();
+    r.dial().number("+15550100001");
+    r.hangup();
+    expect(parseTwiml(r.toString())).toEqual([
+      { verb: "Dial", number: "+15550100001", callerId: undefined, timeout: 30, action: undefined, method: "POST" },
+      { verb: "Hangup" },
+    ]);
   });
 });

@@ -1,9 +1,13 @@
-// Each simulated callee gives the status sequence Twilio would report, through the real server.
+// Each simulated callee gives the status sequence Twilio would report, through the real server; the
+// callers that test the agent's abilities hold their whole scripted conversation with it.
 import { afterEach, describe, expect, test } from "bun:test";
 import { type AppContext, createApp } from "../../src/app.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { startServer } from "../../src/http/server.ts";
 import { createLogger } from "../../src/log.ts";
+import { type GatewaySim, startGatewaySim } from "../../src/sim/gateway.ts";
+import { numberFor, TRANSFER_NUMBER } from "../../src/sim/personas.ts";
+import type { Scenario } from "../../src/sim/script.ts";
 import { type Simulators, simulatedConfig, startSimulators } from "../../src/sim/simulators.ts";
 import { tempDir } from "../support/app.ts";
 
@@ -11,17 +15,21 @@ let sims: Simulators;
 let ctx: AppContext;
 let stopServer: () => Promise<void>;
 let url: string;
+let gateway: GatewaySim | null = null;
 afterEach(async () => {
   for (const b of ctx.bridges.values()) b.close("test_over");
   await stopServer();
   await sims.stop();
+  await gateway?.stop();
+  gateway = null;
   ctx.store.close();
 });
 
-async function start() {
-  sims = await startSimulators({ speed: 8 });
+async function start(scenario: Scenario = "talks", config: Record<string, unknown> = {}) {
+  sims = await startSimulators({ speed: 8, scenario });
+  const tree = { ...config, server: { host: "127.0.0.1", port: 0, data_dir: tempDir() } };
   ctx = createApp(
-    simulatedConfig(ConfigSchema.parse({ server: { host: "127.0.0.1", port: 0, data_dir: tempDir() } }), sims),
+    simulatedConfig(ConfigSchema.parse(tree), sims),
     createLogger(() => {}),
   );
   const server = startServer(ctx);
@@ -29,8 +37,9 @@ async function start() {
   url = server.url.href.replace(/\/$/, "");
 }
 
-async function place(to: string): Promise<string> {
-  const res = await fetch(`${url}/api/call`, { method: "POST", body: JSON.stringify({ to, webhook_url: url }) });
+async function place(to: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const body = JSON.stringify({ to, webhook_url: url, ...extra });
+  const res = await fetch(`${url}/api/call`, { method: "POST", body });
   return ((await res.json()) as { call_id: string }).call_id;
 }
 
@@ -77,18 +86,11 @@ describe("callee personas", () => {
     expect(call.metrics.barge_ins).toBeGreaterThanOrEqual(2);
   });
 
-  test("voicemail: the greeting talks over the agent's opening", async () => {
+  test("voicemail: the greeting talks over the agent's opening, and AMD's verdict after the beep ends the call", async () => {
     await start();
-    const id = await place("+15550100007");
-    for (let i = 0; i < 400; i++) {
-      const call = await detail(id);
-      if (call.transcript.some((t: { interrupted: boolean }) => t.interrupted)) break;
-      await Bun.sleep(10);
-    }
-    const call = await detail(id);
+    const call = await untilEnded(await place("+15550100007"));
     expect(call.transcript[0]).toMatchObject({ role: "agent", interrupted: true });
-    await fetch(`${url}/api/calls/${id}/end`, { method: "POST" });
-    expect((await untilEnded(id)).end_reason).toBe("ended_by_api");
+    expect(call).toMatchObject({ end_reason: "voicemail", answered_by: "machine_end_beep" });
   });
 
   test("silent: the call stays up with the agent alone until it is ended", async () => {
@@ -101,5 +103,51 @@ describe("callee personas", () => {
     await fetch(`${url}/api/calls/${id}/end`, { method: "POST" });
     const ended = await untilEnded(id);
     expect(statuses(ended)).toEqual(["queued", "initiated", "ringing", "in-progress", "completed"]);
+  });
+});
+
+const said = (call: Record<string, any>) =>
+  call.transcript.map((t: { role: string; text: string }) => `${t.role}: ${t.text}`);
+
+describe("callers that test the agent's abilities", () => {
+  test("busy-twice: busy, busy, then answered by a person", async () => {
+    await start();
+    const first = await untilEnded(await place(numberFor("busy-twice")));
+    const second = await untilEnded(await place(numberFor("busy-twice")));
+    expect([first.end_reason, second.end_reason]).toEqual(["busy", "busy"]);
+    const third = await untilEnded(await place(numberFor("busy-twice")), 15_000);
+    expect(third.end_reason).toBe("agent_hangup");
+  });
+
+  test("ivr: the agent presses one, is put through, and has the usual conversation", async () => {
+    await start("ivr");
+    const call = await untilEnded(await place(numberFor("ivr")), 15_000);
+    expect(call.end_reason).toBe("agent_hangup");
+    expect(said(call)).toContain("agent: I will press one for appointments.");
+    expect(said(call)).toContain("caller: You are now connected.");
+    expect(said(call).at(-1)).toBe("agent: Goodbye!");
+    const session = sims.model.sessions[0]!;
+    expect(session.toolCalls.find((c) => c.name === "send_dtmf")?.arguments).toEqual({ digits: "1" });
+    expect(JSON.parse(session.toolOutputs.find((o) => o.name === "send_dtmf")!.output)).toMatchObject({ ok: true });
+  });
+
+  test("wants-human: asked for a person, the agent transfers the call to the transfer number", async () => {
+    await start("wants-human", { calls: { transfer_to: TRANSFER_NUMBER } });
+    const call = await untilEnded(await place(numberFor("wants-human")));
+    expect(call).toMatchObject({ end_reason: "transferred", transferred_to: TRANSFER_NUMBER });
+    expect(said(call)).toContain("agent: I am connecting you to a person now.");
+    expect(sims.carrier.dials).toMatchObject([{ to: TRANSFER_NUMBER, status: "completed" }]);
+  });
+
+  test("asks-owner: the agent checks with its owner, relays the answer, and the caller says goodbye", async () => {
+    // An owner's assistant takes a moment: by then the holding line is under way, and the answer follows it.
+    gateway = await startGatewaySim({ answer: "Tuesday at three is fine.", delayMs: 100 });
+    const integrations = { openclaw: { gateway_url: gateway.url, gateway_token: gateway.token } };
+    await start("asks-owner", { integrations });
+    const call = await untilEnded(await place(numberFor("asks-owner"), { consult: true }), 15_000);
+    expect(call.end_reason).toBe("agent_hangup");
+    expect(said(call)).toContain("caller: Does Tuesday at three work for them?");
+    expect(said(call)).toContain("agent: I checked: Tuesday at three is fine.");
+    expect(said(call).slice(-2)).toEqual(["caller: Perfect, thanks, goodbye!", "agent: Goodbye!"]);
   });
 });
