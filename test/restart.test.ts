@@ -367,4 +367,27 @@ describe("restart after a crash", () => {
     await waitForReconcile(second);
     expect(await getCall(second, id)).toMatchObject({ status: "queued", active: true });
   });
+
+  test("a call waiting for its next attempt is dialled by the run after a crash, under the same call id", async () => {
+    const f = await fake();
+    const s = setup();
+    const port = await closedPort();
+    const first = await startServer(s, port, twilioEnv(f));
+    const { id, sid } = await placeCall(first, f, { retry: { max_attempts: 2, delay_s: 1 } });
+    await drive(f, sid, "initiated", "ringing", "busy");
+    await waitForCall(first, id, (c) => c.next_attempt_at !== null);
+    await crash(first);
+
+    const second = await startServer(s, port, twilioEnv(f));
+    await waitForCall(second, id, (c) => c.attempts.length === 2 && c.call_sid !== null);
+    const retrySid = [...f.calls.values()].at(-1)!.sid;
+    expect(retrySid).not.toBe(sid);
+    // A late callback of the first attempt is kept in the history but does not touch the new attempt.
+    await drive(f, sid, "completed");
+    await drive(f, retrySid, "initiated", "ringing", "busy");
+    const call = await waitForCall(second, id, (c) => !c.active);
+    expect(call.attempts.map((a: { status: string }) => a.status)).toEqual(["busy", "busy"]);
+    expect(call.attempts.map((a: { call_sid: string }) => a.call_sid)).toEqual([sid, retrySid]);
+    expect(call).toMatchObject({ status: "busy", end_reason: "busy" });
+  });
 });

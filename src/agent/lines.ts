@@ -1,6 +1,6 @@
 // Everything the server itself has the agent say, or tells the model about the call, in one place: the
-// model speaks these in the call's own language and voice. The two fallbacks at the end are the only
-// exception, because they are said when there is no model to say them.
+// model speaks these in the call's own language and voice. The apologies said "by Twilio's own voice" are
+// the only exception, because they are said when there is no model on the call to say them.
 
 export interface Turn {
   role: "caller" | "agent";

@@ -27,10 +27,12 @@ export interface AgentAudio {
   /** The caller cut in: drop what waits here, and have Twilio drop what it buffered. False with no stream. */
   clear(): boolean;
   /** Queues μ-law audio of the server's own (keypad tones) behind the agent's; resolves when its last chunk is sent. */
-  tones(ulaw: Uint8Array): Promise<number>;
+  tones(ulaw: Uint8Array): Promise<void>;
+  /** Keypad tones wait here or have not played yet: a clear now would lose the keypress. */
+  tonesPending(): boolean;
 }
 
-type Chunk = { responseId: string; itemId: string; payload: string; bytes: number; sent?: (at: number) => void };
+type Chunk = { responseId: string; itemId: string; payload: string; bytes: number; sent?: () => void };
 
 /** The response id tone chunks carry: no model response, so no transcript turn and no truncation. */
 export const TONES = "tones";
@@ -66,16 +68,24 @@ export function createAgentAudio(
       socket.send(mark);
     });
     metrics.frames_out++;
-    chunk.sent?.(now);
+    if (chunk.responseId === TONES) {
+      tones.queued--;
+      tones.lastMark = playback.sent;
+    }
+    chunk.sent?.();
   };
-  let toneItems = 0;
+  /** Tone chunks still queued here, and the number of the last tone mark sent to Twilio. */
+  const tones = { items: 0, queued: 0, lastMark: 0 };
 
   const queue = createAudioQueue<Chunk>({
     limit: limits.queuedBytes,
     cost: (chunk) => chunk.bytes,
     writable: () => twilio !== null && twilio.getBufferedAmount() <= limits.socketBytes,
     send,
-    onDrop: () => metrics.frames_dropped_out++,
+    onDrop: (chunk) => {
+      metrics.frames_dropped_out++;
+      if (chunk.responseId === TONES) tones.queued--;
+    },
   });
 
   return {
@@ -104,9 +114,10 @@ export function createAgentAudio(
       return true;
     },
     tones(ulaw) {
-      const itemId = `${TONES}_${++toneItems}`;
+      const itemId = `${TONES}_${++tones.items}`;
       return new Promise((resolve) => {
         for (let at = 0; at < ulaw.length; at += TONE_CHUNK_BYTES) {
+          tones.queued++;
           const bytes = ulaw.subarray(at, at + TONE_CHUNK_BYTES);
           const last = at + TONE_CHUNK_BYTES >= ulaw.length;
           const payload = Buffer.from(bytes).toString("base64");
@@ -114,5 +125,7 @@ export function createAgentAudio(
         }
       });
     },
+    // A clear (or an interruption) forgets every pending mark, so a tone mark still counts only if it is newer.
+    tonesPending: () => tones.queued > 0 || tones.lastMark > playback.echoed,
   };
 }

@@ -31,7 +31,7 @@ export interface AudioQueueOptions<T> {
   /** The socket is open, ready, and not backed up. */
   writable(): boolean;
   send(item: T): void;
-  onDrop(): void;
+  onDrop(item: T): void;
 }
 
 export interface AudioQueue<T> {
@@ -58,8 +58,9 @@ export function createAudioQueue<T>(opts: AudioQueueOptions<T>): AudioQueue<T> {
       items.push(item);
       held += opts.cost(item);
       while (held > opts.limit) {
-        held -= opts.cost(items.shift()!);
-        opts.onDrop();
+        const dropped = items.shift()!;
+        held -= opts.cost(dropped);
+        opts.onDrop(dropped);
       }
       flush();
     },

@@ -3,7 +3,7 @@
 import type { RealtimeServerEvent } from "openai/resources/realtime/realtime";
 import type { Logger } from "../log.ts";
 import { type ModelHandlers, truncateMessage } from "../model/realtime.ts";
-import { type AgentAudio, TONES } from "./agent-audio.ts";
+import type { AgentAudio } from "./agent-audio.ts";
 import type { CallerAudio } from "./caller-audio.ts";
 import type { Hangup } from "./hangup.ts";
 import { addUsage, type CallMetrics } from "./metrics.ts";
@@ -15,6 +15,8 @@ import type { Turns } from "./turns.ts";
 /** The response the model is streaming now, if any: a barge-in discards its rest, and a new one must wait. */
 export interface Responses {
   active: string | null;
+  /** A response.create is on its way and the model has not created it yet: another would be refused. */
+  requested: boolean;
   /** Called with the next response's id once the model creates it (the shutdown farewell waits for it). */
   onNextCreated: ((responseId: string) => void) | null;
 }
@@ -40,9 +42,11 @@ export interface ModelEventParts {
 const FATAL_ERRORS = new Set(["insufficient_quota", "invalid_api_key", "session_expired"]);
 
 /** Logs the model's error; after a fatal one nothing more comes over this session, so the link drops it. */
-function modelError(log: Logger, link: ModelLink) {
+function modelError(log: Logger, link: ModelLink, responses: Responses) {
   return (event: Extract<RealtimeServerEvent, { type: "error" }>) => {
     const code = event.error.code ?? "";
+    // A refused response.create never becomes a response; waiting for it would hold every later one.
+    responses.requested = false;
     log.warn("model reported an error", { code, type: event.error.type, message: event.error.message });
     if (FATAL_ERRORS.has(code) || FATAL_ERRORS.has(event.error.type)) link.drop(`model error ${code}`);
   };
@@ -58,7 +62,7 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
   /** The caller spoke over the agent: cut the reply where the caller stopped hearing it. */
   const bargeIn = () => {
     // Keypad tones are for a machine that talks over them: cutting them would lose the keypress.
-    if (playback.current?.responseId === TONES) return;
+    if (p.agentAudio.tonesPending()) return;
     const t0 = performance.now();
     const cut = interrupt(playback, t0, responses.active);
     if (!cut || !p.agentAudio.clear()) return;
@@ -89,6 +93,7 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
     "response.output_audio_transcript.done": (event) => turns.agentTranscript(event.item_id, event.transcript),
     "response.created": (event) => {
       responses.active = event.response.id ?? null;
+      responses.requested = false;
       const next = responses.onNextCreated;
       responses.onNextCreated = null;
       if (next && responses.active) next(responses.active);
@@ -105,7 +110,7 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
       p.toolCalls.replyDone(id);
       p.hangup.replyDone(id);
     },
-    error: modelError(log, link),
+    error: modelError(log, link, responses),
   };
 
   return {

@@ -45,7 +45,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   const preparedAt = performance.now();
   const metrics = createMetrics();
   const playback = createPlayback();
-  const responses: Responses = { active: null, onNextCreated: null };
+  const responses: Responses = { active: null, requested: false, onNextCreated: null };
   const turns = createTurns(deps.store, call.id, metrics);
   const limits = audioLimits(config.audio);
   const agentAudio = createAgentAudio(limits, metrics, playback, turns);
@@ -64,23 +64,9 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     instructions: () => instructions(false),
     end: (endReason) => void deps.hangup(endReason).catch((e) => log.warn("ending the call failed", { error: e })),
   });
-  const toolCalls = createToolCalls({
-    registry: deps.tools,
-    offered: call.tools,
-    log,
-    actions: (responseId) => toolActions(deps, { responseId, hangup, lines, agentAudio, later }),
-    send: link.send,
-    respond: (directive) =>
-      link.send(responseCreateMessage(directive && responseInstructions(instructions(false), directive))),
-    canRespond: () => responses.active === null,
-  });
-  const silence = watchSilence({
-    policy: call.silence,
-    lines,
-    log,
-    every: timers.every,
-    agentBusy: () => isPlaying(playback) || responses.active !== null || toolCalls.running(),
-  });
+  const toolCalls = callToolCalls(deps, { link, responses, hangup, lines, agentAudio, later, instructions });
+  const agentBusy = () => isPlaying(playback) || responses.active !== null || toolCalls.running();
+  const silence = watchSilence({ policy: call.silence, lines, log, every: timers.every, agentBusy });
   const onModel = modelEventHandlers({
     log,
     link,
@@ -101,18 +87,43 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     },
   });
   const onTwilio = twilioHandlers(link, callerAudio, playback, hangup, responses, () => close("stream_stopped"));
+  return { metrics, link, agentAudio, turns, onTwilio, silence, ...lastLines(lines) };
+}
+
+/** The last lines the server has the agent say before the call ends. */
+function lastLines(lines: ServerLines) {
   return {
-    metrics,
-    link,
-    agentAudio,
-    turns,
-    onTwilio,
-    silence,
     /** The server is stopping: the agent says a short goodbye in its own voice, and the call ends once it has played. */
     farewell: () => lines.sayThenEnd(SHUTDOWN_GOODBYE, "shutdown", "the server is shutting down"),
     leaveVoicemail: (message: string | null) =>
       lines.sayThenEnd(voicemailDirective(message), "voicemail", "left a voicemail message"),
   };
+}
+
+interface ToolParts {
+  link: ModelLink;
+  responses: Responses;
+  hangup: Hangup;
+  lines: ServerLines;
+  agentAudio: AgentAudio;
+  later(ms: number, fn: () => void): void;
+  instructions(resumed: boolean): string;
+}
+
+/** The model's tool calls for this call: the tools it is offered, acting on this bridge. */
+function callToolCalls(deps: BridgeDeps, p: ToolParts) {
+  return createToolCalls({
+    registry: deps.tools,
+    offered: deps.call.tools,
+    log: deps.log,
+    actions: (responseId) => toolActions(deps, { ...p, responseId }),
+    send: p.link.send,
+    respond: (directive) => {
+      p.responses.requested = true;
+      p.link.send(responseCreateMessage(directive && responseInstructions(p.instructions(false), directive)));
+    },
+    canRespond: () => p.responses.active === null && !p.responses.requested,
+  });
 }
 
 interface ActionParts {
@@ -138,7 +149,9 @@ function toolActions(deps: BridgeDeps, p: ActionParts): ToolActions {
 /** Tones for the keys, after the agent audio already queued; a line that never takes them is reported. */
 function sendDigits(p: ActionParts, digits: string): Promise<DigitsSent> {
   const durationMs = dtmfDurationMs(digits);
-  const sent = p.agentAudio.tones(dtmfUlaw(digits)).then((sentAt): DigitsSent => ({ sent: true, sentAt, durationMs }));
+  const sent = p.agentAudio
+    .tones(dtmfUlaw(digits))
+    .then((): DigitsSent => ({ sent: true, sentAt: Date.now(), durationMs }));
   const late = new Promise<DigitsSent>((resolve) =>
     p.later(durationMs + TONES_WAIT_MS, () => resolve({ sent: false, why: "the line did not take them in time" })),
   );
@@ -166,6 +179,7 @@ function createLink(deps: BridgeDeps, p: LinkParts): ModelLink {
       p.metrics.model_reconnects++;
       // The old session's reply will never finish: a new one must not wait for it.
       p.responses.active = null;
+      p.responses.requested = false;
     },
     onGone: () => {
       log.error("model unavailable: apologizing and hanging up");

@@ -34,8 +34,10 @@ export interface ServerLines {
 }
 
 export function createServerLines(d: ServerLinesDeps): ServerLines {
-  const ask = (directive: string) =>
+  const ask = (directive: string) => {
+    d.responses.requested = true;
     d.link.send(responseCreateMessage(responseInstructions(d.instructions(), directive)));
+  };
   const afterNextReply = (endReason: HangupReason, why: string) => {
     const hook = (id: string) => d.hangup.afterReply(id, why, endReason);
     d.responses.onNextCreated = hook;
@@ -48,7 +50,7 @@ export function createServerLines(d: ServerLinesDeps): ServerLines {
   };
   return {
     say(directive) {
-      if (!d.responses.active) ask(directive);
+      if (!d.responses.active && !d.responses.requested) ask(directive);
     },
     sayThenEnd(directive, endReason, why) {
       afterNextReply(endReason, why);

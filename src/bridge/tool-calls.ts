@@ -53,25 +53,10 @@ export function createToolCalls(deps: ToolCallsDeps): ToolCalls {
     respondIfOwed();
   };
 
-  /** The reply is done but a tool of it still runs: its holding line, once, if it has one. */
-  const holdIfRunning = (reply: Reply) => {
-    const holding = reply.calls.map((c) => deps.registry.holding(c.name)).find((h) => h !== undefined);
-    if (holding && deps.canRespond()) deps.respond(holding);
-  };
-
   const newReply = (responseId: string) => {
     const reply: Reply = { done: false, calls: [] };
     replies.set(responseId, reply);
     return reply;
-  };
-
-  const run = (name: string, args: string, actions: ToolActions): ToolResult | Promise<ToolResult> => {
-    try {
-      return deps.registry.run(name, args, actions, deps.offered);
-    } catch (e) {
-      deps.log.warn("a tool failed", { tool: name, error: e });
-      return failed("The tool failed.");
-    }
   };
 
   return {
@@ -83,26 +68,46 @@ export function createToolCalls(deps: ToolCallsDeps): ToolCalls {
         call.result = result;
         if (reply.done) sendReady(responseId, reply);
       };
-      const result = run(name, args, deps.actions(responseId));
-      if (result instanceof Promise) {
-        running++;
-        const done = () => running--;
-        result.then(done, done);
-        result.then(settle, (e) => {
-          deps.log.warn("a tool failed", { tool: name, error: e });
-          settle(failed("The tool failed."));
-        });
-      } else {
-        settle(result);
-      }
+      const result = runSafely(deps, name, args, deps.actions(responseId));
+      if (!(result instanceof Promise)) return settle(result);
+      running++;
+      void result.then((r) => {
+        running--;
+        settle(r);
+      });
     },
     replyDone(responseId) {
       const reply = responseId === null ? undefined : replies.get(responseId);
       if (!reply) return respondIfOwed();
       reply.done = true;
       sendReady(responseId!, reply);
-      if (replies.has(responseId!)) holdIfRunning(reply);
+      if (replies.has(responseId!)) holdIfRunning(deps, reply);
     },
     running: () => running > 0,
   };
+}
+
+/** Runs a tool; one that throws or rejects gives the model a failure it can act on, never an unanswered call. */
+function runSafely(
+  deps: ToolCallsDeps,
+  name: string,
+  args: string,
+  actions: ToolActions,
+): ToolResult | Promise<ToolResult> {
+  const failedTool = (e: unknown) => {
+    deps.log.warn("a tool failed", { tool: name, error: e });
+    return failed("The tool failed.");
+  };
+  try {
+    const result = deps.registry.run(name, args, actions, deps.offered);
+    return result instanceof Promise ? result.catch(failedTool) : result;
+  } catch (e) {
+    return failedTool(e);
+  }
+}
+
+/** The reply is done but a tool of it still runs: the agent says that tool's holding line, if it has one. */
+function holdIfRunning(deps: ToolCallsDeps, reply: Reply): void {
+  const holding = reply.calls.map((c) => deps.registry.holding(c.name)).find((h) => h !== undefined);
+  if (holding && deps.canRespond()) deps.respond(holding);
 }

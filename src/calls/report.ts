@@ -42,6 +42,8 @@ const VOICEMAIL: Record<string, string> = {
   hangup: "Voicemail answered; the call was ended without leaving a message.",
 };
 
+const FAX = "A fax machine answered; the call was ended without a message.";
+
 /** The earlier attempts' statuses, when the call was tried more than once: "(3 attempts: busy, busy, no-answer)". */
 function attemptsNote(call: CallRow, attempts: AttemptRow[]): string {
   if (attempts.length === 0) return "";
@@ -53,7 +55,7 @@ export function fallbackReport(call: CallRow, why: string | null, at: number, at
   const unanswered = call.answered_at === null ? (UNANSWERED[call.status] ?? UNANSWERED.failed!) : null;
   const error = call.error ? ` ${call.error}` : "";
   const policy = call.options ? (JSON.parse(call.options) as CallOptions).voicemail : "hangup";
-  const voicemail = call.end_reason === "voicemail" ? VOICEMAIL[policy] : undefined;
+  const voicemail = call.end_reason !== "voicemail" ? undefined : call.answered_by === "fax" ? FAX : VOICEMAIL[policy];
   const draft: ReportDraft = unanswered
     ? {
         outcome: unanswered.outcome,

@@ -7,18 +7,14 @@ import { notifyOpenClaw } from "./notify.ts";
 import { type CallReport, fallbackReport, stamp, withCallFacts } from "./report.ts";
 import type { CallRow } from "./store.ts";
 import { attemptsView } from "./view.ts";
+import { polling, type Worker } from "./worker.ts";
 
 const POLL_MS = 1_000;
 const MAX_IN_FLIGHT = 4;
 /** A report still being made at a stop is made again after the restart; a stop waits this long at most. */
 const STOP_WAIT_MS = 1_000;
 
-export interface Reporting {
-  wake(): void;
-  stop(): Promise<void>;
-}
-
-export function startReporting(ctx: AppContext): Reporting {
+export function startReporting(ctx: AppContext): Worker {
   const inFlight = new Map<string, Promise<void>>();
   let stopped = false;
   const pump = () => {
@@ -32,13 +28,12 @@ export function startReporting(ctx: AppContext): Reporting {
       inFlight.set(call.id, run);
     }
   };
-  const timer = setInterval(pump, POLL_MS);
-  setTimeout(pump, 0);
+  const poll = polling(POLL_MS, pump);
   return {
-    wake: () => setTimeout(pump, 0),
+    wake: poll.wake,
     async stop() {
       stopped = true;
-      clearInterval(timer);
+      poll.stop();
       await Promise.race([Promise.allSettled(inFlight.values()), Bun.sleep(STOP_WAIT_MS)]);
     },
   };

@@ -8,7 +8,7 @@ export const MISSING_TO = "Missing 'to' phone number";
 export const MISSING_WEBHOOK =
   "Missing 'webhook_url'. Set AGENTICAI_WEBHOOK_URL environment variable or pass in request.";
 const PLAIN_BASE =
-  "'webhook_url' must be a base URL without query, fragment or credentials (a path prefix is fine): /twilio/voice and /twilio/status are appended to it";
+  "'webhook_url' must be a base URL without query, fragment or credentials (a path prefix is fine): Twilio's paths (/twilio/voice, /twilio/status, /twilio/amd, /twilio/dial-status) are appended to it";
 
 /** Twilio's URLs are built by appending paths, which a query, fragment or credentials would break. */
 function isPlainBase(value: string): boolean {

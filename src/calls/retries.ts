@@ -4,18 +4,14 @@ import type { AppContext } from "../app.ts";
 import { addHistory } from "./history.ts";
 import { checkCapacity, dial, failCreate } from "./outbound.ts";
 import type { CallRow } from "./store.ts";
+import { polling, type Worker } from "./worker.ts";
 
 const POLL_MS = 1_000;
 const BATCH = 8;
 /** A due attempt that finds no room (calls.max_concurrent) looks again this much later. */
 const NO_ROOM_WAIT_MS = 5_000;
 
-export interface Retries {
-  wake(): void;
-  stop(): Promise<void>;
-}
-
-export function startRetries(ctx: AppContext): Retries {
+export function startRetries(ctx: AppContext): Worker {
   const inFlight = new Set<Promise<void>>();
   let stopped = false;
   const pump = () => {
@@ -28,13 +24,12 @@ export function startRetries(ctx: AppContext): Retries {
       void run.finally(() => inFlight.delete(run));
     }
   };
-  const timer = setInterval(pump, POLL_MS);
-  setTimeout(pump, 0);
+  const poll = polling(POLL_MS, pump);
   return {
-    wake: () => setTimeout(pump, 0),
+    wake: poll.wake,
     async stop() {
       stopped = true;
-      clearInterval(timer);
+      poll.stop();
       await Promise.allSettled(inFlight);
     },
   };

@@ -3,6 +3,7 @@ import { statSync } from "node:fs";
 import type { Server } from "bun";
 import { type AppContext, createApp } from "../app.ts";
 import { type Background, startBackground } from "../calls/background.ts";
+import { destinationRefusal } from "../calls/destinations.ts";
 import { drain } from "../calls/drain.ts";
 import { reconcile } from "../calls/reconcile.ts";
 import type { Env } from "../config/env.ts";
@@ -69,7 +70,7 @@ function announceSimulation(ctx: AppContext, sims: Simulators, port: number | un
   sims.carrier.deliverTo = local;
   ctx.config.server.public_url ??= local;
   ctx.log.info(
-    "simulation mode: Twilio and OpenAI are simulated on loopback; numbers +1555010000[1-7] pick a callee persona",
+    "simulation mode: Twilio and OpenAI are simulated on loopback; numbers +15550100001 to +15550100012 pick a callee persona",
     {
       carrier: sims.carrier.url,
       model: sims.model.httpBaseUrl,
@@ -99,6 +100,10 @@ function warnAboutSetup({ config, log }: { config: Config; log: Logger }): void 
       { host: config.server.host },
     );
   warnAboutDataDir(config.server.data_dir, log);
+  const transferRefused =
+    config.calls.transfer_to && destinationRefusal(config, config.calls.transfer_to, "calls.transfer_to");
+  if (transferRefused)
+    log.error("outbound calls will be refused until calls.transfer_to is allowed", { reason: transferRefused });
   if (!config.server.public_url)
     log.info("no public URL set: calls need webhook_url in the request (or AGENTICAI_WEBHOOK_URL / NGROK_URL)");
 }
