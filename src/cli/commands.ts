@@ -6,6 +6,7 @@ import { ConfigError, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { eventsSecret } from "../events/signing.ts";
 import { writeLine } from "../log.ts";
+import { DEMO_SCENARIOS, demoScenario } from "../sim/scenarios.ts";
 import * as client from "./client.ts";
 import { runServer } from "./serve.ts";
 
@@ -29,6 +30,7 @@ export const OPTIONS = {
   metadata: { type: "string" },
   simulate: { type: "boolean" },
   speed: { type: "string" },
+  scenario: { type: "string" },
   status: { type: "string" },
 } as const;
 
@@ -103,6 +105,8 @@ async function viaApi(
   }
 }
 
+const DEMO_SCENARIO_LINES = DEMO_SCENARIOS.map((s) => `  ${s.name.padEnd(18)} ${s.about}`).join("\n");
+
 const callId = (inv: Invocation): string => inv.positionals[0] ?? inv.usageError("missing CALL_ID");
 
 function parseMetadata(json: string | undefined): unknown {
@@ -147,26 +151,33 @@ Runs the HTTP API and the Twilio webhooks. Configuration: --config FILE, else $A
 else ./config.yaml if present, else built-in defaults; environment variables override the file.
 --simulate replaces Twilio and OpenAI with simulators on loopback: every call is answered by a
 simulated callee (+15550100001 talks, …02 busy, …03 no answer, …04 hangs up, …05 interrupts,
-…06 silent, …07 voicemail; any other number talks) and a simulated voice model.`,
+…06 silent, …07 voicemail, …08 phone menu, …09 asks for a person, …10 asks something only the
+owner knows, …11 busy twice then answers, …12 talks and takes transfers; any other number talks)
+and a simulated voice model, which follows the default conversation: agenticai demo --scenario
+shows the in-call abilities with a model scripted for each.`,
     run: ({ values, env }) => runServer(readConfig(values.config, env), values.simulate ?? false, env),
   },
   {
     name: "demo",
-    usage: `Usage: agenticai demo [--speed N] [--config FILE]
+    usage: `Usage: agenticai demo [--scenario NAME] [--speed N] [--config FILE]
 
 Starts the server with a simulated carrier and voice model on loopback, places one call through
 POST /api/call, prints the conversation with per-turn latency, then a summary and the path of a
 stereo WAV recording (left caller, right agent) under <data_dir>/recordings/. --speed runs the
-call faster than real time (default 1).`,
+call faster than real time (default 1). --scenario picks what happens on the line:
+${DEMO_SCENARIO_LINES}`,
     run: async ({ values, env }) => {
       const speed = Number(values.speed ?? 1);
       if (!(speed >= 0.5 && speed <= 50)) return fail("--speed must be a number from 0.5 to 50", EXIT_USAGE);
       // Loaded only for the demo, so the other commands never pay for the simulators.
       const { runDemo } = await import("../sim/demo.ts");
+      const scenario = demoScenario(values.scenario ?? "conversation");
+      if (!scenario)
+        return fail(`--scenario must be one of: ${DEMO_SCENARIOS.map((s) => s.name).join(", ")}`, EXIT_USAGE);
       const config = readConfig(values.config, env);
       // A receiver set up for the server checks the demo's events with the same secret.
       const events = config.events.url ? { url: config.events.url, secret: serverEventsSecret(config) } : undefined;
-      const result = await runDemo({ speed, dataDir: config.server.data_dir, out: writeLine, events });
+      const result = await runDemo({ speed, dataDir: config.server.data_dir, out: writeLine, events, scenario });
       if (!result.ok) fail(`the demo call ended with ${result.call.end_reason ?? "no end reason"}`);
     },
   },

@@ -10,6 +10,8 @@ import { startBackground } from "../calls/background.ts";
 import { type Config, ConfigSchema } from "../config/schema.ts";
 import { startServer } from "../http/server.ts";
 import { createLogger, type Logger } from "../log.ts";
+import { startGatewaySim } from "./gateway.ts";
+import { DEMO_SCENARIOS, type DemoScenario, scenarioNumber } from "./scenarios.ts";
 import { type Simulators, simulatedConfig, startSimulators } from "./simulators.ts";
 import { stereoWav } from "./wav.ts";
 
@@ -23,6 +25,8 @@ export interface DemoOptions {
   timeoutMs?: number;
   /** Send the call's events to this receiver, signed with `secret` (the server's, so the receiver can check them). */
   events?: { url: string; secret?: string };
+  /** What to play; the conversation by default. */
+  scenario?: DemoScenario;
 }
 
 export interface DemoResult {
@@ -36,10 +40,11 @@ export interface DemoResult {
 type Out = (line: string) => void;
 type Call = Record<string, any>;
 
-const DEMO_NUMBER = "+15550100001";
 const PROMPT =
   "You are Ava, calling from Acme Dental to confirm tomorrow's 10 am appointment. Offer a reminder text, " +
   "accept reschedules, and say goodbye and end the call when the patient is done.";
+/** What the simulated owner's assistant answers in the consult scenario. */
+const OWNER_ANSWER = "Yes, Tuesday at three works. Please book it.";
 /** The report is made just after the call ends; the simulated report model answers at once. */
 const REPORT_WAIT_MS = 15_000;
 /** Events still undelivered after this (a receiver that refuses them, say) are left to the retry schedule. */
@@ -54,59 +59,106 @@ async function getJson(url: string): Promise<Call> {
   return (await res.json()) as Call;
 }
 
-export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
-  const speed = opts.speed ?? 1;
-  const out = opts.out;
-  const sims = await startSimulators({ speed, record: true });
+/** The server, its simulators and (for consult) a simulated gateway, all on loopback, and how to stop them. */
+async function startDemoServer(opts: DemoOptions, scenario: DemoScenario) {
+  const sims = await startSimulators({ speed: opts.speed, record: true, scenario: scenario.conversation ?? "talks" });
+  // A second or so to answer, as a real assistant takes: the callee hears the holding line meanwhile.
+  const gateway = scenario.gateway
+    ? await startGatewaySim({ answer: OWNER_ANSWER, delayMs: 1_500 / (opts.speed ?? 1) })
+    : null;
   const dbDir = mkdtempSync(join(tmpdir(), "agenticai-demo-"));
   const base: Config = ConfigSchema.parse({
     server: { host: "127.0.0.1", port: 0, data_dir: dbDir },
     events: opts.events ?? {},
     // The demo polls its own server many times a second to print the call as it happens.
     limits: { api_requests_per_minute: 1_000_000 },
+    integrations: gateway ? { openclaw: { gateway_url: gateway.url, gateway_token: gateway.token } } : {},
   });
   const ctx = createApp(simulatedConfig(base, sims), opts.log ?? createLogger(() => {}));
   const server = startServer(ctx);
   const background = startBackground(ctx);
-  const url = server.url.href.replace(/\/$/, "");
+  return {
+    sims,
+    url: server.url.href.replace(/\/$/, ""),
+    async stop() {
+      for (const bridge of ctx.bridges.values()) bridge.close("demo_over");
+      await server.stop(true);
+      await background.stop();
+      await sims.stop();
+      await gateway?.stop();
+      ctx.store.close();
+      rmSync(dbDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
+  const speed = opts.speed ?? 1;
+  const out = opts.out;
+  const scenario = opts.scenario ?? DEMO_SCENARIOS[0]!;
+  const demo = await startDemoServer(opts, scenario);
+  const { sims, url } = demo;
   const started = performance.now();
   const clock = () => `[${(((performance.now() - started) * speed) / 1000).toFixed(1).padStart(5)} s]`;
   const feed = opts.events ? eventFeed(url, clock, out) : null;
   const pause = () => Bun.sleep(Math.max(5, 50 / speed));
 
   try {
-    out("agenticai demo: a whole call against a simulated carrier and voice model (no accounts, loopback only)");
+    out(`agenticai demo (${scenario.name}): ${scenario.about}`);
+    out("  a whole call against a simulated carrier and voice model (no accounts, loopback only)");
     out(`  server ${url}, carrier ${sims.carrier.url}, model ${sims.model.httpBaseUrl}`);
     if (opts.events) out(`  events to ${opts.events.url}, signed with the secret \`agenticai events secret\` prints`);
-    const callId = await placeCall(url, clock, out);
+    const callId = await placeCall(url, scenario, clock, out);
+    if (callId === null) return refusedResult(scenario);
     const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
-    let call = await followCall({ url, callId, clock, out, deadline, pause, feed });
+    const tools = toolFeed(sims, clock, out);
+    let call = await followCall({ url, callId, clock, out, deadline, pause, feed, tools });
     call = await awaitReport(url, callId, { feed, pause, deadline: Date.now() + REPORT_WAIT_MS });
     await feed?.drain(Date.now() + EVENTS_WAIT_MS, pause);
     const recording = await saveRecording(sims, opts.dataDir, callId);
     printSummary(out, call, recording);
     printReport(out, call.report);
-    return { ok: call.end_reason === "agent_hangup", callId, call, ...recording };
+    return { ok: scenario.endsWith.includes(call.end_reason), callId, call, ...recording };
   } finally {
-    for (const bridge of ctx.bridges.values()) bridge.close("demo_over");
-    await server.stop(true);
-    await background.stop();
-    await sims.stop();
-    ctx.store.close();
-    rmSync(dbDir, { recursive: true, force: true });
+    await demo.stop();
   }
 }
 
-async function placeCall(url: string, clock: () => string, out: Out): Promise<string> {
+/** A refused request (the toll-fraud scenario) is the demo working: there is no call to show. */
+const refusedResult = (scenario: DemoScenario): DemoResult => ({
+  ok: scenario.refused === true,
+  callId: "",
+  call: {},
+  recordingPath: null,
+  recordingSeconds: 0,
+});
+
+/** Places the scenario's call; null when the server refused it (printed with its reason). */
+async function placeCall(url: string, scenario: DemoScenario, clock: () => string, out: Out): Promise<string | null> {
+  const to = scenarioNumber(scenario);
   const res = await fetch(`${url}/api/call`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
-    body: JSON.stringify({ to: DEMO_NUMBER, prompt: PROMPT, webhook_url: url, metadata: { source: "demo" } }),
+    body: JSON.stringify({ prompt: PROMPT, webhook_url: url, metadata: { source: "demo" }, ...scenario.request, to }),
   });
   const created = (await res.json()) as { success: boolean; call_id: string; error?: string };
+  if (!created.success && scenario.refused) {
+    out(`${clock()} POST /api/call to ${to} → ${res.status}: ${created.error}`);
+    return null;
+  }
   if (!created.success) throw new Error(`POST /api/call failed: ${created.error}`);
-  out(`${clock()} POST /api/call → call_id ${created.call_id}, dialling ${DEMO_NUMBER}`);
+  out(`${clock()} POST /api/call → call_id ${created.call_id}, dialling ${to}`);
   return created.call_id;
+}
+
+/** Prints each tool the agent used, with what the server answered, as it happens. */
+function toolFeed(sims: Simulators, clock: () => string, out: Out): () => void {
+  let shown = 0;
+  return () => {
+    const outputs = sims.model.sessions.flatMap((s) => s.toolOutputs.filter((o) => o.name !== "end_call"));
+    for (const o of outputs.slice(shown)) out(`${clock()}          tool ${o.name} → ${o.output}`);
+    shown = outputs.length;
+  };
 }
 
 interface Follow {
@@ -117,11 +169,13 @@ interface Follow {
   deadline: number;
   pause: () => Promise<void>;
   feed: EventFeed | null;
+  tools: () => void;
 }
 
 /** Prints statuses and turns as they come, until the call is over; returns the call as it then is. */
-async function followCall({ url, callId, clock, out, deadline, pause, feed }: Follow): Promise<Call> {
+async function followCall({ url, callId, clock, out, deadline, pause, feed, tools }: Follow): Promise<Call> {
   let statuses = 0;
+  const notes = callNotes(clock, out);
   const shown: { role: string; interrupted: boolean }[] = [];
   let agentTurns = 0;
   for (;;) {
@@ -145,11 +199,34 @@ async function followCall({ url, callId, clock, out, deadline, pause, feed }: Fo
       }
       out(`${clock()} ${t.role === "agent" ? "Agent " : "Caller"} ▸ ${t.text}${note}`);
     });
+    tools();
+    notes.print(call);
     await feed?.poll();
     if (!call.active) return call;
     if (Date.now() > deadline) throw new Error("the demo call did not finish in time");
     await pause();
   }
+}
+
+/** Prints what the call's policies did, once each: machine detection, a retry, a transfer. */
+function callNotes(clock: () => string, out: Out) {
+  const seen = { answeredBy: null as string | null, attempts: 1, transferredTo: null as string | null };
+  return {
+    print(call: Call) {
+      if (call.answered_by && call.answered_by !== seen.answeredBy) {
+        out(`${clock()}          answering machine detection: ${call.answered_by}`);
+        seen.answeredBy = call.answered_by;
+      }
+      if (call.attempts.length > seen.attempts && call.next_attempt_at) {
+        out(`${clock()}          attempt ${seen.attempts} was ${call.attempts.at(-2).status}; trying again`);
+        seen.attempts = call.attempts.length;
+      }
+      if (call.transferred_to && call.transferred_to !== seen.transferredTo) {
+        out(`${clock()}          transferred to ${call.transferred_to}`);
+        seen.transferredTo = call.transferred_to;
+      }
+    },
+  };
 }
 
 /** The call once its report is final, or as it is when the wait runs out (its report still null). */
@@ -190,6 +267,7 @@ function printSummary(out: Out, call: Call, rec: { recordingPath: string | null;
   out(`  response latency p50  ${ms(p50(m.turn_latency_ms ?? []))} over ${m.turn_latency_ms?.length ?? 0} turns`);
   out(`  barge-ins             ${m.barge_ins ?? 0}`);
   out(`  end reason            ${call.end_reason} (status ${call.status})`);
+  if (call.attempts.length > 1) out(`  attempts              ${call.attempts.map((a: Call) => a.status).join(", ")}`);
   out(
     `  frames in/out         ${m.frames_in ?? 0} / ${m.frames_out ?? 0}, dropped ${(m.frames_dropped_in ?? 0) + (m.frames_dropped_out ?? 0)}`,
   );

@@ -3,6 +3,7 @@ import { afterAll, expect, test } from "bun:test";
 import { readFileSync, rmSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { runDemo } from "../../src/sim/demo.ts";
+import { demoScenario } from "../../src/sim/scenarios.ts";
 import { tempDir } from "../support/app.ts";
 
 const dataDir = tempDir();
@@ -91,7 +92,7 @@ test("agenticai demo with an event receiver: each delivery is printed as it land
     const url = `http://127.0.0.1:${receiver.port}/hooks`;
     const result = await runDemo({ speed: 8, dataDir, out: (l) => lines.push(l), events: { url } });
     expect(result.ok).toBe(true);
-    const types = ["call.initiated", "call.ringing", "call.answered", "call.ended"];
+    const types = ["call.initiated", "call.ringing", "call.answered", "call.answered_by", "call.ended"];
     expect(received.map((r) => r.type)).toEqual(types);
     expect(received.every((r) => r.signature?.startsWith("v1,"))).toBe(true);
     const printed = lines.join("\n");
@@ -104,3 +105,17 @@ test("agenticai demo with an event receiver: each delivery is printed as it land
     await receiver.stop(true);
   }
 }, 30_000);
+
+test.each(["voicemail", "transfer", "consult", "toll-fraud"])(
+  "agenticai demo --scenario %s ends the way the scenario shows",
+  async (name) => {
+    const scenario = demoScenario(name)!;
+    const lines: string[] = [];
+    const result = await runDemo({ speed: 4, dataDir, out: (l) => lines.push(l), scenario });
+    expect(result.ok).toBe(true);
+    expect(lines[0]).toContain(scenario.about);
+    if (scenario.refused) expect(lines.join("\n")).toContain("400: 'to' +19005550100 is not allowed");
+    else expect(scenario.endsWith).toContain(result.call.end_reason);
+  },
+  30_000,
+);

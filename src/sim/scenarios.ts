@@ -1,0 +1,102 @@
+// What `agenticai demo --scenario NAME` plays: who answers (a persona, by the number dialled), what the
+// request asks for, what the voice model expects to hear, and how the call should end to count as shown.
+import { numberFor, type Persona, TRANSFER_NUMBER } from "./personas.ts";
+import type { Scenario } from "./script.ts";
+
+export interface DemoScenario {
+  name: string;
+  /** One line for the demo's header and the usage text. */
+  about: string;
+  persona: Persona;
+  /** The voice model's side; personas without one follow the default conversation. */
+  conversation?: Scenario;
+  /** Fields added to POST /api/call. */
+  request: Record<string, unknown>;
+  /** Needs the simulated OpenClaw gateway (consult_assistant). */
+  gateway?: boolean;
+  /** The call's end reason(s) that show the scenario worked. */
+  endsWith: string[];
+  /** The request must be refused with a 400 (the toll-fraud guard), so no call is placed. */
+  refused?: boolean;
+}
+
+export const DEMO_SCENARIOS: readonly DemoScenario[] = [
+  {
+    name: "conversation",
+    about: "a patient confirms and moves an appointment, cutting in once",
+    persona: "talks",
+    request: {},
+    endsWith: ["agent_hangup"],
+  },
+  {
+    name: "silence",
+    about: "nobody speaks: the agent checks in once, then says goodbye and hangs up",
+    persona: "silent",
+    request: { silence: { reprompt_s: 4, hangup_s: 9 } },
+    endsWith: ["silence"],
+  },
+  {
+    name: "voicemail",
+    about: "an answering machine picks up: the call ends at the beep (voicemail: hangup)",
+    persona: "voicemail",
+    request: {},
+    endsWith: ["voicemail"],
+  },
+  {
+    name: "voicemail-message",
+    about: "an answering machine picks up: the agent leaves a message after the beep",
+    persona: "voicemail",
+    request: {
+      voicemail: "leave_message",
+      voicemail_message: "Hi, this is Ava from Acme Dental about tomorrow at ten. Please call us back. Thank you!",
+    },
+    endsWith: ["voicemail"],
+  },
+  {
+    name: "ivr",
+    about: "a phone menu answers: the agent presses 1 (send_dtmf) and talks to the person behind it",
+    persona: "ivr",
+    conversation: "ivr",
+    request: { silence: { hangup_s: 8 } },
+    endsWith: ["agent_hangup", "silence"],
+  },
+  {
+    name: "transfer",
+    about: "the callee asks for a person: the agent hands the call over with <Dial> (transfer_call)",
+    persona: "wants-human",
+    conversation: "wants-human",
+    request: { transfer_to: TRANSFER_NUMBER },
+    endsWith: ["transferred"],
+  },
+  {
+    name: "consult",
+    about: "the callee asks what only the owner knows: the agent asks the owner's assistant (consult_assistant)",
+    persona: "asks-owner",
+    conversation: "asks-owner",
+    request: { consult: true },
+    gateway: true,
+    endsWith: ["agent_hangup"],
+  },
+  {
+    name: "retry",
+    about: "the line is busy twice; the third attempt, under the same call id, gets through",
+    persona: "busy-twice",
+    request: { retry: { max_attempts: 3, delay_s: 2, on: ["busy"] } },
+    endsWith: ["agent_hangup"],
+  },
+  {
+    name: "toll-fraud",
+    about: "a premium-rate number is refused before anything is dialled (calls.allowed_destinations)",
+    persona: "talks",
+    request: { to: "+19005550100" },
+    endsWith: [],
+    refused: true,
+  },
+];
+
+export function demoScenario(name: string): DemoScenario | undefined {
+  return DEMO_SCENARIOS.find((s) => s.name === name);
+}
+
+/** The number the scenario dials: its persona's, unless the request names one. */
+export const scenarioNumber = (s: DemoScenario): string => (s.request.to as string | undefined) ?? numberFor(s.persona);
