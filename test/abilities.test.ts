@@ -36,7 +36,7 @@ async function start(opts: TestAppOptions & { record?: boolean } = {}): Promise<
     // The tests poll the call many times a second.
     config: { limits: { api_requests_per_minute: 1_000_000 }, ...opts.config },
     publicUrlSelf: true,
-    fake: { autoCalls: { script, record: opts.record }, ...opts.fake },
+    fake: { autoCalls: { script, record: opts.record, speed: 2 }, ...opts.fake },
   });
   return app;
 }
