@@ -135,9 +135,25 @@ describe("transfer", () => {
       timeout: 20,
       action: `${a.url}/twilio/dial-status?call_id=${id}`,
     });
+    const update = a.twilio.requests.find((r) => r.path.endsWith(`/${a.twilio.dials[0]!.callSid}.json`))!.form;
+    // The person gets their own time on top of the agent's part: transfer_ring_s + transfer_max_duration_s.
+    expect(Number(update.get("TimeLimit"))).toBeGreaterThan(20 + 3600);
+    expect(update.get("Twiml")).toContain('timeLimit="3600"');
     const call = await ended(a, id);
     expect(call).toMatchObject({ end_reason: "transferred", transferred_to: PERSON, transfer_status: "completed" });
     expect(directives(a).length).toBeGreaterThan(0);
+  });
+
+  test("a transfer nobody takes brings the agent back on the line to say so", async () => {
+    const a = await start({ model: { callerTranscripts: ["Can I talk to a person, please?"] } });
+    const { id } = await a.call({ to: WANTS_HUMAN, transfer_to: BUSY });
+    await until(() => a.twilio.dials[0]?.status === "busy", "the transfer to be busy", 10_000);
+    await until(() => directives(a).some((d) => d.includes("their line was busy")), "the agent back on the line");
+    expect(a.model.sessions.length).toBe(2);
+    const during = (await a.api(`/api/calls/${id}`)).body;
+    expect(during).toMatchObject({ active: true, end_reason: null, transferred_to: BUSY, transfer_status: "busy" });
+    await a.api(`/api/calls/${id}/end`, { method: "POST" });
+    expect((await ended(a, id)).end_reason).toBe("ended_by_api");
   });
 
   test("without a target the tool is not offered", async () => {

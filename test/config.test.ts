@@ -101,6 +101,7 @@ describe("loadConfig: defaults", () => {
       silence_hangup_s: 30,
       voicemail: "hangup" as const,
       transfer_ring_s: 20,
+      transfer_max_duration_s: 3600,
     },
     limits: { api_requests_per_minute: 300, calls_per_minute: 30 },
   };

@@ -71,5 +71,13 @@ export const CONSULT_ANSWER_NOTE =
 export const CONSULT_FAILED =
   "The person you act for could not be reached just now. Tell the other person you could not check this right now, and offer what you can: to follow up later, or to go on without it.";
 
-/** Said by Twilio's own voice: the person a call was transferred to did not answer, and the agent is gone. */
-export const TRANSFER_FAILED_APOLOGY = "Sorry, nobody could take your call right now. Please try again later. Goodbye.";
+const TRANSFER_OUTCOMES: Record<string, string> = {
+  busy: "their line was busy",
+  "no-answer": "nobody answered",
+};
+
+/** The person a call was handed to never took it: the agent is back on the line and says so. */
+export function transferFailedDirective(dialStatus: string): string {
+  const why = TRANSFER_OUTCOMES[dialStatus] ?? "the call to them did not go through";
+  return `You tried to connect the other person to someone who can help, but ${why}. In one or two short sentences, in the language of this call, tell them, and offer to help yourself or to pass on a message. Do not try to transfer again unless they ask.`;
+}

@@ -27,6 +27,8 @@ export interface BridgeCall {
   /** The tools this call's model is offered. */
   tools: ReadonlySet<string>;
   silence: SilencePolicy;
+  /** Said instead of the greeting by an agent coming back to a call (after a transfer nobody took). */
+  opening?: string;
 }
 
 export interface BridgeDeps {

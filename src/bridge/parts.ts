@@ -50,8 +50,13 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   const limits = audioLimits(config.audio);
   const agentAudio = createAgentAudio(limits, metrics, playback, turns);
   const hangup = createHangup({ playback, log, later, hangup: (endReason) => deps.hangup(endReason) });
+  // An agent coming back to a call knows what was said before it left, as one that reconnects does.
   const instructions = (resumed: boolean) =>
-    callInstructions(config.agent.preamble, call.prompt, resumed ? deps.store.transcript(call.id) : undefined);
+    callInstructions(
+      config.agent.preamble,
+      call.prompt,
+      resumed || call.opening ? deps.store.transcript(call.id) : undefined,
+    );
 
   const link = createLink(deps, { metrics, responses, instructions, close, onText: (t) => readModelEvent(t, onModel) });
   const callerAudio = createCallerAudio(limits, metrics, link);
@@ -191,7 +196,8 @@ function createLink(deps: BridgeDeps, p: LinkParts): ModelLink {
 
 /** The agent speaks first when the config says how; an empty greeting waits for the other side. */
 function greet(link: ModelLink, config: Config, call: BridgeCall, instructions: string): void {
-  const greeting = call.direction === "outbound" ? config.agent.outbound_greeting : config.agent.inbound_greeting;
+  const greeting =
+    call.opening ?? (call.direction === "outbound" ? config.agent.outbound_greeting : config.agent.inbound_greeting);
   if (greeting) link.send(responseCreateMessage(responseInstructions(instructions, greeting)));
 }
 

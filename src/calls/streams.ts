@@ -17,7 +17,7 @@ import { transferCall } from "./transfer.ts";
 import { iso } from "./view.ts";
 
 /** Opens the model session for a call before its media stream arrives, so the greeting is ready at once. */
-export function prepareBridge(ctx: AppContext, call: CallRow): Bridge {
+export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string): Bridge {
   const existing = ctx.bridges.get(call.id);
   if (existing) return existing;
   const options = callOptions(ctx.config, call.options);
@@ -33,6 +33,7 @@ export function prepareBridge(ctx: AppContext, call: CallRow): Bridge {
       prompt: promptWithReportSchema(call.prompt, call.report_schema),
       tools: callTools({ transfer: options.transfer_to !== null, consult: consult !== null }),
       silence: { repromptMs: options.silence.reprompt_s * 1000, hangupMs: options.silence.hangup_s * 1000 },
+      opening,
     },
     recordOutcome: (outcome) => recordAgentOutcome(ctx, call, outcome),
     consult: (question) =>

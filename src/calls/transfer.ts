@@ -1,18 +1,18 @@
 // Handing a call to a person: Twilio's call is updated with a <Dial> to the call's transfer target, which
 // ends the media stream (and so the bridge) while the call goes on with the person. The call keeps
-// end_reason `transferred`; the dialled leg's outcome arrives at /twilio/dial-status.
-import { TRANSFER_FAILED_APOLOGY } from "../agent/lines.ts";
+// end_reason `transferred`; the dialled leg's outcome arrives at /twilio/dial-status (dial-status.ts).
 import type { AppContext } from "../app.ts";
-import { dial, sayAndHangup } from "../twilio/twiml.ts";
+import { dial } from "../twilio/twiml.ts";
 import { TWILIO_PATHS, twilioUrl } from "../twilio/urls.ts";
-import type { DialStatusWebhook } from "../twilio/webhook.ts";
 import { destinationRefusal } from "./destinations.ts";
 import { getCall, requireTwilio } from "./errors.ts";
 import { enqueueEvent } from "./events.ts";
 import { endCall } from "./hangup.ts";
 import { callOptions } from "./options.ts";
-import { callForWebhook } from "./reports.ts";
 import type { CallRow } from "./store.ts";
+
+/** Twilio's longest call. */
+const MAX_TIME_LIMIT_S = 14_400;
 
 /** Transfers the call to its target; a call with none (or one no longer allowed) is ended instead. */
 export async function transferCall(ctx: AppContext, id: string): Promise<CallRow> {
@@ -30,14 +30,19 @@ export async function transferCall(ctx: AppContext, id: string): Promise<CallRow
     enqueueEvent(ctx, row, "call.transferred", at, { transferred_to: target });
     return row;
   });
+  const { transfer_ring_s, transfer_max_duration_s } = ctx.config.calls;
   const twiml = await dial({
     to: target,
     // Twilio accepts only its own numbers (or verified ones) as caller ID: ours.
     callerId: ctx.config.twilio.phone_number ?? call.from_number ?? "",
-    timeoutS: ctx.config.calls.transfer_ring_s,
+    timeoutS: transfer_ring_s,
+    timeLimitS: transfer_max_duration_s,
     action: `${twilioUrl(call.webhook_url, TWILIO_PATHS.dialStatus)}?call_id=${call.id}`,
   });
-  await requireTwilio(ctx).updateCall(call.call_sid, { twiml });
+  // The call's own limit was set for the agent's part and counts from its start: the person gets theirs on top.
+  const elapsedS = Math.ceil((at - (call.answered_at ?? call.created_at)) / 1000);
+  const timeLimit = Math.min(MAX_TIME_LIMIT_S, elapsedS + transfer_ring_s + transfer_max_duration_s);
+  await requireTwilio(ctx).updateCall(call.call_sid, { twiml, timeLimit });
   log.info("call transferred", { to: target });
   return updated;
 }
@@ -45,14 +50,4 @@ export async function transferCall(ctx: AppContext, id: string): Promise<CallRow
 /** Unlike a hang-up the call stays up, so only the reason and the target are recorded. */
 function requestTransfer(ctx: AppContext, call: CallRow, target: string, at: number): CallRow {
   return ctx.store.updateCall(call.id, { end_reason: call.end_reason ?? "transferred", transferred_to: target }, at);
-}
-
-/** How the dialled leg went; a person who never answered leaves the caller an apology rather than dead air. */
-export async function handleDialStatus(ctx: AppContext, p: DialStatusWebhook, callId: string | null): Promise<string> {
-  const call = callForWebhook(ctx, p.CallSid, callId);
-  if (!call) return sayAndHangup();
-  ctx.store.updateCall(call.id, { transfer_status: p.DialCallStatus }, ctx.now());
-  ctx.log.info("transfer leg ended", { call_id: call.id, dial_status: p.DialCallStatus });
-  const answered = p.DialCallStatus === "completed" || p.DialCallStatus === "answered";
-  return sayAndHangup(answered ? undefined : TRANSFER_FAILED_APOLOGY);
 }

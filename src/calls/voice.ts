@@ -17,13 +17,14 @@ import { applyReport, callForWebhook } from "./reports.ts";
 import type { CallRow } from "./store.ts";
 import { prepareBridge } from "./streams.ts";
 
-function streamTwiml(ctx: AppContext, call: CallRow): Promise<string> {
+/** Connects the call to a bridge; `opening` replaces the greeting, for an agent coming back to a call. */
+export function streamTwiml(ctx: AppContext, call: CallRow, opening?: string): Promise<string> {
   if (!ctx.config.openai.api_key) {
     ctx.log.error("OPENAI_API_KEY is not set: the call cannot be connected to the model", { call_id: call.id });
     ctx.store.updateCall(call.id, { end_reason: call.end_reason ?? "model_unavailable" }, ctx.now());
     return sayAndHangup(MODEL_MISSING_APOLOGY);
   }
-  prepareBridge(ctx, call);
+  prepareBridge(ctx, call, opening);
   return connectStream({
     streamUrl: mediaStreamUrl(call.webhook_url),
     parameters: { call_id: call.id, stream_token: streamToken(ctx.streamSecret, call.id) },

@@ -87,6 +87,8 @@ export const ConfigSchema = z.strictObject({
     transfer_to: z.optional(matching(E164, "must be an E.164 number such as +15551234567")),
     // How long the transfer target may ring before the caller is told nobody answered.
     transfer_ring_s: or(int(5, 120), 20),
+    // How long a transferred call may go on with the person (max_duration_s is the agent's part).
+    transfer_max_duration_s: or(int(60, 14_400), 3_600),
     // E.164 prefixes this server may dial or transfer to. Unset: the country of twilio.phone_number.
     allowed_destinations: z.optional(
       z.array(matching(DESTINATION_PREFIX, "must be '+' followed by 1 to 15 digits, such as +1 or +4420")),

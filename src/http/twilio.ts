@@ -1,7 +1,7 @@
 import type { AppContext } from "../app.ts";
 import { handleAmd } from "../calls/amd.ts";
+import { handleDialStatus } from "../calls/dial-status.ts";
 import { handleStatusCallback } from "../calls/reports.ts";
-import { handleDialStatus } from "../calls/transfer.ts";
 import { webhookSignedByTwilio } from "../calls/trust.ts";
 import { twimlForVoiceWebhook } from "../calls/voice.ts";
 import type { z } from "../config/zod.ts";

@@ -39,7 +39,11 @@ export class TwilioError extends Error {
 
 export interface TwilioRest {
   createCall(p: CreateCallParams): Promise<RemoteCall>;
-  updateCall(sid: string, p: { status: "completed" | "canceled" } | { twiml: string }): Promise<RemoteCall>;
+  /** `timeLimit` (s, from the call's start) replaces the one the call was created with. */
+  updateCall(
+    sid: string,
+    p: { status: "completed" | "canceled" } | { twiml: string; timeLimit?: number },
+  ): Promise<RemoteCall>;
   fetchCall(sid: string): Promise<RemoteCall>;
 }
 

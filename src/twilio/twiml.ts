@@ -34,14 +34,16 @@ export interface DialTwiml {
   /** Must be a Twilio number or a verified caller ID of the account. */
   callerId: string;
   timeoutS: number;
+  /** How long the dialled leg may last once answered. */
+  timeLimitS: number;
   /** Told how the dialled leg ended; its TwiML answer decides what the caller hears next. */
   action: string;
 }
 
 /** `<Dial>`: hands the call to another number; on a live call it replaces (and so ends) the media stream. */
-export async function dial({ to, callerId, timeoutS, action }: DialTwiml): Promise<string> {
+export async function dial({ to, callerId, timeoutS, timeLimitS, action }: DialTwiml): Promise<string> {
   const { twiml } = await loadTwilio();
   const response = new twiml.VoiceResponse();
-  response.dial({ callerId, timeout: timeoutS, action, method: "POST" }, to);
+  response.dial({ callerId, timeout: timeoutS, timeLimit: timeLimitS, action, method: "POST" }, to);
   return response.toString();
 }
