@@ -2,13 +2,13 @@
 // the agent-audio part; everything else is parsed once by the codec and dispatched here by type.
 import type { RealtimeServerEvent } from "openai/resources/realtime/realtime";
 import type { Logger } from "../log.ts";
-import { type ModelHandlers, truncateMessage } from "../model/realtime.ts";
+import type { ModelHandlers } from "../model/realtime.ts";
 import type { AgentAudio } from "./agent-audio.ts";
 import type { CallerAudio } from "./caller-audio.ts";
 import type { Hangup } from "./hangup.ts";
 import { addUsage, type CallMetrics } from "./metrics.ts";
 import type { ModelLink } from "./model-link.ts";
-import { interrupt, type Playback } from "./playback.ts";
+import type { Playback } from "./playback.ts";
 import type { ToolCalls } from "./tool-calls.ts";
 import type { Turns } from "./turns.ts";
 
@@ -32,6 +32,8 @@ export interface ModelEventParts {
   turns: Turns;
   toolCalls: ToolCalls;
   hangup: Hangup;
+  /** Cuts the agent off where the caller stopped hearing it (cut.ts). */
+  cutAgent(): boolean;
   /** The session is configured: send what opens the conversation (the greeting), unless this is a resume. */
   onSessionReady(): void;
   /** The caller started or stopped speaking (the silence watch listens). */
@@ -61,15 +63,10 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
 
   /** The caller spoke over the agent: cut the reply where the caller stopped hearing it. */
   const bargeIn = () => {
-    // Keypad tones are for a machine that talks over them: cutting them would lose the keypress.
-    if (p.agentAudio.tonesPending()) return;
     const t0 = performance.now();
-    const cut = interrupt(playback, t0, responses.active);
-    if (!cut || !p.agentAudio.clear()) return;
-    link.send(truncateMessage(cut.itemId, cut.audioEndMs));
+    if (!p.cutAgent()) return;
     metrics.barge_in_reaction_ms.push(Math.round((performance.now() - t0) * 1000) / 1000);
     metrics.barge_ins++;
-    turns.agentInterrupted(cut.itemId);
   };
 
   const handlers: Handlers = {

@@ -21,6 +21,7 @@ import { type AgentAudio, createAgentAudio } from "./agent-audio.ts";
 import { audioLimits } from "./audio-queue.ts";
 import type { BridgeCall, BridgeDeps } from "./bridge.ts";
 import { type CallerAudio, createCallerAudio } from "./caller-audio.ts";
+import { createCut } from "./cut.ts";
 import { createHangup, type Hangup } from "./hangup.ts";
 import { type CallMetrics, createMetrics } from "./metrics.ts";
 import { modelEventHandlers, type Responses } from "./model-events.ts";
@@ -72,6 +73,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   const toolCalls = callToolCalls(deps, { link, responses, hangup, lines, agentAudio, later, instructions });
   const agentBusy = () => isPlaying(playback) || responses.active !== null || toolCalls.running();
   const silence = watchSilence({ policy: call.silence, lines, log, every: timers.every, agentBusy });
+  const cutAgent = createCut({ playback, responses, agentAudio, link, turns });
   const onModel = modelEventHandlers({
     log,
     link,
@@ -83,6 +85,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     turns,
     toolCalls,
     hangup,
+    cutAgent,
     callerSpeaking: silence.callerSpeaking,
     onSessionReady: () => {
       // The first session ever ready opens the conversation, even the reconnect after a first that never was.
@@ -92,16 +95,19 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     },
   });
   const onTwilio = twilioHandlers(link, callerAudio, playback, hangup, responses, () => close("stream_stopped"));
-  return { metrics, link, agentAudio, turns, onTwilio, silence, ...lastLines(lines) };
+  return { metrics, link, agentAudio, turns, onTwilio, silence, ...lastLines(lines, cutAgent) };
 }
 
 /** The last lines the server has the agent say before the call ends. */
-function lastLines(lines: ServerLines) {
+function lastLines(lines: ServerLines, cutAgent: () => boolean) {
   return {
     /** The server is stopping: the agent says a short goodbye in its own voice, and the call ends once it has played. */
     farewell: () => lines.sayThenEnd(SHUTDOWN_GOODBYE, "shutdown", "the server is shutting down"),
-    leaveVoicemail: (message: string | null) =>
-      lines.sayThenEnd(voicemailDirective(message), "voicemail", "left a voicemail message"),
+    /** The beep has sounded: whatever the agent was saying to the greeting stops, so the message starts now. */
+    leaveVoicemail: (message: string | null) => {
+      cutAgent();
+      lines.sayThenEnd(voicemailDirective(message), "voicemail", "left a voicemail message");
+    },
   };
 }
 
