@@ -73,6 +73,33 @@ export interface SimToolOutput {
   output: string;
 }
 
+/**
+ * What the agent says when the server directs a line (agent/lines.ts): as a real model would, it follows
+ * the directive, here by recognising it. The first match wins; a directive not listed gets a scripted line.
+ */
+export const DIRECTED_LINES: readonly { when: RegExp; line(match: RegExpExecArray): string }[] = [
+  { when: /word for word: ("(?:[^"\\]|\\.)*")/, line: (m) => JSON.parse(m[1]!) as string },
+  {
+    when: /reached voicemail/,
+    line: () => "Hi, this is Ava from Acme Dental about your visit tomorrow. Please call us back. Bye!",
+  },
+  { when: /still there/, line: () => "Are you still there?" },
+  { when: /cannot hear anyone/, line: () => "I cannot hear anyone, so I will hang up now. Goodbye!" },
+  { when: /line has to close now/, line: () => "I am sorry, I have to end the call now. Goodbye!" },
+  {
+    when: /but (their line was busy|nobody answered|the call to them did not go through)/,
+    line: (m) => `I am sorry, ${m[1]}. Can I help you myself, or pass on a message?`,
+  },
+];
+
+function directedLine(instructions: string): string | null {
+  for (const d of DIRECTED_LINES) {
+    const match = d.when.exec(instructions);
+    if (match) return d.line(match);
+  }
+  return null;
+}
+
 /** When a caller's words make the agent call a tool (if the session offers it), and what it says around the call. */
 export interface ToolTrigger {
   tool: string;
@@ -460,7 +487,9 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
    * The line of a response the server asks for: about a tool's output that just came in, else a holding
    * line while a tool still runs, else the script's next line (the greeting, a server-decided line).
    */
-  function serverAskedLine(st: State): { text: string; audio?: Uint8Array } {
+  function serverAskedLine(st: State, instructions: string): { text: string; audio?: Uint8Array } {
+    const directed = directedLine(instructions);
+    if (directed) return { text: directed };
     const fresh = st.toolOutputs.slice(st.outputsAnswered);
     st.outputsAnswered = st.toolOutputs.length;
     for (const o of fresh) {
@@ -650,7 +679,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         return st.failing ? failSession(st, event) : updateSession(st, event);
       case "response.create":
         // Under load the agent is already talking without end; the greeting request is moot.
-        return opts.load ? undefined : startResponse(st, () => serverAskedLine(st));
+        return opts.load ? undefined : startResponse(st, () => serverAskedLine(st, event.response?.instructions ?? ""));
       case "response.cancel":
         if (!st.active) return error(st, "response_cancel_not_active", "Cancellation failed: no active response found");
         return cancel(st);
