@@ -92,6 +92,10 @@ describe("voicemail", () => {
     const call = await ended(a, id);
     expect(call.end_reason).toBe("voicemail");
     expect(directives(a).some((d) => d.includes(JSON.stringify(message)))).toBe(true);
+    // Once the beep has sounded the model takes no turn of its own: the message is the last thing said.
+    const updates = a.model.sessions[0]!.received.filter((e) => e.type === "session.update");
+    expect(updates.at(-1)!.session.audio.input.turn_detection).toMatchObject({ create_response: false });
+    expect(call.transcript.at(-1)).toMatchObject({ role: "agent", text: message, interrupted: false });
   });
 
   test("continue: no detection is asked for, and a person who answers is talked to as usual", async () => {

@@ -16,15 +16,27 @@ export interface CutParts {
   turns: Turns;
 }
 
-/** Cuts the agent off; false when nothing was playing (or keypad tones are, which must not be lost). */
-export function createCut(p: CutParts): () => boolean {
-  return () => {
+export interface Cut {
+  /** Cuts the agent off; false when nothing was playing, keypad tones are (they must not be lost), or it is held. */
+  (): boolean;
+  /** From now on the agent is not cut off: what it says next must be heard whole (a voicemail message). */
+  hold(): void;
+}
+
+export function createCut(p: CutParts): Cut {
+  let held = false;
+  const cut = () => {
     // Keypad tones are for a machine that talks over them: cutting them would lose the keypress.
-    if (p.agentAudio.tonesPending()) return false;
-    const cut = interrupt(p.playback, performance.now(), p.responses.active);
-    if (!cut || !p.agentAudio.clear()) return false;
-    p.link.send(truncateMessage(cut.itemId, cut.audioEndMs));
-    p.turns.agentInterrupted(cut.itemId);
+    if (held || p.agentAudio.tonesPending()) return false;
+    const at = interrupt(p.playback, performance.now(), p.responses.active);
+    if (!at || !p.agentAudio.clear()) return false;
+    p.link.send(truncateMessage(at.itemId, at.audioEndMs));
+    p.turns.agentInterrupted(at.itemId);
     return true;
   };
+  return Object.assign(cut, {
+    hold() {
+      held = true;
+    },
+  });
 }

@@ -14,6 +14,7 @@ import {
   responseCreateMessage,
   sessionConfig,
   sessionUpdate,
+  turnTakingOff,
   userTextMessage,
 } from "../model/realtime.ts";
 import type { TwilioHandlers } from "../twilio/media.ts";
@@ -21,7 +22,7 @@ import { type AgentAudio, createAgentAudio } from "./agent-audio.ts";
 import { audioLimits } from "./audio-queue.ts";
 import type { BridgeCall, BridgeDeps } from "./bridge.ts";
 import { type CallerAudio, createCallerAudio } from "./caller-audio.ts";
-import { createCut } from "./cut.ts";
+import { type Cut, createCut } from "./cut.ts";
 import { createHangup, type Hangup } from "./hangup.ts";
 import { type CallMetrics, createMetrics } from "./metrics.ts";
 import { modelEventHandlers, type Responses } from "./model-events.ts";
@@ -95,17 +96,23 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     },
   });
   const onTwilio = twilioHandlers(link, callerAudio, playback, hangup, responses, () => close("stream_stopped"));
-  return { metrics, link, agentAudio, turns, onTwilio, silence, ...lastLines(lines, cutAgent) };
+  const last = lastLines({ lines, cutAgent, turnTakingOff: () => link.send(turnTakingOff(config)) });
+  return { metrics, link, agentAudio, turns, onTwilio, silence, ...last };
 }
 
 /** The last lines the server has the agent say before the call ends. */
-function lastLines(lines: ServerLines, cutAgent: () => boolean) {
+function lastLines({ lines, cutAgent, turnTakingOff }: { lines: ServerLines; cutAgent: Cut; turnTakingOff(): void }) {
   return {
     /** The server is stopping: the agent says a short goodbye in its own voice, and the call ends once it has played. */
     farewell: () => lines.sayThenEnd(SHUTDOWN_GOODBYE, "shutdown", "the server is shutting down"),
-    /** The beep has sounded: whatever the agent was saying to the greeting stops, so the message starts now. */
+    /**
+     * The beep has sounded: whatever the agent was saying to the greeting stops, so the message starts now,
+     * and from here on nothing but the message is said, whatever the line does, so the recording has it whole.
+     */
     leaveVoicemail: (message: string | null) => {
       cutAgent();
+      cutAgent.hold();
+      turnTakingOff();
       lines.sayThenEnd(voicemailDirective(message), "voicemail", "left a voicemail message");
     },
   };

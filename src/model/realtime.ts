@@ -61,6 +61,15 @@ const clientEvent = (event: RealtimeClientEvent) => JSON.stringify(event);
 export const sessionUpdate = (session: RealtimeSessionCreateRequest) =>
   clientEvent({ type: "session.update", session });
 
+/** The model stops taking turns by itself: it speaks only when asked, and speech no longer cuts it off. */
+export const turnTakingOff = (config: Config) =>
+  sessionUpdate({
+    type: "realtime",
+    audio: {
+      input: { turn_detection: { ...turnDetection(config), create_response: false, interrupt_response: false } },
+    },
+  });
+
 /** Built as a string: the audio is base64 and needs no escaping, and it goes out 50 times a second. */
 export const appendMessage = (audio: string) => `{"type":"input_audio_buffer.append","audio":"${audio}"}`;
 
