@@ -7,7 +7,7 @@ import { notifyOpenClaw } from "./notify.ts";
 import { type CallReport, fallbackReport, stamp, withCallFacts } from "./report.ts";
 import type { CallRow } from "./store.ts";
 import { attemptsView } from "./view.ts";
-import { polling, type Worker } from "./worker.ts";
+import { type Worker, workerLoop } from "./worker.ts";
 
 const POLL_MS = 1_000;
 const MAX_IN_FLIGHT = 4;
@@ -16,27 +16,20 @@ const STOP_WAIT_MS = 1_000;
 
 export function startReporting(ctx: AppContext): Worker {
   const inFlight = new Map<string, Promise<void>>();
-  let stopped = false;
   const pump = () => {
-    if (stopped) return;
     for (const call of ctx.store.callsAwaitingReport(MAX_IN_FLIGHT + inFlight.size)) {
       if (inFlight.size >= MAX_IN_FLIGHT) break;
       if (inFlight.has(call.id)) continue;
-      const run = report(ctx, call, () => stopped)
+      const run = report(ctx, call, () => loop.stopped)
         .catch((e) => ctx.log.error("making a call report failed", { call_id: call.id, error: e }))
         .finally(() => inFlight.delete(call.id));
       inFlight.set(call.id, run);
     }
   };
-  const poll = polling(POLL_MS, pump);
-  return {
-    wake: poll.wake,
-    async stop() {
-      stopped = true;
-      poll.stop();
-      await Promise.race([Promise.allSettled(inFlight.values()), Bun.sleep(STOP_WAIT_MS)]);
-    },
-  };
+  const loop = workerLoop(POLL_MS, pump, () =>
+    Promise.race([Promise.allSettled(inFlight.values()), Bun.sleep(STOP_WAIT_MS)]),
+  );
+  return loop;
 }
 
 async function report(ctx: AppContext, call: CallRow, stopped: () => boolean): Promise<void> {

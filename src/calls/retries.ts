@@ -4,7 +4,7 @@ import type { AppContext } from "../app.ts";
 import { addHistory } from "./history.ts";
 import { checkCapacity, dial, failCreate } from "./outbound.ts";
 import type { CallRow } from "./store.ts";
-import { polling, type Worker } from "./worker.ts";
+import { type Worker, workerLoop } from "./worker.ts";
 
 const POLL_MS = 1_000;
 const BATCH = 8;
@@ -13,9 +13,8 @@ const NO_ROOM_WAIT_MS = 5_000;
 
 export function startRetries(ctx: AppContext): Worker {
   const inFlight = new Set<Promise<void>>();
-  let stopped = false;
   const pump = () => {
-    if (stopped || ctx.state.draining) return;
+    if (ctx.state.draining) return;
     for (const call of ctx.store.retriesDue(ctx.now(), BATCH)) {
       const run = placeAttempt(ctx, call).catch((e) =>
         ctx.log.error("placing a call's next attempt failed", { call_id: call.id, error: e }),
@@ -24,15 +23,7 @@ export function startRetries(ctx: AppContext): Worker {
       void run.finally(() => inFlight.delete(run));
     }
   };
-  const poll = polling(POLL_MS, pump);
-  return {
-    wake: poll.wake,
-    async stop() {
-      stopped = true;
-      poll.stop();
-      await Promise.allSettled(inFlight);
-    },
-  };
+  return workerLoop(POLL_MS, pump, () => Promise.allSettled(inFlight));
 }
 
 /** Claims the due attempt (so no other pass dials it) and dials it, or puts it off while there is no room. */
