@@ -6,6 +6,7 @@ import { detached } from "../wire/json-field.ts";
 import { type AudioLimits, createAudioQueue } from "./audio-queue.ts";
 import type { CallMetrics } from "./metrics.ts";
 import { audioSent, type Playback } from "./playback.ts";
+import { createToneTrack, TONES, type ToneChunk } from "./tones.ts";
 import type { Turns } from "./turns.ts";
 
 /** The Twilio side as the bridge sees it: Bun's ServerWebSocket fits. */
@@ -32,12 +33,8 @@ export interface AgentAudio {
   tonesPending(): boolean;
 }
 
-type Chunk = { responseId: string; itemId: string; payload: string; bytes: number; sent?: () => void };
-
-/** The response id tone chunks carry: no model response, so no transcript turn and no truncation. */
-export const TONES = "tones";
-/** Tones go out in chunks of the size the model's deltas usually have. */
-const TONE_CHUNK_BYTES = 800;
+/** A chunk of the agent's audio, or of keypad tones (see tones.ts). */
+type Chunk = ToneChunk;
 
 export function createAgentAudio(
   limits: AudioLimits,
@@ -68,14 +65,10 @@ export function createAgentAudio(
       socket.send(mark);
     });
     metrics.frames_out++;
-    if (chunk.responseId === TONES) {
-      tones.queued--;
-      tones.lastMark = playback.sent;
-    }
+    if (chunk.responseId === TONES) tones.sent();
     chunk.sent?.();
   };
-  /** Tone chunks still queued here, and the number of the last tone mark sent to Twilio. */
-  const tones = { items: 0, queued: 0, lastMark: 0 };
+  const tones = createToneTrack(playback);
 
   const queue = createAudioQueue<Chunk>({
     limit: limits.queuedBytes,
@@ -84,7 +77,7 @@ export function createAgentAudio(
     send,
     onDrop: (chunk) => {
       metrics.frames_dropped_out++;
-      if (chunk.responseId === TONES) tones.queued--;
+      if (chunk.responseId === TONES) tones.dropped();
     },
   });
 
@@ -113,19 +106,7 @@ export function createAgentAudio(
       twilio.send(clearMessage(streamSid));
       return true;
     },
-    tones(ulaw) {
-      const itemId = `${TONES}_${++tones.items}`;
-      return new Promise((resolve) => {
-        for (let at = 0; at < ulaw.length; at += TONE_CHUNK_BYTES) {
-          tones.queued++;
-          const bytes = ulaw.subarray(at, at + TONE_CHUNK_BYTES);
-          const last = at + TONE_CHUNK_BYTES >= ulaw.length;
-          const payload = Buffer.from(bytes).toString("base64");
-          queue.push({ responseId: TONES, itemId, payload, bytes: bytes.length, sent: last ? resolve : undefined });
-        }
-      });
-    },
-    // A clear (or an interruption) forgets every pending mark, so a tone mark still counts only if it is newer.
-    tonesPending: () => tones.queued > 0 || tones.lastMark > playback.echoed,
+    tones: (ulaw) => tones.push(ulaw, queue.push),
+    tonesPending: tones.pending,
   };
 }
