@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import { EXIT_USAGE, fail, findCommand, MAIN_USAGE, OPTIONS } from "./cli/commands.ts";
 import { type Env, mergeDotenv, parseDotenv } from "./config/env.ts";
+import { ConfigError } from "./config/load.ts";
 import { writeLine } from "./log.ts";
 import { VERSION } from "./version.ts";
 
@@ -33,7 +34,13 @@ async function main(argv: string[]): Promise<void> {
       argv.length && name !== "server" ? command.usage : `${MAIN_USAGE}\n\n${findCommand("server")!.usage}`,
     );
 
-  await command.run({ values, positionals, env: readEnv(), usageError });
+  try {
+    await command.run({ values, positionals, env: readEnv(), usageError });
+  } catch (e) {
+    // A setting found unworkable only once a command uses it (a data dir it cannot write) is still a config error.
+    if (e instanceof ConfigError) fail(e.message, EXIT_USAGE);
+    throw e;
+  }
 }
 
 await main(process.argv.slice(2));

@@ -1,5 +1,6 @@
 // The `server` command: run the HTTP API and webhooks until SIGINT/SIGTERM, optionally against simulators.
 import { statSync } from "node:fs";
+import { relative, resolve } from "node:path";
 import type { Server } from "bun";
 import { type AppContext, createApp } from "../app.ts";
 import { type Background, startBackground } from "../calls/background.ts";
@@ -7,6 +8,7 @@ import { destinationRefusal } from "../calls/destinations.ts";
 import { drain } from "../calls/drain.ts";
 import { reconcile } from "../calls/reconcile.ts";
 import type { Env } from "../config/env.ts";
+import { ConfigError } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { isLoopback } from "../http/auth.ts";
 import type { MediaSocketData } from "../http/media.ts";
@@ -35,7 +37,7 @@ interface Running {
 export async function runServer(config: Config, simulate: boolean, env: Env = process.env): Promise<void> {
   const log = createLogger();
   const sim = simulate ? await startSimulation(config, env) : null;
-  const ctx = createApp(sim?.config ?? config, log);
+  const ctx = openApp(sim?.config ?? config, log);
   const server = startServer(ctx);
   const stopGcPacer = startGcPacer(() => ctx.bridges.size);
   log.info("agenticai listening", { url: server.url.href, version: VERSION, data_dir: ctx.config.server.data_dir });
@@ -45,6 +47,43 @@ export async function runServer(config: Config, simulate: boolean, env: Env = pr
   reconcile(ctx).catch((e) => log.error("reconciling calls after restart failed", { error: e }));
   const background = startBackground(ctx);
   stopOnSignals({ ctx, server, sims: sim?.sims ?? null, stopGcPacer, background });
+}
+
+/** A data dir path that is, or runs through, something other than a directory. */
+const NOT_A_DIR = new Set(["ENOTDIR", "EEXIST"]);
+/** Errors of a data dir that cannot be made or written: from mkdir/open, then SQLite's own (extended codes too). */
+const UNWRITABLE = /^(EACCES|EPERM|EROFS|ENOTDIR|EEXIST|SQLITE_(CANTOPEN|READONLY|PERM)\w*)$/;
+
+/**
+ * The app opens its database in the data dir first. One this user cannot write (most often a root-owned
+ * bind mount in a container) would end the start in a stack trace; it is a setting to fix, so it is
+ * reported as one.
+ */
+function openApp(config: Config, log: Logger): AppContext {
+  try {
+    return createApp(config, log);
+  } catch (e) {
+    if (isDataDirError(e, config.server.data_dir)) throw unwritableDataDir(config.server.data_dir, e);
+    throw e;
+  }
+}
+
+/** An fs error about the data dir or a file in it, or a SQLite one (it names no path: the database is there). */
+function isDataDirError(e: unknown, dataDir: string): e is Error & { code: string } {
+  const { code, path } = (e ?? {}) as { code?: unknown; path?: unknown };
+  if (typeof code !== "string" || !UNWRITABLE.test(code)) return false;
+  return typeof path !== "string" || !relative(resolve(dataDir), resolve(path)).startsWith("..");
+}
+
+function unwritableDataDir(dataDir: string, cause: Error & { code: string }): ConfigError {
+  const dir = resolve(dataDir);
+  const [uid, gid] = [process.getuid?.(), process.getgid?.()];
+  const reason = cause.code.startsWith("SQLITE_") ? `${cause.code}: ${cause.message}` : cause.message;
+  const fix = NOT_A_DIR.has(cause.code)
+    ? "set AGENTICAI_DATA_DIR (or server.data_dir) to a directory"
+    : `chown -R ${uid}:${gid} it (for a bind mount, the host directory), use a named volume, ` +
+      "or set AGENTICAI_DATA_DIR to a directory this user can write";
+  return new ConfigError(`cannot write the data dir ${dir} as uid ${uid} (${reason.split("\n")[0]}): ${fix}`);
 }
 
 async function startSimulation(config: Config, env: Env): Promise<{ sims: Simulators; config: Config }> {
