@@ -5,6 +5,8 @@ import { openStore, type Store } from "./calls/store.ts";
 import type { Config } from "./config/schema.ts";
 import { eventsSecret } from "./events/signing.ts";
 import type { Logger } from "./log.ts";
+import { createMetricsRegistry, type MetricsRegistry } from "./metrics/registry.ts";
+import { countedTwilio } from "./metrics/twilio.ts";
 import { randomToken } from "./runtime/crypto.ts";
 import { createTwilioRest, type TwilioRest } from "./twilio/rest.ts";
 
@@ -29,6 +31,8 @@ export interface AppContext {
   state: { draining: boolean };
   /** Background work to look at now rather than at its next poll; no-ops until it is started. */
   signals: Signals;
+  /** What /metrics shows: counted since this process started. */
+  metrics: MetricsRegistry;
   startedAt: number;
   now: () => number;
 }
@@ -60,17 +64,21 @@ function streamSecret(store: Store): string {
 
 export function createApp(config: Config, log: Logger): AppContext {
   const store = openStore(config.server.data_dir);
+  const metrics = createMetricsRegistry();
   const missingTwilio = missingTwilioSettings(config);
   const { account_sid, auth_token, phone_number, api_base_url, request_timeout_ms } = config.twilio;
   const twilio = missingTwilio.length
     ? null
-    : createTwilioRest({
-        accountSid: account_sid!,
-        authToken: auth_token!,
-        phoneNumber: phone_number!,
-        apiBaseUrl: api_base_url,
-        timeoutMs: request_timeout_ms,
-      });
+    : countedTwilio(
+        createTwilioRest({
+          accountSid: account_sid!,
+          authToken: auth_token!,
+          phoneNumber: phone_number!,
+          apiBaseUrl: api_base_url,
+          timeoutMs: request_timeout_ms,
+        }),
+        metrics,
+      );
   return {
     config,
     log,
@@ -84,6 +92,7 @@ export function createApp(config: Config, log: Logger): AppContext {
     eventsSecret: eventsSecret(config.events.secret, config.server.data_dir),
     state: { draining: false },
     signals: { eventsQueued: () => {}, callEnded: () => {}, retryScheduled: () => {} },
+    metrics,
     startedAt: Date.now(),
     now: Date.now,
   };

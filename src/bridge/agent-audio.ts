@@ -1,6 +1,7 @@
 // Model → Twilio: the agent's audio, each chunk followed by a mark so that playback tracking knows what
 // the caller has heard. It may arrive before Twilio opens the stream, and faster than Twilio takes it.
 import { base64Bytes, createPcm24ToUlaw } from "../media/transcode.ts";
+import type { Recorder } from "../recording/recorder.ts";
 import { clearMessage, markMessage, mediaMessage } from "../twilio/media.ts";
 import { detached } from "../wire/json-field.ts";
 import { type AudioLimits, createAudioQueue } from "./audio-queue.ts";
@@ -41,6 +42,7 @@ export function createAgentAudio(
   metrics: CallMetrics,
   playback: Playback,
   turns: Turns,
+  recorder: Recorder | null,
 ): AgentAudio {
   const toUlaw = limits.pcm ? createPcm24ToUlaw() : null;
   let twilio: TwilioSocket | null = null;
@@ -65,6 +67,7 @@ export function createAgentAudio(
       socket.send(mark);
     });
     metrics.frames_out++;
+    recorder?.agentAudio(chunk.payload);
     if (chunk.responseId === TONES) tones.sent();
     chunk.sent?.();
   };
@@ -104,6 +107,7 @@ export function createAgentAudio(
       if (!twilio) return false;
       queue.clear();
       twilio.send(clearMessage(streamSid));
+      recorder?.cleared();
       return true;
     },
     tones: (ulaw) => tones.push(ulaw, queue.push),

@@ -8,6 +8,7 @@
 import type { ConsultResult } from "../assistant/consult.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
+import type { Recorder } from "../recording/recorder.ts";
 import type { StartMessage } from "../twilio/media.ts";
 import { readTwilioMessage } from "../twilio/media.ts";
 import type { TwilioSocket } from "./agent-audio.ts";
@@ -45,6 +46,8 @@ export interface BridgeDeps {
   recordOutcome(outcome: AgentOutcome): Promise<string | null>;
   /** Asks the owner's assistant (consult_assistant). */
   consult(question: string): Promise<ConsultResult>;
+  /** The call's recording, when it is recorded. */
+  recorder: Recorder | null;
   /** The bridge is finished: both sockets are closed and its metrics stored. */
   onClosed(): void;
 }
@@ -82,6 +85,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     timers.clearAll();
     link.close(reason);
     agentAudio.detach()?.close(CLOSE_NORMAL, reason);
+    deps.recorder?.close();
     turns.saveMetrics();
     deps.onClosed();
   }

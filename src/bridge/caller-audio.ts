@@ -2,6 +2,7 @@
 // gaps Twilio leaves under congestion filled so the model's audio clock stays true.
 import { base64Bytes, createUlawToPcm24 } from "../media/transcode.ts";
 import { appendMessage } from "../model/realtime.ts";
+import type { Recorder } from "../recording/recorder.ts";
 import { type AudioLimits, createAudioQueue, FRAME_MS } from "./audio-queue.ts";
 import type { CallMetrics } from "./metrics.ts";
 import type { ModelLink } from "./model-link.ts";
@@ -15,7 +16,12 @@ export interface CallerAudio {
   flush(): void;
 }
 
-export function createCallerAudio(limits: AudioLimits, metrics: CallMetrics, model: ModelLink): CallerAudio {
+export function createCallerAudio(
+  limits: AudioLimits,
+  metrics: CallMetrics,
+  model: ModelLink,
+  recorder: Recorder | null,
+): CallerAudio {
   const toPcm = limits.pcm ? createUlawToPcm24() : null;
   const queue = createAudioQueue<string>({
     limit: limits.queuedFrames,
@@ -39,12 +45,14 @@ export function createCallerAudio(limits: AudioLimits, metrics: CallMetrics, mod
     const bytes = Math.floor((gap * (toPcm ? 48 : 8)) / 3) * 3;
     queue.push(appendMessage((toPcm ? "A" : "/").repeat((bytes / 3) * 4)));
     metrics.gap_filled_ms += Math.round(gap);
+    recorder?.callerGap(gap);
   };
 
   return {
     frame(payload, timestampMs) {
       metrics.frames_in++;
       fillGap(timestampMs, payload);
+      recorder?.callerFrame(payload);
       queue.push(appendMessage(toPcm ? toPcm(payload) : payload));
     },
     flush: queue.flush,

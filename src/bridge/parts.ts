@@ -50,7 +50,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   const responses: Responses = { active: null, requested: false, onNextCreated: null };
   const turns = createTurns(deps.store, call.id, metrics);
   const limits = audioLimits(config.audio);
-  const agentAudio = createAgentAudio(limits, metrics, playback, turns);
+  const agentAudio = createAgentAudio(limits, metrics, playback, turns, deps.recorder);
   const hangup = createHangup({ playback, log, later, hangup: (endReason) => deps.hangup(endReason) });
   // An agent coming back to a call knows what was said before it left, as one that reconnects does.
   const instructions = (resumed: boolean) =>
@@ -61,7 +61,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     );
 
   const link = createLink(deps, { metrics, responses, instructions, close, onText: (t) => readModelEvent(t, onModel) });
-  const callerAudio = createCallerAudio(limits, metrics, link);
+  const callerAudio = createCallerAudio(limits, metrics, link, deps.recorder);
   const lines = createServerLines({
     link,
     responses,

@@ -1,19 +1,27 @@
 // The server's background work: making reports of ended calls, delivering the outbox, settling calls
-// that stopped hearing from Twilio, and dialling calls' next attempts. All of it runs from the database, so what a stop interrupts
+// that stopped hearing from Twilio, dialling calls' next attempts, and deleting old recordings. All of it runs from the database, so what a stop interrupts
 // is picked up by the next start.
 import type { AppContext } from "../app.ts";
 import { startDelivery } from "../events/delivery.ts";
 import { hooksSettings, openclawHeaders } from "../events/openclaw.ts";
-import type { OutboxRow } from "../events/outbox.ts";
+import type { OutboxRow, OutboxStatus } from "../events/outbox.ts";
 import { signatureHeaders } from "../events/signing.ts";
+import type { DeliveryOutcome } from "../metrics/registry.ts";
 import { VERSION } from "../version.ts";
 import { startReporting } from "./reporting.ts";
+import { startRetention } from "./retention.ts";
 import { startRetries } from "./retries.ts";
 import { startSweeper } from "./sweeper.ts";
 
 /** The real gateway admits a run before it answers, which takes seconds and up to 15 s. */
 const OPENCLAW_TIMEOUT_MS = 20_000;
 const WEBHOOK_TIMEOUT_MS = 10_000;
+/** An attempt that leaves its event pending failed and will be tried again. */
+const DELIVERY_OUTCOME: Record<OutboxStatus, DeliveryOutcome> = {
+  delivered: "delivered",
+  pending: "retry",
+  failed: "failed",
+};
 
 export interface Background {
   stop(): Promise<void>;
@@ -27,10 +35,12 @@ export function startBackground(ctx: AppContext): Background {
     timeoutMs: (row) => (row.receiver === "openclaw" ? OPENCLAW_TIMEOUT_MS : WEBHOOK_TIMEOUT_MS),
     userAgent: `agenticai/${VERSION}`,
     now: ctx.now,
+    recorded: (result) => ctx.metrics.eventAttempt(DELIVERY_OUTCOME[result.status]),
   });
   const reporting = startReporting(ctx);
   const sweeper = startSweeper(ctx);
   const retries = startRetries(ctx);
+  const retention = startRetention(ctx);
   ctx.store.onWriteError({
     failed: (error, held) =>
       ctx.log.error("storing transcript turns and metrics failed; holding them and retrying", { error, held }),
@@ -44,6 +54,7 @@ export function startBackground(ctx: AppContext): Background {
       ctx.signals.eventsQueued = () => {};
       ctx.signals.callEnded = () => {};
       ctx.signals.retryScheduled = () => {};
+      await retention.stop();
       await retries.stop();
       await sweeper.stop();
       await reporting.stop();

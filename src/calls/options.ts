@@ -53,6 +53,7 @@ export const callOptionsFields = () => ({
     ),
   ),
   consult: z._default(z.boolean({ error: "'consult' must be true or false" }), false),
+  record: blankAsMissing(z.optional(z.boolean({ error: "'record' must be true or false" }))),
   retry: blankAsMissing(z.optional(retrySchema())),
 });
 type CallOptionsRequest = z.infer<z.ZodMiniObject<ReturnType<typeof callOptionsFields>>>;
@@ -93,6 +94,8 @@ export interface CallOptions {
   transfer_to: string | null;
   consult: boolean;
   retry: { max_attempts: number; delay_s: number; on: RetryOn[] };
+  /** Whether the call is recorded; absent in calls stored before recordings existed (not recorded). */
+  record?: boolean;
 }
 
 /** The call's policies: the request's where it set them, config.yaml's elsewhere. */
@@ -108,6 +111,7 @@ export function resolveOptions(config: Config, req: Partial<CallOptionsRequest> 
     transfer_to: req.transfer_to ?? c.transfer_to ?? null,
     consult: req.consult ?? false,
     retry: req.retry ?? { max_attempts: 1, delay_s: DEFAULT_RETRY_DELAY_S, on: [...RETRY_ON] },
+    record: req.record ?? config.recording.enabled,
   };
 }
 

@@ -1,6 +1,7 @@
 // Makes each ended call's report and announces the end with it. It works from the database (calls
 // that ended with their report still due), so a report interrupted by a restart is made after it.
 import type { AppContext } from "../app.ts";
+import type { EndedCall } from "../metrics/registry.ts";
 import { draftReport } from "../model/report.ts";
 import { enqueueEvent } from "./events.ts";
 import { notifyOpenClaw } from "./notify.ts";
@@ -37,7 +38,7 @@ async function report(ctx: AppContext, call: CallRow, stopped: () => boolean): P
   // After a stop the store may be closed; the report is still due, so the next start makes it.
   if (stopped() || !ctx.store.getCall(call.id)?.report_due) return;
   const at = ctx.now();
-  ctx.store.transaction(() => {
+  const reported = ctx.store.transaction(() => {
     const ended = ctx.store.updateCall(call.id, { report: JSON.stringify(made), report_due: 0 }, at);
     enqueueEvent(ctx, ended, "call.ended", at, {
       report: made,
@@ -49,8 +50,21 @@ async function report(ctx: AppContext, call: CallRow, stopped: () => boolean): P
       attempts: attemptsView(ended, ctx.store.attempts(ended.id)),
     });
     notifyOpenClaw(ctx, ended, made, at);
+    return ended;
   });
+  ctx.metrics.callEnded(endedCall(reported));
   ctx.log.info("call report made", { call_id: call.id, outcome: made.outcome, source: made.source });
+}
+
+/**
+ * Calls are counted for /metrics here, as their report is committed: ended_at is set in several places, but
+ * every ended call passes this point exactly once, a call that ended before a restart included, and by
+ * now a CallDuration that came after the end has been stored.
+ */
+function endedCall(call: CallRow): EndedCall {
+  const { answered_at: answered, ended_at: end } = call;
+  const talkedS = answered === null ? null : (call.duration_s ?? Math.max(0, ((end ?? answered) - answered) / 1000));
+  return { direction: call.direction, endReason: call.end_reason ?? call.status, durationS: talkedS };
 }
 
 async function makeReport(ctx: AppContext, call: CallRow): Promise<CallReport> {

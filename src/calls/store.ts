@@ -441,6 +441,7 @@ export function openStore(dataDir: string): Store {
     recordAttempt: fresh(outbox.recordAttempt),
     listOutbox: fresh(outbox.listOutbox),
     requeue: fresh(outbox.requeue),
+    countPending: fresh(outbox.countPending),
     transaction: fresh(<T>(fn: () => T): T => db.transaction(fn)()),
     meta: fresh((key: string) => q.getMeta.get({ key })?.value ?? null),
     setMeta: fresh((key: string, value: string) => void q.putMeta.run({ key, value })),

@@ -6,6 +6,9 @@ import { type ConsultSettings, consultAssistant } from "../assistant/consult.ts"
 import { type Bridge, createBridge } from "../bridge/bridge.ts";
 import { callTools } from "../bridge/tools/all.ts";
 import type { BridgeStore } from "../bridge/turns.ts";
+import { ensureRecordingsDir, recordingPath } from "../recording/files.ts";
+import { createRecorder, type Recorder } from "../recording/recorder.ts";
+import { openWavFile } from "../recording/wav-file.ts";
 import type { StartMessage } from "../twilio/media.ts";
 import { verifyStreamToken } from "../twilio/stream-token.ts";
 import { eventRows } from "./events.ts";
@@ -36,6 +39,7 @@ export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string):
       opening,
     },
     recordOutcome: (outcome) => recordAgentOutcome(ctx, call, outcome),
+    recorder: options.record ? recorderFor(ctx, call.id) : null,
     consult: (question) =>
       consult
         ? consultAssistant(consult, call, question)
@@ -43,11 +47,26 @@ export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string):
     hangup: (reason) => (reason === "transferred" ? transferCall(ctx, call.id) : endCall(ctx, call.id, reason)),
     apologize: (reason) => apologizeAndHangUp(ctx, call.id, reason),
     onClosed: () => {
+      // In the same tick as leaving ctx.bridges, where a scrape reads live calls' counts, so none is counted twice.
+      ctx.metrics.bridgeClosed(bridge.metrics());
       if (ctx.bridges.get(call.id) === bridge) ctx.bridges.delete(call.id);
     },
   });
   ctx.bridges.set(call.id, bridge);
   return bridge;
+}
+
+/** The call's recording, streamed to its file as the call goes; one that cannot be opened leaves the call unrecorded. */
+function recorderFor(ctx: AppContext, callId: string): Recorder | null {
+  const log = ctx.log.child({ call_id: callId });
+  const onError = (error: unknown) => log.error("recording the call failed; it goes on unrecorded", { error });
+  try {
+    ensureRecordingsDir(ctx.config.server.data_dir);
+    return createRecorder(openWavFile(recordingPath(ctx.config.server.data_dir, callId)), onError);
+  } catch (e) {
+    onError(e);
+    return null;
+  }
 }
 
 /** Where consult_assistant asks, when the call asked for it and the gateway token is configured. */

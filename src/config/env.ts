@@ -17,6 +17,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["AGENTICAI_AUDIO_FORMAT", ["audio", "format"], str],
   ["AGENTICAI_EVENTS_URL", ["events", "url"], str],
   ["AGENTICAI_EVENTS_SECRET", ["events", "secret"], str],
+  ["AGENTICAI_METRICS_TOKEN", ["metrics", "token"], str],
   ["OPENCLAW_GATEWAY_URL", ["integrations", "openclaw", "gateway_url"], str],
   ["OPENCLAW_HOOKS_TOKEN", ["integrations", "openclaw", "hooks_token"], str],
   ["OPENCLAW_GATEWAY_TOKEN", ["integrations", "openclaw", "gateway_token"], str],

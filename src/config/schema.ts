@@ -94,6 +94,13 @@ export const ConfigSchema = z.strictObject({
       z.array(matching(DESTINATION_PREFIX, "must be '+' followed by 1 to 15 digits, such as +1 or +4420")),
     ),
   }),
+  recording: section({
+    // Record every call (a request's `record` decides for its call). Recording needs the other side's
+    // consent in many places: see the README.
+    enabled: or(z.boolean(), false),
+    // Recordings older than this are deleted; 0 keeps them.
+    retention_days: or(int(0, 3_650), 30),
+  }),
   shutdown: section({
     // On SIGTERM/SIGINT calls may go on this long; those still up then hear a goodbye and are hung up.
     drain_s: or(int(0, 3_600), 30),
@@ -131,6 +138,10 @@ export const ConfigSchema = z.strictObject({
     // only for requests that reach Twilio.
     api_requests_per_minute: or(int(1), 300),
     calls_per_minute: or(int(1), 30),
+  }),
+  metrics: section({
+    // Opens GET /metrics to a Prometheus server holding only this; unset, /metrics is guarded like /api/*.
+    token: z.optional(z.string().check(z.minLength(16, "must be at least 16 characters"))),
   }),
 });
 

@@ -2,7 +2,7 @@
 // same call and receiver. It runs beside the calls and shares nothing with them but the database, so
 // a slow or dead receiver never slows a call.
 import type { Logger } from "../log.ts";
-import type { OutboxRow, OutboxStore } from "./outbox.ts";
+import type { AttemptResult, OutboxRow, OutboxStore } from "./outbox.ts";
 import { type Attempt, afterAttempt, parseRetryAfter } from "./retry.ts";
 
 const POLL_MS = 1_000;
@@ -18,6 +18,8 @@ export interface DeliveryDeps {
   timeoutMs(row: OutboxRow): number;
   userAgent: string;
   now(): number;
+  /** Told each attempt's result once it is stored. */
+  recorded(result: AttemptResult): void;
 }
 
 export interface Delivery {
@@ -64,6 +66,7 @@ export function startDelivery(deps: DeliveryDeps): Delivery {
     const attempt = await post(row, deps, stopping.signal);
     const result = afterAttempt(row, attempt, deps.now());
     deps.store.recordAttempt(row.id, result);
+    deps.recorded(result);
     if (result.status === "failed") {
       deps.log.warn("event not delivered", {
         event_id: row.event_id,

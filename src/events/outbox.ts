@@ -48,6 +48,8 @@ export interface OutboxStore {
   listOutbox(status: OutboxStatus | null, limit: number): OutboxRow[];
   /** Puts an event back in the queue, due now; null if there is no such event. */
   requeue(id: number, at: number): OutboxRow | null;
+  /** Events still to be delivered, due or waiting for a retry. */
+  countPending(): number;
 }
 
 export function outboxStatements(db: Database) {
@@ -72,6 +74,8 @@ export function outboxStatements(db: Database) {
       "SELECT * FROM outbox WHERE $status IS NULL OR status = $status ORDER BY id DESC LIMIT $limit",
     ),
     byId: db.query<OutboxRow, { id: number }>("SELECT * FROM outbox WHERE id = $id"),
+    // Answered from the outbox_status index alone, so a scrape stays cheap however long the history.
+    pending: db.query<{ n: number }, []>("SELECT count(*) AS n FROM outbox WHERE status = 'pending'"),
     requeue: db.query(
       "UPDATE outbox SET status = 'pending', next_attempt_at = $at, created_at = $at WHERE id = $id AND status <> 'delivered'",
     ),
@@ -90,5 +94,6 @@ export function outboxStore(q: ReturnType<typeof outboxStatements>): OutboxStore
       q.requeue.run({ id, at });
       return q.byId.get({ id });
     },
+    countPending: () => q.pending.get()!.n,
   };
 }

@@ -4,9 +4,12 @@ import { CallError, type FailureKind } from "../calls/errors.ts";
 import { TWILIO_PATHS } from "../twilio/urls.ts";
 import { health, listCalls, postCall, postEnd, showCall, showTranscript } from "./api.ts";
 import { authorize } from "./auth.ts";
+import { countedRoutes, UNMATCHED_ROUTE } from "./counted.ts";
 import { listEvents, retryEvent } from "./events.ts";
 import { type MediaSocketData, mediaSocketHandler, upgradeMedia } from "./media.ts";
+import { getMetrics } from "./metrics.ts";
 import { createRateLimiter } from "./ratelimit.ts";
+import { showRecording } from "./recording.ts";
 import { createSignatureRejections, type RejectSignature } from "./rejections.ts";
 import { failure, HttpError, rateLimited } from "./respond.ts";
 import { postAmd, postDialStatus, postStatus, postVoice } from "./twilio.ts";
@@ -21,10 +24,10 @@ const STATUS_FOR: Record<FailureKind, number> = {
   draining: 503,
 };
 
-type Req = Request & { params: Record<string, string> };
+export type Req = Request & { params: Record<string, string> };
 type Handler = (req: Req, server: Server<MediaSocketData>) => Response | Promise<Response>;
 type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS";
-type RouteTable = Record<
+export type RouteTable = Record<
   string,
   Partial<Record<Method, Handler>> | Bun.Serve.Handler<Req, Server<MediaSocketData>, Response | undefined>
 >;
@@ -80,11 +83,13 @@ function routeTable(ctx: AppContext): RouteTable {
 
   return {
     "/health": { GET: () => health(ctx) },
+    "/metrics": { GET: errors((req, server) => getMetrics(ctx, req, clientAddress(req, server), apiLimiter)) },
     "/api/call": { POST: api((req, server) => postCall(ctx, req, callBudget(req, server))) },
     "/api/calls": { GET: api(() => listCalls(ctx)) },
     "/api/calls/:id": { GET: api((req) => showCall(ctx, req.params.id!)) },
     "/api/calls/:id/end": { POST: api((req) => postEnd(ctx, req.params.id!)) },
     "/api/calls/:id/transcript": { GET: api((req) => showTranscript(ctx, req.params.id!)) },
+    "/api/calls/:id/recording": { GET: api((req) => showRecording(ctx, req.params.id!, req)) },
     "/api/events": { GET: api((req) => listEvents(ctx, req)) },
     "/api/events/:id/retry": { POST: api((req) => retryEvent(ctx, req.params.id!)) },
     [TWILIO_PATHS.media]: (req, server) => upgradeMedia(ctx, req, server, rejectFrom(req, server)),
@@ -99,7 +104,7 @@ function routeTable(ctx: AppContext): RouteTable {
  * Bun hands a request whose path is routed but whose method is not to `fetch`, like an unknown path; the
  * route table tells the two apart, so a wrong method is a 405 naming the right ones rather than a 404.
  */
-function methodNotAllowed(routes: RouteTable): (req: Request) => Response | null {
+function methodNotAllowed(routes: RouteTable): (req: Request) => { route: string; response: Response } | null {
   const known = Object.entries(routes).flatMap(([path, methods]) => {
     if (typeof methods === "function") return [];
     const pattern = path
@@ -109,19 +114,25 @@ function methodNotAllowed(routes: RouteTable): (req: Request) => Response | null
     const declared = Object.keys(methods);
     // Bun answers HEAD wherever GET is routed.
     const allow = declared.includes("GET") ? [...declared, "HEAD"] : declared;
-    return [{ pattern: new RegExp(`^${pattern}$`), declared, allow: allow.join(", ") }];
+    return [{ path, pattern: new RegExp(`^${pattern}$`), declared, allow: allow.join(", ") }];
   });
   return (req) => {
     const path = new URL(req.url).pathname;
     const route = known.find((r) => r.pattern.test(path));
     if (!route) return null;
-    return failure(405, `Method not allowed: use ${route.declared.join(" or ")}`, { Allow: route.allow });
+    const response = failure(405, `Method not allowed: use ${route.declared.join(" or ")}`, { Allow: route.allow });
+    return { route: route.path, response };
   };
 }
 
 export function startServer(ctx: AppContext): Server<MediaSocketData> {
-  const routes = routeTable(ctx);
+  const routes = countedRoutes(ctx, routeTable(ctx));
   const wrongMethod = methodNotAllowed(routes);
+  const unrouted = (req: Request) => {
+    const { route, response } = wrongMethod(req) ?? { route: UNMATCHED_ROUTE, response: failure(404, "Not found") };
+    ctx.metrics.httpResponse(route, response.status);
+    return response;
+  };
   return Bun.serve<MediaSocketData>({
     hostname: ctx.config.server.host,
     port: ctx.config.server.port,
@@ -131,7 +142,7 @@ export function startServer(ctx: AppContext): Server<MediaSocketData> {
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     routes,
     websocket: mediaSocketHandler(ctx),
-    fetch: (req) => wrongMethod(req) ?? failure(404, "Not found"),
+    fetch: unrouted,
     error: (e) => {
       ctx.log.error("unhandled server error", { error: e });
       return failure(500, "Internal server error");
