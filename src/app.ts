@@ -1,6 +1,7 @@
 import type { Bridge } from "./bridge/bridge.ts";
 import { createCallTools } from "./bridge/tools/all.ts";
 import type { ToolRegistry } from "./bridge/tools.ts";
+import { announcingStore, type ChangeFeed, createChangeFeed } from "./calls/changes.ts";
 import { openStore, type Store } from "./calls/store.ts";
 import type { Config } from "./config/schema.ts";
 import { eventsSecret } from "./events/signing.ts";
@@ -15,6 +16,8 @@ export interface AppContext {
   config: Config;
   log: Logger;
   store: Store;
+  /** Which calls the store just changed, for live views; every write through `store` is announced here. */
+  changes: ChangeFeed;
   /** null until TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_PHONE_NUMBER are all set. */
   twilio: TwilioRest | null;
   missingTwilio: string[];
@@ -63,7 +66,8 @@ function streamSecret(store: Store): string {
 }
 
 export function createApp(config: Config, log: Logger): AppContext {
-  const store = openStore(config.server.data_dir);
+  const changes = createChangeFeed((error) => log.error("change listener failed", { error }));
+  const store = announcingStore(openStore(config.server.data_dir), changes);
   const metrics = createMetricsRegistry();
   const missingTwilio = missingTwilioSettings(config);
   const { account_sid, auth_token, phone_number, api_base_url, request_timeout_ms } = config.twilio;
@@ -83,6 +87,7 @@ export function createApp(config: Config, log: Logger): AppContext {
     config,
     log,
     store,
+    changes,
     twilio,
     missingTwilio,
     streamSecret: streamSecret(store),

@@ -116,6 +116,8 @@ export interface Store extends OutboxStore {
   getCallBySid(sid: string): CallRow | null;
   /** Calls not ended, including those waiting for their next attempt. */
   listActive(): CallRow[];
+  /** The last `limit` ended calls, newest first (the console's recent list). */
+  listRecent(limit: number): CallRow[];
   /** Calls under way: not ended and not waiting for a next attempt (what concurrency limits count). */
   countActive(): number;
   /** Calls waiting for a next attempt that is due by `now`, soonest first. */
@@ -207,6 +209,10 @@ function prepareStatements(db: Database) {
     byId: db.query<CallRow, { id: string }>("SELECT * FROM calls WHERE id = $id"),
     bySid: db.query<CallRow, { sid: string }>("SELECT * FROM calls WHERE call_sid = $sid"),
     active: db.query<CallRow, []>("SELECT * FROM calls WHERE ended_at IS NULL ORDER BY created_at"),
+    // Read once per console that connects, not per request, so a scan of the ended calls is acceptable.
+    recent: db.query<CallRow, { limit: number }>(
+      "SELECT * FROM calls WHERE ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT $limit",
+    ),
     activeBases: db.query<{ webhook_url: string }, []>("SELECT DISTINCT webhook_url FROM calls WHERE ended_at IS NULL"),
     activeCount: db.query<{ n: number }, []>(
       "SELECT count(*) AS n FROM calls WHERE ended_at IS NULL AND next_attempt_at IS NULL",
@@ -412,6 +418,7 @@ export function openStore(dataDir: string): Store {
     getCall: fresh((id: string) => q.byId.get({ id })),
     getCallBySid: fresh((sid: string) => q.bySid.get({ sid })),
     listActive: fresh(() => q.active.all()),
+    listRecent: fresh((limit: number) => q.recent.all({ limit })),
     countActive: fresh(() => q.activeCount.get()!.n),
     retriesDue: fresh((now: number, limit: number) => q.retriesDue.all({ now, limit })),
     addAttempt: fresh((attempt: AttemptRow) => void q.insertAttempt.run({ ...attempt })),

@@ -25,6 +25,22 @@ export function callSummary(c: CallRow) {
 }
 
 /**
+ * A call as a live list shows it: the summary plus how it ended and, while it goes on, who spoke last
+ * (the transcript's newest turn), so a list row needs neither the whole detail nor the whole transcript.
+ */
+export function callListing(c: CallRow, lastTurn: TurnRow | undefined) {
+  return {
+    ...callSummary(c),
+    ended_at: iso(c.ended_at),
+    duration_s: c.duration_s,
+    end_reason: c.end_reason,
+    outcome: finalReport(c)?.outcome ?? null,
+    speaker: c.ended_at === null && lastTurn ? lastTurn.role : null,
+    last_said_at: lastTurn ? iso(lastTurn.started_at) : null,
+  };
+}
+
+/**
  * Every attempt, the finished ones first and then the one the call row follows: under way, ended, or
  * (with `scheduled` status) waiting for its time.
  */

@@ -4,6 +4,7 @@ import { CallError, type FailureKind } from "../calls/errors.ts";
 import { TWILIO_PATHS } from "../twilio/urls.ts";
 import { health, listCalls, postCall, postEnd, showCall, showTranscript } from "./api.ts";
 import { authorize } from "./auth.ts";
+import { consoleRoutes } from "./console.ts";
 import { countedRoutes, UNMATCHED_ROUTE } from "./counted.ts";
 import { listEvents, retryEvent } from "./events.ts";
 import { type MediaSocketData, mediaSocketHandler, upgradeMedia } from "./media.ts";
@@ -12,6 +13,7 @@ import { createRateLimiter } from "./ratelimit.ts";
 import { showRecording } from "./recording.ts";
 import { createSignatureRejections, type RejectSignature } from "./rejections.ts";
 import { failure, HttpError, rateLimited } from "./respond.ts";
+import { createLiveStreams } from "./stream.ts";
 import { postAmd, postDialStatus, postStatus, postVoice } from "./twilio.ts";
 
 const STATUS_FOR: Record<FailureKind, number> = {
@@ -60,6 +62,7 @@ function routeTable(ctx: AppContext): RouteTable {
   const errors = errorMapper(ctx);
   const apiLimiter = createRateLimiter(ctx.config.limits.api_requests_per_minute);
   const callLimiter = createRateLimiter(ctx.config.limits.calls_per_minute);
+  const liveStream = createLiveStreams(ctx);
   const rejections = createSignatureRejections(ctx.log, () => ctx.now());
   const rejectFrom =
     (req: Request, server: Server<MediaSocketData>): RejectSignature =>
@@ -91,6 +94,8 @@ function routeTable(ctx: AppContext): RouteTable {
     "/api/calls/:id/transcript": { GET: api((req) => showTranscript(ctx, req.params.id!)) },
     "/api/calls/:id/recording": { GET: api((req) => showRecording(ctx, req.params.id!, req)) },
     "/api/events": { GET: api((req) => listEvents(ctx, req)) },
+    "/api/stream": { GET: api(liveStream) },
+    ...Object.fromEntries(Object.entries(consoleRoutes).map(([path, serve]) => [path, { GET: errors(serve) }])),
     "/api/events/:id/retry": { POST: api((req) => retryEvent(ctx, req.params.id!)) },
     [TWILIO_PATHS.media]: (req, server) => upgradeMedia(ctx, req, server, rejectFrom(req, server)),
     [TWILIO_PATHS.voice]: { POST: errors((req, server) => postVoice(ctx, req, rejectFrom(req, server))) },

@@ -1,0 +1,146 @@
+// GET /api/stream: the console's live view as Server-Sent Events, fed by the in-process change feed
+// rather than by polling the database.
+import type { Server } from "bun";
+import type { AppContext } from "../app.ts";
+import { getCall } from "../calls/errors.ts";
+import { callDetail, callListing } from "../calls/view.ts";
+import type { MediaSocketData } from "./media.ts";
+import { HttpError } from "./respond.ts";
+
+/** A call changes many times a second while people talk; one event per call per window is enough to watch. */
+export const COALESCE_MS = 250;
+/** Under the idle timeouts of common proxies (often 30–60 s), so a quiet stream is not cut. */
+export const HEARTBEAT_MS = 15_000;
+const RETRY_MS = 3000;
+const RECENT_CALLS = 20;
+/** Each stream holds a subscription and timers; a console tab needs one, so this is many people watching. */
+export const MAX_STREAMS = 32;
+/** What a client that stopped reading may leave queued before its stream is ended (it reconnects later). */
+const MAX_QUEUED_BYTES = 1 << 20;
+
+const lastTurn = (ctx: AppContext, id: string) => ctx.store.transcript(id).at(-1);
+
+function listing(ctx: AppContext, id: string) {
+  const call = ctx.store.getCall(id);
+  return call ? callListing(call, lastTurn(ctx, id)) : null;
+}
+
+function detail(ctx: AppContext, id: string) {
+  const call = ctx.store.getCall(id);
+  if (!call) return null;
+  const extras = { events: ctx.store.events(id), turns: ctx.store.transcript(id), attempts: ctx.store.attempts(id) };
+  return callDetail(call, extras);
+}
+
+function snapshot(ctx: AppContext) {
+  const active = ctx.store.listActive().map((c) => callListing(c, lastTurn(ctx, c.id)));
+  const recent = ctx.store.listRecent(RECENT_CALLS).map((c) => callListing(c, undefined));
+  return { active, recent };
+}
+
+const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+/**
+ * `event: calls` once with the active and recent calls, then `event: call` with a call's list row each
+ * time it changes, and, for the call named by `?call=`, `event: detail` with its whole detail: the page
+ * that follows one call replaces its view instead of merging pieces, and it is one call at ≤ 4 a second.
+ * At most MAX_STREAMS are open at once.
+ */
+export function createLiveStreams(ctx: AppContext) {
+  let open = 0;
+  return (req: Request, server: Server<MediaSocketData>): Response => {
+    const followed = new URL(req.url).searchParams.get("call");
+    if (followed) getCall(ctx, followed);
+    if (open >= MAX_STREAMS) throw new HttpError(429, `Too many live streams: at most ${MAX_STREAMS} may be open`);
+    // Read before the stream exists, so a failing database is this request's error, not a broken stream.
+    const lists = frame("calls", snapshot(ctx));
+    const first = `retry: ${RETRY_MS}\n\n${lists}${followed ? frame("detail", detail(ctx, followed)) : ""}`;
+    open++;
+    // The stream is idle between changes for longer than Bun's default idle timeout; the heartbeat keeps proxies awake.
+    server.timeout(req, 0);
+    const headers = {
+      "Content-Type": "text/event-stream; charset=utf-8",
+      "Cache-Control": "no-store",
+      // Tells nginx not to buffer the stream.
+      "X-Accel-Buffering": "no",
+    };
+    return new Response(
+      streamBody(ctx, req, followed, first, () => open--),
+      { headers },
+    );
+  };
+}
+
+function streamBody(ctx: AppContext, req: Request, followed: string | null, first: string, closed: () => void) {
+  const encoder = new TextEncoder();
+  let stop = () => {};
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const send = (text: string) => {
+          // A client that stopped reading is let go rather than buffered for without end.
+          if ((controller.desiredSize ?? 0) <= 0) throw new Error("client not reading");
+          controller.enqueue(encoder.encode(text));
+        };
+        send(first);
+        stop = followChanges(ctx, followed, send, () => {
+          closed();
+          controller.close();
+        });
+        req.signal.addEventListener("abort", () => stop(), { once: true });
+      },
+      cancel: () => stop(),
+    },
+    { highWaterMark: MAX_QUEUED_BYTES, size: (chunk) => chunk?.byteLength ?? 0 },
+  );
+}
+
+/** Subscribes for one stream; the returned function ends it (idempotent). */
+function followChanges(
+  ctx: AppContext,
+  followed: string | null,
+  send: (text: string) => void,
+  close: () => void,
+): () => void {
+  const pending = new Map<string, ReturnType<typeof setTimeout>>();
+  let open = true;
+  const flush = (id: string) => {
+    pending.delete(id);
+    const row = listing(ctx, id);
+    if (!open || !row) return;
+    send(frame("call", row));
+    if (id === followed) send(frame("detail", detail(ctx, id)));
+  };
+  // Reading is deferred out of the store write that announced the change, and batches a burst into one read.
+  const unsubscribe = ctx.changes.subscribe((id) => {
+    if (!pending.has(id))
+      pending.set(
+        id,
+        setTimeout(() => guarded(() => flush(id)), COALESCE_MS),
+      );
+  });
+  const heartbeat = setInterval(() => guarded(() => send(": ping\n\n")), HEARTBEAT_MS);
+  const end = () => {
+    if (!open) return;
+    open = false;
+    unsubscribe();
+    clearInterval(heartbeat);
+    for (const timer of pending.values()) clearTimeout(timer);
+    pending.clear();
+    try {
+      close();
+    } catch {
+      // Already closed by the client going away.
+    }
+  };
+  // A write to a stream the client has left throws, as may a read while the database fails: either way this
+  // stream ends and the client reconnects after `retry`.
+  const guarded = (fn: () => void) => {
+    try {
+      fn();
+    } catch {
+      end();
+    }
+  };
+  return end;
+}

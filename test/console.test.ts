@@ -1,0 +1,199 @@
+// The web console in a real browser (Debian's chromium driven by playwright-core) against `server --simulate`
+// children: placing a call through the form, its transcript arriving live, ending a call, and signing in.
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { type BrowserContext, chromium, type Page } from "playwright-core";
+import { MAX_STREAMS } from "../src/http/stream.ts";
+import { tempDir } from "./support/app.ts";
+import { repoRoot, type ServerProcess, spawnServer } from "./support/process.ts";
+import { until } from "./support/until.ts";
+
+const CHROMIUM = "/usr/bin/chromium";
+const TOKEN = "console-test-token-0123456789";
+const ARTIFACTS = join(repoRoot, "test-artifacts");
+
+const children = new Set<ServerProcess>();
+let open: ServerProcess;
+let guarded: ServerProcess;
+let browser: BrowserContext;
+
+async function simulatedServer(env: Record<string, string> = {}): Promise<ServerProcess> {
+  const dir = tempDir("agenticai-console-");
+  writeFileSync(join(dir, "none.yaml"), "");
+  const config = { AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "none.yaml") };
+  return spawnServer(["server", "--simulate"], { HOST: "127.0.0.1", PORT: "0", ...config, ...env }, children);
+}
+
+beforeAll(async () => {
+  [open, guarded] = await Promise.all([simulatedServer(), simulatedServer({ AGENTICAI_API_TOKEN: TOKEN })]);
+  browser = await chromium.launchPersistentContext(tempDir("agenticai-chromium-"), {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      "--no-sandbox",
+      "--disable-gpu",
+      "--disable-quic",
+      "--no-first-run",
+      "--disable-background-networking",
+      "--disable-component-update",
+      "--disable-sync",
+    ],
+  });
+});
+
+afterAll(async () => {
+  await browser?.close();
+  for (const child of children) {
+    child.proc.kill("SIGKILL");
+    await child.proc.exited;
+  }
+});
+
+async function placeCall(page: Page, server: ServerProcess, to: string): Promise<string> {
+  await page.goto(`${server.url}/console#/new`);
+  await page.fill("input[name=to]", to);
+  await page.fill("textarea[name=prompt]", "You are testing the console.");
+  await page.click("#call-form button[type=submit]");
+  await page.waitForURL(/#\/calls\/[0-9a-f-]+$/);
+  return decodeURIComponent(new URL(page.url()).hash.slice("#/calls/".length));
+}
+
+test("a call placed through the form shows its transcript live, then its latency chart and report", async () => {
+  const page = await browser.newPage();
+  const loads: string[] = [];
+  page.on("load", () => loads.push(page.url()));
+  const id = await placeCall(page, open, "+15550100001");
+
+  // The page is not reloaded: each line arrives over /api/stream while the call goes on.
+  await page.waitForSelector("#transcript li.turn.agent", { timeout: 10_000 });
+  await page.locator("#transcript li.turn").nth(2).waitFor({ timeout: 15_000 });
+  expect(await page.locator("#transcript li.turn.caller").count()).toBeGreaterThan(0);
+  expect(loads).toHaveLength(1);
+
+  await page.waitForSelector("#report:not([hidden])", { timeout: 15_000 });
+  expect(await page.locator("#latency svg rect").count()).toBeGreaterThan(0);
+  expect(await page.locator("#history li").count()).toBeGreaterThan(2);
+  const api = (await (await fetch(`${open.url}/api/calls/${id}`)).json()) as { transcript: { text: string }[] };
+  expect(await page.locator("#transcript li.turn p").first().textContent()).toBe(api.transcript[0]!.text);
+
+  mkdirSync(ARTIFACTS, { recursive: true });
+  const shot = join(ARTIFACTS, "console-call.png");
+  await page.screenshot({ path: shot, fullPage: true });
+  console.log(`console screenshot: ${shot}`);
+
+  // The list shows it among the recent calls with its end reason and the report's outcome.
+  await page.click("text=← All calls");
+  const row = page.locator(`#recent li[data-call="${id}"]`);
+  await row.locator(".outcome").waitFor();
+  await page.setViewportSize({ width: 390, height: 760 });
+  await page.emulateMedia({ colorScheme: "dark" });
+  const phone = join(ARTIFACTS, "console-phone-dark.png");
+  await page.screenshot({ path: phone, fullPage: true });
+  console.log(`console screenshot (phone width, dark): ${phone}`);
+  await page.close();
+}, 40_000);
+
+test("the form shows the API's own error, and a recorded call gets a player once it ends", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${open.url}/console#/new`);
+  await page.fill("input[name=to]", "12345");
+  await page.click("#call-form button[type=submit]");
+  const refused = await fetch(`${open.url}/api/call`, { method: "POST", body: JSON.stringify({ to: "12345" }) });
+  const { error } = (await refused.json()) as { error: string };
+  await page.locator("#form-error", { hasText: error }).waitFor({ timeout: 5000 });
+  expect(page.url()).toEndWith("#/new");
+
+  await page.fill("input[name=to]", "+15550100001");
+  await page.click("summary");
+  await page.check("input[name=record]");
+  await page.click("#call-form button[type=submit]");
+  await page.waitForURL(/#\/calls\/[0-9a-f-]+$/);
+  await page.waitForSelector("#recording audio", { state: "attached", timeout: 30_000 });
+  const duration = await page.locator("#recording audio").evaluate(
+    (audio) =>
+      new Promise<number>((resolve) => {
+        if (audio.readyState >= 1) resolve(audio.duration);
+        else audio.addEventListener("loadedmetadata", () => resolve(audio.duration), { once: true });
+      }),
+  );
+  expect(duration).toBeGreaterThan(5);
+  await page.close();
+}, 40_000);
+
+test("the End button ends an active call", async () => {
+  const page = await browser.newPage();
+  const id = await placeCall(page, open, "+15550100006");
+  await page.waitForSelector("#call-facts .badge.status-in-progress", { timeout: 10_000 });
+
+  await page.goto(`${open.url}/console#/`);
+  const row = page.locator(`#active li[data-call="${id}"]`);
+  await row.waitFor();
+  // The duration ticks once a second without any event from the server: the silent callee says nothing.
+  const first = await row.locator(".duration").textContent();
+  await row.locator(".duration", { hasNotText: first! }).waitFor({ timeout: 3000 });
+
+  await row.locator("a").click();
+  await page.click("#end-call");
+  await page.waitForSelector("#end-call", { state: "hidden", timeout: 10_000 });
+  await page.locator("#call-facts dd", { hasText: "ended_by_api" }).waitFor({ timeout: 10_000 });
+  const call = (await (await fetch(`${open.url}/api/calls/${id}`)).json()) as { active: boolean; end_reason: string };
+  expect(call).toMatchObject({ active: false, end_reason: "ended_by_api" });
+  await page.close();
+}, 30_000);
+
+test("with a token set, the console asks for it, refuses a wrong one with the API's message, opens with the right one", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${guarded.url}/console`);
+  await page.waitForSelector("#signin:not([hidden])");
+
+  await page.fill("#token", "wrong-token");
+  await page.click("#signin-form button[type=submit]");
+  const refused = await fetch(`${guarded.url}/api/calls`, { headers: { Authorization: "Bearer wrong-token" } });
+  const { error } = (await refused.json()) as { error: string };
+  await page.locator("#signin-error", { hasText: error }).waitFor({ timeout: 5000 });
+  expect(await page.locator("#calls").isHidden()).toBe(true);
+
+  await page.fill("#token", TOKEN);
+  await page.click("#signin-form button[type=submit]");
+  await page.waitForSelector("#calls:not([hidden])");
+  await page.locator("#live.ok").waitFor({ timeout: 5000 });
+  await page.close();
+}, 20_000);
+
+test("/api/stream is guarded like /api/* and opens with the retry hint and the call lists", async () => {
+  const refused = await fetch(`${guarded.url}/api/stream`);
+  expect(refused.status).toBe(401);
+  const abort = new AbortController();
+  const res = await fetch(`${guarded.url}/api/stream`, {
+    headers: { Authorization: `Bearer ${TOKEN}` },
+    signal: abort.signal,
+  });
+  expect(res.headers.get("content-type")).toStartWith("text/event-stream");
+  const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+  let text = "";
+  while (!text.includes("event: calls")) text += (await reader.read()).value ?? "";
+  abort.abort();
+  expect(text).toStartWith("retry: 3000\n\nevent: calls\ndata: ");
+  const missing = await fetch(`${guarded.url}/api/stream?call=nope`, { headers: { Authorization: `Bearer ${TOKEN}` } });
+  expect(missing.status).toBe(404);
+});
+
+test(`at most ${MAX_STREAMS} live streams are open at once, and a closed one frees its place`, async () => {
+  const headers = { Authorization: `Bearer ${TOKEN}` };
+  const aborts = Array.from({ length: MAX_STREAMS }, () => new AbortController());
+  const streams = await Promise.all(
+    aborts.map((a) => fetch(`${guarded.url}/api/stream`, { headers, signal: a.signal })),
+  );
+  expect(streams.map((r) => r.status)).toEqual(streams.map(() => 200));
+  const over = await fetch(`${guarded.url}/api/stream`, { headers });
+  expect(over.status).toBe(429);
+  expect(((await over.json()) as { error: string }).error).toContain(`at most ${MAX_STREAMS}`);
+  for (const a of aborts) a.abort();
+  await until(async () => {
+    await Bun.sleep(100);
+    const again = await fetch(`${guarded.url}/api/stream`, { headers });
+    await again.body?.cancel();
+    return again.status === 200;
+  });
+});
