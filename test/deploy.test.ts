@@ -1,5 +1,6 @@
 // The systemd deployment: deploy/agenticai.service checked by systemd's own tools, and deploy/install.sh run
-// into a temporary root (never the real one), twice, as an operator upgrading would.
+// into a temporary root (never the real one), twice, as an operator upgrading would. Then the two-instance
+// example in deploy/cluster, read as files (no Docker here).
 import { afterAll, describe, expect, test } from "bun:test";
 import {
   chmodSync,
@@ -14,6 +15,7 @@ import {
 } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { parse } from "yaml";
 import { ENV_OVERRIDES } from "../src/config/env.ts";
 import { loadConfig } from "../src/config/load.ts";
 
@@ -227,5 +229,39 @@ describe("deploy/install.sh into a temporary root", () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain("npm run build");
     expect(existsSync(join(root, "etc"))).toBe(false);
+  });
+});
+
+describe("deploy/cluster: two instances on one PostgreSQL", () => {
+  const cluster = join(repo, "deploy/cluster");
+  const read = (name: string) => readFileSync(join(cluster, name), "utf8");
+  // Compose reads `<<:` merge keys, which YAML 1.2 left out: the instances share one definition through them.
+  const services = () => parse(read("compose.yaml"), { merge: true }).services as Record<string, any>;
+  const instances = ["agenticai-a", "agenticai-b"];
+
+  test("both instances use the same database, drain before being killed, and sit behind Caddy and nginx", () => {
+    const all = services();
+    const urls = instances.map((name) => all[name]?.environment?.DATABASE_URL as string);
+    expect(urls[0]).toStartWith("postgres://");
+    expect(urls[1]).toBe(urls[0]!);
+    expect(all).toHaveProperty(new URL(urls[0]!).hostname);
+    const { drain_s } = loadConfig({ path: join(repo, "config.yaml"), env: {} }).shutdown;
+    for (const name of instances) {
+      const grace = /^(\d+)s$/.exec(all[name].stop_grace_period ?? "");
+      expect(grace, name).not.toBeNull();
+      expect(Number(grace![1])).toBeGreaterThanOrEqual(drain_s + 15);
+    }
+    // Each load balancer has to name every instance, at the port the image listens on.
+    for (const config of [read("Caddyfile"), read("nginx.conf")])
+      for (const name of instances) expect(config).toContain(`${name}:8080`);
+  });
+
+  test("the example env file and compose.yaml name only variables the server reads, besides compose's own", () => {
+    const known = new Set(ENV_OVERRIDES.map(([name]) => name));
+    const envNames = read("agenticai.env.example").match(/^[A-Z0-9_]+(?==)/gm) ?? [];
+    const composeOnly = ["PUBLIC_HOST", "POSTGRES_PASSWORD"];
+    expect(envNames.filter((n) => !known.has(n) && !composeOnly.includes(n))).toEqual([]);
+    for (const name of instances)
+      expect(Object.keys(services()[name].environment).filter((n) => !known.has(n))).toEqual([]);
   });
 });
