@@ -1,14 +1,16 @@
+import { hostname } from "node:os";
 import type { Bridge } from "./bridge/bridge.ts";
 import { createCallTools } from "./bridge/tools/all.ts";
 import type { ToolRegistry } from "./bridge/tools.ts";
 import { announcingStore, type ChangeFeed, createChangeFeed } from "./calls/changes.ts";
-import { openStore, type Store } from "./calls/store.ts";
+import { openStorage } from "./calls/storage.ts";
+import type { Store } from "./calls/store.ts";
 import type { Config } from "./config/schema.ts";
-import { eventsSecret } from "./events/signing.ts";
+import { legacyEventsSecret, newSecret } from "./events/signing.ts";
 import type { Logger } from "./log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "./metrics/registry.ts";
 import { countedTwilio } from "./metrics/twilio.ts";
-import { randomToken } from "./runtime/crypto.ts";
+import { randomBytes, randomToken } from "./runtime/crypto.ts";
 import { createTwilioRest, type TwilioRest } from "./twilio/rest.ts";
 
 /** Everything a request handler may touch, created once in main and passed down; nothing else is shared. */
@@ -28,8 +30,13 @@ export interface AppContext {
   dialing: Set<string>;
   /** The function tools each call's model is given. */
   tools: ToolRegistry;
-  /** Signs event webhooks (Standard Webhooks): configured, or generated once and kept in the data dir. */
+  /** Signs event webhooks (Standard Webhooks): configured, or generated once and kept in the database. */
   eventsSecret: string;
+  /**
+   * This process among the instances that share a database: `<hostname>-<pid>-<4 random hex digits>`, new at
+   * every start (a restarted process is another instance). Recorded as the owner of the calls it takes.
+   */
+  instanceId: string;
   /** What the process is doing as a whole: `draining` once a stop signal came, while calls finish. */
   state: { draining: boolean };
   /** Background work to look at now rather than at its next poll; no-ops until it is started. */
@@ -55,19 +62,26 @@ export function missingTwilioSettings(config: Config): string[] {
   ].filter((n): n is string => n !== null);
 }
 
-/** The stream-token secret lives in the database so tokens in TwiML already served survive a restart. */
-function streamSecret(store: Store): string {
-  let secret = store.meta("stream_secret");
-  if (!secret) {
-    secret = randomToken(32);
-    store.setMeta("stream_secret", secret);
-  }
-  return secret;
+/**
+ * The stream-token secret lives in the database so tokens in TwiML already served survive a restart, and
+ * every instance sharing the database accepts the tokens any of them served.
+ */
+const streamSecret = (store: Store) => store.metaOnce("stream_secret", randomToken(32));
+
+/**
+ * The configured secret, or the one kept in the database, made at the first start: receivers are set up once
+ * and keep verifying across restarts and instances. A data dir from before carries it in a file: adopted.
+ */
+export function eventsSecret(config: Config, store: Store): Promise<string> {
+  if (config.events.secret) return Promise.resolve(config.events.secret);
+  return store.metaOnce("events_secret", legacyEventsSecret(config.server.data_dir) ?? newSecret());
 }
 
-export function createApp(config: Config, log: Logger): AppContext {
+const newInstanceId = () => `${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`;
+
+export async function createApp(config: Config, log: Logger): Promise<AppContext> {
   const changes = createChangeFeed((error) => log.error("change listener failed", { error }));
-  const store = announcingStore(openStore(config.server.data_dir), changes);
+  const store = announcingStore(await openStorage(config), changes);
   const metrics = createMetricsRegistry();
   const missingTwilio = missingTwilioSettings(config);
   const { account_sid, auth_token, phone_number, api_base_url, request_timeout_ms } = config.twilio;
@@ -90,11 +104,12 @@ export function createApp(config: Config, log: Logger): AppContext {
     changes,
     twilio,
     missingTwilio,
-    streamSecret: streamSecret(store),
+    streamSecret: await streamSecret(store),
     bridges: new Map(),
     dialing: new Set(),
     tools: createCallTools(),
-    eventsSecret: eventsSecret(config.events.secret, config.server.data_dir),
+    eventsSecret: await eventsSecret(config, store),
+    instanceId: newInstanceId(),
     state: { draining: false },
     signals: { eventsQueued: () => {}, callEnded: () => {}, retryScheduled: () => {} },
     metrics,

@@ -1,5 +1,6 @@
 // Structured JSON-lines logger. Secrets and phone numbers never reach the output: keys that name a
-// secret are masked whole, and anything shaped like an E.164 number keeps only its last two digits.
+// secret are masked whole, and anything shaped like an E.164 number keeps only its last two digits, as
+// does the password of a URL (a database URL in a driver's error message).
 
 export type Level = "info" | "warn" | "error";
 export type Fields = Record<string, unknown>;
@@ -13,9 +14,12 @@ export interface Logger {
 
 const SECRET_KEY = /token|secret|password|authorization|api_?key|signature|auth/i;
 const PHONE = /\+\d{5,15}/g;
+const URL_PASSWORD = /(\b[a-z][a-z0-9+.-]*:\/\/[^:/@\s]*:)[^@\s]*@/gi;
 
 export function redactPhone(text: string): string {
-  return text.replace(PHONE, (n) => n.slice(0, 2) + "*".repeat(n.length - 4) + n.slice(-2));
+  return text
+    .replace(URL_PASSWORD, "$1[redacted]@")
+    .replace(PHONE, (n) => n.slice(0, 2) + "*".repeat(n.length - 4) + n.slice(-2));
 }
 
 function redact(value: unknown, key: string, depth: number): unknown {

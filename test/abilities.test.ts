@@ -236,7 +236,7 @@ describe("retries", () => {
     const call = await ended(a, id);
     expect(call.attempts.map((t: any) => t.status)).toEqual(["busy", "busy", "completed"]);
     expect(new Set(call.attempts.map((t: any) => t.call_sid)).size).toBe(3);
-    const types = a.ctx.store.listOutbox(null, 100).map((r: any) => r.type);
+    const types = (await a.ctx.store.listOutbox(null, 100)).map((r: any) => r.type);
     expect(types.filter((t: string) => t === "call.retry_scheduled")).toHaveLength(2);
     expect(types.filter((t: string) => t === "call.initiated")).toHaveLength(3);
   });

@@ -121,7 +121,7 @@ describe("POST /api/call — errors keep the original API's shape and strings", 
       expect(res.status).toBe(status);
       expect(res.body).toEqual({ success: false, error });
       expect(app.twilio.requests).toHaveLength(0);
-      expect(app.ctx.store.countActive()).toBe(0);
+      expect(await app.ctx.store.countActive()).toBe(0);
     });
   }
 
@@ -148,7 +148,7 @@ describe("POST /api/call — errors keep the original API's shape and strings", 
       success: false,
       error: "Unable to create record: The 'To' number +15005550001 is not a valid phone number.",
     });
-    expect(app.ctx.store.countActive()).toBe(0);
+    expect(await app.ctx.store.countActive()).toBe(0);
   });
 
   test("Twilio unreachable: 503", async () => {

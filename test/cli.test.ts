@@ -1,10 +1,10 @@
 // The client commands (call, calls, show, end, status, events) as child processes against an in-process server.
 import { afterEach, describe, expect, test } from "bun:test";
-import { existsSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { validate as isUuid } from "uuid";
 import pkg from "../package.json" with { type: "json" };
-import { startTestApp, type TestApp, tempDir } from "./support/app.ts";
+import { startTestApp, storedMeta, type TestApp, tempDir } from "./support/app.ts";
 import { runCli as cli, type Run } from "./support/process.ts";
 
 const TO = "+15551230001";
@@ -35,7 +35,7 @@ async function place(extra: string[] = [], env: Record<string, string> = {}): Pr
   return id;
 }
 
-const sidOf = (id: string) => app!.ctx.store.getCall(id)!.call_sid!;
+const sidOf = async (id: string) => (await app!.ctx.store.getCall(id))!.call_sid!;
 
 describe("client commands, human output", () => {
   test("call → calls → show → end → show → calls → status", async () => {
@@ -80,7 +80,7 @@ describe("client commands, human output", () => {
     expect(list).toHaveLength(2);
     expect(list[1]!.split(/\s+/)).toEqual([id!, "outbound", TO, "queued", expect.stringMatching(ISO)]);
 
-    expect((await app.twilio.sendStatus(sidOf(id!), "ringing")).status).toBe(204);
+    expect((await app.twilio.sendStatus(await sidOf(id!), "ringing")).status).toBe(204);
 
     const shown = ok(await run(["show", id!]))
       .trimEnd()
@@ -115,7 +115,7 @@ describe("client commands, human output", () => {
   test("show prints duration and error of an ended call", async () => {
     app = await startTestApp();
     const id = await place();
-    const sid = sidOf(id);
+    const sid = await sidOf(id);
     await app.twilio.sendStatus(sid, "ringing");
     await app.twilio.sendStatus(sid, "failed", { CallDuration: "0", ErrorCode: "31005" });
     const out = ok(await run(["show", id]));
@@ -148,8 +148,8 @@ describe("client commands, --json", () => {
       ],
     });
 
-    await app.twilio.sendStatus(sidOf(id), "ringing");
-    await app.twilio.sendStatus(sidOf(id), "in-progress");
+    await app.twilio.sendStatus(await sidOf(id), "ringing");
+    await app.twilio.sendStatus(await sidOf(id), "in-progress");
 
     const detail = JSON.parse(ok(await run(["show", id, "--json"])));
     expect(detail).toMatchObject({
@@ -213,7 +213,7 @@ describe("client commands, errors", () => {
     expect(r.stderr).toContain("missing --to");
     expect(r.stderr).toContain("Usage: agenticai call");
     expect(r.stdout).toBe("");
-    expect(app.ctx.store.countActive()).toBe(0);
+    expect(await app.ctx.store.countActive()).toBe(0);
     expect(app.twilio.requests).toHaveLength(0);
   });
 
@@ -334,7 +334,7 @@ describe("API token", () => {
     expect(wrong.stderr).toContain("Unauthorized");
 
     // The refused requests changed nothing.
-    expect(app.ctx.store.countActive()).toBe(1);
+    expect(await app.ctx.store.countActive()).toBe(1);
     expect(ok(await run(["end", id], withToken))).toBe(`Call ${id} ended\n`);
   });
 
@@ -372,8 +372,8 @@ describe("show: the call's report", () => {
   test("a fallback report without facts or next steps prints just its outcome and summary", async () => {
     app = await startTestApp();
     const id = await place();
-    await app.twilio.sendStatus(sidOf(id), "ringing");
-    await app.twilio.sendStatus(sidOf(id), "busy", { CallDuration: "0" });
+    await app.twilio.sendStatus(await sidOf(id), "ringing");
+    await app.twilio.sendStatus(await sidOf(id), "busy", { CallDuration: "0" });
     await waitFor(async () => (await app!.api(`/api/calls/${id}`)).body.report !== null);
     const out = ok(await run(["show", id]));
     expect(out).toContain("\nreport: busy (fallback)\n  summary: The line was busy.\nhistory:\n");
@@ -384,13 +384,15 @@ describe("show: the call's report", () => {
 });
 
 describe("events", () => {
-  test("events secret: a whsec_ secret, made once in the data dir and the same on every run", async () => {
+  test("events secret: a whsec_ secret, made once in the data dir's database and the same on every run", async () => {
     const dataDir = join(tempDir(), "not", "yet");
     try {
       const first = ok(await cli(["events", "secret"], { AGENTICAI_DATA_DIR: dataDir }));
       expect(first).toMatch(/^whsec_[A-Za-z0-9+/]{43}=\n$/);
       expect(ok(await cli(["events", "secret"], { AGENTICAI_DATA_DIR: dataDir }))).toBe(first);
-      expect(readFileSync(join(dataDir, "events-secret"), "utf8")).toBe(first);
+      expect(`${storedMeta(dataDir, "events_secret")}\n`).toBe(first);
+      // Made as the server makes its data dir: only this user may open it.
+      expect(statSync(dataDir).mode & 0o777).toBe(0o700);
       // The server started on that data dir signs with it.
       app = await startTestApp({ dataDir });
       expect(`${app.ctx.eventsSecret}\n`).toBe(first);
@@ -408,6 +410,23 @@ describe("events", () => {
       const env = { AGENTICAI_DATA_DIR: dataDir, AGENTICAI_EVENTS_SECRET: secret };
       expect(ok(await cli(["events", "secret"], env))).toBe(`${secret}\n`);
       expect(existsSync(join(dataDir, "events-secret"))).toBe(false);
+      expect(existsSync(join(dataDir, "agenticai.db"))).toBe(false);
+    } finally {
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+
+  test("events secret: one an older build kept in <data_dir>/events-secret is adopted, and the server signs with it", async () => {
+    const dataDir = tempDir();
+    const legacy = `whsec_${Buffer.alloc(32, 9).toString("base64")}`;
+    try {
+      writeFileSync(join(dataDir, "events-secret"), `${legacy}\n`, { mode: 0o600 });
+      expect(ok(await cli(["events", "secret"], { AGENTICAI_DATA_DIR: dataDir }))).toBe(`${legacy}\n`);
+      expect(storedMeta(dataDir, "events_secret")).toBe(legacy);
+      // Kept in the database from now on: the file is not read again.
+      rmSync(join(dataDir, "events-secret"));
+      app = await startTestApp({ dataDir });
+      expect(app.ctx.eventsSecret).toBe(legacy);
     } finally {
       rmSync(dataDir, { recursive: true, force: true });
     }
@@ -419,7 +438,7 @@ describe("events", () => {
       app = await startTestApp({ config: { events: { url: `http://127.0.0.1:${receiver.port}/hooks` } } });
       expect(ok(await run(["events"]))).toBe("No events.\n");
       const id = await place();
-      await app.twilio.sendStatus(sidOf(id), "ringing");
+      await app.twilio.sendStatus(await sidOf(id), "ringing");
       await waitFor(async () => (await app!.api("/api/events?status=failed")).body.count === 2);
 
       const list = ok(await run(["events", "--status", "failed"]))

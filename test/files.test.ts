@@ -29,27 +29,27 @@ function scratch(): string {
 }
 
 describe("the data dir and the database", () => {
-  test("a data dir the server creates is 700; the database and its -wal/-shm are 600, also after a reopen", () => {
+  test("a data dir the server creates is 700; the database and its -wal/-shm are 600, also after a reopen", async () => {
     const dataDir = join(scratch(), "nested", "data");
     const db = join(dataDir, "agenticai.db");
     for (let open = 0; open < 2; open++) {
       const store = openStore(dataDir);
       try {
-        store.setMeta("probe", String(open));
+        await store.setMeta("probe", String(open));
         // SQLite made these itself, after the open: they take the database's mode, not the umask's.
         expect([mode(dataDir), mode(db), mode(`${db}-wal`), mode(`${db}-shm`)]).toEqual(["700", "600", "600", "600"]);
       } finally {
-        store.close();
+        await store.close();
       }
     }
   });
 
-  test("an existing data dir keeps its mode; an existing database and its left-over WAL are tightened to 600", () => {
+  test("an existing data dir keeps its mode; an existing database and its left-over WAL are tightened to 600", async () => {
     const dataDir = join(scratch(), "data");
     mkdirSync(dataDir);
     chmodSync(dataDir, 0o755);
     const db = join(dataDir, "agenticai.db");
-    openStore(dataDir).close();
+    await openStore(dataDir).close();
     chmodSync(db, 0o644);
     writeFileSync(`${db}-wal`, "");
     chmodSync(`${db}-wal`, 0o644);
@@ -58,7 +58,7 @@ describe("the data dir and the database", () => {
     try {
       expect([mode(dataDir), mode(db), mode(`${db}-wal`), mode(`${db}-shm`)]).toEqual(["755", "600", "600", "600"]);
     } finally {
-      store.close();
+      await store.close();
     }
   });
 });

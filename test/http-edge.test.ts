@@ -212,7 +212,7 @@ describe("metadata is stored exactly as sent", () => {
     const res = await app.api("/api/call", { raw });
     expect(res.status).toBe(200);
     const id = res.body.call_id as string;
-    expect(app.ctx.store.getCall(id)!.metadata).toBe(metadata);
+    expect((await app.ctx.store.getCall(id))!.metadata).toBe(metadata);
     const detail = (await (await fetch(`${app.url}/api/calls/${id}`)).json()) as { metadata: object };
     expect(Object.keys(detail.metadata)).toEqual(["__proto__", "constructor"]);
     expect(JSON.stringify(detail.metadata)).toBe(metadata);

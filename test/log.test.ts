@@ -24,4 +24,16 @@ describe("structured logger", () => {
     expect(rec.to).toBe("+1********67");
     expect(Date.parse(rec.ts)).toBeGreaterThan(0);
   });
+
+  test("a URL's password is masked wherever it appears, the rest of the URL kept", () => {
+    const lines: string[] = [];
+    createLogger((l) => lines.push(l)).error("database unreachable", {
+      error: new Error("connect failed: postgres://agenticai:s3cr3t-pw@db.internal:5432/calls"),
+      target: "postgresql://u:p%40ss@10.0.0.1/x and https://example.com/path",
+    });
+    const rec = JSON.parse(lines[0]!);
+    expect(lines[0]).not.toContain("s3cr3t");
+    expect(rec.error).toBe("connect failed: postgres://agenticai:[redacted]@db.internal:5432/calls");
+    expect(rec.target).toBe("postgresql://u:[redacted]@10.0.0.1/x and https://example.com/path");
+  });
 });

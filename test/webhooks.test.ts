@@ -121,7 +121,7 @@ describe("inbound calls", () => {
     const { response } = await app.twilio.sendInbound(`${app.url}/twilio/voice`, { from: "+15557654321" });
     expect(response.status).toBe(200);
     expect(await response.text()).toContain('<Reject reason="rejected"/>');
-    expect(app.ctx.store.countActive()).toBe(0);
+    expect(await app.ctx.store.countActive()).toBe(0);
   });
 
   test("when enabled, an inbound call is registered with the inbound prompt and bridged", async () => {
@@ -199,7 +199,7 @@ describe("POST /twilio/status", () => {
       "no-answer",
     ]);
     // Every callback is still kept as received, with the verdict on it.
-    const verdicts = app.ctx.store.events(id).map((e) => `${e.status}:${e.verdict}`);
+    const verdicts = (await app.ctx.store.events(id)).map((e) => `${e.status}:${e.verdict}`);
     expect(verdicts).toContain("initiated:out_of_order");
     expect(verdicts).toContain("ringing:duplicate");
     expect(verdicts).toContain("completed:after_terminal");

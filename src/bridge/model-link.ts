@@ -20,7 +20,7 @@ export interface ModelLinkDeps {
   config: Config;
   log: Logger;
   /** The session.update to send on open; `resumed` is true on the reconnect. */
-  sessionUpdate(resumed: boolean): string;
+  sessionUpdate(resumed: boolean): Promise<string>;
   onText(text: string): void;
   /** The socket was reopened after a drop. */
   onReconnect(): void;
@@ -64,7 +64,12 @@ function wireSocket(
   let failure: string | undefined;
   ws.onopen = () => {
     opened = true;
-    ws.send(deps.sessionUpdate(resumed));
+    deps
+      .sessionUpdate(resumed)
+      .then((update) => {
+        if (on.current() && ws.readyState === WebSocket.OPEN) ws.send(update);
+      })
+      .catch((error: unknown) => deps.log.error("configuring the model session failed", { error }));
   };
   ws.onmessage = (ev) =>
     deps.onText(typeof ev.data === "string" ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer));

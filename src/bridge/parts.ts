@@ -31,7 +31,7 @@ import { createPlayback, isPlaying, markPlayed, type Playback } from "./playback
 import { createServerLines, type ServerLines, watchSilence } from "./server-lines.ts";
 import { createToolCalls } from "./tool-calls.ts";
 import type { DigitsSent, ToolActions } from "./tools.ts";
-import { createTurns } from "./turns.ts";
+import { createTurns, type TurnRecord } from "./turns.ts";
 
 /** Keypad tones wait behind the agent's queued audio; beyond this past their own length they count as lost. */
 const TONES_WAIT_MS = 10_000;
@@ -52,15 +52,28 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   const limits = audioLimits(config.audio);
   const agentAudio = createAgentAudio(limits, metrics, playback, turns, deps.recorder);
   const hangup = createHangup({ playback, log, later, hangup: (endReason) => deps.hangup(endReason) });
-  // An agent coming back to a call knows what was said before it left, as one that reconnects does.
+  // An agent coming back to a call knows what was said before it left, as one that reconnects does: read
+  // from the store as each session is set up, and repeated in every instructions of that session.
+  let said: TurnRecord[] | undefined;
   const instructions = (resumed: boolean) =>
-    callInstructions(
-      config.agent.preamble,
-      call.prompt,
-      resumed || call.opening ? deps.store.transcript(call.id) : undefined,
-    );
+    callInstructions(config.agent.preamble, call.prompt, resumed || call.opening ? said : undefined);
+  const sessionInstructions = async (resumed: boolean) => {
+    if (resumed || call.opening) {
+      said = await deps.store.transcript(call.id).catch((error: unknown) => {
+        log.warn("reading what was said failed; the agent goes on without it", { error });
+        return said;
+      });
+    }
+    return instructions(resumed);
+  };
 
-  const link = createLink(deps, { metrics, responses, instructions, close, onText: (t) => readModelEvent(t, onModel) });
+  const link = createLink(deps, {
+    metrics,
+    responses,
+    instructions: sessionInstructions,
+    close,
+    onText: (t) => readModelEvent(t, onModel),
+  });
   const callerAudio = createCallerAudio(limits, metrics, link, deps.recorder);
   const lines = createServerLines({
     link,
@@ -179,7 +192,7 @@ function sendDigits(p: ActionParts, digits: string): Promise<DigitsSent> {
 interface LinkParts {
   metrics: CallMetrics;
   responses: Responses;
-  instructions(resumed: boolean): string;
+  instructions(resumed: boolean): Promise<string>;
   onText(text: string): void;
   close(reason: string): void;
 }
@@ -190,8 +203,8 @@ function createLink(deps: BridgeDeps, p: LinkParts): ModelLink {
   return createModelLink({
     config,
     log,
-    sessionUpdate: (resumed) =>
-      sessionUpdate(sessionConfig(config, p.instructions(resumed), deps.tools.definitions(deps.call.tools))),
+    sessionUpdate: async (resumed) =>
+      sessionUpdate(sessionConfig(config, await p.instructions(resumed), deps.tools.definitions(deps.call.tools))),
     onText: p.onText,
     onReconnect: () => {
       p.metrics.model_reconnects++;

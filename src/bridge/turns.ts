@@ -11,11 +11,11 @@ export interface TurnRecord {
   interrupted: number;
 }
 
-/** What the bridge stores, and reads back to resume a conversation after the model socket drops. */
+/** What the bridge stores (batched, never awaited on the audio path), and reads back to resume a conversation. */
 export interface BridgeStore {
   upsertTurn(turn: TurnRecord): void;
   saveMetrics(callId: string, metrics: string, at: number): void;
-  transcript(callId: string): TurnRecord[];
+  transcript(callId: string): Promise<TurnRecord[]>;
 }
 
 export interface Turns {

@@ -13,15 +13,15 @@ import type { CallRow } from "./store.ts";
 const MACHINE = /^(machine_|fax$)/;
 
 export async function handleAmd(ctx: AppContext, p: AmdWebhook, callId: string | null): Promise<void> {
-  const found = callForWebhook(ctx, p.CallSid, callId);
+  const found = await callForWebhook(ctx, p.CallSid, callId);
   if (!found) {
     ctx.log.warn("machine detection result for an unknown call", { call_sid: p.CallSid });
     return;
   }
   const at = ctx.now();
-  const call = ctx.store.transaction(() => {
-    const row = ctx.store.updateCall(found.id, { answered_by: p.AnsweredBy }, at);
-    enqueueEvent(ctx, row, "call.answered_by", at, {
+  const call = await ctx.store.transaction(async () => {
+    const row = await ctx.store.updateCall(found.id, { answered_by: p.AnsweredBy }, at);
+    await enqueueEvent(ctx, row, "call.answered_by", at, {
       answered_by: p.AnsweredBy,
       detection_ms: p.MachineDetectionDuration ?? null,
     });

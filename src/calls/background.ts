@@ -7,6 +7,7 @@ import { hooksSettings, openclawHeaders } from "../events/openclaw.ts";
 import type { OutboxRow, OutboxStatus } from "../events/outbox.ts";
 import { signatureHeaders } from "../events/signing.ts";
 import type { DeliveryOutcome } from "../metrics/registry.ts";
+import { detached } from "../runtime/detached.ts";
 import { VERSION } from "../version.ts";
 import { startReporting } from "./reporting.ts";
 import { startRetention } from "./retention.ts";
@@ -46,9 +47,10 @@ export function startBackground(ctx: AppContext): Background {
       ctx.log.error("storing transcript turns and metrics failed; holding them and retrying", { error, held }),
     recovered: (written) => ctx.log.info("stored the held transcript turns and metrics", { written }),
   });
-  ctx.signals.eventsQueued = delivery.wake;
-  ctx.signals.callEnded = reporting.wake;
-  ctx.signals.retryScheduled = retries.wake;
+  // Signalled from inside the transaction that made the change: the worker must look after it commits.
+  ctx.signals.eventsQueued = detached(delivery.wake);
+  ctx.signals.callEnded = detached(reporting.wake);
+  ctx.signals.retryScheduled = detached(retries.wake);
   return {
     async stop() {
       ctx.signals.eventsQueued = () => {};

@@ -1,5 +1,6 @@
 // Which calls changed, announced in-process, so live views (the console's SSE stream) learn of a change
 // without polling the database.
+import { detached } from "../runtime/detached.ts";
 import type { Store } from "./store.ts";
 
 export type ChangeListener = (callId: string) => void;
@@ -17,7 +18,8 @@ export function createChangeFeed(onListenerError: (error: unknown) => void = () 
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
-    publish(callId) {
+    // Detached: a listener's later read must wait for the write's transaction to commit, not run inside it.
+    publish: detached((callId: string) => {
       // Publishing happens inside store writes: a failing viewer must never fail the call's own write.
       for (const listener of listeners) {
         try {
@@ -26,7 +28,7 @@ export function createChangeFeed(onListenerError: (error: unknown) => void = () 
           onListenerError(e);
         }
       }
-    },
+    }),
   };
 }
 
@@ -39,13 +41,13 @@ export function createChangeFeed(onListenerError: (error: unknown) => void = () 
 export function announcingStore(store: Store, feed: ChangeFeed): Store {
   return {
     ...store,
-    insertCall(call, at) {
-      const row = store.insertCall(call, at);
+    async insertCall(call, at) {
+      const row = await store.insertCall(call, at);
       feed.publish(row.id);
       return row;
     },
-    updateCall(id, patch, at) {
-      const row = store.updateCall(id, patch, at);
+    async updateCall(id, patch, at) {
+      const row = await store.updateCall(id, patch, at);
       feed.publish(id);
       return row;
     },

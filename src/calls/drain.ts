@@ -11,26 +11,26 @@ const HURRY_MS = 3_000;
 const POLL_MS = 100;
 
 /** Resolves once `done()` holds, `ms` have passed, or `hurry` is aborted. */
-async function waitFor(done: () => boolean, ms: number, hurry: AbortSignal): Promise<void> {
+async function waitFor(done: () => boolean | Promise<boolean>, ms: number, hurry: AbortSignal): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!done() && Date.now() < deadline && !hurry.aborted) await Bun.sleep(POLL_MS);
+  while (!(await done()) && Date.now() < deadline && !hurry.aborted) await Bun.sleep(POLL_MS);
 }
 
 export async function drain(ctx: AppContext, hurry: AbortSignal): Promise<void> {
   ctx.state.draining = true;
   const drainMs = ctx.config.shutdown.drain_s * 1000;
   ctx.log.info("draining: no new calls; active calls may go on", {
-    active_calls: ctx.store.countActive(),
+    active_calls: await ctx.store.countActive(),
     drain_s: ctx.config.shutdown.drain_s,
   });
-  await waitFor(() => ctx.store.countActive() === 0, drainMs, hurry);
-  if (ctx.store.countActive() === 0) return;
+  await waitFor(async () => (await ctx.store.countActive()) === 0, drainMs, hurry);
+  if ((await ctx.store.countActive()) === 0) return;
   if (!hurry.aborted) {
     for (const bridge of ctx.bridges.values()) bridge.farewell();
     await waitFor(() => ctx.bridges.size === 0, FAREWELL_MS, hurry);
   }
   // A call waiting for its next attempt stays scheduled: the next start dials it.
-  const left = ctx.store.listActive().filter((call) => call.next_attempt_at === null);
+  const left = (await ctx.store.listActive()).filter((call) => call.next_attempt_at === null);
   ctx.log.info("hanging up the calls still active", { count: left.length });
   const hangups = Promise.allSettled(left.map((call) => endCall(ctx, call.id, "shutdown")));
   await Promise.race([hangups, hurried(hurry, HURRY_MS)]);

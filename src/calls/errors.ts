@@ -28,8 +28,8 @@ export function requireTwilio(ctx: AppContext) {
   return ctx.twilio;
 }
 
-export function getCall(ctx: AppContext, id: string): CallRow {
-  const call = ctx.store.getCall(id);
+export async function getCall(ctx: AppContext, id: string): Promise<CallRow> {
+  const call = await ctx.store.getCall(id);
   if (!call) throw new CallError("not_found", "Call not found");
   return call;
 }

@@ -44,16 +44,16 @@ export function eventRows(
 }
 
 /** Queues an event; call inside the transaction that made the change it reports. */
-export function enqueueEvent(
+export async function enqueueEvent(
   ctx: AppContext,
   call: CallRow,
   type: CallEventType,
   at: number,
   data: Record<string, unknown> = {},
-): void {
+): Promise<void> {
   const rows = eventRows(ctx, call, type, data, at);
   if (rows.length === 0) return;
-  ctx.store.enqueue(rows, at);
+  await ctx.store.enqueue(rows, at);
   ctx.signals.eventsQueued();
 }
 
@@ -63,7 +63,7 @@ const STATUS_EVENTS: Partial<Record<CallRow["status"], CallEventType>> = {
 };
 
 /** The event for a status the call has just moved to, if that status has one (the end has its own, with the report). */
-export function statusEvent(ctx: AppContext, call: CallRow, at: number): void {
+export async function statusEvent(ctx: AppContext, call: CallRow, at: number): Promise<void> {
   const type = STATUS_EVENTS[call.status];
-  if (type) enqueueEvent(ctx, call, type, at);
+  if (type) await enqueueEvent(ctx, call, type, at);
 }

@@ -17,8 +17,8 @@ export interface HistoryEvent {
   params?: unknown;
 }
 
-export function addHistory(ctx: AppContext, event: HistoryEvent): void {
-  ctx.store.addEvent({
+export function addHistory(ctx: AppContext, event: HistoryEvent): Promise<void> {
+  return ctx.store.addEvent({
     call_id: event.callId,
     call_sid: event.callSid,
     status: event.status,

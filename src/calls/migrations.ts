@@ -96,4 +96,12 @@ export const MIGRATIONS: readonly string[] = [
    );
    CREATE UNIQUE INDEX attempts_call ON attempts (call_id, attempt);
    CREATE INDEX attempts_sid ON attempts (call_sid);`,
+  // Several workers and instances: which instance holds a call, the report worker's claim on an ended call,
+  // the instances alive (their heartbeats), and, SQLite's own, when a delivery worker claimed an outbox row:
+  // a file serves one instance, so a claim found at open was its previous run's, and is let go at once.
+  `ALTER TABLE calls ADD COLUMN owner TEXT;
+   ALTER TABLE calls ADD COLUMN report_claimed_until INTEGER;
+   CREATE TABLE instances (id TEXT PRIMARY KEY, started_at INTEGER NOT NULL, heartbeat_at INTEGER NOT NULL);
+   ALTER TABLE outbox ADD COLUMN claimed_at INTEGER;
+   CREATE INDEX outbox_claimed ON outbox (id) WHERE claimed_at IS NOT NULL;`,
 ];

@@ -7,7 +7,7 @@ import type { CallReport } from "./report.ts";
 import type { CallRow } from "./store.ts";
 
 /** Queues the hook call; call inside the transaction that stores the report. */
-export function notifyOpenClaw(ctx: AppContext, call: CallRow, report: CallReport, at: number): void {
+export async function notifyOpenClaw(ctx: AppContext, call: CallRow, report: CallReport, at: number): Promise<void> {
   const settings = hooksSettings(ctx.config.integrations.openclaw);
   if (!settings || call.notify === 0) return;
   const request = openclawRequest(
@@ -22,11 +22,11 @@ export function notifyOpenClaw(ctx: AppContext, call: CallRow, report: CallRepor
       end_reason: call.end_reason,
       status: call.status,
       report,
-      transcript: ctx.store.transcript(call.id),
+      transcript: await ctx.store.transcript(call.id),
     },
     ctx.config.server.public_url,
   );
   const row = { event_id: newEventId(), call_id: call.id, type: "call.ended" };
-  ctx.store.enqueue([{ ...row, receiver: "openclaw", url: request.url, body: request.body }], at);
+  await ctx.store.enqueue([{ ...row, receiver: "openclaw", url: request.url, body: request.body }], at);
   ctx.signals.eventsQueued();
 }

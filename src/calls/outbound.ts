@@ -26,21 +26,20 @@ function resolveWebhookBase(ctx: AppContext, requested?: string): string {
   return trimSlash(base);
 }
 
-export function checkCapacity(ctx: AppContext): boolean {
-  return ctx.store.countActive() < ctx.config.calls.max_concurrent;
-}
-
-function requireCapacity(ctx: AppContext): void {
-  if (!checkCapacity(ctx)) {
-    throw new CallError(
-      "limit",
-      `Too many active calls: the limit is ${ctx.config.calls.max_concurrent} (calls.max_concurrent)`,
-    );
-  }
+/**
+ * Runs `admitted` if calls.max_concurrent leaves room, in one transaction with the count and under the
+ * admission lock, so two admissions, on any instance, never both take the last place; null if there is none.
+ */
+export function admit<T>(ctx: AppContext, admitted: () => Promise<T>): Promise<T | null> {
+  return ctx.store.transaction(async () => {
+    await ctx.store.lockAdmission();
+    if ((await ctx.store.countActive()) >= ctx.config.calls.max_concurrent) return null;
+    return admitted();
+  });
 }
 
 /** The call is stored before Twilio is asked, so callbacks that race ahead of the reply have a call to wait for. */
-function insertQueuedCall(ctx: AppContext, req: CallRequest, webhookUrl: string): NewCall {
+async function insertQueuedCall(ctx: AppContext, req: CallRequest, webhookUrl: string): Promise<NewCall> {
   const at = ctx.now();
   const call: NewCall = {
     id: uuidv4(),
@@ -55,12 +54,20 @@ function insertQueuedCall(ctx: AppContext, req: CallRequest, webhookUrl: string)
     callback_url: req.callback_url ?? null,
     notify: req.notify ? 1 : 0,
     options: JSON.stringify(resolveOptions(ctx.config, req)),
+    owner: ctx.instanceId,
   };
-  ctx.store.transaction(() => {
-    ctx.store.insertCall(call, at);
-    addHistory(ctx, { callId: call.id, callSid: null, status: "queued", source: "api", verdict: "apply", at });
+  const inserted = await admit(ctx, async () => {
+    await ctx.store.insertCall(call, at);
+    await addHistory(ctx, { callId: call.id, callSid: null, status: "queued", source: "api", verdict: "apply", at });
+    return call;
   });
-  return call;
+  if (!inserted) {
+    throw new CallError(
+      "limit",
+      `Too many active calls: the limit is ${ctx.config.calls.max_concurrent} (calls.max_concurrent)`,
+    );
+  }
+  return inserted;
 }
 
 /** What dialling needs of a call: it is stored already, as a new row or one waiting for its next attempt. */
@@ -73,40 +80,54 @@ export async function dial(ctx: AppContext, twilio: TwilioRest, call: Dialable, 
   const url = (path: string) => `${twilioUrl(call.webhook_url, path)}?call_id=${call.id}`;
   const detectMachines = callOptions(ctx.config, call.options ?? null).voicemail !== "continue";
   ctx.dialing.add(call.id);
-  const remote = await twilio
-    .createCall({
+  try {
+    const remote = await twilio.createCall({
       to: call.to_number,
       voiceUrl: url(TWILIO_PATHS.voice),
       statusUrl: url(TWILIO_PATHS.status),
       timeoutS: ctx.config.calls.ring_timeout_s,
       timeLimitS: ctx.config.calls.max_duration_s,
       amdUrl: detectMachines ? url(TWILIO_PATHS.amd) : undefined,
-    })
-    .finally(() => ctx.dialing.delete(call.id));
-  const at = ctx.now();
-  const row = ctx.store.transaction(() => {
-    const placed = ctx.store.updateCall(call.id, { call_sid: remote.sid }, at);
-    enqueueEvent(ctx, placed, "call.initiated", at, { attempt: placed.attempt });
-    return placed;
-  });
-  adoptOrphans(ctx, row);
-  log.info("call created", { call_sid: remote.sid, to: call.to_number });
-  if (ctx.store.getCall(call.id)!.end_requested_at !== null) {
+    });
+    await recordPlaced(ctx, call.id, remote.sid);
+    log.info("call created", { call_sid: remote.sid, to: call.to_number });
+  } finally {
+    // Until the CallSid is stored, a callback naming it is kept as an orphan, for recordPlaced to apply.
+    ctx.dialing.delete(call.id);
+  }
+  if ((await ctx.store.getCall(call.id))!.end_requested_at !== null) {
     endCall(ctx, call.id).catch((e) =>
       log.warn("ending a call that was ended while being created failed", { error: e }),
     );
   }
 }
 
+/**
+ * Stores the CallSid Twilio gave the call, announces it, and applies the callbacks that came before it, in
+ * one transaction: a status callback (handled in one too) lands wholly before it, as an orphan, or after it.
+ */
+async function recordPlaced(ctx: AppContext, callId: string, sid: string): Promise<void> {
+  const at = ctx.now();
+  await ctx.store.transaction(async () => {
+    const placed = await ctx.store.updateCall(callId, { call_sid: sid }, at);
+    await enqueueEvent(ctx, placed, "call.initiated", at, { attempt: placed.attempt });
+    await adoptOrphans(ctx, placed);
+  });
+}
+
 /** Ends a call Twilio would not create as failed (`twilio_error`), and words the error for the client. */
-export function failCreate(ctx: AppContext, callId: string, e: unknown, log: Logger): CallError {
+export async function failCreate(ctx: AppContext, callId: string, e: unknown, log: Logger): Promise<CallError> {
   const err = e instanceof TwilioError ? e : new TwilioError("unreachable", String(e));
   const message =
     err.kind === "refused" ? `Unable to create record: ${err.message}` : `Unable to reach Twilio: ${err.message}`;
   const now = ctx.now();
-  ctx.store.transaction(() => {
-    ctx.store.updateCall(callId, { status: "failed", ended_at: now, end_reason: "twilio_error", error: message }, now);
-    addHistory(ctx, { callId, callSid: null, status: "failed", source: "api", verdict: "apply", at: now });
+  await ctx.store.transaction(async () => {
+    await ctx.store.updateCall(
+      callId,
+      { status: "failed", ended_at: now, end_reason: "twilio_error", error: message },
+      now,
+    );
+    await addHistory(ctx, { callId, callSid: null, status: "failed", source: "api", verdict: "apply", at: now });
   });
   ctx.signals.callEnded();
   log.warn("creating the call at Twilio failed", { kind: err.kind, code: err.code, error: err.message });
@@ -127,13 +148,12 @@ export async function createOutboundCall(ctx: AppContext, req: CallRequest): Pro
   const webhookUrl = resolveWebhookBase(ctx, req.webhook_url);
   const twilio = requireTwilio(ctx);
   requireAllowedDestinations(ctx, req);
-  requireCapacity(ctx);
-  const call = insertQueuedCall(ctx, req, webhookUrl);
+  const call = await insertQueuedCall(ctx, req, webhookUrl);
   const log = ctx.log.child({ call_id: call.id });
   try {
     await dial(ctx, twilio, call, log);
     return { call_id: call.id, to: req.to, webhook_url: webhookUrl };
   } catch (e) {
-    throw failCreate(ctx, call.id, e, log);
+    throw await failCreate(ctx, call.id, e, log);
   }
 }

@@ -11,7 +11,7 @@ import type { CallRow } from "./store.ts";
  * reason `server_restart` so they stop counting against limits.
  */
 export async function reconcile(ctx: AppContext): Promise<void> {
-  const stale = ctx.store.listActive();
+  const stale = await ctx.store.listActive();
   for (const call of stale) await reconcileCall(ctx, call);
   if (stale.length) ctx.log.info("reconciled calls left active by the previous run", { count: stale.length });
 }
@@ -30,25 +30,25 @@ async function reconcileCall(ctx: AppContext, stale: CallRow): Promise<void> {
     return;
   const remote = call.call_sid && ctx.twilio ? await ctx.twilio.fetchCall(call.call_sid).catch(() => null) : null;
   const report = remote && remoteReport(remote);
-  if (report) call = applyReport(ctx, call.id, report, "reconcile", ctx.now());
+  if (report) call = await applyReport(ctx, call.id, report, "reconcile", ctx.now());
   // Still ringing: when it is answered, the voice webhook bridges it as usual.
   if (report && isPreAnswer(report.status)) return;
   // Handed to a person before the restart: that conversation is not ours to end.
   if (report?.status === "in-progress" && call.transferred_to !== null) return;
   // Answered: its media bridge died with the old process, so hang up rather than leave dead air.
   if (report?.status === "in-progress") call = await hangUp(ctx, call);
-  if (call.ended_at === null) endByRestart(ctx, call);
+  if (call.ended_at === null) await endByRestart(ctx, call);
 }
 
 /** Hangs up through Twilio and applies what its reply says the call became, as ending it through the API does. */
 async function hangUp(ctx: AppContext, call: CallRow): Promise<CallRow> {
-  requestEnd(ctx, call, "server_restart");
+  await requestEnd(ctx, call.id, "server_restart");
   const remote = await ctx.twilio!.updateCall(call.call_sid!, { status: "completed" }).catch(() => null);
   const report = remote && remoteReport(remote);
   // A completed callback may have landed during the await and ended the call already; applied again, the
   // reply is then only recorded, and may still bring the duration.
   if (report && isTerminal(report.status)) return applyReport(ctx, call.id, report, "reconcile", ctx.now());
-  return ctx.store.getCall(call.id)!;
+  return (await ctx.store.getCall(call.id))!;
 }
 
 /**
@@ -56,13 +56,13 @@ async function hangUp(ctx: AppContext, call: CallRow): Promise<CallRow> {
  * it): it is over as far as this server knows. Answered, it was `completed` by the restart, lasting until
  * now as the best estimate; never answered, it `failed`. The history names reconcile as the source.
  */
-function endByRestart(ctx: AppContext, call: CallRow): void {
+async function endByRestart(ctx: AppContext, call: CallRow): Promise<void> {
   const at = ctx.now();
   const answered = call.answered_at !== null || call.status === "in-progress";
   const status = answered ? "completed" : "failed";
   const duration = call.answered_at === null ? null : Math.max(0, Math.round((at - call.answered_at) / 1000));
-  ctx.store.transaction(() => {
-    ctx.store.updateCall(
+  await ctx.store.transaction(async () => {
+    await ctx.store.updateCall(
       call.id,
       {
         status,
@@ -72,7 +72,14 @@ function endByRestart(ctx: AppContext, call: CallRow): void {
       },
       at,
     );
-    addHistory(ctx, { callId: call.id, callSid: call.call_sid, status, source: "reconcile", verdict: "apply", at });
+    await addHistory(ctx, {
+      callId: call.id,
+      callSid: call.call_sid,
+      status,
+      source: "reconcile",
+      verdict: "apply",
+      at,
+    });
   });
   ctx.signals.callEnded();
   ctx.log.warn("call ended by restart", { call_id: call.id, status, previous_status: call.status });

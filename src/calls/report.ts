@@ -86,7 +86,7 @@ export async function recordAgentOutcome(
   const problem = schema ? await factsProblem(schema, facts) : null;
   if (problem) return problem;
   const at = ctx.now();
-  ctx.store.updateCall(call.id, { report: JSON.stringify(stamp({ ...outcome, facts }, "agent_tool", at)) }, at);
+  await ctx.store.updateCall(call.id, { report: JSON.stringify(stamp({ ...outcome, facts }, "agent_tool", at)) }, at);
   ctx.log.info("the agent recorded the call's outcome", { call_id: call.id, outcome: outcome.outcome });
   return null;
 }

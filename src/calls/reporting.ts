@@ -2,7 +2,7 @@
 // that ended with their report still due), so a report interrupted by a restart is made after it.
 import type { AppContext } from "../app.ts";
 import type { EndedCall } from "../metrics/registry.ts";
-import { draftReport } from "../model/report.ts";
+import { draftReport, REPORT_MODEL_TRIES } from "../model/report.ts";
 import { enqueueEvent } from "./events.ts";
 import { notifyOpenClaw } from "./notify.ts";
 import { type CallReport, fallbackReport, stamp, withCallFacts } from "./report.ts";
@@ -14,12 +14,22 @@ const POLL_MS = 1_000;
 const MAX_IN_FLIGHT = 4;
 /** A report still being made at a stop is made again after the restart; a stop waits this long at most. */
 const STOP_WAIT_MS = 1_000;
+/** Beyond the model's own time (REPORT_MODEL_TRIES × report.timeout_ms): reading the call, storing the report. */
+const REPORT_LEASE_SLACK_MS = 60_000;
+
+/**
+ * How long a claimed report is this worker's before another may take it: longer than making one can take,
+ * so only a worker that died (or stopped) leaves a report to another, once the claim lapses.
+ */
+const reportLeaseMs = (ctx: AppContext) => REPORT_MODEL_TRIES * ctx.config.report.timeout_ms + REPORT_LEASE_SLACK_MS;
 
 export function startReporting(ctx: AppContext): Worker {
   const inFlight = new Map<string, Promise<void>>();
-  const pump = () => {
-    for (const call of ctx.store.callsAwaitingReport(MAX_IN_FLIGHT + inFlight.size)) {
-      if (inFlight.size >= MAX_IN_FLIGHT) break;
+  const pump = async () => {
+    const now = ctx.now();
+    const room = MAX_IN_FLIGHT - inFlight.size;
+    if (room <= 0) return;
+    for (const call of await ctx.store.claimReports(now, now + reportLeaseMs(ctx), room)) {
       if (inFlight.has(call.id)) continue;
       const run = report(ctx, call, () => loop.stopped)
         .catch((e) => ctx.log.error("making a call report failed", { call_id: call.id, error: e }))
@@ -27,8 +37,11 @@ export function startReporting(ctx: AppContext): Worker {
       inFlight.set(call.id, run);
     }
   };
-  const loop = workerLoop(POLL_MS, pump, () =>
-    Promise.race([Promise.allSettled(inFlight.values()), Bun.sleep(STOP_WAIT_MS)]),
+  const loop = workerLoop(
+    POLL_MS,
+    pump,
+    () => Promise.race([Promise.allSettled(inFlight.values()), Bun.sleep(STOP_WAIT_MS)]),
+    (e) => ctx.log.error("looking for calls awaiting their report failed", { error: e }),
   );
   return loop;
 }
@@ -36,22 +49,25 @@ export function startReporting(ctx: AppContext): Worker {
 async function report(ctx: AppContext, call: CallRow, stopped: () => boolean): Promise<void> {
   const made = withCallFacts(await makeReport(ctx, call), call);
   // After a stop the store may be closed; the report is still due, so the next start makes it.
-  if (stopped() || !ctx.store.getCall(call.id)?.report_due) return;
+  if (stopped()) return;
   const at = ctx.now();
-  const reported = ctx.store.transaction(() => {
-    const ended = ctx.store.updateCall(call.id, { report: JSON.stringify(made), report_due: 0 }, at);
-    enqueueEvent(ctx, ended, "call.ended", at, {
+  const reported = await ctx.store.transaction(async () => {
+    // Made and stored by another worker meanwhile (its claim had lapsed): announced once, by that one.
+    if (!(await ctx.store.getCall(call.id))?.report_due) return null;
+    const ended = await ctx.store.updateCall(call.id, { report: JSON.stringify(made), report_due: 0 }, at);
+    await enqueueEvent(ctx, ended, "call.ended", at, {
       report: made,
       duration_s: ended.duration_s,
       end_reason: ended.end_reason,
       metadata: JSON.parse(ended.metadata),
       answered_by: ended.answered_by,
       transferred_to: ended.transferred_to,
-      attempts: attemptsView(ended, ctx.store.attempts(ended.id)),
+      attempts: attemptsView(ended, await ctx.store.attempts(ended.id)),
     });
-    notifyOpenClaw(ctx, ended, made, at);
+    await notifyOpenClaw(ctx, ended, made, at);
     return ended;
   });
+  if (!reported) return;
   ctx.metrics.callEnded(endedCall(reported));
   ctx.log.info("call report made", { call_id: call.id, outcome: made.outcome, source: made.source });
 }
@@ -70,7 +86,7 @@ function endedCall(call: CallRow): EndedCall {
 async function makeReport(ctx: AppContext, call: CallRow): Promise<CallReport> {
   // The agent recorded the outcome itself during the call: that is the report.
   if (call.report) return JSON.parse(call.report) as CallReport;
-  if (call.answered_at === null) return fallbackReport(call, null, ctx.now(), ctx.store.attempts(call.id));
+  if (call.answered_at === null) return fallbackReport(call, null, ctx.now(), await ctx.store.attempts(call.id));
   // Voicemail needs no model to say what happened: the policy did it.
   if (call.end_reason === "voicemail") return fallbackReport(call, null, ctx.now());
   const { api_key, base_url } = ctx.config.openai;
@@ -79,7 +95,7 @@ async function makeReport(ctx: AppContext, call: CallRow): Promise<CallReport> {
     const draft = await draftReport(
       {
         prompt: call.prompt,
-        transcript: ctx.store.transcript(call.id),
+        transcript: await ctx.store.transcript(call.id),
         status: call.status,
         endReason: call.end_reason,
         durationS: call.duration_s,

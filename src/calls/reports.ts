@@ -38,11 +38,11 @@ export function applyReport(
   source: EventSource,
   at: number,
   params?: unknown,
-): CallRow {
-  return ctx.store.transaction(() => {
-    const call = ctx.store.getCall(callId)!;
+): Promise<CallRow> {
+  return ctx.store.transaction(async () => {
+    const call = (await ctx.store.getCall(callId))!;
     const verdict = judge(call, report.status, report.sequence);
-    addHistory(ctx, {
+    await addHistory(ctx, {
       callId: call.id,
       callSid: call.call_sid,
       status: report.status,
@@ -55,8 +55,8 @@ export function applyReport(
     const retryInMs = verdict === "apply" ? retryDelayMs(ctx, call, report.status) : null;
     if (retryInMs !== null) return scheduleRetry(ctx, call, report, retryInMs, at);
     const patch = patchFor(call, report, verdict, at);
-    const updated = patch ? ctx.store.updateCall(call.id, patch, at) : call;
-    if (verdict === "apply") statusEvent(ctx, updated, at);
+    const updated = patch ? await ctx.store.updateCall(call.id, patch, at) : call;
+    if (verdict === "apply") await statusEvent(ctx, updated, at);
     if (patch?.ended_at) {
       ctx.signals.callEnded();
       ctx.log.info("call ended", { call_id: call.id, status: updated.status, end_reason: updated.end_reason });
@@ -78,11 +78,12 @@ function statusReport(p: StatusWebhook): Report {
 }
 
 /** Status callbacks that raced ahead of the create reply were kept by CallSid; replay them in order now. */
-export function adoptOrphans(ctx: AppContext, call: CallRow): void {
-  const orphans = ctx.store.takeOrphans(call.call_sid!);
+export async function adoptOrphans(ctx: AppContext, call: CallRow): Promise<void> {
+  const orphans = await ctx.store.takeOrphans(call.call_sid!);
   for (const event of orphans.sort((a, b) => (a.sequence ?? 0) - (b.sequence ?? 0))) {
     const parsed = StatusWebhook.safeParse(JSON.parse(event.params ?? "{}"));
-    if (parsed.success) applyReport(ctx, call.id, statusReport(parsed.data), "status_callback", event.at, parsed.data);
+    if (parsed.success)
+      await applyReport(ctx, call.id, statusReport(parsed.data), "status_callback", event.at, parsed.data);
   }
 }
 
@@ -91,35 +92,40 @@ export function adoptOrphans(ctx: AppContext, call: CallRow): void {
  * (the process died between Twilio's create and our commit), by the call id in the URL we gave Twilio.
  * While the create is still under way here, its reply will name the CallSid: the callback waits as an orphan.
  */
-export function callForWebhook(ctx: AppContext, callSid: string, callId: string | null): CallRow | null {
-  const known = ctx.store.getCallBySid(callSid);
+export async function callForWebhook(ctx: AppContext, callSid: string, callId: string | null): Promise<CallRow | null> {
+  const known = await ctx.store.getCallBySid(callSid);
   if (known || !callId || ctx.dialing.has(callId)) return known;
   // An earlier attempt of a call that was tried again: its late callbacks must not claim the call.
-  if (ctx.store.callIdOfAttempt(callSid)) return null;
-  const call = ctx.store.getCall(callId);
+  if (await ctx.store.callIdOfAttempt(callSid)) return null;
+  const call = await ctx.store.getCall(callId);
   if (!call || call.call_sid !== null || call.direction !== "outbound" || call.ended_at !== null) return null;
   ctx.log.warn("found a call by the id in its webhook URL: its create reply was lost", { call_id: call.id });
-  adoptOrphans(ctx, ctx.store.updateCall(call.id, { call_sid: callSid }, ctx.now()));
+  await adoptOrphans(ctx, await ctx.store.updateCall(call.id, { call_sid: callSid }, ctx.now()));
   return ctx.store.getCall(call.id);
 }
 
-/** A callback for a CallSid no call knows yet is kept as an orphan, for adoptOrphans once the call is created. */
-export function handleStatusCallback(ctx: AppContext, p: StatusWebhook, callId: string | null = null): void {
+/**
+ * A callback for a CallSid no call knows yet is kept as an orphan, for adoptOrphans once the call is created.
+ * One transaction, as storing a new CallSid is (recordPlaced): no orphan is kept after its call took its CallSid.
+ */
+export function handleStatusCallback(ctx: AppContext, p: StatusWebhook, callId: string | null = null): Promise<void> {
   const at = ctx.now();
-  const call = callForWebhook(ctx, p.CallSid, callId);
-  if (call) {
-    applyReport(ctx, call.id, statusReport(p), "status_callback", at, p);
-    return;
-  }
-  const pastAttemptOf = ctx.store.callIdOfAttempt(p.CallSid);
-  addHistory(ctx, {
-    callId: pastAttemptOf,
-    callSid: p.CallSid,
-    status: p.CallStatus,
-    sequence: p.SequenceNumber,
-    source: "status_callback",
-    verdict: pastAttemptOf ? "after_terminal" : "orphan",
-    at,
-    params: p,
+  return ctx.store.transaction(async () => {
+    const call = await callForWebhook(ctx, p.CallSid, callId);
+    if (call) {
+      await applyReport(ctx, call.id, statusReport(p), "status_callback", at, p);
+      return;
+    }
+    const pastAttemptOf = await ctx.store.callIdOfAttempt(p.CallSid);
+    await addHistory(ctx, {
+      callId: pastAttemptOf,
+      callSid: p.CallSid,
+      status: p.CallStatus,
+      sequence: p.SequenceNumber,
+      source: "status_callback",
+      verdict: pastAttemptOf ? "after_terminal" : "orphan",
+      at,
+      params: p,
+    });
   });
 }

@@ -2,7 +2,7 @@
 // It works from the database, so attempts scheduled before a restart are dialled after it.
 import type { AppContext } from "../app.ts";
 import { addHistory } from "./history.ts";
-import { checkCapacity, dial, failCreate } from "./outbound.ts";
+import { admit, dial, failCreate } from "./outbound.ts";
 import type { CallRow } from "./store.ts";
 import { type Worker, workerLoop } from "./worker.ts";
 
@@ -10,12 +10,19 @@ const POLL_MS = 1_000;
 const BATCH = 8;
 /** A due attempt that finds no room (calls.max_concurrent) looks again this much later. */
 const NO_ROOM_WAIT_MS = 5_000;
+/**
+ * How long a claimed attempt is this worker's before another may take it: the claim lasts only until the
+ * attempt is admitted (or put off), a transaction away, so a minute is ample; a worker that died holding
+ * one leaves it due again then.
+ */
+const RETRY_LEASE_MS = 60_000;
 
 export function startRetries(ctx: AppContext): Worker {
   const inFlight = new Set<Promise<void>>();
-  const pump = () => {
+  const pump = async () => {
     if (ctx.state.draining) return;
-    for (const call of ctx.store.retriesDue(ctx.now(), BATCH)) {
+    const now = ctx.now();
+    for (const call of await ctx.store.claimRetries(now, now + RETRY_LEASE_MS, BATCH)) {
       const run = placeAttempt(ctx, call).catch((e) =>
         ctx.log.error("placing a call's next attempt failed", { call_id: call.id, error: e }),
       );
@@ -23,27 +30,45 @@ export function startRetries(ctx: AppContext): Worker {
       void run.finally(() => inFlight.delete(run));
     }
   };
-  return workerLoop(POLL_MS, pump, () => Promise.allSettled(inFlight));
+  return workerLoop(
+    POLL_MS,
+    pump,
+    () => Promise.allSettled(inFlight),
+    (e) => ctx.log.error("looking for calls' next attempts failed", { error: e }),
+  );
 }
 
-/** Claims the due attempt (so no other pass dials it) and dials it, or puts it off while there is no room. */
-async function placeAttempt(ctx: AppContext, call: CallRow): Promise<void> {
-  const at = ctx.now();
-  if (!checkCapacity(ctx)) {
-    ctx.store.updateCall(call.id, { next_attempt_at: at + NO_ROOM_WAIT_MS }, at);
-    return;
-  }
-  const attempt = call.attempt + 1;
-  const row = ctx.store.transaction(() => {
-    addHistory(ctx, { callId: call.id, callSid: null, status: "queued", source: "api", verdict: "apply", at });
-    return ctx.store.updateCall(call.id, { next_attempt_at: null, attempt, attempt_started_at: at }, at);
+/**
+ * Admits the claimed attempt and marks it under way (no longer waiting), or puts it off while there is no
+ * room. Null when there is nothing to dial: the call was ended (or dialled) since it was claimed.
+ */
+function startAttempt(ctx: AppContext, call: CallRow, at: number): Promise<CallRow | null> {
+  return ctx.store.transaction(async () => {
+    const current = await ctx.store.getCall(call.id);
+    if (!current || current.ended_at !== null || current.next_attempt_at === null) return null;
+    const row = await admit(ctx, async () => {
+      await addHistory(ctx, { callId: call.id, callSid: null, status: "queued", source: "api", verdict: "apply", at });
+      return ctx.store.updateCall(
+        call.id,
+        { next_attempt_at: null, attempt: current.attempt + 1, attempt_started_at: at },
+        at,
+      );
+    });
+    if (!row) await ctx.store.updateCall(call.id, { next_attempt_at: at + NO_ROOM_WAIT_MS }, at);
+    return row;
   });
+}
+
+/** Dials the claimed attempt, once admitted. */
+async function placeAttempt(ctx: AppContext, call: CallRow): Promise<void> {
+  const row = await startAttempt(ctx, call, ctx.now());
+  if (!row) return;
   const log = ctx.log.child({ call_id: call.id });
-  log.info("placing the call's next attempt", { attempt });
+  log.info("placing the call's next attempt", { attempt: row.attempt });
   try {
     if (!ctx.twilio) throw new Error(`Twilio is not configured: set ${ctx.missingTwilio.join(", ")}`);
     await dial(ctx, ctx.twilio, row, log);
   } catch (e) {
-    failCreate(ctx, call.id, e, log);
+    await failCreate(ctx, call.id, e, log);
   }
 }

@@ -23,8 +23,14 @@ export function retryDelayMs(ctx: AppContext, call: CallRow, status: CallStatus)
 }
 
 /** Keeps the attempt that ended and sets the call waiting for the next; call inside applyReport's transaction. */
-export function scheduleRetry(ctx: AppContext, call: CallRow, report: Report, delayMs: number, at: number): CallRow {
-  ctx.store.addAttempt({
+export async function scheduleRetry(
+  ctx: AppContext,
+  call: CallRow,
+  report: Report,
+  delayMs: number,
+  at: number,
+): Promise<CallRow> {
+  await ctx.store.addAttempt({
     call_id: call.id,
     attempt: call.attempt,
     call_sid: call.call_sid,
@@ -35,12 +41,12 @@ export function scheduleRetry(ctx: AppContext, call: CallRow, report: Report, de
     ended_at: at,
   });
   const retryAt = at + delayMs;
-  const row = ctx.store.updateCall(
+  const row = await ctx.store.updateCall(
     call.id,
     { status: "queued", call_sid: null, last_sequence: -1, next_attempt_at: retryAt, error: null },
     at,
   );
-  enqueueEvent(ctx, row, "call.retry_scheduled", at, {
+  await enqueueEvent(ctx, row, "call.retry_scheduled", at, {
     attempt: call.attempt,
     attempt_status: report.status,
     next_attempt: call.attempt + 1,
@@ -51,17 +57,25 @@ export function scheduleRetry(ctx: AppContext, call: CallRow, report: Report, de
   return row;
 }
 
-/** Ends a call waiting for its next attempt: nothing is up at Twilio, so it is over at once. */
-export function cancelRetry(ctx: AppContext, call: CallRow, reason: EndReason): CallRow {
+/**
+ * Ends a call waiting for its next attempt: nothing is up at Twilio, so it is over at once. Returns the call
+ * as it is: not ended when the retry worker dialled its next attempt first (then it is ended like any other).
+ */
+export async function cancelRetry(ctx: AppContext, call: CallRow, reason: EndReason): Promise<CallRow> {
   const at = ctx.now();
-  const row = ctx.store.transaction(() => {
-    addHistory(ctx, { callId: call.id, callSid: null, status: "canceled", source: "api", verdict: "apply", at });
+  let canceled = false;
+  const row = await ctx.store.transaction(async () => {
+    const current = (await ctx.store.getCall(call.id))!;
+    if (current.next_attempt_at === null || current.ended_at !== null) return current;
+    canceled = true;
+    await addHistory(ctx, { callId: call.id, callSid: null, status: "canceled", source: "api", verdict: "apply", at });
     return ctx.store.updateCall(
       call.id,
       { status: "canceled", ended_at: at, end_requested_at: at, end_reason: reason, next_attempt_at: null },
       at,
     );
   });
+  if (!canceled) return row;
   ctx.signals.callEnded();
   ctx.log.info("call ended while waiting for its next attempt", { call_id: call.id, reason });
   return row;

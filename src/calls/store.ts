@@ -1,155 +1,39 @@
+// The embedded store: one SQLite file in the data dir, for one instance. What a store must do is said in
+// store-api.ts, which the PostgreSQL store (store-pg.ts) implements too.
 import { Database } from "bun:sqlite";
+import { AsyncLocalStorage } from "node:async_hooks";
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
-import type { TurnRecord } from "../bridge/turns.ts";
-import { type NewOutboxRow, type OutboxStore, outboxStatements, outboxStore } from "../events/outbox.ts";
-import type { CallStatus } from "../twilio/status.ts";
+import { type NewOutboxRow, outboxStatements, outboxStore, type SqliteOutbox } from "../events/outbox.ts";
 import { MIGRATIONS } from "./migrations.ts";
-import type { Verdict } from "./status.ts";
+import {
+  type AttemptRow,
+  BATCH_MS,
+  type CallPatch,
+  type CallRow,
+  type EventRow,
+  type NewCall,
+  type NewEvent,
+  type Store,
+  type TurnRow,
+  type WriteErrorSink,
+} from "./store-api.ts";
 
-export type Direction = "outbound" | "inbound";
-
-/** Why a call ended: Twilio's terminal status, or what this server did to end it. */
-export type EndReason =
-  | "completed"
-  | "busy"
-  | "no_answer"
-  | "failed"
-  | "canceled"
-  | "ended_by_api"
-  | "agent_hangup"
-  | "max_duration"
-  | "model_unavailable"
-  | "twilio_error"
-  | "server_restart"
-  | "shutdown"
-  | "no_callbacks"
-  | "no_media"
-  | "silence"
-  | "voicemail"
-  | "transferred";
-
-/** What a status-history row came from; stored, so existing values never change. */
-export type EventSource = "api" | "status_callback" | "voice_webhook" | "reconcile" | "sweeper";
-
-export interface CallRow {
-  id: string;
-  call_sid: string | null;
-  direction: Direction;
-  from_number: string | null;
-  to_number: string;
-  status: CallStatus;
-  prompt: string;
-  metadata: string;
-  webhook_url: string;
-  created_at: number;
-  updated_at: number;
-  answered_at: number | null;
-  ended_at: number | null;
-  end_requested_at: number | null;
-  duration_s: number | null;
-  end_reason: EndReason | null;
-  error: string | null;
-  last_sequence: number;
-  metrics: string | null;
-  /** The call report (JSON), once made. */
-  report: string | null;
-  /** 1 from creation until the report is stored: what the report worker picks up after the call ends. */
-  report_due: number;
-  /** The request's report_schema (JSON), if any. */
-  report_schema: string | null;
-  callback_url: string | null;
-  /** 0 when the request opted out of notifying the assistant (OpenClaw). */
-  notify: number;
-  /** The call's in-call policies (CallOptions as JSON); null for calls from before they existed. */
-  options: string | null;
-  /** Twilio's answering machine detection result: human, machine_end_beep, fax, … */
-  answered_by: string | null;
-  /** Where transfer_call handed the call, and how that leg went (Twilio's DialCallStatus). */
-  transferred_to: string | null;
-  transfer_status: string | null;
-  /** Which attempt the row follows (1 unless retried), since when, and when the next one is due if one waits. */
-  attempt: number;
-  attempt_started_at: number | null;
-  next_attempt_at: number | null;
-}
-
-/** A finished attempt of a call that was tried again. */
-export interface AttemptRow {
-  call_id: string;
-  attempt: number;
-  call_sid: string | null;
-  status: string;
-  end_reason: string | null;
-  error: string | null;
-  started_at: number;
-  ended_at: number;
-}
-
-/** One transcript turn, as the bridge records it. */
-export type TurnRow = TurnRecord;
-
-export interface EventRow {
-  id: number;
-  call_id: string | null;
-  call_sid: string | null;
-  status: string;
-  sequence: number | null;
-  source: EventSource;
-  /** `orphan`: a status callback for a CallSid no call knows yet, kept until the call is created. */
-  verdict: Verdict | "orphan";
-  at: number;
-  params: string | null;
-}
-
-export type NewCall = Pick<
+export type {
+  AttemptRow,
+  CallPatch,
   CallRow,
-  "id" | "direction" | "from_number" | "to_number" | "status" | "prompt" | "metadata" | "webhook_url"
-> &
-  Partial<Pick<CallRow, "call_sid" | "report_schema" | "callback_url" | "notify" | "options">>;
-export type NewEvent = Omit<EventRow, "id">;
-export type CallPatch = Partial<Omit<CallRow, "id" | "created_at">>;
-
-export interface Store extends OutboxStore {
-  insertCall(call: NewCall, at: number): CallRow;
-  getCall(id: string): CallRow | null;
-  getCallBySid(sid: string): CallRow | null;
-  /** Calls not ended, including those waiting for their next attempt. */
-  listActive(): CallRow[];
-  /** The last `limit` ended calls, newest first (the console's recent list). */
-  listRecent(limit: number): CallRow[];
-  /** Calls under way: not ended and not waiting for a next attempt (what concurrency limits count). */
-  countActive(): number;
-  /** Calls waiting for a next attempt that is due by `now`, soonest first. */
-  retriesDue(now: number, limit: number): CallRow[];
-  addAttempt(attempt: AttemptRow): void;
-  attempts(callId: string): AttemptRow[];
-  /** The call a past attempt's CallSid belonged to. */
-  callIdOfAttempt(callSid: string): string | null;
-  /** Distinct public bases of active calls: the URLs a media-stream upgrade may have been signed for. */
-  activeWebhookBases(): string[];
-  updateCall(id: string, patch: CallPatch, at: number): CallRow;
-  addEvent(event: NewEvent): void;
-  events(callId: string): EventRow[];
-  /** Removes and returns status callbacks that arrived before the create reply named their CallSid. */
-  takeOrphans(callSid: string): EventRow[];
-  /**
-   * Inserts or completes one transcript turn; an empty text never overwrites a known one. Batched:
-   * committed within BATCH_MS, or before any other call on the store, whichever comes first.
-   */
-  upsertTurn(turn: TurnRow, events?: NewOutboxRow[]): void;
-  /** Stores a call's metrics (JSON), batched like upsertTurn; only the last save in a batch is written. */
-  saveMetrics(id: string, metrics: string, at: number): void;
-  transcript(callId: string): TurnRow[];
-  /** Ended calls whose report is still due, oldest first. */
-  callsAwaitingReport(limit: number): CallRow[];
-  transaction<T>(fn: () => T): T;
-  /** Where failures of the batched writes (upsertTurn, saveMetrics) are reported; they are retried, not thrown. */
-  onWriteError(sink: WriteErrorSink): void;
-  meta(key: string): string | null;
-  setMeta(key: string, value: string): void;
-  close(): void;
-}
+  Direction,
+  EndReason,
+  EventRow,
+  EventSource,
+  NewCall,
+  NewEvent,
+  Store,
+  TurnRow,
+  WriteErrorSink,
+} from "./store-api.ts";
+export { BATCH_MS } from "./store-api.ts";
 
 function migrate(db: Database): void {
   const { user_version } = db.query("PRAGMA user_version").get() as { user_version: number };
@@ -165,9 +49,6 @@ function migrate(db: Database): void {
     })();
   }
 }
-
-/** How long a transcript turn or a metrics save may wait to be committed with others. */
-export const BATCH_MS = 100;
 
 /** What a file holding secrets, prompts and transcripts may be: its owner's only. */
 const PRIVATE_FILE = 0o600;
@@ -204,7 +85,7 @@ function openDatabase(dataDir: string): Database {
   return db;
 }
 
-function prepareStatements(db: Database) {
+function callStatements(db: Database) {
   return {
     byId: db.query<CallRow, { id: string }>("SELECT * FROM calls WHERE id = $id"),
     bySid: db.query<CallRow, { sid: string }>("SELECT * FROM calls WHERE call_sid = $sid"),
@@ -221,6 +102,7 @@ function prepareStatements(db: Database) {
       `SELECT * FROM calls WHERE next_attempt_at IS NOT NULL AND ended_at IS NULL AND next_attempt_at <= $now
        ORDER BY next_attempt_at LIMIT $limit`,
     ),
+    leaseRetry: db.query("UPDATE calls SET next_attempt_at = $until WHERE id = $id"),
     insertAttempt: db.query(
       `INSERT INTO attempts (call_id, attempt, call_sid, status, end_reason, error, started_at, ended_at)
        VALUES ($call_id, $attempt, $call_sid, $status, $end_reason, $error, $started_at, $ended_at)`,
@@ -232,9 +114,9 @@ function prepareStatements(db: Database) {
     attemptBySid: db.query<{ call_id: string }, { sid: string }>("SELECT call_id FROM attempts WHERE call_sid = $sid"),
     insert: db.query(
       `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url,
-                          report_schema, callback_url, notify, options, report_due, created_at, updated_at)
+                          report_schema, callback_url, notify, options, owner, report_due, created_at, updated_at)
      VALUES ($id, $call_sid, $direction, $from_number, $to_number, $status, $prompt, $metadata, $webhook_url,
-             $report_schema, $callback_url, $notify, $options, 1, $at, $at)`,
+             $report_schema, $callback_url, $notify, $options, $owner, 1, $at, $at)`,
     ),
     insertEvent: db.query(
       `INSERT INTO call_events (call_id, call_sid, status, sequence, source, verdict, at, params)
@@ -253,20 +135,48 @@ function prepareStatements(db: Database) {
        started_at = min(transcript.started_at, excluded.started_at),
        interrupted = max(transcript.interrupted, excluded.interrupted)`,
     ),
-    awaitingReport: db.query<CallRow, { limit: number }>(
-      "SELECT * FROM calls WHERE report_due = 1 AND ended_at IS NOT NULL ORDER BY ended_at LIMIT $limit",
+    awaitingReport: db.query<CallRow, { now: number; limit: number }>(
+      `SELECT * FROM calls WHERE report_due = 1 AND ended_at IS NOT NULL
+         AND (report_claimed_until IS NULL OR report_claimed_until < $now)
+       ORDER BY ended_at LIMIT $limit`,
+    ),
+    leaseReport: db.query("UPDATE calls SET report_claimed_until = $until WHERE id = $id"),
+    // A file serves one instance: a report claim found at open was its previous run's.
+    releaseReports: db.query(
+      `UPDATE calls SET report_claimed_until = NULL
+       WHERE report_due = 1 AND ended_at IS NOT NULL AND report_claimed_until IS NOT NULL`,
     ),
     putMetrics: db.query("UPDATE calls SET metrics = $metrics, updated_at = $at WHERE id = $id"),
     turns: db.query<TurnRow, { id: string }>(
       "SELECT call_id, role, item_id, text, started_at, interrupted FROM transcript WHERE call_id = $id ORDER BY started_at, id",
     ),
+  };
+}
+
+/** The meta table, the instances' heartbeats, and the calls whose instance is gone. */
+function instanceStatements(db: Database) {
+  return {
     getMeta: db.query<{ value: string }, { key: string }>("SELECT value FROM meta WHERE key = $key"),
     putMeta: db.query(
       "INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
     ),
+    addMeta: db.query("INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO NOTHING"),
+    heartbeat: db.query(
+      `INSERT INTO instances (id, started_at, heartbeat_at) VALUES ($id, $at, $at)
+       ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
+    ),
+    leave: db.query("DELETE FROM instances WHERE id = $id"),
+    live: db.query<{ id: string }, { since: number }>("SELECT id FROM instances WHERE heartbeat_at >= $since"),
+    // Every owner but this instance is gone: a file serves one instance at a time.
+    orphaned: db.query<{ id: string }, { owner: string; limit: number }>(
+      `SELECT id FROM calls WHERE ended_at IS NULL AND next_attempt_at IS NULL AND (owner IS NULL OR owner <> $owner)
+       ORDER BY created_at LIMIT $limit`,
+    ),
+    adopt: db.query("UPDATE calls SET owner = $owner WHERE id = $id"),
+    ping: db.query("SELECT 1"),
   };
 }
-type Statements = ReturnType<typeof prepareStatements>;
+type Statements = ReturnType<typeof callStatements> & ReturnType<typeof instanceStatements>;
 
 /** An UPDATE per set of patched columns, prepared once and reused. */
 function callUpdater(db: Database): (id: string, patch: CallPatch, at: number) => void {
@@ -285,12 +195,6 @@ function callUpdater(db: Database): (id: string, patch: CallPatch, at: number) =
   };
 }
 
-/** Told when a batch cannot be committed (`held`: rows kept for the retry) and when a held batch finally is. */
-export interface WriteErrorSink {
-  failed(error: unknown, held: number): void;
-  recovered(written: number): void;
-}
-
 /** Until someone listens (startBackground wires the log), batch failures still reach stderr. */
 const STDERR_SINK: WriteErrorSink = {
   failed: (error, held) => console.error("agenticai: storing transcript turns and metrics failed", held, error),
@@ -307,7 +211,7 @@ interface Pending {
 }
 
 /** Commits what is pending in one transaction and returns how many rows; on failure puts it all back and throws. */
-function commitPending(db: Database, q: Statements, outbox: OutboxStore, p: Pending): number {
+function commitPending(db: Database, q: Statements, outbox: SqliteOutbox, p: Pending): number {
   const turns = p.turns.splice(0);
   const events = p.events.splice(0);
   const metrics = [...p.metrics];
@@ -334,7 +238,7 @@ function commitPending(db: Database, q: Statements, outbox: OutboxStore, p: Pend
 // checkpointed, three fsyncs and a few MB of writes, on the event loop every second or two. Batched,
 // they are one commit per BATCH_MS at most. Every other method commits the batch first, so reads
 // see it and writes keep their order. A crash loses at most the last BATCH_MS of these two.
-function writeBatch(db: Database, q: Statements, outbox: OutboxStore) {
+function writeBatch(db: Database, q: Statements, outbox: SqliteOutbox) {
   const pending: Pending = { turns: [], events: [], metrics: new Map() };
   let batchTimer: ReturnType<typeof setTimeout> | null = null;
   let closed = false;
@@ -349,8 +253,8 @@ function writeBatch(db: Database, q: Statements, outbox: OutboxStore) {
     if (batchTimer) clearTimeout(batchTimer);
     batchTimer = null;
     if (pending.turns.length === 0 && pending.metrics.size === 0) return;
-    // Inside another transaction (a store method called from store.transaction) the batch would commit
-    // or roll back with that one: it was flushed before that BEGIN, so wait for the next flush.
+    // Inside a transaction (store.transaction, open across awaits) the batch would commit or roll back
+    // with it: it was flushed before that BEGIN, so wait for the next flush.
     if (db.inTransaction) return schedule();
     try {
       const written = commitPending(db, q, outbox, pending);
@@ -391,28 +295,123 @@ function writeBatch(db: Database, q: Statements, outbox: OutboxStore) {
   };
 }
 
+/** Marks the async context of a transaction's fn; `done` once it ended, for work that fn left running. */
+interface Mark {
+  done: boolean;
+}
+
+/**
+ * One connection, so one transaction at a time, open across the awaits of its fn. Transactions queue for
+ * it; a store call from inside fn (found through AsyncLocalStorage) is part of it, and one from anywhere
+ * else waits until it ends, rather than landing in it and being rolled back with it.
+ */
+function transactions(db: Database, beforeBegin: () => void) {
+  const marks = new AsyncLocalStorage<Mark>();
+  let queue: Promise<void> = Promise.resolve();
+  /** Resolves when the open transaction ends; null while none is open. */
+  let open: Promise<void> | null = null;
+  const inside = () => marks.getStore()?.done === false;
+
+  /** Runs `op` as soon as it may touch the database: at once, with no await between the check and the op. */
+  async function inTurn<T>(op: () => T): Promise<T> {
+    while (open && !inside()) await open;
+    return op();
+  }
+
+  async function transaction<T>(fn: () => Promise<T>): Promise<T> {
+    if (inside()) return fn();
+    const before = queue;
+    let release = () => {};
+    queue = new Promise((resolve) => {
+      release = resolve;
+    });
+    await before;
+    let end = () => {};
+    open = new Promise((resolve) => {
+      end = resolve;
+    });
+    const mark: Mark = { done: false };
+    try {
+      beforeBegin();
+      db.exec("BEGIN IMMEDIATE");
+      return await commitOrRollBack(db, () => marks.run(mark, fn));
+    } finally {
+      mark.done = true;
+      open = null;
+      end();
+      release();
+    }
+  }
+  return { inTurn, transaction };
+}
+
+async function commitOrRollBack<T>(db: Database, fn: () => Promise<T>): Promise<T> {
+  try {
+    const result = await fn();
+    db.exec("COMMIT");
+    return result;
+  } catch (e) {
+    if (db.inTransaction) db.exec("ROLLBACK");
+    throw e;
+  }
+}
+
 function must(row: CallRow | null, id: string): CallRow {
   if (!row) throw new Error(`call ${id} vanished from the store`);
   return row;
 }
 
-export function openStore(dataDir: string): Store {
-  const db = openDatabase(dataDir);
-  const q = prepareStatements(db);
-  const update = callUpdater(db);
-  const outbox = outboxStore(outboxStatements(db));
-  const batch = writeBatch(db, q, outbox);
-  /** The method, after the batch is committed. */
-  const fresh =
-    <A extends unknown[], R>(fn: (...args: A) => R) =>
-    (...args: A): R => {
-      batch.flush();
-      return fn(...args);
-    };
+/** The claims of the run before this one, which a file (one instance's) can only have had: let go at once. */
+function releaseClaims(q: Statements, outbox: ReturnType<typeof outboxStatements>): void {
+  q.releaseReports.run();
+  outbox.releaseClaims.run();
+}
 
+/** Due rows, claimed until `until` in the same transaction, as they are once claimed. */
+function claimer<R extends { id: string }>(
+  db: Database,
+  due: (now: number, limit: number) => R[],
+  claim: (id: string, until: number) => void,
+  claimed: (row: R, until: number) => R,
+) {
+  return (now: number, until: number, limit: number): R[] =>
+    db.transaction(() => {
+      const rows = due(now, limit);
+      for (const row of rows) claim(row.id, until);
+      return rows.map((row) => claimed(row, until));
+    })();
+}
+
+/** Makes a synchronous bun:sqlite method the store's: run in its turn (see transactions), after the batch is committed. */
+type Fresh = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A) => Promise<R>;
+
+/** The methods that act on calls. */
+function callMethods(db: Database, q: Statements, fresh: Fresh) {
+  const update = callUpdater(db);
+  const claimRetries = claimer(
+    db,
+    (now, limit) => q.retriesDue.all({ now, limit }),
+    (id, until) => q.leaseRetry.run({ id, until }),
+    (row, until) => ({ ...row, next_attempt_at: until }),
+  );
+  const claimReports = claimer(
+    db,
+    (now, limit) => q.awaitingReport.all({ now, limit }),
+    (id, until) => q.leaseReport.run({ id, until }),
+    (row, until) => ({ ...row, report_claimed_until: until }),
+  );
   return {
     insertCall: fresh((call: NewCall, at: number) => {
-      q.insert.run({ call_sid: null, report_schema: null, callback_url: null, notify: 1, options: null, ...call, at });
+      q.insert.run({
+        call_sid: null,
+        report_schema: null,
+        callback_url: null,
+        notify: 1,
+        options: null,
+        owner: null,
+        ...call,
+        at,
+      });
       return must(q.byId.get({ id: call.id }), call.id);
     }),
     getCall: fresh((id: string) => q.byId.get({ id })),
@@ -420,7 +419,7 @@ export function openStore(dataDir: string): Store {
     listActive: fresh(() => q.active.all()),
     listRecent: fresh((limit: number) => q.recent.all({ limit })),
     countActive: fresh(() => q.activeCount.get()!.n),
-    retriesDue: fresh((now: number, limit: number) => q.retriesDue.all({ now, limit })),
+    claimRetries: fresh(claimRetries),
     addAttempt: fresh((attempt: AttemptRow) => void q.insertAttempt.run({ ...attempt })),
     attempts: fresh((id: string) => q.attemptsOf.all({ id })),
     callIdOfAttempt: fresh((sid: string) => q.attemptBySid.get({ sid })?.call_id ?? null),
@@ -436,22 +435,70 @@ export function openStore(dataDir: string): Store {
       if (rows.length) q.dropOrphans.run({ sid });
       return rows;
     }),
+    transcript: fresh((id: string) => q.turns.all({ id })),
+    claimReports: fresh(claimReports),
+  };
+}
+
+/** The methods on the meta table, the instances' heartbeats, and the calls whose instance is gone. */
+function instanceMethods(db: Database, q: Statements, fresh: Fresh) {
+  return {
+    meta: fresh((key: string) => q.getMeta.get({ key })?.value ?? null),
+    setMeta: fresh((key: string, value: string) => void q.putMeta.run({ key, value })),
+    metaOnce: fresh((key: string, value: string) => {
+      q.addMeta.run({ key, value });
+      return q.getMeta.get({ key })!.value;
+    }),
+    heartbeat: fresh((id: string, at: number) => void q.heartbeat.run({ id, at })),
+    leave: fresh((id: string) => void q.leave.run({ id })),
+    liveInstances: fresh((now: number, leaseMs: number) => q.live.all({ since: now - leaseMs }).map((r) => r.id)),
+    claimOrphans: fresh((instanceId: string, _now: number, _leaseMs: number, limit: number) =>
+      db.transaction(() =>
+        q.orphaned.all({ owner: instanceId, limit }).map(({ id }) => {
+          q.adopt.run({ id, owner: instanceId });
+          return must(q.byId.get({ id }), id);
+        }),
+      )(),
+    ),
+    ping: fresh(() => void q.ping.get()),
+  };
+}
+
+export function openStore(dataDir: string): Store {
+  const db = openDatabase(dataDir);
+  const q: Statements = { ...callStatements(db), ...instanceStatements(db) };
+  const outboxQ = outboxStatements(db);
+  const outbox = outboxStore(db, outboxQ);
+  releaseClaims(q, outboxQ);
+  const batch = writeBatch(db, q, outbox);
+  const tx = transactions(db, batch.flush);
+  const fresh: Fresh =
+    (fn) =>
+    (...args) =>
+      tx.inTurn(() => {
+        batch.flush();
+        return fn(...args);
+      });
+
+  return {
+    kind: "sqlite",
+    ...callMethods(db, q, fresh),
+    ...instanceMethods(db, q, fresh),
     upsertTurn: (turn, events) => batch.addTurn(turn, events),
+    saveMetrics: (id, metrics, at) => batch.setMetrics(id, metrics, at),
     onWriteError(sink) {
       batch.sink.current = sink;
     },
-    saveMetrics: (id, metrics, at) => batch.setMetrics(id, metrics, at),
-    transcript: fresh((id: string) => q.turns.all({ id })),
-    callsAwaitingReport: fresh((limit: number) => q.awaitingReport.all({ limit })),
     enqueue: fresh(outbox.enqueue),
-    dueDeliveries: fresh(outbox.dueDeliveries),
+    claimDeliveries: fresh(outbox.claimDeliveries),
     recordAttempt: fresh(outbox.recordAttempt),
     listOutbox: fresh(outbox.listOutbox),
     requeue: fresh(outbox.requeue),
     countPending: fresh(outbox.countPending),
-    transaction: fresh(<T>(fn: () => T): T => db.transaction(fn)()),
-    meta: fresh((key: string) => q.getMeta.get({ key })?.value ?? null),
-    setMeta: fresh((key: string, value: string) => void q.putMeta.run({ key, value })),
+    transaction: tx.transaction,
+    // BEGIN IMMEDIATE takes the file's write lock: admissions are serialised already.
+    lockAdmission: async () => {},
+    flush: fresh(() => {}),
     close: fresh(() => {
       batch.close();
       db.close();

@@ -102,10 +102,10 @@ function bridgeStore(ctx: AppContext, call: CallRow): BridgeStore {
  * A media stream's `start` names its call in customParameters; only the stream token served in that
  * call's TwiML opens its bridge, and never for a call that has ended.
  */
-export function acceptStream(ctx: AppContext, start: StartMessage): Bridge | string {
+export async function acceptStream(ctx: AppContext, start: StartMessage): Promise<Bridge | string> {
   const { call_id: callId, stream_token: token } = start.start.customParameters;
   if (!callId || !token || !verifyStreamToken(ctx.streamSecret, callId, token)) return "invalid stream token";
-  const call = ctx.store.getCall(callId);
+  const call = await ctx.store.getCall(callId);
   if (!call || call.ended_at !== null || call.end_requested_at !== null) return "unknown or ended call";
   if (call.call_sid && call.call_sid !== start.start.callSid) return "stream belongs to another call";
   if (!ctx.config.openai.api_key) return "model not configured";

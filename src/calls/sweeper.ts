@@ -38,7 +38,7 @@ export function startSweeper(ctx: AppContext): Sweeper {
 /** Settles every active call that has been quiet too long; exported for tests that cannot wait a minute. */
 export async function sweep(ctx: AppContext): Promise<void> {
   const now = ctx.now();
-  for (const call of ctx.store.listActive()) {
+  for (const call of await ctx.store.listActive()) {
     if (isStale(ctx, call, now)) await settle(ctx, call);
   }
 }
@@ -58,7 +58,7 @@ async function settle(ctx: AppContext, call: CallRow): Promise<void> {
   const log = ctx.log.child({ call_id: call.id });
   if (report && isTerminal(report.status)) {
     log.warn("settled a call whose final callback never arrived", { status: report.status });
-    applyReport(ctx, call.id, { ...report, error: noCallbacks(ctx, call) }, "sweeper", ctx.now());
+    await applyReport(ctx, call.id, { ...report, error: noCallbacks(ctx, call) }, "sweeper", ctx.now());
     return;
   }
   // Still ringing at Twilio: its own timeout ends it, and the next sweep sees that.
@@ -70,7 +70,7 @@ async function settle(ctx: AppContext, call: CallRow): Promise<void> {
     await endCall(ctx, call.id, "no_media");
     return;
   }
-  fail(ctx, call, noCallbacks(ctx, call));
+  await fail(ctx, call, noCallbacks(ctx, call));
 }
 
 function noCallbacks(ctx: AppContext, call: CallRow): string {
@@ -80,16 +80,16 @@ function noCallbacks(ctx: AppContext, call: CallRow): string {
 }
 
 /** Twilio cannot say what became of the call: it is recorded as failed, with the likely cause. */
-function fail(ctx: AppContext, call: CallRow, error: string): void {
+async function fail(ctx: AppContext, call: CallRow, error: string): Promise<void> {
   const at = ctx.now();
-  ctx.store.transaction(() => {
+  await ctx.store.transaction(async () => {
     const duration = call.answered_at === null ? null : Math.round((at - call.answered_at) / 1000);
-    ctx.store.updateCall(
+    await ctx.store.updateCall(
       call.id,
       { status: "failed", ended_at: at, end_reason: call.end_reason ?? "no_callbacks", error, duration_s: duration },
       at,
     );
-    addHistory(ctx, {
+    await addHistory(ctx, {
       callId: call.id,
       callSid: call.call_sid,
       status: "failed",

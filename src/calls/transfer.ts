@@ -16,7 +16,7 @@ const MAX_TIME_LIMIT_S = 14_400;
 
 /** Transfers the call to its target; a call with none (or one no longer allowed) is ended instead. */
 export async function transferCall(ctx: AppContext, id: string): Promise<CallRow> {
-  const call = getCall(ctx, id);
+  const call = await getCall(ctx, id);
   const log = ctx.log.child({ call_id: id });
   const target = callOptions(ctx.config, call.options).transfer_to;
   const refusal = target ? destinationRefusal(ctx.config, target, "'transfer_to'") : "the call has no transfer target";
@@ -25,9 +25,9 @@ export async function transferCall(ctx: AppContext, id: string): Promise<CallRow
     return endCall(ctx, id, "agent_hangup");
   }
   const at = ctx.now();
-  const updated = ctx.store.transaction(() => {
-    const row = requestTransfer(ctx, call, target, at);
-    enqueueEvent(ctx, row, "call.transferred", at, { transferred_to: target });
+  const updated = await ctx.store.transaction(async () => {
+    const row = await requestTransfer(ctx, call.id, target, at);
+    await enqueueEvent(ctx, row, "call.transferred", at, { transferred_to: target });
     return row;
   });
   const { transfer_ring_s, transfer_max_duration_s } = ctx.config.calls;
@@ -47,7 +47,8 @@ export async function transferCall(ctx: AppContext, id: string): Promise<CallRow
   return updated;
 }
 
-/** Unlike a hang-up the call stays up, so only the reason and the target are recorded. */
-function requestTransfer(ctx: AppContext, call: CallRow, target: string, at: number): CallRow {
-  return ctx.store.updateCall(call.id, { end_reason: call.end_reason ?? "transferred", transferred_to: target }, at);
+/** Unlike a hang-up the call stays up, so only the reason and the target are recorded; call inside a transaction. */
+async function requestTransfer(ctx: AppContext, id: string, target: string, at: number): Promise<CallRow> {
+  const call = (await ctx.store.getCall(id))!;
+  return ctx.store.updateCall(id, { end_reason: call.end_reason ?? "transferred", transferred_to: target }, at);
 }

@@ -10,18 +10,18 @@ import { firstValues } from "../twilio/webhook.ts";
  * A callback can race ahead of the create reply that names its CallSid; it was signed against one of
  * the active calls' bases, so those are tried rather than refusing it (Twilio would not send it again).
  */
-function webhookBases(ctx: AppContext, callSid: string | undefined): string[] {
+async function webhookBases(ctx: AppContext, callSid: string | undefined): Promise<string[]> {
   const bases = new Set<string>();
-  const call = callSid ? ctx.store.getCallBySid(callSid) : null;
+  const call = callSid ? await ctx.store.getCallBySid(callSid) : null;
   if (call) bases.add(call.webhook_url);
-  else for (const base of ctx.store.activeWebhookBases()) bases.add(base);
+  else for (const base of await ctx.store.activeWebhookBases()) bases.add(base);
   if (ctx.config.server.public_url) bases.add(trimSlash(ctx.config.server.public_url));
   return [...bases];
 }
 
 /** The wss:// URLs of every live public base: the upgrade names no call, its `start` does. */
-function streamUrls(ctx: AppContext): string[] {
-  const bases = new Set(ctx.store.activeWebhookBases());
+async function streamUrls(ctx: AppContext): Promise<string[]> {
+  const bases = new Set(await ctx.store.activeWebhookBases());
   if (ctx.config.server.public_url) bases.add(ctx.config.server.public_url);
   // openai-agents-js found Twilio sometimes signs the URL with a trailing slash.
   return [...bases].flatMap((base) => [mediaStreamUrl(base), `${mediaStreamUrl(base)}/`]);
@@ -35,16 +35,16 @@ function signedForAny(ctx: AppContext, signature: string | null, urls: string[],
 }
 
 /** `target` is the webhook's path and query string as received; `signature` its X-Twilio-Signature. */
-export function webhookSignedByTwilio(
+export async function webhookSignedByTwilio(
   ctx: AppContext,
   signature: string | null,
   target: string,
   params: FormParams,
-): boolean {
-  const urls = webhookBases(ctx, firstValues(params).CallSid).map((base) => twilioUrl(base, target));
+): Promise<boolean> {
+  const urls = (await webhookBases(ctx, firstValues(params).CallSid)).map((base) => twilioUrl(base, target));
   return signedForAny(ctx, signature, urls, params);
 }
 
-export function mediaUpgradeSignedByTwilio(ctx: AppContext, signature: string | null): boolean {
-  return signedForAny(ctx, signature, streamUrls(ctx));
+export async function mediaUpgradeSignedByTwilio(ctx: AppContext, signature: string | null): Promise<boolean> {
+  return signedForAny(ctx, signature, await streamUrls(ctx));
 }

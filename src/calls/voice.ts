@@ -12,16 +12,16 @@ import { refuseWhileDraining } from "./errors.ts";
 import { statusEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
 import { resolveOptions } from "./options.ts";
-import { checkCapacity } from "./outbound.ts";
+import { admit } from "./outbound.ts";
 import { applyReport, callForWebhook } from "./reports.ts";
 import type { CallRow } from "./store.ts";
 import { prepareBridge } from "./streams.ts";
 
 /** Connects the call to a bridge; `opening` replaces the greeting, for an agent coming back to a call. */
-export function streamTwiml(ctx: AppContext, call: CallRow, opening?: string): Promise<string> {
+export async function streamTwiml(ctx: AppContext, call: CallRow, opening?: string): Promise<string> {
   if (!ctx.config.openai.api_key) {
     ctx.log.error("OPENAI_API_KEY is not set: the call cannot be connected to the model", { call_id: call.id });
-    ctx.store.updateCall(call.id, { end_reason: call.end_reason ?? "model_unavailable" }, ctx.now());
+    await ctx.store.updateCall(call.id, { end_reason: call.end_reason ?? "model_unavailable" }, ctx.now());
     return sayAndHangup(MODEL_MISSING_APOLOGY);
   }
   prepareBridge(ctx, call, opening);
@@ -32,26 +32,25 @@ export function streamTwiml(ctx: AppContext, call: CallRow, opening?: string): P
 }
 
 /** A call we placed (or admitted) was answered: connect it, unless it is already ending. */
-function twimlForKnownCall(ctx: AppContext, known: CallRow, p: VoiceWebhook, at: number): Promise<string> {
+async function twimlForKnownCall(ctx: AppContext, known: CallRow, p: VoiceWebhook, at: number): Promise<string> {
   if (known.ended_at !== null || known.end_requested_at !== null) return sayAndHangup();
   const call = isCallStatus(p.CallStatus)
-    ? applyReport(ctx, known.id, { status: p.CallStatus }, "voice_webhook", at, p)
+    ? await applyReport(ctx, known.id, { status: p.CallStatus }, "voice_webhook", at, p)
     : known;
   return streamTwiml(ctx, call);
 }
 
-function inboundRefusal(ctx: AppContext, p: VoiceWebhook): "rejected" | "busy" | null {
+/** Whether inbound calls are open to this caller at all; whether there is room is asked on admission. */
+function closedTo(ctx: AppContext, p: VoiceWebhook): boolean {
   const { enabled, allow_from } = ctx.config.inbound;
-  if (!enabled) return "rejected";
-  if (allow_from.length > 0 && !allow_from.includes(p.From)) return "rejected";
-  if (!checkCapacity(ctx)) return "busy";
-  return null;
+  return !enabled || (allow_from.length > 0 && !allow_from.includes(p.From));
 }
 
-function insertInboundCall(ctx: AppContext, p: VoiceWebhook, base: string, at: number): CallRow {
+/** Stores the new inbound call if there is room (calls.max_concurrent), counted and inserted in one transaction. */
+function admitInboundCall(ctx: AppContext, p: VoiceWebhook, base: string, at: number): Promise<CallRow | null> {
   const status = isCallStatus(p.CallStatus) ? p.CallStatus : "ringing";
-  return ctx.store.transaction(() => {
-    const row = ctx.store.insertCall(
+  return admit(ctx, async () => {
+    const row = await ctx.store.insertCall(
       {
         id: uuidv4(),
         call_sid: p.CallSid,
@@ -63,10 +62,11 @@ function insertInboundCall(ctx: AppContext, p: VoiceWebhook, base: string, at: n
         metadata: "{}",
         webhook_url: trimSlash(base),
         options: JSON.stringify(resolveOptions(ctx.config)),
+        owner: ctx.instanceId,
       },
       at,
     );
-    addHistory(ctx, {
+    await addHistory(ctx, {
       callId: row.id,
       callSid: p.CallSid,
       status,
@@ -75,26 +75,32 @@ function insertInboundCall(ctx: AppContext, p: VoiceWebhook, base: string, at: n
       at,
       params: p,
     });
-    statusEvent(ctx, row, at);
+    await statusEvent(ctx, row, at);
     return row;
   });
 }
 
 /** A new inbound call: admitted and connected if inbound is open to this caller and there is room, else refused. */
-function twimlForInbound(ctx: AppContext, p: VoiceWebhook, at: number): Promise<string> {
+async function twimlForInbound(ctx: AppContext, p: VoiceWebhook, at: number): Promise<string> {
   // A 503 rather than a <Reject>: Twilio then tries the number's fallback URL, another instance.
   refuseWhileDraining(ctx);
-  const refusal = inboundRefusal(ctx, p);
   const base = ctx.config.server.public_url;
-  if (refusal || !base) {
-    if (!base)
-      ctx.log.error("inbound call refused: no public URL configured (server.public_url or AGENTICAI_WEBHOOK_URL)");
-    ctx.log.info("inbound call refused", { call_sid: p.CallSid, from: p.From, reason: refusal ?? "no_public_url" });
-    return reject(refusal ?? "rejected");
-  }
-  const call = insertInboundCall(ctx, p, base, at);
+  if (closedTo(ctx, p)) return refuseInbound(ctx, p, "rejected");
+  // Without a public URL no admission is tried; a full server still says busy.
+  if (!base)
+    return refuseInbound(ctx, p, (await ctx.store.countActive()) >= ctx.config.calls.max_concurrent ? "busy" : null);
+  const call = await admitInboundCall(ctx, p, base, at);
+  if (!call) return refuseInbound(ctx, p, "busy");
   ctx.log.info("inbound call accepted", { call_id: call.id, call_sid: p.CallSid, from: p.From });
   return streamTwiml(ctx, call);
+}
+
+/** Turns the call away: `refusal`, or null when there is no public URL to stream it to. */
+function refuseInbound(ctx: AppContext, p: VoiceWebhook, refusal: "rejected" | "busy" | null): Promise<string> {
+  if (!ctx.config.server.public_url)
+    ctx.log.error("inbound call refused: no public URL configured (server.public_url or AGENTICAI_WEBHOOK_URL)");
+  ctx.log.info("inbound call refused", { call_sid: p.CallSid, from: p.From, reason: refusal ?? "no_public_url" });
+  return reject(refusal ?? "rejected");
 }
 
 /** The TwiML answering Twilio's voice webhook for a call, known or new. */
@@ -104,7 +110,7 @@ export async function twimlForVoiceWebhook(
   callId: string | null = null,
 ): Promise<string> {
   const at = ctx.now();
-  const known = callForWebhook(ctx, p.CallSid, callId);
+  const known = await callForWebhook(ctx, p.CallSid, callId);
   if (known) return twimlForKnownCall(ctx, known, p, at);
   if (p.Direction !== "inbound") {
     ctx.log.warn("voice webhook for an unknown call", { call_sid: p.CallSid, direction: p.Direction });

@@ -12,11 +12,37 @@ export interface WorkerLoop extends Worker {
   readonly stopped: boolean;
 }
 
-/** Runs `pump` now, every `pollMs`, and on each wake, until stopped; `settle` is what a stop waits for. */
-export function workerLoop(pollMs: number, pump: () => void, settle: () => Promise<unknown>): WorkerLoop {
+/** Where a pump's failure goes when its worker names no better place: it must not go unhandled. */
+const toStderr = (error: unknown) => console.error("agenticai: a background worker failed", error);
+
+/**
+ * Runs `pump` now, every `pollMs`, and on each wake, until stopped; `settle` is what a stop waits for. One
+ * pump runs at a time (a wake while one runs runs another after it), and a pump that fails is `failed`.
+ */
+export function workerLoop(
+  pollMs: number,
+  pump: () => void | Promise<void>,
+  settle: () => Promise<unknown>,
+  failed: (error: unknown) => void = toStderr,
+): WorkerLoop {
   let stopped = false;
+  let running: Promise<void> | null = null;
+  let again = false;
   const run = () => {
-    if (!stopped) pump();
+    if (stopped) return;
+    if (running !== null) {
+      again = true;
+      return;
+    }
+    running = Promise.try(pump)
+      .catch(failed)
+      .finally(() => {
+        running = null;
+        if (again) {
+          again = false;
+          run();
+        }
+      });
   };
   const timer = setInterval(run, pollMs);
   setTimeout(run, 0);
@@ -28,6 +54,7 @@ export function workerLoop(pollMs: number, pump: () => void, settle: () => Promi
     async stop() {
       stopped = true;
       clearInterval(timer);
+      await running;
       await settle();
     },
   };

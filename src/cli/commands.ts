@@ -1,10 +1,10 @@
 // The command table: every command's name, usage text and behaviour, so adding one touches one entry.
-import { mkdirSync } from "node:fs";
 import type { parseArgs } from "node:util";
+import { eventsSecret } from "../app.ts";
+import { openStorage } from "../calls/storage.ts";
 import type { Env } from "../config/env.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { eventsSecret } from "../events/signing.ts";
 import { writeLine } from "../log.ts";
 import { DEMO_SCENARIOS, demoScenario } from "../sim/scenarios.ts";
 import * as client from "./client.ts";
@@ -118,11 +118,15 @@ function parseMetadata(json: string | undefined): unknown {
   }
 }
 
-/** The secret the server signs events with; made and kept in the data dir as the server would, if it is not yet. */
-function serverEventsSecret(config: Config): string {
-  // Made as the server makes it: only this user may open the data dir.
-  if (!config.events.secret) mkdirSync(config.server.data_dir, { recursive: true, mode: 0o700 });
-  return eventsSecret(config.events.secret, config.server.data_dir);
+/** The secret the server signs events with; made and kept in its database as the server would, if it is not yet. */
+async function serverEventsSecret(config: Config): Promise<string> {
+  if (config.events.secret) return config.events.secret;
+  const store = await openStorage(config);
+  try {
+    return await eventsSecret(config, store);
+  } finally {
+    await store.close();
+  }
 }
 
 /** `events` lists the outbox, `events retry ID` requeues one, `events secret` prints the signing secret. */
@@ -131,7 +135,7 @@ async function events(inv: Invocation): Promise<void> {
   if (sub !== undefined && inv.values.status !== undefined) inv.usageError("--status goes with the list only");
   if (sub === "secret") {
     if (rest.length) inv.usageError(`unexpected argument '${rest[0]}'`);
-    const secret = serverEventsSecret(readConfig(inv.values.config, inv.env));
+    const secret = await serverEventsSecret(readConfig(inv.values.config, inv.env));
     return writeLine(inv.values.json ? JSON.stringify({ secret }, null, 2) : secret);
   }
   if (sub === "retry")
@@ -176,7 +180,9 @@ ${DEMO_SCENARIO_LINES}`,
         return fail(`--scenario must be one of: ${DEMO_SCENARIOS.map((s) => s.name).join(", ")}`, EXIT_USAGE);
       const config = readConfig(values.config, env);
       // A receiver set up for the server checks the demo's events with the same secret.
-      const events = config.events.url ? { url: config.events.url, secret: serverEventsSecret(config) } : undefined;
+      const events = config.events.url
+        ? { url: config.events.url, secret: await serverEventsSecret(config) }
+        : undefined;
       const result = await runDemo({ speed, dataDir: config.server.data_dir, out: writeLine, events, scenario });
       if (!result.ok) fail(`the demo call ended with ${result.call.end_reason ?? "no end reason"}`);
     },
@@ -224,8 +230,8 @@ Places an outbound call. --webhook-url is the public base URL Twilio reaches thi
 Lists the event webhook outbox of a running server, newest first (ID, type, receiver, status,
 attempts, what the last attempt got). retry sends an undelivered event again, due now. secret
 prints the secret deliveries are signed with (Standard Webhooks): events.secret /
-AGENTICAI_EVENTS_SECRET if set, else the one kept in <data_dir>/events-secret, made there now
-if the server has not made it yet.`,
+AGENTICAI_EVENTS_SECRET if set, else the one kept in the database in <data_dir>, made there
+now if the server has not made it yet.`,
     run: events,
   },
 ];

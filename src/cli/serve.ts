@@ -37,7 +37,7 @@ interface Running {
 export async function runServer(config: Config, simulate: boolean, env: Env = process.env): Promise<void> {
   const log = createLogger();
   const sim = simulate ? await startSimulation(config, env) : null;
-  const ctx = openApp(sim?.config ?? config, log);
+  const ctx = await openApp(sim?.config ?? config, log);
   const server = startServer(ctx);
   const stopGcPacer = startGcPacer(() => ctx.bridges.size);
   log.info("agenticai listening", { url: server.url.href, version: VERSION, data_dir: ctx.config.server.data_dir });
@@ -59,9 +59,9 @@ const UNWRITABLE = /^(EACCES|EPERM|EROFS|ENOTDIR|EEXIST|SQLITE_(CANTOPEN|READONL
  * bind mount in a container) would end the start in a stack trace; it is a setting to fix, so it is
  * reported as one.
  */
-function openApp(config: Config, log: Logger): AppContext {
+async function openApp(config: Config, log: Logger): Promise<AppContext> {
   try {
-    return createApp(config, log);
+    return await createApp(config, log);
   } catch (e) {
     if (isDataDirError(e, config.server.data_dir)) throw unwritableDataDir(config.server.data_dir, e);
     throw e;
@@ -175,7 +175,10 @@ function stopOnSignals(running: Running): void {
       return;
     }
     stopping = true;
-    void shutdown(running, signal, hurry.signal);
+    shutdown(running, signal, hurry.signal).catch((error: unknown) => {
+      running.ctx.log.error("shutting down failed", { error });
+      process.exit(1);
+    });
   };
   process.on("SIGINT", onSignal);
   process.on("SIGTERM", onSignal);
@@ -183,7 +186,11 @@ function stopOnSignals(running: Running): void {
 
 async function shutdown(running: Running, signal: string, hurry: AbortSignal): Promise<void> {
   const { ctx, server, sims, stopGcPacer, background } = running;
-  ctx.log.info("shutting down", { signal, active_bridges: ctx.bridges.size, active_calls: ctx.store.countActive() });
+  ctx.log.info("shutting down", {
+    signal,
+    active_bridges: ctx.bridges.size,
+    active_calls: await ctx.store.countActive(),
+  });
   await drain(ctx, hurry);
   // Media sockets would keep the server's stop waiting; a bridge cannot outlive the process anyway.
   for (const bridge of ctx.bridges.values()) bridge.close("server_shutdown");
@@ -191,6 +198,6 @@ async function shutdown(running: Running, signal: string, hurry: AbortSignal): P
   await server.stop(true);
   await background.stop();
   await sims?.stop();
-  ctx.store.close();
+  await ctx.store.close();
   process.exit(0);
 }

@@ -8,6 +8,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["HOST", ["server", "host"], str],
   ["AGENTICAI_API_TOKEN", ["server", "api_token"], str],
   ["AGENTICAI_DATA_DIR", ["server", "data_dir"], str],
+  ["DATABASE_URL", ["database", "url"], str],
   ["TWILIO_ACCOUNT_SID", ["twilio", "account_sid"], str],
   ["TWILIO_AUTH_TOKEN", ["twilio", "auth_token"], str],
   ["TWILIO_PHONE_NUMBER", ["twilio", "phone_number"], str],

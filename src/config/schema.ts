@@ -28,6 +28,11 @@ export const ConfigSchema = z.strictObject({
     api_token: z.optional(z.string().check(z.minLength(16, "must be at least 16 characters"))),
     data_dir: or(text(1), "./data"),
   }),
+  database: section({
+    // Unset: the embedded SQLite file in server.data_dir. A PostgreSQL URL: every instance given the same
+    // one shares calls, limits, background work and secrets (several instances behind a load balancer).
+    url: z.optional(matching(/^postgres(ql)?:\/\/\S+$/, "must be a postgres:// (or postgresql://) URL")),
+  }),
   twilio: section({
     account_sid: z.optional(matching(/^AC[0-9a-fA-F]{32}$/, "must be 'AC' followed by 32 hex digits")),
     auth_token: z.optional(text(1)),

@@ -9,6 +9,14 @@ const POLL_MS = 1_000;
 const MAX_IN_FLIGHT = 32;
 /** Per receiver host, so a few dead receivers waiting out their timeouts cannot hold up the others. */
 const MAX_PER_HOST = 4;
+/** Claimed at most, in flight and held back by MAX_IN_FLIGHT or MAX_PER_HOST together. */
+const MAX_CLAIMED = MAX_IN_FLIGHT * 2;
+/**
+ * How long a claimed event is this sender's before another may send it: well past the longest attempt (a
+ * receiver's timeout, 20 s at most) and a wait behind its host's other deliveries, so only a sender that
+ * died leaves an event to another, once the claim lapses.
+ */
+const DELIVERY_LEASE_MS = 60_000;
 
 export interface DeliveryDeps {
   store: OutboxStore;
@@ -21,6 +29,9 @@ export interface DeliveryDeps {
   /** Told each attempt's result once it is stored. */
   recorded(result: AttemptResult): void;
 }
+
+/** Claimed events held back by a limit, started as room frees while their claim holds. */
+type Held = Map<number, OutboxRow>;
 
 export interface Delivery {
   /** Something was queued: look now rather than at the next poll. */
@@ -38,34 +49,56 @@ export function startDelivery(deps: DeliveryDeps): Delivery {
   let scheduled = false;
 
   const perHost = new Map<string, number>();
-  const pump = () => {
-    scheduled = false;
-    if (stopped || inFlight.size >= MAX_IN_FLIGHT) return;
-    for (const row of deps.store.dueDeliveries(deps.now(), MAX_IN_FLIGHT * 2)) {
-      if (inFlight.size >= MAX_IN_FLIGHT) break;
+  const held: Held = new Map();
+  const start = (row: OutboxRow, host: string) => {
+    perHost.set(host, (perHost.get(host) ?? 0) + 1);
+    const run = deliver(row).finally(() => {
+      inFlight.delete(row.id);
+      const left = perHost.get(host)! - 1;
+      if (left) perHost.set(host, left);
+      else perHost.delete(host);
+      wake();
+    });
+    inFlight.set(row.id, run);
+  };
+  const pump = async () => {
+    await claimMore(deps, held, inFlight);
+    for (const row of held.values()) {
+      if (stopped || inFlight.size >= MAX_IN_FLIGHT) break;
       const host = new URL(row.url).host;
-      if (inFlight.has(row.id) || (perHost.get(host) ?? 0) >= MAX_PER_HOST) continue;
-      perHost.set(host, (perHost.get(host) ?? 0) + 1);
-      const run = deliver(row).finally(() => {
-        inFlight.delete(row.id);
-        const left = perHost.get(host)! - 1;
-        if (left) perHost.set(host, left);
-        else perHost.delete(host);
-        wake();
-      });
-      inFlight.set(row.id, run);
+      if ((perHost.get(host) ?? 0) >= MAX_PER_HOST) continue;
+      held.delete(row.id);
+      start(row, host);
     }
+  };
+  // One pump at a time: a wake while one runs runs another after it.
+  let pumping: Promise<void> | null = null;
+  let again = false;
+  const runPump = () => {
+    scheduled = false;
+    if (stopped) return;
+    if (pumping !== null) {
+      again = true;
+      return;
+    }
+    pumping = pump()
+      .catch((error: unknown) => deps.log.error("looking for events to deliver failed", { error }))
+      .finally(() => {
+        pumping = null;
+        if (again) wake();
+        again = false;
+      });
   };
   const wake = () => {
     if (scheduled || stopped) return;
     scheduled = true;
-    setTimeout(pump, 0);
+    setTimeout(runPump, 0);
   };
 
   const deliver = async (row: OutboxRow) => {
     const attempt = await post(row, deps, stopping.signal);
     const result = afterAttempt(row, attempt, deps.now());
-    deps.store.recordAttempt(row.id, result);
+    await deps.store.recordAttempt(row.id, result);
     deps.recorded(result);
     if (result.status === "failed") {
       deps.log.warn("event not delivered", {
@@ -78,7 +111,7 @@ export function startDelivery(deps: DeliveryDeps): Delivery {
     }
   };
 
-  const timer = setInterval(pump, POLL_MS);
+  const timer = setInterval(runPump, POLL_MS);
   wake();
   return {
     wake,
@@ -86,9 +119,22 @@ export function startDelivery(deps: DeliveryDeps): Delivery {
       stopped = true;
       clearInterval(timer);
       stopping.abort();
+      await pumping;
       await Promise.allSettled(inFlight.values());
     },
   };
+}
+
+/** Claims due events while fewer than MAX_CLAIMED are held or in flight; drops held ones whose claim lapsed. */
+async function claimMore(deps: DeliveryDeps, held: Held, inFlight: Map<number, unknown>): Promise<void> {
+  const now = deps.now();
+  // Anyone's to claim again, this sender included (which renews the claim).
+  for (const [id, row] of held) if (row.next_attempt_at <= now) held.delete(id);
+  const room = MAX_CLAIMED - held.size - inFlight.size;
+  if (room <= 0) return;
+  for (const row of await deps.store.claimDeliveries(now, now + DELIVERY_LEASE_MS, room)) {
+    if (!inFlight.has(row.id)) held.set(row.id, row);
+  }
 }
 
 async function post(row: OutboxRow, deps: DeliveryDeps, stop: AbortSignal): Promise<Attempt> {

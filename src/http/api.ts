@@ -53,26 +53,26 @@ export async function postCall(ctx: AppContext, req: Request, budget: CallBudget
   }
 }
 
-export function listCalls(ctx: AppContext): Response {
-  const calls = ctx.store.listActive().map(callSummary);
+export async function listCalls(ctx: AppContext): Promise<Response> {
+  const calls = (await ctx.store.listActive()).map(callSummary);
   return json({ calls, count: calls.length });
 }
 
-export function showCall(ctx: AppContext, id: string): Response {
-  const call = getCall(ctx, id);
+export async function showCall(ctx: AppContext, id: string): Promise<Response> {
+  const call = await getCall(ctx, id);
   return json(
     callDetail(call, {
-      events: ctx.store.events(call.id),
-      turns: ctx.store.transcript(call.id),
-      attempts: ctx.store.attempts(call.id),
+      events: await ctx.store.events(call.id),
+      turns: await ctx.store.transcript(call.id),
+      attempts: await ctx.store.attempts(call.id),
     }),
   );
 }
 
-export function showTranscript(ctx: AppContext, id: string): Response {
-  const call = getCall(ctx, id);
+export async function showTranscript(ctx: AppContext, id: string): Promise<Response> {
+  const call = await getCall(ctx, id);
   const report = reportText(finalReport(call));
-  const text = transcriptText(ctx.store.transcript(call.id)) + (report ? `\n${report}` : "");
+  const text = transcriptText(await ctx.store.transcript(call.id)) + (report ? `\n${report}` : "");
   return new Response(text, {
     headers: { "Content-Type": "text/plain; charset=utf-8" },
   });
@@ -84,10 +84,10 @@ export async function postEnd(ctx: AppContext, id: string): Promise<Response> {
 }
 
 /** Open without a token, for probes: 503 while draining for a stop, so a load balancer sends no new work. */
-export function health(ctx: AppContext): Response {
+export async function health(ctx: AppContext): Promise<Response> {
   const body = {
     status: ctx.state.draining ? "draining" : "healthy",
-    active_calls: ctx.store.countActive(),
+    active_calls: await ctx.store.countActive(),
     version: VERSION,
     uptime_s: Math.floor((ctx.now() - ctx.startedAt) / 1000),
   };

@@ -27,7 +27,7 @@ function eventView(row: OutboxRow) {
 }
 
 /** GET /api/events[?status=pending|delivered|failed][&limit=N]: newest first. */
-export function listEvents(ctx: AppContext, req: Request): Response {
+export async function listEvents(ctx: AppContext, req: Request): Promise<Response> {
   const params = new URL(req.url).searchParams;
   const status = params.get("status");
   if (status !== null && !STATUSES.includes(status as OutboxStatus)) {
@@ -37,14 +37,14 @@ export function listEvents(ctx: AppContext, req: Request): Response {
   if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LISTED) {
     throw new HttpError(400, `'limit' must be a whole number from 1 to ${MAX_LISTED}`);
   }
-  const events = ctx.store.listOutbox(status as OutboxStatus | null, limit).map(eventView);
+  const events = (await ctx.store.listOutbox(status as OutboxStatus | null, limit)).map(eventView);
   return json({ events, count: events.length });
 }
 
 /** POST /api/events/{id}/retry: an undelivered event goes back in the queue, due now, with a fresh 24 h. */
-export function retryEvent(ctx: AppContext, id: string): Response {
+export async function retryEvent(ctx: AppContext, id: string): Promise<Response> {
   const n = Number(id);
-  const row = Number.isInteger(n) && n > 0 ? ctx.store.requeue(n, ctx.now()) : null;
+  const row = Number.isInteger(n) && n > 0 ? await ctx.store.requeue(n, ctx.now()) : null;
   if (!row) throw new HttpError(404, "Event not found");
   if (row.status === "delivered") throw new HttpError(409, "Event already delivered");
   ctx.signals.eventsQueued();

@@ -6,7 +6,7 @@ import type { AppContext } from "../app.ts";
 import type { Bridge } from "../bridge/bridge.ts";
 import { acceptStream } from "../calls/streams.ts";
 import { mediaUpgradeSignedByTwilio } from "../calls/trust.ts";
-import { readTwilioMessage, type TwilioHandlers } from "../twilio/media.ts";
+import { readTwilioMessage, type StartMessage, type TwilioHandlers } from "../twilio/media.ts";
 import { TWILIO_PATHS } from "../twilio/urls.ts";
 import type { RejectSignature } from "./rejections.ts";
 import { failure } from "./respond.ts";
@@ -14,6 +14,9 @@ import { failure } from "./respond.ts";
 export interface MediaSocketData {
   bridge: Bridge | null;
   startTimer: ReturnType<typeof setTimeout> | null;
+  /** While a `start` is being admitted: the messages that came after it, for its bridge, in order. */
+  held: string[] | null;
+  closed: boolean;
 }
 
 const START_TIMEOUT_MS = 5_000;
@@ -21,17 +24,17 @@ const START_TIMEOUT_MS = 5_000;
 export const MAX_MEDIA_MESSAGE = 64 * 1024;
 const POLICY_VIOLATION = 1008;
 
-export function upgradeMedia(
+export async function upgradeMedia(
   ctx: AppContext,
   req: Request,
   server: Server<MediaSocketData>,
   reject: RejectSignature,
-): Response | undefined {
-  if (!mediaUpgradeSignedByTwilio(ctx, req.headers.get("x-twilio-signature"))) {
+): Promise<Response | undefined> {
+  if (!(await mediaUpgradeSignedByTwilio(ctx, req.headers.get("x-twilio-signature")))) {
     const e = reject(TWILIO_PATHS.media, "rejected a media stream upgrade with an invalid Twilio signature");
     return failure(e.status, e.message, e.headers);
   }
-  if (server.upgrade(req, { data: { bridge: null, startTimer: null } })) return undefined;
+  if (server.upgrade(req, { data: { bridge: null, startTimer: null, held: null, closed: false } })) return undefined;
   return failure(426, "Expected a WebSocket upgrade");
 }
 
@@ -40,17 +43,34 @@ function refuse(ctx: AppContext, ws: ServerWebSocket<MediaSocketData>, reason: s
   ws.close(POLICY_VIOLATION, reason);
 }
 
+/**
+ * Admits the stream its `start` names. What arrives meanwhile is held and handed to the bridge after the
+ * start, as it would have been had the admission not waited for the database.
+ */
+async function admit(ctx: AppContext, ws: ServerWebSocket<MediaSocketData>, start: StartMessage): Promise<void> {
+  const held: string[] = [];
+  ws.data.held = held;
+  const result = await acceptStream(ctx, start).finally(() => {
+    ws.data.held = null;
+  });
+  if (typeof result === "string") return refuse(ctx, ws, result);
+  if (ws.data.startTimer) clearTimeout(ws.data.startTimer);
+  ws.data.startTimer = null;
+  ws.data.bridge = result;
+  result.attach(ws, start);
+  for (const message of held) result.onTwilioText(message);
+  if (ws.data.closed) result.onTwilioClosed();
+}
+
 /** Before its `start`, a socket is waiting to be admitted: only a valid start for a live call opens its bridge. */
 function awaitingStart(ctx: AppContext, ws: ServerWebSocket<MediaSocketData>): TwilioHandlers {
   const ignore = () => {};
   return {
     start(start) {
-      const result = acceptStream(ctx, start);
-      if (typeof result === "string") return refuse(ctx, ws, result);
-      if (ws.data.startTimer) clearTimeout(ws.data.startTimer);
-      ws.data.startTimer = null;
-      ws.data.bridge = result;
-      result.attach(ws, start);
+      admit(ctx, ws, start).catch((error: unknown) => {
+        ctx.log.error("admitting a media stream failed", { error });
+        refuse(ctx, ws, "admission failed");
+      });
     },
     invalid(event) {
       if (event === "start") refuse(ctx, ws, "malformed start message");
@@ -75,12 +95,14 @@ export function mediaSocketHandler(ctx: AppContext): WebSocketHandler<MediaSocke
       // Twilio sends text frames only; a binary frame is not Twilio and carries nothing to act on.
       if (typeof message !== "string") return;
       if (ws.data.bridge) ws.data.bridge.onTwilioText(message);
+      else if (ws.data.held) ws.data.held.push(message);
       else readTwilioMessage(message, awaitingStart(ctx, ws));
     },
     drain(ws) {
       ws.data.bridge?.onTwilioDrain();
     },
     close(ws) {
+      ws.data.closed = true;
       if (ws.data.startTimer) clearTimeout(ws.data.startTimer);
       ws.data.bridge?.onTwilioClosed();
       ws.data.bridge = null;

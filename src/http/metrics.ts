@@ -23,7 +23,12 @@ export function metricsDenial(config: Config, authHeader: string | null, address
  * Scrapes are not rate-limited, so a Prometheus server behind the same address as API clients never eats
  * their budget; refusals are, from the API's budget, so /metrics is no faster a way to guess a token.
  */
-export function getMetrics(ctx: AppContext, req: Request, address: string, limiter: RateLimiter): Response {
+export async function getMetrics(
+  ctx: AppContext,
+  req: Request,
+  address: string,
+  limiter: RateLimiter,
+): Promise<Response> {
   const denied = metricsDenial(ctx.config, req.headers.get("authorization"), address, req.headers);
   if (denied) {
     const wait = limiter.take(address);
@@ -31,8 +36,8 @@ export function getMetrics(ctx: AppContext, req: Request, address: string, limit
     return failure(401, denied, { "WWW-Authenticate": "Bearer" });
   }
   const body = ctx.metrics.exposition({
-    activeCalls: ctx.store.countActive(),
-    pendingEvents: ctx.store.countPending(),
+    activeCalls: await ctx.store.countActive(),
+    pendingEvents: await ctx.store.countPending(),
     live: [...ctx.bridges.values()].map((b) => b.metrics()),
     startedAt: ctx.startedAt,
     version: VERSION,

@@ -15,7 +15,7 @@ function byteRange(header: string | null, size: number): { start: number; end: n
 }
 
 export async function showRecording(ctx: AppContext, id: string, req: Request): Promise<Response> {
-  const call = getCall(ctx, id);
+  const call = await getCall(ctx, id);
   const file = Bun.file(recordingPath(ctx.config.server.data_dir, call.id));
   if (!(await file.exists())) return failure(404, "No recording for this call");
   const size = file.size;

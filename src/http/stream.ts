@@ -18,27 +18,38 @@ export const MAX_STREAMS = 32;
 /** What a client that stopped reading may leave queued before its stream is ended (it reconnects later). */
 const MAX_QUEUED_BYTES = 1 << 20;
 
-const lastTurn = (ctx: AppContext, id: string) => ctx.store.transcript(id).at(-1);
+const lastTurn = async (ctx: AppContext, id: string) => (await ctx.store.transcript(id)).at(-1);
 
-function listing(ctx: AppContext, id: string) {
-  const call = ctx.store.getCall(id);
-  return call ? callListing(call, lastTurn(ctx, id)) : null;
+async function listing(ctx: AppContext, id: string) {
+  const call = await ctx.store.getCall(id);
+  return call ? callListing(call, await lastTurn(ctx, id)) : null;
 }
 
-function detail(ctx: AppContext, id: string) {
-  const call = ctx.store.getCall(id);
+async function detail(ctx: AppContext, id: string) {
+  const call = await ctx.store.getCall(id);
   if (!call) return null;
-  const extras = { events: ctx.store.events(id), turns: ctx.store.transcript(id), attempts: ctx.store.attempts(id) };
+  const extras = {
+    events: await ctx.store.events(id),
+    turns: await ctx.store.transcript(id),
+    attempts: await ctx.store.attempts(id),
+  };
   return callDetail(call, extras);
 }
 
-function snapshot(ctx: AppContext) {
-  const active = ctx.store.listActive().map((c) => callListing(c, lastTurn(ctx, c.id)));
-  const recent = ctx.store.listRecent(RECENT_CALLS).map((c) => callListing(c, undefined));
+async function snapshot(ctx: AppContext) {
+  const listed = await ctx.store.listActive();
+  const active = await Promise.all(listed.map(async (c) => callListing(c, await lastTurn(ctx, c.id))));
+  const recent = (await ctx.store.listRecent(RECENT_CALLS)).map((c) => callListing(c, undefined));
   return { active, recent };
 }
 
 const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+
+/** What a stream starts with: the reconnect delay, the lists, and the followed call's detail. */
+async function firstFrames(ctx: AppContext, followed: string | null): Promise<string> {
+  const lists = frame("calls", await snapshot(ctx));
+  return `retry: ${RETRY_MS}\n\n${lists}${followed ? frame("detail", await detail(ctx, followed)) : ""}`;
+}
 
 /**
  * `event: calls` once with the active and recent calls, then `event: call` with a call's list row each
@@ -48,14 +59,17 @@ const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.s
  */
 export function createLiveStreams(ctx: AppContext) {
   let open = 0;
-  return (req: Request, server: Server<MediaSocketData>): Response => {
+  return async (req: Request, server: Server<MediaSocketData>): Promise<Response> => {
     const followed = new URL(req.url).searchParams.get("call");
-    if (followed) getCall(ctx, followed);
+    if (followed) await getCall(ctx, followed);
     if (open >= MAX_STREAMS) throw new HttpError(429, `Too many live streams: at most ${MAX_STREAMS} may be open`);
-    // Read before the stream exists, so a failing database is this request's error, not a broken stream.
-    const lists = frame("calls", snapshot(ctx));
-    const first = `retry: ${RETRY_MS}\n\n${lists}${followed ? frame("detail", detail(ctx, followed)) : ""}`;
+    // Taken before the reads below, so requests reading at once cannot all take the last place.
     open++;
+    // Read before the stream exists, so a failing database is this request's error, not a broken stream.
+    const first = await firstFrames(ctx, followed).catch((e: unknown) => {
+      open--;
+      throw e;
+    });
     // The stream is idle between changes for longer than Bun's default idle timeout; the heartbeat keeps proxies awake.
     server.timeout(req, 0);
     const headers = {
@@ -104,12 +118,13 @@ function followChanges(
 ): () => void {
   const pending = new Map<string, ReturnType<typeof setTimeout>>();
   let open = true;
-  const flush = (id: string) => {
+  const flush = async (id: string) => {
     pending.delete(id);
-    const row = listing(ctx, id);
+    const row = await listing(ctx, id);
+    const followedDetail = row && id === followed ? await detail(ctx, id) : null;
     if (!open || !row) return;
     send(frame("call", row));
-    if (id === followed) send(frame("detail", detail(ctx, id)));
+    if (id === followed) send(frame("detail", followedDetail));
   };
   // Reading is deferred out of the store write that announced the change, and batches a burst into one read.
   const unsubscribe = ctx.changes.subscribe((id) => {
@@ -135,9 +150,9 @@ function followChanges(
   };
   // A write to a stream the client has left throws, as may a read while the database fails: either way this
   // stream ends and the client reconnects after `retry`.
-  const guarded = (fn: () => void) => {
+  const guarded = (fn: () => void | Promise<void>) => {
     try {
-      fn();
+      Promise.resolve(fn()).catch(end);
     } catch {
       end();
     }

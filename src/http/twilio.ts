@@ -23,7 +23,7 @@ async function readWebhook<T extends z.ZodMiniType>(
   const params = formParams(await readBody(req, MAX_WEBHOOK_BODY));
   const flat = firstValues(params);
   const target = path + new URL(req.url).search;
-  if (!webhookSignedByTwilio(ctx, req.headers.get("x-twilio-signature"), target, params))
+  if (!(await webhookSignedByTwilio(ctx, req.headers.get("x-twilio-signature"), target, params)))
     throw reject(path, "rejected a webhook with an invalid Twilio signature", { call_sid: flat.CallSid });
   const parsed = schema.safeParse(flat);
   if (!parsed.success)
@@ -41,7 +41,7 @@ export async function postVoice(ctx: AppContext, req: Request, reject: RejectSig
 
 export async function postStatus(ctx: AppContext, req: Request, reject: RejectSignature): Promise<Response> {
   const params = await readWebhook(ctx, req, TWILIO_PATHS.status, StatusWebhook, reject);
-  handleStatusCallback(ctx, params, new URL(req.url).searchParams.get("call_id"));
+  await handleStatusCallback(ctx, params, new URL(req.url).searchParams.get("call_id"));
   return new Response(null, { status: 204 });
 }
 

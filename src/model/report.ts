@@ -63,6 +63,9 @@ const FACT_PAIRS = {
   },
 };
 
+/** How many times the model is asked for one report, each within its timeout. */
+export const REPORT_MODEL_TRIES = 2;
+
 /** Throws (with a short reason in the message) when the model fails twice or its answer does not validate. */
 export async function draftReport(input: ReportInput, model: ReportModel): Promise<ReportDraft> {
   const { default: OpenAI } = await import("openai");
@@ -70,7 +73,7 @@ export async function draftReport(input: ReportInput, model: ReportModel): Promi
   const client = new OpenAI({ apiKey: model.apiKey, baseURL: model.baseUrl, timeout: model.timeoutMs, maxRetries: 0 });
   const request = reportRequest(input, model.model);
   const reasons: string[] = [];
-  for (let attempt = 0; attempt < 2; attempt++) {
+  for (let attempt = 0; attempt < REPORT_MODEL_TRIES; attempt++) {
     try {
       const completion = await client.chat.completions.create(request);
       return await readAnswer(completion.choices[0], input.schema);

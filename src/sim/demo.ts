@@ -74,7 +74,7 @@ async function startDemoServer(opts: DemoOptions, scenario: DemoScenario) {
     limits: { api_requests_per_minute: 1_000_000 },
     integrations: gateway ? { openclaw: { gateway_url: gateway.url, gateway_token: gateway.token } } : {},
   });
-  const ctx = createApp(simulatedConfig(base, sims), opts.log ?? createLogger(() => {}));
+  const ctx = await createApp(simulatedConfig(base, sims), opts.log ?? createLogger(() => {}));
   const server = startServer(ctx);
   const background = startBackground(ctx);
   return {
@@ -86,7 +86,7 @@ async function startDemoServer(opts: DemoOptions, scenario: DemoScenario) {
       await background.stop();
       await sims.stop();
       await gateway?.stop();
-      ctx.store.close();
+      await ctx.store.close();
       rmSync(dbDir, { recursive: true, force: true });
     },
   };

@@ -236,7 +236,8 @@ describe("model failures", () => {
     const first = await until(() => app.model.sessions[0], "model session");
     await say(media);
     await until(
-      () => app.ctx.store.transcript(app.ctx.store.getCallBySid(sid)!.id).some((t) => t.role === "caller"),
+      async () =>
+        (await app.ctx.store.transcript((await app.ctx.store.getCallBySid(sid))!.id)).some((t) => t.role === "caller"),
       "caller turn stored",
     );
     first.close(1011);

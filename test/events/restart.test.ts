@@ -3,11 +3,12 @@
 // under the webhook-id the first process gave it, signed with the same generated secret, and twice
 // only where a delivery was already in flight at the kill (at-least-once).
 import { expect, test } from "bun:test";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { type Carrier, startCarrier } from "../../src/sim/carrier.ts";
+import { storedMeta } from "../support/app.ts";
 import { childApi as api, cleanedAfterEach, type ServerProcess, spawnServer } from "../support/process.ts";
 import { closedPort, type Receiver, startReceiver } from "../support/receiver.ts";
 import { until } from "../support/until.ts";
@@ -59,7 +60,8 @@ test("events queued while the receiver is down are all delivered after a kill -9
   };
   const first = await spawnServer(["server"], env, children);
   // No secret configured: the one generated at first start must sign the restarted server's deliveries too.
-  const secret = readFileSync(join(dataDir, "events-secret"), "utf8").trim();
+  const secret = storedMeta(dataDir, "events_secret")!;
+  expect(secret).toMatch(/^whsec_/);
 
   // Three whole calls while the receiver is down: their events are committed and wait.
   const downCalls = [];

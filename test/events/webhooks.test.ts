@@ -5,10 +5,10 @@
 // are all started together in beforeAll and each test then waits for its own outcome: the file
 // spends that time once, not once per scenario.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { readFileSync, statSync } from "node:fs";
+import { statSync } from "node:fs";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
-import { startTestApp, type TestApp } from "../support/app.ts";
+import { startTestApp, storedMeta, type TestApp } from "../support/app.ts";
 import { closedPort, type ReceivedRequest, type Receiver, type Script, startReceiver } from "../support/receiver.ts";
 import { until } from "../support/until.ts";
 
@@ -104,7 +104,7 @@ describe("delivery to events.url", () => {
     expect(typesOf(got)).toEqual(["call.initiated", "call.ringing", "call.answered", "call.ended"]);
     expect(got.map((e) => e.json.data.status)).toEqual(["queued", "ringing", "in-progress", "completed"]);
 
-    const to = app.ctx.store.getCall(id)!.to_number;
+    const to = (await app.ctx.store.getCall(id))!.to_number;
     for (const e of got) {
       expect(e.method).toBe("POST");
       expect(e.headers["content-type"]).toBe("application/json");
@@ -134,14 +134,14 @@ describe("delivery to events.url", () => {
     expect(rows.every((e) => e.attempts === 1 && e.last_status === 200 && e.receiver === "events")).toBe(true);
   });
 
-  test("with no secret configured one is generated into <data_dir>/events-secret (mode 600) and signs the events", async () => {
+  test("with no secret configured one is generated into the database (mode 600) and signs the events", async () => {
     const own = startReceiver();
     const other = await startTestApp({ config: { events: { url: `${own.url}/generated` } } });
     try {
-      const file = join(other.dataDir, "events-secret");
-      expect(statSync(file).mode & 0o777).toBe(0o600);
-      const secret = readFileSync(file, "utf8").trim();
+      expect(statSync(join(other.dataDir, "agenticai.db")).mode & 0o777).toBe(0o600);
+      const secret = storedMeta(other.dataDir, "events_secret")!;
       expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+      expect(other.ctx.eventsSecret).toBe(secret);
       const { id, sid } = await other.call({ metadata: METADATA });
       await other.twilio.sendStatus(sid, "ringing");
       await other.twilio.sendStatus(sid, "no-answer");

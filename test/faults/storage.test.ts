@@ -88,7 +88,7 @@ describe.skipIf(!mounted)("the data dir is full mid-call", () => {
     rmSync(filler);
     // The turn held back while the disk was full is stored once there is room.
     await until(
-      () => a.ctx.store.transcript(id).some((t) => t.text === "Written to a full disk."),
+      async () => (await a.ctx.store.transcript(id)).some((t) => t.text === "Written to a full disk."),
       "held-back turn stored",
     );
     expect(logged("stored the held transcript turns and metrics")).toHaveLength(1);

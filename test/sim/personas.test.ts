@@ -22,13 +22,13 @@ afterEach(async () => {
   await sims.stop();
   await gateway?.stop();
   gateway = null;
-  ctx.store.close();
+  await ctx.store.close();
 });
 
 async function start(scenario: Scenario = "talks", config: Record<string, unknown> = {}) {
   sims = await startSimulators({ speed: 8, scenario });
   const tree = { ...config, server: { host: "127.0.0.1", port: 0, data_dir: tempDir() } };
-  ctx = createApp(
+  ctx = await createApp(
     simulatedConfig(ConfigSchema.parse(tree), sims),
     createLogger(() => {}),
   );

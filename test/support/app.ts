@@ -1,4 +1,5 @@
 // Starts the real server in this process on 127.0.0.1 with a temp SQLite file, wired to a fake Twilio.
+import { Database } from "bun:sqlite";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -36,6 +37,16 @@ export interface TestApp {
 
 export function tempDir(prefix = "agenticai-test-"): string {
   return mkdtempSync(join(tmpdir(), prefix));
+}
+
+/** A value the server keeps in its database's meta table (a secret, say), read as another process would. */
+export function storedMeta(dataDir: string, key: string): string | null {
+  const db = new Database(join(dataDir, "agenticai.db"), { readonly: true });
+  try {
+    return db.query<{ value: string }, [string]>("SELECT value FROM meta WHERE key = ?").get(key)?.value ?? null;
+  } finally {
+    db.close();
+  }
 }
 
 function merge(base: Tree, over: Tree): Tree {
@@ -77,7 +88,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   );
   const config = ConfigSchema.parse(tree);
   const logs: Record<string, unknown>[] = [];
-  const ctx = createApp(
+  const ctx = await createApp(
     config,
     createLogger((line) => logs.push(JSON.parse(line))),
   );
@@ -121,7 +132,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       const res = await api("/api/call", { body: { to: "+15551230001", webhook_url: url, ...body } });
       if (res.status !== 200) throw new Error(`call failed: ${res.status} ${JSON.stringify(res.body)}`);
       const id = res.body.call_id as string;
-      return { id, sid: ctx.store.getCall(id)!.call_sid! };
+      return { id, sid: (await ctx.store.getCall(id))!.call_sid! };
     },
     async answer(sid, options = {}) {
       const xml = await (await twilio.sendVoice(sid)).text();
@@ -145,7 +156,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       model.stop();
       await server.stop(true);
       await background.stop();
-      ctx.store.close();
+      await ctx.store.close();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -1,0 +1,198 @@
+// What the call service needs of storage, whatever holds it: the embedded SQLite file (store.ts) or a shared
+// PostgreSQL database (store-pg.ts). Both run the same store test suite.
+import type { TurnRecord } from "../bridge/turns.ts";
+import type { NewOutboxRow, OutboxStore } from "../events/outbox.ts";
+import type { CallStatus } from "../twilio/status.ts";
+import type { Verdict } from "./status.ts";
+
+export type Direction = "outbound" | "inbound";
+
+/** Why a call ended: Twilio's terminal status, or what this server did to end it. */
+export type EndReason =
+  | "completed"
+  | "busy"
+  | "no_answer"
+  | "failed"
+  | "canceled"
+  | "ended_by_api"
+  | "agent_hangup"
+  | "max_duration"
+  | "model_unavailable"
+  | "twilio_error"
+  | "server_restart"
+  | "shutdown"
+  | "no_callbacks"
+  | "no_media"
+  | "silence"
+  | "voicemail"
+  | "transferred";
+
+/** What a status-history row came from; stored, so existing values never change. */
+export type EventSource = "api" | "status_callback" | "voice_webhook" | "reconcile" | "sweeper";
+
+export interface CallRow {
+  id: string;
+  call_sid: string | null;
+  direction: Direction;
+  from_number: string | null;
+  to_number: string;
+  status: CallStatus;
+  prompt: string;
+  metadata: string;
+  webhook_url: string;
+  created_at: number;
+  updated_at: number;
+  answered_at: number | null;
+  ended_at: number | null;
+  end_requested_at: number | null;
+  duration_s: number | null;
+  end_reason: EndReason | null;
+  error: string | null;
+  last_sequence: number;
+  metrics: string | null;
+  /** The call report (JSON), once made. */
+  report: string | null;
+  /** 1 from creation until the report is stored: what the report worker picks up after the call ends. */
+  report_due: number;
+  /** The request's report_schema (JSON), if any. */
+  report_schema: string | null;
+  callback_url: string | null;
+  /** 0 when the request opted out of notifying the assistant (OpenClaw). */
+  notify: number;
+  /** The call's in-call policies (CallOptions as JSON); null for calls from before they existed. */
+  options: string | null;
+  /** Twilio's answering machine detection result: human, machine_end_beep, fax, … */
+  answered_by: string | null;
+  /** Where transfer_call handed the call, and how that leg went (Twilio's DialCallStatus). */
+  transferred_to: string | null;
+  transfer_status: string | null;
+  /** Which attempt the row follows (1 unless retried), since when, and when the next one is due if one waits. */
+  attempt: number;
+  attempt_started_at: number | null;
+  next_attempt_at: number | null;
+  /** The instance that holds the call: placed or admitted it, or runs its media bridge. */
+  owner: string | null;
+  /** While a report worker makes the call's report: no other worker takes it before then. */
+  report_claimed_until: number | null;
+}
+
+/** A finished attempt of a call that was tried again. */
+export interface AttemptRow {
+  call_id: string;
+  attempt: number;
+  call_sid: string | null;
+  status: string;
+  end_reason: string | null;
+  error: string | null;
+  started_at: number;
+  ended_at: number;
+}
+
+/** One transcript turn, as the bridge records it. */
+export type TurnRow = TurnRecord;
+
+export interface EventRow {
+  id: number;
+  call_id: string | null;
+  call_sid: string | null;
+  status: string;
+  sequence: number | null;
+  source: EventSource;
+  /** `orphan`: a status callback for a CallSid no call knows yet, kept until the call is created. */
+  verdict: Verdict | "orphan";
+  at: number;
+  params: string | null;
+}
+
+export type NewCall = Pick<
+  CallRow,
+  "id" | "direction" | "from_number" | "to_number" | "status" | "prompt" | "metadata" | "webhook_url"
+> &
+  Partial<Pick<CallRow, "call_sid" | "report_schema" | "callback_url" | "notify" | "options" | "owner">>;
+export type NewEvent = Omit<EventRow, "id">;
+export type CallPatch = Partial<Omit<CallRow, "id" | "created_at">>;
+
+export interface Store extends OutboxStore {
+  readonly kind: "sqlite" | "postgres";
+  insertCall(call: NewCall, at: number): Promise<CallRow>;
+  getCall(id: string): Promise<CallRow | null>;
+  getCallBySid(sid: string): Promise<CallRow | null>;
+  /** Calls not ended, including those waiting for their next attempt. */
+  listActive(): Promise<CallRow[]>;
+  /** The last `limit` ended calls, newest first (the console's recent list). */
+  listRecent(limit: number): Promise<CallRow[]>;
+  /** Calls under way: not ended and not waiting for a next attempt (what concurrency limits count). */
+  countActive(): Promise<number>;
+  /**
+   * Calls whose next attempt is due by `now`, soonest first, claimed: their next_attempt_at is moved to
+   * `leaseUntil`, so no other worker (or instance) takes them, and one whose worker died comes due again.
+   */
+  claimRetries(now: number, leaseUntil: number, limit: number): Promise<CallRow[]>;
+  addAttempt(attempt: AttemptRow): Promise<void>;
+  attempts(callId: string): Promise<AttemptRow[]>;
+  /** The call a past attempt's CallSid belonged to. */
+  callIdOfAttempt(callSid: string): Promise<string | null>;
+  /** Distinct public bases of active calls: the URLs a media-stream upgrade may have been signed for. */
+  activeWebhookBases(): Promise<string[]>;
+  updateCall(id: string, patch: CallPatch, at: number): Promise<CallRow>;
+  addEvent(event: NewEvent): Promise<void>;
+  events(callId: string): Promise<EventRow[]>;
+  /** Removes and returns status callbacks that arrived before the create reply named their CallSid. */
+  takeOrphans(callSid: string): Promise<EventRow[]>;
+  /**
+   * Inserts or completes one transcript turn; an empty text never overwrites a known one. Batched, and so
+   * not awaited: committed within BATCH_MS, or before any other call on the store, whichever comes first.
+   */
+  upsertTurn(turn: TurnRow, events?: NewOutboxRow[]): void;
+  /** Stores a call's metrics (JSON), batched like upsertTurn; only the last save in a batch is written. */
+  saveMetrics(id: string, metrics: string, at: number): void;
+  transcript(callId: string): Promise<TurnRow[]>;
+  /**
+   * Ended calls whose report is still due, oldest first, claimed until `leaseUntil` (report_claimed_until):
+   * a report worker that dies leaves the call to another once the claim lapses.
+   */
+  claimReports(now: number, leaseUntil: number, limit: number): Promise<CallRow[]>;
+  /**
+   * Runs `fn` in one transaction: every store call made while it runs (found through AsyncLocalStorage, so
+   * callers pass no handle) is part of it; other callers wait or, on PostgreSQL, use other connections.
+   * Commits when `fn` resolves, rolls back when it throws. Not reentrant: a nested call joins the outer one.
+   */
+  transaction<T>(fn: () => Promise<T>): Promise<T>;
+  /**
+   * Inside a transaction: held until it ends, so two admissions (count the active calls, then insert one)
+   * never interleave, on any instance. SQLite's write transaction already serialises them.
+   */
+  lockAdmission(): Promise<void>;
+  /** Where failures of the batched writes (upsertTurn, saveMetrics) are reported; they are retried, not thrown. */
+  onWriteError(sink: WriteErrorSink): void;
+  meta(key: string): Promise<string | null>;
+  setMeta(key: string, value: string): Promise<void>;
+  /** Stores `value` unless the key has one already, and returns the stored one: two instances agree on it. */
+  metaOnce(key: string, value: string): Promise<string>;
+  /** Marks this instance alive until `at + leaseMs` is past; every instance calls it every few seconds. */
+  heartbeat(instanceId: string, at: number): Promise<void>;
+  /** Drops this instance's heartbeat on a clean stop, so its calls (none, once drained) need no lease to lapse. */
+  leave(instanceId: string): Promise<void>;
+  /**
+   * Active calls (not waiting for a next attempt) whose owner is gone, made `instanceId`'s, and returned:
+   * the owner is null, has no heartbeat, or its heartbeat is older than `now - leaseMs`. On SQLite (one
+   * instance per file) every owner but `instanceId` is gone. Each call is handed to one claimant only.
+   */
+  claimOrphans(instanceId: string, now: number, leaseMs: number, limit: number): Promise<CallRow[]>;
+  /** Instances whose heartbeat is younger than `now - leaseMs` (always `[instanceId]`'s own on SQLite). */
+  liveInstances(now: number, leaseMs: number): Promise<string[]>;
+  /** Answers when the database does (for /health); throws when it cannot be reached. */
+  ping(): Promise<void>;
+  /** Commits what is batched. */
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Told when a batch cannot be committed (`held`: rows kept for the retry) and when a held batch finally is. */
+export interface WriteErrorSink {
+  failed(error: unknown, held: number): void;
+  recovered(written: number): void;
+}
+
+/** How long a transcript turn or a metrics save may wait to be committed with others. */
+export const BATCH_MS = 100;

@@ -1,0 +1,544 @@
+// The Store on a PostgreSQL database that several instances share, through Bun's built-in client (Bun.sql).
+// Rows come back as SQLite's do: int8 columns (the epoch-ms times, identity ids, count(*)) arrive from Bun as
+// BigInt (the `bigint` option; strings otherwise) and are made numbers, which they fit in.
+import { AsyncLocalStorage } from "node:async_hooks";
+import { SQL, type TransactionSQL } from "bun";
+import type { NewOutboxRow, OutboxRow, OutboxStore } from "../events/outbox.ts";
+import { LOCK_NAMESPACE, migratePg } from "./migrations-pg.ts";
+import type {
+  AttemptRow,
+  CallPatch,
+  CallRow,
+  EventRow,
+  NewCall,
+  NewEvent,
+  Store,
+  TurnRow,
+  WriteErrorSink,
+} from "./store-api.ts";
+import { BATCH_MS } from "./store-api.ts";
+
+/**
+ * Per instance. PostgreSQL's default max_connections is 100; ten each leaves room for several instances
+ * and psql. The store's statements are short, so more would queue at the server's CPUs rather than here.
+ */
+const POOL_MAX = 10;
+/** An idle connection is closed after a minute, so a quiet instance holds few of the server's slots. */
+const IDLE_TIMEOUT_S = 60;
+/** A database that does not accept a connection in this long is down, as far as a request is concerned. */
+const CONNECTION_TIMEOUT_S = 10;
+/** /health waits no longer than this for the database. */
+const PING_TIMEOUT_MS = 2_000;
+/** pg_advisory_xact_lock's second key (the first is LOCK_NAMESPACE): admissions of every instance take turns. */
+const ADMISSION_LOCK = 2;
+/** After a failed commit the batch is retried this often, not every BATCH_MS. */
+const RETRY_MS = 1_000;
+
+/** Every column of `calls`: updateCall builds SQL from patch keys, and only these may be named. */
+const CALL_COLUMNS: Record<keyof CallRow, true> = {
+  id: true,
+  call_sid: true,
+  direction: true,
+  from_number: true,
+  to_number: true,
+  status: true,
+  prompt: true,
+  metadata: true,
+  webhook_url: true,
+  created_at: true,
+  updated_at: true,
+  answered_at: true,
+  ended_at: true,
+  end_requested_at: true,
+  duration_s: true,
+  end_reason: true,
+  error: true,
+  last_sequence: true,
+  metrics: true,
+  report: true,
+  report_due: true,
+  report_schema: true,
+  callback_url: true,
+  notify: true,
+  options: true,
+  answered_by: true,
+  transferred_to: true,
+  transfer_status: true,
+  attempt: true,
+  attempt_started_at: true,
+  next_attempt_at: true,
+  owner: true,
+  report_claimed_until: true,
+};
+
+type Row = Record<string, unknown>;
+
+/** A row as SQLite gives it: int8 values are numbers (epoch ms and ids stay far below 2^53). */
+function plain<T>(row: Row): T {
+  const out: Row = {};
+  for (const [key, value] of Object.entries(row)) out[key] = typeof value === "bigint" ? Number(value) : value;
+  return out as T;
+}
+
+async function all<T>(query: PromiseLike<Row[]>): Promise<T[]> {
+  return (await query).map((row) => plain<T>(row));
+}
+
+async function first<T>(query: PromiseLike<Row[]>): Promise<T | null> {
+  const [row] = await all<T>(query);
+  return row ?? null;
+}
+
+function must(row: CallRow | null, id: string): CallRow {
+  if (!row) throw new Error(`call ${id} vanished from the store`);
+  return row;
+}
+
+/** The transaction that the running code is part of; `live` turns false when it ends. */
+interface Frame {
+  tx: TransactionSQL;
+  live: boolean;
+}
+
+/**
+ * Where a store call runs: the caller's transaction, found through AsyncLocalStorage, or the pool. A frame
+ * outlives its transaction in timers and promises started inside it; those run on the pool.
+ */
+function connections(sql: SQL) {
+  const als = new AsyncLocalStorage<Frame>();
+  const current = (): Frame | null => {
+    const frame = als.getStore();
+    return frame?.live ? frame : null;
+  };
+  return {
+    current,
+    db: (): SQL => current()?.tx ?? sql,
+    async begin<T>(fn: () => Promise<T>): Promise<T> {
+      const result = await sql.begin(async (tx) => {
+        const frame: Frame = { tx, live: true };
+        try {
+          // Wrapped, so a result that is an array of promises is not taken for pipelined queries.
+          return { value: await als.run(frame, fn) };
+        } finally {
+          frame.live = false;
+        }
+      });
+      return result.value as T;
+    },
+  };
+}
+type Connections = ReturnType<typeof connections>;
+
+function callQueries(c: Connections) {
+  /** Inside a transaction the row is locked until it ends, so a read-modify-write is not lost to another's. */
+  const lock = () => (c.current() ? c.db()`FOR NO KEY UPDATE` : c.db()``);
+  return {
+    // Columns named one by one, as in SQLite's statement: a caller's object may carry more than a NewCall.
+    insertCall: async (k: NewCall, at: number) =>
+      must(
+        await first<CallRow>(
+          c.db()`INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata,
+                   webhook_url, report_schema, callback_url, notify, options, owner, report_due, created_at, updated_at)
+                 VALUES (${k.id}, ${k.call_sid ?? null}, ${k.direction}, ${k.from_number}, ${k.to_number}, ${k.status},
+                   ${k.prompt}, ${k.metadata}, ${k.webhook_url}, ${k.report_schema ?? null}, ${k.callback_url ?? null},
+                   ${k.notify ?? 1}, ${k.options ?? null}, ${k.owner ?? null}, 1, ${at}, ${at})
+                 RETURNING *`,
+        ),
+        k.id,
+      ),
+    getCall: (id: string) => first<CallRow>(c.db()`SELECT * FROM calls WHERE id = ${id} ${lock()}`),
+    getCallBySid: (sid: string) => first<CallRow>(c.db()`SELECT * FROM calls WHERE call_sid = ${sid} ${lock()}`),
+    listActive: () => all<CallRow>(c.db()`SELECT * FROM calls WHERE ended_at IS NULL ORDER BY created_at`),
+    listRecent: (limit: number) =>
+      all<CallRow>(c.db()`SELECT * FROM calls WHERE ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT ${limit}`),
+    countActive: async () => {
+      const row = await first<{ n: number }>(
+        c.db()`SELECT count(*) AS n FROM calls WHERE ended_at IS NULL AND next_attempt_at IS NULL`,
+      );
+      return row!.n;
+    },
+    activeWebhookBases: async () => {
+      const rows = await all<{ webhook_url: string }>(
+        c.db()`SELECT DISTINCT webhook_url FROM calls WHERE ended_at IS NULL`,
+      );
+      return rows.map((r) => r.webhook_url);
+    },
+    updateCall: async (id: string, patch: CallPatch, at: number) => {
+      const { text, values } = updateStatement(id, patch, at);
+      return must(await first<CallRow>(c.db().unsafe(text, values)), id);
+    },
+  };
+}
+
+/** UPDATE of the patched columns and updated_at (which `at` sets, whatever the patch says). */
+function updateStatement(id: string, patch: CallPatch, at: number): { text: string; values: unknown[] } {
+  const keys = Object.keys(patch).filter((k) => k !== "updated_at");
+  for (const key of keys) {
+    if (!Object.hasOwn(CALL_COLUMNS, key)) throw new Error(`updateCall: calls has no column ${key}`);
+  }
+  const sets = keys.map((k, i) => `"${k}" = $${i + 1}`);
+  sets.push(`updated_at = $${keys.length + 1}`);
+  const values = [...keys.map((k) => patch[k as keyof CallPatch] ?? null), at, id];
+  return { text: `UPDATE calls SET ${sets.join(", ")} WHERE id = $${keys.length + 2} RETURNING *`, values };
+}
+
+function historyQueries(c: Connections) {
+  return {
+    addAttempt: async (a: AttemptRow) => {
+      await c.db()`INSERT INTO attempts (call_id, attempt, call_sid, status, end_reason, error, started_at, ended_at)
+                   VALUES (${a.call_id}, ${a.attempt}, ${a.call_sid}, ${a.status}, ${a.end_reason}, ${a.error},
+                     ${a.started_at}, ${a.ended_at})`;
+    },
+    attempts: (id: string) =>
+      all<AttemptRow>(
+        c.db()`SELECT call_id, attempt, call_sid, status, end_reason, error, started_at, ended_at FROM attempts
+               WHERE call_id = ${id} ORDER BY attempt`,
+      ),
+    callIdOfAttempt: async (sid: string) => {
+      const row = await first<{ call_id: string }>(
+        c.db()`SELECT call_id FROM attempts WHERE call_sid = ${sid} LIMIT 1`,
+      );
+      return row?.call_id ?? null;
+    },
+    addEvent: async (e: NewEvent) => {
+      await c.db()`INSERT INTO call_events (call_id, call_sid, status, sequence, source, verdict, at, params)
+                   VALUES (${e.call_id}, ${e.call_sid}, ${e.status}, ${e.sequence}, ${e.source}, ${e.verdict}, ${e.at},
+                     ${e.params})`;
+    },
+    events: (id: string) => all<EventRow>(c.db()`SELECT * FROM call_events WHERE call_id = ${id} ORDER BY id`),
+    takeOrphans: (sid: string) =>
+      all<EventRow>(
+        c.db()`WITH taken AS (DELETE FROM call_events WHERE call_id IS NULL AND call_sid = ${sid} RETURNING *)
+               SELECT * FROM taken ORDER BY id`,
+      ),
+    transcript: (id: string) =>
+      all<TurnRow>(
+        c.db()`SELECT call_id, role, item_id, text, started_at, interrupted FROM transcript
+               WHERE call_id = ${id} ORDER BY started_at, id`,
+      ),
+  };
+}
+
+/**
+ * The claims: one statement each, which locks the due rows it picks (skipping those another claimant holds)
+ * and moves them out of reach until `leaseUntil`, so concurrent workers, here or on other instances, get
+ * disjoint sets.
+ */
+function claimQueries(c: Connections) {
+  return {
+    claimRetries: (now: number, leaseUntil: number, limit: number) =>
+      all<CallRow>(
+        c.db()`WITH due AS (
+                 SELECT id, next_attempt_at FROM calls
+                 WHERE next_attempt_at IS NOT NULL AND ended_at IS NULL AND next_attempt_at <= ${now}
+                 ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED),
+               claimed AS (
+                 UPDATE calls SET next_attempt_at = ${leaseUntil} WHERE id IN (SELECT id FROM due) RETURNING *)
+               SELECT claimed.* FROM claimed JOIN due USING (id) ORDER BY due.next_attempt_at, claimed.id`,
+      ),
+    claimReports: (now: number, leaseUntil: number, limit: number) =>
+      all<CallRow>(
+        c.db()`WITH claimed AS (
+                 UPDATE calls SET report_claimed_until = ${leaseUntil} WHERE id IN (
+                   SELECT id FROM calls
+                   WHERE report_due = 1 AND ended_at IS NOT NULL
+                     AND (report_claimed_until IS NULL OR report_claimed_until < ${now})
+                   ORDER BY ended_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+                 RETURNING *)
+               SELECT * FROM claimed ORDER BY ended_at, id`,
+      ),
+    // The owner's liveness is a scalar subquery, not a join, so a call that another claimant took while
+    // this statement waited is checked again against its new owner's heartbeat (READ COMMITTED's recheck).
+    claimOrphans: (instanceId: string, now: number, leaseMs: number, limit: number) =>
+      all<CallRow>(
+        c.db()`WITH claimed AS (
+                 UPDATE calls SET owner = ${instanceId} WHERE id IN (
+                   SELECT id FROM calls c
+                   WHERE ended_at IS NULL AND next_attempt_at IS NULL AND owner IS DISTINCT FROM ${instanceId}
+                     AND coalesce((SELECT i.heartbeat_at < ${now - leaseMs} FROM instances i WHERE i.id = c.owner), true)
+                   ORDER BY created_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+                 RETURNING *)
+               SELECT * FROM claimed ORDER BY created_at, id`,
+      ),
+  };
+}
+
+async function insertOutbox(db: SQL, rows: NewOutboxRow[], at: number): Promise<void> {
+  if (rows.length === 0) return;
+  const values = rows.map((r) => ({
+    event_id: r.event_id,
+    call_id: r.call_id,
+    receiver: r.receiver,
+    url: r.url,
+    type: r.type,
+    body: r.body,
+    created_at: at,
+    next_attempt_at: at,
+  }));
+  await db`INSERT INTO outbox ${db(values)} ON CONFLICT (event_id, receiver) DO NOTHING`;
+}
+
+function outboxQueries(c: Connections): OutboxStore {
+  return {
+    enqueue: (rows, at) => insertOutbox(c.db(), rows, at),
+    // Each event waits for the older ones of its call and receiver: a claimed event stays pending (only its
+    // next_attempt_at moves), so the next one is not sent before it is delivered or given up.
+    claimDeliveries: (now, leaseUntil, limit) =>
+      all<OutboxRow>(
+        c.db()`WITH claimed AS (
+                 UPDATE outbox SET next_attempt_at = ${leaseUntil} WHERE id IN (
+                   SELECT o.id FROM outbox o
+                   WHERE o.status = 'pending' AND o.next_attempt_at <= ${now}
+                     AND NOT EXISTS (
+                       SELECT 1 FROM outbox p WHERE p.status = 'pending' AND p.receiver = o.receiver AND p.id < o.id
+                         AND (p.call_id = o.call_id OR (p.call_id IS NULL AND o.call_id IS NULL)))
+                   ORDER BY o.id LIMIT ${limit} FOR UPDATE OF o SKIP LOCKED)
+                 RETURNING *)
+               SELECT * FROM claimed ORDER BY id`,
+      ),
+    recordAttempt: async (id, r) => {
+      await c.db()`UPDATE outbox SET status = ${r.status}, attempts = attempts + 1,
+                     next_attempt_at = ${r.next_attempt_at}, last_status = ${r.last_status},
+                     last_error = ${r.last_error},
+                     delivered_at = CASE WHEN ${r.status} = 'delivered' THEN ${r.at}::bigint ELSE delivered_at END
+                   WHERE id = ${id}`;
+    },
+    listOutbox: (status, limit) =>
+      all<OutboxRow>(
+        c.db()`SELECT * FROM outbox WHERE ${status}::text IS NULL OR status = ${status}
+               ORDER BY id DESC LIMIT ${limit}`,
+      ),
+    requeue: async (id, at) => {
+      await c.db()`UPDATE outbox SET status = 'pending', next_attempt_at = ${at}, created_at = ${at}
+                   WHERE id = ${id} AND status <> 'delivered'`;
+      return first<OutboxRow>(c.db()`SELECT * FROM outbox WHERE id = ${id}`);
+    },
+    countPending: async () => {
+      const row = await first<{ n: number }>(c.db()`SELECT count(*) AS n FROM outbox WHERE status = 'pending'`);
+      return row!.n;
+    },
+  };
+}
+
+function instanceQueries(c: Connections) {
+  return {
+    meta: async (key: string) => {
+      const row = await first<{ value: string }>(c.db()`SELECT value FROM meta WHERE key = ${key}`);
+      return row?.value ?? null;
+    },
+    setMeta: async (key: string, value: string) => {
+      await c.db()`INSERT INTO meta (key, value) VALUES (${key}, ${value})
+                   ON CONFLICT (key) DO UPDATE SET value = excluded.value`;
+    },
+    // Two statements: the SELECT sees a value that a concurrent instance committed while the INSERT waited.
+    metaOnce: async (key: string, value: string) => {
+      await c.db()`INSERT INTO meta (key, value) VALUES (${key}, ${value}) ON CONFLICT (key) DO NOTHING`;
+      const row = await first<{ value: string }>(c.db()`SELECT value FROM meta WHERE key = ${key}`);
+      return row!.value;
+    },
+    heartbeat: async (instanceId: string, at: number) => {
+      await c.db()`INSERT INTO instances (id, started_at, heartbeat_at) VALUES (${instanceId}, ${at}, ${at})
+                   ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`;
+    },
+    leave: async (instanceId: string) => {
+      await c.db()`DELETE FROM instances WHERE id = ${instanceId}`;
+    },
+    liveInstances: async (now: number, leaseMs: number) => {
+      const rows = await all<{ id: string }>(
+        c.db()`SELECT id FROM instances WHERE heartbeat_at >= ${now - leaseMs} ORDER BY id`,
+      );
+      return rows.map((r) => r.id);
+    },
+  };
+}
+
+/** Until someone listens (startBackground wires the log), batch failures still reach stderr. */
+const STDERR_SINK: WriteErrorSink = {
+  failed: (error, held) => console.error("agenticai: storing transcript turns and metrics failed", held, error),
+  recovered: () => {},
+};
+
+interface Pending {
+  turns: TurnRow[];
+  events: NewOutboxRow[];
+  metrics: Map<string, { metrics: string; at: number }>;
+}
+
+/** Commits what is pending in one transaction and returns how many rows; on failure puts it all back and throws. */
+async function commitPending(sql: SQL, p: Pending): Promise<number> {
+  const turns = p.turns.splice(0);
+  const events = p.events.splice(0);
+  const metrics = [...p.metrics];
+  p.metrics.clear();
+  try {
+    await sql.begin(async (tx) => {
+      // Sent back to back on the transaction's connection, in order: the same turn may be upserted twice.
+      await Promise.all([
+        ...turns.map((t) => putTurn(tx, t)),
+        ...metrics.map(([id, m]) => tx`UPDATE calls SET metrics = ${m.metrics}, updated_at = ${m.at} WHERE id = ${id}`),
+      ]);
+      // A turn's event is committed with the turn itself.
+      await insertOutbox(tx, events, Date.now());
+    });
+  } catch (e) {
+    // Back ahead of what came since, so the retry writes them in their order; newer metrics win.
+    p.turns.unshift(...turns);
+    p.events.unshift(...events);
+    for (const [id, m] of metrics) if (!p.metrics.has(id)) p.metrics.set(id, m);
+    throw e;
+  }
+  return turns.length + metrics.length;
+}
+
+/** An empty text never overwrites a known one; a turn starts at its earliest report and stays interrupted. */
+function putTurn(tx: SQL, t: TurnRow) {
+  return tx`INSERT INTO transcript (call_id, role, item_id, text, started_at, interrupted)
+            VALUES (${t.call_id}, ${t.role}, ${t.item_id}, ${t.text}, ${t.started_at}, ${t.interrupted})
+            ON CONFLICT (call_id, item_id) DO UPDATE SET
+              text = CASE WHEN excluded.text <> '' THEN excluded.text ELSE transcript.text END,
+              started_at = LEAST(transcript.started_at, excluded.started_at),
+              interrupted = GREATEST(transcript.interrupted, excluded.interrupted)`;
+}
+
+// As in the SQLite store: transcript turns and metrics come a few times a turn from every call's bridge, so
+// they are committed together, one transaction per BATCH_MS at most, on the pool and never inside a caller's
+// transaction. Every other method waits for the batch first, so reads see it and writes keep their order.
+function writeBatch(sql: SQL) {
+  const pending: Pending = { turns: [], events: [], metrics: new Map() };
+  let timer: ReturnType<typeof setTimeout> | null = null;
+  let running: Promise<void> | null = null;
+  let closed = false;
+  /** The last commit failed (database down, constraint): what it held is kept and retried. */
+  let failing = false;
+  const sink = { current: STDERR_SINK };
+  const schedule = (ms = BATCH_MS) => {
+    if (timer || closed) return;
+    timer = setTimeout(() => void flush(), ms);
+    // close() commits what is pending; the timer alone must not keep a process alive.
+    timer.unref();
+  };
+  /** One commit; a failure is reported once per run of failures and retried, never thrown. */
+  const commit = async () => {
+    try {
+      const written = await commitPending(sql, pending);
+      if (failing) sink.current.recovered(written);
+      failing = false;
+    } catch (e) {
+      if (!failing) sink.current.failed(e, pending.turns.length + pending.metrics.size);
+      failing = true;
+      schedule(RETRY_MS);
+    }
+  };
+  const flush = async (): Promise<void> => {
+    if (timer) clearTimeout(timer);
+    timer = null;
+    // One commit at a time, so batches land in the order they were taken.
+    while (running) await running;
+    if (pending.turns.length === 0 && pending.metrics.size === 0) return;
+    running = commit().finally(() => {
+      running = null;
+    });
+    await running;
+  };
+  return {
+    flush,
+    sink,
+    // A bridge's last events can arrive after close(), while the process stops: there is nowhere to put them.
+    addTurn(turn: TurnRow, events: NewOutboxRow[] | undefined) {
+      if (closed) return;
+      pending.turns.push(turn);
+      if (events) pending.events.push(...events);
+      schedule();
+    },
+    setMetrics(id: string, metrics: string, at: number) {
+      if (closed) return;
+      pending.metrics.set(id, { metrics, at });
+      schedule();
+    },
+    async close() {
+      closed = true;
+      await flush();
+      if (timer) clearTimeout(timer);
+      timer = null;
+    },
+  };
+}
+
+/** Rejects when the database has not answered within PING_TIMEOUT_MS, so /health answers fast either way. */
+async function ping(sql: SQL): Promise<void> {
+  const query = sql`SELECT 1`;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      query.cancel();
+      reject(new Error(`the database did not answer within ${PING_TIMEOUT_MS} ms`));
+    }, PING_TIMEOUT_MS);
+  });
+  try {
+    await Promise.race([query, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Connects, brings the schema up to date (or refuses a newer one), and returns the store. */
+export async function openPgStore(url: string): Promise<Store> {
+  const sql = new SQL(url, {
+    max: POOL_MAX,
+    idleTimeout: IDLE_TIMEOUT_S,
+    connectionTimeout: CONNECTION_TIMEOUT_S,
+    bigint: true,
+    connection: { application_name: "agenticai" },
+  });
+  try {
+    await migratePg(sql);
+  } catch (e) {
+    await sql.close({ timeout: 0 });
+    throw e;
+  }
+  return pgStore(sql);
+}
+
+function pgStore(sql: SQL): Store {
+  const c = connections(sql);
+  const batch = writeBatch(sql);
+  /** The method, after the batch is committed; inside a transaction the batch waited before its BEGIN. */
+  const fresh =
+    <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      if (!c.current()) await batch.flush();
+      return fn(...args);
+    };
+  const methods = {
+    ...callQueries(c),
+    ...historyQueries(c),
+    ...claimQueries(c),
+    ...outboxQueries(c),
+    ...instanceQueries(c),
+    lockAdmission: async () => {
+      const frame = c.current();
+      // Outside a transaction the lock would be released as soon as it is taken, and admit nothing.
+      if (!frame) throw new Error("lockAdmission() outside a transaction");
+      await frame.tx`SELECT pg_advisory_xact_lock(${LOCK_NAMESPACE}::int4, ${ADMISSION_LOCK}::int4)`;
+    },
+    transaction: <T>(fn: () => Promise<T>): Promise<T> => (c.current() ? fn() : c.begin(fn)),
+  };
+  const wrapped = Object.fromEntries(
+    Object.entries(methods).map(([name, fn]) => [name, fresh(fn as (...args: unknown[]) => Promise<unknown>)]),
+  ) as typeof methods;
+  return {
+    kind: "postgres",
+    ...wrapped,
+    upsertTurn: (turn, events) => batch.addTurn(turn, events),
+    saveMetrics: (id, metrics, at) => batch.setMetrics(id, metrics, at),
+    onWriteError(sink) {
+      batch.sink.current = sink;
+    },
+    ping: () => ping(sql),
+    flush: () => batch.flush(),
+    async close() {
+      await batch.close();
+      await sql.close({ timeout: 5 });
+    },
+  };
+}
