@@ -226,7 +226,7 @@ describe("GET /api/calls, GET /api/calls/{id}, /health", () => {
     expect(res.body).toEqual({ success: false, error: "Not found" });
   });
 
-  test("/health reports active calls, version and uptime without auth", async () => {
+  test("/health reports active calls, version, uptime, the instance and the database without auth", async () => {
     app = await startTestApp({ config: { server: { api_token: "t".repeat(32) } } });
     const res = await app.api("/health");
     expect(res.status).toBe(200);
@@ -235,6 +235,8 @@ describe("GET /api/calls, GET /api/calls/{id}, /health", () => {
       active_calls: 0,
       version: expect.any(String),
       uptime_s: expect.any(Number),
+      instance_id: app.ctx.instanceId,
+      database: "ok",
     });
   });
 });

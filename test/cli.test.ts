@@ -173,7 +173,14 @@ describe("client commands, --json", () => {
 
     expect(JSON.parse(ok(await run(["calls", "--json"])))).toEqual({ calls: [], count: 0 });
     const health = JSON.parse(ok(await run(["status", "--json"])));
-    expect(health).toEqual({ status: "healthy", active_calls: 0, version: pkg.version, uptime_s: expect.any(Number) });
+    expect(health).toEqual({
+      status: "healthy",
+      active_calls: 0,
+      version: pkg.version,
+      uptime_s: expect.any(Number),
+      instance_id: expect.any(String),
+      database: "ok",
+    });
   });
 
   test("errors still go to stderr as text, stdout stays empty", async () => {

@@ -111,7 +111,7 @@ async function waitForCall(
 /** Resolves once the server logged that reconciling finished (it logs only when there were active calls). */
 async function waitForReconcile(child: ServerProcess, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!child.logs.some((l) => l.msg === "reconciled calls left active by the previous run")) {
+  while (!child.logs.some((l) => l.msg === "reconciled calls whose instance is gone")) {
     if (Date.now() > deadline) throw new Error(`reconcile did not finish: ${JSON.stringify(child.logs)}`);
     await Bun.sleep(25);
   }

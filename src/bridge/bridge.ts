@@ -13,6 +13,7 @@ import type { StartMessage } from "../twilio/media.ts";
 import { readTwilioMessage } from "../twilio/media.ts";
 import type { TwilioSocket } from "./agent-audio.ts";
 import type { HangupReason } from "./hangup.ts";
+import { heldUntilAttached } from "./held-store.ts";
 import type { CallMetrics } from "./metrics.ts";
 import { createParts } from "./parts.ts";
 import type { SilencePolicy } from "./silence.ts";
@@ -76,7 +77,8 @@ export function createBridge(deps: BridgeDeps): Bridge {
   const timers = createTimers();
   let closed = false;
   let attached = false;
-  const parts = createParts(deps, timers, (reason) => close(reason));
+  const held = heldUntilAttached(deps.store);
+  const parts = createParts({ ...deps, store: held.store }, timers, (reason) => close(reason));
   const { link, agentAudio, turns } = parts;
 
   function close(reason: string) {
@@ -103,6 +105,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     callId: deps.call.id,
     attach(socket, start) {
       attached = true;
+      held.release();
       agentAudio.attach(socket, start.streamSid);
       parts.silence.lineUp();
     },

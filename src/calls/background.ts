@@ -1,6 +1,7 @@
 // The server's background work: making reports of ended calls, delivering the outbox, settling calls
-// that stopped hearing from Twilio, dialling calls' next attempts, and deleting old recordings. All of it runs from the database, so what a stop interrupts
-// is picked up by the next start.
+// that stopped hearing from Twilio, dialling calls' next attempts, deleting old recordings, and the
+// heartbeat that keeps this instance's calls its own. All of it runs from the database, so what a stop
+// interrupts is picked up by the next start.
 import type { AppContext } from "../app.ts";
 import { startDelivery } from "../events/delivery.ts";
 import { hooksSettings, openclawHeaders } from "../events/openclaw.ts";
@@ -9,6 +10,7 @@ import { signatureHeaders } from "../events/signing.ts";
 import type { DeliveryOutcome } from "../metrics/registry.ts";
 import { detached } from "../runtime/detached.ts";
 import { VERSION } from "../version.ts";
+import { startHeartbeat } from "./leases.ts";
 import { startReporting } from "./reporting.ts";
 import { startRetention } from "./retention.ts";
 import { startRetries } from "./retries.ts";
@@ -42,6 +44,7 @@ export function startBackground(ctx: AppContext): Background {
   const sweeper = startSweeper(ctx);
   const retries = startRetries(ctx);
   const retention = startRetention(ctx);
+  const heartbeat = startHeartbeat(ctx);
   ctx.store.onWriteError({
     failed: (error, held) =>
       ctx.log.error("storing transcript turns and metrics failed; holding them and retrying", { error, held }),
@@ -61,6 +64,8 @@ export function startBackground(ctx: AppContext): Background {
       await sweeper.stop();
       await reporting.stop();
       await delivery.stop();
+      // Last: until the calls' ends are stored, another instance must not take them over.
+      await heartbeat.stop();
     },
   };
 }

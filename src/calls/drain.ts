@@ -16,21 +16,29 @@ async function waitFor(done: () => boolean | Promise<boolean>, ms: number, hurry
   while (!(await done()) && Date.now() < deadline && !hurry.aborted) await Bun.sleep(POLL_MS);
 }
 
+/**
+ * The calls this instance holds, under way (a call waiting for its next attempt stays scheduled: whichever
+ * instance is up when it is due dials it). Sharing a database, the other instances' calls are theirs.
+ */
+async function ownCalls(ctx: AppContext) {
+  const active = await ctx.store.listActive();
+  return active.filter((call) => call.owner === ctx.instanceId && call.next_attempt_at === null);
+}
+
 export async function drain(ctx: AppContext, hurry: AbortSignal): Promise<void> {
   ctx.state.draining = true;
   const drainMs = ctx.config.shutdown.drain_s * 1000;
   ctx.log.info("draining: no new calls; active calls may go on", {
-    active_calls: await ctx.store.countActive(),
+    active_calls: (await ownCalls(ctx)).length,
     drain_s: ctx.config.shutdown.drain_s,
   });
-  await waitFor(async () => (await ctx.store.countActive()) === 0, drainMs, hurry);
-  if ((await ctx.store.countActive()) === 0) return;
+  await waitFor(async () => (await ownCalls(ctx)).length === 0, drainMs, hurry);
+  if ((await ownCalls(ctx)).length === 0) return;
   if (!hurry.aborted) {
     for (const bridge of ctx.bridges.values()) bridge.farewell();
     await waitFor(() => ctx.bridges.size === 0, FAREWELL_MS, hurry);
   }
-  // A call waiting for its next attempt stays scheduled: the next start dials it.
-  const left = (await ctx.store.listActive()).filter((call) => call.next_attempt_at === null);
+  const left = await ownCalls(ctx);
   ctx.log.info("hanging up the calls still active", { count: left.length });
   const hangups = Promise.allSettled(left.map((call) => endCall(ctx, call.id, "shutdown")));
   await Promise.race([hangups, hurried(hurry, HURRY_MS)]);

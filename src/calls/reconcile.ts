@@ -1,19 +1,29 @@
-// Restart reconciliation: what became of the calls a previous run left active.
+// Reconciliation: what became of the calls whose instance is gone, a previous run of this one (at start-up)
+// or, sharing a database, another instance that died (each sweep).
 import type { AppContext } from "../app.ts";
 import { isPreAnswer, isTerminal } from "../twilio/status.ts";
 import { requestEnd } from "./hangup.ts";
 import { addHistory } from "./history.ts";
+import { takeOverCalls } from "./leases.ts";
 import { applyReport, remoteReport } from "./reports.ts";
 import type { CallRow } from "./store.ts";
 
+const TAKEOVER_BATCH = 50;
+
 /**
- * Calls left active by a crash: ask Twilio what became of them; if Twilio can't say, end them with
- * reason `server_restart` so they stop counting against limits.
+ * Calls left active by a crash: taken over (see leases.ts), then Twilio is asked what became of them; if it
+ * can't say, they are ended with reason `server_restart` so they stop counting against limits. A call live
+ * on another instance is never touched.
  */
 export async function reconcile(ctx: AppContext): Promise<void> {
-  const stale = await ctx.store.listActive();
-  for (const call of stale) await reconcileCall(ctx, call);
-  if (stale.length) ctx.log.info("reconciled calls left active by the previous run", { count: stale.length });
+  let count = 0;
+  for (;;) {
+    const taken = await takeOverCalls(ctx, TAKEOVER_BATCH);
+    for (const call of taken) await reconcileCall(ctx, call);
+    count += taken.length;
+    if (taken.length < TAKEOVER_BATCH) break;
+  }
+  if (count) ctx.log.info("reconciled calls whose instance is gone", { count });
 }
 
 async function reconcileCall(ctx: AppContext, stale: CallRow): Promise<void> {

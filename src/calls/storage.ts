@@ -1,5 +1,6 @@
 // Where calls are kept: the embedded SQLite file in the data dir, or the PostgreSQL database that several
 // instances share (database.url). The PostgreSQL store is loaded only when asked for.
+import { mkdirSync } from "node:fs";
 import type { Config } from "../config/schema.ts";
 import { openStore } from "./store.ts";
 import type { Store } from "./store-api.ts";
@@ -7,6 +8,8 @@ import type { Store } from "./store-api.ts";
 export async function openStorage(config: Config): Promise<Store> {
   const url = config.database.url;
   if (!url) return openStore(config.server.data_dir);
+  // The data dir still holds this instance's recordings; private, as the SQLite store makes it.
+  mkdirSync(config.server.data_dir, { recursive: true, mode: 0o700 });
   const { openPgStore } = await import("./store-pg.ts");
   return openPgStore(url);
 }

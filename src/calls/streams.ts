@@ -1,6 +1,6 @@
 // Media streams and the bridges they attach to: which stream may open which call's model session.
 
-import { promptWithReportSchema } from "../agent/lines.ts";
+import { promptWithReportSchema, transferFailedDirective } from "../agent/lines.ts";
 import type { AppContext } from "../app.ts";
 import { type ConsultSettings, consultAssistant } from "../assistant/consult.ts";
 import { type Bridge, createBridge } from "../bridge/bridge.ts";
@@ -109,5 +109,15 @@ export async function acceptStream(ctx: AppContext, start: StartMessage): Promis
   if (!call || call.ended_at !== null || call.end_requested_at !== null) return "unknown or ended call";
   if (call.call_sid && call.call_sid !== start.start.callSid) return "stream belongs to another call";
   if (!ctx.config.openai.api_key) return "model not configured";
-  return prepareBridge(ctx, call);
+  // The stream may land on another instance than the webhook that served its TwiML: this one holds the call
+  // now, and what the agent opens with comes from the call row rather than from that instance's memory.
+  const held = await ctx.store.updateCall(call.id, { owner: ctx.instanceId }, ctx.now());
+  return prepareBridge(ctx, held, returnOpening(held));
+}
+
+/** An agent back on the line after a transfer nobody took opens by saying so (see dial-status.ts). */
+function returnOpening(call: CallRow): string | undefined {
+  const status = call.transfer_status;
+  if (call.transferred_to === null || status === null || status === "completed" || status === "answered") return;
+  return transferFailedDirective(status);
 }

@@ -7,6 +7,7 @@ import { isPreAnswer, isTerminal } from "../twilio/status.ts";
 import { mediaStreamUrl, TWILIO_PATHS, twilioUrl } from "../twilio/urls.ts";
 import { endCall } from "./hangup.ts";
 import { addHistory } from "./history.ts";
+import { reconcile } from "./reconcile.ts";
 import { applyReport, remoteReport } from "./reports.ts";
 import type { CallRow } from "./store.ts";
 
@@ -37,9 +38,12 @@ export function startSweeper(ctx: AppContext): Sweeper {
 
 /** Settles every active call that has been quiet too long; exported for tests that cannot wait a minute. */
 export async function sweep(ctx: AppContext): Promise<void> {
+  // First the calls of instances that died: this one holds them from here on.
+  await reconcile(ctx);
   const now = ctx.now();
   for (const call of await ctx.store.listActive()) {
-    if (isStale(ctx, call, now)) await settle(ctx, call);
+    // Another instance's calls are its own sweeper's: only it knows whether their bridge is up.
+    if (call.owner === ctx.instanceId && isStale(ctx, call, now)) await settle(ctx, call);
   }
 }
 

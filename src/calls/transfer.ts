@@ -50,5 +50,9 @@ export async function transferCall(ctx: AppContext, id: string): Promise<CallRow
 /** Unlike a hang-up the call stays up, so only the reason and the target are recorded; call inside a transaction. */
 async function requestTransfer(ctx: AppContext, id: string, target: string, at: number): Promise<CallRow> {
   const call = (await ctx.store.getCall(id))!;
-  return ctx.store.updateCall(id, { end_reason: call.end_reason ?? "transferred", transferred_to: target }, at);
+  return ctx.store.updateCall(
+    id,
+    { end_reason: call.end_reason ?? "transferred", transferred_to: target, transfer_status: null },
+    at,
+  );
 }

@@ -38,9 +38,17 @@ export async function runServer(config: Config, simulate: boolean, env: Env = pr
   const log = createLogger();
   const sim = simulate ? await startSimulation(config, env) : null;
   const ctx = await openApp(sim?.config ?? config, log);
+  // Alive before the first call is admitted, so no other instance takes this one's calls for orphans.
+  await ctx.store.heartbeat(ctx.instanceId, ctx.now());
   const server = startServer(ctx);
   const stopGcPacer = startGcPacer(() => ctx.bridges.size);
-  log.info("agenticai listening", { url: server.url.href, version: VERSION, data_dir: ctx.config.server.data_dir });
+  log.info("agenticai listening", {
+    url: server.url.href,
+    version: VERSION,
+    instance_id: ctx.instanceId,
+    database: ctx.store.kind,
+    data_dir: ctx.config.server.data_dir,
+  });
   if (sim) announceSimulation(ctx, sim.sims, server.port);
   warmUpTwilio(ctx);
   warnAboutSetup(ctx);

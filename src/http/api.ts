@@ -83,13 +83,26 @@ export async function postEnd(ctx: AppContext, id: string): Promise<Response> {
   return json({ success: true, message: `Call ${call.id} ended` });
 }
 
-/** Open without a token, for probes: 503 while draining for a stop, so a load balancer sends no new work. */
+/**
+ * Open without a token, for probes (load balancers, `agenticai status`): 503 while draining for a stop, or while the database cannot be
+ * reached (nothing could be admitted or recorded), so new work goes to another instance.
+ */
 export async function health(ctx: AppContext): Promise<Response> {
+  const activeCalls = await ctx.store.ping().then(
+    () => ctx.store.countActive(),
+    (error) => {
+      ctx.log.error("health check: the database cannot be reached", { error });
+      return null;
+    },
+  );
+  const status = ctx.state.draining ? "draining" : activeCalls === null ? "database_unreachable" : "healthy";
   const body = {
-    status: ctx.state.draining ? "draining" : "healthy",
-    active_calls: await ctx.store.countActive(),
+    status,
+    active_calls: activeCalls,
     version: VERSION,
     uptime_s: Math.floor((ctx.now() - ctx.startedAt) / 1000),
+    instance_id: ctx.instanceId,
+    database: activeCalls === null ? "unreachable" : "ok",
   };
-  return json(body, ctx.state.draining ? 503 : 200);
+  return json(body, status === "healthy" ? 200 : 503);
 }

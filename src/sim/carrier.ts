@@ -25,6 +25,11 @@ export interface CarrierOptions {
   autoCalls?: { script: Script; speed?: number; record?: boolean; probe?: MediaClientOptions["probe"] };
   /** Deliver webhooks to this origin instead of the host in the URL (still signing the URL as given). */
   deliverTo?: string;
+  /**
+   * Each webhook on a connection of its own (`Connection: close`), as Twilio's come from many hosts: behind
+   * a load balancer that spreads connections, consecutive webhooks of a call then reach different instances.
+   */
+  freshConnections?: boolean;
   /** REST faults from the start; `Carrier.faults` changes them later. */
   faults?: CarrierFaults;
 }
@@ -669,6 +674,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
       Accept: "*/*",
     };
     if (signature !== null) headers["X-Twilio-Signature"] = signature;
+    if (opts.freshConnections) headers.Connection = "close";
     const record: SentWebhook = { url, params: { ...params }, signature, status: 0 };
     try {
       const res = await fetch(rewrite(url), { method: "POST", headers, body: new URLSearchParams(params) });

@@ -1,0 +1,33 @@
+// Which instance holds which call. Each instance beats a heartbeat into the database; the calls it owns
+// (placed, admitted, or bridged here) are leased to it for as long as the heartbeat is fresh. When an
+// instance dies its heartbeat goes stale, and the survivors' sweeper takes its calls over and settles
+// them. On SQLite there is one instance per file, so every other owner is a previous run of this one.
+import type { AppContext } from "../app.ts";
+import { type Worker, workerLoop } from "./worker.ts";
+
+export const HEARTBEAT_MS = 5_000;
+/** Four missed heartbeats: long enough for a slow database or a GC pause, short against a ring timeout. */
+export const LEASE_MS = 20_000;
+
+/** Beats now and every HEARTBEAT_MS; stopping drops the heartbeat, so a clean stop leaves no lease to lapse. */
+export function startHeartbeat(ctx: AppContext): Worker {
+  let beating: Promise<void> | null = null;
+  const beat = () => {
+    beating ??= ctx.store
+      .heartbeat(ctx.instanceId, ctx.now())
+      .catch((error) => ctx.log.error("heartbeat failed", { error }))
+      .finally(() => {
+        beating = null;
+      });
+  };
+  const loop = workerLoop(HEARTBEAT_MS, beat, async () => {
+    await beating;
+    await ctx.store.leave(ctx.instanceId).catch((error) => ctx.log.warn("leaving the cluster failed", { error }));
+  });
+  return loop;
+}
+
+/** The calls whose owner is gone, now this instance's: what start-up and each sweep settle. */
+export function takeOverCalls(ctx: AppContext, limit: number) {
+  return ctx.store.claimOrphans(ctx.instanceId, ctx.now(), LEASE_MS, limit);
+}
