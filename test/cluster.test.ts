@@ -236,3 +236,27 @@ describe("several instances on one PostgreSQL", () => {
 function sidOf(carrier: Carrier, to: string): string {
   return [...carrier.calls.values()].find((call) => call.to === to)!.sid;
 }
+
+test("/health answers 503 while the database cannot be reached, so the load balancer sends work elsewhere", async () => {
+  const url = new URL(await pg.createDatabase());
+  // The database reached through a relay that can be cut, connections already open included.
+  const relay = await startRoundRobinProxy([{ host: url.hostname, port: Number(url.port) }]);
+  url.port = String(relay.port);
+  const dir = tempDir("agenticai-cluster-");
+  cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
+  writeFileSync(join(dir, "config.yaml"), "");
+  const env = { HOST: "127.0.0.1", PORT: "0", DATABASE_URL: url.href, AGENTICAI_DATA_DIR: join(dir, "data") };
+  const server = await spawnServer(["server"], { ...env, AGENTICAI_CONFIG: join(dir, "config.yaml") }, children);
+  const up = await api(server, "/health");
+  expect(up).toMatchObject({
+    status: 200,
+    body: { status: "healthy", database: "ok", instance_id: expect.any(String) },
+  });
+
+  await relay.stop();
+  const started = Date.now();
+  const down = await api(server, "/health");
+  expect(down.status).toBe(503);
+  expect(down.body).toMatchObject({ status: "database_unreachable", database: "unreachable", active_calls: null });
+  expect(Date.now() - started).toBeLessThan(5_000);
+});
