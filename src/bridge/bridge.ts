@@ -70,6 +70,7 @@ export interface Bridge {
 
 /** A prepared bridge whose media stream never arrives is abandoned after this. */
 const STREAM_WAIT_MS = 30_000;
+const STREAM_NEVER_STARTED = "stream_never_started";
 const CLOSE_NORMAL = 1000;
 
 export function createBridge(deps: BridgeDeps): Bridge {
@@ -88,6 +89,9 @@ export function createBridge(deps: BridgeDeps): Bridge {
     link.close(reason);
     agentAudio.detach()?.close(CLOSE_NORMAL, reason);
     deps.recorder?.close();
+    // A bridge that ends before any stream came (the model failed, the call ended) was the call's own. One
+    // whose stream never came may have lost it to another instance, whose bridge recorded the call.
+    if (reason !== STREAM_NEVER_STARTED) held.release();
     turns.saveMetrics();
     deps.onClosed();
   }
@@ -98,7 +102,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     deps.hangup("max_duration").catch((e) => log.warn("hanging up at the duration limit failed", { error: e }));
   });
   timers.later(STREAM_WAIT_MS, () => {
-    if (!attached) close("stream_never_started");
+    if (!attached) close(STREAM_NEVER_STARTED);
   });
 
   return {

@@ -6,7 +6,7 @@ import type { BridgeStore, TurnRecord } from "./turns.ts";
 
 export interface HeldStore {
   store: BridgeStore;
-  /** The stream arrived: write what was held, and everything from now on. */
+  /** The stream arrived (or the bridge ended as the call's own): write what was held, and all from now on. */
   release(): void;
 }
 
@@ -25,6 +25,7 @@ export function heldUntilAttached(store: BridgeStore): HeldStore {
       transcript: (callId) => store.transcript(callId),
     },
     release() {
+      if (released) return;
       released = true;
       for (const turn of held.splice(0)) store.upsertTurn(turn);
     },
