@@ -5,18 +5,8 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { SQL, type TransactionSQL } from "bun";
 import type { NewOutboxRow, OutboxRow, OutboxStore } from "../events/outbox.ts";
 import { LOCK_NAMESPACE, migratePg } from "./migrations-pg.ts";
-import type {
-  AttemptRow,
-  CallPatch,
-  CallRow,
-  EventRow,
-  NewCall,
-  NewEvent,
-  Store,
-  TurnRow,
-  WriteErrorSink,
-} from "./store-api.ts";
-import { BATCH_MS } from "./store-api.ts";
+import type { AttemptRow, CallPatch, CallRow, EventRow, NewCall, NewEvent, Store, TurnRow } from "./store-api.ts";
+import { type CommitBatch, createWriteBatch } from "./write-batch.ts";
 
 /**
  * Per instance. PostgreSQL's default max_connections is 100; ten each leaves room for several instances
@@ -31,8 +21,6 @@ const CONNECTION_TIMEOUT_S = 10;
 const PING_TIMEOUT_MS = 2_000;
 /** pg_advisory_xact_lock's second key (the first is LOCK_NAMESPACE): admissions of every instance take turns. */
 const ADMISSION_LOCK = 2;
-/** After a failed commit the batch is retried this often, not every BATCH_MS. */
-const RETRY_MS = 1_000;
 
 /** Every column of `calls`: updateCall builds SQL from patch keys, and only these may be named. */
 const CALL_COLUMNS: Record<keyof CallRow, true> = {
@@ -352,42 +340,21 @@ function instanceQueries(c: Connections) {
   };
 }
 
-/** Until someone listens (startBackground wires the log), batch failures still reach stderr. */
-const STDERR_SINK: WriteErrorSink = {
-  failed: (error, held) => console.error("agenticai: storing transcript turns and metrics failed", held, error),
-  recovered: () => {},
-};
-
-interface Pending {
-  turns: TurnRow[];
-  events: NewOutboxRow[];
-  metrics: Map<string, { metrics: string; at: number }>;
-}
-
-/** Commits what is pending in one transaction and returns how many rows; on failure puts it all back and throws. */
-async function commitPending(sql: SQL, p: Pending): Promise<number> {
-  const turns = p.turns.splice(0);
-  const events = p.events.splice(0);
-  const metrics = [...p.metrics];
-  p.metrics.clear();
-  try {
+/** One transaction with the batch's turns, metrics and the turns' events (committed with the turns themselves). */
+function commitBatch(sql: SQL): CommitBatch {
+  return async (batch) => {
     await sql.begin(async (tx) => {
       // Sent back to back on the transaction's connection, in order: the same turn may be upserted twice.
       await Promise.all([
-        ...turns.map((t) => putTurn(tx, t)),
-        ...metrics.map(([id, m]) => tx`UPDATE calls SET metrics = ${m.metrics}, updated_at = ${m.at} WHERE id = ${id}`),
+        ...batch.turns.map((t) => putTurn(tx, t)),
+        ...batch.metrics.map(
+          ([id, m]) => tx`UPDATE calls SET metrics = ${m.metrics}, updated_at = ${m.at} WHERE id = ${id}`,
+        ),
       ]);
-      // A turn's event is committed with the turn itself.
-      await insertOutbox(tx, events, Date.now());
+      await insertOutbox(tx, batch.events, Date.now());
     });
-  } catch (e) {
-    // Back ahead of what came since, so the retry writes them in their order; newer metrics win.
-    p.turns.unshift(...turns);
-    p.events.unshift(...events);
-    for (const [id, m] of metrics) if (!p.metrics.has(id)) p.metrics.set(id, m);
-    throw e;
-  }
-  return turns.length + metrics.length;
+    return batch.turns.length + batch.metrics.length;
+  };
 }
 
 /** An empty text never overwrites a known one; a turn starts at its earliest report and stays interrupted. */
@@ -398,70 +365,6 @@ function putTurn(tx: SQL, t: TurnRow) {
               text = CASE WHEN excluded.text <> '' THEN excluded.text ELSE transcript.text END,
               started_at = LEAST(transcript.started_at, excluded.started_at),
               interrupted = GREATEST(transcript.interrupted, excluded.interrupted)`;
-}
-
-// As in the SQLite store: transcript turns and metrics come a few times a turn from every call's bridge, so
-// they are committed together, one transaction per BATCH_MS at most, on the pool and never inside a caller's
-// transaction. Every other method waits for the batch first, so reads see it and writes keep their order.
-function writeBatch(sql: SQL) {
-  const pending: Pending = { turns: [], events: [], metrics: new Map() };
-  let timer: ReturnType<typeof setTimeout> | null = null;
-  let running: Promise<void> | null = null;
-  let closed = false;
-  /** The last commit failed (database down, constraint): what it held is kept and retried. */
-  let failing = false;
-  const sink = { current: STDERR_SINK };
-  const schedule = (ms = BATCH_MS) => {
-    if (timer || closed) return;
-    timer = setTimeout(() => void flush(), ms);
-    // close() commits what is pending; the timer alone must not keep a process alive.
-    timer.unref();
-  };
-  /** One commit; a failure is reported once per run of failures and retried, never thrown. */
-  const commit = async () => {
-    try {
-      const written = await commitPending(sql, pending);
-      if (failing) sink.current.recovered(written);
-      failing = false;
-    } catch (e) {
-      if (!failing) sink.current.failed(e, pending.turns.length + pending.metrics.size);
-      failing = true;
-      schedule(RETRY_MS);
-    }
-  };
-  const flush = async (): Promise<void> => {
-    if (timer) clearTimeout(timer);
-    timer = null;
-    // One commit at a time, so batches land in the order they were taken.
-    while (running) await running;
-    if (pending.turns.length === 0 && pending.metrics.size === 0) return;
-    running = commit().finally(() => {
-      running = null;
-    });
-    await running;
-  };
-  return {
-    flush,
-    sink,
-    // A bridge's last events can arrive after close(), while the process stops: there is nowhere to put them.
-    addTurn(turn: TurnRow, events: NewOutboxRow[] | undefined) {
-      if (closed) return;
-      pending.turns.push(turn);
-      if (events) pending.events.push(...events);
-      schedule();
-    },
-    setMetrics(id: string, metrics: string, at: number) {
-      if (closed) return;
-      pending.metrics.set(id, { metrics, at });
-      schedule();
-    },
-    async close() {
-      closed = true;
-      await flush();
-      if (timer) clearTimeout(timer);
-      timer = null;
-    },
-  };
 }
 
 /** Rejects when the database has not answered within PING_TIMEOUT_MS, so /health answers fast either way. */
@@ -501,7 +404,8 @@ export async function openPgStore(url: string): Promise<Store> {
 
 function pgStore(sql: SQL): Store {
   const c = connections(sql);
-  const batch = writeBatch(sql);
+  // On the pool, never inside a caller's transaction.
+  const batch = createWriteBatch(commitBatch(sql));
   /** The method, after the batch is committed; inside a transaction the batch waited before its BEGIN. */
   const fresh =
     <A extends unknown[], R>(fn: (...args: A) => Promise<R>) =>
@@ -535,9 +439,10 @@ function pgStore(sql: SQL): Store {
       batch.sink.current = sink;
     },
     ping: () => ping(sql),
-    flush: () => batch.flush(),
+    flush: async () => batch.flush(),
     async close() {
-      await batch.close();
+      batch.close();
+      await batch.flush();
       await sql.close({ timeout: 5 });
     },
   };

@@ -4,20 +4,10 @@ import { Database } from "bun:sqlite";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { type NewOutboxRow, outboxStatements, outboxStore, type SqliteOutbox } from "../events/outbox.ts";
+import { outboxStatements, outboxStore, type SqliteOutbox } from "../events/outbox.ts";
 import { MIGRATIONS } from "./migrations.ts";
-import {
-  type AttemptRow,
-  BATCH_MS,
-  type CallPatch,
-  type CallRow,
-  type EventRow,
-  type NewCall,
-  type NewEvent,
-  type Store,
-  type TurnRow,
-  type WriteErrorSink,
-} from "./store-api.ts";
+import type { AttemptRow, CallPatch, CallRow, EventRow, NewCall, NewEvent, Store, TurnRow } from "./store-api.ts";
+import { type CommitBatch, createWriteBatch } from "./write-batch.ts";
 
 export type {
   AttemptRow,
@@ -195,103 +185,15 @@ function callUpdater(db: Database): (id: string, patch: CallPatch, at: number) =
   };
 }
 
-/** Until someone listens (startBackground wires the log), batch failures still reach stderr. */
-const STDERR_SINK: WriteErrorSink = {
-  failed: (error, held) => console.error("agenticai: storing transcript turns and metrics failed", held, error),
-  recovered: () => {},
-};
-
-/** After a failed commit the batch is retried this often, not every BATCH_MS. */
-const RETRY_MS = 1_000;
-
-interface Pending {
-  turns: TurnRow[];
-  events: NewOutboxRow[];
-  metrics: Map<string, { metrics: string; at: number }>;
-}
-
-/** Commits what is pending in one transaction and returns how many rows; on failure puts it all back and throws. */
-function commitPending(db: Database, q: Statements, outbox: SqliteOutbox, p: Pending): number {
-  const turns = p.turns.splice(0);
-  const events = p.events.splice(0);
-  const metrics = [...p.metrics];
-  p.metrics.clear();
-  try {
+/** One transaction with the batch's turns, metrics and the turns' events (committed with the turns themselves). */
+function commitBatch(db: Database, q: Statements, outbox: SqliteOutbox): CommitBatch {
+  return (batch) => {
     db.transaction(() => {
-      for (const turn of turns) q.putTurn.run({ ...turn });
-      for (const [id, m] of metrics) q.putMetrics.run({ id, metrics: m.metrics, at: m.at });
-      // A turn's event is committed with the turn itself.
-      outbox.enqueue(events, Date.now());
+      for (const turn of batch.turns) q.putTurn.run({ ...turn });
+      for (const [id, m] of batch.metrics) q.putMetrics.run({ id, metrics: m.metrics, at: m.at });
+      outbox.enqueue(batch.events, Date.now());
     })();
-  } catch (e) {
-    // Back ahead of what came since, so the retry writes them in their order; newer metrics win.
-    p.turns.unshift(...turns);
-    p.events.unshift(...events);
-    for (const [id, m] of metrics) if (!p.metrics.has(id)) p.metrics.set(id, m);
-    throw e;
-  }
-  return turns.length + metrics.length;
-}
-
-// Each call's bridge writes a transcript row or its metrics a few times a turn. Committed one by
-// one, a few hundred calls made hundreds of commits a second, and the write-ahead log they grew was
-// checkpointed, three fsyncs and a few MB of writes, on the event loop every second or two. Batched,
-// they are one commit per BATCH_MS at most. Every other method commits the batch first, so reads
-// see it and writes keep their order. A crash loses at most the last BATCH_MS of these two.
-function writeBatch(db: Database, q: Statements, outbox: SqliteOutbox) {
-  const pending: Pending = { turns: [], events: [], metrics: new Map() };
-  let batchTimer: ReturnType<typeof setTimeout> | null = null;
-  let closed = false;
-  /** The last commit failed (disk full, read-only): what it held is kept and retried. */
-  let failing = false;
-  const sink = { current: STDERR_SINK };
-  /**
-   * Commits the batch; never throws. A failure (SQLITE_FULL, SQLITE_READONLY) keeps the rows for a
-   * retry and is reported once per run of failures, so a full disk is neither a crash nor a lost turn.
-   */
-  const flush = () => {
-    if (batchTimer) clearTimeout(batchTimer);
-    batchTimer = null;
-    if (pending.turns.length === 0 && pending.metrics.size === 0) return;
-    // Inside a transaction (store.transaction, open across awaits) the batch would commit or roll back
-    // with it: it was flushed before that BEGIN, so wait for the next flush.
-    if (db.inTransaction) return schedule();
-    try {
-      const written = commitPending(db, q, outbox, pending);
-      if (failing) sink.current.recovered(written);
-      failing = false;
-    } catch (e) {
-      if (!failing) sink.current.failed(e, pending.turns.length + pending.metrics.size);
-      failing = true;
-      schedule(RETRY_MS);
-    }
-  };
-  const schedule = (ms = BATCH_MS) => {
-    if (batchTimer || closed) return;
-    batchTimer = setTimeout(flush, ms);
-    // close() commits what is pending; the timer alone must not keep a process alive.
-    batchTimer.unref();
-  };
-  return {
-    flush,
-    sink,
-    // A bridge's last events can arrive after close(), while the process stops: there is nowhere to put them.
-    addTurn(turn: TurnRow, events: NewOutboxRow[] | undefined) {
-      if (closed) return;
-      pending.turns.push(turn);
-      if (events) pending.events.push(...events);
-      schedule();
-    },
-    setMetrics(id: string, metrics: string, at: number) {
-      if (closed) return;
-      pending.metrics.set(id, { metrics, at });
-      schedule();
-    },
-    close() {
-      closed = true;
-      if (batchTimer) clearTimeout(batchTimer);
-      batchTimer = null;
-    },
+    return batch.turns.length + batch.metrics.length;
   };
 }
 
@@ -470,7 +372,9 @@ export function openStore(dataDir: string): Store {
   const outboxQ = outboxStatements(db);
   const outbox = outboxStore(db, outboxQ);
   releaseClaims(q, outboxQ);
-  const batch = writeBatch(db, q, outbox);
+  // Inside a transaction (store.transaction, open across awaits) the batch would commit or roll back with it:
+  // it was flushed before that BEGIN, so it waits for the next flush.
+  const batch = createWriteBatch(commitBatch(db, q, outbox), () => db.inTransaction);
   const tx = transactions(db, batch.flush);
   const fresh: Fresh =
     (fn) =>
