@@ -1,6 +1,8 @@
 // Delivers the outbox: due events are posted, a few at a time, each after the one before it for the
 // same call and receiver. It runs beside the calls and shares nothing with them but the database, so
 // a slow or dead receiver never slows a call.
+
+import { workerLoop } from "../calls/worker.ts";
 import type { Logger } from "../log.ts";
 import type { AttemptResult, OutboxRow, OutboxStore } from "./outbox.ts";
 import { type Attempt, afterAttempt, parseRetryAfter } from "./retry.ts";
@@ -45,84 +47,59 @@ export function startDelivery(deps: DeliveryDeps): Delivery {
   // Stopping cuts deliveries under way: each is recorded as a failed attempt and sent again after the
   // restart, which at-least-once allows, rather than holding a shutdown for a receiver's timeout.
   const stopping = new AbortController();
-  let stopped = false;
-  let scheduled = false;
-
   const perHost = new Map<string, number>();
   const held: Held = new Map();
   const start = (row: OutboxRow, host: string) => {
     perHost.set(host, (perHost.get(host) ?? 0) + 1);
-    const run = deliver(row).finally(() => {
+    const run = deliver(row, deps, stopping.signal).finally(() => {
       inFlight.delete(row.id);
       const left = perHost.get(host)! - 1;
       if (left) perHost.set(host, left);
       else perHost.delete(host);
-      wake();
+      loop.wake();
     });
     inFlight.set(row.id, run);
   };
   const pump = async () => {
     await claimMore(deps, held, inFlight);
     for (const row of held.values()) {
-      if (stopped || inFlight.size >= MAX_IN_FLIGHT) break;
+      if (loop.stopped || inFlight.size >= MAX_IN_FLIGHT) break;
       const host = new URL(row.url).host;
       if ((perHost.get(host) ?? 0) >= MAX_PER_HOST) continue;
       held.delete(row.id);
       start(row, host);
     }
   };
-  // One pump at a time: a wake while one runs runs another after it.
-  let pumping: Promise<void> | null = null;
-  let again = false;
-  const runPump = () => {
-    scheduled = false;
-    if (stopped) return;
-    if (pumping !== null) {
-      again = true;
-      return;
-    }
-    pumping = pump()
-      .catch((error: unknown) => deps.log.error("looking for events to deliver failed", { error }))
-      .finally(() => {
-        pumping = null;
-        if (again) wake();
-        again = false;
-      });
-  };
-  const wake = () => {
-    if (scheduled || stopped) return;
-    scheduled = true;
-    setTimeout(runPump, 0);
-  };
-
-  const deliver = async (row: OutboxRow) => {
-    const attempt = await post(row, deps, stopping.signal);
-    const result = afterAttempt(row, attempt, deps.now());
-    await deps.store.recordAttempt(row.id, result);
-    deps.recorded(result);
-    if (result.status === "failed") {
-      deps.log.warn("event not delivered", {
-        event_id: row.event_id,
-        type: row.type,
-        receiver: row.receiver,
-        host: new URL(row.url).host,
-        error: result.last_error ?? `HTTP ${result.last_status}`,
-      });
-    }
-  };
-
-  const timer = setInterval(runPump, POLL_MS);
-  wake();
+  const loop = workerLoop(
+    POLL_MS,
+    pump,
+    () => Promise.allSettled(inFlight.values()),
+    (error) => deps.log.error("looking for events to deliver failed", { error }),
+  );
   return {
-    wake,
+    wake: loop.wake,
     async stop() {
-      stopped = true;
-      clearInterval(timer);
       stopping.abort();
-      await pumping;
-      await Promise.allSettled(inFlight.values());
+      await loop.stop();
     },
   };
+}
+
+/** One attempt, posted, recorded, and told; a delivery given up on is logged. */
+async function deliver(row: OutboxRow, deps: DeliveryDeps, stop: AbortSignal): Promise<void> {
+  const attempt = await post(row, deps, stop);
+  const result = afterAttempt(row, attempt, deps.now());
+  await deps.store.recordAttempt(row.id, result);
+  deps.recorded(result);
+  if (result.status === "failed") {
+    deps.log.warn("event not delivered", {
+      event_id: row.event_id,
+      type: row.type,
+      receiver: row.receiver,
+      host: new URL(row.url).host,
+      error: result.last_error ?? `HTTP ${result.last_status}`,
+    });
+  }
 }
 
 /** Claims due events while fewer than MAX_CLAIMED are held or in flight; drops held ones whose claim lapsed. */

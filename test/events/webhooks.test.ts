@@ -184,7 +184,7 @@ describe("retries", () => {
     expect(row).toMatchObject({ status: "delivered", attempts: 2, last_status: 200, type: "call.initiated" });
     await Bun.sleep(200);
     expect(forCall(rx.requests, id, "/flaky")).toHaveLength(2);
-  });
+  }, 15_000);
 
   test("a 500 is retried and then delivered", async () => {
     const { id } = scenario["/boom"]!;
@@ -196,7 +196,7 @@ describe("retries", () => {
       (await events("delivered")).find((e) => e.call_id === id && e.receiver === "callback"),
     );
     expect(row).toMatchObject({ attempts: 2, last_status: 200 });
-  });
+  }, 15_000);
 
   test("a 429 is retried no sooner than its Retry-After (6 s, beyond any first backoff)", async () => {
     const { id } = scenario["/slow-down"]!;
@@ -209,7 +209,7 @@ describe("retries", () => {
       (await events("delivered")).find((e) => e.call_id === id && e.receiver === "callback"),
     );
     expect(row).toMatchObject({ attempts: 2, last_status: 200 });
-  });
+  }, 15_000);
 
   test("a 400 is not retried: the event is failed at once", async () => {
     const { id } = scenario["/bad"]!;
