@@ -51,9 +51,12 @@ export function startBackground(ctx: AppContext): Background {
     recovered: (written) => ctx.log.info("stored the held transcript turns and metrics", { written }),
   });
   // Signalled from inside the transaction that made the change: the worker must look after it commits.
-  ctx.signals.eventsQueued = detached(delivery.wake);
-  ctx.signals.callEnded = detached(reporting.wake);
-  ctx.signals.retryScheduled = detached(retries.wake);
+  // A signal from inside a transaction wakes its worker once that transaction has committed, or the worker,
+  // on another connection, would look before the COMMIT lands and find nothing until its next poll.
+  const onCommit = (wake: () => void) => () => ctx.store.afterCommit(detached(wake));
+  ctx.signals.eventsQueued = onCommit(delivery.wake);
+  ctx.signals.callEnded = onCommit(reporting.wake);
+  ctx.signals.retryScheduled = onCommit(retries.wake);
   return {
     async stop() {
       ctx.signals.eventsQueued = () => {};

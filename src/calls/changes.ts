@@ -41,14 +41,15 @@ export function createChangeFeed(onListenerError: (error: unknown) => void = () 
 export function announcingStore(store: Store, feed: ChangeFeed): Store {
   return {
     ...store,
+    // Announced once committed: a listener reads on another connection, and must find the change there.
     async insertCall(call, at) {
       const row = await store.insertCall(call, at);
-      feed.publish(row.id);
+      store.afterCommit(() => feed.publish(row.id));
       return row;
     },
     async updateCall(id, patch, at) {
       const row = await store.updateCall(id, patch, at);
-      feed.publish(id);
+      store.afterCommit(() => feed.publish(id));
       return row;
     },
     upsertTurn(turn, events) {

@@ -159,6 +159,12 @@ export interface Store extends OutboxStore {
    */
   transaction<T>(fn: () => Promise<T>): Promise<T>;
   /**
+   * Runs `fn` once the transaction the caller is in has committed (not at all if it rolls back), or at once
+   * outside one: a worker woken from inside a transaction would otherwise look, on another connection, before
+   * the COMMIT lands, and find nothing until its next poll.
+   */
+  afterCommit(fn: () => void): void;
+  /**
    * Inside a transaction: held until it ends, so two admissions (count the active calls, then insert one)
    * never interleave, on any instance. SQLite's write transaction already serialises them.
    */

@@ -86,6 +86,8 @@ function must(row: CallRow | null, id: string): CallRow {
 interface Frame {
   tx: TransactionSQL;
   live: boolean;
+  /** What waits for the COMMIT (afterCommit). */
+  committed: (() => void)[];
 }
 
 /**
@@ -102,8 +104,9 @@ function connections(sql: SQL) {
     current,
     db: (): SQL => current()?.tx ?? sql,
     async begin<T>(fn: () => Promise<T>): Promise<T> {
+      const committed: (() => void)[] = [];
       const result = await sql.begin(async (tx) => {
-        const frame: Frame = { tx, live: true };
+        const frame: Frame = { tx, live: true, committed };
         try {
           // Wrapped, so a result that is an array of promises is not taken for pipelined queries.
           return { value: await als.run(frame, fn) };
@@ -111,7 +114,13 @@ function connections(sql: SQL) {
           frame.live = false;
         }
       });
+      for (const after of committed) after();
       return result.value as T;
+    },
+    afterCommit(fn: () => void): void {
+      const frame = current();
+      if (frame) frame.committed.push(fn);
+      else fn();
     },
   };
 }
@@ -433,6 +442,7 @@ function pgStore(sql: SQL): Store {
   return {
     kind: "postgres",
     ...wrapped,
+    afterCommit: c.afterCommit,
     upsertTurn: (turn, events) => batch.addTurn(turn, events),
     saveMetrics: (id, metrics, at) => batch.setMetrics(id, metrics, at),
     onWriteError(sink) {

@@ -200,6 +200,8 @@ function commitBatch(db: Database, q: Statements, outbox: SqliteOutbox): CommitB
 /** Marks the async context of a transaction's fn; `done` once it ended, for work that fn left running. */
 interface Mark {
   done: boolean;
+  /** What waits for the COMMIT (afterCommit). */
+  committed: (() => void)[];
 }
 
 /**
@@ -232,19 +234,27 @@ function transactions(db: Database, beforeBegin: () => void) {
     open = new Promise((resolve) => {
       end = resolve;
     });
-    const mark: Mark = { done: false };
+    const mark: Mark = { done: false, committed: [] };
+    let result: T;
     try {
       beforeBegin();
       db.exec("BEGIN IMMEDIATE");
-      return await commitOrRollBack(db, () => marks.run(mark, fn));
+      result = await commitOrRollBack(db, () => marks.run(mark, fn));
     } finally {
       mark.done = true;
       open = null;
       end();
       release();
     }
+    for (const after of mark.committed) after();
+    return result;
   }
-  return { inTurn, transaction };
+  function afterCommit(fn: () => void): void {
+    const mark = marks.getStore();
+    if (mark && !mark.done) mark.committed.push(fn);
+    else fn();
+  }
+  return { inTurn, transaction, afterCommit };
 }
 
 async function commitOrRollBack<T>(db: Database, fn: () => Promise<T>): Promise<T> {
@@ -400,6 +410,7 @@ export function openStore(dataDir: string): Store {
     requeue: fresh(outbox.requeue),
     countPending: fresh(outbox.countPending),
     transaction: tx.transaction,
+    afterCommit: tx.afterCommit,
     // BEGIN IMMEDIATE takes the file's write lock: admissions are serialised already.
     lockAdmission: async () => {},
     flush: fresh(() => {}),

@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { NewCall, Store, TurnRow, WriteErrorSink } from "../../src/calls/store-api.ts";
 import { BATCH_MS } from "../../src/calls/store-api.ts";
 import type { NewOutboxRow } from "../../src/events/outbox.ts";
+import { until } from "../support/until.ts";
 
 export interface OpenedStore {
   store: Store;
@@ -577,6 +578,30 @@ function transactionTests(ctx: Ctx): void {
       });
       await expect(failing).rejects.toThrow("outer fails");
       expect(await ctx.store.getCall("c2")).toBeNull();
+    });
+
+    test("afterCommit runs once the transaction has committed, never after a rollback, at once outside one", async () => {
+      const seen: string[] = [];
+      const peer = await ctx.opened.peer();
+      try {
+        await ctx.store.transaction(async () => {
+          await ctx.store.insertCall(newCall("c2"), T0);
+          // Another connection (another instance) sees the row by the time the function runs.
+          ctx.store.afterCommit(() => void peer.getCall("c2").then((row) => seen.push(`committed ${row?.id}`)));
+          seen.push("inside");
+        });
+        await until(() => seen.length === 2);
+        expect(seen).toEqual(["inside", "committed c2"]);
+        const failing = ctx.store.transaction(async () => {
+          ctx.store.afterCommit(() => seen.push("rolled back"));
+          throw new Error("no");
+        });
+        await expect(failing).rejects.toThrow("no");
+        ctx.store.afterCommit(() => seen.push("outside"));
+        expect(seen).toEqual(["inside", "committed c2", "outside"]);
+      } finally {
+        await peer.close();
+      }
     });
   });
 }
