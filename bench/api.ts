@@ -1,40 +1,49 @@
 // POST /api/call latency with many clients at once, against the simulated carrier's REST API.
-import { startCarrier } from "../src/sim/carrier.ts";
+import { type Carrier, startCarrier } from "../src/sim/carrier.ts";
 import { pool, startServerProcess, UNLIMITED } from "./server.ts";
 import { percentile } from "./stats.ts";
 
+/** The environment that points a server child at the simulated carrier. */
+export function carrierEnv(carrier: Carrier): Record<string, string> {
+  return {
+    TWILIO_ACCOUNT_SID: carrier.accountSid,
+    TWILIO_AUTH_TOKEN: carrier.authToken,
+    TWILIO_PHONE_NUMBER: carrier.phoneNumber,
+    TWILIO_API_BASE_URL: carrier.url,
+  };
+}
+
+/** One POST /api/call; `ms` runs until the whole answer is read (its parsing is not timed). */
+export async function postCall(serverUrl: string, body: string): Promise<{ ms: number; callId: string }> {
+  const t0 = performance.now();
+  const res = await fetch(`${serverUrl}/api/call`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body,
+  });
+  const text = await res.text();
+  const ms = performance.now() - t0;
+  if (!res.ok) throw new Error(`POST /api/call answered ${res.status}: ${text}`);
+  return { ms, callId: JSON.parse(text).call_id };
+}
+
 export async function runApiBench(clients = 50, requests = 2000) {
   const carrier = await startCarrier();
-  const server = await startServerProcess(
-    {
-      TWILIO_ACCOUNT_SID: carrier.accountSid,
-      TWILIO_AUTH_TOKEN: carrier.authToken,
-      TWILIO_PHONE_NUMBER: carrier.phoneNumber,
-      TWILIO_API_BASE_URL: carrier.url,
-    },
-    UNLIMITED,
-  );
+  const server = await startServerProcess(carrierEnv(carrier), UNLIMITED);
   try {
     const body = JSON.stringify({
       to: "+15550100006",
       webhook_url: "https://bench.example.com",
       metadata: { bench: true },
     });
-    const call = async () => {
-      const t0 = performance.now();
-      const res = await fetch(`${server.url}/api/call`, {
-        method: "POST",
-        headers: { "Content-Type": "application/json" },
-        body,
-      });
-      if (!res.ok) throw new Error(`POST /api/call answered ${res.status}: ${await res.text()}`);
-      await res.arrayBuffer();
-      return performance.now() - t0;
-    };
-    await pool(Array.from({ length: 100 }), 10, async () => void (await call())); // warm-up
+    await pool(Array.from({ length: 100 }), 10, async () => void (await postCall(server.url, body))); // warm-up
     const times: number[] = [];
     const t0 = performance.now();
-    await pool(Array.from({ length: requests }), clients, async () => void times.push(await call()));
+    await pool(
+      Array.from({ length: requests }),
+      clients,
+      async () => void times.push((await postCall(server.url, body)).ms),
+    );
     const seconds = (performance.now() - t0) / 1000;
     times.sort((a, b) => a - b);
     return {

@@ -1,4 +1,4 @@
-// `bun run bench [-- --calls 1,100,500,1000 --seconds 60 --only frame,startup,api,load --write]`
+// `bun run bench [-- --calls 1,100,500,1000 --seconds 60 --only frame,startup,api,load,store --write]`
 // Runs the benchmarks, prints a Markdown report and, with --write, saves it as bench/RESULTS.md.
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -8,13 +8,14 @@ import { frameTable, runFrameBench } from "./frame.ts";
 import { type LoadResult, runLoad } from "./load.ts";
 import { compile, runStartupBench } from "./startup.ts";
 import { fmt } from "./stats.ts";
+import { runStoreBench, storeSection } from "./store.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
     calls: { type: "string", default: "1,100,500,1000" },
     seconds: { type: "string", default: "60" },
-    only: { type: "string", default: "frame,startup,api,load" },
+    only: { type: "string", default: "frame,startup,api,load,store" },
     write: { type: "boolean", default: false },
   },
 });
@@ -111,6 +112,14 @@ if (only.has("api")) {
   say(
     `${a.clients} concurrent clients, ${a.requests} calls: p50 **${fmt(a.p50)} ms**, p99 **${fmt(a.p99)} ms**, max ${fmt(a.max)} ms, ${fmt(a.perSecond, 0)} calls/s.`,
   );
+}
+
+if (only.has("store")) {
+  const section = storeSection(await runStoreBench());
+  say();
+  say("## 6. Storage: SQLite against PostgreSQL");
+  say();
+  for (const line of section) say(line);
 }
 
 if (values.write) {
