@@ -141,11 +141,12 @@ describe("several instances on one PostgreSQL", () => {
     expect(await twilioRequests(c.a)).toBe(0);
     expect(await twilioRequests(c.b)).toBeGreaterThan(3);
 
+    // Once the report is made nothing changes the call any more: both instances show the same one.
+    await until(async () => (await api(c.a, `/api/calls/${id}`)).body.report?.outcome, "the report", 30_000);
     const fromA = (await api(c.a, `/api/calls/${id}`)).body;
     const fromB = (await api(c.b, `/api/calls/${id}`)).body;
     expect(fromA.transcript.length).toBeGreaterThan(3);
     expect(fromB).toEqual(fromA);
-    await until(async () => (await api(c.a, `/api/calls/${id}`)).body.report?.outcome, "the report", 30_000);
   });
 
   test("spread over both instances, webhook by webhook, calls complete with their transcripts", async () => {
@@ -193,9 +194,12 @@ describe("several instances on one PostgreSQL", () => {
     const survivor = holder === c.a ? c.b : c.a;
     await kill(holder);
     c.proxy.setBackends([backend(survivor)]);
-    const done = await until(() => ended(survivor, id), "the call to end", 30_000);
-    // The stream closed with the instance; with no TwiML left, Twilio completed the call and said so.
-    expect(done).toMatchObject({ status: "completed", end_reason: "completed" });
+    const bound = (RING_TIMEOUT_S + 60) * 1000;
+    const done = await until(() => ended(survivor, id), "the survivor to settle the call", bound);
+    // Mostly the stream closes with the instance, Twilio has no TwiML left and reports the call completed to the
+    // survivor. Should that not reach it, the survivor takes the call over once the lease lapses and hangs it up.
+    expect(done.status).toBe("completed");
+    expect(["completed", "server_restart"]).toContain(done.end_reason);
   });
 
   test("kill -9 with a ringing call whose callbacks are lost and events in flight: the survivor takes both over", async () => {
