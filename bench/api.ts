@@ -1,17 +1,8 @@
 // POST /api/call latency with many clients at once, against the simulated carrier's REST API.
-import { type Carrier, startCarrier } from "../src/sim/carrier.ts";
+import { startCarrier } from "../src/sim/carrier.ts";
+import { simulatorEnv } from "../src/sim/simulators.ts";
 import { pool, startServerProcess, UNLIMITED } from "./server.ts";
 import { percentile } from "./stats.ts";
-
-/** The environment that points a server child at the simulated carrier. */
-export function carrierEnv(carrier: Carrier): Record<string, string> {
-  return {
-    TWILIO_ACCOUNT_SID: carrier.accountSid,
-    TWILIO_AUTH_TOKEN: carrier.authToken,
-    TWILIO_PHONE_NUMBER: carrier.phoneNumber,
-    TWILIO_API_BASE_URL: carrier.url,
-  };
-}
 
 /** One POST /api/call; `ms` runs until the whole answer is read (its parsing is not timed). */
 export async function postCall(serverUrl: string, body: string): Promise<{ ms: number; callId: string }> {
@@ -29,7 +20,7 @@ export async function postCall(serverUrl: string, body: string): Promise<{ ms: n
 
 export async function runApiBench(clients = 50, requests = 2000) {
   const carrier = await startCarrier();
-  const server = await startServerProcess(carrierEnv(carrier), UNLIMITED);
+  const server = await startServerProcess(simulatorEnv({ carrier }), UNLIMITED);
   try {
     const body = JSON.stringify({
       to: "+15550100006",

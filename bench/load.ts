@@ -6,6 +6,7 @@ import { realtimeUrl } from "../src/model/realtime.ts";
 import { startCarrier } from "../src/sim/carrier.ts";
 import { connectMediaStream, type MediaClient, type MediaClientOptions } from "../src/sim/media-stream.ts";
 import { loadScript } from "../src/sim/script.ts";
+import { simulatorEnv } from "../src/sim/simulators.ts";
 import { type RealtimeSim, startRealtimeSim } from "../src/sim/voice-model.ts";
 import { startRelayProcess } from "./relay.ts";
 import { pool, startServerProcess, UNLIMITED } from "./server.ts";
@@ -71,17 +72,7 @@ interface Target {
 
 async function startServerTarget(model: RealtimeSim, probe: MediaClientOptions["probe"]): Promise<Target> {
   const carrier = await startCarrier({ autoCalls: { script: await loadScript(), probe } });
-  const server = await startServerProcess(
-    {
-      TWILIO_ACCOUNT_SID: carrier.accountSid,
-      TWILIO_AUTH_TOKEN: carrier.authToken,
-      TWILIO_PHONE_NUMBER: carrier.phoneNumber,
-      TWILIO_API_BASE_URL: carrier.url,
-      OPENAI_API_KEY: model.apiKey,
-      OPENAI_BASE_URL: model.httpBaseUrl,
-    },
-    UNLIMITED,
-  ).catch(async (e) => {
+  const server = await startServerProcess(simulatorEnv({ carrier, model }), UNLIMITED).catch(async (e) => {
     await carrier.stop();
     throw e;
   });

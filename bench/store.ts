@@ -4,9 +4,10 @@
 import { SQL } from "bun";
 import { startCarrier } from "../src/sim/carrier.ts";
 import { conversation, loadScript } from "../src/sim/script.ts";
+import { simulatorEnv } from "../src/sim/simulators.ts";
 import { startRealtimeSim } from "../src/sim/voice-model.ts";
 import { type Postgres, startPostgres } from "../test/support/postgres.ts";
-import { carrierEnv, postCall } from "./api.ts";
+import { postCall } from "./api.ts";
 import { type PgWireCounter, startPgWireCounter } from "./pg-wire.ts";
 import { pool, startServerProcess, UNLIMITED } from "./server.ts";
 import { fmt, percentile } from "./stats.ts";
@@ -103,7 +104,7 @@ async function netRoundTrips(db: Database, idle: number | null, fn: () => Promis
 /** POST /api/call from CLIENTS clients at once, the calls left queued at a carrier that plays nothing. */
 async function apiRun(db: Database): Promise<ApiRun> {
   const carrier = await startCarrier();
-  const server = await startServerProcess({ ...carrierEnv(carrier), ...db.env }, UNLIMITED);
+  const server = await startServerProcess({ ...simulatorEnv({ carrier }), ...db.env }, UNLIMITED);
   try {
     const body = JSON.stringify({ to: SILENT, webhook_url: "https://bench.example.com", metadata: { bench: true } });
     const post = async () => (await postCall(server.url, body)).ms;
@@ -206,10 +207,7 @@ async function wholeCallRun(db: Database): Promise<WholeCallRun> {
   const script = await loadScript();
   const model = startRealtimeSim({ ...conversation(script, "talks"), responseDelayMs: 250, speed: SPEED });
   const carrier = await startCarrier({ autoCalls: { script, speed: SPEED } });
-  const server = await startServerProcess(
-    { ...carrierEnv(carrier), OPENAI_API_KEY: model.apiKey, OPENAI_BASE_URL: model.httpBaseUrl, ...db.env },
-    UNLIMITED,
-  );
+  const server = await startServerProcess({ ...simulatorEnv({ carrier, model }), ...db.env }, UNLIMITED);
   try {
     const playAll = async (polled: () => void) => {
       const calls: PlayedCall[] = [];

@@ -6,9 +6,8 @@ import { afterAll, beforeAll, describe, expect, setDefaultTimeout, test } from "
 import { rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { SQL } from "bun";
-import { type Carrier, startCarrier } from "../src/sim/carrier.ts";
-import { loadScript } from "../src/sim/script.ts";
-import { startRealtimeSim } from "../src/sim/voice-model.ts";
+import type { Carrier } from "../src/sim/carrier.ts";
+import { simulatorEnv, startSimulators } from "../src/sim/simulators.ts";
 import { tempDir } from "./support/app.ts";
 import { type Postgres, startPostgres } from "./support/postgres.ts";
 import { childApi as api, cleanedAfterEach, type ServerProcess, spawnServer } from "./support/process.ts";
@@ -53,16 +52,8 @@ async function cluster(maxConcurrent = 2, receiverDelayMs = 0): Promise<Cluster>
   const url = await pg.createDatabase();
   const db = new SQL(url);
   cleanups.push(() => db.close());
-  const script = await loadScript();
-  const model = startRealtimeSim({
-    callerTranscripts: script.caller.map((s) => s.line.text),
-    agentReplies: script.agent,
-    responseDelayMs: 250,
-    speed: SPEED,
-  });
-  cleanups.push(() => model.stop());
-  const carrier = await startCarrier({ autoCalls: { script, speed: SPEED }, freshConnections: true });
-  cleanups.push(() => carrier.stop());
+  const sims = await startSimulators({ speed: SPEED, freshConnections: true });
+  cleanups.push(() => sims.stop());
   const receiver = startReceiver(() => ({ status: 204, delayMs: receiverDelayMs }));
   cleanups.push(() => receiver.stop());
   const proxy = await startRoundRobinProxy([]);
@@ -84,19 +75,14 @@ async function cluster(maxConcurrent = 2, receiverDelayMs = 0): Promise<Cluster>
     AGENTICAI_DATA_DIR: join(dir, name),
     AGENTICAI_CONFIG: configPath,
     AGENTICAI_EVENTS_URL: `${receiver.url}/events`,
-    TWILIO_ACCOUNT_SID: carrier.accountSid,
-    TWILIO_AUTH_TOKEN: carrier.authToken,
-    TWILIO_PHONE_NUMBER: carrier.phoneNumber,
-    TWILIO_API_BASE_URL: carrier.url,
-    OPENAI_API_KEY: model.apiKey,
-    OPENAI_BASE_URL: model.httpBaseUrl,
+    ...simulatorEnv(sims),
   });
   const [a, b] = await Promise.all([
     spawnServer(["server"], env("a"), children),
     spawnServer(["server"], env("b"), children),
   ]);
   proxy.setBackends([backend(a!), backend(b!)]);
-  return { a: a!, b: b!, proxy, carrier, receiver, db };
+  return { a: a!, b: b!, proxy, carrier: sims.carrier, receiver, db };
 }
 
 async function place(on: ServerProcess, to: string): Promise<string> {

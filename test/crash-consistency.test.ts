@@ -10,9 +10,8 @@ import { expect, test } from "bun:test";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Carrier, startCarrier } from "../src/sim/carrier.ts";
-import { loadScript } from "../src/sim/script.ts";
-import { type RealtimeSim, startRealtimeSim } from "../src/sim/voice-model.ts";
+import type { Carrier } from "../src/sim/carrier.ts";
+import { simulatorEnv, startSimulators } from "../src/sim/simulators.ts";
 import { childApi as api, cleanedAfterEach, type ServerProcess, spawnServer } from "./support/process.ts";
 import { closedPort, startReceiver } from "./support/receiver.ts";
 import { until } from "./support/until.ts";
@@ -46,7 +45,6 @@ interface Accepted {
 
 interface World {
   carrier: Carrier;
-  model: RealtimeSim;
   dataDir: string;
   port: number;
   env: Record<string, string>;
@@ -57,16 +55,8 @@ async function world(): Promise<World> {
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const configPath = join(dir, "config.yaml");
   writeFileSync(configPath, "calls:\n  max_concurrent: 1000\nlimits:\n  api_requests_per_minute: 100000\n");
-  const script = await loadScript();
-  const model = startRealtimeSim({
-    callerTranscripts: script.caller.map((s) => s.line.text),
-    agentReplies: script.agent,
-    responseDelayMs: 250,
-    speed: SPEED,
-  });
-  cleanups.push(() => model.stop());
-  const carrier = await startCarrier({ autoCalls: { script, speed: SPEED } });
-  cleanups.push(() => carrier.stop());
+  const sims = await startSimulators({ speed: SPEED });
+  cleanups.push(() => sims.stop());
   // Events go somewhere, so the outbox fills; the receiver takes everything.
   const receiver = startReceiver();
   cleanups.push(() => receiver.stop());
@@ -80,14 +70,9 @@ async function world(): Promise<World> {
     AGENTICAI_DATA_DIR: dataDir,
     AGENTICAI_CONFIG: configPath,
     AGENTICAI_EVENTS_URL: `${receiver.url}/events`,
-    TWILIO_ACCOUNT_SID: carrier.accountSid,
-    TWILIO_AUTH_TOKEN: carrier.authToken,
-    TWILIO_PHONE_NUMBER: carrier.phoneNumber,
-    TWILIO_API_BASE_URL: carrier.url,
-    OPENAI_API_KEY: model.apiKey,
-    OPENAI_BASE_URL: model.httpBaseUrl,
+    ...simulatorEnv(sims),
   };
-  return { carrier, model, dataDir, port, env };
+  return { carrier: sims.carrier, dataDir, port, env };
 }
 
 function start(w: World): Promise<ServerProcess> {

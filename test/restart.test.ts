@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { type Carrier, type CarrierOptions, startCarrier } from "../src/sim/carrier.ts";
+import { simulatorEnv } from "../src/sim/simulators.ts";
 import { childApi as api, cleanedAfterEach, type ServerProcess, spawnServer } from "./support/process.ts";
 
 const TO = "+15551230001";
@@ -44,12 +45,7 @@ function setup(): Setup {
 }
 
 function twilioEnv(f: Carrier, baseUrl = f.url): Record<string, string> {
-  return {
-    TWILIO_ACCOUNT_SID: f.accountSid,
-    TWILIO_AUTH_TOKEN: f.authToken,
-    TWILIO_PHONE_NUMBER: f.phoneNumber,
-    TWILIO_API_BASE_URL: baseUrl,
-  };
+  return { ...simulatorEnv({ carrier: f }), TWILIO_API_BASE_URL: baseUrl };
 }
 
 function startServer(s: Setup, port: number, env: Record<string, string>): Promise<ServerProcess> {

@@ -12,6 +12,8 @@ export interface SimulatorOptions {
    * both sides as given. The carrier's callee is chosen by the number dialled, so dial the persona's.
    */
   scenario?: Scenario | Conversation;
+  /** Each webhook on a connection of its own, so a load balancer in front of several servers spreads them. */
+  freshConnections?: boolean;
 }
 
 export interface Simulators {
@@ -28,7 +30,10 @@ export async function startSimulators(opts: SimulatorOptions = {}): Promise<Simu
   const sides = (s: Scenario | Conversation) => (typeof s === "string" ? conversation(script, s) : s);
   // A quarter second of "thinking" before each reply, so latencies look like a hosted model's.
   const model = startRealtimeSim({ ...sides(opts.scenario ?? "talks"), responseDelayMs: 250, speed: opts.speed });
-  const carrier = await startCarrier({ autoCalls: { script, speed: opts.speed, record: opts.record } });
+  const carrier = await startCarrier({
+    autoCalls: { script, speed: opts.speed, record: opts.record },
+    freshConnections: opts.freshConnections,
+  });
   return {
     carrier,
     model,
@@ -38,6 +43,18 @@ export async function startSimulators(opts: SimulatorOptions = {}): Promise<Simu
       await carrier.stop();
       model.stop();
     },
+  };
+}
+
+/** The environment that points a server process at the simulators: the carrier, and the voice model if given. */
+export function simulatorEnv(sims: { carrier: Carrier; model?: RealtimeSim }): Record<string, string> {
+  const { carrier, model } = sims;
+  return {
+    TWILIO_ACCOUNT_SID: carrier.accountSid,
+    TWILIO_AUTH_TOKEN: carrier.authToken,
+    TWILIO_PHONE_NUMBER: carrier.phoneNumber,
+    TWILIO_API_BASE_URL: carrier.url,
+    ...(model ? { OPENAI_API_KEY: model.apiKey, OPENAI_BASE_URL: model.httpBaseUrl } : {}),
   };
 }
 

@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Webhook } from "standardwebhooks";
 import { type Carrier, startCarrier } from "../../src/sim/carrier.ts";
+import { simulatorEnv } from "../../src/sim/simulators.ts";
 import { storedMeta } from "../support/app.ts";
 import { childApi as api, cleanedAfterEach, type ServerProcess, spawnServer } from "../support/process.ts";
 import { closedPort, type Receiver, startReceiver } from "../support/receiver.ts";
@@ -53,10 +54,7 @@ test("events queued while the receiver is down are all delivered after a kill -9
     AGENTICAI_DATA_DIR: dataDir,
     AGENTICAI_CONFIG: configPath,
     AGENTICAI_EVENTS_URL: `http://127.0.0.1:${port}/events`,
-    TWILIO_ACCOUNT_SID: carrier.accountSid,
-    TWILIO_AUTH_TOKEN: carrier.authToken,
-    TWILIO_PHONE_NUMBER: carrier.phoneNumber,
-    TWILIO_API_BASE_URL: carrier.url,
+    ...simulatorEnv({ carrier }),
   };
   const first = await spawnServer(["server"], env, children);
   // No secret configured: the one generated at first start must sign the restarted server's deliveries too.
