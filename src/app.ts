@@ -2,15 +2,15 @@ import { hostname } from "node:os";
 import type { Bridge } from "./bridge/bridge.ts";
 import { createCallTools } from "./bridge/tools/all.ts";
 import type { ToolRegistry } from "./bridge/tools.ts";
-import { announcingStore, type ChangeFeed, createChangeFeed } from "./calls/changes.ts";
-import { openStorage } from "./calls/storage.ts";
-import type { Store } from "./calls/store.ts";
 import type { Config } from "./config/schema.ts";
 import { legacyEventsSecret, newSecret } from "./events/signing.ts";
 import type { Logger } from "./log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "./metrics/registry.ts";
 import { countedTwilio } from "./metrics/twilio.ts";
 import { randomBytes, randomToken } from "./runtime/crypto.ts";
+import { announcingStore, type ChangeFeed, createChangeFeed } from "./store/changes.ts";
+import { openStorage } from "./store/open.ts";
+import type { Store } from "./store/store.ts";
 import { createTwilioRest, type TwilioRest } from "./twilio/rest.ts";
 
 /** Everything a request handler may touch, created once in main and passed down; nothing else is shared. */

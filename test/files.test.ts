@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { openStore } from "../src/calls/store.ts";
+import { openStore } from "../src/store/sqlite.ts";
 import { tempDir } from "./support/app.ts";
 import { cleanedAfterEach, spawnServer } from "./support/process.ts";
 

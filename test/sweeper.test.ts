@@ -1,7 +1,7 @@
 // Calls that stop hearing from Twilio are settled by the sweeper. It runs every 15 s in the server;
 // here the clock is moved past the quiet limit and one sweep is run by hand.
 import { afterEach, describe, expect, test } from "bun:test";
-import { sweep } from "../src/calls/sweeper.ts";
+import { sweep } from "../src/workers/sweeper.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { until } from "./support/until.ts";
 

@@ -1,3 +1,6 @@
+// src/agent/ owns what the server has the agent say or tells the model (greetings, check-ins, goodbyes).
+// It imports nothing: every caller decides when a line is said, this only what.
+//
 // Everything the server itself has the agent say, or tells the model about the call, in one place: the
 // model speaks these in the call's own language and voice. The apologies said "by Twilio's own voice" are
 // the only exception, because they are said when there is no model on the call to say them.

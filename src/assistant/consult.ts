@@ -1,3 +1,6 @@
+// src/assistant/ owns the calls this server makes to the owner's assistant (OpenClaw) during a call.
+// It imports only the openai SDK: the bridge asks it through BridgeDeps.consult, and it knows no call.
+//
 // Asking the owner's OpenClaw assistant a question mid-call, through the gateway's OpenAI-compatible
 // `POST /v1/chat/completions`. The openai SDK loads on the first question, never at start-up.
 // Every failure comes back as a result: the call must go on whatever the gateway does.

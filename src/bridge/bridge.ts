@@ -1,3 +1,6 @@
+// src/bridge/ owns one call's audio bridge, from Twilio's media stream to the model and back. It must not
+// import calls/, workers/ or http/: what it needs of them comes in BridgeDeps (deps.ts).
+//
 // One call's audio bridge: Twilio's media stream on one side, the realtime model on the other. This
 // module owns the bridge's lifetime: its timers, its limits and its close. parts.ts builds and wires
 // the parts, each with one concern: caller-audio.ts and agent-audio.ts move the audio, playback.ts
@@ -5,53 +8,15 @@
 // the model, turns.ts keeps the transcript, tools.ts and tool-calls.ts run the model's tools, and
 // hangup.ts ends the call for the agent.
 
-import type { ConsultResult } from "../assistant/consult.ts";
-import type { Config } from "../config/schema.ts";
-import type { Logger } from "../log.ts";
-import type { Recorder } from "../recording/recorder.ts";
 import type { StartMessage } from "../twilio/media.ts";
 import { readTwilioMessage } from "../twilio/media.ts";
 import type { TwilioSocket } from "./agent-audio.ts";
-import type { HangupReason } from "./hangup.ts";
+import type { BridgeDeps } from "./deps.ts";
 import { heldUntilAttached } from "./held-store.ts";
 import type { CallMetrics } from "./metrics.ts";
 import { createParts } from "./parts.ts";
-import type { SilencePolicy } from "./silence.ts";
-import type { AgentOutcome, ToolRegistry } from "./tools.ts";
-import type { BridgeStore } from "./turns.ts";
 
 export type { TwilioSocket } from "./agent-audio.ts";
-
-export interface BridgeCall {
-  id: string;
-  direction: "outbound" | "inbound";
-  prompt: string;
-  /** The tools this call's model is offered. */
-  tools: ReadonlySet<string>;
-  silence: SilencePolicy;
-  /** Said instead of the greeting by an agent coming back to a call (after a transfer nobody took). */
-  opening?: string;
-}
-
-export interface BridgeDeps {
-  config: Config;
-  log: Logger;
-  store: BridgeStore;
-  tools: ToolRegistry;
-  call: BridgeCall;
-  /** Ends the call through Twilio with this end reason. */
-  hangup(reason: HangupReason | "max_duration"): Promise<unknown>;
-  /** Plays a short apology through Twilio and hangs up; used when the model is gone for good. */
-  apologize(reason: "model_unavailable"): Promise<unknown>;
-  /** The agent's report_outcome: kept as the call's report; a problem with it goes back to the model. */
-  recordOutcome(outcome: AgentOutcome): Promise<string | null>;
-  /** Asks the owner's assistant (consult_assistant). */
-  consult(question: string): Promise<ConsultResult>;
-  /** The call's recording, when it is recorded. */
-  recorder: Recorder | null;
-  /** The bridge is finished: both sockets are closed and its metrics stored. */
-  onClosed(): void;
-}
 
 export interface Bridge {
   readonly callId: string;

@@ -2,7 +2,8 @@
 // land on another instance than the webhook that prepared this bridge, and the bridge there speaks and
 // records the call: this one's greeting and metrics must not reach the call's transcript. Once attached,
 // what was held is written in order and the rest passes straight through.
-import type { BridgeStore, TurnRecord } from "./turns.ts";
+import type { TurnRow } from "../store/store.ts";
+import type { BridgeStore } from "./turns.ts";
 
 export interface HeldStore {
   store: BridgeStore;
@@ -12,7 +13,7 @@ export interface HeldStore {
 
 export function heldUntilAttached(store: BridgeStore): HeldStore {
   let released = false;
-  const held: TurnRecord[] = [];
+  const held: TurnRow[] = [];
   return {
     store: {
       upsertTurn(turn) {

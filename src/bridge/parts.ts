@@ -17,12 +17,13 @@ import {
   turnTakingOff,
   userTextMessage,
 } from "../model/realtime.ts";
+import type { TurnRow } from "../store/store.ts";
 import type { TwilioHandlers } from "../twilio/media.ts";
 import { type AgentAudio, createAgentAudio } from "./agent-audio.ts";
 import { audioLimits } from "./audio-queue.ts";
-import type { BridgeCall, BridgeDeps } from "./bridge.ts";
 import { type CallerAudio, createCallerAudio } from "./caller-audio.ts";
 import { type Cut, createCut } from "./cut.ts";
+import type { BridgeCall, BridgeDeps } from "./deps.ts";
 import { createHangup, type Hangup } from "./hangup.ts";
 import { type CallMetrics, createMetrics } from "./metrics.ts";
 import { modelEventHandlers, type Responses } from "./model-events.ts";
@@ -31,7 +32,7 @@ import { createPlayback, isPlaying, markPlayed, type Playback } from "./playback
 import { createServerLines, type ServerLines, watchSilence } from "./server-lines.ts";
 import { createToolCalls } from "./tool-calls.ts";
 import type { DigitsSent, ToolActions } from "./tools.ts";
-import { createTurns, type TurnRecord } from "./turns.ts";
+import { createTurns } from "./turns.ts";
 
 /** Keypad tones wait behind the agent's queued audio; beyond this past their own length they count as lost. */
 const TONES_WAIT_MS = 10_000;
@@ -54,7 +55,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   const hangup = createHangup({ playback, log, later, hangup: (endReason) => deps.hangup(endReason) });
   // An agent coming back to a call knows what was said before it left, as one that reconnects does: read
   // from the store as each session is set up, and repeated in every instructions of that session.
-  let said: TurnRecord[] | undefined;
+  let said: TurnRow[] | undefined;
   const instructions = (resumed: boolean) =>
     callInstructions(config.agent.preamble, call.prompt, resumed || call.opening ? said : undefined);
   const sessionInstructions = async (resumed: boolean) => {

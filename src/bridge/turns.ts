@@ -1,21 +1,13 @@
 // Turn and transcript bookkeeping: when each side's turn began, its transcript row, and the latency
 // from the caller falling silent to the agent's first audio.
+import type { TurnRow } from "../store/store.ts";
 import type { CallMetrics } from "./metrics.ts";
-
-export interface TurnRecord {
-  call_id: string;
-  role: "caller" | "agent";
-  item_id: string;
-  text: string;
-  started_at: number;
-  interrupted: number;
-}
 
 /** What the bridge stores (batched, never awaited on the audio path), and reads back to resume a conversation. */
 export interface BridgeStore {
-  upsertTurn(turn: TurnRecord): void;
+  upsertTurn(turn: TurnRow): void;
   saveMetrics(callId: string, metrics: string, at: number): void;
-  transcript(callId: string): Promise<TurnRecord[]>;
+  transcript(callId: string): Promise<TurnRow[]>;
 }
 
 export interface Turns {
@@ -39,13 +31,7 @@ export function createTurns(store: BridgeStore, callId: string, metrics: CallMet
   let awaitingFirstAudio = false;
 
   const saveMetrics = () => store.saveMetrics(callId, JSON.stringify(metrics), Date.now());
-  const save = (
-    role: TurnRecord["role"],
-    starts: Map<string, number>,
-    itemId: string,
-    text: string,
-    interrupted = 0,
-  ) => {
+  const save = (role: TurnRow["role"], starts: Map<string, number>, itemId: string, text: string, interrupted = 0) => {
     store.upsertTurn({
       call_id: callId,
       role,

@@ -2,12 +2,12 @@
 // acted on as the call's voicemail policy says. The result comes while the call is already bridged (AMD is
 // asynchronous), after a machine's greeting has ended, so a message left then starts at the beep.
 import type { AppContext } from "../app.ts";
+import type { CallRow } from "../store/store.ts";
 import type { AmdWebhook } from "../twilio/webhook.ts";
 import { enqueueEvent } from "./events.ts";
 import { endCall } from "./hangup.ts";
 import { callOptions } from "./options.ts";
 import { callForWebhook } from "./reports.ts";
-import type { CallRow } from "./store.ts";
 
 /** Results that mean no person answered. */
 const MACHINE = /^(machine_|fax$)/;

@@ -1,6 +1,6 @@
 // How the call service turns a request down, and the lookups that do so most often.
 import type { AppContext } from "../app.ts";
-import type { CallRow } from "./store.ts";
+import type { CallRow } from "../store/store.ts";
 
 export type FailureKind =
   | "invalid"

@@ -1,9 +1,9 @@
 // Which events a change to a call produces, and for whom. Each is built here and enqueued by the
 // caller inside the transaction that makes the change, so an event exists exactly when its change does.
 import type { AppContext } from "../app.ts";
-import { type NewOutboxRow, newEventId } from "../events/outbox.ts";
-import type { CallRow } from "./store.ts";
-import { iso } from "./view.ts";
+import { newEventId } from "../events/signing.ts";
+import type { CallRow, NewOutboxRow } from "../store/store.ts";
+import { iso } from "./time.ts";
 
 export type CallEventType =
   | "call.initiated"

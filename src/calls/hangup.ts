@@ -1,13 +1,13 @@
 // Ending calls from this side: on request, by the agent, or with an apology when the model is gone.
 import { MODEL_LOST_APOLOGY } from "../agent/lines.ts";
 import type { AppContext } from "../app.ts";
+import type { CallRow, EndReason } from "../store/store.ts";
 import { TwilioError } from "../twilio/rest.ts";
 import { isPreAnswer, isTerminal } from "../twilio/status.ts";
 import { sayAndHangup } from "../twilio/twiml.ts";
 import { CallError, getCall, requireTwilio } from "./errors.ts";
 import { applyReport, remoteReport } from "./reports.ts";
 import { cancelRetry } from "./retry-schedule.ts";
-import type { CallRow, EndReason } from "./store.ts";
 
 /**
  * Records that the server is ending the call and why, before asking Twilio: the completed callback

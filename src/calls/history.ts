@@ -1,7 +1,7 @@
 // A call's status history: every status reported or set, with the verdict it got, applied or not.
 import type { AppContext } from "../app.ts";
+import type { EventRow } from "../store/store.ts";
 import type { CallStatus } from "../twilio/status.ts";
-import type { EventRow } from "./store.ts";
 
 export interface HistoryEvent {
   /** null for an orphan: a status callback whose CallSid no call knows yet. */

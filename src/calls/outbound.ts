@@ -1,7 +1,11 @@
+// src/calls/ owns what happens to one call: placing it, Twilio's reports and webhooks, streams, hang-up,
+// transfer, AMD, its options and its view. It must not import workers/, http/ or cli/ (they call into it).
+//
 // Placing outbound calls: where Twilio's webhooks go, whether there is room, and the create at Twilio.
 import { v4 as uuidv4 } from "uuid";
 import type { AppContext } from "../app.ts";
 import type { Logger } from "../log.ts";
+import type { NewCall } from "../store/store.ts";
 import { TwilioError, type TwilioRest } from "../twilio/rest.ts";
 import { TWILIO_PATHS, trimSlash, twilioUrl } from "../twilio/urls.ts";
 import { destinationRefusal } from "./destinations.ts";
@@ -12,7 +16,6 @@ import { addHistory } from "./history.ts";
 import { callOptions, resolveOptions } from "./options.ts";
 import { adoptOrphans } from "./reports.ts";
 import { type CallRequest, MISSING_WEBHOOK } from "./request.ts";
-import type { NewCall } from "./store.ts";
 
 export interface CreatedCall {
   call_id: string;

@@ -5,9 +5,9 @@ import type { AppContext } from "../app.ts";
 import type { AgentOutcome } from "../bridge/tools.ts";
 import { dropOptionalNulls, factsProblem } from "../model/json-schema.ts";
 import type { Outcome, ReportDraft } from "../model/report.ts";
+import type { AttemptRow, CallRow } from "../store/store.ts";
 import type { CallOptions } from "./options.ts";
-import type { AttemptRow, CallRow } from "./store.ts";
-import { iso } from "./view.ts";
+import { iso } from "./time.ts";
 
 export type ReportSource = "model" | "agent_tool" | "fallback";
 

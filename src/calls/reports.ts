@@ -1,16 +1,14 @@
 // Applying what Twilio reports about a call: status callbacks, the voice webhook's status, and the
 // state Twilio gives back when asked.
 import type { AppContext } from "../app.ts";
+import type { CallPatch, CallRow, EventSource, Verdict } from "../store/store.ts";
 import type { RemoteCall } from "../twilio/rest.ts";
-import { type CallStatus, isCallStatus, isTerminal } from "../twilio/status.ts";
+import { isCallStatus, isTerminal } from "../twilio/status.ts";
 import { StatusWebhook } from "../twilio/webhook.ts";
 import { statusEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
 import { retryDelayMs, scheduleRetry } from "./retry-schedule.ts";
-import { END_REASON, judge, type Verdict } from "./status.ts";
-import type { CallPatch, CallRow, EventSource } from "./store.ts";
-
-export type Report = { status: CallStatus; sequence?: number; duration?: number; error?: string };
+import { END_REASON, judge, type Report } from "./status.ts";
 
 /** What a report changes on a call, given the verdict; terminal duplicates may still bring CallDuration. */
 function patchFor(call: CallRow, report: Report, verdict: Verdict, at: number): CallPatch | null {

@@ -2,14 +2,14 @@
 // if the call's retry policy allows another, the call waits for it instead of ending. The wait is stored
 // (next_attempt_at), so a restart keeps it; the retry worker dials when it is due.
 import type { AppContext } from "../app.ts";
+import type { CallRow, EndReason } from "../store/store.ts";
 import type { CallStatus } from "../twilio/status.ts";
 import { enqueueEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
 import { callOptions, type RetryOn } from "./options.ts";
-import type { Report } from "./reports.ts";
+import type { Report } from "./status.ts";
 import { END_REASON } from "./status.ts";
-import type { CallRow, EndReason } from "./store.ts";
-import { iso } from "./view.ts";
+import { iso } from "./time.ts";
 
 const RETRY_ON: Partial<Record<CallStatus, RetryOn>> = { busy: "busy", "no-answer": "no_answer", failed: "failed" };
 

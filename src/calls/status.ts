@@ -1,6 +1,7 @@
 // Our rule for applying a status Twilio reports to a call: which reports move it forward.
+
+import type { EndReason, Verdict } from "../store/store.ts";
 import { type CallStatus, isTerminal } from "../twilio/status.ts";
-import type { EndReason } from "./store.ts";
 
 const RANK: Record<CallStatus, number> = {
   queued: 0,
@@ -19,7 +20,8 @@ export interface Current {
   last_sequence: number;
 }
 
-export type Verdict = "apply" | "duplicate" | "out_of_order" | "after_terminal";
+/** A status as Twilio reported it: by a callback, by the voice webhook, or read back from its REST API. */
+export type Report = { status: CallStatus; sequence?: number; duration?: number; error?: string };
 
 /**
  * Callbacks can arrive late, twice or out of order. A report is applied only if it is newer

@@ -9,15 +9,15 @@ import type { BridgeStore } from "../bridge/turns.ts";
 import { ensureRecordingsDir, recordingPath } from "../recording/files.ts";
 import { createRecorder, type Recorder } from "../recording/recorder.ts";
 import { openWavFile } from "../recording/wav-file.ts";
+import type { CallRow } from "../store/store.ts";
 import type { StartMessage } from "../twilio/media.ts";
 import { verifyStreamToken } from "../twilio/stream-token.ts";
 import { eventRows } from "./events.ts";
 import { apologizeAndHangUp, endCall } from "./hangup.ts";
 import { type CallOptions, callOptions } from "./options.ts";
 import { recordAgentOutcome } from "./report.ts";
-import type { CallRow } from "./store.ts";
+import { iso } from "./time.ts";
 import { transferCall } from "./transfer.ts";
-import { iso } from "./view.ts";
 
 /** Opens the model session for a call before its media stream arrives, so the greeting is ready at once. */
 export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string): Bridge {

@@ -2,6 +2,7 @@
 // ends the media stream (and so the bridge) while the call goes on with the person. The call keeps
 // end_reason `transferred`; the dialled leg's outcome arrives at /twilio/dial-status (dial-status.ts).
 import type { AppContext } from "../app.ts";
+import type { CallRow } from "../store/store.ts";
 import { dial } from "../twilio/twiml.ts";
 import { TWILIO_PATHS, twilioUrl } from "../twilio/urls.ts";
 import { destinationRefusal } from "./destinations.ts";
@@ -9,7 +10,6 @@ import { getCall, requireTwilio } from "./errors.ts";
 import { enqueueEvent } from "./events.ts";
 import { endCall } from "./hangup.ts";
 import { callOptions } from "./options.ts";
-import type { CallRow } from "./store.ts";
 
 /** Twilio's longest call. */
 const MAX_TIME_LIMIT_S = 14_400;

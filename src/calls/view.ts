@@ -1,12 +1,6 @@
+import type { AttemptRow, CallRow, EventRow, TurnRow } from "../store/store.ts";
 import type { CallReport } from "./report.ts";
-import type { AttemptRow, CallRow, EventRow, TurnRow } from "./store.ts";
-
-/** Times are stored as epoch milliseconds and shown as ISO 8601. */
-export function iso(ms: number): string;
-export function iso(ms: number | null): string | null;
-export function iso(ms: number | null): string | null {
-  return ms === null ? null : new Date(ms).toISOString();
-}
+import { iso } from "./time.ts";
 
 /** The API's shape of a call: the original API's list fields first, then everything the store knows. */
 export function callSummary(c: CallRow) {

@@ -3,6 +3,7 @@
 import { v4 as uuidv4 } from "uuid";
 import { MODEL_MISSING_APOLOGY } from "../agent/lines.ts";
 import type { AppContext } from "../app.ts";
+import type { CallRow } from "../store/store.ts";
 import { isCallStatus } from "../twilio/status.ts";
 import { streamToken } from "../twilio/stream-token.ts";
 import { connectStream, reject, sayAndHangup } from "../twilio/twiml.ts";
@@ -14,7 +15,6 @@ import { addHistory } from "./history.ts";
 import { resolveOptions } from "./options.ts";
 import { admit } from "./outbound.ts";
 import { applyReport, callForWebhook } from "./reports.ts";
-import type { CallRow } from "./store.ts";
 import { prepareBridge } from "./streams.ts";
 
 /** Connects the call to a bridge; `opening` replaces the greeting, for an agent coming back to a call. */

@@ -1,12 +1,15 @@
+// src/cli/ owns the command line: the command table, the server's start and stop, and the client commands.
+// It is the top: anything may be imported here, and nothing under src/ imports it.
+//
 // The command table: every command's name, usage text and behaviour, so adding one touches one entry.
 import type { parseArgs } from "node:util";
 import { eventsSecret } from "../app.ts";
-import { openStorage } from "../calls/storage.ts";
 import type { Env } from "../config/env.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
 import { writeLine } from "../log.ts";
 import { DEMO_SCENARIOS, demoScenario } from "../sim/scenarios.ts";
+import { openStorage } from "../store/open.ts";
 import * as client from "./client.ts";
 import { runServer } from "./serve.ts";
 

@@ -3,10 +3,8 @@ import { statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Server } from "bun";
 import { type AppContext, createApp } from "../app.ts";
-import { type Background, startBackground } from "../calls/background.ts";
 import { destinationRefusal } from "../calls/destinations.ts";
 import { drain } from "../calls/drain.ts";
-import { reconcile } from "../calls/reconcile.ts";
 import type { Env } from "../config/env.ts";
 import { ConfigError } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
@@ -18,6 +16,8 @@ import { startGcPacer } from "../runtime/gc-pacer.ts";
 import type { Simulators } from "../sim/simulators.ts";
 import { loadTwilio } from "../twilio/sdk.ts";
 import { VERSION } from "../version.ts";
+import { type Background, startBackground } from "../workers/background.ts";
+import { reconcile } from "../workers/reconcile.ts";
 
 const TWILIO_WARMUP_DELAY_MS = 500;
 

@@ -1,3 +1,5 @@
+// src/config/ owns config.yaml, the environment overrides and their validation (zod, through zod.ts).
+// It imports nothing else of the server: every other folder may read it.
 import { z } from "./zod.ts";
 
 export const DEFAULT_PROMPT = "You are a helpful AI assistant making a phone call.";

@@ -1,6 +1,6 @@
 // What one delivery attempt means for the next: delivered, tried again later, or given up. Pure, so
 // the schedule is tested without a clock.
-import type { AttemptResult, OutboxRow } from "./outbox.ts";
+import type { AttemptResult, OutboxRow } from "../store/store.ts";
 
 /** Retries stop this long after an event was queued. */
 export const GIVE_UP_AFTER_MS = 24 * 60 * 60 * 1000;

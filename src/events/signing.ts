@@ -1,13 +1,20 @@
+// src/events/ owns what is sent to receivers and how: Standard Webhooks signing and ids, the retry schedule,
+// OpenClaw's hook message. It imports only the store's types and runtime/: the workers deliver, not this.
+//
 // Standard Webhooks (standardwebhooks.com): each delivery carries webhook-id, webhook-timestamp and
 // webhook-signature, an HMAC-SHA256 over "id.timestamp.body" keyed with the secret's bytes, so a
 // receiver can check the sender and refuse replays with any of the spec's libraries.
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { v4 as uuidv4 } from "uuid";
 import { hmac, randomBytes } from "../runtime/crypto.ts";
 
 const PREFIX = "whsec_";
 /** Where builds before the secret moved into the database kept it. */
 const LEGACY_SECRET_FILE = "events-secret";
+
+/** A webhook-id in the `msg_` form Standard Webhooks' own tools use. */
+export const newEventId = () => `msg_${uuidv4().replaceAll("-", "")}`;
 
 export function newSecret(): string {
   return PREFIX + randomBytes(32).toString("base64");

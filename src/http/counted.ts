@@ -2,7 +2,7 @@
 import type { Server } from "bun";
 import type { AppContext } from "../app.ts";
 import type { MediaSocketData } from "./media.ts";
-import type { Req, RouteTable } from "./server.ts";
+import type { Req, RouteTable } from "./routes.ts";
 
 /** Paths no route matches share one label, so probing random paths cannot make series without end. */
 export const UNMATCHED_ROUTE = "unmatched";

@@ -1,7 +1,7 @@
 // The outbox over the API: what was not delivered, and a way to send it again.
 import type { AppContext } from "../app.ts";
-import { iso } from "../calls/view.ts";
-import type { OutboxRow, OutboxStatus } from "../events/outbox.ts";
+import { iso } from "../calls/time.ts";
+import type { OutboxRow, OutboxStatus } from "../store/store.ts";
 import { HttpError, json } from "./respond.ts";
 
 const STATUSES: readonly OutboxStatus[] = ["pending", "delivered", "failed"];

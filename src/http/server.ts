@@ -1,3 +1,5 @@
+// src/http/ is the edge: the route table and error mapper (this file), the API, Twilio's webhooks, the media
+// socket and the console. It calls into calls/ and the store; it must not import workers/ or cli/.
 import type { Server } from "bun";
 import type { AppContext } from "../app.ts";
 import { CallError, type FailureKind } from "../calls/errors.ts";
@@ -13,6 +15,7 @@ import { createRateLimiter } from "./ratelimit.ts";
 import { showRecording } from "./recording.ts";
 import { createSignatureRejections, type RejectSignature } from "./rejections.ts";
 import { failure, HttpError, rateLimited } from "./respond.ts";
+import type { Handler, RouteTable } from "./routes.ts";
 import { createLiveStreams } from "./stream.ts";
 import { postAmd, postDialStatus, postStatus, postVoice } from "./twilio.ts";
 
@@ -25,14 +28,6 @@ const STATUS_FOR: Record<FailureKind, number> = {
   not_configured: 503,
   draining: 503,
 };
-
-export type Req = Request & { params: Record<string, string> };
-type Handler = (req: Req, server: Server<MediaSocketData>) => Response | Promise<Response>;
-type Method = "GET" | "POST" | "PUT" | "PATCH" | "DELETE" | "HEAD" | "OPTIONS";
-export type RouteTable = Record<
-  string,
-  Partial<Record<Method, Handler>> | Bun.Serve.Handler<Req, Server<MediaSocketData>, Response | undefined>
->;
 
 const clientAddress = (req: Request, server: Server<MediaSocketData>) => server.requestIP(req)?.address ?? "unknown";
 

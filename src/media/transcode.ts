@@ -1,3 +1,6 @@
+// src/media/ owns audio as numbers: G.711, the resampler, the PCM transcoders and DTMF tones. It imports
+// nothing else of the server, so the hot path depends on no call, socket or store.
+//
 // The linear-PCM path: Twilio's 8 kHz μ-law ⇄ the model's 24 kHz PCM16LE, both as base64 text.
 // Each transcoder owns its buffers and filter state for one call; a frame allocates nothing but the
 // output string, and a buffer grows only when a larger frame than any before arrives.

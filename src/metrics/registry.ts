@@ -1,3 +1,6 @@
+// src/metrics/ owns /metrics: the instruments, the families and the exposition format. It imports only the
+// bridge's per-call metrics type and the Twilio client it counts around; nothing calls back into it but the app.
+//
 // The server's Prometheus families. Counters and histograms live in memory since the start, fed at a
 // few points that each happen once per call, request or delivery attempt; gauges are read at scrape
 // time. Nothing here runs per audio frame: a call's frame counts come from its bridge's own metrics.

@@ -1,3 +1,6 @@
+// src/model/ owns the voice and report models' wire formats (Realtime GA, Chat Completions, report schemas).
+// It imports only config and wire/: the bridge and the workers drive it, it knows no call.
+//
 // OpenAI Realtime (GA) over a plain WebSocket: the URL, every client event the bridge sends, and the reading of
 // server events, with fast paths for the frequent ones.
 import type {

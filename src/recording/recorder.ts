@@ -1,3 +1,6 @@
+// src/recording/ owns call recordings: the stereo WAV writer, the recorder and the files in the data dir.
+// It imports only media/: the call service hands it frames through the bridge.
+//
 // A call's recording: what each side heard, left the caller and right the agent. The caller's frames are the
 // clock, 20 ms each as Twilio sends them (with the gaps it leaves filled); the agent's audio plays in the order
 // it was sent, from when it was sent, so it waits here until the caller's clock reaches it. A `clear` makes

@@ -1,3 +1,6 @@
+// src/runtime/ owns what the runtime lacks: crypto on Bun's hasher, the GC pacer, detached work.
+// It imports nothing of the server, so any folder may use it.
+//
 // HMAC and constant-time comparison on Bun's native hasher and Web Crypto: node:crypto would add a
 // measurable share of every cold start (bench/RESULTS.md) for the same three operations.
 

@@ -6,10 +6,10 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:f
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { createApp } from "../app.ts";
-import { startBackground } from "../calls/background.ts";
 import { type Config, ConfigSchema } from "../config/schema.ts";
 import { startServer } from "../http/server.ts";
 import { createLogger, type Logger } from "../log.ts";
+import { startBackground } from "../workers/background.ts";
 import { startGatewaySim } from "./gateway.ts";
 import { DEMO_SCENARIOS, type DemoScenario, scenarioNumber } from "./scenarios.ts";
 import { type Simulators, simulatedConfig, startSimulators } from "./simulators.ts";

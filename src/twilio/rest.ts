@@ -1,3 +1,5 @@
+// src/twilio/ is the Twilio adapter: REST client, TwiML, signatures, webhooks' shapes, the status vocabulary,
+// the Media Streams codec. It imports only config, runtime and wire: it knows no call or store.
 import { fetchHttpClient } from "./http.ts";
 import { loadTwilio } from "./sdk.ts";
 

@@ -1,3 +1,6 @@
+// src/wire/ owns reading one field of a JSON frame without parsing it, for the codecs' fast paths.
+// It imports nothing.
+//
 // Reading one string field of a JSON text without parsing it, for the frames that carry audio: their
 // keys and values never contain escapes (ids, names of our own, base64), so the first `"key":"` and
 // the next quote delimit the value. Callers decline anything unusual and fall back to JSON.parse.

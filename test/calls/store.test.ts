@@ -5,8 +5,9 @@ import { afterEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { MIGRATIONS } from "../../src/calls/migrations.ts";
-import { BATCH_MS, openStore, type Store } from "../../src/calls/store.ts";
+import { openStore } from "../../src/store/sqlite.ts";
+import { MIGRATIONS } from "../../src/store/sqlite-migrations.ts";
+import { BATCH_MS, type Store } from "../../src/store/store.ts";
 
 let dir = "";
 let store: Store | null = null;

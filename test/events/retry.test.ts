@@ -1,6 +1,5 @@
 // The retry schedule, without a clock: what one attempt's answer means for the next.
 import { describe, expect, test } from "bun:test";
-import type { OutboxRow } from "../../src/events/outbox.ts";
 import {
   type Attempt,
   afterAttempt,
@@ -9,6 +8,7 @@ import {
   parseRetryAfter,
   retryable,
 } from "../../src/events/retry.ts";
+import type { OutboxRow } from "../../src/store/store.ts";
 
 const NOW = Date.UTC(2026, 0, 15, 12, 0, 0);
 const HOUR = 60 * 60 * 1000;

@@ -2,9 +2,8 @@
 // on a fresh database per test. Tests only what both engines promise (store-api.ts's doc comments); what
 // only PostgreSQL does with several instances is in postgres.test.ts.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import type { NewCall, Store, TurnRow, WriteErrorSink } from "../../src/calls/store-api.ts";
-import { BATCH_MS } from "../../src/calls/store-api.ts";
-import type { NewOutboxRow } from "../../src/events/outbox.ts";
+import type { NewCall, NewOutboxRow, Store, TurnRow, WriteErrorSink } from "../../src/store/store.ts";
+import { BATCH_MS } from "../../src/store/store.ts";
 import { until } from "../support/until.ts";
 
 export interface OpenedStore {

@@ -4,9 +4,9 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { SQL } from "bun";
-import { PG_MIGRATIONS } from "../../src/calls/migrations-pg.ts";
-import type { Store } from "../../src/calls/store-api.ts";
-import { openPgStore } from "../../src/calls/store-pg.ts";
+import { openPgStore } from "../../src/store/postgres.ts";
+import { PG_MIGRATIONS } from "../../src/store/postgres-migrations.ts";
+import type { Store } from "../../src/store/store.ts";
 import { type Postgres, startPostgres } from "../support/postgres.ts";
 import { event, insertCalls, newCall, storeContract, T0 } from "./contract.ts";
 

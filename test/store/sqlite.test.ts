@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { openStore } from "../../src/calls/store.ts";
+import { openStore } from "../../src/store/sqlite.ts";
 import { storeContract } from "./contract.ts";
 
 storeContract("sqlite", async () => {

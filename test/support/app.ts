@@ -5,13 +5,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Server } from "bun";
 import { type AppContext, createApp } from "../../src/app.ts";
-import { startBackground } from "../../src/calls/background.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { startServer } from "../../src/http/server.ts";
 import { createLogger } from "../../src/log.ts";
 import { type Carrier, type CarrierOptions, startCarrier } from "../../src/sim/carrier.ts";
 import { connectMediaStream, type MediaClient, type MediaClientOptions } from "../../src/sim/media-stream.ts";
 import { type RealtimeSim, type RealtimeSimOptions, startRealtimeSim } from "../../src/sim/voice-model.ts";
+import { startBackground } from "../../src/workers/background.ts";
 
 type Tree = Record<string, Record<string, unknown>>;
 

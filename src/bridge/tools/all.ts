@@ -1,3 +1,6 @@
+// src/bridge/tools/ owns the function tools a call's model may be given, one module per tool.
+// Each tool acts through ToolActions (../tools.ts) only: it imports no call, store or edge module.
+//
 // The tools a call's model may be given. A new tool is a module beside end-call.ts and one entry here;
 // which of them a call is offered depends on its policies (see callTools).
 import { createToolRegistry, type ToolRegistry } from "../tools.ts";

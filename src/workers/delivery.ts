@@ -2,10 +2,10 @@
 // same call and receiver. It runs beside the calls and shares nothing with them but the database, so
 // a slow or dead receiver never slows a call.
 
-import { workerLoop } from "../calls/worker.ts";
+import { type Attempt, afterAttempt, parseRetryAfter } from "../events/retry.ts";
 import type { Logger } from "../log.ts";
-import type { AttemptResult, OutboxRow, OutboxStore } from "./outbox.ts";
-import { type Attempt, afterAttempt, parseRetryAfter } from "./retry.ts";
+import type { AttemptResult, OutboxRow, OutboxStore } from "../store/store.ts";
+import { workerLoop } from "./loop.ts";
 
 const POLL_MS = 1_000;
 const MAX_IN_FLIGHT = 32;

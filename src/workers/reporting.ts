@@ -1,14 +1,14 @@
 // Makes each ended call's report and announces the end with it. It works from the database (calls
 // that ended with their report still due), so a report interrupted by a restart is made after it.
 import type { AppContext } from "../app.ts";
+import { enqueueEvent } from "../calls/events.ts";
+import { type CallReport, fallbackReport, stamp, withCallFacts } from "../calls/report.ts";
+import { attemptsView } from "../calls/view.ts";
 import type { EndedCall } from "../metrics/registry.ts";
 import { draftReport, REPORT_MODEL_TRIES } from "../model/report.ts";
-import { enqueueEvent } from "./events.ts";
+import type { CallRow } from "../store/store.ts";
+import { type Worker, workerLoop } from "./loop.ts";
 import { notifyOpenClaw } from "./notify.ts";
-import { type CallReport, fallbackReport, stamp, withCallFacts } from "./report.ts";
-import type { CallRow } from "./store.ts";
-import { attemptsView } from "./view.ts";
-import { type Worker, workerLoop } from "./worker.ts";
 
 const POLL_MS = 1_000;
 const MAX_IN_FLIGHT = 4;

@@ -1,12 +1,12 @@
 // Reconciliation: what became of the calls whose instance is gone, a previous run of this one (at start-up)
 // or, sharing a database, another instance that died (each sweep).
 import type { AppContext } from "../app.ts";
+import { requestEnd } from "../calls/hangup.ts";
+import { addHistory } from "../calls/history.ts";
+import { applyReport, remoteReport } from "../calls/reports.ts";
+import type { CallRow } from "../store/store.ts";
 import { isPreAnswer, isTerminal } from "../twilio/status.ts";
-import { requestEnd } from "./hangup.ts";
-import { addHistory } from "./history.ts";
 import { takeOverCalls } from "./leases.ts";
-import { applyReport, remoteReport } from "./reports.ts";
-import type { CallRow } from "./store.ts";
 
 const TAKEOVER_BATCH = 50;
 

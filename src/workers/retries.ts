@@ -1,10 +1,10 @@
 // The retry worker: dials each call whose next attempt is due, as a new Twilio call under the same call id.
 // It works from the database, so attempts scheduled before a restart are dialled after it.
 import type { AppContext } from "../app.ts";
-import { addHistory } from "./history.ts";
-import { admit, dial, failCreate } from "./outbound.ts";
-import type { CallRow } from "./store.ts";
-import { type Worker, workerLoop } from "./worker.ts";
+import { addHistory } from "../calls/history.ts";
+import { admit, dial, failCreate } from "../calls/outbound.ts";
+import type { CallRow } from "../store/store.ts";
+import { type Worker, workerLoop } from "./loop.ts";
 
 const POLL_MS = 1_000;
 const BATCH = 8;

@@ -2,7 +2,7 @@
 // so a retention shortened in config applies to recordings made before the change.
 import type { AppContext } from "../app.ts";
 import { removeRecordingsBefore } from "../recording/files.ts";
-import { type Worker, workerLoop } from "./worker.ts";
+import { type Worker, workerLoop } from "./loop.ts";
 
 const CHECK_MS = 3_600_000;
 const DAY_MS = 86_400_000;

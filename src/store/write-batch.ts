@@ -3,8 +3,8 @@
 // on the event loop every second or two). Batched, they are one commit per BATCH_MS at most, for both stores.
 // Every other store method commits the batch first, so reads see it and writes keep their order. A crash
 // loses at most the last BATCH_MS of these two.
-import type { NewOutboxRow } from "../events/outbox.ts";
-import { BATCH_MS, type TurnRow, type WriteErrorSink } from "./store-api.ts";
+import type { NewOutboxRow } from "./store.ts";
+import { BATCH_MS, type TurnRow, type WriteErrorSink } from "./store.ts";
 
 /** What one commit writes: the turns in order with their events, and each call's latest metrics. */
 export interface Batch {

@@ -2,14 +2,14 @@
 // instances share (database.url). The PostgreSQL store is loaded only when asked for.
 import { mkdirSync } from "node:fs";
 import type { Config } from "../config/schema.ts";
-import { openStore } from "./store.ts";
-import type { Store } from "./store-api.ts";
+import { openStore } from "./sqlite.ts";
+import type { Store } from "./store.ts";
 
 export async function openStorage(config: Config): Promise<Store> {
   const url = config.database.url;
   if (!url) return openStore(config.server.data_dir);
   // The data dir still holds this instance's recordings; private, as the SQLite store makes it.
   mkdirSync(config.server.data_dir, { recursive: true, mode: 0o700 });
-  const { openPgStore } = await import("./store-pg.ts");
+  const { openPgStore } = await import("./postgres.ts");
   return openPgStore(url);
 }

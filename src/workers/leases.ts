@@ -3,7 +3,7 @@
 // instance dies its heartbeat goes stale, and the survivors' sweeper takes its calls over and settles
 // them. On SQLite there is one instance per file, so every other owner is a previous run of this one.
 import type { AppContext } from "../app.ts";
-import { type Worker, workerLoop } from "./worker.ts";
+import { type Worker, workerLoop } from "./loop.ts";
 
 export const HEARTBEAT_MS = 5_000;
 /** Four missed heartbeats: long enough for a slow database or a GC pause, short against a ring timeout. */

@@ -3,9 +3,20 @@
 // BigInt (the `bigint` option; strings otherwise) and are made numbers, which they fit in.
 import { AsyncLocalStorage } from "node:async_hooks";
 import { SQL, type TransactionSQL } from "bun";
-import type { NewOutboxRow, OutboxRow, OutboxStore } from "../events/outbox.ts";
-import { LOCK_NAMESPACE, migratePg } from "./migrations-pg.ts";
-import type { AttemptRow, CallPatch, CallRow, EventRow, NewCall, NewEvent, Store, TurnRow } from "./store-api.ts";
+import { LOCK_NAMESPACE, migratePg } from "./postgres-migrations.ts";
+import type {
+  AttemptRow,
+  CallPatch,
+  CallRow,
+  EventRow,
+  NewCall,
+  NewEvent,
+  NewOutboxRow,
+  OutboxRow,
+  OutboxStore,
+  Store,
+  TurnRow,
+} from "./store.ts";
 import { type CommitBatch, createWriteBatch } from "./write-batch.ts";
 
 /**

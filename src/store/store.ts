@@ -1,9 +1,7 @@
-// What the call service needs of storage, whatever holds it: the embedded SQLite file (store.ts) or a shared
-// PostgreSQL database (store-pg.ts). Both run the same store test suite.
-import type { TurnRecord } from "../bridge/turns.ts";
-import type { NewOutboxRow, OutboxStore } from "../events/outbox.ts";
+// src/store/ owns where calls are kept: this contract, the SQLite and PostgreSQL engines with their migrations,
+// the write batch, the change feed and the engine choice. It imports no call, worker, bridge or edge module.
+// Both engines run the same store test suite.
 import type { CallStatus } from "../twilio/status.ts";
-import type { Verdict } from "./status.ts";
 
 export type Direction = "outbound" | "inbound";
 
@@ -89,7 +87,17 @@ export interface AttemptRow {
 }
 
 /** One transcript turn, as the bridge records it. */
-export type TurnRow = TurnRecord;
+export interface TurnRow {
+  call_id: string;
+  role: "caller" | "agent";
+  item_id: string;
+  text: string;
+  started_at: number;
+  interrupted: number;
+}
+
+/** How a status report was judged against the call's current state (see calls/status.ts). */
+export type Verdict = "apply" | "duplicate" | "out_of_order" | "after_terminal";
 
 export interface EventRow {
   id: number;
@@ -202,3 +210,56 @@ export interface WriteErrorSink {
 
 /** How long a transcript turn or a metrics save may wait to be committed with others. */
 export const BATCH_MS = 100;
+
+// The outbox: events waiting to be delivered, committed in the same transaction as the change that
+// caused them, so none is lost to a crash and none is sent for a change that was rolled back.
+
+/** Who an event goes to: the global receiver, the call's own callback_url, or the OpenClaw gateway. */
+export type Receiver = "events" | "callback" | "openclaw";
+export type OutboxStatus = "pending" | "delivered" | "failed";
+
+export interface OutboxRow {
+  id: number;
+  /** The webhook-id: one per event, the same for each receiver and across retries. */
+  event_id: string;
+  call_id: string | null;
+  receiver: Receiver;
+  url: string;
+  type: string;
+  body: string;
+  status: OutboxStatus;
+  attempts: number;
+  created_at: number;
+  next_attempt_at: number;
+  last_status: number | null;
+  last_error: string | null;
+  delivered_at: number | null;
+}
+
+export type NewOutboxRow = Pick<OutboxRow, "event_id" | "call_id" | "receiver" | "url" | "type" | "body">;
+
+/** What one delivery attempt left: delivered, to be tried again at `next_attempt_at`, or given up. */
+export interface AttemptResult {
+  status: OutboxStatus;
+  at: number;
+  next_attempt_at: number;
+  last_status: number | null;
+  last_error: string | null;
+}
+
+export interface OutboxStore {
+  /** Adds events; call inside the transaction of the change that caused them. */
+  enqueue(rows: NewOutboxRow[], at: number): Promise<void>;
+  /**
+   * Pending events that are due, each the oldest still pending for its call and receiver, claimed: their
+   * next_attempt_at is moved to `leaseUntil`, so no other worker or instance sends them meanwhile, and one
+   * whose sender died is due again then (delivery is at least once).
+   */
+  claimDeliveries(now: number, leaseUntil: number, limit: number): Promise<OutboxRow[]>;
+  recordAttempt(id: number, result: AttemptResult): Promise<void>;
+  listOutbox(status: OutboxStatus | null, limit: number): Promise<OutboxRow[]>;
+  /** Puts an event back in the queue, due now; null if there is no such event. */
+  requeue(id: number, at: number): Promise<OutboxRow | null>;
+  /** Events still to be delivered, due or waiting for a retry. */
+  countPending(): Promise<number>;
+}

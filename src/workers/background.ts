@@ -1,15 +1,18 @@
+// src/workers/ owns background work run from the database: the worker loop, reports, retries, the sweeper,
+// reconciliation, leases, retention and the outbox delivery. It may import calls/ and store/, never http/ or cli/.
+//
 // The server's background work: making reports of ended calls, delivering the outbox, settling calls
 // that stopped hearing from Twilio, dialling calls' next attempts, deleting old recordings, and the
 // heartbeat that keeps this instance's calls its own. All of it runs from the database, so what a stop
 // interrupts is picked up by the next start.
 import type { AppContext } from "../app.ts";
-import { startDelivery } from "../events/delivery.ts";
 import { hooksSettings, openclawHeaders } from "../events/openclaw.ts";
-import type { OutboxRow, OutboxStatus } from "../events/outbox.ts";
 import { signatureHeaders } from "../events/signing.ts";
 import type { DeliveryOutcome } from "../metrics/registry.ts";
 import { detached } from "../runtime/detached.ts";
+import type { OutboxRow, OutboxStatus } from "../store/store.ts";
 import { VERSION } from "../version.ts";
+import { startDelivery } from "./delivery.ts";
 import { startHeartbeat } from "./leases.ts";
 import { startReporting } from "./reporting.ts";
 import { startRetention } from "./retention.ts";

@@ -3,13 +3,13 @@
 // checked with Twilio and settled: with its real status, hung up if it has no media here, or failed
 // with `no_callbacks` and an error that names the URL Twilio could not reach.
 import type { AppContext } from "../app.ts";
+import { endCall } from "../calls/hangup.ts";
+import { addHistory } from "../calls/history.ts";
+import { applyReport, remoteReport } from "../calls/reports.ts";
+import type { CallRow } from "../store/store.ts";
 import { isPreAnswer, isTerminal } from "../twilio/status.ts";
 import { mediaStreamUrl, TWILIO_PATHS, twilioUrl } from "../twilio/urls.ts";
-import { endCall } from "./hangup.ts";
-import { addHistory } from "./history.ts";
 import { reconcile } from "./reconcile.ts";
-import { applyReport, remoteReport } from "./reports.ts";
-import type { CallRow } from "./store.ts";
 
 const SWEEP_MS = 15_000;
 /** Quiet time allowed beyond the ring timeout, and after an answered call's media bridge closed. */

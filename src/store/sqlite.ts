@@ -1,29 +1,13 @@
 // The embedded store: one SQLite file in the data dir, for one instance. What a store must do is said in
-// store-api.ts, which the PostgreSQL store (store-pg.ts) implements too.
+// store.ts, which the PostgreSQL store (postgres.ts) implements too.
 import { Database } from "bun:sqlite";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
-import { outboxStatements, outboxStore, type SqliteOutbox } from "../events/outbox.ts";
-import { MIGRATIONS } from "./migrations.ts";
-import type { AttemptRow, CallPatch, CallRow, EventRow, NewCall, NewEvent, Store, TurnRow } from "./store-api.ts";
+import { MIGRATIONS } from "./sqlite-migrations.ts";
+import { outboxStatements, outboxStore, type SqliteOutbox } from "./sqlite-outbox.ts";
+import type { AttemptRow, CallPatch, CallRow, EventRow, NewCall, NewEvent, Store, TurnRow } from "./store.ts";
 import { type CommitBatch, createWriteBatch } from "./write-batch.ts";
-
-export type {
-  AttemptRow,
-  CallPatch,
-  CallRow,
-  Direction,
-  EndReason,
-  EventRow,
-  EventSource,
-  NewCall,
-  NewEvent,
-  Store,
-  TurnRow,
-  WriteErrorSink,
-} from "./store-api.ts";
-export { BATCH_MS } from "./store-api.ts";
 
 function migrate(db: Database): void {
   const { user_version } = db.query("PRAGMA user_version").get() as { user_version: number };

@@ -1,60 +1,6 @@
-// The outbox: events waiting to be delivered, committed in the same transaction as the change that
-// caused them, so none is lost to a crash and none is sent for a change that was rolled back.
+// The outbox on SQLite: its statements, and the OutboxStore methods the SQLite store runs on them.
 import type { Database } from "bun:sqlite";
-import { v4 as uuidv4 } from "uuid";
-
-/** Who an event goes to: the global receiver, the call's own callback_url, or the OpenClaw gateway. */
-export type Receiver = "events" | "callback" | "openclaw";
-export type OutboxStatus = "pending" | "delivered" | "failed";
-
-export interface OutboxRow {
-  id: number;
-  /** The webhook-id: one per event, the same for each receiver and across retries. */
-  event_id: string;
-  call_id: string | null;
-  receiver: Receiver;
-  url: string;
-  type: string;
-  body: string;
-  status: OutboxStatus;
-  attempts: number;
-  created_at: number;
-  next_attempt_at: number;
-  last_status: number | null;
-  last_error: string | null;
-  delivered_at: number | null;
-}
-
-/** A webhook-id in the `msg_` form Standard Webhooks' own tools use. */
-export const newEventId = () => `msg_${uuidv4().replaceAll("-", "")}`;
-
-export type NewOutboxRow = Pick<OutboxRow, "event_id" | "call_id" | "receiver" | "url" | "type" | "body">;
-
-/** What one delivery attempt left: delivered, to be tried again at `next_attempt_at`, or given up. */
-export interface AttemptResult {
-  status: OutboxStatus;
-  at: number;
-  next_attempt_at: number;
-  last_status: number | null;
-  last_error: string | null;
-}
-
-export interface OutboxStore {
-  /** Adds events; call inside the transaction of the change that caused them. */
-  enqueue(rows: NewOutboxRow[], at: number): Promise<void>;
-  /**
-   * Pending events that are due, each the oldest still pending for its call and receiver, claimed: their
-   * next_attempt_at is moved to `leaseUntil`, so no other worker or instance sends them meanwhile, and one
-   * whose sender died is due again then (delivery is at least once).
-   */
-  claimDeliveries(now: number, leaseUntil: number, limit: number): Promise<OutboxRow[]>;
-  recordAttempt(id: number, result: AttemptResult): Promise<void>;
-  listOutbox(status: OutboxStatus | null, limit: number): Promise<OutboxRow[]>;
-  /** Puts an event back in the queue, due now; null if there is no such event. */
-  requeue(id: number, at: number): Promise<OutboxRow | null>;
-  /** Events still to be delivered, due or waiting for a retry. */
-  countPending(): Promise<number>;
-}
+import type { OutboxRow, OutboxStore } from "./store.ts";
 
 /** An outbox row's columns, without SQLite's own claimed_at. */
 const ROW = `id, event_id, call_id, receiver, url, type, body, status, attempts, created_at, next_attempt_at, last_status,

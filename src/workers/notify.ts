@@ -1,10 +1,10 @@
 // Telling the owner's assistant: an ended call is posted to OpenClaw's gateway hook through the same
 // outbox as the event webhooks, unless the request opted out with "notify": false.
 import type { AppContext } from "../app.ts";
+import type { CallReport } from "../calls/report.ts";
 import { hooksSettings, openclawRequest } from "../events/openclaw.ts";
-import { newEventId } from "../events/outbox.ts";
-import type { CallReport } from "./report.ts";
-import type { CallRow } from "./store.ts";
+import { newEventId } from "../events/signing.ts";
+import type { CallRow } from "../store/store.ts";
 
 /** Queues the hook call; call inside the transaction that stores the report. */
 export async function notifyOpenClaw(ctx: AppContext, call: CallRow, report: CallReport, at: number): Promise<void> {
