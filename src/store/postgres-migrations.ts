@@ -2,32 +2,20 @@
 // Append only; never edit a shipped step. Step 1 is SQLite's schema after all of its migrations at once,
 // rendered from the same tables (schema.ts): BIGINT for epoch-ms times, identity columns for numbered rows.
 import type { ReservedSQL, SQL } from "bun";
-import {
-  attempts,
-  CALLS_INDEXES,
-  callEvents,
-  callsColumns,
-  instances,
-  META,
-  outbox,
-  POSTGRES,
-  step,
-  table,
-  transcript,
-} from "./schema.ts";
+import { CALLS_INDEXES, META, POSTGRES, step, table, tables } from "./schema.ts";
 
-const calls = callsColumns(POSTGRES);
+const t = tables(POSTGRES);
 
 export const PG_MIGRATIONS: readonly string[] = [
   step(
     META,
-    table("calls", Object.values(calls).flat()),
+    table("calls", Object.values(t.calls).flat()),
     Object.values(CALLS_INDEXES),
-    callEvents(POSTGRES),
-    transcript(POSTGRES),
-    outbox(POSTGRES),
-    attempts(POSTGRES),
-    instances(POSTGRES),
+    t.callEvents,
+    t.transcript,
+    t.outbox,
+    t.attempts,
+    t.instances,
   ),
 ];
 
