@@ -1,3 +1,6 @@
+// src/console/ owns the browser console's files, served as they are by http/console.ts. It imports nothing:
+// it reaches the server only through /api/* and the live stream, like any other client.
+//
 // The agenticai web console: plain browser JavaScript, no build step. All data comes from /api/* with the
 // token; every server string goes into the page as text, never as markup.
 

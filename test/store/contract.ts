@@ -1,5 +1,5 @@
 // What every Store must do, whatever holds it: sqlite.test.ts and postgres.test.ts run this same suite, each
-// on a fresh database per test. Tests only what both engines promise (store-api.ts's doc comments); what
+// on a fresh database per test. Tests only what both engines promise (src/store/store.ts's doc comments); what
 // only PostgreSQL does with several instances is in postgres.test.ts.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { NewCall, NewOutboxRow, Store, TurnRow, WriteErrorSink } from "../../src/store/store.ts";
