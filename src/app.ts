@@ -7,6 +7,7 @@ import { legacyEventsSecret, newSecret } from "./events/signing.ts";
 import type { Logger } from "./log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "./metrics/registry.ts";
 import { countedTwilio } from "./metrics/twilio.ts";
+import { createFactsChecker, type FactsChecker } from "./model/facts-check.ts";
 import { randomBytes, randomToken } from "./runtime/crypto.ts";
 import { announcingStore, type ChangeFeed, createChangeFeed } from "./store/changes.ts";
 import { openStorage } from "./store/open.ts";
@@ -28,6 +29,8 @@ export interface AppContext {
   bridges: Map<string, Bridge>;
   /** Outbound calls whose create request to Twilio is under way in this process. */
   dialing: Set<string>;
+  /** Checks report facts against a call's report_schema off the main thread (its patterns may backtrack). */
+  facts: FactsChecker;
   /** The function tools each call's model is given. */
   tools: ToolRegistry;
   /** Signs event webhooks (Standard Webhooks): configured, or generated once and kept in the database. */
@@ -108,6 +111,7 @@ export async function createApp(config: Config, log: Logger): Promise<AppContext
     bridges: new Map(),
     dialing: new Set(),
     tools: createCallTools(),
+    facts: createFactsChecker(),
     eventsSecret: await eventsSecret(config, store),
     instanceId: newInstanceId(),
     state: { draining: false },

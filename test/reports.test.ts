@@ -19,11 +19,15 @@ async function start(model: TestAppOptions["model"] = {}): Promise<TestApp> {
 }
 
 const detail = async (id: string) => (await app!.api(`/api/calls/${id}`)).body;
-const finalReport = (id: string) =>
-  until(async () => {
-    const call = await detail(id);
-    return call.report ? call : null;
-  }, "the report");
+const finalReport = (id: string, timeoutMs?: number) =>
+  until(
+    async () => {
+      const call = await detail(id);
+      return call.report ? call : null;
+    },
+    "the report",
+    timeoutMs,
+  );
 
 /** A call that is answered, greets, hears the caller say goodbye and hangs up through end_call. */
 async function talkedCall(body: Record<string, unknown> = {}): Promise<string> {
@@ -159,4 +163,89 @@ describe("report_schema in the request", () => {
     expect(res.body.error).toContain("$ref is not supported");
     expect(app!.twilio.requests).toHaveLength(0);
   });
+});
+
+describe("patterns in report_schema", () => {
+  // Compiles with the u flag, and backtracks for about a second per value that has no "@".
+  const HOSTILE = "^(?:[^g]*[^g]*)+@";
+  const hostileSchema = (pattern: string) => {
+    const names = Array.from({ length: 20 }, (_, i) => `fact${i}`);
+    return {
+      type: "object",
+      properties: Object.fromEntries(names.map((n) => [n, { type: "string", pattern }])),
+      required: names,
+    };
+  };
+
+  /** /health's response times while `work` runs, every 25 ms. */
+  async function healthDuring(work: Promise<unknown>): Promise<number[]> {
+    const times: number[] = [];
+    let done = false;
+    const finished = work.finally(() => {
+      done = true;
+    });
+    while (!done) {
+      const t = performance.now();
+      await fetch(`${app!.url}/health`);
+      times.push(performance.now() - t);
+      await Bun.sleep(25);
+    }
+    await finished;
+    return times.sort((a, b) => a - b);
+  }
+  const p99 = (sorted: number[]) => sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * 0.99))]!;
+  /** A busy call first, so what a process loads on its first call (the twilio SDK) is not what is measured. */
+  async function warm() {
+    const { id, sid } = await app!.call({});
+    await app!.twilio.sendStatus(sid, "busy", { CallDuration: "0" });
+    await finalReport(id);
+  }
+
+  test("a pattern that does not compile with the u flag is a 400 naming its path, and no call is placed", async () => {
+    await start();
+    for (const [pattern, why] of [
+      ["(", "is not a valid regular expression"],
+      ["^(?:[^g]*[^g]*)+\\@", "is not a valid regular expression"],
+      ["a".repeat(1001), "must be at most 1000 characters"],
+    ]) {
+      const res = await app!.api("/api/call", {
+        body: { to: "+15551230001", webhook_url: app!.url, report_schema: hostileSchema(pattern!) },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error).toStartWith("'report_schema.properties.fact0.pattern'");
+      expect(res.body.error).toContain(why!);
+    }
+    expect(app!.twilio.requests).toHaveLength(0);
+  });
+
+  test("a backtracking pattern is checked off the main thread: /health stays fast, the report falls back", async () => {
+    await start({ replyMs: 200 });
+    await warm();
+    let report: Record<string, unknown> = {};
+    const times = await healthDuring(
+      (async () => {
+        const id = await talkedCall({ report_schema: hostileSchema(HOSTILE) });
+        ({ report } = await finalReport(id, 20_000));
+      })(),
+    );
+    expect(p99(times)).toBeLessThanOrEqual(100);
+    expect(report.source).toBe("fallback");
+    // Whether the check gave up in time or the engine's own backtracking limit ended it first, facts were refused.
+    expect(report.summary).toMatch(/cannot be checked|must match pattern/);
+  }, 40_000);
+
+  test("report_outcome with a backtracking pattern mid-call: the call goes on, and the agent's facts are not kept", async () => {
+    const facts = Object.fromEntries(Array.from({ length: 20 }, (_, i) => [`fact${i}`, "x".repeat(30)]));
+    await start({ replyMs: 200, reportOutcome: { outcome: "completed_goal", summary: "Done.", facts } });
+    await warm();
+    let report: Record<string, unknown> = {};
+    const times = await healthDuring(
+      (async () => {
+        // Each check may take its whole bound: the agent's, then the model's two tries.
+        ({ report } = await finalReport(await talkedCall({ report_schema: hostileSchema(HOSTILE) }), 20_000));
+      })(),
+    );
+    expect(p99(times)).toBeLessThanOrEqual(100);
+    expect(report.source).not.toBe("agent_tool");
+  }, 40_000);
 });

@@ -3,7 +3,7 @@
 // recorded one with report_outcome during the call.
 import type { AppContext } from "../app.ts";
 import type { AgentOutcome } from "../bridge/tools.ts";
-import { dropOptionalNulls, factsProblem } from "../model/json-schema.ts";
+import { dropOptionalNulls } from "../model/json-schema.ts";
 import type { Outcome, ReportDraft } from "../model/report.ts";
 import type { AttemptRow, CallRow } from "../store/store.ts";
 import type { CallOptions } from "./options.ts";
@@ -83,7 +83,7 @@ export async function recordAgentOutcome(
 ): Promise<string | null> {
   const schema = call.report_schema ? (JSON.parse(call.report_schema) as Record<string, unknown>) : null;
   const facts = schema ? (dropOptionalNulls(schema, outcome.facts) as Record<string, unknown>) : outcome.facts;
-  const problem = schema ? await factsProblem(schema, facts) : null;
+  const problem = schema ? await ctx.facts.check(schema, facts) : null;
   if (problem) return problem;
   const at = ctx.now();
   await ctx.store.updateCall(call.id, { report: JSON.stringify(stamp({ ...outcome, facts }, "agent_tool", at)) }, at);

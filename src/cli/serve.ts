@@ -206,6 +206,7 @@ async function shutdown(running: Running, signal: string, hurry: AbortSignal): P
   await server.stop(true);
   await background.stop();
   await sims?.stop();
+  ctx.facts.close();
   await ctx.store.close();
   process.exit(0);
 }

@@ -46,6 +46,8 @@ const KEPT = [
   "minItems",
   "maxItems",
 ];
+/** Longer patterns are not what a report field needs, and cost more to compile than a request should. */
+const MAX_PATTERN_LENGTH = 1_000;
 const FORMATS = new Set(["date-time", "time", "date", "duration", "email", "hostname", "ipv4", "ipv6", "uuid"]);
 
 const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
@@ -72,6 +74,10 @@ function nodeProblem(node: unknown, path: string, depth: number, seen: { propert
   if (depth > MAX_DEPTH) return `'${path}': nesting deeper than ${MAX_DEPTH} levels is not supported`;
   const refused = REFUSED.find((key) => Object.hasOwn(node, key));
   if (refused) return `'${path}': ${refused} is not supported`;
+  if (node.pattern !== undefined) {
+    const problem = patternProblem(node.pattern, `${path}.pattern`);
+    if (problem) return problem;
+  }
   if (node.additionalProperties !== undefined && node.additionalProperties !== false)
     return `'${path}': additionalProperties other than false is not supported`;
   if (node.anyOf !== undefined) {
@@ -91,6 +97,22 @@ function nodeProblem(node: unknown, path: string, depth: number, seen: { propert
   if (node.type === undefined)
     return node.enum !== undefined || node.const !== undefined ? null : `'${path}' needs a type, enum, const or anyOf`;
   return typeProblem(node, path, depth, seen);
+}
+
+/**
+ * A pattern is compiled when the request comes, with the `u` flag JSON Schema's patterns are read with, so a
+ * broken one is the caller's 400 rather than a report that can never validate. Compiling says nothing of how
+ * long matching takes: facts are matched off the main thread (facts-check.ts).
+ */
+function patternProblem(pattern: unknown, path: string): string | null {
+  if (typeof pattern !== "string") return `'${path}' must be a string`;
+  if (pattern.length > MAX_PATTERN_LENGTH) return `'${path}' must be at most ${MAX_PATTERN_LENGTH} characters`;
+  try {
+    new RegExp(pattern, "u");
+    return null;
+  } catch (err) {
+    return `'${path}' is not a valid regular expression: ${(err as Error).message}`;
+  }
 }
 
 function typeProblem(node: Json, path: string, depth: number, seen: { properties: number }): string | null {
@@ -208,7 +230,10 @@ export function dropOptionalNulls(schema: Json, value: unknown): unknown {
   );
 }
 
-/** The first way `facts` breaks the caller's ORIGINAL schema (path and problem), or null when they fit. */
+/**
+ * The first way `facts` breaks the caller's ORIGINAL schema (path and problem), or null when they fit. It runs
+ * the schema's patterns, so the server calls it only on the worker thread of facts-check.ts.
+ */
 export async function factsProblem(schema: Json, facts: unknown): Promise<string | null> {
   const { fromJSONSchema, registry } = await import("zod");
   let validator: ReturnType<typeof fromJSONSchema>;

@@ -2,7 +2,8 @@
 // The openai SDK loads on the first report, never at start-up.
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import { z } from "../config/zod.ts";
-import { childPath, dropOptionalNulls, factsProblem, strictSchema } from "./json-schema.ts";
+import { createFactsChecker, type FactsCheck } from "./facts-check.ts";
+import { childPath, dropOptionalNulls, strictSchema } from "./json-schema.ts";
 
 export const OUTCOMES = [
   "completed_goal",
@@ -66,8 +67,19 @@ const FACT_PAIRS = {
 /** How many times the model is asked for one report, each within its timeout. */
 export const REPORT_MODEL_TRIES = 2;
 
-/** Throws (with a short reason in the message) when the model fails twice or its answer does not validate. */
-export async function draftReport(input: ReportInput, model: ReportModel): Promise<ReportDraft> {
+/**
+ * Throws (with a short reason in the message) when the model fails twice or its answer does not validate. The
+ * facts are checked with `check` (the server's checker); without one, with a checker of this report's own.
+ */
+export async function draftReport(input: ReportInput, model: ReportModel, check?: FactsCheck): Promise<ReportDraft> {
+  if (!check && input.schema) {
+    const own = createFactsChecker();
+    try {
+      return await draftReport(input, model, own.check);
+    } finally {
+      own.close();
+    }
+  }
   const { default: OpenAI } = await import("openai");
   // maxRetries 0: the SDK's own retries would multiply the timeout; we retry once, below, on any failure
   const client = new OpenAI({ apiKey: model.apiKey, baseURL: model.baseUrl, timeout: model.timeoutMs, maxRetries: 0 });
@@ -76,7 +88,7 @@ export async function draftReport(input: ReportInput, model: ReportModel): Promi
   for (let attempt = 0; attempt < REPORT_MODEL_TRIES; attempt++) {
     try {
       const completion = await client.chat.completions.create(request);
-      return await readAnswer(completion.choices[0], input.schema);
+      return await readAnswer(completion.choices[0], input.schema, check);
     } catch (err) {
       reasons.push(String((err as Error)?.message ?? err).slice(0, 300));
     }
@@ -151,7 +163,11 @@ const FactPairs = z.lazy(() => z.array(z.object({ name: z.string(), value: z.str
 
 type Choice = { message: { content: string | null; refusal?: string | null }; finish_reason: string } | undefined;
 
-async function readAnswer(choice: Choice, schema: Record<string, unknown> | null): Promise<ReportDraft> {
+async function readAnswer(
+  choice: Choice,
+  schema: Record<string, unknown> | null,
+  check?: FactsCheck,
+): Promise<ReportDraft> {
   if (!choice) throw new Error("the answer has no choices");
   if (choice.message.refusal) throw new Error(`the model refused: ${choice.message.refusal}`);
   if (choice.finish_reason === "length") throw new Error("the answer was cut off");
@@ -167,15 +183,19 @@ async function readAnswer(choice: Choice, schema: Record<string, unknown> | null
   return {
     outcome,
     summary,
-    facts: await readFacts(answer.data.facts, schema),
+    facts: await readFacts(answer.data.facts, schema, check),
     next_steps: next_steps.filter(Boolean),
   };
 }
 
-async function readFacts(facts: unknown, schema: Record<string, unknown> | null): Promise<Record<string, unknown>> {
-  if (schema) {
+async function readFacts(
+  facts: unknown,
+  schema: Record<string, unknown> | null,
+  check?: FactsCheck,
+): Promise<Record<string, unknown>> {
+  if (schema && check) {
     const kept = dropOptionalNulls(schema, facts);
-    const problem = await factsProblem(schema, kept);
+    const problem = await check(schema, kept);
     if (problem) throw new Error(problem);
     return kept as Record<string, unknown>;
   }

@@ -86,6 +86,7 @@ async function startDemoServer(opts: DemoOptions, scenario: DemoScenario) {
       await background.stop();
       await sims.stop();
       await gateway?.stop();
+      ctx.facts.close();
       await ctx.store.close();
       rmSync(dbDir, { recursive: true, force: true });
     },
@@ -118,7 +119,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     const recording = await saveRecording(sims, opts.dataDir, callId);
     printSummary(out, call, recording);
     printReport(out, call.report);
-    return { ok: scenario.endsWith.includes(call.end_reason), callId, call, ...recording };
+    const reported = !scenario.reportSource || call.report?.source === scenario.reportSource;
+    return { ok: scenario.endsWith.includes(call.end_reason) && reported, callId, call, ...recording };
   } finally {
     await demo.stop();
   }

@@ -18,6 +18,8 @@ export interface DemoScenario {
   endsWith: string[];
   /** The request must be refused with a 400 (the toll-fraud guard), so no call is placed. */
   refused?: boolean;
+  /** Where the call's report must come from to count as shown. */
+  reportSource?: "model" | "agent_tool" | "fallback";
 }
 
 export const DEMO_SCENARIOS: readonly DemoScenario[] = [
@@ -27,6 +29,23 @@ export const DEMO_SCENARIOS: readonly DemoScenario[] = [
     persona: "talks",
     request: {},
     endsWith: ["agent_hangup"],
+  },
+  {
+    name: "report",
+    about: "the owner asks for facts in a shape (report_schema): the report model fills them, the server checks them",
+    persona: "talks",
+    request: {
+      report_schema: {
+        type: "object",
+        properties: {
+          confirmed: { type: "boolean", description: "Whether the appointment was confirmed" },
+          caller_said: { type: "string", pattern: "\\S", description: "The callee's last words" },
+        },
+        required: ["confirmed", "caller_said"],
+      },
+    },
+    endsWith: ["agent_hangup"],
+    reportSource: "model",
   },
   {
     name: "silence",

@@ -102,6 +102,7 @@ async function makeReport(ctx: AppContext, call: CallRow): Promise<CallReport> {
         schema: call.report_schema ? (JSON.parse(call.report_schema) as Record<string, unknown>) : null,
       },
       { apiKey: api_key, baseUrl: base_url, model: ctx.config.report.model, timeoutMs: ctx.config.report.timeout_ms },
+      ctx.facts.check,
     );
     return stamp(draft, "model", ctx.now());
   } catch (e) {

@@ -153,6 +153,20 @@ describe("reportSchemaProblem", () => {
     expect(reportSchemaProblem(withProperty(schema))).toBe(message);
   });
 
+  test.each([
+    ["(", "'report_schema.properties.when.pattern' is not a valid regular expression: "],
+    ["\\@", "'report_schema.properties.when.pattern' is not a valid regular expression: "],
+    [7, "'report_schema.properties.when.pattern' must be a string"],
+    ["a".repeat(1001), "'report_schema.properties.when.pattern' must be at most 1000 characters"],
+  ])("compiles patterns with the u flag when the request comes: %j", (pattern, message) => {
+    expect(reportSchemaProblem(withProperty({ type: "string", pattern }))).toStartWith(message);
+  });
+
+  test("accepts a pattern that compiles with the u flag, however it would backtrack", () => {
+    expect(reportSchemaProblem(withProperty({ type: "string", pattern: "^(?:[^g]*[^g]*)+@" }))).toBeNull();
+    expect(reportSchemaProblem(withProperty({ type: "string", pattern: "^\\p{Lu}{3}$" }))).toBeNull();
+  });
+
   test("names odd property names with brackets, and checks required", () => {
     expect(reportSchemaProblem({ type: "object", properties: { "first name": { $ref: "#" } } })).toBe(
       "'report_schema.properties[\"first name\"]': $ref is not supported",

@@ -106,7 +106,7 @@ test("agenticai demo with an event receiver: each delivery is printed as it land
   }
 }, 30_000);
 
-test.each(["voicemail", "transfer", "consult", "toll-fraud"])(
+test.each(["voicemail", "transfer", "consult", "toll-fraud", "report"])(
   "agenticai demo --scenario %s ends the way the scenario shows",
   async (name) => {
     const scenario = demoScenario(name)!;

@@ -22,6 +22,7 @@ afterEach(async () => {
   await sims.stop();
   await gateway?.stop();
   gateway = null;
+  ctx.facts.close();
   await ctx.store.close();
 });
 

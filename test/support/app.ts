@@ -156,6 +156,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       model.stop();
       await server.stop(true);
       await background.stop();
+      ctx.facts.close();
       await ctx.store.close();
       if (!opts.dataDir) rmSync(dataDir, { recursive: true, force: true });
     },
