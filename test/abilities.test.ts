@@ -6,6 +6,7 @@ import { type GatewaySim, startGatewaySim } from "../src/sim/gateway.ts";
 import { loadScript } from "../src/sim/script.ts";
 import { startTestApp, type TestApp, type TestAppOptions } from "./support/app.ts";
 import { decodeDtmf } from "./support/goertzel.ts";
+import { startReceiver } from "./support/receiver.ts";
 import { until } from "./support/until.ts";
 
 const SILENT = "+15550100006";
@@ -209,6 +210,59 @@ describe("consulting the owner", () => {
     const output = await consultOutput(a);
     expect(output).toMatchObject({ ok: false, error: expect.stringContaining("could not be reached") });
     await a.api(`/api/calls/${id}/end`, { method: "POST" });
+  });
+
+  test("each consult is kept in the transcript, the report and the events, and a call asks at most max_per_call", async () => {
+    gateway = await startGatewaySim({ answer: "Tuesday at three is fine." });
+    const receiver = startReceiver();
+    try {
+      const a = await start({
+        config: { ...config(gateway), consult: { max_per_call: 1 }, events: { url: receiver.url } },
+        model: { callerTranscripts: ["Does Tuesday at three work for them?", "And does Wednesday work for them?"] },
+      });
+      const { id } = await a.call({ to: ASKS_OWNER, consult: true });
+      const outputs = await until(
+        () => {
+          const all = a.model.sessions.flatMap((s) => s.toolOutputs).filter((o) => o.name === "consult_assistant");
+          return all.length >= 2 && all.map((o) => JSON.parse(o.output));
+        },
+        "both consult outputs",
+        20_000,
+      );
+      expect(outputs[0]).toMatchObject({ ok: true, answer: "Tuesday at three is fine." });
+      expect(outputs[1]).toMatchObject({ ok: false, error: expect.stringContaining("as many questions as this call") });
+      expect(gateway.requests).toHaveLength(1);
+      await a.api(`/api/calls/${id}/end`, { method: "POST" });
+      const call = await until(
+        async () => (await a.api(`/api/calls/${id}`)).body.report && (await a.api(`/api/calls/${id}`)).body,
+        "the report",
+      );
+      const consultRows = call.transcript.filter((t: any) => t.role.startsWith("consult_"));
+      expect(consultRows.map((t: any) => [t.role, t.text])).toEqual([
+        ["consult_question", "Does Tuesday at three work for them?"],
+        ["consult_answer", "Tuesday at three is fine."],
+      ]);
+      expect(call.report.consults).toEqual([
+        {
+          question: "Does Tuesday at three work for them?",
+          answer: "Tuesday at three is fine.",
+          asked_at: expect.any(String),
+        },
+      ]);
+      const text = await (await fetch(`${a.url}/api/calls/${id}/transcript`)).text();
+      expect(text).toContain("Owner's assistant: Tuesday at three is fine.");
+      const consulted = await receiver.until((rs) => rs.find((r) => r.json?.type === "call.consulted"));
+      expect(consulted.json.data).toMatchObject({
+        call_id: id,
+        question: "Does Tuesday at three work for them?",
+        answer: "Tuesday at three is fine.",
+        error: null,
+      });
+      const endedEvent = await receiver.until((rs) => rs.find((r) => r.json?.type === "call.ended"));
+      expect(endedEvent.json.data.report.consults).toHaveLength(1);
+    } finally {
+      await receiver.stop();
+    }
   });
 
   test("without consult: true the tool is not offered", async () => {

@@ -13,7 +13,8 @@ export type CallEventType =
   | "call.transferred"
   | "call.retry_scheduled"
   | "call.ended"
-  | "call.transcript";
+  | "call.transcript"
+  | "call.consulted";
 
 /** Every event's data starts with the call's identity and where it stands. */
 export function callEventData(call: CallRow): Record<string, unknown> {

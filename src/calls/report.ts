@@ -5,7 +5,7 @@ import type { AppContext } from "../app.ts";
 import type { AgentOutcome } from "../bridge/tools.ts";
 import { dropOptionalNulls } from "../model/json-schema.ts";
 import type { Outcome, ReportDraft } from "../model/report.ts";
-import type { AttemptRow, CallRow } from "../store/store.ts";
+import type { AttemptRow, CallRow, TurnRow } from "../store/store.ts";
 import type { CallOptions } from "./options.ts";
 import { iso } from "./time.ts";
 
@@ -18,6 +18,11 @@ export interface CallReport extends ReportDraft {
   answered_by?: string;
   /** How many times the call was dialled, when it was tried more than once. */
   attempts?: number;
+  /**
+   * What the agent asked the owner's assistant mid-call, and the answer the other party heard ("(no answer: …)"
+   * when none came, null when the call ended before it did).
+   */
+  consults?: { question: string; answer: string | null; asked_at: string }[];
 }
 
 export const stamp = (draft: ReportDraft, source: ReportSource, at: number): CallReport => ({
@@ -91,10 +96,25 @@ export async function recordAgentOutcome(
   return null;
 }
 
-/** What the report adds from the call itself: what answered, and how many attempts it took. */
-export function withCallFacts(report: CallReport, call: CallRow): CallReport {
+/** What the report adds from the call itself: what answered, how many attempts it took, what the agent asked. */
+export function withCallFacts(report: CallReport, call: CallRow, turns: TurnRow[]): CallReport {
   const out: CallReport = { ...report };
   if (call.answered_by) out.answered_by = call.answered_by;
   if (call.attempt > 1) out.attempts = call.attempt;
+  const consults = consultsOf(turns);
+  if (consults.length > 0) out.consults = consults;
   return out;
+}
+
+/** Each question and its answer, paired by their rows' item ids (consult.ts writes them). */
+function consultsOf(turns: TurnRow[]): NonNullable<CallReport["consults"]> {
+  const answers = new Map(
+    turns.filter((t) => t.role === "consult_answer").map((t) => [t.item_id.replace(/-answer$/, ""), t]),
+  );
+  return turns
+    .filter((t) => t.role === "consult_question")
+    .map((q) => {
+      const a = answers.get(q.item_id.replace(/-question$/, ""));
+      return { question: q.text, answer: a?.text ?? null, asked_at: iso(q.started_at) };
+    });
 }

@@ -2,7 +2,6 @@
 
 import { promptWithReportSchema, transferFailedDirective } from "../agent/lines.ts";
 import type { AppContext } from "../app.ts";
-import { type ConsultSettings, consultAssistant } from "../assistant/consult.ts";
 import { type Bridge, createBridge } from "../bridge/bridge.ts";
 import { callTools } from "../bridge/tools/all.ts";
 import type { BridgeStore } from "../bridge/turns.ts";
@@ -12,9 +11,10 @@ import { openWavFile } from "../recording/wav-file.ts";
 import type { CallRow } from "../store/store.ts";
 import type { StartMessage } from "../twilio/media.ts";
 import { verifyStreamToken } from "../twilio/stream-token.ts";
+import { callConsult, consultSettings } from "./consult.ts";
 import { eventRows } from "./events.ts";
 import { apologizeAndHangUp, endCall } from "./hangup.ts";
-import { type CallOptions, callOptions } from "./options.ts";
+import { callOptions } from "./options.ts";
 import { recordAgentOutcome } from "./report.ts";
 import { iso } from "./time.ts";
 import { transferCall } from "./transfer.ts";
@@ -24,7 +24,8 @@ export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string):
   const existing = ctx.bridges.get(call.id);
   if (existing) return existing;
   const options = callOptions(ctx.config, call.options);
-  const consult = consultSettings(ctx, options);
+  const settings = consultSettings(ctx, options);
+  const consult = settings ? callConsult(ctx, call, settings) : null;
   const bridge = createBridge({
     config: ctx.config,
     log: ctx.log.child({ call_id: call.id }),
@@ -41,9 +42,7 @@ export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string):
     recordOutcome: (outcome) => recordAgentOutcome(ctx, call, outcome),
     recorder: options.record ? recorderFor(ctx, call.id) : null,
     consult: (question) =>
-      consult
-        ? consultAssistant(consult, call, question)
-        : Promise.resolve({ ok: false, reason: "error", detail: "consulting is off for this call" }),
+      consult?.(question) ?? Promise.resolve({ ok: false, reason: "error", detail: "consulting is off for this call" }),
     hangup: (reason) => (reason === "transferred" ? transferCall(ctx, call.id) : endCall(ctx, call.id, reason)),
     apologize: (reason) => apologizeAndHangUp(ctx, call.id, reason),
     onClosed: () => {
@@ -67,18 +66,6 @@ function recorderFor(ctx: AppContext, callId: string): Recorder | null {
     onError(e);
     return null;
   }
-}
-
-/** Where consult_assistant asks, when the call asked for it and the gateway token is configured. */
-function consultSettings(ctx: AppContext, options: CallOptions): ConsultSettings | null {
-  const openclaw = ctx.config.integrations.openclaw;
-  if (!options.consult || !openclaw?.gateway_token) return null;
-  return {
-    gatewayUrl: openclaw.gateway_url,
-    gatewayToken: openclaw.gateway_token,
-    agentId: openclaw.agent_id,
-    timeoutS: openclaw.consult_timeout_s,
-  };
 }
 
 /** The bridge's writes; with events.transcript on, each finished turn is announced in the same commit. */

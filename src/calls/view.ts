@@ -107,13 +107,20 @@ export function reportText(report: CallReport | null): string {
   return `${lines.join("\n")}\n`;
 }
 
+const SPEAKERS: Record<TurnRow["role"], string> = {
+  agent: "Agent",
+  caller: "Caller",
+  consult_question: "Agent to the owner's assistant",
+  consult_answer: "Owner's assistant",
+};
+
 /** One line per turn, as a person would read it: `[12:00:03] Agent: Hello… (interrupted)`. */
 export function transcriptText(turns: TurnRow[]): string {
   return (
     turns
       .map(
         (t) =>
-          `[${new Date(t.started_at).toISOString().slice(11, 19)}] ${t.role === "agent" ? "Agent" : "Caller"}: ${t.text}${t.interrupted ? " (interrupted)" : ""}`,
+          `[${new Date(t.started_at).toISOString().slice(11, 19)}] ${SPEAKERS[t.role]}: ${t.text}${t.interrupted ? " (interrupted)" : ""}`,
       )
       .join("\n") + (turns.length ? "\n" : "")
   );

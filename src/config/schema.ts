@@ -140,6 +140,11 @@ export const ConfigSchema = z.strictObject({
       }),
     ),
   }),
+  consult: section({
+    // How many questions one call's agent may ask the owner's assistant (consult_assistant); past it the agent
+    // is told to go on without asking.
+    max_per_call: or(int(1, 20), 3),
+  }),
   limits: section({
     // Per client address on every /api/* request; POST /api/call also draws from calls_per_minute, charged
     // only for requests that reach Twilio.

@@ -163,6 +163,14 @@ function renderFacts(call) {
   fact(list, "Call id", el("code", {}, call.call_id));
 }
 
+/** Who a transcript row is from: the call's two sides, or the agent's questions to the owner's assistant. */
+const SPEAKERS = {
+  agent: "Agent",
+  caller: "Caller",
+  consult_question: "Agent asked the owner's assistant",
+  consult_answer: "Owner's assistant answered",
+};
+
 function renderTranscript(turns) {
   const list = $("transcript");
   const atBottom = window.innerHeight + window.scrollY >= document.body.scrollHeight - 40;
@@ -171,7 +179,7 @@ function renderTranscript(turns) {
       el(
         "li",
         { className: `turn ${t.role}` },
-        el("span", { className: "who" }, t.role === "agent" ? "Agent" : "Caller"),
+        el("span", { className: "who" }, SPEAKERS[t.role] ?? "Caller"),
         el("time", {}, timeOf(t.at)),
         el("p", {}, t.text || "…", t.interrupted ? el("em", {}, " (interrupted)") : null),
       ),

@@ -19,7 +19,8 @@ export interface EndedCall {
   end_reason: string | null;
   status: string;
   report: { outcome: string; summary: string; facts: Record<string, unknown>; next_steps: string[] } | null;
-  transcript: { role: "caller" | "agent"; text: string }[];
+  /** caller and agent turns, and consult_question / consult_answer rows for questions to you, the assistant. */
+  transcript: { role: string; text: string }[];
 }
 
 export const MAX_TRANSCRIPT_CHARS = 12_000;
@@ -96,10 +97,14 @@ function neutralise(text: string): string {
   return text.replace(/`/g, "'").replace(/\s+/g, " ").trim();
 }
 
+const SPEAKERS: Record<string, string> = {
+  agent: "Agent",
+  consult_question: "Agent, asking you mid-call",
+  consult_answer: "Your answer, spoken to the other party",
+};
+
 function transcriptLines(call: EndedCall): string[] {
-  const full = call.transcript
-    .map((t) => `${t.role === "agent" ? "Agent" : "Other party"}: ${neutralise(t.text)}`)
-    .join("\n");
+  const full = call.transcript.map((t) => `${SPEAKERS[t.role] ?? "Other party"}: ${neutralise(t.text)}`).join("\n");
   if (!full) return ["Nothing was said on the call."];
   const shown = cut(full, MAX_TRANSCRIPT_CHARS);
   const lines = [UNTRUSTED_NOTICE, "```text", shown, "```"];

@@ -20,7 +20,8 @@ export type Outcome = (typeof OUTCOMES)[number];
 export interface ReportInput {
   /** The call's instructions: what the agent was asked to do. */
   prompt: string;
-  transcript: { role: "caller" | "agent"; text: string }[];
+  /** caller and agent turns, and consult_question / consult_answer rows for questions to the owner's assistant. */
+  transcript: { role: string; text: string }[];
   /** Twilio's final status, e.g. "completed". */
   status: string;
   /** e.g. "agent_hangup", "completed", "max_duration". */
@@ -133,11 +134,15 @@ function systemMessage(withSchema: boolean): string {
   ].join("\n");
 }
 
+const SPEAKERS: Record<string, string> = {
+  agent: "Agent",
+  consult_question: "Agent, asking the user's assistant",
+  consult_answer: "The user's assistant",
+};
+
 function userMessage(input: ReportInput): string {
   // one line per turn, whitespace collapsed, so nothing said on the call can pass for another turn
-  const turns = input.transcript.map(
-    (t) => `${t.role === "agent" ? "Agent" : "Caller"}: ${t.text.replace(/\s+/g, " ").trim()}`,
-  );
+  const turns = input.transcript.map((t) => `${SPEAKERS[t.role] ?? "Caller"}: ${t.text.replace(/\s+/g, " ").trim()}`);
   return [
     "The agent's instructions:",
     input.prompt.trim() || "(none)",

@@ -175,6 +175,13 @@ interface Follow {
 }
 
 /** Prints statuses and turns as they come, until the call is over; returns the call as it then is. */
+/** The transcript's speakers, padded so the lines of both sides start together. */
+const SPEAKERS: Record<string, string> = {
+  agent: "Agent ",
+  consult_question: "Agent → owner's assistant",
+  consult_answer: "Owner's assistant",
+};
+
 async function followCall({ url, callId, clock, out, deadline, pause, feed, tools }: Follow): Promise<Call> {
   let statuses = 0;
   const notes = callNotes(clock, out);
@@ -199,7 +206,7 @@ async function followCall({ url, callId, clock, out, deadline, pause, feed, tool
         note = latency !== undefined ? `  (replied in ${ms(latency)})` : "";
         agentTurns++;
       }
-      out(`${clock()} ${t.role === "agent" ? "Agent " : "Caller"} ▸ ${t.text}${note}`);
+      out(`${clock()} ${SPEAKERS[t.role] ?? "Caller"} ▸ ${t.text}${note}`);
     });
     tools();
     notes.print(call);

@@ -86,10 +86,16 @@ export interface AttemptRow {
   ended_at: number;
 }
 
-/** One transcript turn, as the bridge records it. */
+/**
+ * Who a transcript row is from: the two sides of the call, as the bridge records their turns, or, when the agent
+ * asked the owner's assistant mid-call (consult_assistant), its question and the answer it got.
+ */
+export type TurnRole = "caller" | "agent" | "consult_question" | "consult_answer";
+
+/** One transcript row. */
 export interface TurnRow {
   call_id: string;
-  role: "caller" | "agent";
+  role: TurnRole;
   item_id: string;
   text: string;
   started_at: number;

@@ -47,7 +47,7 @@ export function startReporting(ctx: AppContext): Worker {
 }
 
 async function report(ctx: AppContext, call: CallRow, stopped: () => boolean): Promise<void> {
-  const made = withCallFacts(await makeReport(ctx, call), call);
+  const made = withCallFacts(await makeReport(ctx, call), call, await ctx.store.transcript(call.id));
   // After a stop the store may be closed; the report is still due, so the next start makes it.
   if (stopped()) return;
   const at = ctx.now();

@@ -82,6 +82,12 @@ describe("consultAssistant", () => {
     expect(CONSULT_SYSTEM).not.toContain("\n");
   });
 
+  test("the system line says who asks and who hears: an unverified person, and only what the call's purpose needs", () => {
+    expect(CONSULT_SYSTEM).toContain("a phone call with an unverified person");
+    expect(CONSULT_SYSTEM).toContain("Your answer will be spoken aloud to them");
+    expect(CONSULT_SYSTEM).toContain("Share only what the call's stated purpose needs");
+  });
+
   test("a slow gateway times out at timeout_s, well before it answers", async () => {
     const { sim, s } = await start({ delayMs: 10_000 }, 0.3);
     const started = performance.now();

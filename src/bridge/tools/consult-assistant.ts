@@ -1,4 +1,4 @@
-import { CONSULT_ANSWER_NOTE, CONSULT_FAILED, CONSULT_HOLDING } from "../../agent/lines.ts";
+import { CONSULT_ANSWER_NOTE, CONSULT_FAILED, CONSULT_HOLDING, CONSULT_LIMIT } from "../../agent/lines.ts";
 import { z } from "../../config/zod.ts";
 import { defineTool } from "../tools.ts";
 
@@ -21,7 +21,10 @@ export const consultAssistant = defineTool({
     const result = await actions.consult(question);
     if (!result.ok) {
       actions.log.warn("consulting the owner's assistant failed", { reason: result.reason, detail: result.detail });
-      return { output: { ok: false, error: CONSULT_FAILED }, respond: true };
+      return {
+        output: { ok: false, error: result.reason === "limit" ? CONSULT_LIMIT : CONSULT_FAILED },
+        respond: true,
+      };
     }
     return { output: { ok: true, note: CONSULT_ANSWER_NOTE, answer: result.answer }, respond: true };
   },
