@@ -6,24 +6,26 @@ import type { CallStatus } from "../twilio/status.ts";
 export type Direction = "outbound" | "inbound";
 
 /** Why a call ended: Twilio's terminal status, or what this server did to end it. */
-export type EndReason =
-  | "completed"
-  | "busy"
-  | "no_answer"
-  | "failed"
-  | "canceled"
-  | "ended_by_api"
-  | "agent_hangup"
-  | "max_duration"
-  | "model_unavailable"
-  | "twilio_error"
-  | "server_restart"
-  | "shutdown"
-  | "no_callbacks"
-  | "no_media"
-  | "silence"
-  | "voicemail"
-  | "transferred";
+export const END_REASONS = [
+  "completed",
+  "busy",
+  "no_answer",
+  "failed",
+  "canceled",
+  "ended_by_api",
+  "agent_hangup",
+  "max_duration",
+  "model_unavailable",
+  "twilio_error",
+  "server_restart",
+  "shutdown",
+  "no_callbacks",
+  "no_media",
+  "silence",
+  "voicemail",
+  "transferred",
+] as const;
+export type EndReason = (typeof END_REASONS)[number];
 
 /** What a status-history row came from; stored, so existing values never change. */
 export type EventSource = "api" | "status_callback" | "voice_webhook" | "reconcile" | "sweeper";

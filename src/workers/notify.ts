@@ -2,6 +2,7 @@
 // outbox as the event webhooks, unless the request opted out with "notify": false.
 import type { AppContext } from "../app.ts";
 import type { CallReport } from "../calls/report.ts";
+import { iso } from "../calls/time.ts";
 import { hooksSettings, openclawRequest } from "../events/openclaw.ts";
 import { newEventId } from "../events/signing.ts";
 import type { CallRow } from "../store/store.ts";
@@ -18,6 +19,7 @@ export async function notifyOpenClaw(ctx: AppContext, call: CallRow, report: Cal
       from: call.from_number,
       direction: call.direction,
       prompt: call.prompt,
+      ended_at: call.ended_at === null ? null : iso(call.ended_at),
       duration_s: call.duration_s,
       end_reason: call.end_reason,
       status: call.status,

@@ -135,7 +135,8 @@ describe("OpenClaw gateway", () => {
       to: "@owner",
     });
     const to = (await app.ctx.store.getCall(id))!.to_number;
-    expect(body.message).toStartWith(`A phone call has ended: call to ${to}.\nPurpose: ${PROMPT.split("\n")[0]}\n`);
+    expect(body.message).toStartWith(`A phone call has ended: call to ${to}.\nEnded: `);
+    expect(body.message).toContain(`\nPurpose: ${PROMPT.split("\n")[0]}\n`);
     expect(body.message).toContain("Status: completed (end reason: completed). Duration: 42 s.");
     expect(body.message).toContain(`Full record: GET ${app.url}/api/calls/${id}`);
     expect(body.message).not.toContain(TOKEN);
