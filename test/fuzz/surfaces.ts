@@ -564,4 +564,70 @@ const config: Surface = {
   },
 };
 
-export const SURFACES: Surface[] = [api, webhooks, media, model, config];
+// ── report_schema patterns ──────────────────────────────────────────────────────────────────────
+
+const HOSTILE_PATTERNS = [
+  "(",
+  "[",
+  "\\@",
+  "a{2,1}",
+  "\\1(a)",
+  "^(?:[^g]*[^g]*)+@",
+  "(a+)+$",
+  "(x+x+)+y",
+  "^(\\w+\\s?)*$",
+  "(?<n>a)\\k<n>",
+  "\\p{Lu}+",
+  "\\p{Nope}",
+  "x".repeat(1_000),
+  "x".repeat(1_001),
+];
+const patternLike = () =>
+  fc.oneof(
+    fc.constantFrom(...HOSTILE_PATTERNS),
+    fc.stringMatching(/^[\^$.*+?()[\]{}|\\a-z0-9:<>=!-]{0,40}$/),
+    anyString(40),
+    fc.oneof(fc.integer(), fc.constant(null), fc.boolean()),
+  );
+
+/** What the API must answer: the pattern's own problem when it has one, else the notify field's. */
+function expectedProblem(pattern: unknown): string {
+  const path = "'report_schema.properties.f.pattern'";
+  if (typeof pattern !== "string") return `${path} must be a string`;
+  if (pattern.length > 1_000) return `${path} must be at most 1000 characters`;
+  try {
+    new RegExp(pattern, "u");
+  } catch {
+    return `${path} is not a valid regular expression`;
+  }
+  return "'notify' must be true or false";
+}
+
+// Every case is refused (notify is wrong too), so no call is placed: the surface is the schema check alone,
+// and /health is measured beside it as everywhere else.
+const patterns: Surface = {
+  name: "report_schema patterns",
+  run: (env, runs, seed) =>
+    runSurface(env, "report_schema patterns", { runs, seed }, patternLike(), async (pattern, classes) => {
+      const body = {
+        to: "+15551230001",
+        report_schema: { type: "object", properties: { f: { type: "string", pattern } }, required: ["f"] },
+        notify: "maybe",
+      };
+      const res = await fetch(`${env.app.url}/api/call`, {
+        method: "POST",
+        headers: { "Content-Type": "application/json" },
+        body: JSON.stringify(body),
+      });
+      const text = await res.text();
+      bump(classes, statusClass(res.status));
+      const expected = expectedProblem(pattern);
+      if (res.status !== 400) return `${JSON.stringify(pattern).slice(0, 80)}: ${res.status} ${text.slice(0, 200)}`;
+      const error = (JSON.parse(text) as { error: string }).error;
+      return error.startsWith(expected)
+        ? null
+        : `${JSON.stringify(pattern).slice(0, 80)}: "${error}", not "${expected}"`;
+    }),
+};
+
+export const SURFACES: Surface[] = [api, webhooks, media, model, config, patterns];
