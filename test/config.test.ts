@@ -287,6 +287,16 @@ describe("loadConfig: environment overrides", () => {
     );
   });
 
+  test("AGENTICAI_ALLOWED_DESTINATIONS is a comma-separated list that replaces the file's", () => {
+    const env = { AGENTICAI_ALLOWED_DESTINATIONS: "+1, +1876" };
+    expect(load("", env).calls.allowed_destinations).toEqual(["+1", "+1876"]);
+    expect(load("calls:\n  allowed_destinations: ['+44']\n", env).calls.allowed_destinations).toEqual(["+1", "+1876"]);
+    expect(load("", { AGENTICAI_ALLOWED_DESTINATIONS: "" }).calls.allowed_destinations).toBeUndefined();
+    expect(configError(() => load("", { AGENTICAI_ALLOWED_DESTINATIONS: "+1,44" }))).toContain(
+      "calls.allowed_destinations",
+    );
+  });
+
   test("env values are validated like file values", () => {
     expect(configError(() => load("", { TWILIO_ACCOUNT_SID: "ACnothex" }))).toContain("twilio.account_sid");
     expect(configError(() => load("", { TWILIO_PHONE_NUMBER: "5551234" }))).toContain("twilio.phone_number");
