@@ -314,12 +314,13 @@ describe("retries", () => {
 
 describe("toll-fraud guard and request checks", () => {
   test("destinations outside the allowed prefixes are refused, for the callee and the transfer target", async () => {
-    const a = await start();
+    // The default allow-list (the country of the carrier's +1 number), without the simulated callees' range.
+    const a = await start({ config: { calls: { allowed_destinations: undefined } } });
     const uk = await a.api("/api/call", { body: { to: "+442071234567", webhook_url: a.url } });
     expect(uk.status).toBe(400);
     expect(uk.body.error).toContain("calls.allowed_destinations permits +1 only");
     const premium = await a.api("/api/call", {
-      body: { to: PERSON, transfer_to: "+19005550100", webhook_url: a.url },
+      body: { to: "+14155550100", transfer_to: "+19005550100", webhook_url: a.url },
     });
     expect(premium.status).toBe(400);
     expect(premium.body.error).toContain("premium-rate");

@@ -151,6 +151,38 @@ describe("POST /api/call — errors keep the original API's shape and strings", 
     expect(await app.ctx.store.countActive()).toBe(0);
   });
 
+  test("the toll-fraud guard refuses what the numbering plan calls no ordinary number: 400, nothing dialled or stored", async () => {
+    app = await startTestApp({ config: { calls: { allowed_destinations: ["+1", "+44"] } } });
+    for (const [body, error] of [
+      [
+        { to: "+16005550100" },
+        "'to' +16005550100 is not allowed: +1600 is a VoIP prefix (not tied to a place, and billed above a normal call); add \"+1600\" to calls.allowed_destinations to allow it",
+      ],
+      [
+        { to: "+442071234567", transfer_to: "+447640123456" },
+        "'transfer_to' +447640123456 is not allowed: +44764 is a pager prefix; add \"+44764\" to calls.allowed_destinations to allow it",
+      ],
+      [
+        { to: "+119005550100" },
+        "'to' +119005550100 is not allowed: it has a national prefix after the country code; in E.164 it is +19005550100",
+      ],
+    ] as const) {
+      const res = await app.api("/api/call", { body: { ...body, webhook_url: WEBHOOK } });
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual({ success: false, error });
+    }
+    expect(app.twilio.requests.filter((r) => r.path.endsWith("/Calls.json"))).toHaveLength(0);
+    expect((await app.api("/api/calls")).body.calls).toEqual([]);
+  });
+
+  test("a range named in calls.allowed_destinations is dialled", async () => {
+    app = await startTestApp({ config: { calls: { allowed_destinations: ["+1", "+1600"] } } });
+    const res = await app.api("/api/call", { body: { to: "+16005550100", webhook_url: WEBHOOK } });
+    expect(res.status).toBe(200);
+    const create = app.twilio.requests.find((r) => r.path.endsWith("/Calls.json"))!;
+    expect(create.form.get("To")).toBe("+16005550100");
+  });
+
   test("Twilio unreachable: 503", async () => {
     const dead = Bun.serve({ port: 0, hostname: "127.0.0.1", fetch: () => new Response() });
     const deadUrl = dead.url.href.replace(/\/$/, "");

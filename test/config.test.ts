@@ -9,7 +9,7 @@ import { simulationHost } from "../src/cli/serve.ts";
 import { ENV_OVERRIDES, type Env } from "../src/config/env.ts";
 import { ConfigError, expandVars, loadConfig } from "../src/config/load.ts";
 import { type Config, DEFAULT_INBOUND_PROMPT, DEFAULT_PROMPT } from "../src/config/schema.ts";
-import { runCli as cli } from "./support/process.ts";
+import { cleanedAfterEach, runCli as cli, spawnServer } from "./support/process.ts";
 
 const SID = `AC${"0123456789abcdef".repeat(2)}`;
 
@@ -287,6 +287,16 @@ describe("loadConfig: environment overrides", () => {
     );
   });
 
+  test("AGENTICAI_ALLOWED_DESTINATIONS is a comma-separated list that replaces the file's", () => {
+    const env = { AGENTICAI_ALLOWED_DESTINATIONS: "+1, +1876" };
+    expect(load("", env).calls.allowed_destinations).toEqual(["+1", "+1876"]);
+    expect(load("calls:\n  allowed_destinations: ['+44']\n", env).calls.allowed_destinations).toEqual(["+1", "+1876"]);
+    expect(load("", { AGENTICAI_ALLOWED_DESTINATIONS: "" }).calls.allowed_destinations).toBeUndefined();
+    expect(configError(() => load("", { AGENTICAI_ALLOWED_DESTINATIONS: "+1,44" }))).toContain(
+      "calls.allowed_destinations",
+    );
+  });
+
   test("env values are validated like file values", () => {
     expect(configError(() => load("", { TWILIO_ACCOUNT_SID: "ACnothex" }))).toContain("twilio.account_sid");
     expect(configError(() => load("", { TWILIO_PHONE_NUMBER: "5551234" }))).toContain("twilio.phone_number");
@@ -533,5 +543,34 @@ describe("where the server listens", () => {
 
   test("a file's explicit server.host is honoured by a real server", () => {
     expect(load("server:\n  host: 192.168.1.20\n").server.host).toBe("192.168.1.20");
+  });
+});
+
+describe("calls.transfer_to at start-up (child process)", () => {
+  const { children } = cleanedAfterEach();
+
+  test("a transfer target the toll-fraud guard refuses is logged as an error once the numbering plan is loaded", async () => {
+    const dir = tempDir();
+    const configPath = join(dir, "config.yaml");
+    writeFileSync(configPath, 'calls:\n  transfer_to: "+16005550100"\n');
+    // The default allow-list is the country of the Twilio number: +1, which does not name the VoIP range +1600.
+    const server = await spawnServer(
+      ["server"],
+      {
+        HOST: "127.0.0.1",
+        PORT: "0",
+        AGENTICAI_CONFIG: configPath,
+        AGENTICAI_DATA_DIR: join(dir, "data"),
+        TWILIO_PHONE_NUMBER: "+14155550100",
+      },
+      children,
+    );
+    const refused = (l: Record<string, any>) =>
+      l.msg === "outbound calls will be refused until calls.transfer_to is allowed";
+    for (let i = 0; i < 500 && !server.logs.some(refused); i++) await Bun.sleep(10);
+    const logged = server.logs.find(refused);
+    expect(logged?.level).toBe("error");
+    // The logger redacts the number itself; the range it names stays readable.
+    expect(logged?.reason).toStartWith("calls.transfer_to +1********00 is not allowed: +1600 is a VoIP prefix");
   });
 });

@@ -1,114 +1,181 @@
 // Toll-fraud guard: which numbers the server may dial or transfer to. A leaked API token should not be able to
 // run up a bill on premium-rate or far-away numbers, so every destination must match calls.allowed_destinations
-// and must not fall in a high-risk range that the allow-list does not name at least as specifically.
+// and must be an ordinary number (fixed line, mobile or toll-free) in the numbering plan, unless the allow-list
+// names the number's range at least as specifically. What a number is comes from libphonenumber-js with its full
+// metadata (Google's libphonenumber numbering plans, kept up to date there), not from tables kept here.
+import type { PhoneNumber } from "libphonenumber-js/max";
 import type { Config } from "../config/schema.ts";
 
 /** A valid allowed_destinations entry: '+' then 1–15 digits. */
 export { DESTINATION_PREFIX } from "../config/schema.ts";
 
-// Country calling codes assigned in ITU-T E.164 (list of assigned codes), including the shared
-// non-geographic ones (800, 808, 870, 878, 881–883, 888, 979, 991) and 379, reserved for Vatican City.
-// Codes are prefix-free, so reading 1, then 2, then 3 digits finds at most one.
-const CALLING_CODES = new Set(
-  `1 7 20 27 30 31 32 33 34 36 39 40 41 43 44 45 46 47 48 49 51 52 53 54 55 56 57 58 60 61 62 63 64 65 66 81 82 84 86
-  90 91 92 93 94 95 98 211 212 213 216 218 220 221 222 223 224 225 226 227 228 229 230 231 232 233 234 235 236 237
-  238 239 240 241 242 243 244 245 246 247 248 249 250 251 252 253 254 255 256 257 258 260 261 262 263 264 265 266
-  267 268 269 290 291 297 298 299 350 351 352 353 354 355 356 357 358 359 370 371 372 373 374 375 376 377 378 379
-  380 381 382 383 385 386 387 389 420 421 423 500 501 502 503 504 505 506 507 508 509 590 591 592 593 594 595 596
-  597 598 599 670 672 673 674 675 676 677 678 679 680 681 682 683 685 686 687 688 689 690 691 692 800 808 850 852
-  853 855 856 870 878 880 881 882 883 886 888 960 961 962 963 964 965 966 967 968 970 971 972 973 974 975 976 977
-  979 991 992 993 994 995 996 998`.split(/\s+/),
-);
-
-// Area codes of the other countries in the North American Numbering Plan: dialled like domestic US numbers but
-// billed as international calls, and a classic toll-fraud target. US territories (340, 670, 671, 684, 787, 939)
-// are domestic and deliberately absent.
-const OTHER_NANP = new Set(
-  "242 246 264 268 284 345 441 473 649 658 664 721 758 767 784 809 829 849 868 869 876".split(" ").map((a) => `+1${a}`),
-);
-
-// A documented floor, not a complete list: well-known premium-rate / revenue-share ranges, shared-cost and
-// personal-number ranges, and international networks, which fraudsters use to collect a share of the charge.
-const PREMIUM_RATE = [
-  "+1900", // US/Canada 900 premium
-  "+1976", // NANP 976 pay-per-call
-  "+449", // UK 09 premium
-  "+4487", // UK 087 revenue share
-  "+49900", // Germany 0900 premium
-  "+49137", // Germany 0137 televoting
-  "+49118", // Germany 0118 directory enquiries
-  "+3389", // France 089 premium
-  "+3290", // Belgium 090x premium
-  "+31900", // Netherlands 0900
-  "+31906", // Netherlands 0906
-  "+31909", // Netherlands 0909
-  "+34803", // Spain 803
-  "+34806", // Spain 806
-  "+34807", // Spain 807
-  "+34905", // Spain 905 televoting
-  "+39899", // Italy 899 premium
-  "+41900", // Switzerland 0900
-  "+41901", // Switzerland 0901
-  "+41906", // Switzerland 0906
-  "+43900", // Austria 0900
-  "+43930", // Austria 0930
-  "+4870", // Poland 70x premium
-  "+61190", // Australia 190 premium
-  "+64900", // New Zealand 0900
-  "+979", // International Premium Rate Service
-];
-
-const HIGH_COST = [
-  "+4470", // UK personal numbers
-  "+4484", // UK 084 shared cost
-  "+808", // International Shared Cost Service
-  "+870", // Inmarsat
-  "+878", // Universal Personal Telecommunications
-  "+881", // Global Mobile Satellite System
-  "+882", // International Networks
-  "+883", // International Networks
-  "+888", // OCHA disaster relief
-  "+991", // ITPCS trial
-];
-
-const WHY_BLOCKED = {
-  premium: "a premium-rate prefix",
-  highCost: "a high-cost prefix (shared-cost, personal, satellite or international network numbers)",
-  nanp: "another country sharing the +1 code (not the US or Canada), billed as an international call",
-} as const;
-
-const BLOCKED = new Map<string, keyof typeof WHY_BLOCKED>([
-  ...PREMIUM_RATE.map((p) => [p, "premium"] as const),
-  ...HIGH_COST.map((p) => [p, "highCost"] as const),
-  ...[...OTHER_NANP].map((p) => [p, "nanp"] as const),
-]);
+/**
+ * The numbering plan carries ~150 KB of metadata that takes a few milliseconds to evaluate: it is loaded on first
+ * use (cli/serve.ts warms it up soon after start-up), so it stays out of the start-up bundle. The runtime caches
+ * the module after the first import.
+ */
+export const loadNumberingPlan = () => import("libphonenumber-js/max");
+type Plan = Awaited<ReturnType<typeof loadNumberingPlan>>;
 
 /**
- * The country calling code prefix of an E.164 number ("+1", "+44", "+353", …), or null when no assigned code
- * matches.
+ * Dialled without asking: ordinary lines (FIXED_LINE_OR_MOBILE where the plan cannot tell the two apart, as in
+ * the NANP), and toll-free numbers (the callee pays; businesses' service lines). VoIP is not among them: its ranges
+ * are not tied to a place and are billed above a normal call (UK 056, the NANP's 600).
  */
-export function callingCode(number: string): string | null {
-  for (let digits = 1; digits <= 3; digits++) {
-    const code = number.slice(1, 1 + digits);
-    if (CALLING_CODES.has(code)) return `+${code}`;
-  }
-  return null;
+const ORDINARY = new Set(["FIXED_LINE", "MOBILE", "FIXED_LINE_OR_MOBILE", "TOLL_FREE"]);
+
+/** Every kind of number the plan tells apart; a refused number's range must hold none of another kind. */
+const KINDS = [
+  "FIXED_LINE",
+  "MOBILE",
+  "TOLL_FREE",
+  "PREMIUM_RATE",
+  "SHARED_COST",
+  "PERSONAL_NUMBER",
+  "VOIP",
+  "PAGER",
+  "UAN",
+  "VOICEMAIL",
+] as const;
+
+// The members of the North American Numbering Plan that a US or Canadian number calls at domestic rates (the US
+// territories). The other countries sharing +1 are dialled like domestic numbers but billed as international calls.
+const DOMESTIC_NANP = new Set(["US", "CA", "PR", "VI", "GU", "AS", "MP"]);
+
+const WHY_BLOCKED: Record<string, string> = {
+  PREMIUM_RATE: "a premium-rate prefix",
+  SHARED_COST: "a shared-cost prefix",
+  PERSONAL_NUMBER: "a personal-number prefix (forwarded anywhere, billed above a normal call)",
+  VOIP: "a VoIP prefix (not tied to a place, and billed above a normal call)",
+  PAGER: "a pager prefix",
+  UAN: "a universal-access-number prefix (billed above a normal call)",
+  VOICEMAIL: "a voicemail-access prefix",
+  highCost: "a high-cost prefix (shared-cost, personal, satellite or international network numbers)",
+  nanp: "another country sharing the +1 code (not the US or Canada), billed as an international call",
+  invalid: "outside the numbering plan (no valid number of this length starts with it)",
+};
+
+/** A reason to refuse a number, and the prefix an allow-list entry must be at least as long as to override it. */
+interface Risk {
+  range: string;
+  why: string;
 }
 
 /**
- * The prefix that stands for the number's country: for NANP (+1) numbers in a non-US/Canada area code (Jamaica
- * +1876, Dominican Republic +1809/+1829/+1849, Bahamas +1242, …) that area code's prefix ("+1876"); otherwise the
- * calling code. null if unknown.
+ * What this guard reads of libphonenumber-js's Metadata beyond its typings: a region's pattern for each kind of
+ * number. The version is pinned in package.json, and the tests name ranges that only these patterns give.
  */
-export function countryPrefix(number: string): string | null {
-  const code = callingCode(number);
-  const area = number.slice(0, 5);
-  return code === "+1" && OTHER_NANP.has(area) ? area : code;
+interface PlanMetadata {
+  selectNumberingPlan(region: string): void;
+  numberingPlan?: { type(kind: string): { pattern(): string } | undefined };
+}
+
+/** The number as the plan reads it, or why it cannot. */
+function read(plan: Plan, number: string): PhoneNumber | "unknown code" | "unreadable" {
+  try {
+    return plan.parsePhoneNumberWithError(number);
+  } catch (e) {
+    return e instanceof plan.ParseError && e.message === "INVALID_COUNTRY" ? "unknown code" : "unreadable";
+  }
+}
+
+const ordinary = (phone: PhoneNumber) => phone.isValid() && ORDINARY.has(phone.getType() ?? "");
+
+const otherNanpCountry = (phone: PhoneNumber) =>
+  phone.countryCallingCode === "1" && phone.country !== undefined && !DOMESTIC_NANP.has(phone.country);
+
+/**
+ * `pattern` (a national-number pattern of the plan) made to accept "x" wherever it accepts a digit: it then
+ * matches a prefix padded with x's exactly when some number of that length starting with the prefix matches.
+ */
+function completing(pattern: string): RegExp {
+  const open = pattern.replace(/\\d|\[[^\]]*\]|\{[^}]*\}|\d/g, (token) => {
+    if (token === "\\d") return "[\\dx]";
+    if (token.startsWith("[")) return `${token.slice(0, -1)}x]`;
+    return token.startsWith("{") ? token : `[${token}x]`;
+  });
+  return new RegExp(`^(?:${open})$`);
+}
+
+/** The patterns of every kind but `kind`, in every region that shares the calling code. */
+function otherKinds(plan: Plan, code: string, kind: string | undefined): RegExp[] {
+  const metadata = new plan.Metadata() as unknown as PlanMetadata;
+  const patterns: RegExp[] = [];
+  for (const region of plan.getCountries()) {
+    if (plan.getCountryCallingCode(region) !== code) continue;
+    metadata.selectNumberingPlan(region);
+    for (const other of KINDS) {
+      const pattern = other === kind ? undefined : metadata.numberingPlan?.type(other)?.pattern();
+      if (pattern) patterns.push(completing(pattern));
+    }
+  }
+  return patterns;
+}
+
+/**
+ * The range a refusal names: the shortest prefix of the number under which the plan has, at this number's length,
+ * no number of another kind (no valid number at all, for an invalid one). So +449… names +449 (UK premium rate)
+ * and +4456… names +4456 (UK VoIP), never the whole country.
+ */
+function rangeOf(plan: Plan, phone: PhoneNumber, kind: string | undefined): string {
+  const { countryCallingCode: code, nationalNumber: national } = phone;
+  const others = otherKinds(plan, code, kind);
+  for (let digits = 1; digits < national.length; digits++) {
+    const completions = national.slice(0, digits).padEnd(national.length, "x");
+    if (!others.some((pattern) => pattern.test(completions))) return `+${code}${national.slice(0, digits)}`;
+  }
+  return phone.number;
+}
+
+function lengthProblem(result: string, code: string): string {
+  if (result === "TOO_SHORT") return `too short for a ${code} number`;
+  if (result === "TOO_LONG") return `too long for a ${code} number`;
+  return `not of a length any ${code} number has`;
+}
+
+/** Why the number is not an ordinary one the allow-list's country entry covers, with the range each reason names. */
+function risksOf(plan: Plan, number: string, phone: PhoneNumber | "unreadable"): Risk[] {
+  if (phone === "unreadable") return [{ range: number, why: "not a valid number" }];
+  const code = `+${phone.countryCallingCode}`;
+  // International networks, satellite services and the like have no geography to narrow: the code is the range.
+  // Only the international freephone numbers (+800) are ordinary among them: a satellite "mobile" is not.
+  if (phone.isNonGeographic()) {
+    const type = phone.isValid() ? phone.getType() : undefined;
+    if (type === "TOLL_FREE") return [];
+    return [{ range: code, why: WHY_BLOCKED[type === "PREMIUM_RATE" ? "PREMIUM_RATE" : "highCost"]! }];
+  }
+  const length = plan.validatePhoneNumberLength(number);
+  if (length) return [{ range: number, why: lengthProblem(length, code) }];
+  const risks: Risk[] = [];
+  if (otherNanpCountry(phone)) risks.push({ range: number.slice(0, 5), why: WHY_BLOCKED.nanp! });
+  if (!ordinary(phone)) {
+    // A valid number of no kind the plan names (which the library does not produce) is refused as outside it.
+    const kind = phone.isValid() ? phone.getType() : undefined;
+    risks.push({ range: rangeOf(plan, phone, kind), why: WHY_BLOCKED[kind ?? "invalid"] ?? WHY_BLOCKED.invalid! });
+  }
+  return risks;
+}
+
+/** The country calling code prefix of an E.164 number ("+1", "+44", "+353", …), or null when no code matches. */
+export async function callingCode(number: string): Promise<string | null> {
+  const phone = read(await loadNumberingPlan(), number);
+  return typeof phone === "string" ? null : `+${phone.countryCallingCode}`;
+}
+
+/**
+ * The prefix that stands for the number's country: for NANP (+1) numbers of a country other than the US, Canada
+ * and the US territories (Jamaica +1876, Dominican Republic +1809/+1829/+1849, Bahamas +1242, …) its area code's
+ * prefix ("+1876"); otherwise the calling code. null if unknown.
+ */
+export async function countryPrefix(number: string): Promise<string | null> {
+  const phone = read(await loadNumberingPlan(), number);
+  if (typeof phone === "string") return null;
+  return otherNanpCountry(phone) ? number.slice(0, 5) : `+${phone.countryCallingCode}`;
 }
 
 /** The default allow-list: [countryPrefix(phoneNumber)], or [] when there is no number or its code is unknown. */
-export function defaultDestinations(phoneNumber: string | undefined): string[] {
-  const prefix = phoneNumber ? countryPrefix(phoneNumber) : null;
+export async function defaultDestinations(phoneNumber: string | undefined): Promise<string[]> {
+  const prefix = phoneNumber ? await countryPrefix(phoneNumber) : null;
   return prefix ? [prefix] : [];
 }
 
@@ -134,23 +201,33 @@ function notListed(allowed: readonly string[]): string {
  * null when `number` may be dialled; otherwise why not, e.g. "'to' +4420… is not allowed: calls.allowed_destinations
  * permits +1 only". `field` names the request field ("'to'" or "'transfer_to'").
  */
-export function destinationProblem(number: string, allowed: readonly string[], field: string): string | null {
-  if (callingCode(number) === null) return `${field} ${number} has an unknown country calling code`;
+export async function destinationProblem(
+  number: string,
+  allowed: readonly string[],
+  field: string,
+): Promise<string | null> {
+  const plan = await loadNumberingPlan();
+  const phone = read(plan, number);
+  if (phone === "unknown code") return `${field} ${number} has an unknown country calling code`;
   const allow = longestMatch(number, allowed);
   if (allow === null) return `${field} ${number} is not allowed: ${notListed(allowed)}`;
-  // An allow entry at least as specific as the blocked range is the operator opting in to it on purpose.
-  const block = longestMatch(number, BLOCKED.keys());
-  if (block === null || allow.length >= block.length) return null;
-  const why = `${block} is ${WHY_BLOCKED[BLOCKED.get(block)!]}`;
-  return `${field} ${number} is not allowed: ${why}; add "${block}" to calls.allowed_destinations to allow it`;
+  // A carrier may drop a trunk prefix written after the country code (+1 1900… rings +1900…): only the number
+  // written as the plan reads it is judged, and allowed.
+  if (phone !== "unreadable" && phone.number !== number) {
+    return `${field} ${number} is not allowed: it has a national prefix after the country code; in E.164 it is ${phone.number}`;
+  }
+  // An allow entry at least as specific as the refused range is the operator opting in to it on purpose.
+  const risk = risksOf(plan, number, phone).find((r) => allow.length < r.range.length);
+  if (!risk) return null;
+  return `${field} ${number} is not allowed: ${risk.range} is ${risk.why}; add "${risk.range}" to calls.allowed_destinations to allow it`;
 }
 
 /** The prefixes this server may dial: calls.allowed_destinations, or the country of its Twilio number. */
-export function allowedDestinations(config: Config): readonly string[] {
+export async function allowedDestinations(config: Config): Promise<readonly string[]> {
   return config.calls.allowed_destinations ?? defaultDestinations(config.twilio.phone_number);
 }
 
 /** Why `number` may not be dialled under this configuration, or null. */
-export function destinationRefusal(config: Config, number: string, field: string): string | null {
-  return destinationProblem(number, allowedDestinations(config), field);
+export async function destinationRefusal(config: Config, number: string, field: string): Promise<string | null> {
+  return destinationProblem(number, await allowedDestinations(config), field);
 }

@@ -138,11 +138,11 @@ export async function failCreate(ctx: AppContext, callId: string, e: unknown, lo
 }
 
 /** Every number the call may dial, the callee and a transfer target alike, is checked against toll fraud. */
-function requireAllowedDestinations(ctx: AppContext, req: CallRequest): void {
+async function requireAllowedDestinations(ctx: AppContext, req: CallRequest): Promise<void> {
   const target = req.transfer_to ?? ctx.config.calls.transfer_to;
   const refusal =
-    destinationRefusal(ctx.config, req.to, "'to'") ??
-    (target ? destinationRefusal(ctx.config, target, "'transfer_to'") : null);
+    (await destinationRefusal(ctx.config, req.to, "'to'")) ??
+    (target ? await destinationRefusal(ctx.config, target, "'transfer_to'") : null);
   if (refusal) throw new CallError("invalid", refusal);
 }
 
@@ -150,7 +150,7 @@ export async function createOutboundCall(ctx: AppContext, req: CallRequest): Pro
   refuseWhileDraining(ctx);
   const webhookUrl = resolveWebhookBase(ctx, req.webhook_url);
   const twilio = requireTwilio(ctx);
-  requireAllowedDestinations(ctx, req);
+  await requireAllowedDestinations(ctx, req);
   const call = await insertQueuedCall(ctx, req, webhookUrl);
   const log = ctx.log.child({ call_id: call.id });
   try {

@@ -19,7 +19,9 @@ export async function transferCall(ctx: AppContext, id: string): Promise<CallRow
   const call = await getCall(ctx, id);
   const log = ctx.log.child({ call_id: id });
   const target = callOptions(ctx.config, call.options).transfer_to;
-  const refusal = target ? destinationRefusal(ctx.config, target, "'transfer_to'") : "the call has no transfer target";
+  const refusal = target
+    ? await destinationRefusal(ctx.config, target, "'transfer_to'")
+    : "the call has no transfer target";
   if (!target || refusal || !call.call_sid || call.ended_at !== null) {
     log.warn("cannot transfer the call; ending it instead", { reason: refusal ?? "not live" });
     return endCall(ctx, id, "agent_hangup");

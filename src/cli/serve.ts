@@ -3,7 +3,7 @@ import { statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Server } from "bun";
 import { type AppContext, createApp } from "../app.ts";
-import { destinationRefusal } from "../calls/destinations.ts";
+import { destinationRefusal, loadNumberingPlan } from "../calls/destinations.ts";
 import { drain } from "../calls/drain.ts";
 import type { Env } from "../config/env.ts";
 import { ConfigError } from "../config/load.ts";
@@ -20,6 +20,8 @@ import { type Background, startBackground } from "../workers/background.ts";
 import { reconcile } from "../workers/reconcile.ts";
 
 const TWILIO_WARMUP_DELAY_MS = 500;
+/** After Twilio's, so the two never block the event loop in the same turn. */
+const NUMBERING_PLAN_WARMUP_DELAY_MS = 750;
 
 /** What a shutdown has to stop; everything else goes with the process. */
 interface Running {
@@ -51,6 +53,7 @@ export async function runServer(config: Config, simulate: boolean, env: Env = pr
   });
   if (sim) announceSimulation(ctx, sim.sims, server.port);
   warmUpTwilio(ctx);
+  warmUpDestinations(ctx);
   warnAboutSetup(ctx);
   reconcile(ctx).catch((e) => log.error("reconciling calls after restart failed", { error: e }));
   const background = startBackground(ctx);
@@ -136,6 +139,23 @@ function warmUpTwilio(ctx: AppContext): void {
     );
 }
 
+/**
+ * The toll-fraud guard's numbering plan is loaded on first use, like the Twilio SDK; loading it a little after
+ * start-up keeps it off the first /health, and checks the configured transfer target, which every outbound call
+ * names unless its request gives another.
+ */
+function warmUpDestinations({ config, log }: AppContext): void {
+  const check = async () => {
+    await loadNumberingPlan();
+    const target = config.calls.transfer_to;
+    const refused = target && (await destinationRefusal(config, target, "calls.transfer_to"));
+    if (refused) log.error("outbound calls will be refused until calls.transfer_to is allowed", { reason: refused });
+  };
+  setTimeout(() => {
+    check().catch((e) => log.error("loading the numbering plan failed", { error: e }));
+  }, NUMBERING_PLAN_WARMUP_DELAY_MS).unref();
+}
+
 function warnAboutSetup({ config, log }: { config: Config; log: Logger }): void {
   if (!config.twilio.validate_signatures)
     log.warn("Twilio signature validation is OFF: anyone can post webhooks; use this for local development only");
@@ -147,10 +167,6 @@ function warnAboutSetup({ config, log }: { config: Config; log: Logger }): void 
       { host: config.server.host },
     );
   warnAboutDataDir(config.server.data_dir, log);
-  const transferRefused =
-    config.calls.transfer_to && destinationRefusal(config, config.calls.transfer_to, "calls.transfer_to");
-  if (transferRefused)
-    log.error("outbound calls will be refused until calls.transfer_to is allowed", { reason: transferRefused });
   if (!config.server.public_url)
     log.info("no public URL set: calls need webhook_url in the request (or AGENTICAI_WEBHOOK_URL / NGROK_URL)");
 }

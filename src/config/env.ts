@@ -2,6 +2,8 @@
 type Coerce = (raw: string) => unknown;
 const str: Coerce = (raw) => raw;
 const int: Coerce = (raw) => (/^\d+$/.test(raw) ? Number(raw) : raw);
+/** A comma-separated list: "+1, +44" is ["+1", "+44"]. */
+const list: Coerce = (raw) => raw.split(",").map((item) => item.trim());
 
 export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], Coerce]> = [
   ["PORT", ["server", "port"], int],
@@ -16,6 +18,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["OPENAI_API_KEY", ["openai", "api_key"], str],
   ["OPENAI_BASE_URL", ["openai", "base_url"], str],
   ["AGENTICAI_AUDIO_FORMAT", ["audio", "format"], str],
+  ["AGENTICAI_ALLOWED_DESTINATIONS", ["calls", "allowed_destinations"], list],
   ["AGENTICAI_EVENTS_URL", ["events", "url"], str],
   ["AGENTICAI_EVENTS_SECRET", ["events", "secret"], str],
   ["AGENTICAI_METRICS_TOKEN", ["metrics", "token"], str],

@@ -46,10 +46,24 @@ export async function startSimulators(opts: SimulatorOptions = {}): Promise<Simu
   };
 }
 
+/**
+ * The numbers a simulation dials besides real-looking ones: the personas' (+1555…, an area code the numbering
+ * plan has never assigned, so no real phone is rung by mistake), Twilio's test numbers (+1500555…, which the
+ * carrier answers as Twilio does for test credentials) and the README's API examples' +1234567890 (a digit short).
+ * A real server's toll-fraud guard refuses them all; a simulation allows them by name, as an operator would.
+ */
+export const SIMULATED_DESTINATIONS = ["+1555", "+1500", "+1234567890"];
+
+/** The simulated Twilio number is a +1 one, whose country is the default allow-list; the simulated numbers join it. */
+function simulatedDestinations(configured: readonly string[] | undefined): string[] {
+  return [...(configured ?? ["+1"]), ...SIMULATED_DESTINATIONS];
+}
+
 /** The environment that points a server process at the simulators: the carrier, and the voice model if given. */
 export function simulatorEnv(sims: { carrier: Carrier; model?: RealtimeSim }): Record<string, string> {
   const { carrier, model } = sims;
   return {
+    AGENTICAI_ALLOWED_DESTINATIONS: simulatedDestinations(undefined).join(","),
     TWILIO_ACCOUNT_SID: carrier.accountSid,
     TWILIO_AUTH_TOKEN: carrier.authToken,
     TWILIO_PHONE_NUMBER: carrier.phoneNumber,
@@ -71,5 +85,6 @@ export function simulatedConfig(config: Config, sims: Simulators): Config {
       validate_signatures: true,
     },
     openai: { ...config.openai, api_key: sims.model.apiKey, base_url: sims.model.httpBaseUrl },
+    calls: { ...config.calls, allowed_destinations: simulatedDestinations(config.calls.allowed_destinations) },
   };
 }

@@ -10,6 +10,7 @@ import { startServer } from "../../src/http/server.ts";
 import { createLogger } from "../../src/log.ts";
 import { type Carrier, type CarrierOptions, startCarrier } from "../../src/sim/carrier.ts";
 import { connectMediaStream, type MediaClient, type MediaClientOptions } from "../../src/sim/media-stream.ts";
+import { SIMULATED_DESTINATIONS } from "../../src/sim/simulators.ts";
 import { type RealtimeSim, type RealtimeSimOptions, startRealtimeSim } from "../../src/sim/voice-model.ts";
 import { startBackground } from "../../src/workers/background.ts";
 
@@ -83,6 +84,8 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
       server: { host: "127.0.0.1", port: 0, data_dir: dataDir },
       twilio: twilioTree,
       openai: { api_key: model.apiKey, base_url: model.httpBaseUrl },
+      // The carrier's own number is a +1 one; the suite dials the simulated callees' numbers besides.
+      calls: { allowed_destinations: ["+1", ...SIMULATED_DESTINATIONS] },
     },
     opts.config ?? {},
   );
