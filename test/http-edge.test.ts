@@ -1,7 +1,9 @@
 // The HTTP edge against hostile or sloppy clients: proxy headers, oversized and deeply nested bodies,
-// wrong methods, `__proto__` keys, the call budget, and floods of unsigned requests to /twilio/*.
+// wrong methods and dot-segments, `__proto__` keys, the call budget, and floods of unsigned requests to
+// /twilio/*.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { rawRequest } from "./support/raw-http.ts";
 
 const WEBHOOK = "https://calls.example.com";
 const MiB = 1024 * 1024;
@@ -202,6 +204,29 @@ describe("a wrong method on a known path is 405 with Allow", () => {
       expect(res.body).toEqual({ success: false, error: "Not found" });
     }
   });
+});
+
+describe("a path with dot-segments is no route: 404 whatever the method", () => {
+  // fetch would resolve the dot-segments before sending: the paths go out as written over a socket.
+  const cases: [string, string][] = [
+    ["GET", "/x/../api/calls"],
+    ["GET", "/api/./calls"],
+    ["GET", "/api/%2e%2e/api/calls"],
+    ["GET", "/api/calls/abc/.."],
+    ["GET", "/api/events/../events"],
+    ["GET", "/x/../health"],
+    ["POST", "/x/../api/call"],
+    ["GET", "/x/../api/call"],
+    ["DELETE", "/api/./calls"],
+  ];
+  for (const [method, path] of cases) {
+    test(`${method} ${path}`, async () => {
+      const res = await rawRequest(app.url, path, { method });
+      expect(res.status).toBe(404);
+      expect(res.headers.get("allow")).toBeNull();
+      expect(JSON.parse(res.body)).toEqual({ success: false, error: "Not found" });
+    });
+  }
 });
 
 describe("metadata is stored exactly as sent", () => {
