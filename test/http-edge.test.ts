@@ -1,6 +1,6 @@
 // The HTTP edge against hostile or sloppy clients: proxy headers, oversized and deeply nested bodies,
-// wrong methods and dot-segments, `__proto__` keys, the call budget, and floods of unsigned requests to
-// /twilio/*.
+// wrong methods and dot-segments, integers in other spellings, `__proto__` keys, the call budget, and floods
+// of unsigned requests to /twilio/*.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { rawRequest } from "./support/raw-http.ts";
@@ -227,6 +227,57 @@ describe("a path with dot-segments is no route: 404 whatever the method", () => 
       expect(JSON.parse(res.body)).toEqual({ success: false, error: "Not found" });
     });
   }
+});
+
+describe("integers in a path or query are plain decimal digits", () => {
+  const LIMIT = { success: false, error: "'limit' must be a whole number from 1 to 500" };
+  for (const limit of [
+    "1.0",
+    "1e0",
+    "0x1",
+    "+1",
+    "16.0",
+    " 1",
+    "1 ",
+    "",
+    "-1",
+    "0",
+    "501",
+    "1_0",
+    "１",
+    "9".repeat(20),
+  ]) {
+    test(`limit=${JSON.stringify(limit)} is 400`, async () => {
+      const res = await app.api(`/api/events?limit=${encodeURIComponent(limit)}`);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual(LIMIT);
+    });
+  }
+
+  test("limit=1, 16, 500 and no limit are served", async () => {
+    for (const query of ["?limit=1", "?limit=16", "?limit=500", ""])
+      expect((await app.api(`/api/events${query}`)).status).toBe(200);
+  });
+
+  test("an event id in another spelling names no event", async () => {
+    // A delivered event, due in a day so that no delivery worker touches it meanwhile.
+    const row = { event_id: "evt_spelling", call_id: null, receiver: "events" as const, type: "call.initiated" };
+    await app.ctx.store.enqueue([{ ...row, url: "http://127.0.0.1:9/", body: "{}" }], Date.now() + 86_400_000);
+    const id = (await app.ctx.store.listOutbox(null, 500)).find((e) => e.event_id === "evt_spelling")!.id;
+    await app.ctx.store.recordAttempt(id, {
+      status: "delivered",
+      at: Date.now(),
+      next_attempt_at: Date.now(),
+      last_status: 200,
+      last_error: null,
+    });
+    expect((await app.api(`/api/events/${id}/retry`, { method: "POST" })).status).toBe(409);
+    for (const spelling of [`${id}.0`, `${id}e0`, `0x${id.toString(16)}`, `+${id}`, `%20${id}`, `${id}.00`]) {
+      const res = await app.api(`/api/events/${spelling}/retry`, { method: "POST" });
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ success: false, error: "Event not found" });
+    }
+  });
 });
 
 describe("metadata is stored exactly as sent", () => {
