@@ -99,7 +99,11 @@ test("the form shows the API's own error, and a recorded call gets a player once
   await page.goto(`${open.url}/console#/new`);
   await page.fill("input[name=to]", "12345");
   await page.click("#call-form button[type=submit]");
-  const refused = await fetch(`${open.url}/api/call`, { method: "POST", body: JSON.stringify({ to: "12345" }) });
+  const refused = await fetch(`${open.url}/api/call`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ to: "12345" }),
+  });
   const { error } = (await refused.json()) as { error: string };
   await page.locator("#form-error", { hasText: error }).waitFor({ timeout: 5000 });
   expect(page.url()).toEndWith("#/new");

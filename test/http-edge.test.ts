@@ -9,6 +9,8 @@ const WEBHOOK = "https://calls.example.com";
 const MiB = 1024 * 1024;
 const TOO_LARGE = { success: false, error: "Request body too large: the limit is 65536 bytes" };
 const TOO_DEEP = { success: false, error: "Request body nests too deeply: at most 32 levels" };
+/** The API reads only JSON bodies: the size tests send theirs as JSON so that the size is what is judged. */
+const AS_JSON = { "Content-Type": "application/json" };
 
 /** A chunked body (no Content-Length) of `total` bytes; `pulled` tells how much the server made us send. */
 function chunkedBody(total: number, chunk = 64 * 1024) {
@@ -73,13 +75,18 @@ describe("bodies over the limit are 413 in the API's JSON shape, whatever their 
   for (const size of [1.5 * MiB, 9 * MiB]) {
     for (const path of ["/api/call", "/twilio/status", "/twilio/voice"]) {
       test(`${size / MiB} MiB with Content-Length to ${path}`, async () => {
-        const res = await send(app.url + path, { method: "POST", body: new Uint8Array(size).fill(0x20) });
+        const res = await send(app.url + path, {
+          method: "POST",
+          headers: AS_JSON,
+          body: new Uint8Array(size).fill(0x20),
+        });
         expect(res.status).toBe(413);
         expect(res.body).toEqual(TOO_LARGE);
       });
       test(`${size / MiB} MiB chunked to ${path}: cut off without being read whole`, async () => {
         const { stream, state } = chunkedBody(size);
-        const res = await send(app.url + path, { method: "POST", body: stream, duplex: "half" } as RequestInit);
+        const init = { method: "POST", headers: AS_JSON, body: stream, duplex: "half" };
+        const res = await send(app.url + path, init as RequestInit);
         expect(res.status).toBe(413);
         expect(res.body).toEqual(TOO_LARGE);
         expect(state.pulled).toBeLessThan(size);
@@ -92,6 +99,7 @@ describe("bodies over the limit are 413 in the API's JSON shape, whatever their 
     const abort = new AbortController();
     const res = await fetch(`${app.url}/api/call`, {
       method: "POST",
+      headers: AS_JSON,
       body: stream,
       duplex: "half",
       signal: abort.signal,
@@ -119,7 +127,8 @@ describe("bodies over the limit are 413 in the API's JSON shape, whatever their 
         c.close();
       },
     });
-    const res = await send(`${app.url}/api/call`, { method: "POST", body, duplex: "half" } as RequestInit);
+    const init = { method: "POST", headers: AS_JSON, body, duplex: "half" };
+    const res = await send(`${app.url}/api/call`, init as RequestInit);
     expect(res.status).toBe(200);
     expect((await app.api(`/api/calls/${res.body.call_id}`)).body.metadata).toEqual({ name: "Zoë 📞" });
   });

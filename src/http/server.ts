@@ -9,6 +9,7 @@ import { authorize } from "./auth.ts";
 import { consoleRoutes } from "./console.ts";
 import { countedRoutes, UNMATCHED_ROUTE } from "./counted.ts";
 import { listEvents, retryEvent } from "./events.ts";
+import { guardRoutes } from "./guard.ts";
 import { type MediaSocketData, mediaSocketHandler, upgradeMedia } from "./media.ts";
 import { getMetrics } from "./metrics.ts";
 import { createRateLimiter } from "./ratelimit.ts";
@@ -121,7 +122,7 @@ function withWrongMethods(routes: RouteTable): RouteTable {
 }
 
 export function startServer(ctx: AppContext): Server<MediaSocketData> {
-  const routes = countedRoutes(ctx, withWrongMethods(routeTable(ctx)));
+  const routes = countedRoutes(ctx, guardRoutes(ctx.config, withWrongMethods(routeTable(ctx))));
   const unrouted = () => {
     ctx.metrics.httpResponse(UNMATCHED_ROUTE, 404);
     return failure(404, "Not found");
