@@ -4,9 +4,10 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { MAX_STREAMS } from "../src/http/stream.ts";
+import { MAX_STREAMS, MAX_STREAMS_PER_CLIENT } from "../src/http/stream.ts";
 import { tempDir } from "./support/app.ts";
 import { repoRoot, type ServerProcess, spawnServer } from "./support/process.ts";
+import { rawRequest, rawStream } from "./support/raw-http.ts";
 import { until } from "./support/until.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -185,22 +186,26 @@ test("/api/stream is guarded like /api/* and opens with the retry hint and the c
 
 test(`at most ${MAX_STREAMS} live streams are open at once, and a closed one frees its place`, async () => {
   const headers = { Authorization: `Bearer ${TOKEN}` };
+  // One address may hold MAX_STREAMS_PER_CLIENT, so the places are filled from as many loopback addresses
+  // as that takes (127.0.0.1, 127.0.0.2, …).
+  const from = (i: number) => `127.0.0.${1 + Math.floor(i / MAX_STREAMS_PER_CLIENT)}`;
   // Streams of the tests before (a page closed, a fetch aborted) end a moment after their client left.
   const openAll = async () => {
-    const aborts = Array.from({ length: MAX_STREAMS }, () => new AbortController());
     const streams = await Promise.all(
-      aborts.map((a) => fetch(`${guarded.url}/api/stream`, { headers, signal: a.signal })),
+      Array.from({ length: MAX_STREAMS }, (_, i) =>
+        rawStream(guarded.url, "/api/stream", { headers, localAddress: from(i) }),
+      ),
     );
-    if (streams.every((r) => r.status === 200)) return aborts;
-    for (const a of aborts) a.abort();
+    if (streams.every((r) => r.status === 200)) return streams;
+    for (const s of streams) s.close();
     await Bun.sleep(100);
     return null;
   };
-  const aborts = await until(openAll, `room for ${MAX_STREAMS} streams`);
-  const over = await fetch(`${guarded.url}/api/stream`, { headers });
+  const streams = await until(openAll, `room for ${MAX_STREAMS} streams`);
+  const over = await rawRequest(guarded.url, "/api/stream", { headers, localAddress: from(MAX_STREAMS) });
   expect(over.status).toBe(429);
-  expect(((await over.json()) as { error: string }).error).toContain(`at most ${MAX_STREAMS}`);
-  for (const a of aborts) a.abort();
+  expect((JSON.parse(over.body) as { error: string }).error).toContain(`at most ${MAX_STREAMS}`);
+  for (const s of streams) s.close();
   await until(async () => {
     await Bun.sleep(100);
     const again = await fetch(`${guarded.url}/api/stream`, { headers });

@@ -1,9 +1,11 @@
 // The HTTP edge against hostile or sloppy clients: proxy headers, oversized and deeply nested bodies,
-// wrong methods and dot-segments, integers in other spellings, `__proto__` keys, the call budget, and floods
-// of unsigned requests to /twilio/*.
+// wrong methods and dot-segments, integers in other spellings, `__proto__` keys, the call budget, live
+// streams per client, and floods of unsigned requests to /twilio/*.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { MAX_STREAMS_PER_CLIENT } from "../src/http/stream.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
-import { rawRequest } from "./support/raw-http.ts";
+import { rawRequest, rawStream } from "./support/raw-http.ts";
+import { until } from "./support/until.ts";
 
 const WEBHOOK = "https://calls.example.com";
 const MiB = 1024 * 1024;
@@ -286,6 +288,41 @@ describe("integers in a path or query are plain decimal digits", () => {
       expect(res.status).toBe(404);
       expect(res.body).toEqual({ success: false, error: "Event not found" });
     }
+  });
+});
+
+describe(`one client address holds at most ${MAX_STREAMS_PER_CLIENT} live streams`, () => {
+  test("past them it gets 429; another address still gets one; a closed one frees its place", async () => {
+    // Streams from earlier requests of this address end a moment after their client left.
+    const mine = await until(async () => {
+      const opened = await Promise.all(
+        Array.from({ length: MAX_STREAMS_PER_CLIENT }, () => rawStream(app.url, "/api/stream")),
+      );
+      if (opened.every((s) => s.status === 200)) return opened;
+      for (const s of opened) s.close();
+      await Bun.sleep(100);
+      return null;
+    }, `room for ${MAX_STREAMS_PER_CLIENT} streams`);
+    const over = await rawRequest(app.url, "/api/stream");
+    expect(over.status).toBe(429);
+    expect(JSON.parse(over.body)).toEqual({
+      success: false,
+      error: `Too many live streams from this address: at most ${MAX_STREAMS_PER_CLIENT} may be open`,
+    });
+
+    const other = await rawStream(app.url, "/api/stream", { localAddress: "127.0.0.2" });
+    expect(other.status).toBe(200);
+    other.close();
+
+    mine.pop()!.close();
+    const again = await until(async () => {
+      const s = await rawStream(app.url, "/api/stream");
+      if (s.status === 200) return s;
+      s.close();
+      await Bun.sleep(50);
+      return null;
+    }, "the freed place");
+    for (const s of [...mine, again]) s.close();
   });
 });
 
