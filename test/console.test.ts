@@ -213,3 +213,45 @@ test(`at most ${MAX_STREAMS} live streams are open at once, and a closed one fre
     return again.status === 200;
   });
 });
+
+test("a malformed call link shows the list instead of leaving the page blank", async () => {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${open.url}/console#/calls/%E0%A4%A`);
+  await page.waitForSelector("#calls:not([hidden])", { timeout: 5000 });
+  await page.locator("#live.ok").waitFor({ timeout: 5000 });
+  expect(errors).toEqual([]);
+  // The page still follows links afterwards.
+  await page.evaluate('location.hash = "#/new"');
+  await page.waitForSelector("#new:not([hidden])", { timeout: 5000 });
+  await page.close();
+}, 20_000);
+
+test("the console may not be framed, and the token field is not offered to password managers", async () => {
+  for (const path of ["/console", "/console/console.js", "/console/console.css"]) {
+    const res = await fetch(`${open.url}${path}`);
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+  }
+  const page = await browser.newPage();
+  await page.goto(`${guarded.url}/console`);
+  expect(await page.locator("#token").getAttribute("autocomplete")).toBe("off");
+  await page.close();
+}, 20_000);
+
+test("the console's own requests pass the Origin rule: its POSTs carry its origin", async () => {
+  const page = await browser.newPage();
+  const origins: Promise<string | undefined>[] = [];
+  page.on("request", (r) => {
+    if (r.method() === "POST") origins.push(r.allHeaders().then((h) => h.origin));
+  });
+  const id = await placeCall(page, open, "+15550100006");
+  await page.waitForSelector("#end-call:not([hidden])", { timeout: 10_000 });
+  await page.click("#end-call");
+  await page.waitForSelector("#end-call", { state: "hidden", timeout: 10_000 });
+  expect(await Promise.all(origins)).toEqual([open.url, open.url]);
+  const call = (await (await fetch(`${open.url}/api/calls/${id}`)).json()) as { end_reason: string };
+  expect(call.end_reason).toBe("ended_by_api");
+  await page.close();
+}, 30_000);
