@@ -19,8 +19,11 @@ const NOTES = [
   "socket during a live call, and `readModelEvent` alone) never throw, log an error or fail /health; **config**",
   "`loadConfig` returns a config or throws `ConfigError` starting `config`; **report_schema patterns** (hostile,",
   "regex-like and random patterns, and non-strings) are a 400 naming the pattern's path exactly when the pattern",
-  "does not compile with the u flag or is over 1000 characters, and never hold /health. Any error log or uncaught error fails",
-  "the surface. /health is requested every 5 ms alongside, from the same process as the server and the load.",
+  "does not compile with the u flag or is over 1000 characters. Any error log or uncaught error fails",
+  "the surface. **content types** (random Content-Type, Origin and Host headers, with and without bodies, to",
+  "/api/*, /mcp and their neighbours, from a server without a token) no 5xx, every refusal `{success:false, error}`,",
+  "and /api/* or /mcp answer 2xx only to a body sent as application/json (or none), no foreign Origin, and a",
+  "loopback or public Host. /health is requested every 5 ms alongside, from the same process as the server and the load.",
   "`431 (Bun, bare)`: Bun answers a request line and headers over 16 KiB with an empty 431 before any handler,",
   "so that one answer cannot have the API's error shape; it is counted apart and not a failure.",
 ];

@@ -268,6 +268,23 @@ describe("loadConfig: environment overrides", () => {
     expect(load(file, { NGROK_URL: "", AGENTICAI_WEBHOOK_URL: "" }).server.public_url).toBe("https://file.example");
   });
 
+  test("server.allowed_origins: origins only; AGENTICAI_ALLOWED_ORIGINS is a comma-separated list", () => {
+    expect(load("").server.allowed_origins).toBeUndefined();
+    const file = "server:\n  allowed_origins: ['https://console.example.com', 'http://localhost:3000']\n";
+    expect(load(file).server.allowed_origins).toEqual(["https://console.example.com", "http://localhost:3000"]);
+    const env = { AGENTICAI_ALLOWED_ORIGINS: " https://a.example , http://b.example:8443,," };
+    expect(load(file, env).server.allowed_origins).toEqual(["https://a.example", "http://b.example:8443"]);
+    for (const bad of [
+      "https://a.example/console",
+      "null",
+      "ftp://a.example",
+      "*",
+      "https://a.example?x",
+      "https://u@a.example",
+    ])
+      expect(configError(() => load("", { AGENTICAI_ALLOWED_ORIGINS: bad }))).toContain("server.allowed_origins.0");
+  });
+
   test("the env table covers every documented name", () => {
     expect(ENV_OVERRIDES.map(([name]) => name)).toEqual(
       expect.arrayContaining([

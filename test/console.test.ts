@@ -4,9 +4,10 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
-import { MAX_STREAMS } from "../src/http/stream.ts";
+import { MAX_STREAMS, MAX_STREAMS_PER_CLIENT } from "../src/http/stream.ts";
 import { tempDir } from "./support/app.ts";
 import { repoRoot, type ServerProcess, spawnServer } from "./support/process.ts";
+import { rawRequest, rawStream } from "./support/raw-http.ts";
 import { until } from "./support/until.ts";
 
 const CHROMIUM = "/usr/bin/chromium";
@@ -99,7 +100,11 @@ test("the form shows the API's own error, and a recorded call gets a player once
   await page.goto(`${open.url}/console#/new`);
   await page.fill("input[name=to]", "12345");
   await page.click("#call-form button[type=submit]");
-  const refused = await fetch(`${open.url}/api/call`, { method: "POST", body: JSON.stringify({ to: "12345" }) });
+  const refused = await fetch(`${open.url}/api/call`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ to: "12345" }),
+  });
   const { error } = (await refused.json()) as { error: string };
   await page.locator("#form-error", { hasText: error }).waitFor({ timeout: 5000 });
   expect(page.url()).toEndWith("#/new");
@@ -181,22 +186,26 @@ test("/api/stream is guarded like /api/* and opens with the retry hint and the c
 
 test(`at most ${MAX_STREAMS} live streams are open at once, and a closed one frees its place`, async () => {
   const headers = { Authorization: `Bearer ${TOKEN}` };
+  // One address may hold MAX_STREAMS_PER_CLIENT, so the places are filled from as many loopback addresses
+  // as that takes (127.0.0.1, 127.0.0.2, …).
+  const from = (i: number) => `127.0.0.${1 + Math.floor(i / MAX_STREAMS_PER_CLIENT)}`;
   // Streams of the tests before (a page closed, a fetch aborted) end a moment after their client left.
   const openAll = async () => {
-    const aborts = Array.from({ length: MAX_STREAMS }, () => new AbortController());
     const streams = await Promise.all(
-      aborts.map((a) => fetch(`${guarded.url}/api/stream`, { headers, signal: a.signal })),
+      Array.from({ length: MAX_STREAMS }, (_, i) =>
+        rawStream(guarded.url, "/api/stream", { headers, localAddress: from(i) }),
+      ),
     );
-    if (streams.every((r) => r.status === 200)) return aborts;
-    for (const a of aborts) a.abort();
+    if (streams.every((r) => r.status === 200)) return streams;
+    for (const s of streams) s.close();
     await Bun.sleep(100);
     return null;
   };
-  const aborts = await until(openAll, `room for ${MAX_STREAMS} streams`);
-  const over = await fetch(`${guarded.url}/api/stream`, { headers });
+  const streams = await until(openAll, `room for ${MAX_STREAMS} streams`);
+  const over = await rawRequest(guarded.url, "/api/stream", { headers, localAddress: from(MAX_STREAMS) });
   expect(over.status).toBe(429);
-  expect(((await over.json()) as { error: string }).error).toContain(`at most ${MAX_STREAMS}`);
-  for (const a of aborts) a.abort();
+  expect((JSON.parse(over.body) as { error: string }).error).toContain(`at most ${MAX_STREAMS}`);
+  for (const s of streams) s.close();
   await until(async () => {
     await Bun.sleep(100);
     const again = await fetch(`${guarded.url}/api/stream`, { headers });
@@ -204,3 +213,45 @@ test(`at most ${MAX_STREAMS} live streams are open at once, and a closed one fre
     return again.status === 200;
   });
 });
+
+test("a malformed call link shows the list instead of leaving the page blank", async () => {
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on("pageerror", (e) => errors.push(e.message));
+  await page.goto(`${open.url}/console#/calls/%E0%A4%A`);
+  await page.waitForSelector("#calls:not([hidden])", { timeout: 5000 });
+  await page.locator("#live.ok").waitFor({ timeout: 5000 });
+  expect(errors).toEqual([]);
+  // The page still follows links afterwards.
+  await page.evaluate('location.hash = "#/new"');
+  await page.waitForSelector("#new:not([hidden])", { timeout: 5000 });
+  await page.close();
+}, 20_000);
+
+test("the console may not be framed, and the token field is not offered to password managers", async () => {
+  for (const path of ["/console", "/console/console.js", "/console/console.css"]) {
+    const res = await fetch(`${open.url}${path}`);
+    expect(res.headers.get("x-frame-options")).toBe("DENY");
+    expect(res.headers.get("content-security-policy")).toContain("frame-ancestors 'none'");
+  }
+  const page = await browser.newPage();
+  await page.goto(`${guarded.url}/console`);
+  expect(await page.locator("#token").getAttribute("autocomplete")).toBe("off");
+  await page.close();
+}, 20_000);
+
+test("the console's own requests pass the Origin rule: its POSTs carry its origin", async () => {
+  const page = await browser.newPage();
+  const origins: Promise<string | undefined>[] = [];
+  page.on("request", (r) => {
+    if (r.method() === "POST") origins.push(r.allHeaders().then((h) => h.origin));
+  });
+  const id = await placeCall(page, open, "+15550100006");
+  await page.waitForSelector("#end-call:not([hidden])", { timeout: 10_000 });
+  await page.click("#end-call");
+  await page.waitForSelector("#end-call", { state: "hidden", timeout: 10_000 });
+  expect(await Promise.all(origins)).toEqual([open.url, open.url]);
+  const call = (await (await fetch(`${open.url}/api/calls/${id}`)).json()) as { end_reason: string };
+  expect(call.end_reason).toBe("ended_by_api");
+  await page.close();
+}, 30_000);

@@ -1,12 +1,18 @@
 // The HTTP edge against hostile or sloppy clients: proxy headers, oversized and deeply nested bodies,
-// wrong methods, `__proto__` keys, the call budget, and floods of unsigned requests to /twilio/*.
+// wrong methods and dot-segments, integers in other spellings, `__proto__` keys, the call budget, live
+// streams per client, and floods of unsigned requests to /twilio/*.
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
+import { MAX_STREAMS_PER_CLIENT } from "../src/http/stream.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
+import { rawRequest, rawStream } from "./support/raw-http.ts";
+import { until } from "./support/until.ts";
 
 const WEBHOOK = "https://calls.example.com";
 const MiB = 1024 * 1024;
 const TOO_LARGE = { success: false, error: "Request body too large: the limit is 65536 bytes" };
 const TOO_DEEP = { success: false, error: "Request body nests too deeply: at most 32 levels" };
+/** The API reads only JSON bodies: the size tests send theirs as JSON so that the size is what is judged. */
+const AS_JSON = { "Content-Type": "application/json" };
 
 /** A chunked body (no Content-Length) of `total` bytes; `pulled` tells how much the server made us send. */
 function chunkedBody(total: number, chunk = 64 * 1024) {
@@ -71,13 +77,18 @@ describe("bodies over the limit are 413 in the API's JSON shape, whatever their 
   for (const size of [1.5 * MiB, 9 * MiB]) {
     for (const path of ["/api/call", "/twilio/status", "/twilio/voice"]) {
       test(`${size / MiB} MiB with Content-Length to ${path}`, async () => {
-        const res = await send(app.url + path, { method: "POST", body: new Uint8Array(size).fill(0x20) });
+        const res = await send(app.url + path, {
+          method: "POST",
+          headers: AS_JSON,
+          body: new Uint8Array(size).fill(0x20),
+        });
         expect(res.status).toBe(413);
         expect(res.body).toEqual(TOO_LARGE);
       });
       test(`${size / MiB} MiB chunked to ${path}: cut off without being read whole`, async () => {
         const { stream, state } = chunkedBody(size);
-        const res = await send(app.url + path, { method: "POST", body: stream, duplex: "half" } as RequestInit);
+        const init = { method: "POST", headers: AS_JSON, body: stream, duplex: "half" };
+        const res = await send(app.url + path, init as RequestInit);
         expect(res.status).toBe(413);
         expect(res.body).toEqual(TOO_LARGE);
         expect(state.pulled).toBeLessThan(size);
@@ -90,6 +101,7 @@ describe("bodies over the limit are 413 in the API's JSON shape, whatever their 
     const abort = new AbortController();
     const res = await fetch(`${app.url}/api/call`, {
       method: "POST",
+      headers: AS_JSON,
       body: stream,
       duplex: "half",
       signal: abort.signal,
@@ -117,7 +129,8 @@ describe("bodies over the limit are 413 in the API's JSON shape, whatever their 
         c.close();
       },
     });
-    const res = await send(`${app.url}/api/call`, { method: "POST", body, duplex: "half" } as RequestInit);
+    const init = { method: "POST", headers: AS_JSON, body, duplex: "half" };
+    const res = await send(`${app.url}/api/call`, init as RequestInit);
     expect(res.status).toBe(200);
     expect((await app.api(`/api/calls/${res.body.call_id}`)).body.metadata).toEqual({ name: "Zoë 📞" });
   });
@@ -201,6 +214,115 @@ describe("a wrong method on a known path is 405 with Allow", () => {
       expect(res.headers.get("allow")).toBeNull();
       expect(res.body).toEqual({ success: false, error: "Not found" });
     }
+  });
+});
+
+describe("a path with dot-segments is no route: 404 whatever the method", () => {
+  // fetch would resolve the dot-segments before sending: the paths go out as written over a socket.
+  const cases: [string, string][] = [
+    ["GET", "/x/../api/calls"],
+    ["GET", "/api/./calls"],
+    ["GET", "/api/%2e%2e/api/calls"],
+    ["GET", "/api/calls/abc/.."],
+    ["GET", "/api/events/../events"],
+    ["GET", "/x/../health"],
+    ["POST", "/x/../api/call"],
+    ["GET", "/x/../api/call"],
+    ["DELETE", "/api/./calls"],
+  ];
+  for (const [method, path] of cases) {
+    test(`${method} ${path}`, async () => {
+      const res = await rawRequest(app.url, path, { method });
+      expect(res.status).toBe(404);
+      expect(res.headers.get("allow")).toBeNull();
+      expect(JSON.parse(res.body)).toEqual({ success: false, error: "Not found" });
+    });
+  }
+});
+
+describe("integers in a path or query are plain decimal digits", () => {
+  const LIMIT = { success: false, error: "'limit' must be a whole number from 1 to 500" };
+  for (const limit of [
+    "1.0",
+    "1e0",
+    "0x1",
+    "+1",
+    "16.0",
+    " 1",
+    "1 ",
+    "",
+    "-1",
+    "0",
+    "501",
+    "1_0",
+    "１",
+    "9".repeat(20),
+  ]) {
+    test(`limit=${JSON.stringify(limit)} is 400`, async () => {
+      const res = await app.api(`/api/events?limit=${encodeURIComponent(limit)}`);
+      expect(res.status).toBe(400);
+      expect(res.body).toEqual(LIMIT);
+    });
+  }
+
+  test("limit=1, 16, 500 and no limit are served", async () => {
+    for (const query of ["?limit=1", "?limit=16", "?limit=500", ""])
+      expect((await app.api(`/api/events${query}`)).status).toBe(200);
+  });
+
+  test("an event id in another spelling names no event", async () => {
+    // A delivered event, due in a day so that no delivery worker touches it meanwhile.
+    const row = { event_id: "evt_spelling", call_id: null, receiver: "events" as const, type: "call.initiated" };
+    await app.ctx.store.enqueue([{ ...row, url: "http://127.0.0.1:9/", body: "{}" }], Date.now() + 86_400_000);
+    const id = (await app.ctx.store.listOutbox(null, 500)).find((e) => e.event_id === "evt_spelling")!.id;
+    await app.ctx.store.recordAttempt(id, {
+      status: "delivered",
+      at: Date.now(),
+      next_attempt_at: Date.now(),
+      last_status: 200,
+      last_error: null,
+    });
+    expect((await app.api(`/api/events/${id}/retry`, { method: "POST" })).status).toBe(409);
+    for (const spelling of [`${id}.0`, `${id}e0`, `0x${id.toString(16)}`, `+${id}`, `%20${id}`, `${id}.00`]) {
+      const res = await app.api(`/api/events/${spelling}/retry`, { method: "POST" });
+      expect(res.status).toBe(404);
+      expect(res.body).toEqual({ success: false, error: "Event not found" });
+    }
+  });
+});
+
+describe(`one client address holds at most ${MAX_STREAMS_PER_CLIENT} live streams`, () => {
+  test("past them it gets 429; another address still gets one; a closed one frees its place", async () => {
+    // Streams from earlier requests of this address end a moment after their client left.
+    const mine = await until(async () => {
+      const opened = await Promise.all(
+        Array.from({ length: MAX_STREAMS_PER_CLIENT }, () => rawStream(app.url, "/api/stream")),
+      );
+      if (opened.every((s) => s.status === 200)) return opened;
+      for (const s of opened) s.close();
+      await Bun.sleep(100);
+      return null;
+    }, `room for ${MAX_STREAMS_PER_CLIENT} streams`);
+    const over = await rawRequest(app.url, "/api/stream");
+    expect(over.status).toBe(429);
+    expect(JSON.parse(over.body)).toEqual({
+      success: false,
+      error: `Too many live streams from this address: at most ${MAX_STREAMS_PER_CLIENT} may be open`,
+    });
+
+    const other = await rawStream(app.url, "/api/stream", { localAddress: "127.0.0.2" });
+    expect(other.status).toBe(200);
+    other.close();
+
+    mine.pop()!.close();
+    const again = await until(async () => {
+      const s = await rawStream(app.url, "/api/stream");
+      if (s.status === 200) return s;
+      s.close();
+      await Bun.sleep(50);
+      return null;
+    }, "the freed place");
+    for (const s of [...mine, again]) s.close();
   });
 });
 

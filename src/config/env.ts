@@ -2,14 +2,19 @@
 type Coerce = (raw: string) => unknown;
 const str: Coerce = (raw) => raw;
 const int: Coerce = (raw) => (/^\d+$/.test(raw) ? Number(raw) : raw);
-/** A comma-separated list: "+1, +44" is ["+1", "+44"]. */
-const list: Coerce = (raw) => raw.split(",").map((item) => item.trim());
+/** A comma-separated list: "+1, +44" is ["+1", "+44"]; empty items are left out. */
+const list: Coerce = (raw) =>
+  raw
+    .split(",")
+    .map((item) => item.trim())
+    .filter((item) => item !== "");
 
 export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], Coerce]> = [
   ["PORT", ["server", "port"], int],
   ["HOST", ["server", "host"], str],
   ["AGENTICAI_API_TOKEN", ["server", "api_token"], str],
   ["AGENTICAI_DATA_DIR", ["server", "data_dir"], str],
+  ["AGENTICAI_ALLOWED_ORIGINS", ["server", "allowed_origins"], list],
   ["DATABASE_URL", ["database", "url"], str],
   ["TWILIO_ACCOUNT_SID", ["twilio", "account_sid"], str],
   ["TWILIO_AUTH_TOKEN", ["twilio", "auth_token"], str],

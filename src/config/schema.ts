@@ -19,6 +19,13 @@ const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.int().check(z.mini
 const text = (min: number, max = Infinity) => z.string().check(z.minLength(min), z.maxLength(max));
 const matching = (pattern: RegExp, message: string) => z.string().check(z.regex(pattern, message));
 const or = <T extends z.ZodMiniType>(schema: T, value: z.output<T>) => z._default(schema, value as never);
+/** scheme://host[:port] and nothing after: what a browser sends as Origin. */
+function isOrigin(text: string): boolean {
+  if (!URL.canParse(text)) return false;
+  const url = new URL(text);
+  return /^https?:$/.test(url.protocol) && url.pathname === "/" && !url.search && !url.hash && !url.username;
+}
+const origin = z.string().check(z.refine(isOrigin, "must be an origin such as https://console.example.com (no path)"));
 const section = <T extends z.core.$ZodLooseShape>(shape: T) => z.prefault(z.strictObject(shape), {} as never);
 
 export const ConfigSchema = z.strictObject({
@@ -29,6 +36,9 @@ export const ConfigSchema = z.strictObject({
     public_url: z.optional(httpUrl),
     api_token: z.optional(z.string().check(z.minLength(16, "must be at least 16 characters"))),
     data_dir: or(text(1), "./data"),
+    // Pages on these origins may send requests to /api/* besides the server's own (as reached and as
+    // public_url); a request with any other Origin header is refused.
+    allowed_origins: z.optional(z.array(origin)),
   }),
   database: section({
     // Unset: the embedded SQLite file in server.data_dir. A PostgreSQL URL: every instance given the same

@@ -423,9 +423,18 @@ function clearCall() {
   for (const id of ["call-facts", "transcript", "history", "latency", "metrics"]) $(id).replaceChildren();
 }
 
+/** The call id a `#/calls/ID` hash names; a hash that does not decode (`%E0%A4%A`) names none: the list. */
+function followedCall(hash) {
+  const match = /^#\/calls\/([^/]+)$/.exec(hash);
+  try {
+    return match ? decodeURIComponent(match[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
 function route() {
-  const match = /^#\/calls\/([^/]+)$/.exec(location.hash);
-  const followed = match ? decodeURIComponent(match[1]) : null;
+  const followed = followedCall(location.hash);
   $("sign-out").hidden = !state.token;
   if (location.hash === "#/new") show("new");
   else show(followed ? "call" : "calls");

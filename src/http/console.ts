@@ -7,10 +7,15 @@ import html from "../console/index.html" with { type: "file" };
 // Bun's types describe an HTML import as a bundle; with `type: "file"` it is the file's path.
 const asPath = (imported: unknown) => imported as string;
 
-/** The page runs only its own script and style and talks only to this server; blob: is the recording. */
+/**
+ * The page runs only its own script and style and talks only to this server; blob: is the recording. No
+ * other page may frame it (frame-ancestors, and X-Frame-Options for browsers that predate it): a framed
+ * console could be overlaid to trick a signed-in user into clicking End.
+ */
 const SECURITY_HEADERS = {
   "Content-Security-Policy":
     "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; media-src 'self' blob:; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  "X-Frame-Options": "DENY",
   "X-Content-Type-Options": "nosniff",
   "Referrer-Policy": "no-referrer",
 };

@@ -2,7 +2,7 @@
 import type { AppContext } from "../app.ts";
 import { iso } from "../calls/time.ts";
 import type { OutboxRow, OutboxStatus } from "../store/store.ts";
-import { HttpError, json } from "./respond.ts";
+import { HttpError, json, wholeNumber } from "./respond.ts";
 
 const STATUSES: readonly OutboxStatus[] = ["pending", "delivered", "failed"];
 const MAX_LISTED = 500;
@@ -33,18 +33,19 @@ export async function listEvents(ctx: AppContext, req: Request): Promise<Respons
   if (status !== null && !STATUSES.includes(status as OutboxStatus)) {
     throw new HttpError(400, `'status' must be one of ${STATUSES.join(", ")}`);
   }
-  const limit = Number(params.get("limit") ?? 100);
-  if (!Number.isInteger(limit) || limit < 1 || limit > MAX_LISTED) {
-    throw new HttpError(400, `'limit' must be a whole number from 1 to ${MAX_LISTED}`);
-  }
+  const limit = wholeNumber(params.get("limit") ?? "100", 1, MAX_LISTED);
+  if (limit === null) throw new HttpError(400, `'limit' must be a whole number from 1 to ${MAX_LISTED}`);
   const events = (await ctx.store.listOutbox(status as OutboxStatus | null, limit)).map(eventView);
   return json({ events, count: events.length });
 }
 
-/** POST /api/events/{id}/retry: an undelivered event goes back in the queue, due now, with a fresh 24 h. */
+/**
+ * POST /api/events/{id}/retry: an undelivered event goes back in the queue, due now, with a fresh 24 h. An id
+ * is a name, so one in any other spelling than plain digits ("1.0", "0x1") names no event: 404, as for calls.
+ */
 export async function retryEvent(ctx: AppContext, id: string): Promise<Response> {
-  const n = Number(id);
-  const row = Number.isInteger(n) && n > 0 ? await ctx.store.requeue(n, ctx.now()) : null;
+  const n = wholeNumber(id, 1, Number.MAX_SAFE_INTEGER);
+  const row = n === null ? null : await ctx.store.requeue(n, ctx.now());
   if (!row) throw new HttpError(404, "Event not found");
   if (row.status === "delivered") throw new HttpError(409, "Event already delivered");
   ctx.signals.eventsQueued();

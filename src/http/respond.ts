@@ -25,6 +25,16 @@ export function rateLimited(waitS: number): HttpError {
   return new HttpError(429, `Rate limit exceeded: retry in ${waitS} s`, { "Retry-After": String(waitS) });
 }
 
+/**
+ * A whole number written as plain decimal digits, within [min, max]; null for anything else. Number() would
+ * also read "1.0", "1e0", "0x1", "+1" and " 1", so one value would have many spellings in a path or query.
+ */
+export function wholeNumber(text: string, min: number, max: number): number | null {
+  if (!/^[0-9]+$/.test(text)) return null;
+  const n = Number(text);
+  return n >= min && n <= max ? n : null;
+}
+
 const tooLarge = (limit: number) => new HttpError(413, `Request body too large: the limit is ${limit} bytes`);
 
 /**

@@ -9,6 +9,7 @@ import { authorize } from "./auth.ts";
 import { consoleRoutes } from "./console.ts";
 import { countedRoutes, UNMATCHED_ROUTE } from "./counted.ts";
 import { listEvents, retryEvent } from "./events.ts";
+import { guardRoutes } from "./guard.ts";
 import { type MediaSocketData, mediaSocketHandler, upgradeMedia } from "./media.ts";
 import { getMetrics } from "./metrics.ts";
 import { createRateLimiter } from "./ratelimit.ts";
@@ -100,38 +101,31 @@ function routeTable(ctx: AppContext): RouteTable {
   };
 }
 
+const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+
 /**
- * Bun hands a request whose path is routed but whose method is not to `fetch`, like an unknown path; the
- * route table tells the two apart, so a wrong method is a 405 naming the right ones rather than a 404.
+ * A wrong method on a routed path is a 405 naming the right ones, answered by the route itself: Bun's router
+ * matches the path as sent, while the URL a `fetch` fallback sees has its dot-segments resolved, so only the
+ * router can tell `/api/calls` from `/x/../api/calls` (which is no route: 404).
  */
-function methodNotAllowed(routes: RouteTable): (req: Request) => { route: string; response: Response } | null {
-  const known = Object.entries(routes).flatMap(([path, methods]) => {
-    if (typeof methods === "function") return [];
-    const pattern = path
-      .split("/")
-      .map((s) => (s.startsWith(":") ? "[^/]+" : s.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")))
-      .join("/");
+function withWrongMethods(routes: RouteTable): RouteTable {
+  const entries = Object.entries(routes).map(([path, methods]) => {
+    if (typeof methods === "function") return [path, methods];
     const declared = Object.keys(methods);
     // Bun answers HEAD wherever GET is routed.
     const allow = declared.includes("GET") ? [...declared, "HEAD"] : declared;
-    return [{ path, pattern: new RegExp(`^${pattern}$`), declared, allow: allow.join(", ") }];
+    const refuse = () => failure(405, `Method not allowed: use ${declared.join(" or ")}`, { Allow: allow.join(", ") });
+    const missing = METHODS.filter((m) => !allow.includes(m)).map((m) => [m, refuse]);
+    return [path, { ...methods, ...Object.fromEntries(missing) }];
   });
-  return (req) => {
-    const path = new URL(req.url).pathname;
-    const route = known.find((r) => r.pattern.test(path));
-    if (!route) return null;
-    const response = failure(405, `Method not allowed: use ${route.declared.join(" or ")}`, { Allow: route.allow });
-    return { route: route.path, response };
-  };
+  return Object.fromEntries(entries) as RouteTable;
 }
 
 export function startServer(ctx: AppContext): Server<MediaSocketData> {
-  const routes = countedRoutes(ctx, routeTable(ctx));
-  const wrongMethod = methodNotAllowed(routes);
-  const unrouted = (req: Request) => {
-    const { route, response } = wrongMethod(req) ?? { route: UNMATCHED_ROUTE, response: failure(404, "Not found") };
-    ctx.metrics.httpResponse(route, response.status);
-    return response;
+  const routes = countedRoutes(ctx, guardRoutes(ctx.config, withWrongMethods(routeTable(ctx))));
+  const unrouted = () => {
+    ctx.metrics.httpResponse(UNMATCHED_ROUTE, 404);
+    return failure(404, "Not found");
   };
   return Bun.serve<MediaSocketData>({
     hostname: ctx.config.server.host,

@@ -15,6 +15,8 @@ const RETRY_MS = 3000;
 const RECENT_CALLS = 20;
 /** Each stream holds a subscription and timers; a console tab needs one, so this is many people watching. */
 export const MAX_STREAMS = 32;
+/** A few tabs per person, so that one client cannot take every place and lock the others out. */
+export const MAX_STREAMS_PER_CLIENT = 4;
 /** What a client that stopped reading may leave queued before its stream is ended (it reconnects later). */
 const MAX_QUEUED_BYTES = 1 << 20;
 
@@ -55,19 +57,34 @@ async function firstFrames(ctx: AppContext, followed: string | null): Promise<st
  * `event: calls` once with the active and recent calls, then `event: call` with a call's list row each
  * time it changes, and, for the call named by `?call=`, `event: detail` with its whole detail: the page
  * that follows one call replaces its view instead of merging pieces, and it is one call at ≤ 4 a second.
- * At most MAX_STREAMS are open at once.
+ * At most MAX_STREAMS are open at once, and MAX_STREAMS_PER_CLIENT from one client address.
  */
 export function createLiveStreams(ctx: AppContext) {
   let open = 0;
+  const byClient = new Map<string, number>();
+  const release = (address: string) => {
+    open--;
+    const left = (byClient.get(address) ?? 1) - 1;
+    if (left > 0) byClient.set(address, left);
+    else byClient.delete(address);
+  };
   return async (req: Request, server: Server<MediaSocketData>): Promise<Response> => {
     const followed = new URL(req.url).searchParams.get("call");
     if (followed) await getCall(ctx, followed);
+    const address = server.requestIP(req)?.address ?? "unknown";
+    const mine = byClient.get(address) ?? 0;
+    if (mine >= MAX_STREAMS_PER_CLIENT)
+      throw new HttpError(
+        429,
+        `Too many live streams from this address: at most ${MAX_STREAMS_PER_CLIENT} may be open`,
+      );
     if (open >= MAX_STREAMS) throw new HttpError(429, `Too many live streams: at most ${MAX_STREAMS} may be open`);
     // Taken before the reads below, so requests reading at once cannot all take the last place.
     open++;
+    byClient.set(address, mine + 1);
     // Read before the stream exists, so a failing database is this request's error, not a broken stream.
     const first = await firstFrames(ctx, followed).catch((e: unknown) => {
-      open--;
+      release(address);
       throw e;
     });
     // The stream is idle between changes for longer than Bun's default idle timeout; the heartbeat keeps proxies awake.
@@ -79,7 +96,7 @@ export function createLiveStreams(ctx: AppContext) {
       "X-Accel-Buffering": "no",
     };
     return new Response(
-      streamBody(ctx, req, followed, first, () => open--),
+      streamBody(ctx, req, followed, first, () => release(address)),
       { headers },
     );
   };

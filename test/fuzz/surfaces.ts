@@ -10,6 +10,7 @@ import { type ModelHandlers, readModelEvent } from "../../src/model/realtime.ts"
 import { readTwilioMessage, type TwilioHandlers } from "../../src/twilio/media.ts";
 import { computeSignature, type FormParams } from "../../src/twilio/signature.ts";
 import { CALL_STATUSES } from "../../src/twilio/status.ts";
+import { contentTypes } from "./content-types.ts";
 import {
   anyString,
   bigText,
@@ -470,6 +471,7 @@ const KEYS = [
   "max_duration_s",
   "max_concurrent",
   "api_requests_per_minute",
+  "allowed_origins",
   "transcript",
   "x",
 ];
@@ -510,6 +512,7 @@ const ENV_NAMES = [
   "PORT",
   "HOST",
   "AGENTICAI_API_TOKEN",
+  "AGENTICAI_ALLOWED_ORIGINS",
   "OPENAI_BASE_URL",
   "AGENTICAI_AUDIO_FORMAT",
   "AGENTICAI_EVENTS_URL",
@@ -630,4 +633,4 @@ const patterns: Surface = {
     }),
 };
 
-export const SURFACES: Surface[] = [api, webhooks, media, model, config, patterns];
+export const SURFACES: Surface[] = [api, webhooks, media, model, config, contentTypes, patterns];

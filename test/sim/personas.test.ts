@@ -40,7 +40,7 @@ async function start(scenario: Scenario = "talks", config: Record<string, unknow
 
 async function place(to: string, extra: Record<string, unknown> = {}): Promise<string> {
   const body = JSON.stringify({ to, webhook_url: url, ...extra });
-  const res = await fetch(`${url}/api/call`, { method: "POST", body });
+  const res = await fetch(`${url}/api/call`, { method: "POST", headers: { "Content-Type": "application/json" }, body });
   return ((await res.json()) as { call_id: string }).call_id;
 }
 

@@ -68,6 +68,7 @@ test("SIGTERM with a live call closes its bridge and exits promptly", async () =
   const created = (await (
     await fetch(`${server.url}/api/call`, {
       method: "POST",
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ to: "+15550100006", webhook_url: server.url }),
     })
   ).json()) as { call_id: string };
@@ -84,6 +85,7 @@ test("SIGTERM with a live call closes its bridge and exits promptly", async () =
   expect((await fetch(`${server.url}/health`)).status).toBe(503);
   const refused = await fetch(`${server.url}/api/call`, {
     method: "POST",
+    headers: { "Content-Type": "application/json" },
     body: JSON.stringify({ to: "+15550100001", webhook_url: server.url }),
   });
   expect(refused.status).toBe(503);
@@ -126,6 +128,7 @@ test("a status callback signed with the token the simulator once published canno
   const { call_id } = (await (
     await fetch(`${server.url}/api/call`, {
       method: "POST",
+      headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ to: "+15550100006", webhook_url: server.url }),
     })
   ).json()) as { call_id: string };

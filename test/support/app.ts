@@ -103,10 +103,10 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
   const api: TestApp["api"] = async (path, init = {}) => {
     const headers: Record<string, string> = { ...init.headers };
     let body: string | undefined = init.raw;
-    if (init.body !== undefined) {
-      body = JSON.stringify(init.body);
-      headers["Content-Type"] = "application/json";
-    }
+    if (init.body !== undefined) body = JSON.stringify(init.body);
+    // The API reads bodies only as JSON; a test of another type says so in `headers`.
+    const typed = Object.keys(headers).some((h) => h.toLowerCase() === "content-type");
+    if (body !== undefined && !typed) headers["Content-Type"] = "application/json";
     const res = await fetch(url + path, {
       method: init.method ?? (body === undefined ? "GET" : "POST"),
       headers,
