@@ -108,6 +108,11 @@ export const ConfigSchema = z.strictObject({
     // Recordings older than this are deleted; 0 keeps them.
     retention_days: or(int(0, 3_650), 30),
   }),
+  retention: section({
+    // Ended calls are deleted this many days after they ended, with their transcript, history, attempts,
+    // events and recording; 0 keeps them.
+    calls_days: or(int(0, 36_500), 90),
+  }),
   shutdown: section({
     // On SIGTERM/SIGINT calls may go on this long; those still up then hear a goodbye and are hung up.
     drain_s: or(int(0, 3_600), 30),
@@ -124,6 +129,8 @@ export const ConfigSchema = z.strictObject({
     secret: z.optional(matching(/^whsec_[A-Za-z0-9+/]{22,}={0,2}$/, "must be 'whsec_' followed by base64 (24+ bytes)")),
     // Also send call.transcript, one event per finished turn.
     transcript: or(z.boolean(), false),
+    // Delivered events are deleted this many days after delivery; 0 keeps them.
+    keep_days: or(int(0, 3_650), 7),
   }),
   integrations: section({
     openclaw: z.optional(
