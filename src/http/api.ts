@@ -5,6 +5,7 @@ import { createOutboundCall } from "../calls/outbound.ts";
 import { CallRequest, firstIssue } from "../calls/request.ts";
 import { callDetail, callSummary, finalReport, reportText, transcriptText } from "../calls/view.ts";
 import { VERSION } from "../version.ts";
+import { decodeCursor, encodeCursor, pageLimit } from "./paging.ts";
 import { HttpError, json, nestsDeeperThan, rateLimited, readBody } from "./respond.ts";
 
 export const MAX_API_BODY = 64 * 1024;
@@ -53,9 +54,15 @@ export async function postCall(ctx: AppContext, req: Request, budget: CallBudget
   }
 }
 
-export async function listCalls(ctx: AppContext): Promise<Response> {
-  const calls = (await ctx.store.listActive()).map(callSummary);
-  return json({ calls, count: calls.length });
+/** One page of the active calls, oldest first; `next_cursor` is null on the last page. */
+export async function listCalls(ctx: AppContext, req: Request): Promise<Response> {
+  const query = new URL(req.url).searchParams;
+  const limit = pageLimit(query.get("limit"));
+  const rows = await ctx.store.listActivePage(decodeCursor(query.get("cursor")), limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  const next_cursor = rows.length > limit && last ? encodeCursor(last) : null;
+  return json({ calls: page.map(callSummary), count: page.length, next_cursor });
 }
 
 export async function showCall(ctx: AppContext, id: string): Promise<Response> {

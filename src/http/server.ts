@@ -83,7 +83,7 @@ function routeTable(ctx: AppContext): RouteTable {
     "/health": { GET: () => health(ctx) },
     "/metrics": { GET: errors((req, server) => getMetrics(ctx, req, clientAddress(req, server), apiLimiter)) },
     "/api/call": { POST: api((req, server) => postCall(ctx, req, callBudget(req, server))) },
-    "/api/calls": { GET: api(() => listCalls(ctx)) },
+    "/api/calls": { GET: api((req) => listCalls(ctx, req)) },
     "/api/calls/:id": { GET: api((req) => showCall(ctx, req.params.id!)) },
     "/api/calls/:id/end": { POST: api((req) => postEnd(ctx, req.params.id!)) },
     "/api/calls/:id/transcript": { GET: api((req) => showTranscript(ctx, req.params.id!)) },
