@@ -176,6 +176,7 @@ describe("client commands, --json", () => {
     expect(health).toEqual({
       status: "healthy",
       active_calls: 0,
+      waiting_calls: 0,
       version: pkg.version,
       uptime_s: expect.any(Number),
       instance_id: expect.any(String),

@@ -100,6 +100,11 @@ export const ConfigSchema = z.strictObject({
     allowed_destinations: z.optional(
       z.array(matching(DESTINATION_PREFIX, "must be '+' followed by 1 to 15 digits, such as +1 or +4420")),
     ),
+    // The shortest retry.delay_s a request may ask for: each attempt is a call Twilio bills.
+    retry_min_delay_s: or(z.number().check(z.minimum(0), z.maximum(86_400)), 30),
+    // Calls waiting for their next attempt at most; past it a request with retries is refused (429) and an
+    // attempt that ends is not tried again.
+    max_waiting: or(int(1, 100_000), 200),
   }),
   recording: section({
     // Record every call (a request's `record` decides for its call). Recording needs the other side's
