@@ -7,7 +7,7 @@ import { existsSync, rmSync, utimesSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { ensureRecordingsDir, recordingPath } from "../src/recording/files.ts";
 import { openStore } from "../src/store/sqlite.ts";
-import { CALL_BATCH } from "../src/workers/retention.ts";
+import { CALL_BATCH, EVENT_BATCH } from "../src/workers/retention.ts";
 import { startTestApp, type TestApp, tempDir } from "./support/app.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
 import { until } from "./support/until.ts";
@@ -195,6 +195,31 @@ test("deleting 3000 calls at the request limits (~90 KB each) holds SQLite for u
     expect(await store.listActive()).toEqual([]);
     expect(await store.listRecent(1)).toEqual([]);
     expect(await store.listOutbox(null, 1)).toEqual([]);
+  } finally {
+    await store.close();
+  }
+}, 120_000);
+
+test("deleting their delivered events in batches holds SQLite for under 100 ms per batch too", async () => {
+  const dataDir = tempDir();
+  dirs.push(dataDir);
+  const store = openStore(dataDir);
+  try {
+    fillCalls(dataDir, 1_000, 1_000);
+    const batches: number[] = [];
+    for (;;) {
+      const started = performance.now();
+      const deleted = await store.deleteDelivered(Date.now(), EVENT_BATCH);
+      batches.push(performance.now() - started);
+      if (deleted < EVENT_BATCH) break;
+    }
+    const longest = Math.max(...batches);
+    console.log(`retention: ${batches.length} batches of ${EVENT_BATCH} events, longest ${longest.toFixed(1)} ms`);
+    expect(batches.length).toBe(Math.ceil(12_000 / EVENT_BATCH) + 1);
+    expect(longest).toBeLessThan(100);
+    expect(await store.listOutbox(null, 1)).toEqual([]);
+    expect(await store.listActive()).toEqual([]);
+    expect((await store.listRecent(2_000)).length).toBe(1_000);
   } finally {
     await store.close();
   }
