@@ -73,7 +73,7 @@ describe("GET /api/calls pages", () => {
     expect((await a.api("/api/calls?limit=2")).body).toMatchObject({ count: 2, next_cursor: null });
   });
 
-  test("a limit that is not a plain whole number from 1 to 200, or a cursor not made by the server, is a 400", async () => {
+  test("a limit not in plain digits from 1 to 200, or a cursor the server did not make, is a 400", async () => {
     const a = await start();
     for (const limit of ["0", "201", "1000", "-1", "+5", "5.0", "1e1", "0x10", " 5", "", "abc", "50%20"]) {
       const res = await a.api(`/api/calls?limit=${limit}`);

@@ -153,7 +153,8 @@ function fillCalls(dataDir: string, count: number, endedAt: number): void {
     "INSERT INTO transcript (call_id, role, item_id, text, started_at) VALUES (?, 'agent', ?, ?, ?)",
   );
   const history = db.query(
-    "INSERT INTO call_events (call_id, call_sid, status, source, verdict, at, params) VALUES (?, 'CA', 'ringing', 'status_callback', 'apply', ?, ?)",
+    `INSERT INTO call_events (call_id, call_sid, status, source, verdict, at, params)
+     VALUES (?, 'CA', 'ringing', 'status_callback', 'apply', ?, ?)`,
   );
   const attempt = db.query(
     "INSERT INTO attempts (call_id, attempt, status, started_at, ended_at) VALUES (?, ?, 'busy', ?, ?)",

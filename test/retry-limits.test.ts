@@ -90,7 +90,7 @@ describe("calls.retry_min_delay_s", () => {
 });
 
 describe("calls.max_waiting", () => {
-  test("caps the calls waiting for a retry: past it a request with retries is a 429, an ending attempt is not retried", async () => {
+  test("caps waiting calls: past it a request with retries is a 429, an ending attempt is not retried", async () => {
     const app = await start({ config: { calls: { max_waiting: 2 } } });
     const retried = { retry: { max_attempts: 2, delay_s: 3_600 } };
     const [a, b, c] = [await app.call(retried), await app.call(retried), await app.call(retried)];

@@ -44,7 +44,7 @@ export function admit<T>(ctx: AppContext, admitted: () => Promise<T>): Promise<T
 /** What admitting a call with retries answers while calls.max_waiting calls wait already. */
 const WAITING_FULL = Symbol("calls.max_waiting");
 
-export const tooManyWaiting = (ctx: AppContext) =>
+const tooManyWaiting = (ctx: AppContext) =>
   `Too many calls waiting for a retry: the limit is ${ctx.config.calls.max_waiting} (calls.max_waiting)`;
 
 /**

@@ -22,7 +22,10 @@ export function encodeCursor(key: PageKey): string {
   return Buffer.from(`${key.created_at}.${key.id}`).toString("base64url");
 }
 
-/** Only what encodeCursor makes: Buffer's base64url decoder skips characters it does not know, so it is re-encoded to compare. */
+/**
+ * Only what encodeCursor makes: Buffer's base64url decoder skips characters it does not know, so the key is
+ * encoded again and compared.
+ */
 export function decodeCursor(raw: string | null): PageKey | null {
   if (raw === null) return null;
   const text = /^[A-Za-z0-9_-]{1,200}$/.test(raw) ? Buffer.from(raw, "base64url").toString() : "";

@@ -37,7 +37,7 @@ async function detail(ctx: AppContext, id: string) {
   return callDetail(call, extras);
 }
 
-/** The first page of active calls (as GET /api/calls gives it, with its next_cursor for the rest) and the recent ones. */
+/** The first page of active calls, as GET /api/calls gives it (next_cursor for the rest), and the recent ones. */
 async function snapshot(ctx: AppContext) {
   const listed = await ctx.store.listActivePage(null, DEFAULT_PAGE + 1);
   const page = listed.slice(0, DEFAULT_PAGE);

@@ -18,7 +18,8 @@ export function retentionStatements(db: Database) {
     call: db.query("DELETE FROM calls WHERE id = $id"),
     delivered: db.query(
       `DELETE FROM outbox WHERE id IN (
-         SELECT id FROM outbox WHERE status = 'delivered' AND delivered_at < $before ORDER BY delivered_at LIMIT $limit)`,
+         SELECT id FROM outbox WHERE status = 'delivered' AND delivered_at < $before
+         ORDER BY delivered_at LIMIT $limit)`,
     ),
   };
 }

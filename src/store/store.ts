@@ -150,7 +150,7 @@ export interface Store extends OutboxStore {
    * report is still due, or that waits for a next attempt, is never deleted.
    */
   deleteEndedCalls(before: number, limit: number): Promise<string[]>;
-  /** Deletes at most `limit` outbox rows delivered before `before`, oldest first, in one short transaction; returns how many. */
+  /** Deletes at most `limit` outbox rows delivered before `before`, oldest first, in one short transaction. */
   deleteDelivered(before: number, limit: number): Promise<number>;
   /**
    * Calls whose next attempt is due by `now`, soonest first, claimed: their next_attempt_at is moved to

@@ -16,7 +16,7 @@ const NO_ROOM_WAIT_MS = 5_000;
  * one leaves it due again then.
  */
 const RETRY_LEASE_MS = 60_000;
-/** Whose calls_per_minute a call from before client addresses were kept draws from (as the edge names one it cannot tell). */
+/** Whose calls_per_minute a call placed before client addresses were kept draws from: the edge's name for none. */
 const UNKNOWN_CLIENT = "unknown";
 
 export function startRetries(ctx: AppContext): Worker {

@@ -196,7 +196,7 @@ function callListTests(ctx: Ctx): void {
       expect((await ctx.store.activeWebhookBases()).sort()).toEqual(["https://a.example", "https://b.example"]);
     });
 
-    test("listActivePage pages listActive's calls by (created_at, id), and countWaiting counts the waiting", async () => {
+    test("listActivePage pages listActive's calls by (created_at, id); countWaiting counts the waiting", async () => {
       await insertCalls(ctx.store, ["a", "b", "c", "d", "e"]);
       // Two calls created in the same millisecond: the id orders them.
       await ctx.store.insertCall(newCall("b2"), T0 + 1);
@@ -520,7 +520,7 @@ function retentionTests(ctx: Ctx): void {
       expect(await remains(ctx.store, "recent")).toEqual(kept);
     });
 
-    test("deleteEndedCalls never takes a call under way, waiting for a next attempt, or whose report is due", async () => {
+    test("deleteEndedCalls never takes a call under way, waiting for a retry, or whose report is due", async () => {
       await keptCall(ctx.store, "active", null);
       await keptCall(ctx.store, "waiting", null, { next_attempt_at: T0 + 5 });
       await keptCall(ctx.store, "report-due", T0 + 1, { report_due: 1 });
@@ -528,7 +528,7 @@ function retentionTests(ctx: Ctx): void {
       for (const id of ["active", "waiting", "report-due"]) expect(await remains(ctx.store, id)).toEqual(kept);
     });
 
-    test("deleteDelivered: delivered events before the cutoff, oldest first; pending and failed ones stay", async () => {
+    test("deleteDelivered: delivered events before the cutoff, oldest first; the others stay", async () => {
       await insertCalls(ctx.store, ["c1"]);
       await ctx.store.enqueue([event("e1", "c1"), event("e2", "c1", "callback"), event("e3", "c1", "openclaw")], T0);
       await ctx.store.enqueue([event("e4", "c1")], T0);
