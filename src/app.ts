@@ -9,6 +9,7 @@ import { createMetricsRegistry, type MetricsRegistry } from "./metrics/registry.
 import { countedTwilio } from "./metrics/twilio.ts";
 import { createFactsChecker, type FactsChecker } from "./model/facts-check.ts";
 import { randomBytes, randomToken } from "./runtime/crypto.ts";
+import { createRateLimiter, type RateLimiter } from "./runtime/ratelimit.ts";
 import { announcingStore, type ChangeFeed, createChangeFeed } from "./store/changes.ts";
 import { openStorage } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
@@ -46,6 +47,11 @@ export interface AppContext {
   signals: Signals;
   /** What /metrics shows: counted since this process started. */
   metrics: MetricsRegistry;
+  /**
+   * limits.calls_per_minute, per client address: every dial draws from it, a request's first attempt and each
+   * retry alike (charged to the address that placed the call), so retries cannot multiply a client's rate.
+   */
+  callBudget: RateLimiter;
   startedAt: number;
   now: () => number;
 }
@@ -117,6 +123,7 @@ export async function createApp(config: Config, log: Logger): Promise<AppContext
     state: { draining: false },
     signals: { eventsQueued: () => {}, callEnded: () => {}, retryScheduled: () => {} },
     metrics,
+    callBudget: createRateLimiter(config.limits.calls_per_minute),
     startedAt: Date.now(),
     now: Date.now,
   };

@@ -276,7 +276,10 @@ describe("consulting the owner", () => {
 
 describe("retries", () => {
   test("busy, busy, then answered: three attempts under one call id", async () => {
-    const a = await start({ config: { events: { url: "http://127.0.0.1:9/unused" } } });
+    // A fifth of a second between attempts, not the half minute a real line is given.
+    const a = await start({
+      config: { events: { url: "http://127.0.0.1:9/unused" }, calls: { retry_min_delay_s: 0 } },
+    });
     const { id } = await a.call({
       to: BUSY_TWICE,
       retry: { max_attempts: 3, delay_s: 0.2, on: ["busy"] },

@@ -265,6 +265,7 @@ describe("GET /api/calls, GET /api/calls/{id}, /health", () => {
     expect(res.body).toEqual({
       status: "healthy",
       active_calls: 0,
+      waiting_calls: 0,
       version: expect.any(String),
       uptime_s: expect.any(Number),
       instance_id: app.ctx.instanceId,

@@ -176,6 +176,7 @@ describe("client commands, --json", () => {
     expect(health).toEqual({
       status: "healthy",
       active_calls: 0,
+      waiting_calls: 0,
       version: pkg.version,
       uptime_s: expect.any(Number),
       instance_id: expect.any(String),
@@ -496,3 +497,20 @@ async function waitFor(fn: () => boolean | Promise<boolean>, timeoutMs = 8_000):
     await Bun.sleep(10);
   }
 }
+
+describe("client commands, pages", () => {
+  test("calls follows GET /api/calls's pages to the last: every active call, once", async () => {
+    const many = { calls_per_minute: 1_000, api_requests_per_minute: 10_000 };
+    app = await startTestApp({ config: { calls: { max_concurrent: 500 }, limits: many } });
+    const ids: string[] = [];
+    for (let i = 0; i < 205; i++) ids.push((await app.call()).id);
+    const listed = JSON.parse(ok(await run(["calls", "--json"])));
+    expect(listed.count).toBe(205);
+    expect(listed.calls.map((c: { call_id: string }) => c.call_id).sort()).toEqual([...ids].sort());
+    expect(
+      ok(await run(["calls"]))
+        .trim()
+        .split("\n"),
+    ).toHaveLength(206);
+  }, 30_000);
+});

@@ -102,6 +102,8 @@ describe("loadConfig: defaults", () => {
       voicemail: "hangup" as const,
       transfer_ring_s: 20,
       transfer_max_duration_s: 3600,
+      retry_min_delay_s: 30,
+      max_waiting: 200,
     },
     limits: { api_requests_per_minute: 300, calls_per_minute: 30 },
   };

@@ -255,3 +255,44 @@ test("the console's own requests pass the Origin rule: its POSTs carry its origi
   expect(call.end_reason).toBe("ended_by_api");
   await page.close();
 }, 30_000);
+
+test("the active list opens with one page of calls; More appends the next from GET /api/calls", async () => {
+  const dir = tempDir("agenticai-console-");
+  const limits = "calls:\n  max_concurrent: 100\nlimits:\n  calls_per_minute: 1000\n  api_requests_per_minute: 10000\n";
+  writeFileSync(join(dir, "paging.yaml"), limits);
+  const env = { HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data") };
+  const server = await spawnServer(
+    ["server", "--simulate"],
+    { ...env, AGENTICAI_CONFIG: join(dir, "paging.yaml") },
+    children,
+  );
+  // Busy lines with an hour between attempts: 55 calls that stay active, and change no more once they wait.
+  const body = JSON.stringify({ to: "+15550100002", retry: { max_attempts: 2, delay_s: 3_600 } });
+  const placed: string[] = [];
+  for (let i = 0; i < 55; i++) {
+    const res = await fetch(`${server.url}/api/call`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body,
+    });
+    expect(res.status).toBe(200);
+    placed.push(((await res.json()) as { call_id: string }).call_id);
+  }
+  await until(
+    async () => ((await (await fetch(`${server.url}/health`)).json()) as any).waiting_calls === 55,
+    "the calls to wait",
+  );
+
+  const page = await browser.newPage();
+  await page.goto(`${server.url}/console`);
+  const rows = page.locator("#active li");
+  await rows.nth(49).waitFor({ timeout: 10_000 });
+  expect(await rows.count()).toBe(50);
+  await page.click("#more-active");
+  await rows.nth(54).waitFor({ timeout: 10_000 });
+  expect(await rows.count()).toBe(55);
+  expect(await page.locator("#active-more").isHidden()).toBe(true);
+  const shown = await rows.evaluateAll((items) => items.map((li) => li.getAttribute("data-call")));
+  expect([...shown].sort()).toEqual([...placed].sort());
+  await page.close();
+}, 60_000);

@@ -368,13 +368,15 @@ describe("restart after a crash", () => {
     const f = await fake();
     const s = setup();
     const port = await closedPort();
-    const first = await startServer(s, port, twilioEnv(f));
+    // A second's wait between attempts, not the half minute a real line is given.
+    const env = { ...twilioEnv(f), AGENTICAI_RETRY_MIN_DELAY_S: "0" };
+    const first = await startServer(s, port, env);
     const { id, sid } = await placeCall(first, f, { retry: { max_attempts: 2, delay_s: 1 } });
     await drive(f, sid, "initiated", "ringing", "busy");
     await waitForCall(first, id, (c) => c.next_attempt_at !== null);
     await crash(first);
 
-    const second = await startServer(s, port, twilioEnv(f));
+    const second = await startServer(s, port, env);
     await waitForCall(second, id, (c) => c.attempts.length === 2 && c.call_sid !== null);
     const retrySid = [...f.calls.values()].at(-1)!.sid;
     expect(retrySid).not.toBe(sid);

@@ -67,14 +67,14 @@ function retrySchema() {
           z.minimum(1, "'retry.max_attempts' must be at least 1"),
           z.maximum(MAX_ATTEMPTS, `'retry.max_attempts' must be at most ${MAX_ATTEMPTS}`),
         ),
-      delay_s: z._default(
+      // Left out, it is resolved with the config (resolveOptions): never under calls.retry_min_delay_s.
+      delay_s: z.optional(
         z
           .number({ error: "'retry.delay_s' must be a number of seconds" })
           .check(
             z.minimum(0, "'retry.delay_s' must not be negative"),
             z.maximum(86_400, "'retry.delay_s' must be at most 86400"),
           ),
-        DEFAULT_RETRY_DELAY_S,
       ),
       on: z._default(
         z
@@ -110,7 +110,11 @@ export function resolveOptions(config: Config, req: Partial<CallOptionsRequest> 
     voicemail_message: req.voicemail_message ?? null,
     transfer_to: req.transfer_to ?? c.transfer_to ?? null,
     consult: req.consult ?? false,
-    retry: req.retry ?? { max_attempts: 1, delay_s: DEFAULT_RETRY_DELAY_S, on: [...RETRY_ON] },
+    retry: {
+      max_attempts: req.retry?.max_attempts ?? 1,
+      delay_s: req.retry?.delay_s ?? Math.max(DEFAULT_RETRY_DELAY_S, c.retry_min_delay_s),
+      on: req.retry?.on ?? [...RETRY_ON],
+    },
     record: req.record ?? config.recording.enabled,
   };
 }

@@ -41,8 +41,23 @@ export function admit<T>(ctx: AppContext, admitted: () => Promise<T>): Promise<T
   });
 }
 
-/** The call is stored before Twilio is asked, so callbacks that race ahead of the reply have a call to wait for. */
-async function insertQueuedCall(ctx: AppContext, req: CallRequest, webhookUrl: string): Promise<NewCall> {
+/** What admitting a call with retries answers while calls.max_waiting calls wait already. */
+const WAITING_FULL = Symbol("calls.max_waiting");
+
+const tooManyWaiting = (ctx: AppContext) =>
+  `Too many calls waiting for a retry: the limit is ${ctx.config.calls.max_waiting} (calls.max_waiting)`;
+
+/**
+ * The call is stored before Twilio is asked, so callbacks that race ahead of the reply have a call to wait for.
+ * A call that may be retried is admitted only while fewer than calls.max_waiting calls wait, counted in the
+ * admitting transaction, under the admission lock, like the active calls.
+ */
+async function insertQueuedCall(
+  ctx: AppContext,
+  req: CallRequest,
+  webhookUrl: string,
+  clientAddress: string | null,
+): Promise<NewCall> {
   const at = ctx.now();
   const call: NewCall = {
     id: uuidv4(),
@@ -58,8 +73,11 @@ async function insertQueuedCall(ctx: AppContext, req: CallRequest, webhookUrl: s
     notify: req.notify ? 1 : 0,
     options: JSON.stringify(resolveOptions(ctx.config, req)),
     owner: ctx.instanceId,
+    client_address: clientAddress,
   };
+  const mayWait = (req.retry?.max_attempts ?? 1) > 1;
   const inserted = await admit(ctx, async () => {
+    if (mayWait && (await ctx.store.countWaiting()) >= ctx.config.calls.max_waiting) return WAITING_FULL;
     await ctx.store.insertCall(call, at);
     await addHistory(ctx, { callId: call.id, callSid: null, status: "queued", source: "api", verdict: "apply", at });
     return call;
@@ -70,6 +88,7 @@ async function insertQueuedCall(ctx: AppContext, req: CallRequest, webhookUrl: s
       `Too many active calls: the limit is ${ctx.config.calls.max_concurrent} (calls.max_concurrent)`,
     );
   }
+  if (inserted === WAITING_FULL) throw new CallError("limit", tooManyWaiting(ctx));
   return inserted;
 }
 
@@ -146,12 +165,27 @@ async function requireAllowedDestinations(ctx: AppContext, req: CallRequest): Pr
   if (refusal) throw new CallError("invalid", refusal);
 }
 
-export async function createOutboundCall(ctx: AppContext, req: CallRequest): Promise<CreatedCall> {
+/** Each attempt is a call Twilio bills: a request may not have them follow closer than calls.retry_min_delay_s. */
+function requireRetryDelay(ctx: AppContext, req: CallRequest): void {
+  const min = ctx.config.calls.retry_min_delay_s;
+  const delay = req.retry?.delay_s;
+  if (delay !== undefined && delay < min) {
+    throw new CallError("invalid", `'retry.delay_s' must be at least ${min} (calls.retry_min_delay_s)`);
+  }
+}
+
+/** `clientAddress`: who asked, whose limits.calls_per_minute the call's retries draw from too. */
+export async function createOutboundCall(
+  ctx: AppContext,
+  req: CallRequest,
+  clientAddress: string | null = null,
+): Promise<CreatedCall> {
   refuseWhileDraining(ctx);
   const webhookUrl = resolveWebhookBase(ctx, req.webhook_url);
   const twilio = requireTwilio(ctx);
   await requireAllowedDestinations(ctx, req);
-  const call = await insertQueuedCall(ctx, req, webhookUrl);
+  requireRetryDelay(ctx, req);
+  const call = await insertQueuedCall(ctx, req, webhookUrl, clientAddress);
   const log = ctx.log.child({ call_id: call.id });
   try {
     await dial(ctx, twilio, call, log);

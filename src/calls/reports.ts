@@ -7,7 +7,7 @@ import { isCallStatus, isTerminal } from "../twilio/status.ts";
 import { StatusWebhook } from "../twilio/webhook.ts";
 import { statusEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
-import { retryDelayMs, scheduleRetry } from "./retry-schedule.ts";
+import { notRetried, retryDelayMs, roomToWait, scheduleRetry } from "./retry-schedule.ts";
 import { END_REASON, judge, type Report } from "./status.ts";
 
 /** What a report changes on a call, given the verdict; terminal duplicates may still bring CallDuration. */
@@ -51,8 +51,9 @@ export function applyReport(
       params,
     });
     const retryInMs = verdict === "apply" ? retryDelayMs(ctx, call, report.status) : null;
-    if (retryInMs !== null) return scheduleRetry(ctx, call, report, retryInMs, at);
+    if (retryInMs !== null && (await roomToWait(ctx))) return scheduleRetry(ctx, call, report, retryInMs, at);
     const patch = patchFor(call, report, verdict, at);
+    if (retryInMs !== null && patch) patch.error = notRetried(ctx, call, report);
     const updated = patch ? await ctx.store.updateCall(call.id, patch, at) : call;
     if (verdict === "apply") await statusEvent(ctx, updated, at);
     if (patch?.ended_at) {

@@ -22,6 +22,28 @@ export function retryDelayMs(ctx: AppContext, call: CallRow, status: CallStatus)
   return retry.delay_s * 1000;
 }
 
+/**
+ * Whether one more call may wait for its next attempt: fewer than calls.max_waiting do. Call inside
+ * applyReport's transaction: counted under the admission lock, so two attempts ending at once, on any
+ * instance, cannot both take the last place.
+ */
+export async function roomToWait(ctx: AppContext): Promise<boolean> {
+  await ctx.store.lockAdmission();
+  return (await ctx.store.countWaiting()) < ctx.config.calls.max_waiting;
+}
+
+/** The error of a call that would have been tried again but found calls.max_waiting calls waiting: it ends. */
+export function notRetried(ctx: AppContext, call: CallRow, report: Report): string {
+  const max = ctx.config.calls.max_waiting;
+  ctx.log.warn("an attempt ended unanswered with no room to wait for a retry; the call ends", {
+    call_id: call.id,
+    attempt: call.attempt,
+    max_waiting: max,
+  });
+  const why = `not tried again: ${max} calls were waiting for a retry already (calls.max_waiting)`;
+  return report.error ? `${report.error}; ${why}` : why;
+}
+
 /** Keeps the attempt that ended and sets the call waiting for the next; call inside applyReport's transaction. */
 export async function scheduleRetry(
   ctx: AppContext,

@@ -58,10 +58,27 @@ type Summary = {
   created_at: string;
 };
 
+/**
+ * Every active call: GET /api/calls page by page, following next_cursor to the last (calls.max_concurrent and
+ * calls.max_waiting bound how many there can be).
+ */
+async function allActiveCalls(opts: ClientOptions): Promise<Summary[]> {
+  const calls: Summary[] = [];
+  let cursor: string | null = null;
+  do {
+    const after: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
+    const page = await request(opts, "GET", `/api/calls?limit=200${after}`);
+    calls.push(...(page.calls as Summary[]));
+    cursor = typeof page.next_cursor === "string" ? page.next_cursor : null;
+  } while (cursor);
+  return calls;
+}
+
+/** Prints every active call, with `count` the number of them all (the API's count is one page's). */
 export async function listCalls(opts: ClientOptions) {
-  const data = await request(opts, "GET", "/api/calls");
+  const calls = await allActiveCalls(opts);
+  const data = { calls, count: calls.length };
   show(opts, data, () => {
-    const calls = data.calls as Summary[];
     if (!calls.length) return "No active calls.";
     const rows = calls.map((c) => [
       c.call_id,

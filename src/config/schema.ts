@@ -110,6 +110,11 @@ export const ConfigSchema = z.strictObject({
     allowed_destinations: z.optional(
       z.array(matching(DESTINATION_PREFIX, "must be '+' followed by 1 to 15 digits, such as +1 or +4420")),
     ),
+    // The shortest retry.delay_s a request may ask for: each attempt is a call Twilio bills.
+    retry_min_delay_s: or(z.number().check(z.minimum(0), z.maximum(86_400)), 30),
+    // Calls waiting for their next attempt at most; past it a request with retries is refused (429) and an
+    // attempt that ends is not tried again.
+    max_waiting: or(int(1, 100_000), 200),
   }),
   recording: section({
     // Record every call (a request's `record` decides for its call). Recording needs the other side's
@@ -117,6 +122,11 @@ export const ConfigSchema = z.strictObject({
     enabled: or(z.boolean(), false),
     // Recordings older than this are deleted; 0 keeps them.
     retention_days: or(int(0, 3_650), 30),
+  }),
+  retention: section({
+    // Ended calls are deleted this many days after they ended, with their transcript, history, attempts,
+    // events and recording; 0 keeps them.
+    calls_days: or(int(0, 36_500), 90),
   }),
   shutdown: section({
     // On SIGTERM/SIGINT calls may go on this long; those still up then hear a goodbye and are hung up.
@@ -134,6 +144,8 @@ export const ConfigSchema = z.strictObject({
     secret: z.optional(matching(/^whsec_[A-Za-z0-9+/]{22,}={0,2}$/, "must be 'whsec_' followed by base64 (24+ bytes)")),
     // Also send call.transcript, one event per finished turn.
     transcript: or(z.boolean(), false),
+    // Delivered events are deleted this many days after delivery; 0 keeps them.
+    keep_days: or(int(0, 3_650), 7),
   }),
   integrations: section({
     openclaw: z.optional(

@@ -12,6 +12,8 @@ const state = {
   followed: null,
   stream: null,
   recordingFor: null,
+  /** Where the next page of active calls starts (GET /api/calls?cursor=), or null when the list is whole. */
+  nextCursor: null,
 };
 
 const $ = (id) => document.getElementById(id);
@@ -134,6 +136,31 @@ function renderLists() {
   $("recent").replaceChildren(...recent.map(recentRow));
   $("active-empty").hidden = active.length > 0;
   $("recent-empty").hidden = recent.length > 0;
+  $("active-more").hidden = !state.nextCursor;
+}
+
+/** The stream starts with one page of active calls; each press of More appends the next page from the API. */
+async function loadMoreActive() {
+  const button = $("more-active");
+  button.disabled = true;
+  $("more-error").textContent = "";
+  try {
+    const res = await api(`/api/calls?cursor=${encodeURIComponent(state.nextCursor)}`);
+    if (!res.ok) {
+      $("more-error").textContent = await errorOf(res);
+      return;
+    }
+    const page = await res.json();
+    // A row the stream has sent is as fresh or fresher than the page's: it stays.
+    for (const call of page.calls) if (!state.calls.has(call.call_id)) state.calls.set(call.call_id, call);
+    state.nextCursor = page.next_cursor;
+    renderLists();
+  } catch (e) {
+    // A 401 has already shown the sign-in.
+    if (e.message !== "unauthorized") $("more-error").textContent = e.message;
+  } finally {
+    button.disabled = false;
+  }
 }
 
 // ---- one call's page ----
@@ -335,6 +362,7 @@ function setLive(text, ok) {
 function onEvent(event, data, retry) {
   if (event === "calls") {
     state.calls = new Map([...data.active, ...data.recent].map((c) => [c.call_id, c]));
+    state.nextCursor = data.next_cursor ?? null;
     renderLists();
   } else if (event === "call") {
     state.calls.set(data.call_id, data);
@@ -543,6 +571,7 @@ function start() {
   $("signin-form").addEventListener("submit", signIn);
   $("call-form").addEventListener("submit", placeCall);
   $("end-call").addEventListener("click", endCall);
+  $("more-active").addEventListener("click", loadMoreActive);
   $("sign-out").addEventListener("click", signOut);
   window.addEventListener("hashchange", route);
   setInterval(tick, 1000);

@@ -5,6 +5,7 @@ import { createOutboundCall } from "../calls/outbound.ts";
 import { CallRequest, firstIssue } from "../calls/request.ts";
 import { callDetail, callSummary, finalReport, reportText, transcriptText } from "../calls/view.ts";
 import { VERSION } from "../version.ts";
+import { decodeCursor, encodeCursor, pageLimit } from "./paging.ts";
 import { HttpError, json, nestsDeeperThan, rateLimited, readBody } from "./respond.ts";
 
 export const MAX_API_BODY = 64 * 1024;
@@ -25,8 +26,9 @@ async function readJsonObject(req: Request): Promise<unknown> {
   return body;
 }
 
-/** One client's share of `limits.calls_per_minute`. */
+/** One client's share of `limits.calls_per_minute`; the call keeps its address, so its retries draw from it too. */
 export interface CallBudget {
+  address: string;
   take(): number;
   refund(): void;
 }
@@ -45,7 +47,7 @@ export async function postCall(ctx: AppContext, req: Request, budget: CallBudget
   const wait = budget.take();
   if (wait > 0) throw rateLimited(wait);
   try {
-    const created = await createOutboundCall(ctx, parsed.data);
+    const created = await createOutboundCall(ctx, parsed.data, budget.address);
     return json({ success: true, ...created });
   } catch (e) {
     if (e instanceof CallError && NOTHING_DIALED.has(e.kind)) budget.refund();
@@ -53,9 +55,15 @@ export async function postCall(ctx: AppContext, req: Request, budget: CallBudget
   }
 }
 
-export async function listCalls(ctx: AppContext): Promise<Response> {
-  const calls = (await ctx.store.listActive()).map(callSummary);
-  return json({ calls, count: calls.length });
+/** One page of the active calls, oldest first; `next_cursor` is null on the last page. */
+export async function listCalls(ctx: AppContext, req: Request): Promise<Response> {
+  const query = new URL(req.url).searchParams;
+  const limit = pageLimit(query.get("limit"));
+  const rows = await ctx.store.listActivePage(decodeCursor(query.get("cursor")), limit + 1);
+  const page = rows.slice(0, limit);
+  const last = page.at(-1);
+  const next_cursor = rows.length > limit && last ? encodeCursor(last) : null;
+  return json({ calls: page.map(callSummary), count: page.length, next_cursor });
 }
 
 export async function showCall(ctx: AppContext, id: string): Promise<Response> {
@@ -88,21 +96,22 @@ export async function postEnd(ctx: AppContext, id: string): Promise<Response> {
  * reached (nothing could be admitted or recorded), so new work goes to another instance.
  */
 export async function health(ctx: AppContext): Promise<Response> {
-  const activeCalls = await ctx.store.ping().then(
-    () => ctx.store.countActive(),
+  const counts = await ctx.store.ping().then(
+    async () => ({ active: await ctx.store.countActive(), waiting: await ctx.store.countWaiting() }),
     (error) => {
       ctx.log.error("health check: the database cannot be reached", { error });
       return null;
     },
   );
-  const status = ctx.state.draining ? "draining" : activeCalls === null ? "database_unreachable" : "healthy";
+  const status = ctx.state.draining ? "draining" : counts === null ? "database_unreachable" : "healthy";
   const body = {
     status,
-    active_calls: activeCalls,
+    active_calls: counts?.active ?? null,
+    waiting_calls: counts?.waiting ?? null,
     version: VERSION,
     uptime_s: Math.floor((ctx.now() - ctx.startedAt) / 1000),
     instance_id: ctx.instanceId,
-    database: activeCalls === null ? "unreachable" : "ok",
+    database: counts === null ? "unreachable" : "ok",
   };
   return json(body, status === "healthy" ? 200 : 503);
 }

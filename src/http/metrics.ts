@@ -2,9 +2,9 @@
 import type { AppContext } from "../app.ts";
 import type { Config } from "../config/schema.ts";
 import { CONTENT_TYPE } from "../metrics/exposition.ts";
+import type { RateLimiter } from "../runtime/ratelimit.ts";
 import { VERSION } from "../version.ts";
 import { authorize, tokenMatches } from "./auth.ts";
-import type { RateLimiter } from "./ratelimit.ts";
 import { failure, rateLimited } from "./respond.ts";
 
 /**

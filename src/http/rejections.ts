@@ -1,7 +1,7 @@
 // Requests to /twilio/* that fail the signature check. Anyone can send them, so each must cost little, in log
 // lines above all: the first from an address is logged in full, later ones only as a count once a minute.
 import type { Fields, Logger } from "../log.ts";
-import { createRateLimiter } from "./ratelimit.ts";
+import { createRateLimiter } from "../runtime/ratelimit.ts";
 import { HttpError, rateLimited } from "./respond.ts";
 
 const REJECTIONS_PER_MINUTE = 20;

@@ -3,6 +3,7 @@
 import type { Server } from "bun";
 import type { AppContext } from "../app.ts";
 import { CallError, type FailureKind } from "../calls/errors.ts";
+import { createRateLimiter } from "../runtime/ratelimit.ts";
 import { TWILIO_PATHS } from "../twilio/urls.ts";
 import { health, listCalls, postCall, postEnd, showCall, showTranscript } from "./api.ts";
 import { authorize } from "./auth.ts";
@@ -12,7 +13,6 @@ import { listEvents, retryEvent } from "./events.ts";
 import { guardRoutes } from "./guard.ts";
 import { type MediaSocketData, mediaSocketHandler, upgradeMedia } from "./media.ts";
 import { getMetrics } from "./metrics.ts";
-import { createRateLimiter } from "./ratelimit.ts";
 import { showRecording } from "./recording.ts";
 import { createSignatureRejections, type RejectSignature } from "./rejections.ts";
 import { failure, HttpError, rateLimited } from "./respond.ts";
@@ -57,7 +57,6 @@ function errorMapper(ctx: AppContext) {
 function routeTable(ctx: AppContext): RouteTable {
   const errors = errorMapper(ctx);
   const apiLimiter = createRateLimiter(ctx.config.limits.api_requests_per_minute);
-  const callLimiter = createRateLimiter(ctx.config.limits.calls_per_minute);
   const liveStream = createLiveStreams(ctx);
   const rejections = createSignatureRejections(ctx.log, () => ctx.now());
   const rejectFrom =
@@ -77,14 +76,14 @@ function routeTable(ctx: AppContext): RouteTable {
     });
   const callBudget = (req: Request, server: Server<MediaSocketData>) => {
     const address = clientAddress(req, server);
-    return { take: () => callLimiter.take(address), refund: () => callLimiter.refund(address) };
+    return { address, take: () => ctx.callBudget.take(address), refund: () => ctx.callBudget.refund(address) };
   };
 
   return {
     "/health": { GET: () => health(ctx) },
     "/metrics": { GET: errors((req, server) => getMetrics(ctx, req, clientAddress(req, server), apiLimiter)) },
     "/api/call": { POST: api((req, server) => postCall(ctx, req, callBudget(req, server))) },
-    "/api/calls": { GET: api(() => listCalls(ctx)) },
+    "/api/calls": { GET: api((req) => listCalls(ctx, req)) },
     "/api/calls/:id": { GET: api((req) => showCall(ctx, req.params.id!)) },
     "/api/calls/:id/end": { POST: api((req) => postEnd(ctx, req.params.id!)) },
     "/api/calls/:id/transcript": { GET: api((req) => showTranscript(ctx, req.params.id!)) },

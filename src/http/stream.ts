@@ -5,6 +5,7 @@ import type { AppContext } from "../app.ts";
 import { getCall } from "../calls/errors.ts";
 import { callDetail, callListing } from "../calls/view.ts";
 import type { MediaSocketData } from "./media.ts";
+import { DEFAULT_PAGE, encodeCursor } from "./paging.ts";
 import { HttpError } from "./respond.ts";
 
 /** A call changes many times a second while people talk; one event per call per window is enough to watch. */
@@ -38,11 +39,14 @@ async function detail(ctx: AppContext, id: string) {
   return callDetail(call, extras);
 }
 
+/** The first page of active calls, as GET /api/calls gives it (next_cursor for the rest), and the recent ones. */
 async function snapshot(ctx: AppContext) {
-  const listed = await ctx.store.listActive();
-  const active = await Promise.all(listed.map(async (c) => callListing(c, await lastTurn(ctx, c.id))));
+  const listed = await ctx.store.listActivePage(null, DEFAULT_PAGE + 1);
+  const page = listed.slice(0, DEFAULT_PAGE);
+  const active = await Promise.all(page.map(async (c) => callListing(c, await lastTurn(ctx, c.id))));
   const recent = (await ctx.store.listRecent(RECENT_CALLS)).map((c) => callListing(c, undefined));
-  return { active, recent };
+  const next_cursor = listed.length > DEFAULT_PAGE ? encodeCursor(page.at(-1)!) : null;
+  return { active, recent, next_cursor };
 }
 
 const frame = (event: string, data: unknown) => `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;

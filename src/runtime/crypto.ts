@@ -1,4 +1,4 @@
-// src/runtime/ owns what the runtime lacks: crypto on Bun's hasher, the GC pacer, detached work.
+// src/runtime/ owns what the runtime lacks: crypto on Bun's hasher, the GC pacer, detached work, rate limits.
 // It imports nothing of the server, so any folder may use it.
 //
 // HMAC and constant-time comparison on Bun's native hasher and Web Crypto: node:crypto would add a

@@ -72,6 +72,8 @@ async function startDemoServer(opts: DemoOptions, scenario: DemoScenario) {
     events: opts.events ?? {},
     // The demo polls its own server many times a second to print the call as it happens.
     limits: { api_requests_per_minute: 1_000_000 },
+    // The retry scenario redials after 2 s, not the half minute a real line is given.
+    calls: { retry_min_delay_s: 0 },
     integrations: gateway ? { openclaw: { gateway_url: gateway.url, gateway_token: gateway.token } } : {},
   });
   const ctx = await createApp(simulatedConfig(base, sims), opts.log ?? createLogger(() => {}));

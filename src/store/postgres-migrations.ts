@@ -1,8 +1,9 @@
 // The PostgreSQL schema, versioned like sqlite-migrations.ts: schema_version holds one row per applied step.
-// Append only; never edit a shipped step. Step 1 is SQLite's schema after all of its migrations at once,
+// Append only; never edit a shipped step. Step 1 is SQLite's schema after its first five steps at once,
 // rendered from the same tables (schema.ts): BIGINT for epoch-ms times, identity columns for numbered rows.
+// Each later step is the same change as a later SQLite step.
 import type { ReservedSQL, SQL } from "bun";
-import { CALLS_INDEXES, META, POSTGRES, step, table, tables } from "./schema.ts";
+import { addColumns, CALLS_INDEXES, META, POSTGRES, RETENTION, step, table, tables } from "./schema.ts";
 
 const t = tables(POSTGRES);
 
@@ -17,6 +18,7 @@ export const PG_MIGRATIONS: readonly string[] = [
     t.attempts,
     t.instances,
   ),
+  step(addColumns("calls", RETENTION.callsColumns), RETENTION.indexes),
 ];
 
 /** pg_advisory_lock's two-int key: agenticai's namespace (ASCII "agnt"), then what is locked. */

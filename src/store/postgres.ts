@@ -14,6 +14,7 @@ import type {
   NewOutboxRow,
   OutboxRow,
   OutboxStore,
+  PageKey,
   Store,
   TurnRow,
 } from "./store.ts";
@@ -68,6 +69,7 @@ const CALL_COLUMNS: Record<keyof CallRow, true> = {
   next_attempt_at: true,
   owner: true,
   report_claimed_until: true,
+  client_address: true,
 };
 
 type Row = Record<string, unknown>;
@@ -146,10 +148,12 @@ function callQueries(c: Connections) {
       must(
         await first<CallRow>(
           c.db()`INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata,
-                   webhook_url, report_schema, callback_url, notify, options, owner, report_due, created_at, updated_at)
+                   webhook_url, report_schema, callback_url, notify, options, owner, client_address, report_due,
+                   created_at, updated_at)
                  VALUES (${k.id}, ${k.call_sid ?? null}, ${k.direction}, ${k.from_number}, ${k.to_number}, ${k.status},
                    ${k.prompt}, ${k.metadata}, ${k.webhook_url}, ${k.report_schema ?? null}, ${k.callback_url ?? null},
-                   ${k.notify ?? 1}, ${k.options ?? null}, ${k.owner ?? null}, 1, ${at}, ${at})
+                   ${k.notify ?? 1}, ${k.options ?? null}, ${k.owner ?? null}, ${k.client_address ?? null}, 1, ${at},
+                   ${at})
                  RETURNING *`,
         ),
         k.id,
@@ -162,6 +166,20 @@ function callQueries(c: Connections) {
     countActive: async () => {
       const row = await first<{ n: number }>(
         c.db()`SELECT count(*) AS n FROM calls WHERE ended_at IS NULL AND next_attempt_at IS NULL`,
+      );
+      return row!.n;
+    },
+    // Through calls_active: every page reads only calls not ended.
+    listActivePage: (after: PageKey | null, limit: number) =>
+      all<CallRow>(
+        c.db()`SELECT * FROM calls WHERE ended_at IS NULL
+                 AND (${after?.created_at ?? null}::bigint IS NULL
+                      OR (created_at, id) > (${after?.created_at ?? 0}::bigint, ${after?.id ?? ""}::text))
+               ORDER BY created_at, id LIMIT ${limit}`,
+      ),
+    countWaiting: async () => {
+      const row = await first<{ n: number }>(
+        c.db()`SELECT count(*) AS n FROM calls WHERE next_attempt_at IS NOT NULL AND ended_at IS NULL`,
       );
       return row!.n;
     },
@@ -328,6 +346,36 @@ function outboxQueries(c: Connections): OutboxStore {
   };
 }
 
+/**
+ * Retention: each call is one statement, so one short transaction that locks only the rows it deletes. The
+ * children go in the same statement as their call: its foreign keys are checked at the statement's end.
+ */
+function retentionQueries(c: Connections) {
+  return {
+    deleteEndedCalls: async (before: number, limit: number) => {
+      const rows = await all<{ id: string }>(
+        c.db()`WITH doomed AS (
+                 SELECT id FROM calls
+                 WHERE ended_at IS NOT NULL AND ended_at < ${before} AND report_due = 0 AND next_attempt_at IS NULL
+                 ORDER BY ended_at LIMIT ${limit} FOR UPDATE SKIP LOCKED),
+               turns AS (DELETE FROM transcript WHERE call_id IN (SELECT id FROM doomed)),
+               history AS (DELETE FROM call_events WHERE call_id IN (SELECT id FROM doomed)),
+               tries AS (DELETE FROM attempts WHERE call_id IN (SELECT id FROM doomed)),
+               events AS (DELETE FROM outbox WHERE call_id IN (SELECT id FROM doomed))
+               DELETE FROM calls WHERE id IN (SELECT id FROM doomed) RETURNING id`,
+      );
+      return rows.map((r) => r.id);
+    },
+    deleteDelivered: async (before: number, limit: number) => {
+      const rows = await c.db()`DELETE FROM outbox WHERE id IN (
+                                  SELECT id FROM outbox WHERE status = 'delivered' AND delivered_at < ${before}
+                                  ORDER BY delivered_at LIMIT ${limit} FOR UPDATE SKIP LOCKED)
+                                RETURNING id`;
+      return rows.length as number;
+    },
+  };
+}
+
 function instanceQueries(c: Connections) {
   return {
     meta: async (key: string) => {
@@ -438,6 +486,7 @@ function pgStore(sql: SQL): Store {
     ...historyQueries(c),
     ...claimQueries(c),
     ...outboxQueries(c),
+    ...retentionQueries(c),
     ...instanceQueries(c),
     lockAdmission: async () => {
       const frame = c.current();

@@ -67,6 +67,21 @@ export const CALLS_INDEXES = {
     "CREATE INDEX calls_retry_due ON calls (next_attempt_at) WHERE next_attempt_at IS NOT NULL AND ended_at IS NULL",
 };
 
+/**
+ * Added after PostgreSQL's first step (SQLite's step 6, PostgreSQL's step 2), so kept out of callsColumns and
+ * CALLS_INDEXES, which that step renders whole: the address of the API client that placed a call, whose
+ * limits.calls_per_minute each of its retries draws from, and the indexes retention deletes by (ended calls
+ * by age, a call's events, delivered events by age).
+ */
+export const RETENTION = {
+  callsColumns: ["client_address TEXT"],
+  indexes: [
+    "CREATE INDEX calls_ended ON calls (ended_at) WHERE ended_at IS NOT NULL",
+    "CREATE INDEX outbox_call ON outbox (call_id)",
+    "CREATE INDEX outbox_delivered ON outbox (delivered_at) WHERE status = 'delivered'",
+  ],
+};
+
 /** Every status reported or set, with its verdict; `orphan` rows wait for their call to be created. */
 const callEvents = (d: Dialect) => [
   table("call_events", [

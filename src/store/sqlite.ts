@@ -6,7 +6,8 @@ import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
 import { MIGRATIONS } from "./sqlite-migrations.ts";
 import { outboxStatements, outboxStore, type SqliteOutbox } from "./sqlite-outbox.ts";
-import type { AttemptRow, CallPatch, CallRow, EventRow, NewCall, NewEvent, Store, TurnRow } from "./store.ts";
+import { retentionMethods, retentionStatements } from "./sqlite-retention.ts";
+import type { AttemptRow, CallPatch, CallRow, EventRow, NewCall, NewEvent, PageKey, Store, TurnRow } from "./store.ts";
 import { type CommitBatch, createWriteBatch } from "./write-batch.ts";
 
 function migrate(db: Database): void {
@@ -72,6 +73,15 @@ function callStatements(db: Database) {
     activeCount: db.query<{ n: number }, []>(
       "SELECT count(*) AS n FROM calls WHERE ended_at IS NULL AND next_attempt_at IS NULL",
     ),
+    // Through calls_active: every page reads only calls not ended.
+    activePage: db.query<CallRow, { after_at: number | null; after_id: string; limit: number }>(
+      `SELECT * FROM calls WHERE ended_at IS NULL
+         AND ($after_at IS NULL OR created_at > $after_at OR (created_at = $after_at AND id > $after_id))
+       ORDER BY created_at, id LIMIT $limit`,
+    ),
+    waitingCount: db.query<{ n: number }, []>(
+      "SELECT count(*) AS n FROM calls WHERE next_attempt_at IS NOT NULL AND ended_at IS NULL",
+    ),
     retriesDue: db.query<CallRow, { now: number; limit: number }>(
       `SELECT * FROM calls WHERE next_attempt_at IS NOT NULL AND ended_at IS NULL AND next_attempt_at <= $now
        ORDER BY next_attempt_at LIMIT $limit`,
@@ -88,9 +98,10 @@ function callStatements(db: Database) {
     attemptBySid: db.query<{ call_id: string }, { sid: string }>("SELECT call_id FROM attempts WHERE call_sid = $sid"),
     insert: db.query(
       `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url,
-                          report_schema, callback_url, notify, options, owner, report_due, created_at, updated_at)
+                          report_schema, callback_url, notify, options, owner, client_address, report_due,
+                          created_at, updated_at)
      VALUES ($id, $call_sid, $direction, $from_number, $to_number, $status, $prompt, $metadata, $webhook_url,
-             $report_schema, $callback_url, $notify, $options, $owner, 1, $at, $at)`,
+             $report_schema, $callback_url, $notify, $options, $owner, $client_address, 1, $at, $at)`,
     ),
     insertEvent: db.query(
       `INSERT INTO call_events (call_id, call_sid, status, sequence, source, verdict, at, params)
@@ -305,6 +316,7 @@ function callMethods(db: Database, q: Statements, fresh: Fresh) {
         notify: 1,
         options: null,
         owner: null,
+        client_address: null,
         ...call,
         at,
       });
@@ -315,6 +327,10 @@ function callMethods(db: Database, q: Statements, fresh: Fresh) {
     listActive: fresh(() => q.active.all()),
     listRecent: fresh((limit: number) => q.recent.all({ limit })),
     countActive: fresh(() => q.activeCount.get()!.n),
+    listActivePage: fresh((after: PageKey | null, limit: number) =>
+      q.activePage.all({ after_at: after?.created_at ?? null, after_id: after?.id ?? "", limit }),
+    ),
+    countWaiting: fresh(() => q.waitingCount.get()!.n),
     claimRetries: fresh(claimRetries),
     addAttempt: fresh((attempt: AttemptRow) => void q.insertAttempt.run({ ...attempt })),
     attempts: fresh((id: string) => q.attemptsOf.all({ id })),
@@ -365,6 +381,7 @@ export function openStore(dataDir: string): Store {
   const q: Statements = { ...callStatements(db), ...instanceStatements(db) };
   const outboxQ = outboxStatements(db);
   const outbox = outboxStore(db, outboxQ);
+  const retention = retentionMethods(db, retentionStatements(db));
   releaseClaims(q, outboxQ);
   // Inside a transaction (store.transaction, open across awaits) the batch would commit or roll back with it:
   // it was flushed before that BEGIN, so it waits for the next flush.
@@ -393,6 +410,8 @@ export function openStore(dataDir: string): Store {
     listOutbox: fresh(outbox.listOutbox),
     requeue: fresh(outbox.requeue),
     countPending: fresh(outbox.countPending),
+    deleteEndedCalls: fresh(retention.deleteEndedCalls),
+    deleteDelivered: fresh(retention.deleteDelivered),
     transaction: tx.transaction,
     afterCommit: tx.afterCommit,
     // BEGIN IMMEDIATE takes the file's write lock: admissions are serialised already.

@@ -74,6 +74,8 @@ export interface CallRow {
   owner: string | null;
   /** While a report worker makes the call's report: no other worker takes it before then. */
   report_claimed_until: number | null;
+  /** The API client's address that placed the call: its retries draw from that client's calls_per_minute. */
+  client_address: string | null;
 }
 
 /** A finished attempt of a call that was tried again. */
@@ -124,8 +126,12 @@ export type NewCall = Pick<
   CallRow,
   "id" | "direction" | "from_number" | "to_number" | "status" | "prompt" | "metadata" | "webhook_url"
 > &
-  Partial<Pick<CallRow, "call_sid" | "report_schema" | "callback_url" | "notify" | "options" | "owner">>;
+  Partial<
+    Pick<CallRow, "call_sid" | "report_schema" | "callback_url" | "notify" | "options" | "owner" | "client_address">
+  >;
 export type NewEvent = Omit<EventRow, "id">;
+/** Where a page of calls ends: its last call's creation time and id. */
+export type PageKey = Pick<CallRow, "created_at" | "id">;
 export type CallPatch = Partial<Omit<CallRow, "id" | "created_at">>;
 
 export interface Store extends OutboxStore {
@@ -139,6 +145,21 @@ export interface Store extends OutboxStore {
   listRecent(limit: number): Promise<CallRow[]>;
   /** Calls under way: not ended and not waiting for a next attempt (what concurrency limits count). */
   countActive(): Promise<number>;
+  /**
+   * One page of listActive: at most `limit` calls in its order (created_at, then id), those after `after`
+   * (the last call of the page before) when given. A call created later sorts after every page read so far.
+   */
+  listActivePage(after: PageKey | null, limit: number): Promise<CallRow[]>;
+  /** Calls waiting for their next attempt (not ended): what calls.max_waiting counts. */
+  countWaiting(): Promise<number>;
+  /**
+   * Deletes at most `limit` ended calls that ended before `before`, oldest first, with their transcript,
+   * status history, attempts and outbox rows, in one short transaction; returns their ids. A call whose
+   * report is still due, or that waits for a next attempt, is never deleted.
+   */
+  deleteEndedCalls(before: number, limit: number): Promise<string[]>;
+  /** Deletes at most `limit` outbox rows delivered before `before`, oldest first, in one short transaction. */
+  deleteDelivered(before: number, limit: number): Promise<number>;
   /**
    * Calls whose next attempt is due by `now`, soonest first, claimed: their next_attempt_at is moved to
    * `leaseUntil`, so no other worker (or instance) takes them, and one whose worker died comes due again.

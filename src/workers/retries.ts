@@ -16,6 +16,8 @@ const NO_ROOM_WAIT_MS = 5_000;
  * one leaves it due again then.
  */
 const RETRY_LEASE_MS = 60_000;
+/** Whose calls_per_minute a call placed before client addresses were kept draws from: the edge's name for none. */
+const UNKNOWN_CLIENT = "unknown";
 
 export function startRetries(ctx: AppContext): Worker {
   const inFlight = new Set<Promise<void>>();
@@ -40,12 +42,24 @@ export function startRetries(ctx: AppContext): Worker {
 
 /**
  * Admits the claimed attempt and marks it under way (no longer waiting), or puts it off while there is no
- * room. Null when there is nothing to dial: the call was ended (or dialled) since it was claimed.
+ * room. Null when there is nothing to dial: the call was ended (or dialled) since it was claimed, or it waits.
+ * Each attempt is a call Twilio bills, so it draws from limits.calls_per_minute of the client that placed the
+ * call, as the request did; with that spent it waits until a call's worth is back (it is never dropped).
  */
 function startAttempt(ctx: AppContext, call: CallRow, at: number): Promise<CallRow | null> {
   return ctx.store.transaction(async () => {
     const current = await ctx.store.getCall(call.id);
     if (!current || current.ended_at !== null || current.next_attempt_at === null) return null;
+    const client = current.client_address ?? UNKNOWN_CLIENT;
+    const budgetWaitS = ctx.callBudget.take(client);
+    if (budgetWaitS > 0) {
+      ctx.log.info("the call's next attempt waits for its client's calls_per_minute", {
+        call_id: call.id,
+        wait_s: budgetWaitS,
+      });
+      await ctx.store.updateCall(call.id, { next_attempt_at: at + budgetWaitS * 1000 }, at);
+      return null;
+    }
     const row = await admit(ctx, async () => {
       await addHistory(ctx, { callId: call.id, callSid: null, status: "queued", source: "api", verdict: "apply", at });
       return ctx.store.updateCall(
@@ -54,7 +68,10 @@ function startAttempt(ctx: AppContext, call: CallRow, at: number): Promise<CallR
         at,
       );
     });
-    if (!row) await ctx.store.updateCall(call.id, { next_attempt_at: at + NO_ROOM_WAIT_MS }, at);
+    if (!row) {
+      ctx.callBudget.refund(client);
+      await ctx.store.updateCall(call.id, { next_attempt_at: at + NO_ROOM_WAIT_MS }, at);
+    }
     return row;
   });
 }

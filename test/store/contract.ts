@@ -2,7 +2,7 @@
 // on a fresh database per test. Tests only what both engines promise (src/store/store.ts's doc comments); what
 // only PostgreSQL does with several instances is in postgres.test.ts.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
-import type { NewCall, NewOutboxRow, Store, TurnRow, WriteErrorSink } from "../../src/store/store.ts";
+import type { CallRow, NewCall, NewOutboxRow, PageKey, Store, TurnRow, WriteErrorSink } from "../../src/store/store.ts";
 import { BATCH_MS } from "../../src/store/store.ts";
 import { until } from "../support/until.ts";
 
@@ -24,6 +24,7 @@ export const CALL_COLUMNS = [
   "attempt_started_at",
   "call_sid",
   "callback_url",
+  "client_address",
   "created_at",
   "direction",
   "duration_s",
@@ -119,6 +120,7 @@ export function storeContract(name: string, open: () => Promise<OpenedStore>): v
     batchDurabilityTests(ctx);
     outboxTests(ctx);
     outboxBookkeepingTests(ctx);
+    retentionTests(ctx);
     claimTests(ctx);
     instanceTests(ctx);
     transactionTests(ctx);
@@ -192,6 +194,26 @@ function callListTests(ctx: Ctx): void {
       expect((await ctx.store.listRecent(10)).map((r) => r.id)).toEqual(["b", "d"]);
       expect((await ctx.store.listRecent(1)).map((r) => r.id)).toEqual(["b"]);
       expect((await ctx.store.activeWebhookBases()).sort()).toEqual(["https://a.example", "https://b.example"]);
+    });
+
+    test("listActivePage pages listActive's calls by (created_at, id); countWaiting counts the waiting", async () => {
+      await insertCalls(ctx.store, ["a", "b", "c", "d", "e"]);
+      // Two calls created in the same millisecond: the id orders them.
+      await ctx.store.insertCall(newCall("b2"), T0 + 1);
+      await ctx.store.updateCall("c", { ended_at: T0 + 9 }, T0 + 9);
+      await ctx.store.updateCall("d", { next_attempt_at: T0 + 99 }, T0);
+      await ctx.store.updateCall("e", { next_attempt_at: T0 + 99, ended_at: T0 + 9 }, T0);
+      const page = (after: PageKey | null, limit: number) =>
+        ctx.store.listActivePage(after, limit).then((rows) => rows.map((r) => r.id));
+      expect(await page(null, 10)).toEqual(["a", "b", "b2", "d"]);
+      expect(await page(null, 2)).toEqual(["a", "b"]);
+      expect(await page({ created_at: T0 + 1, id: "b" }, 2)).toEqual(["b2", "d"]);
+      expect(await page({ created_at: T0 + 3, id: "d" }, 2)).toEqual([]);
+      // A call created after a page was read comes on a later page, never before the cursor.
+      await ctx.store.insertCall(newCall("0-new"), T0 + 50);
+      expect(await page({ created_at: T0 + 1, id: "b2" }, 5)).toEqual(["d", "0-new"]);
+      expect(await ctx.store.countWaiting()).toBe(1);
+      expect(await ctx.store.countActive()).toBe(4);
     });
   });
 }
@@ -444,6 +466,86 @@ function outboxBookkeepingTests(ctx: Ctx): void {
       expect(await ctx.store.requeue(e1!.id, T0 + 7)).toMatchObject({ status: "delivered", created_at: T0 });
       expect(await ctx.store.requeue(9_999, T0)).toBeNull();
       expect(await ctx.store.countPending()).toBe(2);
+    });
+  });
+}
+
+/** A call with one row in each table that keeps something of it, ended at `endedAt` (null: not ended). */
+async function keptCall(store: Store, id: string, endedAt: number | null, patch: Partial<CallRow> = {}) {
+  await store.insertCall(newCall(id, { call_sid: `CA-${id}` }), T0);
+  const history = { call_sid: `CA-${id}`, sequence: 0, source: "api", verdict: "apply", params: null } as const;
+  await store.addEvent({ ...history, call_id: id, status: "queued", at: T0 });
+  await store.addAttempt({
+    call_id: id,
+    attempt: 1,
+    call_sid: `CA-${id}`,
+    status: "busy",
+    end_reason: "busy",
+    error: null,
+    started_at: T0,
+    ended_at: T0,
+  });
+  store.upsertTurn({ ...turn(`${id}-t`, "Hello.", T0), call_id: id });
+  await store.enqueue([event(`${id}-e`, id)], T0);
+  await store.updateCall(id, { ended_at: endedAt, report_due: endedAt === null ? 1 : 0, ...patch }, T0);
+}
+
+/** What is left of a call in each table. */
+async function remains(store: Store, id: string) {
+  const outbox = (await store.listOutbox(null, 1_000)).filter((r) => r.call_id === id);
+  return {
+    call: (await store.getCall(id)) !== null,
+    history: (await store.events(id)).length,
+    attempts: (await store.attempts(id)).length,
+    transcript: (await store.transcript(id)).length,
+    outbox: outbox.length,
+  };
+}
+
+function retentionTests(ctx: Ctx): void {
+  describe("retention", () => {
+    const gone = { call: false, history: 0, attempts: 0, transcript: 0, outbox: 0 };
+    const kept = { call: true, history: 1, attempts: 1, transcript: 1, outbox: 1 };
+
+    test("deleteEndedCalls: the oldest ended calls before the cutoff, with every row kept of them", async () => {
+      await keptCall(ctx.store, "old2", T0 + 20);
+      await keptCall(ctx.store, "old1", T0 + 10);
+      await keptCall(ctx.store, "recent", T0 + 100);
+      expect(await ctx.store.deleteEndedCalls(T0 + 50, 1)).toEqual(["old1"]);
+      expect(await remains(ctx.store, "old1")).toEqual(gone);
+      expect(await remains(ctx.store, "old2")).toEqual(kept);
+      expect(await ctx.store.deleteEndedCalls(T0 + 50, 10)).toEqual(["old2"]);
+      expect(await remains(ctx.store, "old2")).toEqual(gone);
+      expect(await ctx.store.deleteEndedCalls(T0 + 50, 10)).toEqual([]);
+      expect(await remains(ctx.store, "recent")).toEqual(kept);
+    });
+
+    test("deleteEndedCalls never takes a call under way, waiting for a retry, or whose report is due", async () => {
+      await keptCall(ctx.store, "active", null);
+      await keptCall(ctx.store, "waiting", null, { next_attempt_at: T0 + 5 });
+      await keptCall(ctx.store, "report-due", T0 + 1, { report_due: 1 });
+      expect(await ctx.store.deleteEndedCalls(T0 + 1_000_000, 10)).toEqual([]);
+      for (const id of ["active", "waiting", "report-due"]) expect(await remains(ctx.store, id)).toEqual(kept);
+    });
+
+    test("deleteDelivered: delivered events before the cutoff, oldest first; the others stay", async () => {
+      await insertCalls(ctx.store, ["c1"]);
+      await ctx.store.enqueue([event("e1", "c1"), event("e2", "c1", "callback"), event("e3", "c1", "openclaw")], T0);
+      await ctx.store.enqueue([event("e4", "c1")], T0);
+      const claimed = await ctx.store.claimDeliveries(T0, T0 + 1_000, 10);
+      const done = { next_attempt_at: T0, last_status: 200, last_error: null } as const;
+      const [e1, e2, e3] = claimed;
+      await ctx.store.recordAttempt(e1!.id, { ...done, status: "delivered", at: T0 + 20 });
+      await ctx.store.recordAttempt(e2!.id, { ...done, status: "delivered", at: T0 + 10 });
+      await ctx.store.recordAttempt(e3!.id, { ...done, status: "failed", at: T0 + 5 });
+      expect(await ctx.store.deleteDelivered(T0 + 30, 1)).toBe(1);
+      expect((await ctx.store.listOutbox(null, 10)).map((r) => r.event_id)).toEqual(["e4", "e3", "e1"]);
+      expect(await ctx.store.deleteDelivered(T0 + 15, 10)).toBe(0);
+      expect(await ctx.store.deleteDelivered(T0 + 30, 10)).toBe(1);
+      expect((await ctx.store.listOutbox(null, 10)).map((r) => [r.event_id, r.status])).toEqual([
+        ["e4", "pending"],
+        ["e3", "failed"],
+      ]);
     });
   });
 }

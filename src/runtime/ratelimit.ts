@@ -1,3 +1,6 @@
+// Token buckets per key (a client address): the API's request rate, and the call budget that every dial
+// draws from, the request's and each retry's alike.
+
 /** Token bucket per key: `take` answers 0 when allowed, else the seconds until a token is back. */
 export interface RateLimiter {
   take(key: string): number;

@@ -1,0 +1,36 @@
+// Paging GET /api/calls: `limit` and an opaque `cursor`, the (created_at, id) of the last call of the page
+// before, base64url-encoded. A cursor names a place in the order rather than an offset, so calls created
+// while a client pages come after it and no call is skipped or listed twice.
+import type { PageKey } from "../store/store.ts";
+import { HttpError } from "./respond.ts";
+
+export const DEFAULT_PAGE = 50;
+export const MAX_PAGE = 200;
+
+const LIMIT_ERROR = `'limit' must be a whole number from 1 to ${MAX_PAGE}`;
+const CURSOR_ERROR = "Invalid 'cursor': pass the next_cursor of the previous page as it is";
+
+/** Plain decimal digits only: `1e1`, `0x10`, `+5` or `5.0` are refused rather than read as numbers. */
+export function pageLimit(raw: string | null): number {
+  if (raw === null) return DEFAULT_PAGE;
+  const limit = /^[0-9]{1,4}$/.test(raw) ? Number(raw) : 0;
+  if (limit < 1 || limit > MAX_PAGE) throw new HttpError(400, LIMIT_ERROR);
+  return limit;
+}
+
+export function encodeCursor(key: PageKey): string {
+  return Buffer.from(`${key.created_at}.${key.id}`).toString("base64url");
+}
+
+/**
+ * Only what encodeCursor makes: Buffer's base64url decoder skips characters it does not know, so the key is
+ * encoded again and compared.
+ */
+export function decodeCursor(raw: string | null): PageKey | null {
+  if (raw === null) return null;
+  const text = /^[A-Za-z0-9_-]{1,200}$/.test(raw) ? Buffer.from(raw, "base64url").toString() : "";
+  const match = /^([0-9]{1,15})\.([A-Za-z0-9-]{1,64})$/.exec(text);
+  const key = match ? { created_at: Number(match[1]), id: match[2]! } : null;
+  if (!key || encodeCursor(key) !== raw) throw new HttpError(400, CURSOR_ERROR);
+  return key;
+}
