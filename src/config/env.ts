@@ -2,6 +2,10 @@
 type Coerce = (raw: string) => unknown;
 const str: Coerce = (raw) => raw;
 const int: Coerce = (raw) => (/^\d+$/.test(raw) ? Number(raw) : raw);
+const bool: Coerce = (raw) => {
+  const word = raw.trim().toLowerCase();
+  return word === "true" ? true : word === "false" ? false : raw;
+};
 
 export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], Coerce]> = [
   ["PORT", ["server", "port"], int],
@@ -18,6 +22,8 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["AGENTICAI_AUDIO_FORMAT", ["audio", "format"], str],
   ["AGENTICAI_EVENTS_URL", ["events", "url"], str],
   ["AGENTICAI_EVENTS_SECRET", ["events", "secret"], str],
+  ["AGENTICAI_EVENTS_TIMEOUT_S", ["events", "timeout_s"], int],
+  ["AGENTICAI_EVENTS_ALLOW_PRIVATE_NETWORKS", ["events", "allow_private_networks"], bool],
   ["AGENTICAI_METRICS_TOKEN", ["metrics", "token"], str],
   ["OPENCLAW_GATEWAY_URL", ["integrations", "openclaw", "gateway_url"], str],
   ["OPENCLAW_HOOKS_TOKEN", ["integrations", "openclaw", "hooks_token"], str],

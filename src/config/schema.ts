@@ -124,6 +124,10 @@ export const ConfigSchema = z.strictObject({
     secret: z.optional(matching(/^whsec_[A-Za-z0-9+/]{22,}={0,2}$/, "must be 'whsec_' followed by base64 (24+ bytes)")),
     // Also send call.transcript, one event per finished turn.
     transcript: or(z.boolean(), false),
+    // How long one delivery to events.url or a call's callback_url may take, answer included.
+    timeout_s: or(int(1, 30), 10),
+    // Let a call's callback_url be a loopback, private or otherwise reserved address (internal receivers).
+    allow_private_networks: or(z.boolean(), false),
   }),
   integrations: section({
     openclaw: z.optional(
