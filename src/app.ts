@@ -3,6 +3,7 @@ import type { Bridge } from "./bridge/bridge.ts";
 import { createCallTools } from "./bridge/tools/all.ts";
 import type { ToolRegistry } from "./bridge/tools.ts";
 import type { Config } from "./config/schema.ts";
+import { type Lookup, systemLookup } from "./events/receiver-host.ts";
 import { legacyEventsSecret, newSecret } from "./events/signing.ts";
 import type { Logger } from "./log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "./metrics/registry.ts";
@@ -54,6 +55,8 @@ export interface AppContext {
   callBudget: RateLimiter;
   startedAt: number;
   now: () => number;
+  /** Resolves a per-call receiver's host name (callback_url), when the call is requested and at each delivery. */
+  lookupHost: Lookup;
 }
 
 export interface Signals {
@@ -126,5 +129,6 @@ export async function createApp(config: Config, log: Logger): Promise<AppContext
     callBudget: createRateLimiter(config.limits.calls_per_minute),
     startedAt: Date.now(),
     now: Date.now,
+    lookupHost: systemLookup,
   };
 }

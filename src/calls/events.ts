@@ -27,6 +27,8 @@ export function callEventData(call: CallRow): Record<string, unknown> {
   };
 }
 
+const normalUrl = (url: string) => URL.parse(url)?.href ?? url;
+
 /** The rows for one event: the global receiver gets every event, a call's callback_url that call's. */
 export function eventRows(
   ctx: AppContext,
@@ -39,8 +41,9 @@ export function eventRows(
   const body = JSON.stringify({ type, timestamp: iso(at), data: { ...callEventData(call), ...data } });
   const rows: NewOutboxRow[] = [];
   const base = { event_id, call_id: call.id, type, body };
-  if (ctx.config.events.url) rows.push({ ...base, receiver: "events", url: ctx.config.events.url });
-  if (call.callback_url) rows.push({ ...base, receiver: "callback", url: call.callback_url });
+  // Stored as the URL parser writes them, so the outbox's host names match what delivery keys receivers on.
+  if (ctx.config.events.url) rows.push({ ...base, receiver: "events", url: normalUrl(ctx.config.events.url) });
+  if (call.callback_url) rows.push({ ...base, receiver: "callback", url: normalUrl(call.callback_url) });
   return rows;
 }
 

@@ -4,6 +4,7 @@
 // Placing outbound calls: where Twilio's webhooks go, whether there is room, and the create at Twilio.
 import { v4 as uuidv4 } from "uuid";
 import type { AppContext } from "../app.ts";
+import { callbackRefusal } from "../events/receiver-host.ts";
 import type { Logger } from "../log.ts";
 import type { NewCall } from "../store/store.ts";
 import { TwilioError, type TwilioRest } from "../twilio/rest.ts";
@@ -174,6 +175,13 @@ function requireRetryDelay(ctx: AppContext, req: CallRequest): void {
   }
 }
 
+/** A call's own receiver must be on the public internet unless the operator allows private networks. */
+async function requirePublicCallback(ctx: AppContext, req: CallRequest): Promise<void> {
+  if (req.callback_url === undefined) return;
+  const refusal = await callbackRefusal(req.callback_url, ctx.lookupHost, ctx.config.events.allow_private_networks);
+  if (refusal) throw new CallError("invalid", refusal);
+}
+
 /** `clientAddress`: who asked, whose limits.calls_per_minute the call's retries draw from too. */
 export async function createOutboundCall(
   ctx: AppContext,
@@ -185,6 +193,7 @@ export async function createOutboundCall(
   const twilio = requireTwilio(ctx);
   await requireAllowedDestinations(ctx, req);
   requireRetryDelay(ctx, req);
+  await requirePublicCallback(ctx, req);
   const call = await insertQueuedCall(ctx, req, webhookUrl, clientAddress);
   const log = ctx.log.child({ call_id: call.id });
   try {

@@ -8,6 +8,10 @@ const list: Coerce = (raw) =>
     .split(",")
     .map((item) => item.trim())
     .filter((item) => item !== "");
+const bool: Coerce = (raw) => {
+  const word = raw.trim().toLowerCase();
+  return word === "true" ? true : word === "false" ? false : raw;
+};
 
 export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], Coerce]> = [
   ["PORT", ["server", "port"], int],
@@ -26,6 +30,8 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["AGENTICAI_ALLOWED_DESTINATIONS", ["calls", "allowed_destinations"], list],
   ["AGENTICAI_EVENTS_URL", ["events", "url"], str],
   ["AGENTICAI_EVENTS_SECRET", ["events", "secret"], str],
+  ["AGENTICAI_EVENTS_TIMEOUT_S", ["events", "timeout_s"], int],
+  ["AGENTICAI_EVENTS_ALLOW_PRIVATE_NETWORKS", ["events", "allow_private_networks"], bool],
   ["AGENTICAI_METRICS_TOKEN", ["metrics", "token"], str],
   ["AGENTICAI_RETENTION_CALLS_DAYS", ["retention", "calls_days"], int],
   ["AGENTICAI_EVENTS_KEEP_DAYS", ["events", "keep_days"], int],

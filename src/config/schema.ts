@@ -146,6 +146,10 @@ export const ConfigSchema = z.strictObject({
     transcript: or(z.boolean(), false),
     // Delivered events are deleted this many days after delivery; 0 keeps them.
     keep_days: or(int(0, 3_650), 7),
+    // How long one delivery to events.url or a call's callback_url may take, answer included.
+    timeout_s: or(int(1, 30), 10),
+    // Let a call's callback_url be a loopback, private or otherwise reserved address (internal receivers).
+    allow_private_networks: or(z.boolean(), false),
   }),
   integrations: section({
     openclaw: z.optional(

@@ -1,5 +1,6 @@
 // src/events/ owns what is sent to receivers and how: Standard Webhooks signing and ids, the retry schedule,
-// OpenClaw's hook message. It imports only vocabularies (store, twilio, model) and runtime/: the workers deliver.
+// OpenClaw's hook message, and where a call's own receiver may be (addresses.ts, receiver-host.ts). It imports
+// only vocabularies (store, twilio, model) and runtime/: the workers deliver, not this.
 //
 // Standard Webhooks (standardwebhooks.com): each delivery carries webhook-id, webhook-timestamp and
 // webhook-signature, an HMAC-SHA256 over "id.timestamp.body" keyed with the secret's bytes, so a

@@ -4,19 +4,22 @@
 import { AsyncLocalStorage } from "node:async_hooks";
 import { SQL, type TransactionSQL } from "bun";
 import { LOCK_NAMESPACE, migratePg } from "./postgres-migrations.ts";
-import type {
-  AttemptRow,
-  CallPatch,
-  CallRow,
-  EventRow,
-  NewCall,
-  NewEvent,
-  NewOutboxRow,
-  OutboxRow,
-  OutboxStore,
-  PageKey,
-  Store,
-  TurnRow,
+import {
+  type AttemptRow,
+  admitted,
+  type CallPatch,
+  type CallRow,
+  CLAIM_LOOKS_PER_EVENT,
+  type ClaimFilter,
+  type EventRow,
+  type NewCall,
+  type NewEvent,
+  type NewOutboxRow,
+  type OutboxRow,
+  type OutboxStore,
+  type PageKey,
+  type Store,
+  type TurnRow,
 } from "./store.ts";
 import { type CommitBatch, createWriteBatch } from "./write-batch.ts";
 
@@ -304,24 +307,48 @@ async function insertOutbox(db: SQL, rows: NewOutboxRow[], at: number): Promise<
   await db`INSERT INTO outbox ${db(values)} ON CONFLICT (event_id, receiver) DO NOTHING`;
 }
 
+/**
+ * Due events, each the oldest pending of its call and receiver, locked for this transaction; those the filter
+ * admits are claimed. The host test mirrors URL.hostname on the normalised urls the outbox holds.
+ */
+async function claimOutbox(c: Connections, now: number, until: number, limit: number, filter?: ClaimFilter) {
+  const skip = JSON.stringify(filter?.skipHosts ?? []);
+  const only = filter?.onlyHosts ? JSON.stringify(filter.onlyHosts) : null;
+  const looked = await all<{ id: number; url: string }>(
+    c.db()`SELECT o.id, o.url FROM outbox o
+           WHERE o.status = 'pending' AND o.next_attempt_at <= ${now}
+             AND NOT EXISTS (
+               SELECT 1 FROM outbox p WHERE p.status = 'pending' AND p.receiver = o.receiver AND p.id < o.id
+                 AND (p.call_id = o.call_id OR (p.call_id IS NULL AND o.call_id IS NULL)))
+             AND lower(regexp_replace(split_part(split_part(o.url, '://', 2), '/', 1), ':[0-9]*$', ''))
+               NOT IN (SELECT jsonb_array_elements_text(${skip}::text::jsonb))
+             AND (${only}::text::jsonb IS NULL OR lower(regexp_replace(split_part(split_part(o.url, '://', 2), '/', 1), ':[0-9]*$', ''))
+               IN (SELECT jsonb_array_elements_text(${only}::text::jsonb)))
+           ORDER BY o.id LIMIT ${filter ? limit * CLAIM_LOOKS_PER_EVENT : limit} FOR UPDATE OF o SKIP LOCKED`,
+  );
+  const ids = (filter ? admitted(looked, filter, limit) : looked).map((r) => r.id);
+  if (ids.length === 0) return [];
+  return all<OutboxRow>(
+    c.db()`UPDATE outbox SET next_attempt_at = ${until}
+           WHERE id IN (SELECT (jsonb_array_elements_text(${JSON.stringify(ids)}::text::jsonb))::bigint)
+           RETURNING *`,
+  ).then((rows) => rows.sort((a, b) => a.id - b.id));
+}
+
 function outboxQueries(c: Connections): OutboxStore {
   return {
     enqueue: (rows, at) => insertOutbox(c.db(), rows, at),
     // Each event waits for the older ones of its call and receiver: a claimed event stays pending (only its
     // next_attempt_at moves), so the next one is not sent before it is delivered or given up.
-    claimDeliveries: (now, leaseUntil, limit) =>
-      all<OutboxRow>(
-        c.db()`WITH claimed AS (
-                 UPDATE outbox SET next_attempt_at = ${leaseUntil} WHERE id IN (
-                   SELECT o.id FROM outbox o
-                   WHERE o.status = 'pending' AND o.next_attempt_at <= ${now}
-                     AND NOT EXISTS (
-                       SELECT 1 FROM outbox p WHERE p.status = 'pending' AND p.receiver = o.receiver AND p.id < o.id
-                         AND (p.call_id = o.call_id OR (p.call_id IS NULL AND o.call_id IS NULL)))
-                   ORDER BY o.id LIMIT ${limit} FOR UPDATE OF o SKIP LOCKED)
-                 RETURNING *)
-               SELECT * FROM claimed ORDER BY id`,
-      ),
+    claimDeliveries: (now, leaseUntil, limit, filter) =>
+      c.current()
+        ? claimOutbox(c, now, leaseUntil, limit, filter)
+        : c.begin(() => claimOutbox(c, now, leaseUntil, limit, filter)),
+    deferDeliveries: async (host, until) => {
+      await c.db()`UPDATE outbox SET next_attempt_at = ${until}
+                   WHERE status = 'pending' AND next_attempt_at < ${until}
+                     AND lower(regexp_replace(split_part(split_part(url, '://', 2), '/', 1), ':[0-9]*$', '')) = ${host}`;
+    },
     recordAttempt: async (id, r) => {
       await c.db()`UPDATE outbox SET status = ${r.status}, attempts = attempts + 1,
                      next_attempt_at = ${r.next_attempt_at}, last_status = ${r.last_status},

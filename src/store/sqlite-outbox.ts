@@ -1,10 +1,21 @@
 // The outbox on SQLite: its statements, and the OutboxStore methods the SQLite store runs on them.
 import type { Database } from "bun:sqlite";
-import type { OutboxRow, OutboxStore } from "./store.ts";
+import { admitted, CLAIM_LOOKS_PER_EVENT, type OutboxRow, type OutboxStore } from "./store.ts";
 
 /** An outbox row's columns, without SQLite's own claimed_at. */
 const ROW = `id, event_id, call_id, receiver, url, type, body, status, attempts, created_at, next_attempt_at, last_status,
   last_error, delivered_at`;
+
+/**
+ * An event's host name, as URL.hostname gives it for the normalised urls the outbox holds: the authority without
+ * a port (an IPv6 one keeps its brackets), lower-cased.
+ */
+function hostOf(url: string): string {
+  const rest = `substr(${url}, instr(${url}, '://') + 3)`;
+  const a = `substr(${rest}, 1, instr(${rest} || '/', '/') - 1)`;
+  return `lower(CASE WHEN instr(${a}, ':') = 0 OR substr(${a}, -1) = ']' THEN ${a} ELSE rtrim(rtrim(${a}, '0123456789'), ':') END)`;
+}
+const HOST = hostOf("o.url");
 
 export function outboxStatements(db: Database) {
   return {
@@ -12,13 +23,19 @@ export function outboxStatements(db: Database) {
       `INSERT OR IGNORE INTO outbox (event_id, call_id, receiver, url, type, body, created_at, next_attempt_at)
        VALUES ($event_id, $call_id, $receiver, $url, $type, $body, $at, $at)`,
     ),
-    due: db.query<OutboxRow, { now: number; limit: number }>(
+    due: db.query<OutboxRow, { now: number; limit: number; skip: string; only: string | null }>(
       `SELECT ${ROW} FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= $now
          AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending' AND p.receiver = o.receiver
                            AND p.call_id IS o.call_id AND p.id < o.id)
+         AND ${HOST} NOT IN (SELECT value FROM json_each($skip))
+         AND ($only IS NULL OR ${HOST} IN (SELECT value FROM json_each($only)))
        ORDER BY o.id LIMIT $limit`,
     ),
     claim: db.query("UPDATE outbox SET next_attempt_at = $until, claimed_at = $now WHERE id = $id"),
+    defer: db.query(
+      `UPDATE outbox SET next_attempt_at = $until
+       WHERE status = 'pending' AND next_attempt_at < $until AND ${hostOf("url")} = $host`,
+    ),
     // Due again as they were when claimed: claims found at open are a previous run's (a file serves one instance).
     releaseClaims: db.query(
       "UPDATE outbox SET next_attempt_at = claimed_at, claimed_at = NULL WHERE claimed_at IS NOT NULL",
@@ -52,13 +69,20 @@ export function outboxStore(db: Database, q: ReturnType<typeof outboxStatements>
     enqueue(rows, at) {
       for (const row of rows) q.insert.run({ ...row, at });
     },
-    claimDeliveries: (now, leaseUntil, limit) =>
+    claimDeliveries: (now, leaseUntil, limit, filter) =>
       db.transaction(() => {
-        const rows = q.due.all({ now, limit });
+        const looked = q.due.all({
+          now,
+          limit: filter ? limit * CLAIM_LOOKS_PER_EVENT : limit,
+          skip: JSON.stringify(filter?.skipHosts ?? []),
+          only: filter?.onlyHosts ? JSON.stringify(filter.onlyHosts) : null,
+        });
+        const rows = filter ? admitted(looked, filter, limit) : looked;
         for (const row of rows) q.claim.run({ id: row.id, until: leaseUntil, now });
         return rows.map((row) => ({ ...row, next_attempt_at: leaseUntil }));
       })(),
     recordAttempt: (id, r) => void q.attempt.run({ id, ...r }),
+    deferDeliveries: (host, until) => void q.defer.run({ host, until }),
     listOutbox: (status, limit) => q.list.all({ status, limit }),
     requeue(id, at) {
       q.requeue.run({ id, at });

@@ -407,6 +407,7 @@ export function openStore(dataDir: string): Store {
     enqueue: fresh(outbox.enqueue),
     claimDeliveries: fresh(outbox.claimDeliveries),
     recordAttempt: fresh(outbox.recordAttempt),
+    deferDeliveries: fresh(outbox.deferDeliveries),
     listOutbox: fresh(outbox.listOutbox),
     requeue: fresh(outbox.requeue),
     countPending: fresh(outbox.countPending),

@@ -276,16 +276,50 @@ export interface AttemptResult {
   last_error: string | null;
 }
 
+/**
+ * Narrows a claim to the receivers a sender can serve now. Hosts are URL host names as `new URL(url).hostname`
+ * writes them; the store matches them against events' urls in SQL, so the events of a paused or busy receiver
+ * are not even looked at, however many there are.
+ */
+export interface ClaimFilter {
+  /** Events to these hosts are left unclaimed. */
+  skipHosts: readonly string[];
+  /** When not null, only events to these hosts are claimed. */
+  onlyHosts: readonly string[] | null;
+  /** Asked of each due event looked at, oldest first; false leaves it unclaimed. */
+  admit(url: string): boolean;
+}
+
+/** A claim looks at no more than this many due events per event it may claim. */
+export const CLAIM_LOOKS_PER_EVENT = 4;
+
+/** The events a filter admits, oldest first, `limit` at most: what both engines claim of those they looked at. */
+export function admitted<T extends { url: string }>(looked: T[], filter: ClaimFilter, limit: number): T[] {
+  const out: T[] = [];
+  for (const row of looked) {
+    if (out.length >= limit) break;
+    if (filter.admit(row.url)) out.push(row);
+  }
+  return out;
+}
+
 export interface OutboxStore {
   /** Adds events; call inside the transaction of the change that caused them. */
   enqueue(rows: NewOutboxRow[], at: number): Promise<void>;
   /**
    * Pending events that are due, each the oldest still pending for its call and receiver, claimed: their
    * next_attempt_at is moved to `leaseUntil`, so no other worker or instance sends them meanwhile, and one
-   * whose sender died is due again then (delivery is at least once).
+   * whose sender died is due again then (delivery is at least once). With a filter, up to
+   * `limit * CLAIM_LOOKS_PER_EVENT` due events that it does not skip are looked at and those it admits are
+   * claimed, `limit` at most.
    */
-  claimDeliveries(now: number, leaseUntil: number, limit: number): Promise<OutboxRow[]>;
+  claimDeliveries(now: number, leaseUntil: number, limit: number, filter?: ClaimFilter): Promise<OutboxRow[]>;
   recordAttempt(id: number, result: AttemptResult): Promise<void>;
+  /**
+   * Events to `host` (a URL host name, as in ClaimFilter) still pending and due before `until` are due at `until`
+   * instead: a receiver paused till then, whose events claims then need not even look at, however many.
+   */
+  deferDeliveries(host: string, until: number): Promise<void>;
   listOutbox(status: OutboxStatus | null, limit: number): Promise<OutboxRow[]>;
   /** Puts an event back in the queue, due now; null if there is no such event. */
   requeue(id: number, at: number): Promise<OutboxRow | null>;

@@ -7,6 +7,7 @@
 // interrupts is picked up by the next start.
 import type { AppContext } from "../app.ts";
 import { hooksSettings, openclawHeaders } from "../events/openclaw.ts";
+import { pinnedRoute, type Route } from "../events/receiver-host.ts";
 import { signatureHeaders } from "../events/signing.ts";
 import type { DeliveryOutcome } from "../metrics/registry.ts";
 import { detached } from "../runtime/detached.ts";
@@ -21,7 +22,6 @@ import { startSweeper } from "./sweeper.ts";
 
 /** The real gateway admits a run before it answers, which takes seconds and up to 15 s. */
 const OPENCLAW_TIMEOUT_MS = 20_000;
-const WEBHOOK_TIMEOUT_MS = 10_000;
 /** An attempt that leaves its event pending failed and will be tried again. */
 const DELIVERY_OUTCOME: Record<OutboxStatus, DeliveryOutcome> = {
   delivered: "delivered",
@@ -38,7 +38,8 @@ export function startBackground(ctx: AppContext): Background {
     store: ctx.store,
     log: ctx.log,
     headers: (row, now) => deliveryHeaders(ctx, row, now),
-    timeoutMs: (row) => (row.receiver === "openclaw" ? OPENCLAW_TIMEOUT_MS : WEBHOOK_TIMEOUT_MS),
+    timeoutMs: (row) => (row.receiver === "openclaw" ? OPENCLAW_TIMEOUT_MS : ctx.config.events.timeout_s * 1000),
+    route: (row) => deliveryRoute(ctx, row),
     userAgent: `agenticai/${VERSION}`,
     now: ctx.now,
     recorded: (result) => ctx.metrics.eventAttempt(DELIVERY_OUTCOME[result.status]),
@@ -74,6 +75,15 @@ export function startBackground(ctx: AppContext): Background {
       await heartbeat.stop();
     },
   };
+}
+
+/**
+ * A call's callback_url came with an API request, so its address is checked again as it is connected to, and
+ * the connection pinned to it; events.url and OpenClaw are the operator's own and go as configured.
+ */
+function deliveryRoute(ctx: AppContext, row: OutboxRow): Promise<Route | null> {
+  if (row.receiver !== "callback") return Promise.resolve({ url: row.url, headers: {} });
+  return pinnedRoute(row.url, ctx.lookupHost, ctx.config.events.allow_private_networks);
 }
 
 function deliveryHeaders(ctx: AppContext, row: OutboxRow, now: Date): Record<string, string> {

@@ -74,7 +74,8 @@ beforeAll(async () => {
   routes.set("/hang", () => ({ status: 200, delayMs: Number.POSITIVE_INFINITY }));
   app = await startTestApp({
     config: {
-      events: { url: `${rx.url}/global`, secret: SECRET, transcript: true },
+      // The callbacks go to a receiver on 127.0.0.1, which only an operator's setting allows.
+      events: { url: `${rx.url}/global`, secret: SECRET, transcript: true, allow_private_networks: true },
       limits: { calls_per_minute: 1_000, api_requests_per_minute: 10_000 },
       openai: { vad: { silence_ms: 200 } },
     },

@@ -63,6 +63,8 @@ export async function startFuzzEnv(): Promise<FuzzEnv> {
       calls: { max_concurrent: 10_000 },
     },
   });
+  // No name resolves: a fuzzed callback_url's host is refused without asking DNS on the internet.
+  app.ctx.lookupHost = async () => [];
   const model = startFuzzModel();
   const uncaught: string[] = [];
   const onError = (e: unknown) => uncaught.push(e instanceof Error ? `${e.name}: ${e.message}` : String(e));

@@ -10,6 +10,7 @@ import { type ModelHandlers, readModelEvent } from "../../src/model/realtime.ts"
 import { readTwilioMessage, type TwilioHandlers } from "../../src/twilio/media.ts";
 import { computeSignature, type FormParams } from "../../src/twilio/signature.ts";
 import { CALL_STATUSES } from "../../src/twilio/status.ts";
+import { callbackHosts } from "./callback-hosts.ts";
 import { contentTypes } from "./content-types.ts";
 import {
   anyString,
@@ -633,4 +634,4 @@ const patterns: Surface = {
     }),
 };
 
-export const SURFACES: Surface[] = [api, webhooks, media, model, config, contentTypes, patterns];
+export const SURFACES: Surface[] = [api, webhooks, media, model, config, contentTypes, patterns, callbackHosts];

@@ -3,7 +3,7 @@
 // only PostgreSQL does with several instances is in postgres.test.ts.
 import { afterEach, beforeEach, describe, expect, test } from "bun:test";
 import type { CallRow, NewCall, NewOutboxRow, PageKey, Store, TurnRow, WriteErrorSink } from "../../src/store/store.ts";
-import { BATCH_MS } from "../../src/store/store.ts";
+import { BATCH_MS, CLAIM_LOOKS_PER_EVENT } from "../../src/store/store.ts";
 import { until } from "../support/until.ts";
 
 export interface OpenedStore {
@@ -394,6 +394,82 @@ function outboxTests(ctx: Ctx): void {
       expect((await ctx.store.claimDeliveries(T0, T0 + 100, 1)).map((r) => r.event_id)).toEqual(["e1"]);
       expect((await ctx.store.claimDeliveries(T0 + 99, T0 + 200, 5)).map((r) => r.event_id)).toEqual(["e2"]);
       expect((await ctx.store.claimDeliveries(T0 + 100, T0 + 300, 5)).map((r) => r.event_id)).toEqual(["e1"]);
+    });
+
+    test("claimDeliveries with a filter: skipped hosts' events are not even looked at, and only-hosts narrow", async () => {
+      const urls = [
+        "http://paused.example.com:8080/x",
+        "https://Paused.Example.com/y",
+        "http://[2001:db8::1]:81/z",
+        "http://[2001:db8::1]/z",
+        "https://ok.example.com/hooks?q=1",
+        "http://ok.example.com",
+        "http://203.0.113.7:9/",
+      ];
+      const ids = urls.map((_, i) => `h${i}`);
+      await insertCalls(ctx.store, ids);
+      await ctx.store.enqueue(
+        urls.map((url, i) => ({ ...event(`e${i}`, ids[i]!), url })),
+        T0,
+      );
+      const asked: string[] = [];
+      const admit = (url: string) => asked.push(url) > 0;
+      const skipped = await ctx.store.claimDeliveries(T0, T0 + 1_000, 10, {
+        skipHosts: ["paused.example.com", "203.0.113.7"],
+        onlyHosts: null,
+        admit,
+      });
+      expect(skipped.map((r) => r.event_id)).toEqual(["e2", "e3", "e4", "e5"]);
+      expect(asked).toEqual(urls.slice(2, 6));
+      asked.length = 0;
+      const only = await ctx.store.claimDeliveries(T0 + 1_000, T0 + 2_000, 10, {
+        skipHosts: [],
+        onlyHosts: ["[2001:db8::1]", "paused.example.com"],
+        admit,
+      });
+      expect(only.map((r) => r.event_id)).toEqual(["e0", "e1", "e2", "e3"]);
+      expect(asked).toEqual(urls.slice(0, 4));
+    });
+
+    test("claimDeliveries with a filter: what admit refuses stays due, and a claim looks at no more than it may", async () => {
+      const ids = ["k0", "k1", "k2", "k3", "k4", "k5", "k6", "k7", "k8", "k9"];
+      await insertCalls(ctx.store, ids);
+      await ctx.store.enqueue(
+        ids.map((id, i) => ({ ...event(`e${i}`, id), url: `https://r${i}.example.com/` })),
+        T0,
+      );
+      let asked = 0;
+      const none = { skipHosts: [], onlyHosts: null, admit: () => ++asked < 0 };
+      expect(await ctx.store.claimDeliveries(T0, T0 + 1_000, 2, none)).toEqual([]);
+      expect(asked).toBe(2 * CLAIM_LOOKS_PER_EVENT);
+      const odd = { skipHosts: [], onlyHosts: null, admit: (url: string) => /r[13579]\./.test(url) };
+      const claimed = await ctx.store.claimDeliveries(T0, T0 + 1_000, 3, odd);
+      expect(claimed.map((r) => r.event_id)).toEqual(["e1", "e3", "e5"]);
+      expect(claimed[0]).toMatchObject({
+        status: "pending",
+        next_attempt_at: T0 + 1_000,
+        url: "https://r1.example.com/",
+      });
+      // The refused ones were never claimed: due now, to anyone.
+      const rest = await ctx.store.claimDeliveries(T0, T0 + 1_000, 10);
+      expect(rest.map((r) => r.event_id)).toEqual(["e0", "e2", "e4", "e6", "e7", "e8", "e9"]);
+    });
+
+    test("deferDeliveries: a host's pending events are due no sooner than `until`; later ones keep their time", async () => {
+      const urls = ["http://dead.example.com:81/a", "https://DEAD.example.com/b", "http://alive.example.com/c"];
+      await insertCalls(ctx.store, ["d0", "d1", "d2", "d3"]);
+      await ctx.store.enqueue(
+        urls.map((url, i) => ({ ...event(`e${i}`, `d${i}`), url })),
+        T0,
+      );
+      await ctx.store.enqueue([{ ...event("late", "d3"), url: "http://dead.example.com/" }], T0 + 5_000);
+      await ctx.store.deferDeliveries("dead.example.com", T0 + 1_000);
+      expect((await ctx.store.claimDeliveries(T0 + 999, T0 + 100_000, 10)).map((r) => r.event_id)).toEqual(["e2"]);
+      expect((await ctx.store.claimDeliveries(T0 + 1_000, T0 + 100_000, 10)).map((r) => r.event_id)).toEqual([
+        "e0",
+        "e1",
+      ]);
+      expect((await ctx.store.claimDeliveries(T0 + 5_000, T0 + 100_000, 10)).map((r) => r.event_id)).toEqual(["late"]);
     });
 
     test("recordAttempt: delivered lets the next event of the call go; failed gives up", async () => {

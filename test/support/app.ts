@@ -65,6 +65,8 @@ export interface TestAppOptions {
   /** Set server.public_url to the server's own URL once it listens. */
   publicUrlSelf?: boolean;
   dataDir?: string;
+  /** Start no background work: nothing is delivered, reported or retried (requests alone are tested). */
+  noBackground?: boolean;
 }
 
 export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> {
@@ -96,7 +98,7 @@ export async function startTestApp(opts: TestAppOptions = {}): Promise<TestApp> 
     createLogger((line) => logs.push(JSON.parse(line))),
   );
   const server = startServer(ctx);
-  const background = startBackground(ctx);
+  const background = opts.noBackground ? { stop: async () => {} } : startBackground(ctx);
   const url = server.url.href.replace(/\/$/, "");
   if (opts.publicUrlSelf) ctx.config.server.public_url = url;
 
