@@ -2,7 +2,7 @@
 // before, base64url-encoded. A cursor names a place in the order rather than an offset, so calls created
 // while a client pages come after it and no call is skipped or listed twice.
 import type { PageKey } from "../store/store.ts";
-import { HttpError } from "./respond.ts";
+import { HttpError, wholeNumber } from "./respond.ts";
 
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 200;
@@ -10,11 +10,11 @@ export const MAX_PAGE = 200;
 const LIMIT_ERROR = `'limit' must be a whole number from 1 to ${MAX_PAGE}`;
 const CURSOR_ERROR = "Invalid 'cursor': pass the next_cursor of the previous page as it is";
 
-/** Plain decimal digits only: `1e1`, `0x10`, `+5` or `5.0` are refused rather than read as numbers. */
+/** Plain decimal digits only (wholeNumber): `1e1`, `0x10`, `+5` or `5.0` are refused rather than read as numbers. */
 export function pageLimit(raw: string | null): number {
   if (raw === null) return DEFAULT_PAGE;
-  const limit = /^[0-9]{1,4}$/.test(raw) ? Number(raw) : 0;
-  if (limit < 1 || limit > MAX_PAGE) throw new HttpError(400, LIMIT_ERROR);
+  const limit = wholeNumber(raw, 1, MAX_PAGE);
+  if (limit === null) throw new HttpError(400, LIMIT_ERROR);
   return limit;
 }
 
