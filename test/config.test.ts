@@ -104,6 +104,8 @@ describe("loadConfig: defaults", () => {
       transfer_max_duration_s: 3600,
       retry_min_delay_s: 30,
       max_waiting: 200,
+      screening_wait_s: 45,
+      hold_max_s: 1800,
     },
     limits: { api_requests_per_minute: 300, calls_per_minute: 30 },
   };

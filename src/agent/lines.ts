@@ -35,6 +35,12 @@ export function promptWithReportSchema(prompt: string, reportSchema: string | nu
   return `${prompt}\n\nWhen you know the outcome, call report_outcome before you say goodbye. Its facts must match this JSON Schema:\n${reportSchema}`;
 }
 
+/** Who the agent is on this call (caller_identity): what it says when asked who is calling. */
+export function promptWithIdentity(prompt: string, identity: string | null): string {
+  if (!identity) return prompt;
+  return `${prompt}\n\nYou are calling as: ${JSON.stringify(identity)}. When anyone asks who is calling, say that.`;
+}
+
 /** A response's instructions replace the session's for that response, so a directive repeats them first. */
 export const responseInstructions = (instructions: string, directive: string) => `${instructions}\n\n${directive}`;
 
@@ -66,6 +72,25 @@ export function voicemailDirective(message: string | null): string {
     ? `${start} The message to leave, word for word: ${JSON.stringify(message)}`
     : `${start} Leave a short message: who you are, why you are calling, and how to get back to you, following your instructions.`;
 }
+
+/** An automated call screener asked who is calling: the agent answers it once, then waits in silence. */
+export const SCREENING_ANSWER =
+  "An automated call screener answered, not the person, and asked who is calling and why. Once, in one or two short sentences, in the language of this call, say who you are (as your instructions say you are calling) and why you are calling. Then stop: say nothing more until the person comes on the line and speaks to you.";
+
+const CAME_ON_AFTER: Record<string, string> = {
+  screening: "after the call screener passed on who you are",
+  hold: "after you were on hold",
+  menu: "after the phone menu",
+};
+
+/** A person is on the line at last: the agent greets them and says, briefly, why it called. */
+export function personCameOnDirective(after: "screening" | "hold" | "menu"): string {
+  return `A person has just come on the line ${CAME_ON_AFTER[after]}, and has spoken to you. In one or two short sentences, in the language of this call, greet them, say who you are and briefly why you are calling, then carry on with your task.`;
+}
+
+/** A phone menu has read its options and paused: the agent picks one, without talking over the menu. */
+export const MENU_CHOICE =
+  "The other side is an automated phone menu, and it has finished reading its options. Choose the option that gets you closest to your task: call send_dtmf with its key, or, if the menu asks you to say something, say only that, in as few words as it asks for. If what you just heard was a person and not a recording, greet them instead and say briefly why you are calling.";
 
 /** transfer_call's output: the agent tells the caller, and the line moves to the person once it has. */
 export const TRANSFER_HANDOFF =

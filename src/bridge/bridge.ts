@@ -30,6 +30,8 @@ export interface Bridge {
   farewell(): void;
   /** Voicemail has answered and beeped: the agent leaves the message (or one of its own), then hangs up. */
   leaveVoicemail(message: string | null): void;
+  /** Twilio's AMD says a machine answered: true when the bridge knows it for a screener, menu or hold queue. */
+  machineAnswered(answeredBy: string): Promise<boolean>;
   metrics(): CallMetrics;
 }
 
@@ -51,6 +53,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     if (closed) return;
     closed = true;
     timers.clearAll();
+    parts.gate.close();
     link.close(reason);
     agentAudio.detach()?.close(CLOSE_NORMAL, reason);
     deps.recorder?.close();
@@ -87,6 +90,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
     close,
     farewell: parts.farewell,
     leaveVoicemail: parts.leaveVoicemail,
+    machineAnswered: parts.gate.machineAnswered,
     metrics: () => parts.metrics,
   };
 }
@@ -96,12 +100,16 @@ function createTimers() {
   const pending = new Set<ReturnType<typeof setTimeout>>();
   const repeating = new Set<ReturnType<typeof setInterval>>();
   return {
-    later(ms: number, fn: () => void) {
+    later(ms: number, fn: () => void): () => void {
       const t = setTimeout(() => {
         pending.delete(t);
         fn();
       }, ms);
       pending.add(t);
+      return () => {
+        clearTimeout(t);
+        pending.delete(t);
+      };
     },
     every(ms: number, fn: () => void) {
       repeating.add(setInterval(fn, ms));

@@ -4,6 +4,7 @@ import type { ConsultResult } from "../assistant/consult.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Recorder } from "../recording/recorder.ts";
+import type { GatekeeperEvent, GatekeeperPolicy } from "./gatekeeper.ts";
 import type { HangupReason } from "./hangup.ts";
 import type { SilencePolicy } from "./silence.ts";
 import type { AgentOutcome, ToolRegistry } from "./tools.ts";
@@ -16,6 +17,10 @@ export interface BridgeCall {
   /** The tools this call's model is offered. */
   tools: ReadonlySet<string>;
   silence: SilencePolicy;
+  /** Which gatekeepers (screeners, holds) are looked for, and how long each may keep the agent waiting. */
+  gatekeepers: GatekeeperPolicy;
+  /** What a voicemail gets, when a screener declined and a beep followed. */
+  voicemail: { policy: "hangup" | "leave_message" | "continue"; message: string | null };
   /** Said instead of the greeting by an agent coming back to a call (after a transfer nobody took). */
   opening?: string;
 }
@@ -34,6 +39,8 @@ export interface BridgeDeps {
   recordOutcome(outcome: AgentOutcome): Promise<string | null>;
   /** Asks the owner's assistant (consult_assistant). */
   consult(question: string): Promise<ConsultResult>;
+  /** A screener answered, or a hold began or ended: kept on the call and announced. */
+  gatekeeper(event: GatekeeperEvent): void;
   /** The call's recording, when it is recorded. */
   recorder: Recorder | null;
   /** The bridge is finished: both sockets are closed and its metrics stored. */

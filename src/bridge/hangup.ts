@@ -15,9 +15,18 @@ export interface HangupDeps {
 
 /**
  * Why the bridge itself ends a call: the agent's end_call, the server's shutdown farewell, a silent line,
- * a voicemail message left, or a handoff to a person (which ends the bridge, not the call).
+ * a voicemail message left, a handoff to a person (which ends the bridge, not the call), or a gatekeeper the
+ * agent did not get past (a screener, a hold too long, a menu going round).
  */
-export type HangupReason = "agent_hangup" | "shutdown" | "silence" | "voicemail" | "transferred";
+export type HangupReason =
+  | "agent_hangup"
+  | "shutdown"
+  | "silence"
+  | "voicemail"
+  | "transferred"
+  | "screened"
+  | "hold_timeout"
+  | "ivr_stuck";
 
 export interface Hangup {
   /** Hang up after the response `responseId` is done and its audio has played. */

@@ -5,6 +5,7 @@ import type { Logger } from "../log.ts";
 import type { ModelHandlers } from "../model/realtime.ts";
 import type { AgentAudio } from "./agent-audio.ts";
 import type { CallerAudio } from "./caller-audio.ts";
+import type { Gatekeeper } from "./gatekeeper.ts";
 import type { Hangup } from "./hangup.ts";
 import { addUsage, type CallMetrics } from "./metrics.ts";
 import type { ModelLink } from "./model-link.ts";
@@ -34,6 +35,8 @@ export interface ModelEventParts {
   hangup: Hangup;
   /** Cuts the agent off where the caller stopped hearing it (cut.ts). */
   cutAgent(): boolean;
+  /** Who answered: it hears each finished transcript of the other side, and when they speak. */
+  gate: Gatekeeper;
   /** The session is configured: send what opens the conversation (the greeting), unless this is a resume. */
   onSessionReady(): void;
   /** The caller started or stopped speaking (the silence watch listens). */
@@ -78,15 +81,22 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
     "input_audio_buffer.speech_started": (event) => {
       turns.callerStarted(event.item_id);
       p.callerSpeaking(true);
+      p.gate.speech(true);
       bargeIn();
     },
     "input_audio_buffer.speech_stopped": () => {
       turns.callerStopped();
       p.callerSpeaking(false);
+      p.gate.speech(false);
     },
-    "conversation.item.input_audio_transcription.completed": (event) =>
-      turns.callerTranscript(event.item_id, event.transcript),
-    "conversation.item.input_audio_transcription.failed": (event) => turns.callerTranscript(event.item_id, null),
+    "conversation.item.input_audio_transcription.completed": (event) => {
+      turns.callerTranscript(event.item_id, event.transcript);
+      p.gate.heard(event.transcript);
+    },
+    "conversation.item.input_audio_transcription.failed": (event) => {
+      turns.callerTranscript(event.item_id, null);
+      p.gate.heard("");
+    },
     "response.output_audio_transcript.done": (event) => turns.agentTranscript(event.item_id, event.transcript),
     "response.created": (event) => {
       responses.active = event.response.id ?? null;

@@ -11,20 +11,22 @@ import type { Config } from "../config/schema.ts";
 import { dtmfDurationMs, dtmfUlaw } from "../media/dtmf.ts";
 import {
   readModelEvent,
+  responseCancelMessage,
   responseCreateMessage,
   sessionConfig,
   sessionUpdate,
-  turnTakingOff,
+  type TurnMode,
   userTextMessage,
 } from "../model/realtime.ts";
 import type { TurnRow } from "../store/store.ts";
 import type { TwilioHandlers } from "../twilio/media.ts";
 import { type AgentAudio, createAgentAudio } from "./agent-audio.ts";
-import { audioLimits } from "./audio-queue.ts";
-import { type CallerAudio, createCallerAudio } from "./caller-audio.ts";
+import { audioLimits, FRAME_MS } from "./audio-queue.ts";
+import { createCallerAudio } from "./caller-audio.ts";
 import { type Cut, createCut } from "./cut.ts";
 import type { BridgeCall, BridgeDeps } from "./deps.ts";
-import { createHangup, type Hangup } from "./hangup.ts";
+import { createGatekeeper, type Gatekeeper } from "./gatekeeper.ts";
+import { createHangup, type Hangup, type HangupReason } from "./hangup.ts";
 import { type CallMetrics, createMetrics } from "./metrics.ts";
 import { modelEventHandlers, type Responses } from "./model-events.ts";
 import { createModelLink, type ModelLink } from "./model-link.ts";
@@ -38,7 +40,8 @@ import { createTurns } from "./turns.ts";
 const TONES_WAIT_MS = 10_000;
 
 export interface Timers {
-  later(ms: number, fn: () => void): void;
+  /** Returns what cancels it. */
+  later(ms: number, fn: () => void): () => void;
   every(ms: number, fn: () => void): void;
 }
 
@@ -72,6 +75,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     metrics,
     responses,
     instructions: sessionInstructions,
+    turns: () => gate.turnMode(),
     close,
     onText: (t) => readModelEvent(t, onModel),
   });
@@ -86,9 +90,19 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     end: (endReason) => void deps.hangup(endReason).catch((e) => log.warn("ending the call failed", { error: e })),
   });
   const toolCalls = callToolCalls(deps, { link, responses, hangup, lines, agentAudio, later, instructions });
-  const agentBusy = () => isPlaying(playback) || responses.active !== null || toolCalls.running();
-  const silence = watchSilence({ policy: call.silence, lines, log, every: timers.every, agentBusy });
   const cutAgent = createCut({ playback, responses, agentAudio, link, turns });
+  const gate = callGatekeeper(deps, {
+    audioMs: () => metrics.frames_in * FRAME_MS + metrics.gap_filled_ms,
+    link,
+    responses,
+    cutAgent,
+    later,
+    instructions,
+    leaveVoicemail: (m) => last.leaveVoicemail(m),
+  });
+  // On hold or waiting on a screener a quiet line is expected: the silence rules wait.
+  const agentBusy = () => isPlaying(playback) || responses.active !== null || toolCalls.running() || gate.holdsLine();
+  const silence = watchSilence({ policy: call.silence, lines, log, every: timers.every, agentBusy });
   const onModel = modelEventHandlers({
     log,
     link,
@@ -101,6 +115,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     toolCalls,
     hangup,
     cutAgent,
+    gate,
     callerSpeaking: silence.callerSpeaking,
     onSessionReady: () => {
       // The first session ever ready opens the conversation, even the reconnect after a first that never was.
@@ -109,13 +124,59 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
       greet(link, config, call, instructions(false));
     },
   });
-  const onTwilio = twilioHandlers(link, callerAudio, playback, hangup, responses, () => close("stream_stopped"));
-  const last = lastLines({ lines, cutAgent, turnTakingOff: () => link.send(turnTakingOff(config)) });
-  return { metrics, link, agentAudio, turns, onTwilio, silence, ...last };
+  const media = (payload: string, timestampMs: number | null) => {
+    gate.frame(payload);
+    callerAudio.frame(payload, timestampMs);
+  };
+  const onTwilio = twilioHandlers(link, media, playback, hangup, responses, () => close("stream_stopped"));
+  const last = lastLines({ lines, cutAgent, gate });
+  return { metrics, link, agentAudio, turns, onTwilio, silence, gate, ...last };
+}
+
+interface GateParts {
+  audioMs(): number;
+  link: ModelLink;
+  responses: Responses;
+  cutAgent: Cut;
+  later(ms: number, fn: () => void): () => void;
+  instructions(resumed: boolean): string;
+  leaveVoicemail(message: string | null): void;
+}
+
+/** The call's gatekeeper watch (gatekeeper.ts), acting on this bridge and reporting to the call service. */
+function callGatekeeper(deps: BridgeDeps, p: GateParts): Gatekeeper {
+  const { config, log, call } = deps;
+  const end = (reason: HangupReason) =>
+    void deps.hangup(reason).catch((e) => log.warn("ending the call failed", { error: e }));
+  return createGatekeeper({
+    config,
+    log,
+    outbound: call.direction === "outbound",
+    policy: call.gatekeepers,
+    send: p.link.send,
+    ask(directive) {
+      if (p.responses.active || p.responses.requested) return;
+      p.responses.requested = true;
+      const instructions = directive === null ? undefined : responseInstructions(p.instructions(false), directive);
+      p.link.send(responseCreateMessage(instructions));
+    },
+    silenceAgent() {
+      p.cutAgent();
+      if (p.responses.active) p.link.send(responseCancelMessage());
+    },
+    later: p.later,
+    audioMs: p.audioMs,
+    end,
+    voicemail() {
+      if (call.voicemail.policy === "leave_message") p.leaveVoicemail(call.voicemail.message);
+      else end(call.voicemail.policy === "hangup" ? "voicemail" : "screened");
+    },
+    report: deps.gatekeeper,
+  });
 }
 
 /** The last lines the server has the agent say before the call ends. */
-function lastLines({ lines, cutAgent, turnTakingOff }: { lines: ServerLines; cutAgent: Cut; turnTakingOff(): void }) {
+function lastLines({ lines, cutAgent, gate }: { lines: ServerLines; cutAgent: Cut; gate: Gatekeeper }) {
   return {
     /** The server is stopping: the agent says a short goodbye in its own voice, and the call ends once it has played. */
     farewell: () => lines.sayThenEnd(SHUTDOWN_GOODBYE, "shutdown", "the server is shutting down"),
@@ -126,7 +187,7 @@ function lastLines({ lines, cutAgent, turnTakingOff }: { lines: ServerLines; cut
     leaveVoicemail: (message: string | null) => {
       cutAgent();
       cutAgent.hold();
-      turnTakingOff();
+      gate.final();
       lines.sayThenEnd(voicemailDirective(message), "voicemail", "left a voicemail message");
     },
   };
@@ -194,6 +255,8 @@ interface LinkParts {
   metrics: CallMetrics;
   responses: Responses;
   instructions(resumed: boolean): Promise<string>;
+  /** Who decides when the agent answers, as the session is set up (again). */
+  turns(): TurnMode;
   onText(text: string): void;
   close(reason: string): void;
 }
@@ -205,7 +268,9 @@ function createLink(deps: BridgeDeps, p: LinkParts): ModelLink {
     config,
     log,
     sessionUpdate: async (resumed) =>
-      sessionUpdate(sessionConfig(config, await p.instructions(resumed), deps.tools.definitions(deps.call.tools))),
+      sessionUpdate(
+        sessionConfig(config, await p.instructions(resumed), deps.tools.definitions(deps.call.tools), p.turns()),
+      ),
     onText: p.onText,
     onReconnect: () => {
       p.metrics.model_reconnects++;
@@ -230,14 +295,14 @@ function greet(link: ModelLink, config: Config, call: BridgeCall, instructions: 
 
 function twilioHandlers(
   link: ModelLink,
-  callerAudio: CallerAudio,
+  media: TwilioHandlers["media"],
   playback: Playback,
   hangup: Hangup,
   responses: Responses,
   stop: () => void,
 ): TwilioHandlers {
   return {
-    media: callerAudio.frame,
+    media,
     mark(name) {
       if (markPlayed(playback, name, performance.now())) hangup.played();
     },

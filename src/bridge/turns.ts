@@ -51,7 +51,8 @@ export function createTurns(store: BridgeStore, callId: string, metrics: CallMet
       awaitingFirstAudio = true;
     },
     callerTranscript(itemId, text) {
-      if (text === null) callerStartedAt.delete(itemId);
+      // Music, or a noise the transcriber heard nothing in, is no turn of the conversation.
+      if (text === null || text.trim() === "") callerStartedAt.delete(itemId);
       else save("caller", callerStartedAt, itemId, text);
     },
     agentAudio(now) {

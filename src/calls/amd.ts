@@ -29,13 +29,16 @@ export async function handleAmd(ctx: AppContext, p: AmdWebhook, callId: string |
   });
   const log = ctx.log.child({ call_id: call.id });
   log.info("answering machine detection", { answered_by: p.AnsweredBy });
-  if (MACHINE.test(p.AnsweredBy) && call.ended_at === null) await onMachine(ctx, call);
+  if ((MACHINE.test(p.AnsweredBy) || p.AnsweredBy === "unknown") && call.ended_at === null) await onMachine(ctx, call);
 }
 
 async function onMachine(ctx: AppContext, call: CallRow): Promise<void> {
   const options = callOptions(ctx.config, call.options);
-  if (options.voicemail === "continue") return;
   const bridge = ctx.bridges.get(call.id);
+  // A screener, a phone menu or a hold queue is a machine to AMD, and no voicemail: the bridge knows which. An
+  // `unknown` verdict is no machine, but a hint that a screener may be talking.
+  if (bridge && (await bridge.machineAnswered(call.answered_by ?? ""))) return;
+  if (options.voicemail === "continue" || !MACHINE.test(call.answered_by ?? "")) return;
   // A fax cannot take a message, and without a live bridge nobody is there to speak one.
   if (options.voicemail === "leave_message" && bridge && call.answered_by !== "fax") {
     bridge.leaveVoicemail(options.voicemail_message);

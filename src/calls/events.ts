@@ -14,7 +14,9 @@ export type CallEventType =
   | "call.retry_scheduled"
   | "call.ended"
   | "call.transcript"
-  | "call.consulted";
+  | "call.consulted"
+  | "call.hold_started"
+  | "call.hold_ended";
 
 /** Every event's data starts with the call's identity and where it stands. */
 export function callEventData(call: CallRow): Record<string, unknown> {

@@ -9,6 +9,7 @@ export const RETRY_ON = ["busy", "no_answer", "failed"] as const;
 export type RetryOn = (typeof RETRY_ON)[number];
 export const MAX_ATTEMPTS = 5;
 export const MAX_VOICEMAIL_MESSAGE_CHARS = 1_000;
+export const MAX_IDENTITY_CHARS = 200;
 const DEFAULT_RETRY_DELAY_S = 300;
 
 const seconds = (field: string, max: number) =>
@@ -55,7 +56,44 @@ export const callOptionsFields = () => ({
   consult: z._default(z.boolean({ error: "'consult' must be true or false" }), false),
   record: blankAsMissing(z.optional(z.boolean({ error: "'record' must be true or false" }))),
   retry: blankAsMissing(z.optional(retrySchema())),
+  caller_identity: blankAsMissing(
+    z.optional(
+      z
+        .string({ error: "'caller_identity' must be a string" })
+        .check(
+          z.trim(),
+          z.minLength(1, "'caller_identity' must not be empty"),
+          z.maxLength(MAX_IDENTITY_CHARS, `'caller_identity' must be at most ${MAX_IDENTITY_CHARS} characters`),
+        ),
+    ),
+  ),
+  screening: blankAsMissing(z.optional(gatekeeperSchema("screening", "wait_s", 5, 600))),
+  hold: blankAsMissing(z.optional(gatekeeperSchema("hold", "max_s", 10, 14_400))),
 });
+
+/** `{<key>: seconds}` to wait through a gatekeeper, or false to not look for it at all. */
+function gatekeeperSchema(field: string, key: string, min: number, max: number) {
+  const example = `{"${key}": ${field === "hold" ? 1800 : 45}}`;
+  return z.union(
+    [
+      z.literal(false),
+      z.strictObject(
+        {
+          [key]: z.optional(
+            z
+              .number({ error: `'${field}.${key}' must be a number of seconds` })
+              .check(
+                z.minimum(min, `'${field}.${key}' must be at least ${min}`),
+                z.maximum(max, `'${field}.${key}' must be at most ${max}`),
+              ),
+          ),
+        },
+        { error: `'${field}' must be false or an object such as ${example}` },
+      ),
+    ],
+    { error: `'${field}' must be false or an object such as ${example}` },
+  );
+}
 type CallOptionsRequest = z.infer<z.ZodMiniObject<ReturnType<typeof callOptionsFields>>>;
 
 function retrySchema() {
@@ -96,6 +134,12 @@ export interface CallOptions {
   retry: { max_attempts: number; delay_s: number; on: RetryOn[] };
   /** Whether the call is recorded; absent in calls stored before recordings existed (not recorded). */
   record?: boolean;
+  /** Who the agent says it is; absent in calls stored before it existed. */
+  caller_identity?: string | null;
+  /** How long a screener may keep the agent waiting, or false: screeners are not looked for. */
+  screening?: { wait_s: number } | false;
+  /** The longest hold, or false: holds are not looked for. */
+  hold?: { max_s: number } | false;
 }
 
 /** The call's policies: the request's where it set them, config.yaml's elsewhere. */
@@ -116,6 +160,9 @@ export function resolveOptions(config: Config, req: Partial<CallOptionsRequest> 
       on: req.retry?.on ?? [...RETRY_ON],
     },
     record: req.record ?? config.recording.enabled,
+    caller_identity: req.caller_identity ?? config.agent.caller_identity ?? null,
+    screening: req.screening === false ? false : { wait_s: req.screening?.wait_s ?? c.screening_wait_s },
+    hold: req.hold === false ? false : { max_s: req.hold?.max_s ?? c.hold_max_s },
   };
 }
 

@@ -3,11 +3,19 @@
 // recorded one with report_outcome during the call.
 import type { AppContext } from "../app.ts";
 import type { AgentOutcome } from "../bridge/tools.ts";
+import { type MenuOption, menuOptions } from "../gatekeepers/phrases.ts";
 import { dropOptionalNulls } from "../model/json-schema.ts";
 import type { Outcome, ReportDraft } from "../model/report.ts";
 import type { AttemptRow, CallRow, TurnRow } from "../store/store.ts";
 import type { CallOptions } from "./options.ts";
 import { iso } from "./time.ts";
+
+/** The gatekeepers the agent did not get past, for a report made without a model. */
+const GATEKEEPERS: Record<string, { outcome: Outcome; summary: string }> = {
+  screened: { outcome: "no_answer", summary: "A call screener answered; the person never came on the line." },
+  hold_timeout: { outcome: "no_answer", summary: "The call was put on hold and nobody came back in time." },
+  ivr_stuck: { outcome: "failed", summary: "A phone menu repeated itself without getting anywhere." },
+};
 
 export type ReportSource = "model" | "agent_tool" | "fallback";
 
@@ -23,6 +31,12 @@ export interface CallReport extends ReportDraft {
    * when none came, null when the call ended before it did).
    */
   consults?: { question: string; answer: string | null; asked_at: string }[];
+  /** A call screener answered the call. */
+  screened?: true;
+  /** Seconds on hold, all holds added up, when the call was put on hold. */
+  hold_s?: number;
+  /** What a phone menu that went round in circles offered (end_reason ivr_stuck), from its last reading. */
+  menu_options?: MenuOption[];
 }
 
 export const stamp = (draft: ReportDraft, source: ReportSource, at: number): CallReport => ({
@@ -70,13 +84,15 @@ export function fallbackReport(call: CallRow, why: string | null, at: number, at
       }
     : voicemail
       ? { outcome: "voicemail", summary: voicemail, facts: {}, next_steps: [] }
-      : {
-          outcome: FAULTS.has(call.end_reason ?? "") ? "error" : "partial",
-          summary:
-            `The call was answered and lasted ${call.duration_s ?? "an unknown number of"} s (${call.end_reason ?? call.status}). ${why ?? ""}`.trim(),
-          facts: {},
-          next_steps: [],
-        };
+      : GATEKEEPERS[call.end_reason ?? ""]
+        ? { ...GATEKEEPERS[call.end_reason!]!, facts: {}, next_steps: [] }
+        : {
+            outcome: FAULTS.has(call.end_reason ?? "") ? "error" : "partial",
+            summary:
+              `The call was answered and lasted ${call.duration_s ?? "an unknown number of"} s (${call.end_reason ?? call.status}). ${why ?? ""}`.trim(),
+            facts: {},
+            next_steps: [],
+          };
   return stamp(draft, "fallback", at);
 }
 
@@ -103,7 +119,20 @@ export function withCallFacts(report: CallReport, call: CallRow, turns: TurnRow[
   if (call.attempt > 1) out.attempts = call.attempt;
   const consults = consultsOf(turns);
   if (consults.length > 0) out.consults = consults;
+  if (call.screened) out.screened = true;
+  if (call.hold_s > 0) out.hold_s = call.hold_s;
+  if (call.end_reason === "ivr_stuck") out.menu_options = lastMenu(turns);
   return out;
+}
+
+/** The options of the last menu reading that offered any. */
+function lastMenu(turns: TurnRow[]): MenuOption[] {
+  for (const turn of turns.toReversed()) {
+    if (turn.role !== "caller") continue;
+    const options = menuOptions(turn.text);
+    if (options.length > 0) return options;
+  }
+  return [];
 }
 
 /** Each question and its answer, paired by their rows' item ids (consult.ts writes them). */

@@ -1,6 +1,6 @@
 // Media streams and the bridges they attach to: which stream may open which call's model session.
 
-import { promptWithReportSchema, transferFailedDirective } from "../agent/lines.ts";
+import { promptWithIdentity, promptWithReportSchema, transferFailedDirective } from "../agent/lines.ts";
 import type { AppContext } from "../app.ts";
 import { type Bridge, createBridge } from "../bridge/bridge.ts";
 import { callTools } from "../bridge/tools/all.ts";
@@ -13,8 +13,9 @@ import type { StartMessage } from "../twilio/media.ts";
 import { verifyStreamToken } from "../twilio/stream-token.ts";
 import { callConsult, consultSettings } from "./consult.ts";
 import { eventRows } from "./events.ts";
+import { recordGatekeeper } from "./gatekeepers.ts";
 import { apologizeAndHangUp, endCall } from "./hangup.ts";
-import { callOptions } from "./options.ts";
+import { type CallOptions, callOptions } from "./options.ts";
 import { recordAgentOutcome } from "./report.ts";
 import { iso } from "./time.ts";
 import { transferCall } from "./transfer.ts";
@@ -34,11 +35,20 @@ export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string):
     call: {
       id: call.id,
       direction: call.direction,
-      prompt: promptWithReportSchema(call.prompt, call.report_schema),
+      prompt: promptWithIdentity(
+        promptWithReportSchema(call.prompt, call.report_schema),
+        options.caller_identity ?? null,
+      ),
       tools: callTools({ transfer: options.transfer_to !== null, consult: consult !== null }),
       silence: { repromptMs: options.silence.reprompt_s * 1000, hangupMs: options.silence.hangup_s * 1000 },
+      gatekeepers: gatekeeperPolicy(options),
+      voicemail: { policy: options.voicemail, message: options.voicemail_message },
       opening,
     },
+    gatekeeper: (event) =>
+      void recordGatekeeper(ctx, call.id, event).catch((error: unknown) =>
+        ctx.log.warn("recording a gatekeeper failed", { call_id: call.id, error }),
+      ),
     recordOutcome: (outcome) => recordAgentOutcome(ctx, call, outcome),
     recorder: options.record ? recorderFor(ctx, call.id) : null,
     consult: (question) =>
@@ -53,6 +63,14 @@ export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string):
   });
   ctx.bridges.set(call.id, bridge);
   return bridge;
+}
+
+/** Which gatekeepers the bridge looks for; calls stored before they existed look for none. */
+function gatekeeperPolicy(options: CallOptions) {
+  return {
+    screeningWaitS: options.screening === false ? null : (options.screening?.wait_s ?? null),
+    holdMaxS: options.hold === false ? null : (options.hold?.max_s ?? null),
+  };
 }
 
 /** The call's recording, streamed to its file as the call goes; one that cannot be opened leaves the call unrecorded. */

@@ -85,6 +85,8 @@ export function callDetail(c: CallRow, { events, turns, attempts }: CallExtras) 
     report_schema: c.report_schema ? (JSON.parse(c.report_schema) as unknown) : null,
     options: c.options ? (JSON.parse(c.options) as unknown) : null,
     answered_by: c.answered_by,
+    screened: c.screened === 1,
+    hold_s: c.hold_s,
     transferred_to: c.transferred_to,
     transfer_status: c.transfer_status,
     attempts: attemptsView(c, attempts),

@@ -44,6 +44,9 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["OPENCLAW_DELIVER_CHANNEL", ["integrations", "openclaw", "deliver_channel"], str],
   ["OPENCLAW_DELIVER_TO", ["integrations", "openclaw", "deliver_to"], str],
   ["AGENTICAI_CONSULT_MAX_PER_CALL", ["consult", "max_per_call"], int],
+  ["AGENTICAI_CALLER_IDENTITY", ["agent", "caller_identity"], str],
+  ["AGENTICAI_SCREENING_WAIT_S", ["calls", "screening_wait_s"], int],
+  ["AGENTICAI_HOLD_MAX_S", ["calls", "hold_max_s"], int],
   // The original API resolves a call's webhook base as body → AGENTICAI_WEBHOOK_URL → NGROK_URL → config,
   // so the first one set becomes the public URL; listed last-wins.
   ["NGROK_URL", ["server", "public_url"], str],

@@ -78,6 +78,9 @@ export const ConfigSchema = z.strictObject({
       "The call has just been answered. Greet the person and say why you are calling, following your instructions.",
     ),
     inbound_greeting: or(text(0, 2_000), "Greet the caller and ask how you can help."),
+    // Who the agent is on a call ("Ava, calling for Dr. Lee's office"): what it says when asked who is
+    // calling, and what it tells a call screener. A request's caller_identity overrides it.
+    caller_identity: z.optional(text(1, 200)),
   }),
   audio: section({
     // pcmu: Twilio's μ-law goes to the model untouched. pcm: 24 kHz linear PCM for models that want it.
@@ -98,6 +101,12 @@ export const ConfigSchema = z.strictObject({
     // goodbye and hangs up (end_reason silence); 0 turns either off. A request's `silence` overrides both.
     silence_reprompt_s: or(z.number().check(z.minimum(0), z.maximum(3_600)), 10),
     silence_hangup_s: or(z.number().check(z.minimum(0), z.maximum(14_400)), 30),
+    // How long the agent waits, silent, for the person after answering a call screener; a request's
+    // screening: {wait_s} overrides it, and screening: false turns screener handling off.
+    screening_wait_s: or(int(5, 600), 45),
+    // The longest hold the agent waits through before hanging up (hold_timeout); a request's hold: {max_s}
+    // overrides it, and hold: false turns hold handling off.
+    hold_max_s: or(int(10, 14_400), 1_800),
     // What an outbound call does when Twilio's answering machine detection hears voicemail.
     voicemail: or(z.enum(VOICEMAIL_POLICIES), "hangup"),
     // Where transfer_call hands a call to a person (E.164); a request's transfer_to overrides it.

@@ -34,6 +34,8 @@ export interface MetricsRegistry {
   callEnded(call: EndedCall): void;
   /** Folds in a call's bridge metrics once, when its bridge closes. */
   bridgeClosed(m: CallMetrics): void;
+  /** A call screener answered a call, or a hold of `holdS` seconds ended. */
+  gatekeeper(event: { screened: true } | { holdS: number }): void;
   twilioRequest(op: TwilioOp, outcome: TwilioOutcome): void;
   eventAttempt(outcome: DeliveryOutcome): void;
   /** `route` is the route's pattern, so a call id in a path never makes a series of its own. */
@@ -89,6 +91,9 @@ function instruments() {
       ["direction"],
       DIRECTIONS,
     ),
+    screened: counter("agenticai_calls_screened_total", "Calls a call screener answered."),
+    holds: counter("agenticai_holds_total", "Holds the agent waited through (ended, by a person or a hang-up)."),
+    holdSeconds: counter("agenticai_hold_seconds_total", "Seconds calls spent on hold, added up."),
     twilio: counter(
       "agenticai_twilio_requests_total",
       "Requests to Twilio's REST API: ok, refused (Twilio answered with an error) or unreachable.",
@@ -138,6 +143,9 @@ function families(i: Instruments, s: Scrape): Family[] {
     i.reconnects.family(liveSum(s.live, (m) => m.model_reconnects)),
     i.frames.family(liveSum(s.live, (m, l) => (l.direction === "in" ? m.frames_in : m.frames_out))),
     i.dropped.family(liveSum(s.live, (m, l) => (l.direction === "in" ? m.frames_dropped_in : m.frames_dropped_out))),
+    i.screened.family(),
+    i.holds.family(),
+    i.holdSeconds.family(),
     i.twilio.family(),
     gauge("agenticai_events_pending", "Events in the outbox waiting to be delivered.", s.pendingEvents),
     i.events.family(),
@@ -155,6 +163,11 @@ export function createMetricsRegistry(): MetricsRegistry {
       if (call.durationS !== null) i.duration.observe(call.durationS);
     },
     bridgeClosed: (m) => foldBridge(i, m),
+    gatekeeper(event) {
+      if ("screened" in event) return i.screened.inc();
+      i.holds.inc();
+      i.holdSeconds.inc({}, event.holdS);
+    },
     twilioRequest: (op, outcome) => i.twilio.inc({ op, outcome }),
     eventAttempt: (outcome) => i.events.inc({ outcome }),
     httpResponse: (route, code) => i.http.inc({ route, code: String(code) }),

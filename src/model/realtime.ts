@@ -17,10 +17,22 @@ export function realtimeUrl(baseUrl: string, model: string): string {
   return `${baseUrl.replace(/\/+$/, "").replace(/^http/, "ws")}/realtime?model=${encodeURIComponent(model)}`;
 }
 
+/**
+ * Who decides when the agent answers. `auto`: the model, at the end of each turn of the other side. `server`: the
+ * server asks for each reply, while speech still cuts the agent off (while it finds out who answered). `menu`: as
+ * `server`, with pauses of a phone menu kept inside one turn. `off`: nobody answers by itself and speech does not
+ * cut the agent off (on hold, and while a voicemail message is left).
+ */
+export type TurnMode = "auto" | "server" | "menu" | "off";
+
+/** A phone menu pauses a second or more between options; this keeps them in one turn. */
+const MENU_SILENCE_MS = 2_000;
+
 export function sessionConfig(
   config: Config,
   instructions: string,
   tools: RealtimeFunctionTool[],
+  turns: TurnMode = "auto",
 ): RealtimeSessionCreateRequest {
   const format =
     config.audio.format === "pcm" ? ({ type: "audio/pcm", rate: 24000 } as const) : ({ type: "audio/pcmu" } as const);
@@ -33,7 +45,7 @@ export function sessionConfig(
       input: {
         format,
         transcription: { model: config.openai.transcription_model },
-        turn_detection: turnDetection(config),
+        turn_detection: turnDetection(config, turns),
       },
       output: { format, voice: config.openai.voice },
     },
@@ -42,18 +54,27 @@ export function sessionConfig(
   };
 }
 
-function turnDetection(config: Config) {
+/** How much silence ends a turn of the other side in this mode: the model reports a turn's end only after it. */
+export function vadSilenceMs(config: Config, turns: TurnMode): number {
+  const { silence_ms } = config.openai.vad;
+  return turns === "menu" ? Math.max(silence_ms, MENU_SILENCE_MS) : silence_ms;
+}
+
+function turnDetection(config: Config, turns: TurnMode) {
   const { vad } = config.openai;
+  const create_response = turns === "auto";
+  const interrupt_response = turns !== "off";
   if (vad.type === "semantic_vad") {
-    return { type: "semantic_vad" as const, eagerness: vad.eagerness, create_response: true, interrupt_response: true };
+    const eagerness = turns === "menu" ? "low" : vad.eagerness;
+    return { type: "semantic_vad" as const, eagerness, create_response, interrupt_response };
   }
   return {
     type: "server_vad" as const,
     threshold: vad.threshold,
     prefix_padding_ms: vad.prefix_padding_ms,
-    silence_duration_ms: vad.silence_ms,
-    create_response: true,
-    interrupt_response: true,
+    silence_duration_ms: vadSilenceMs(config, turns),
+    create_response,
+    interrupt_response,
   };
 }
 
@@ -64,14 +85,9 @@ const clientEvent = (event: RealtimeClientEvent) => JSON.stringify(event);
 export const sessionUpdate = (session: RealtimeSessionCreateRequest) =>
   clientEvent({ type: "session.update", session });
 
-/** The model stops taking turns by itself: it speaks only when asked, and speech no longer cuts it off. */
-export const turnTakingOff = (config: Config) =>
-  sessionUpdate({
-    type: "realtime",
-    audio: {
-      input: { turn_detection: { ...turnDetection(config), create_response: false, interrupt_response: false } },
-    },
-  });
+/** Changes who decides when the agent answers (see TurnMode), leaving the rest of the session as it is. */
+export const turnTaking = (config: Config, turns: TurnMode) =>
+  sessionUpdate({ type: "realtime", audio: { input: { turn_detection: turnDetection(config, turns) } } });
 
 /** Built as a string: the audio is base64 and needs no escaping, and it goes out 50 times a second. */
 export const appendMessage = (audio: string) => `{"type":"input_audio_buffer.append","audio":"${audio}"}`;

@@ -7,7 +7,7 @@
 
 import { createHmac, randomBytes } from "node:crypto";
 import { connectMediaStream, type MediaClient, type MediaClientOptions } from "./media-stream.ts";
-import { type Persona, personaFor, personaOnAttempt, runPersona } from "./personas.ts";
+import { MACHINE_VERDICTS, type Persona, personaFor, personaOnAttempt, runPersona } from "./personas.ts";
 import type { Script } from "./script.ts";
 import { parseTwiml, type Verb } from "./twiml.ts";
 
@@ -549,7 +549,8 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     if (machine && messageEnd) await acted;
     else await line.wait(AMD_HUMAN_MS);
     if (stopping || TERMINAL.has(call.status)) return;
-    const answeredBy = !machine ? "human" : messageEnd ? "machine_end_beep" : "machine_start";
+    const answeredBy =
+      MACHINE_VERDICTS[persona] ?? (!machine ? "human" : messageEnd ? "machine_end_beep" : "machine_start");
     meta.get(call.sid)!.answeredBy = answeredBy;
     await post(call.params.AsyncAmdStatusCallback!, {
       AccountSid: accountSid,

@@ -122,7 +122,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     printSummary(out, call, recording);
     printReport(out, call.report);
     const reported = !scenario.reportSource || call.report?.source === scenario.reportSource;
-    return { ok: scenario.endsWith.includes(call.end_reason) && reported, callId, call, ...recording };
+    const gatekeepers = (!scenario.screened || call.screened === true) && (!scenario.held || call.hold_s > 0);
+    return { ok: scenario.endsWith.includes(call.end_reason) && reported && gatekeepers, callId, call, ...recording };
   } finally {
     await demo.stop();
   }
@@ -277,6 +278,8 @@ function printSummary(out: Out, call: Call, rec: { recordingPath: string | null;
   out(`  time to first audio   ${ms(m.time_to_first_audio_ms)}`);
   out(`  response latency p50  ${ms(p50(m.turn_latency_ms ?? []))} over ${m.turn_latency_ms?.length ?? 0} turns`);
   out(`  barge-ins             ${m.barge_ins ?? 0}`);
+  if (call.screened) out("  screened              yes: a call screener answered first");
+  if (call.hold_s > 0) out(`  on hold               ${call.hold_s} s`);
   out(`  end reason            ${call.end_reason} (status ${call.status})`);
   if (call.attempts.length > 1) out(`  attempts              ${call.attempts.map((a: Call) => a.status).join(", ")}`);
   out(

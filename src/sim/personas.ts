@@ -1,5 +1,7 @@
 // Who answers a simulated call, chosen by the number dialled. Each persona is what Twilio would
 // report (status sequence) plus what the person does on the line once the media stream is up.
+
+import { holdMusic } from "./hold-music.ts";
 import type { MediaClient } from "./media-stream.ts";
 import type { CallerStep, Script } from "./script.ts";
 
@@ -14,7 +16,13 @@ export type Persona =
   | "ivr"
   | "wants-human"
   | "asks-owner"
-  | "busy-twice";
+  | "busy-twice"
+  | "screener"
+  | "screener-declines"
+  | "hold"
+  | "hold-forever"
+  | "ivr-levels"
+  | "ivr-loop";
 
 export const PERSONA_NUMBERS: Record<string, Persona> = {
   "+15550100001": "talks",
@@ -29,6 +37,20 @@ export const PERSONA_NUMBERS: Record<string, Persona> = {
   "+15550100010": "asks-owner",
   "+15550100011": "busy-twice",
   "+15550100012": "talks",
+  "+15550100013": "screener",
+  "+15550100014": "screener-declines",
+  "+15550100015": "hold",
+  "+15550100016": "hold-forever",
+  "+15550100017": "ivr-levels",
+  "+15550100018": "ivr-loop",
+};
+
+/** What Twilio's AMD makes of each gatekeeper: a machine, as it does of screeners and menus; a queue's opener, a person. */
+export const MACHINE_VERDICTS: Partial<Record<Persona, string>> = {
+  screener: "machine_end_other",
+  "screener-declines": "machine_end_other",
+  "ivr-levels": "machine_end_other",
+  "ivr-loop": "machine_end_other",
 };
 
 /** Where a simulated transfer goes: a person who answers a `<Dial>` and talks with whoever is put through. */
@@ -112,6 +134,80 @@ async function asksOwner(line: MediaClient, script: Script): Promise<void> {
   await line.say(script.asksOwner.goodbye.audio);
 }
 
+/** Pauses between a menu's options: long enough that a 500 ms turn detector ends a turn in each. */
+export const MENU_PAUSE_MS = 1500;
+/** Between things a gatekeeper says that are separate turns, whatever the turn detection. */
+const TURN_APART_MS = 2500;
+/** Each stretch of hold music in the hold persona's queue: three of them, over 40 s. */
+export const HOLD_MUSIC_MS = [15_000, 15_000, 12_000];
+
+/** A call screener: its prompt, then (after the agent's answer) a relay and the person, or a refusal. */
+async function screener(line: MediaClient, script: Script, declines: boolean): Promise<void> {
+  const g = script.gatekeepers.screener;
+  await line.say(g.prompt.audio);
+  await agentFinishes(line, 1500);
+  if (!line.isOpen()) return;
+  if (declines) return line.say(g.declined.audio);
+  await line.say(g.relay.audio);
+  await line.wait(3000);
+  if (!line.isOpen()) return;
+  await line.say(g.person.audio);
+  await converse(line, script.caller.slice(1), false);
+}
+
+/** A hold queue: its opener, three stretches of music with an announcement between each, then a person. */
+async function holdQueue(line: MediaClient, script: Script): Promise<void> {
+  const g = script.gatekeepers.hold;
+  const spoken = [g.opener, ...g.announcements];
+  for (const [i, musicMs] of HOLD_MUSIC_MS.entries()) {
+    await line.say(spoken[i]!.audio);
+    await line.wait(1000);
+    await line.say(holdMusic(musicMs));
+    await line.wait(1000);
+    if (!line.isOpen()) return;
+  }
+  await line.say(g.person.audio);
+  await converse(line, script.caller.slice(1), false);
+}
+
+async function holdForever(line: MediaClient): Promise<void> {
+  while (line.isOpen()) await line.say(holdMusic(10_000));
+}
+
+/** One reading of a menu level, its options apart; then it waits for a keypress (any key) or reads it again. */
+async function readMenu(line: MediaClient, level: Script["gatekeepers"]["menu"]["levels"][number]): Promise<void> {
+  for (const [i, option] of level.entries()) {
+    if (i > 0) await line.wait(MENU_PAUSE_MS);
+    await line.say(option.audio);
+  }
+}
+
+/** A two-level phone menu with an opener, then a short hold, then the person at the front desk. */
+async function phoneMenuLevels(line: MediaClient, script: Script): Promise<void> {
+  const g = script.gatekeepers.menu;
+  await line.say(g.opener.audio);
+  await line.wait(MENU_PAUSE_MS);
+  for (const level of g.levels) {
+    await readMenu(line, level);
+    await agentFinishes(line, 600);
+    if (!line.isOpen()) return;
+  }
+  await line.say(g.connecting.audio);
+  await line.wait(TURN_APART_MS);
+  await line.say(holdMusic(5000));
+  await line.wait(1000);
+  await line.say(g.person.audio);
+  await converse(line, script.caller.slice(1), false);
+}
+
+/** A menu that reads its first level again and again, whatever is pressed. */
+async function phoneMenuLoop(line: MediaClient, script: Script): Promise<void> {
+  while (line.isOpen()) {
+    await readMenu(line, script.gatekeepers.menu.levels[0]!);
+    await line.wait(TURN_APART_MS * 2);
+  }
+}
+
 /** Plays the persona on an answered call's media stream; returns when the persona is done with the line. */
 export async function runPersona(persona: Persona, line: MediaClient, script: Script): Promise<void> {
   line.startLine();
@@ -135,6 +231,17 @@ export async function runPersona(persona: Persona, line: MediaClient, script: Sc
       return;
     case "asks-owner":
       return asksOwner(line, script);
+    case "screener":
+    case "screener-declines":
+      return screener(line, script, persona === "screener-declines");
+    case "hold":
+      return holdQueue(line, script);
+    case "hold-forever":
+      return holdForever(line);
+    case "ivr-levels":
+      return phoneMenuLevels(line, script);
+    case "ivr-loop":
+      return phoneMenuLoop(line, script);
     default:
       return;
   }

@@ -18,9 +18,16 @@ export interface DemoScenario {
   endsWith: string[];
   /** The request must be refused with a 400 (the toll-fraud guard), so no call is placed. */
   refused?: boolean;
+  /** The call must show `screened: true`, or time on hold, to count as shown. */
+  screened?: boolean;
+  held?: boolean;
   /** Where the call's report must come from to count as shown. */
   reportSource?: "model" | "agent_tool" | "fallback";
 }
+
+/** The task behind the gatekeepers: a menu's options are chosen by it. */
+const MOVE_APPOINTMENT =
+  "You are Ava from Acme Dental. Call the clinic and change the existing appointment of Jordan Lee tomorrow from ten to eleven.";
 
 export const DEMO_SCENARIOS: readonly DemoScenario[] = [
   {
@@ -73,11 +80,32 @@ export const DEMO_SCENARIOS: readonly DemoScenario[] = [
   },
   {
     name: "ivr",
-    about: "a phone menu answers: the agent presses 1 (send_dtmf) and talks to the person behind it",
-    persona: "ivr",
-    conversation: "ivr",
-    request: { silence: { hangup_s: 8 } },
-    endsWith: ["agent_hangup", "silence"],
+    about:
+      "a two-level phone menu answers, 1.5 s between options: the agent hears each level out, presses 1 then 2 (send_dtmf), and talks to the person behind it",
+    persona: "ivr-levels",
+    conversation: "ivr-levels",
+    request: { prompt: MOVE_APPOINTMENT },
+    endsWith: ["agent_hangup"],
+  },
+  {
+    name: "screening",
+    about:
+      "a call screener answers: the agent says once who is calling and why, waits in silence, then greets the person who comes on",
+    persona: "screener",
+    conversation: "screener",
+    request: { prompt: MOVE_APPOINTMENT, caller_identity: "Ava, calling for Acme Dental" },
+    endsWith: ["agent_hangup"],
+    screened: true,
+  },
+  {
+    name: "hold",
+    about:
+      "the line puts the agent on hold: 40 s of music and two announcements, no word from the agent, then a person",
+    persona: "hold",
+    conversation: "hold",
+    request: { prompt: MOVE_APPOINTMENT },
+    endsWith: ["agent_hangup"],
+    held: true,
   },
   {
     name: "transfer",

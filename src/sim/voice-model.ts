@@ -83,6 +83,14 @@ export const DIRECTED_LINES: readonly { when: RegExp; line(match: RegExpExecArra
     when: /reached voicemail/,
     line: () => "Hi, this is Ava from Acme Dental about your visit tomorrow. Please call us back. Bye!",
   },
+  {
+    when: /You are calling as: ("(?:[^"\\]|\\.)*")[\s\S]*automated call screener answered/,
+    line: (m) => `Hi, this is ${JSON.parse(m[1]!) as string}, about a visit tomorrow at ten.`,
+  },
+  {
+    when: /automated call screener answered/,
+    line: () => "Hi, this is Ava from Acme Dental, calling about a visit tomorrow at ten.",
+  },
   { when: /still there/, line: () => "Are you still there?" },
   { when: /cannot hear anyone/, line: () => "I cannot hear anyone, so I will hang up now. Goodbye!" },
   { when: /line has to close now/, line: () => "I am sorry, I have to end the call now. Goodbye!" },
@@ -129,6 +137,27 @@ const KEYS: Record<string, string> = {
   hash: "#",
 };
 
+const PRESS = /press (one|two|three|four|five|six|seven|eight|nine|zero|star|pound|hash|\d)/i;
+
+/** Words alike enough to count as the same ("appointment", "appointments"). */
+const stem = (word: string) => word.toLowerCase().slice(0, 6);
+
+/**
+ * The option a model would pick from a phone menu for its task: the one whose words its instructions share most
+ * ("to change an existing appointment, press two" for a task of changing an appointment), else the first.
+ */
+export function menuChoice(menu: string, instructions: string): RegExpExecArray | null {
+  const task = new Set((instructions.match(/\p{L}{4,}/gu) ?? []).map(stem));
+  let best: { match: RegExpExecArray; score: number } | null = null;
+  for (const option of menu.split(/[.;]/)) {
+    const match = PRESS.exec(option);
+    if (!match) continue;
+    const score = (option.match(/\p{L}{4,}/gu) ?? []).filter((w) => !/^press$/i.test(w) && task.has(stem(w))).length;
+    if (!best || score > best.score) best = { match, score };
+  }
+  return best?.match ?? null;
+}
+
 function consultAnswer(output: string): string {
   let answer: unknown;
   try {
@@ -143,7 +172,7 @@ function consultAnswer(output: string): string {
 export const TOOL_TRIGGERS: readonly ToolTrigger[] = [
   {
     tool: "send_dtmf",
-    when: /press (one|two|three|four|five|six|seven|eight|nine|zero|star|pound|hash|\d)/i,
+    when: PRESS,
     args: (_, m) => ({ digits: KEYS[m[1]!.toLowerCase()] ?? m[1]! }),
     reply: "OK, pressing it now.",
   },
@@ -229,6 +258,8 @@ interface State {
   speechItem: string;
   callerTurns: number;
   agentTurns: number;
+  /** What the caller said since the agent last answered: a server-asked reply answers it, as a model would. */
+  unanswered: string[];
   active: { id: string; itemId: string; cancelled: boolean; sentMs: number } | null;
   itemAudioMs: Map<string, number>;
   timers: ReturnType<typeof setInterval>[];
@@ -342,6 +373,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       type: "response.created",
       response: { id: responseId, object: "realtime.response", status: "in_progress", output: [] },
     });
+    if (opts2.line.text === "" && !opts2.line.audio) return callsOnly(st, response, opts2.calls);
     send(st, {
       type: "response.output_item.added",
       response_id: responseId,
@@ -417,6 +449,23 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         status_details: response.cancelled
           ? { type: "cancelled", reason: st.closed ? "client_cancelled" : "turn_detected" }
           : null,
+        output,
+        usage: USAGE,
+      },
+    });
+  }
+
+  /** A reply that is only function calls, as a model gives at a phone menu: nothing is said over it. */
+  function callsOnly(st: State, response: { id: string }, calls: ToolCallSpec[]) {
+    const output = functionCalls(st, response.id, calls);
+    if (st.active === response) st.active = null;
+    send(st, {
+      type: "response.done",
+      response: {
+        id: response.id,
+        object: "realtime.response",
+        status: "completed",
+        status_details: null,
         output,
         usage: USAGE,
       },
@@ -499,6 +548,26 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     const running = st.toolCalls.filter((c) => !st.toolOutputs.some((o) => o.call_id === c.call_id));
     const holding = running.map((c) => triggerFor(c.name)?.holding).find((h) => h !== undefined);
     return holding ? { text: holding } : nextAgentLine(st, "OK.");
+  }
+
+  /**
+   * A response the server asked for: without instructions the model answers what the caller said (turn-taking
+   * is the server's), at a phone menu it presses the key its words point to, else it says the directed line.
+   */
+  function askedResponse(st: State, instructions: string | undefined) {
+    const heard = st.unanswered.join(" ");
+    st.unanswered = [];
+    if (instructions === undefined && heard) {
+      const { fallback, calls } = turnFor(st, heard);
+      return startResponse(st, () => nextAgentLine(st, fallback), calls);
+    }
+    if (instructions && /automated phone menu/.test(instructions)) {
+      const press = TOOL_TRIGGERS.find((t) => t.tool === "send_dtmf")!;
+      const match = menuChoice(heard, instructions);
+      const calls = match && hasTool(st, "send_dtmf") ? [{ name: press.tool, args: press.args(heard, match) }] : [];
+      return startResponse(st, () => nextAgentLine(st, ""), calls);
+    }
+    startResponse(st, () => serverAskedLine(st, instructions ?? ""));
   }
 
   function startResponse(st: State, line: () => { text: string; audio?: Uint8Array }, calls: ToolCallSpec[] = []) {
@@ -642,7 +711,9 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       transcript,
       usage: { type: "duration", seconds: 1 },
     });
+    if (transcript) st.unanswered.push(transcript);
     if (turn.create_response === false) return;
+    st.unanswered = [];
     const { fallback, calls } = turnFor(st, transcript);
     const reply = () => startResponse(st, () => nextAgentLine(st, fallback), calls);
     const delay = (opts.responseDelayMs ?? 0) / (opts.speed ?? 1);
@@ -679,7 +750,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         return st.failing ? failSession(st, event) : updateSession(st, event);
       case "response.create":
         // Under load the agent is already talking without end; the greeting request is moot.
-        return opts.load ? undefined : startResponse(st, () => serverAskedLine(st, event.response?.instructions ?? ""));
+        return opts.load ? undefined : askedResponse(st, event.response?.instructions);
       case "response.cancel":
         if (!st.active) return error(st, "response_cancel_not_active", "Cancellation failed: no active response found");
         return cancel(st);
@@ -783,6 +854,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         speechItem: "",
         callerTurns: 0,
         agentTurns: 0,
+        unanswered: [],
         active: null,
         itemAudioMs: new Map(),
         timers: [],

@@ -73,6 +73,8 @@ const CALL_COLUMNS: Record<keyof CallRow, true> = {
   owner: true,
   report_claimed_until: true,
   client_address: true,
+  screened: true,
+  hold_s: true,
 };
 
 type Row = Record<string, unknown>;

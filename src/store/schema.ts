@@ -82,6 +82,11 @@ export const RETENTION = {
   ],
 };
 
+/** What a call met before it reached a person: a call screener, and how long it was on hold. */
+export const GATEKEEPERS = {
+  callsColumns: ["screened INTEGER NOT NULL DEFAULT 0", "hold_s REAL NOT NULL DEFAULT 0"],
+};
+
 /** Every status reported or set, with its verdict; `orphan` rows wait for their call to be created. */
 const callEvents = (d: Dialect) => [
   table("call_events", [

@@ -24,6 +24,9 @@ export const END_REASONS = [
   "silence",
   "voicemail",
   "transferred",
+  "screened",
+  "hold_timeout",
+  "ivr_stuck",
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
@@ -76,6 +79,10 @@ export interface CallRow {
   report_claimed_until: number | null;
   /** The API client's address that placed the call: its retries draw from that client's calls_per_minute. */
   client_address: string | null;
+  /** 1 once a call screener answered the call. */
+  screened: number;
+  /** Seconds the call spent on hold, all holds added up. */
+  hold_s: number;
 }
 
 /** A finished attempt of a call that was tried again. */

@@ -61,6 +61,8 @@ async function report(ctx: AppContext, call: CallRow, stopped: () => boolean): P
       end_reason: ended.end_reason,
       metadata: JSON.parse(ended.metadata),
       answered_by: ended.answered_by,
+      screened: ended.screened === 1,
+      hold_s: ended.hold_s,
       transferred_to: ended.transferred_to,
       attempts: attemptsView(ended, await ctx.store.attempts(ended.id)),
     });
