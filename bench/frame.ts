@@ -1,5 +1,6 @@
 // Per-frame cost of every hot-path step, each next to a naive baseline measured in the same run.
 
+import { createMusicMeter, meterFrame } from "../src/gatekeepers/music.ts";
 import { createDownsampler, createUpsampler } from "../src/media/resample.ts";
 import { base64Bytes, createPcm24ToUlaw, createUlawToPcm24 } from "../src/media/transcode.ts";
 import { ulawDecode, ulawEncode } from "../src/media/ulaw.ts";
@@ -118,6 +119,7 @@ function passthroughReaders() {
     malformed: ignore,
   };
   return {
+    media: twilio.media,
     inbound: () => {
       readTwilioMessage(twilioFrame, twilio);
       return sink;
@@ -127,6 +129,50 @@ function passthroughReaders() {
       return sink;
     },
   };
+}
+
+/** What the hold detector adds to each caller frame: the meter reads the payload the passthrough forwards. */
+export function runHoldMeterBench(): {
+  passthroughNs: number;
+  withMeterNs: number;
+  heapGrowthBytes: number;
+  frames: number;
+} {
+  const readers = passthroughReaders();
+  const meter = createMusicMeter();
+  const withMeter: TwilioHandlers = {
+    media(p, timestampMs) {
+      meterFrame(meter, p);
+      return readers.media(p, timestampMs);
+    },
+    mark: () => {},
+    start: () => {},
+    dtmf: () => {},
+    stop: () => {},
+  };
+  const { ns, baselineNs } = compareNsPerOp(() => readTwilioMessage(twilioFrame, withMeter), readers.inbound);
+  const frames = 1_000_000;
+  Bun.gc(true);
+  const before = process.memoryUsage().heapUsed;
+  for (let i = 0; i < frames; i++) meterFrame(meter, payload);
+  Bun.gc(true);
+  return {
+    passthroughNs: baselineNs,
+    withMeterNs: ns,
+    heapGrowthBytes: process.memoryUsage().heapUsed - before,
+    frames,
+  };
+}
+
+export function holdMeterTable(r: ReturnType<typeof runHoldMeterBench>): string {
+  return [
+    "| caller frame | ns / frame | ÷ passthrough |",
+    "|---|---:|---:|",
+    `| Twilio media → model append (passthrough) | ${fmt(r.passthroughNs, 0)} | 1.0× |`,
+    `| the same, and the hold-music meter reading the payload in place | ${fmt(r.withMeterNs, 0)} | ${fmt(r.withMeterNs / r.passthroughNs, 2)}× |`,
+    "",
+    `Heap growth after ${r.frames.toLocaleString("en")} frames through the meter alone (after a full GC): ${(r.heapGrowthBytes / 1024).toFixed(1)} KB.`,
+  ].join("\n");
 }
 
 export function runFrameBench(): { rows: FrameRow[]; heapGrowthBytes: number; frames: number } {

@@ -4,7 +4,7 @@ import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runApiBench } from "./api.ts";
-import { frameTable, runFrameBench } from "./frame.ts";
+import { frameTable, holdMeterTable, runFrameBench, runHoldMeterBench } from "./frame.ts";
 import { type LoadResult, runLoad } from "./load.ts";
 import { compile, runStartupBench } from "./startup.ts";
 import { fmt } from "./stats.ts";
@@ -41,6 +41,10 @@ if (only.has("frame")) {
   say("## 1. Per-frame cost (median of 11 rounds, ours and the baseline in alternating rounds)");
   say();
   say(frameTable(runFrameBench()));
+  say();
+  say("### Hold detector: the music meter on each caller frame, against the passthrough alone");
+  say();
+  say(holdMeterTable(runHoldMeterBench()));
 }
 
 if (only.has("load")) {

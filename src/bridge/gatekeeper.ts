@@ -92,7 +92,8 @@ export function createGatekeeper(d: GatekeeperDeps): Gatekeeper {
       g.quietSince = started ? null : d.audioMs() - vadSilenceMs(d.config, g.turns);
     },
     frame(payload) {
-      meterFrame(g.meter, payload);
+      // The meter listens for hold music, and for the beep after a screener's refusal; nothing else needs it.
+      if (d.policy.holdMaxS !== null || g.stage === "declined") meterFrame(g.meter, payload);
       const now = d.audioMs();
       if (g.quietAction && g.quietSince !== null && now - g.quietSince >= g.quietAction.ms) quietEnough(g);
       if (g.deadline && now >= g.deadline.at) runDeadline(g);

@@ -33,6 +33,8 @@ const WARMUP_FRAMES = 25;
 const TONE_FLUX_DB = 1;
 const TONE_MIN_MS = 160;
 const TONE_MAX_MS = 2_000;
+/** Half a frame's samples (80 of 160) measure its loudness: the meter runs on every caller frame of every call. */
+const SAMPLE_EVERY = 2;
 
 export const createMusicMeter = (): MusicMeter => ({
   db: 0,
@@ -57,11 +59,14 @@ const square = (byte: number) => {
   return s * s;
 };
 
-/** Mean square of the μ-law samples in a base64 payload, decoded four characters at a time. */
-export function meanSquare(payload: string): number {
+/**
+ * Mean square of the μ-law samples in a base64 payload, decoded four characters (three samples) at a time; with
+ * `every` > 1, of one group of three in that many, which estimates a frame's loudness well at a fraction of the cost.
+ */
+export function meanSquare(payload: string, every = 1): number {
   let sum = 0;
   let n = 0;
-  for (let i = 0; i + 3 < payload.length; i += 4) {
+  for (let i = 0; i + 3 < payload.length; i += 4 * every) {
     const a = B64[payload.charCodeAt(i) & 127]!;
     const b = B64[payload.charCodeAt(i + 1) & 127]!;
     const c = B64[payload.charCodeAt(i + 2) & 127]!;
@@ -81,7 +86,7 @@ export function meanSquare(payload: string): number {
 
 /** Takes one caller frame into the meter. */
 export function meterFrame(m: MusicMeter, payload: string): void {
-  const db = 10 * Math.log10(meanSquare(payload) + 1);
+  const db = 10 * Math.log10(meanSquare(payload, SAMPLE_EVERY) + 1);
   const change = Math.abs(db - m.db);
   const loud = db >= LOUD_DB;
   m.db = db;
