@@ -91,7 +91,14 @@ function gatekeeperSchema(field: string, key: string, min: number, max: number) 
         { error: `'${field}' must be false or an object such as ${example}` },
       ),
     ],
-    { error: `'${field}' must be false or an object such as ${example}` },
+    {
+      // An object that is wrong inside gets what is wrong with it, not the union's general message.
+      error: (issue) => {
+        const inner = (issue as { errors?: { message?: string }[][] }).errors?.[1]?.[0]?.message;
+        const isObject = typeof issue.input === "object" && issue.input !== null;
+        return isObject && inner ? inner : `'${field}' must be false or an object such as ${example}`;
+      },
+    },
   );
 }
 type CallOptionsRequest = z.infer<z.ZodMiniObject<ReturnType<typeof callOptionsFields>>>;

@@ -199,3 +199,29 @@ describe("phone menus", () => {
     ]);
   });
 });
+
+describe("the request", () => {
+  const post = (body: Record<string, unknown>) =>
+    app.api("/api/call", { method: "POST", body: { to: numberFor("talks"), webhook_url: app.url, ...body } });
+
+  test.each([
+    [{ caller_identity: "x".repeat(201) }, "'caller_identity' must be at most 200 characters"],
+    [{ caller_identity: 7 }, "'caller_identity' must be a string"],
+    [{ screening: { wait_s: 2 } }, "'screening.wait_s' must be at least 5"],
+    [{ screening: true }, `'screening' must be false or an object such as {"wait_s": 45}`],
+    [{ hold: { max_s: "long" } }, "'hold.max_s' must be a number of seconds"],
+    [{ hold: { max: 60 } }, `'hold' must be false or an object such as {"max_s": 1800}`],
+  ])("%j is refused: %s", async (body, error) => {
+    const res = await post(body);
+    expect(res.status).toBe(400);
+    expect(res.body).toEqual({ success: false, error });
+  });
+
+  test("what a call was placed with, and config's defaults for what it left out", async () => {
+    const placed = await post({ caller_identity: " Ava, for Dr. Lee ", hold: false });
+    const { body: call } = await app.api(`/api/calls/${placed.body.call_id}`);
+    expect(call.options).toMatchObject({ caller_identity: "Ava, for Dr. Lee", screening: { wait_s: 45 }, hold: false });
+    expect(call).toMatchObject({ screened: false, hold_s: 0 });
+    await app.api(`/api/calls/${placed.body.call_id}/end`, { method: "POST" });
+  });
+});
