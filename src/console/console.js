@@ -185,6 +185,8 @@ function renderFacts(call) {
   fact(list, "Ended", timeOf(call.ended_at));
   fact(list, "End reason", call.end_reason);
   fact(list, "Answered by", call.answered_by);
+  fact(list, "Call screener", call.screened ? "answered first" : null);
+  fact(list, "On hold", call.hold_s > 0 ? `${call.hold_s} s` : null);
   fact(list, "Transferred to", call.transferred_to && `${call.transferred_to} (${call.transfer_status ?? "…"})`);
   fact(list, "Error", call.error);
   fact(list, "Call id", el("code", {}, call.call_id));
