@@ -87,16 +87,20 @@ function retrySchema() {
   );
 }
 
-export interface CallOptions {
-  silence: { reprompt_s: number; hangup_s: number };
-  voicemail: (typeof VOICEMAIL_POLICIES)[number];
-  voicemail_message: string | null;
-  transfer_to: string | null;
-  consult: boolean;
-  retry: { max_attempts: number; delay_s: number; on: RetryOn[] };
-  /** Whether the call is recorded; absent in calls stored before recordings existed (not recorded). */
-  record?: boolean;
-}
+/** The call's policies as resolved when it was created and stored with it: what GET /api/calls/{id} shows as `options`. */
+export const CallOptionsSchema = z.lazy(() =>
+  z.object({
+    silence: z.object({ reprompt_s: z.number(), hangup_s: z.number() }),
+    voicemail: z.enum(VOICEMAIL_POLICIES),
+    voicemail_message: z.nullable(z.string()),
+    transfer_to: z.nullable(z.string()),
+    consult: z.boolean(),
+    retry: z.object({ max_attempts: z.int(), delay_s: z.number(), on: z.array(z.enum(RETRY_ON)) }),
+    // Absent in calls stored before recordings existed (not recorded).
+    record: z.optional(z.boolean().check(z.describe("whether the call is recorded"))),
+  }),
+);
+export type CallOptions = z.output<typeof CallOptionsSchema>;
 
 /** The call's policies: the request's where it set them, config.yaml's elsewhere. */
 export function resolveOptions(config: Config, req: Partial<CallOptionsRequest> = {}): CallOptions {

@@ -3,27 +3,37 @@
 // recorded one with report_outcome during the call.
 import type { AppContext } from "../app.ts";
 import type { AgentOutcome } from "../bridge/tools.ts";
+import { z } from "../config/zod.ts";
 import { dropOptionalNulls } from "../model/json-schema.ts";
-import type { Outcome, ReportDraft } from "../model/report.ts";
+import { OUTCOMES, type Outcome, type ReportDraft } from "../model/report.ts";
 import type { AttemptRow, CallRow, TurnRow } from "../store/store.ts";
 import type { CallOptions } from "./options.ts";
 import { iso } from "./time.ts";
 
-export type ReportSource = "model" | "agent_tool" | "fallback";
+export const REPORT_SOURCES = ["model", "agent_tool", "fallback"] as const;
+export type ReportSource = (typeof REPORT_SOURCES)[number];
 
-export interface CallReport extends ReportDraft {
-  source: ReportSource;
-  generated_at: string;
-  /** Twilio's answering machine detection result, when it ran. */
-  answered_by?: string;
-  /** How many times the call was dialled, when it was tried more than once. */
-  attempts?: number;
-  /**
-   * What the agent asked the owner's assistant mid-call, and the answer the other party heard ("(no answer: …)"
-   * when none came, null when the call ended before it did).
-   */
-  consults?: { question: string; answer: string | null; asked_at: string }[];
-}
+/** The call report as the API, the events and the MCP tools show it. */
+export const CallReportSchema = z.lazy(() =>
+  z.object({
+    outcome: z.enum(OUTCOMES),
+    summary: z.string().check(z.describe("one to three sentences")),
+    facts: z.record(z.string(), z.unknown()).check(z.describe("matching the request's report_schema when it gave one")),
+    next_steps: z.array(z.string()),
+    source: z.enum(REPORT_SOURCES),
+    generated_at: z.iso.datetime(),
+    answered_by: z.optional(z.string().check(z.describe("Twilio's answering machine detection result, when it ran"))),
+    attempts: z.optional(z.int().check(z.describe("how many times the call was dialled, when more than once"))),
+    /**
+     * What the agent asked the owner's assistant mid-call, and the answer the other party heard ("(no answer: …)"
+     * when none came, null when the call ended before it did).
+     */
+    consults: z.optional(
+      z.array(z.object({ question: z.string(), answer: z.nullable(z.string()), asked_at: z.iso.datetime() })),
+    ),
+  }),
+);
+export type CallReport = z.output<typeof CallReportSchema>;
 
 export const stamp = (draft: ReportDraft, source: ReportSource, at: number): CallReport => ({
   ...draft,

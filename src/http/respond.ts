@@ -1,10 +1,16 @@
+import { z } from "../config/zod.ts";
+
+/** Every error's body, whatever the status code: the original API's shape. */
+export const ErrorSchema = z.lazy(() => z.object({ success: z.literal(false), error: z.string() }));
+
 export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
   return Response.json(body, { status, headers });
 }
 
 /** Every error keeps the original API's body shape, `{success:false, error}`, whatever the status code. */
 export function failure(status: number, error: string, headers?: Record<string, string>): Response {
-  return json({ success: false, error }, status, headers);
+  const body: z.output<typeof ErrorSchema> = { success: false, error };
+  return json(body, status, headers);
 }
 
 export function xml(body: string): Response {
