@@ -22,14 +22,22 @@ const seconds = (field: string, max: number) =>
 export const callOptionsFields = () => ({
   silence: blankAsMissing(
     z.optional(
-      z.strictObject(
-        { reprompt_s: seconds("silence.reprompt_s", 3_600), hangup_s: seconds("silence.hangup_s", 14_400) },
-        { error: `'silence' must be an object such as {"reprompt_s": 10, "hangup_s": 30}` },
-      ),
+      z
+        .strictObject(
+          { reprompt_s: seconds("silence.reprompt_s", 3_600), hangup_s: seconds("silence.hangup_s", 14_400) },
+          { error: `'silence' must be an object such as {"reprompt_s": 10, "hangup_s": 30}` },
+        )
+        .check(
+          z.describe("seconds of quiet before the agent checks in, and before it says goodbye and hangs up; 0 = off"),
+        ),
     ),
   ),
   voicemail: blankAsMissing(
-    z.optional(z.enum(VOICEMAIL_POLICIES, { error: `'voicemail' must be one of: ${VOICEMAIL_POLICIES.join(", ")}` })),
+    z.optional(
+      z
+        .enum(VOICEMAIL_POLICIES, { error: `'voicemail' must be one of: ${VOICEMAIL_POLICIES.join(", ")}` })
+        .check(z.describe("when an answering machine picks up: hang up, leave a message after the beep, or go on")),
+    ),
   ),
   voicemail_message: blankAsMissing(
     z.optional(
@@ -42,6 +50,7 @@ export const callOptionsFields = () => ({
             MAX_VOICEMAIL_MESSAGE_CHARS,
             `'voicemail_message' must be at most ${MAX_VOICEMAIL_MESSAGE_CHARS} characters`,
           ),
+          z.describe("the message leave_message speaks word for word; without it the agent makes one from the prompt"),
         ),
     ),
   ),
@@ -49,12 +58,29 @@ export const callOptionsFields = () => ({
     z.optional(
       z
         .string({ error: "'transfer_to' must be a string" })
-        .check(z.trim(), z.regex(E164, "Invalid 'transfer_to' phone number: use E.164 format, such as +15551234567")),
+        .check(
+          z.trim(),
+          z.regex(E164, "Invalid 'transfer_to' phone number: use E.164 format, such as +15551234567"),
+          z.describe("an E.164 number the agent may hand the call to when the other side asks for a person"),
+        ),
     ),
   ),
-  consult: z._default(z.boolean({ error: "'consult' must be true or false" }), false),
-  record: blankAsMissing(z.optional(z.boolean({ error: "'record' must be true or false" }))),
-  retry: blankAsMissing(z.optional(retrySchema())),
+  consult: z._default(
+    z
+      .boolean({ error: "'consult' must be true or false" })
+      .check(z.describe("true: the agent may ask the owner's assistant mid-call what only the owner knows")),
+    false,
+  ),
+  record: blankAsMissing(
+    z.optional(z.boolean({ error: "'record' must be true or false" }).check(z.describe("true: record the call"))),
+  ),
+  retry: blankAsMissing(
+    z.optional(
+      retrySchema().check(
+        z.describe("dial again an attempt that ends busy, unanswered or failed, under the same call"),
+      ),
+    ),
+  ),
 });
 type CallOptionsRequest = z.infer<z.ZodMiniObject<ReturnType<typeof callOptionsFields>>>;
 
