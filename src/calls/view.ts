@@ -126,38 +126,38 @@ export const TurnSchema = z.lazy(() =>
 );
 export type Turn = z.output<typeof TurnSchema>;
 
-export const CallDetailSchema = z.lazy(() =>
-  z.object({
-    ...summaryShape(),
-    prompt: z.string(),
-    webhook_url: z.string(),
-    updated_at: time(),
-    ended_at: maybeTime(),
-    duration_s: z.nullable(z.number()),
-    end_reason: EndReasonSchema,
-    error: z.nullable(z.string()),
-    status_history: z.array(
-      z.object({
-        status: z.string(),
-        at: time(),
-        source: z.enum(["api", "status_callback", "voice_webhook", "reconcile", "sweeper"]),
-        sequence: z.nullable(z.number()),
-      }),
-    ),
-    transcript: z.array(TurnSchema),
-    metrics: z.nullable(CallMetricsSchema),
-    callback_url: z.nullable(z.string()),
-    notify: z.boolean(),
-    report_schema: z.nullable(z.unknown()),
-    options: described(z.nullable(CallOptionsSchema), "the call's in-call policies, as resolved when it was created"),
-    answered_by: z.nullable(z.string()),
-    transferred_to: z.nullable(z.string()),
-    transfer_status: z.nullable(z.string()),
-    attempts: z.array(AttemptSchema),
-    next_attempt_at: maybeTime(),
-    report: described(z.nullable(CallReportSchema), "null until the call has ended and its report is made"),
-  }),
-);
+/** The whole call, as GET /api/calls/{id} shows it. */
+export const callDetailShape = () => ({
+  ...summaryShape(),
+  prompt: z.string(),
+  webhook_url: z.string(),
+  updated_at: time(),
+  ended_at: maybeTime(),
+  duration_s: z.nullable(z.number()),
+  end_reason: EndReasonSchema,
+  error: z.nullable(z.string()),
+  status_history: z.array(
+    z.object({
+      status: z.string(),
+      at: time(),
+      source: z.enum(["api", "status_callback", "voice_webhook", "reconcile", "sweeper"]),
+      sequence: z.nullable(z.number()),
+    }),
+  ),
+  transcript: z.array(TurnSchema),
+  metrics: z.nullable(CallMetricsSchema),
+  callback_url: z.nullable(z.string()),
+  notify: z.boolean(),
+  report_schema: z.nullable(z.unknown()),
+  options: described(z.nullable(CallOptionsSchema), "the call's in-call policies, as resolved when it was created"),
+  answered_by: z.nullable(z.string()),
+  transferred_to: z.nullable(z.string()),
+  transfer_status: z.nullable(z.string()),
+  attempts: z.array(AttemptSchema),
+  next_attempt_at: maybeTime(),
+  report: described(z.nullable(CallReportSchema), "null until the call has ended and its report is made"),
+});
+export const CallDetailSchema = z.lazy(() => z.object(callDetailShape()));
 export type CallDetail = z.output<typeof CallDetailSchema>;
 
 export interface CallExtras {

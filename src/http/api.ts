@@ -44,16 +44,20 @@ export const HealthSchema = z.lazy(() =>
 export const MAX_API_BODY = 64 * 1024;
 export const MAX_JSON_DEPTH = 32;
 
-async function readJsonObject(req: Request): Promise<unknown> {
+/** A JSON body of at most MAX_API_BODY bytes, nested at most `maxDepth` levels. */
+export async function readJson(req: Request, maxDepth = MAX_JSON_DEPTH): Promise<unknown> {
   const text = await readBody(req, MAX_API_BODY);
-  if (nestsDeeperThan(text, MAX_JSON_DEPTH))
-    throw new HttpError(400, `Request body nests too deeply: at most ${MAX_JSON_DEPTH} levels`);
-  let body: unknown;
+  if (nestsDeeperThan(text, maxDepth))
+    throw new HttpError(400, `Request body nests too deeply: at most ${maxDepth} levels`);
   try {
-    body = JSON.parse(text);
+    return JSON.parse(text);
   } catch (e) {
     throw new HttpError(400, `Invalid JSON body: ${(e as Error).message}`);
   }
+}
+
+async function readJsonObject(req: Request): Promise<unknown> {
+  const body = await readJson(req);
   if (body === null || typeof body !== "object" || Array.isArray(body))
     throw new HttpError(400, "Request body must be a JSON object");
   return body;
