@@ -14,6 +14,7 @@ import { guardRoutes } from "./guard.ts";
 import { createMcpEndpoint } from "./mcp.ts";
 import { type MediaSocketData, mediaSocketHandler, upgradeMedia } from "./media.ts";
 import { getMetrics } from "./metrics.ts";
+import { openApiEndpoint } from "./openapi.ts";
 import { showRecording } from "./recording.ts";
 import { createSignatureRejections, type RejectSignature } from "./rejections.ts";
 import { failure, HttpError, rateLimited, STORAGE_UNAVAILABLE, storageUnavailable } from "./respond.ts";
@@ -74,8 +75,9 @@ function routeTable(ctx: AppContext): RouteTable {
     return { address, take: () => ctx.callBudget.take(address), refund: () => ctx.callBudget.refund(address) };
   };
 
-  return {
+  const routes: RouteTable = {
     "/health": { GET: () => health(ctx) },
+    "/openapi.json": { GET: errors(() => describeApi()) },
     "/metrics": { GET: errors((req, server) => getMetrics(ctx, req, clientAddress(req, server), apiLimiter)) },
     "/api/call": { POST: api((req, server) => postCall(ctx, req, callBudget(req, server))) },
     "/api/calls": { GET: api((req) => listCalls(ctx, req)) },
@@ -94,7 +96,15 @@ function routeTable(ctx: AppContext): RouteTable {
     [TWILIO_PATHS.amd]: { POST: errors((req, server) => postAmd(ctx, req, rejectFrom(req, server))) },
     [TWILIO_PATHS.dialStatus]: { POST: errors((req, server) => postDialStatus(ctx, req, rejectFrom(req, server))) },
   };
+  // Described from this table, so a route added here without its description fails (its test, and the request).
+  const describeApi = openApiEndpoint(() => routedMethods(routes));
+  return routes;
 }
+
+const routedMethods = (routes: RouteTable): [string, string][] =>
+  Object.entries(routes).flatMap(([path, methods]) =>
+    typeof methods === "function" ? [] : Object.keys(methods).map((method): [string, string] => [method, path]),
+  );
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 
