@@ -75,6 +75,7 @@ export async function handleMcpPost(
   const server = await createMcpServer(handlers, describe);
   const transport = new WebStandardStreamableHTTPServerTransport({ sessionIdGenerator: undefined });
   await server.connect(transport);
-  req.signal.addEventListener("abort", () => void server.close(), { once: true });
+  // Closing aborts the tools still running; nothing is left to report to a client that has gone.
+  req.signal.addEventListener("abort", () => server.close().catch(() => {}), { once: true });
   return transport.handleRequest(req, { parsedBody: body });
 }

@@ -30,7 +30,7 @@ async function forward(opts: StdioOptions, name: ToolName, args: Record<string, 
   ]);
   const headers: Record<string, string> = opts.token ? { Authorization: `Bearer ${opts.token}` } : {};
   const client = new Client({ name: "agenticai-mcp-stdio", version: VERSION });
-  const close = () => void client.close();
+  const close = () => client.close().catch(() => {});
   tool.signal.addEventListener("abort", close, { once: true });
   try {
     await client.connect(new StreamableHTTPClientTransport(mcpEndpoint(opts.url), { requestInit: { headers } }));
@@ -42,7 +42,7 @@ async function forward(opts: StdioOptions, name: ToolName, args: Record<string, 
     return result as ToolResult;
   } finally {
     tool.signal.removeEventListener("abort", close);
-    await client.close();
+    await close();
   }
 }
 
@@ -82,7 +82,7 @@ export async function serveStdio(opts: StdioOptions): Promise<void> {
   });
   await server.connect(new StdioServerTransport());
   // The client ends the session by closing our stdin; the SDK's transport does not watch for that itself.
-  process.stdin.once("end", () => void server.close());
+  process.stdin.once("end", () => server.close().catch(() => {}));
   opts.log.info("agenticai MCP over stdio: forwarding tools to the server", { url: opts.url });
   await closed;
 }

@@ -230,7 +230,7 @@ export function recentTurns(turns: Turn[]): { transcript: Turn[]; transcript_not
   const left = turns.slice(0, first).reduce((n, t) => n + t.text.length, 0);
   return {
     transcript: turns.slice(first),
-    transcript_note: `The transcript is longer than ${TRANSCRIPT_CHARS} characters: its first ${first} turns (${left} characters) are left out here; GET /api/calls/{id} has every turn.`,
+    transcript_note: `The transcript is longer than ${TRANSCRIPT_CHARS} characters: its first ${first === 1 ? "turn" : `${first} turns`} (${left} characters) ${first === 1 ? "is" : "are"} left out here; GET /api/calls/{id} has every turn.`,
   };
 }
 
