@@ -391,6 +391,11 @@ describe("limits and configuration apply to /mcp as to /api/*", () => {
     expect(((await tooDeep.json()) as { error: string }).error).toBe(
       "Request body nests too deeply: at most 34 levels",
     );
+    const tooLarge = await post("application/json, text/event-stream", JSON.stringify({ pad: "x".repeat(65_536) }));
+    expect(tooLarge.status).toBe(413);
+    expect(((await tooLarge.json()) as { error: string }).error).toBe(
+      "Request body too large: the limit is 65536 bytes",
+    );
   });
 });
 
