@@ -22,7 +22,7 @@ import {
 } from "./events.ts";
 import { FOREIGN_ORIGIN, MISDIRECTED, NOT_JSON } from "./guard.ts";
 import { CURSOR_ERROR, DEFAULT_PAGE, LIMIT_ERROR, MAX_PAGE } from "./paging.ts";
-import { ErrorSchema, rateLimited, tooLarge } from "./respond.ts";
+import { ErrorSchema, rateLimited, STORAGE_UNAVAILABLE, tooLarge } from "./respond.ts";
 
 /** The answers' schemas, by the name the document gives them under components.schemas. */
 const ANSWERS = {
@@ -77,6 +77,7 @@ const GUARDED: Record<number, Answer> = {
   403: refused("the request comes from a page on another origin", FOREIGN_ORIGIN),
   421: refused("without a token, a request addressed to a host that is not loopback or the public one", MISDIRECTED),
   429: { ...refused("limits.api_requests_per_minute", rateLimited(12).message), headers: RETRY_AFTER },
+  500: refused("a failure the server did not foresee; it is logged", "Internal server error"),
 };
 const BODY_REFUSED: Record<number, Answer> = {
   413: refused(`a body over ${MAX_API_BODY} bytes`, tooLarge(MAX_API_BODY).message),
@@ -123,9 +124,10 @@ const OPERATIONS: Record<string, Operation> = {
         "Unable to create record: The number +14155550100 is unverified. Trial accounts may only make calls to verified numbers.",
       ),
       503: refused(
-        "Twilio unreachable or not configured, or the server draining for a stop",
+        "Twilio unreachable or not configured, the server draining for a stop, or the database not writable",
         "Unable to reach Twilio: connection refused",
         DRAINING,
+        STORAGE_UNAVAILABLE,
       ),
     },
   },
