@@ -256,7 +256,11 @@ export const endedResult = (call: CallDetail): z.output<typeof EndCallOutput> =>
   message: `Call ${call.call_id} ended`,
 });
 
-export const waitResult = (call: CallDetail, withTranscript: boolean, timedOut: boolean) => ({
+export const waitResult = (
+  call: CallDetail,
+  withTranscript: boolean,
+  timedOut: boolean,
+): z.output<typeof WaitOutput> => ({
   ...callResult(call, withTranscript),
   timed_out: timedOut,
 });
