@@ -33,7 +33,7 @@ export const MAX_WAITS = 64;
 /** More than the calls one client usually follows at once, and few enough that one client cannot take every place. */
 export const MAX_WAITS_PER_CLIENT = 16;
 
-/** Every list in list_calls: the active page and the recent calls, read with their newest turn. */
+/** list_calls: a page of the active calls, then the recently ended ones; an active one with its newest turn. */
 async function listCalls(ctx: AppContext, args: unknown): Promise<ListCallsResult> {
   const { status, limit } = parseArguments(ListCallsInput, args);
   const [active, recent] = await Promise.all([ctx.store.listActivePage(null, limit), ctx.store.listRecent(limit)]);
