@@ -514,3 +514,19 @@ describe("client commands, pages", () => {
     ).toHaveLength(206);
   }, 30_000);
 });
+
+describe("mcp", () => {
+  test("--help shows its usage on stdout; the command list names it", async () => {
+    const help = await cli(["mcp", "--help"]);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toStartWith("Usage: agenticai mcp [--url URL] [--token TOKEN]");
+    expect((await cli(["--help"])).stdout).toMatch(/^ {2}mcp {16}the MCP tools over stdio/m);
+  });
+
+  test("a --url that is not http(s) is a usage error, exit 2, and nothing is written to stdout", async () => {
+    const r = await cli(["mcp", "--url", "ftp://calls.example.com"]);
+    expect(r.code).toBe(2);
+    expect(r.stdout).toBe("");
+    expect(r.stderr).toContain("--url must be an http(s) URL, got 'ftp://calls.example.com'");
+  });
+});

@@ -1,28 +1,37 @@
 import type { ResponseDoneEvent } from "openai/resources/realtime/realtime";
+import { z } from "../config/zod.ts";
 
-/** Per-call measurements, stored with the call when the bridge closes (and after every response). */
-export interface CallMetrics {
-  model_connect_ms: number | null;
-  time_to_first_audio_ms: number | null;
-  turn_latency_ms: number[];
-  barge_ins: number;
-  barge_in_reaction_ms: number[];
-  frames_in: number;
-  frames_out: number;
-  frames_dropped_in: number;
-  frames_dropped_out: number;
-  /** Silence put in where Twilio's timestamps jumped (it drops audio when congested). */
-  gap_filled_ms: number;
-  model_reconnects: number;
-  usage: {
-    input_tokens: number;
-    output_tokens: number;
-    total_tokens: number;
-    input_audio_tokens: number;
-    output_audio_tokens: number;
-    cached_tokens: number;
-  };
-}
+const count = () => z.int().check(z.minimum(0));
+const ms = (about: string) => z.nullable(z.number().check(z.describe(about)));
+
+/**
+ * Per-call measurements, stored with the call when the bridge closes (and after every response). A schema
+ * rather than only a type: the API's description (GET /openapi.json) shows it, and cannot drift from it.
+ */
+export const CallMetricsSchema = z.lazy(() =>
+  z.object({
+    model_connect_ms: ms("how long the model session took to be ready"),
+    time_to_first_audio_ms: ms("media stream start → first agent audio sent"),
+    turn_latency_ms: z.array(z.number()).check(z.describe("caller stopped speaking → first agent audio, per turn")),
+    barge_ins: count(),
+    barge_in_reaction_ms: z.array(z.number()),
+    frames_in: count(),
+    frames_out: count(),
+    frames_dropped_in: count(),
+    frames_dropped_out: count(),
+    gap_filled_ms: z.number().check(z.describe("silence put in where Twilio dropped audio and its timestamps jumped")),
+    model_reconnects: count(),
+    usage: z.object({
+      input_tokens: count(),
+      output_tokens: count(),
+      total_tokens: count(),
+      input_audio_tokens: count(),
+      output_audio_tokens: count(),
+      cached_tokens: count(),
+    }),
+  }),
+);
+export type CallMetrics = z.output<typeof CallMetricsSchema>;
 
 export function createMetrics(): CallMetrics {
   return {

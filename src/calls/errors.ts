@@ -28,9 +28,11 @@ export function requireTwilio(ctx: AppContext) {
   return ctx.twilio;
 }
 
+export const CALL_NOT_FOUND = "Call not found";
+
 export async function getCall(ctx: AppContext, id: string): Promise<CallRow> {
   const call = await ctx.store.getCall(id);
-  if (!call) throw new CallError("not_found", "Call not found");
+  if (!call) throw new CallError("not_found", CALL_NOT_FOUND);
   return call;
 }
 

@@ -14,7 +14,7 @@ export async function recordGatekeeper(ctx: AppContext, callId: string, event: G
       return;
     }
     if (event.type === "hold_started") {
-      await enqueueEvent(ctx, call, "call.hold_started", at);
+      await enqueueEvent(ctx, call, "call.hold_started", at, {});
       return;
     }
     // Tenths of a second, so the sum of many holds does not show a float's noise.

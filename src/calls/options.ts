@@ -23,14 +23,22 @@ const seconds = (field: string, max: number) =>
 export const callOptionsFields = () => ({
   silence: blankAsMissing(
     z.optional(
-      z.strictObject(
-        { reprompt_s: seconds("silence.reprompt_s", 3_600), hangup_s: seconds("silence.hangup_s", 14_400) },
-        { error: `'silence' must be an object such as {"reprompt_s": 10, "hangup_s": 30}` },
-      ),
+      z
+        .strictObject(
+          { reprompt_s: seconds("silence.reprompt_s", 3_600), hangup_s: seconds("silence.hangup_s", 14_400) },
+          { error: `'silence' must be an object such as {"reprompt_s": 10, "hangup_s": 30}` },
+        )
+        .check(
+          z.describe("seconds of quiet before the agent checks in, and before it says goodbye and hangs up; 0 = off"),
+        ),
     ),
   ),
   voicemail: blankAsMissing(
-    z.optional(z.enum(VOICEMAIL_POLICIES, { error: `'voicemail' must be one of: ${VOICEMAIL_POLICIES.join(", ")}` })),
+    z.optional(
+      z
+        .enum(VOICEMAIL_POLICIES, { error: `'voicemail' must be one of: ${VOICEMAIL_POLICIES.join(", ")}` })
+        .check(z.describe("when an answering machine picks up: hang up, leave a message after the beep, or go on")),
+    ),
   ),
   voicemail_message: blankAsMissing(
     z.optional(
@@ -43,6 +51,7 @@ export const callOptionsFields = () => ({
             MAX_VOICEMAIL_MESSAGE_CHARS,
             `'voicemail_message' must be at most ${MAX_VOICEMAIL_MESSAGE_CHARS} characters`,
           ),
+          z.describe("the message leave_message speaks word for word; without it the agent makes one from the prompt"),
         ),
     ),
   ),
@@ -50,12 +59,29 @@ export const callOptionsFields = () => ({
     z.optional(
       z
         .string({ error: "'transfer_to' must be a string" })
-        .check(z.trim(), z.regex(E164, "Invalid 'transfer_to' phone number: use E.164 format, such as +15551234567")),
+        .check(
+          z.trim(),
+          z.regex(E164, "Invalid 'transfer_to' phone number: use E.164 format, such as +15551234567"),
+          z.describe("an E.164 number the agent may hand the call to when the other side asks for a person"),
+        ),
     ),
   ),
-  consult: z._default(z.boolean({ error: "'consult' must be true or false" }), false),
-  record: blankAsMissing(z.optional(z.boolean({ error: "'record' must be true or false" }))),
-  retry: blankAsMissing(z.optional(retrySchema())),
+  consult: z._default(
+    z
+      .boolean({ error: "'consult' must be true or false" })
+      .check(z.describe("true: the agent may ask the owner's assistant mid-call what only the owner knows")),
+    false,
+  ),
+  record: blankAsMissing(
+    z.optional(z.boolean({ error: "'record' must be true or false" }).check(z.describe("true: record the call"))),
+  ),
+  retry: blankAsMissing(
+    z.optional(
+      retrySchema().check(
+        z.describe("dial again an attempt that ends busy, unanswered or failed, under the same call"),
+      ),
+    ),
+  ),
   caller_identity: blankAsMissing(
     z.optional(
       z
@@ -64,11 +90,24 @@ export const callOptionsFields = () => ({
           z.trim(),
           z.minLength(1, "'caller_identity' must not be empty"),
           z.maxLength(MAX_IDENTITY_CHARS, `'caller_identity' must be at most ${MAX_IDENTITY_CHARS} characters`),
+          z.describe("who the agent is on this call: what it says when asked who is calling, and to a call screener"),
         ),
     ),
   ),
-  screening: blankAsMissing(z.optional(gatekeeperSchema("screening", "wait_s", 5, 600))),
-  hold: blankAsMissing(z.optional(gatekeeperSchema("hold", "max_s", 10, 14_400))),
+  screening: blankAsMissing(
+    z.optional(
+      gatekeeperSchema("screening", "wait_s", 5, 600).check(
+        z.describe("how long the agent waits, silent, for the person after answering a call screener; false: off"),
+      ),
+    ),
+  ),
+  hold: blankAsMissing(
+    z.optional(
+      gatekeeperSchema("hold", "max_s", 10, 14_400).check(
+        z.describe("the longest hold the agent waits through, silent; false: holds are not looked for"),
+      ),
+    ),
+  ),
 });
 
 /** `{<key>: seconds}` to wait through a gatekeeper, or false to not look for it at all. */
@@ -132,22 +171,24 @@ function retrySchema() {
   );
 }
 
-export interface CallOptions {
-  silence: { reprompt_s: number; hangup_s: number };
-  voicemail: (typeof VOICEMAIL_POLICIES)[number];
-  voicemail_message: string | null;
-  transfer_to: string | null;
-  consult: boolean;
-  retry: { max_attempts: number; delay_s: number; on: RetryOn[] };
-  /** Whether the call is recorded; absent in calls stored before recordings existed (not recorded). */
-  record?: boolean;
-  /** Who the agent says it is; absent in calls stored before it existed. */
-  caller_identity?: string | null;
-  /** How long a screener may keep the agent waiting, or false: screeners are not looked for. */
-  screening?: { wait_s: number } | false;
-  /** The longest hold, or false: holds are not looked for. */
-  hold?: { max_s: number } | false;
-}
+/** The call's policies as resolved when it was created and stored with it: what GET /api/calls/{id} shows as `options`. */
+export const CallOptionsSchema = z.lazy(() =>
+  z.object({
+    silence: z.object({ reprompt_s: z.number(), hangup_s: z.number() }),
+    voicemail: z.enum(VOICEMAIL_POLICIES),
+    voicemail_message: z.nullable(z.string()),
+    transfer_to: z.nullable(z.string()),
+    consult: z.boolean(),
+    retry: z.object({ max_attempts: z.int(), delay_s: z.number(), on: z.array(z.enum(RETRY_ON)) }),
+    // Absent in calls stored before recordings existed (not recorded).
+    record: z.optional(z.boolean().check(z.describe("whether the call is recorded"))),
+    // The gatekeepers' settings; absent in calls stored before they existed (none looked for).
+    caller_identity: z.optional(z.nullable(z.string().check(z.describe("who the agent says it is")))),
+    screening: z.optional(z.union([z.literal(false), z.object({ wait_s: z.number() })])),
+    hold: z.optional(z.union([z.literal(false), z.object({ max_s: z.number() })])),
+  }),
+);
+export type CallOptions = z.output<typeof CallOptionsSchema>;
 
 /** The call's policies: the request's where it set them, config.yaml's elsewhere. */
 export function resolveOptions(config: Config, req: Partial<CallOptionsRequest> = {}): CallOptions {

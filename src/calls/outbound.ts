@@ -4,6 +4,7 @@
 // Placing outbound calls: where Twilio's webhooks go, whether there is room, and the create at Twilio.
 import { v4 as uuidv4 } from "uuid";
 import type { AppContext } from "../app.ts";
+import { z } from "../config/zod.ts";
 import { callbackRefusal } from "../events/receiver-host.ts";
 import type { Logger } from "../log.ts";
 import type { NewCall } from "../store/store.ts";
@@ -18,11 +19,13 @@ import { callOptions, resolveOptions } from "./options.ts";
 import { adoptOrphans } from "./reports.ts";
 import { type CallRequest, MISSING_WEBHOOK } from "./request.ts";
 
-export interface CreatedCall {
-  call_id: string;
-  to: string;
-  webhook_url: string;
-}
+/** What placing a call answers, after `success`: the original API's response. */
+export const createdCallShape = () => ({
+  call_id: z.string().check(z.describe("the call's UUID: GET /api/calls/{id} and the events name it")),
+  to: z.string(),
+  webhook_url: z.string().check(z.describe("the public base URL Twilio's webhooks for this call go to")),
+});
+export type CreatedCall = z.output<z.ZodMiniObject<ReturnType<typeof createdCallShape>>>;
 
 function resolveWebhookBase(ctx: AppContext, requested?: string): string {
   const base = requested ?? ctx.config.server.public_url;

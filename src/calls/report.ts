@@ -3,9 +3,10 @@
 // recorded one with report_outcome during the call.
 import type { AppContext } from "../app.ts";
 import type { AgentOutcome } from "../bridge/tools.ts";
-import { type MenuOption, menuOptions } from "../gatekeepers/phrases.ts";
+import { z } from "../config/zod.ts";
+import { menuOptions } from "../gatekeepers/phrases.ts";
 import { dropOptionalNulls } from "../model/json-schema.ts";
-import type { Outcome, ReportDraft } from "../model/report.ts";
+import { OUTCOMES, type Outcome, type ReportDraft } from "../model/report.ts";
 import type { AttemptRow, CallRow, TurnRow } from "../store/store.ts";
 import type { CallOptions } from "./options.ts";
 import { iso } from "./time.ts";
@@ -17,27 +18,37 @@ const GATEKEEPERS: Record<string, { outcome: Outcome; summary: string }> = {
   ivr_stuck: { outcome: "failed", summary: "A phone menu repeated itself without getting anywhere." },
 };
 
-export type ReportSource = "model" | "agent_tool" | "fallback";
+export const REPORT_SOURCES = ["model", "agent_tool", "fallback"] as const;
+export type ReportSource = (typeof REPORT_SOURCES)[number];
 
-export interface CallReport extends ReportDraft {
-  source: ReportSource;
-  generated_at: string;
-  /** Twilio's answering machine detection result, when it ran. */
-  answered_by?: string;
-  /** How many times the call was dialled, when it was tried more than once. */
-  attempts?: number;
-  /**
-   * What the agent asked the owner's assistant mid-call, and the answer the other party heard ("(no answer: …)"
-   * when none came, null when the call ended before it did).
-   */
-  consults?: { question: string; answer: string | null; asked_at: string }[];
-  /** A call screener answered the call. */
-  screened?: true;
-  /** Seconds on hold, all holds added up, when the call was put on hold. */
-  hold_s?: number;
-  /** What a phone menu that went round in circles offered (end_reason ivr_stuck), from its last reading. */
-  menu_options?: MenuOption[];
-}
+/** The call report as the API, the events and the MCP tools show it. */
+export const CallReportSchema = z.lazy(() =>
+  z.object({
+    outcome: z.enum(OUTCOMES),
+    summary: z.string().check(z.describe("one to three sentences")),
+    facts: z.record(z.string(), z.unknown()).check(z.describe("matching the request's report_schema when it gave one")),
+    next_steps: z.array(z.string()),
+    source: z.enum(REPORT_SOURCES),
+    generated_at: z.iso.datetime(),
+    answered_by: z.optional(z.string().check(z.describe("Twilio's answering machine detection result, when it ran"))),
+    attempts: z.optional(z.int().check(z.describe("how many times the call was dialled, when more than once"))),
+    /**
+     * What the agent asked the owner's assistant mid-call, and the answer the other party heard ("(no answer: …)"
+     * when none came, null when the call ended before it did).
+     */
+    consults: z.optional(
+      z.array(z.object({ question: z.string(), answer: z.nullable(z.string()), asked_at: z.iso.datetime() })),
+    ),
+    screened: z.optional(z.literal(true).check(z.describe("a call screener answered the call"))),
+    hold_s: z.optional(z.number().check(z.describe("seconds on hold, all holds added up, when the call was held"))),
+    menu_options: z.optional(
+      z
+        .array(z.object({ key: z.string(), label: z.string() }))
+        .check(z.describe("what a phone menu that went round in circles offered (end_reason ivr_stuck)")),
+    ),
+  }),
+);
+export type CallReport = z.output<typeof CallReportSchema>;
 
 export const stamp = (draft: ReportDraft, source: ReportSource, at: number): CallReport => ({
   ...draft,
@@ -126,7 +137,7 @@ export function withCallFacts(report: CallReport, call: CallRow, turns: TurnRow[
 }
 
 /** The options of the last menu reading that offered any. */
-function lastMenu(turns: TurnRow[]): MenuOption[] {
+function lastMenu(turns: TurnRow[]): NonNullable<CallReport["menu_options"]> {
   for (const turn of turns.toReversed()) {
     if (turn.role !== "caller") continue;
     const options = menuOptions(turn.text);

@@ -50,6 +50,7 @@ export const CallRequest = z.lazy(() =>
             E164,
             "Invalid 'to' phone number: use E.164 format, '+' followed by 7 to 15 digits (e.g. +15551234567)",
           ),
+          z.describe("the number to call, E.164: '+' then 7 to 15 digits, e.g. +15551234567"),
         ),
     ),
     webhook_url: blankAsMissing(
@@ -59,29 +60,43 @@ export const CallRequest = z.lazy(() =>
             protocol: /^https?$/,
             error: "'webhook_url' must be an http(s) URL such as https://example.ngrok.app",
           })
-          .check(z.refine(isPlainBase, PLAIN_BASE)),
+          .check(
+            z.refine(isPlainBase, PLAIN_BASE),
+            z.describe(
+              "public base URL Twilio reaches this server at (a path prefix is fine); default: the server's public URL",
+            ),
+          ),
       ),
     ),
     prompt: blankAsMissing(
       z.optional(
         z
           .string({ error: "'prompt' must be a string" })
-          .check(z.maxLength(MAX_PROMPT_CHARS, `'prompt' must be at most ${MAX_PROMPT_CHARS} characters`)),
+          .check(
+            z.maxLength(MAX_PROMPT_CHARS, `'prompt' must be at most ${MAX_PROMPT_CHARS} characters`),
+            z.describe("the voice agent's instructions: the whole call brief; default: the server's default prompt"),
+          ),
       ),
     ),
     metadata: z._default(
-      z
-        .custom<Record<string, unknown>>(isJsonObject, { error: "'metadata' must be a JSON object" })
-        .check(
-          z.refine(
-            (m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES,
-            `'metadata' must be at most ${MAX_METADATA_BYTES} bytes as JSON`,
-          ),
+      z.custom<Record<string, unknown>>(isJsonObject, { error: "'metadata' must be a JSON object" }).check(
+        z.refine(
+          (m) => Buffer.byteLength(JSON.stringify(m)) <= MAX_METADATA_BYTES,
+          `'metadata' must be at most ${MAX_METADATA_BYTES} bytes as JSON`,
         ),
+        // z.custom has no JSON Schema of its own: the API's description says what it takes.
+        z.meta({ type: "object", description: "any JSON object (at most 16 KB), stored with the call as sent" }),
+      ),
       {},
     ),
     // The fields below extend the original API; leaving them out keeps its behaviour.
-    report_schema: blankAsMissing(z.optional(z.unknown().check(checkReportSchema()))),
+    report_schema: blankAsMissing(
+      z.optional(
+        z
+          .unknown()
+          .check(checkReportSchema(), z.describe("a JSON Schema of an object: the report's facts will match it")),
+      ),
+    ),
     callback_url: blankAsMissing(
       z.optional(
         z
@@ -95,10 +110,16 @@ export const CallRequest = z.lazy(() =>
               const url = URL.parse(u);
               return url === null || (url.username === "" && url.password === "");
             }, "'callback_url' must not contain credentials; the events are signed instead (see webhook-signature)"),
+            z.describe("an http(s) URL on a public address that receives this call's signed events"),
           ),
       ),
     ),
-    notify: z._default(z.boolean({ error: "'notify' must be true or false" }), true),
+    notify: z._default(
+      z
+        .boolean({ error: "'notify' must be true or false" })
+        .check(z.describe("false: do not post this call's result to the owner's OpenClaw assistant")),
+      true,
+    ),
     ...callOptionsFields(),
   }),
 );

@@ -7,7 +7,7 @@ import { eventsSecret } from "../app.ts";
 import type { Env } from "../config/env.ts";
 import { ConfigError, loadConfig } from "../config/load.ts";
 import type { Config } from "../config/schema.ts";
-import { writeLine } from "../log.ts";
+import { createLogger, writeLine } from "../log.ts";
 import { DEMO_SCENARIOS, demoScenario } from "../sim/scenarios.ts";
 import { openStorage } from "../store/open.ts";
 import * as client from "./client.ts";
@@ -35,6 +35,8 @@ export const OPTIONS = {
   speed: { type: "string" },
   scenario: { type: "string" },
   status: { type: "string" },
+  url: { type: "string" },
+  token: { type: "string" },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
@@ -66,6 +68,7 @@ Commands:
   end ID             end a call
   status             health of a running server
   events             list event deliveries (--status failed); events retry ID; events secret (signing key)
+  mcp                the MCP tools over stdio, forwarded to a running server (for Claude Desktop and others)
 
 Options everywhere:
   -h, --help         this help, or a command's: agenticai call --help
@@ -83,6 +86,8 @@ function readConfig(configPath: string | undefined, env: Env): Config {
   }
 }
 
+const defaultServerUrl = (env: Env) => env.AGENTICAI_SERVER_URL || `http://127.0.0.1:${env.PORT || 8080}`;
+
 /**
  * Runs a client command after refusing extra positionals; the server's refusals become exit 1 with its
  * message, while argument mistakes found in `request` stay usage errors (exit 2).
@@ -94,7 +99,7 @@ async function viaApi(
 ): Promise<void> {
   const { values, env } = inv;
   const opts: client.ClientOptions = {
-    serverUrl: values["server-url"] || env.AGENTICAI_SERVER_URL || `http://127.0.0.1:${env.PORT || 8080}`,
+    serverUrl: values["server-url"] || defaultServerUrl(env),
     token: env.AGENTICAI_API_TOKEN || undefined,
     json: values.json ?? false,
     out: writeLine,
@@ -147,6 +152,16 @@ async function events(inv: Invocation): Promise<void> {
     );
   if (sub !== undefined) inv.usageError(`unknown events command '${sub}'`);
   return viaApi(inv, 0, (opts) => client.listEvents(opts, inv.values.status));
+}
+
+/** `mcp`: stdout carries MCP alone, so the log goes to stderr; the SDK is loaded only by this command. */
+async function mcp(inv: Invocation): Promise<void> {
+  if (inv.positionals.length) inv.usageError(`unexpected argument '${inv.positionals[0]}'`);
+  const url = inv.values.url || inv.env.AGENTICAI_URL || defaultServerUrl(inv.env);
+  if (!/^https?:$/.test(URL.parse(url)?.protocol ?? "")) inv.usageError(`--url must be an http(s) URL, got '${url}'`);
+  const { serveStdio } = await import("../mcp/stdio.ts");
+  const log = createLogger((line) => process.stderr.write(`${line}\n`));
+  await serveStdio({ url, token: inv.values.token || inv.env.AGENTICAI_API_TOKEN || undefined, log });
 }
 
 export const COMMANDS: readonly Command[] = [
@@ -236,6 +251,17 @@ prints the secret deliveries are signed with (Standard Webhooks): events.secret 
 AGENTICAI_EVENTS_SECRET if set, else the one kept in the database in <data_dir>, made there
 now if the server has not made it yet.`,
     run: events,
+  },
+  {
+    name: "mcp",
+    usage: `Usage: agenticai mcp [--url URL] [--token TOKEN]
+
+Serves the MCP tools (place_call, get_call, list_calls, end_call, wait_for_call) over stdio, for MCP
+clients that start a command (Claude Desktop, Claude Code). Each tool call is forwarded to a running
+server's /mcp: --url is that server's origin (default $AGENTICAI_URL, else $AGENTICAI_SERVER_URL or
+http://127.0.0.1:$PORT|8080), --token its API token (default $AGENTICAI_API_TOKEN). Only MCP is
+written to stdout; the log goes to stderr.`,
+    run: mcp,
   },
 ];
 

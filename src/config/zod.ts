@@ -8,3 +8,18 @@ import en from "zod/v4/locales/en.js";
 z.config(en());
 
 export { z };
+
+/**
+ * How the server's schemas become JSON Schema (GET /openapi.json, the MCP tools): `io` picks what a request may
+ * send or what an answer holds. A check that JSON Schema cannot say (a refinement) leaves its field unconstrained
+ * rather than failing, and an ISO time keeps its `date-time` format without zod's long pattern for it.
+ */
+export function jsonSchemaParams(io: "input" | "output") {
+  return {
+    io,
+    unrepresentable: "any",
+    override: ({ jsonSchema }) => {
+      if (jsonSchema.format === "date-time") delete jsonSchema.pattern;
+    },
+  } satisfies z.core.ToJSONSchemaParams;
+}

@@ -28,6 +28,10 @@ const PROXY_HEADERS = [
   "via",
 ];
 
+export const WRONG_TOKEN = "Unauthorized: send the header 'Authorization: Bearer <AGENTICAI_API_TOKEN>'";
+export const REMOTE_WITHOUT_TOKEN =
+  "Unauthorized: the API answers only local clients until AGENTICAI_API_TOKEN is set; set it and send 'Authorization: Bearer <token>'";
+
 /**
  * Without a token only loopback clients are served. A reverse proxy or tunnel on the same host makes every
  * client look local, so a request that carries any proxy's header is treated as remote.
@@ -38,10 +42,7 @@ export function authorize(
   address: string | undefined,
   headers: Headers,
 ): string | null {
-  if (token)
-    return tokenMatches(token, authHeader)
-      ? null
-      : "Unauthorized: send the header 'Authorization: Bearer <AGENTICAI_API_TOKEN>'";
+  if (token) return tokenMatches(token, authHeader) ? null : WRONG_TOKEN;
   if (isLoopback(address) && !PROXY_HEADERS.some((h) => headers.has(h))) return null;
-  return "Unauthorized: the API answers only local clients until AGENTICAI_API_TOKEN is set; set it and send 'Authorization: Bearer <token>'";
+  return REMOTE_WITHOUT_TOKEN;
 }

@@ -1,13 +1,42 @@
 // The outbox over the API: what was not delivered, and a way to send it again.
 import type { AppContext } from "../app.ts";
 import { iso } from "../calls/time.ts";
+import { z } from "../config/zod.ts";
 import type { OutboxRow, OutboxStatus } from "../store/store.ts";
 import { HttpError, json, wholeNumber } from "./respond.ts";
 
-const STATUSES: readonly OutboxStatus[] = ["pending", "delivered", "failed"];
-const MAX_LISTED = 500;
+export const OUTBOX_STATUSES = ["pending", "delivered", "failed"] as const satisfies readonly OutboxStatus[];
+export const DEFAULT_LISTED = 100;
+export const MAX_LISTED = 500;
 
-function eventView(row: OutboxRow) {
+const maybeTime = () => z.nullable(z.iso.datetime());
+
+// The answers' shapes, each the schema its type comes from: GET /openapi.json is generated from them.
+export const OutboxEventSchema = z.lazy(() =>
+  z.object({
+    id: z.int(),
+    event_id: z.string().check(z.describe("the webhook-id: the same for every receiver and every retry")),
+    type: z.string(),
+    call_id: z.nullable(z.string()),
+    receiver: z.enum(["events", "callback", "openclaw"]),
+    url: z.string(),
+    status: z.enum(OUTBOX_STATUSES),
+    attempts: z.int(),
+    last_status: z.nullable(z.int()),
+    last_error: z.nullable(z.string()),
+    queued_at: z.iso.datetime(),
+    next_attempt_at: maybeTime(),
+    delivered_at: maybeTime(),
+    payload: z
+      .unknown()
+      .check(z.describe("the body delivered: an event (see webhooks), or OpenClaw's /hooks/agent body")),
+  }),
+);
+type OutboxEvent = z.output<typeof OutboxEventSchema>;
+export const EventPageSchema = z.lazy(() => z.object({ events: z.array(OutboxEventSchema), count: z.int() }));
+export const RetriedSchema = z.lazy(() => z.object({ success: z.literal(true), event: OutboxEventSchema }));
+
+function eventView(row: OutboxRow): OutboxEvent {
   return {
     id: row.id,
     event_id: row.event_id,
@@ -30,13 +59,14 @@ function eventView(row: OutboxRow) {
 export async function listEvents(ctx: AppContext, req: Request): Promise<Response> {
   const params = new URL(req.url).searchParams;
   const status = params.get("status");
-  if (status !== null && !STATUSES.includes(status as OutboxStatus)) {
-    throw new HttpError(400, `'status' must be one of ${STATUSES.join(", ")}`);
+  if (status !== null && !(OUTBOX_STATUSES as readonly string[]).includes(status)) {
+    throw new HttpError(400, `'status' must be one of ${OUTBOX_STATUSES.join(", ")}`);
   }
-  const limit = wholeNumber(params.get("limit") ?? "100", 1, MAX_LISTED);
+  const limit = wholeNumber(params.get("limit") ?? String(DEFAULT_LISTED), 1, MAX_LISTED);
   if (limit === null) throw new HttpError(400, `'limit' must be a whole number from 1 to ${MAX_LISTED}`);
   const events = (await ctx.store.listOutbox(status as OutboxStatus | null, limit)).map(eventView);
-  return json({ events, count: events.length });
+  const page: z.output<typeof EventPageSchema> = { events, count: events.length };
+  return json(page);
 }
 
 /**
@@ -49,5 +79,6 @@ export async function retryEvent(ctx: AppContext, id: string): Promise<Response>
   if (!row) throw new HttpError(404, "Event not found");
   if (row.status === "delivered") throw new HttpError(409, "Event already delivered");
   ctx.signals.eventsQueued();
-  return json({ success: true, event: eventView(row) });
+  const retried: z.output<typeof RetriedSchema> = { success: true, event: eventView(row) };
+  return json(retried);
 }

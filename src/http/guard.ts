@@ -13,11 +13,11 @@ const CONTROL_PATH = /^\/(?:api|mcp)(?:\/|$)/;
 /** application/json; the one parameter it may carry is charset=utf-8, which JSON is anyway (RFC 8259). */
 const JSON_TYPE = /^application\/json[ \t]*(?:;[ \t]*charset[ \t]*=[ \t]*(?:utf-8|"utf-8")[ \t]*)?$/i;
 
-const BAD_HOST = "Bad request: the Host header is not a valid host";
-const NOT_JSON = "Unsupported media type: send the body as JSON with 'Content-Type: application/json'";
-const FOREIGN_ORIGIN =
+export const BAD_HOST = "Bad request: the Host header is not a valid host";
+export const NOT_JSON = "Unsupported media type: send the body as JSON with 'Content-Type: application/json'";
+export const FOREIGN_ORIGIN =
   "Forbidden: this request comes from a page on another origin; list that origin in server.allowed_origins (AGENTICAI_ALLOWED_ORIGINS) to allow it";
-const MISDIRECTED =
+export const MISDIRECTED =
   "Misdirected request: without AGENTICAI_API_TOKEN the API answers only requests addressed to localhost, a loopback address or the host of server.public_url";
 
 /** A request without Content-Length (or with 0) and without Transfer-Encoding has no body to act on. */

@@ -7,8 +7,8 @@ import { HttpError, wholeNumber } from "./respond.ts";
 export const DEFAULT_PAGE = 50;
 export const MAX_PAGE = 200;
 
-const LIMIT_ERROR = `'limit' must be a whole number from 1 to ${MAX_PAGE}`;
-const CURSOR_ERROR = "Invalid 'cursor': pass the next_cursor of the previous page as it is";
+export const LIMIT_ERROR = `'limit' must be a whole number from 1 to ${MAX_PAGE}`;
+export const CURSOR_ERROR = "Invalid 'cursor': pass the next_cursor of the previous page as it is";
 
 /** Plain decimal digits only (wholeNumber): `1e1`, `0x10`, `+5` or `5.0` are refused rather than read as numbers. */
 export function pageLimit(raw: string | null): number {

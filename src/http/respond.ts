@@ -1,10 +1,16 @@
+import { z } from "../config/zod.ts";
+
+/** Every error's body, whatever the status code: the original API's shape. */
+export const ErrorSchema = z.lazy(() => z.object({ success: z.literal(false), error: z.string() }));
+
 export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
   return Response.json(body, { status, headers });
 }
 
 /** Every error keeps the original API's body shape, `{success:false, error}`, whatever the status code. */
 export function failure(status: number, error: string, headers?: Record<string, string>): Response {
-  return json({ success: false, error }, status, headers);
+  const body: z.output<typeof ErrorSchema> = { success: false, error };
+  return json(body, status, headers);
 }
 
 export function xml(body: string): Response {
@@ -21,6 +27,13 @@ export class HttpError extends Error {
   }
 }
 
+/** SQLite could not write: a state of the machine, not a bug, and one a client may retry later. */
+const STORAGE_CODES = new Set(["SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN"]);
+export const storageUnavailable = (e: unknown) =>
+  typeof (e as { code?: unknown })?.code === "string" &&
+  STORAGE_CODES.has((e as { code: string }).code.split("_").slice(0, 2).join("_"));
+export const STORAGE_UNAVAILABLE = "Storage unavailable: the database cannot be written (disk full or read-only)";
+
 export function rateLimited(waitS: number): HttpError {
   return new HttpError(429, `Rate limit exceeded: retry in ${waitS} s`, { "Retry-After": String(waitS) });
 }
@@ -35,7 +48,7 @@ export function wholeNumber(text: string, min: number, max: number): number | nu
   return n >= min && n <= max ? n : null;
 }
 
-const tooLarge = (limit: number) => new HttpError(413, `Request body too large: the limit is ${limit} bytes`);
+export const tooLarge = (limit: number) => new HttpError(413, `Request body too large: the limit is ${limit} bytes`);
 
 /**
  * Reads a body up to `limit` bytes. Content-Length is checked first so a large upload is refused unread;

@@ -11,11 +11,13 @@ import { consoleRoutes } from "./console.ts";
 import { countedRoutes, UNMATCHED_ROUTE } from "./counted.ts";
 import { listEvents, retryEvent } from "./events.ts";
 import { guardRoutes } from "./guard.ts";
+import { createMcpEndpoint } from "./mcp.ts";
 import { type MediaSocketData, mediaSocketHandler, upgradeMedia } from "./media.ts";
 import { getMetrics } from "./metrics.ts";
+import { openApiEndpoint } from "./openapi.ts";
 import { showRecording } from "./recording.ts";
 import { createSignatureRejections, type RejectSignature } from "./rejections.ts";
-import { failure, HttpError, rateLimited } from "./respond.ts";
+import { failure, HttpError, rateLimited, STORAGE_UNAVAILABLE, storageUnavailable } from "./respond.ts";
 import type { Handler, RouteTable } from "./routes.ts";
 import { createLiveStreams } from "./stream.ts";
 import { postAmd, postDialStatus, postStatus, postVoice } from "./twilio.ts";
@@ -32,12 +34,6 @@ const STATUS_FOR: Record<FailureKind, number> = {
 
 const clientAddress = (req: Request, server: Server<MediaSocketData>) => server.requestIP(req)?.address ?? "unknown";
 
-/** SQLite could not write: a state of the machine, not a bug, and one a client may retry later. */
-const STORAGE_CODES = new Set(["SQLITE_FULL", "SQLITE_READONLY", "SQLITE_IOERR", "SQLITE_CANTOPEN"]);
-const storageUnavailable = (e: unknown) =>
-  typeof (e as { code?: unknown })?.code === "string" &&
-  STORAGE_CODES.has((e as { code: string }).code.split("_").slice(0, 2).join("_"));
-
 function errorMapper(ctx: AppContext) {
   return (handler: Handler): Handler =>
     async (req, server) => {
@@ -47,8 +43,7 @@ function errorMapper(ctx: AppContext) {
         if (e instanceof HttpError) return failure(e.status, e.message, e.headers);
         if (e instanceof CallError) return failure(STATUS_FOR[e.kind], e.message);
         ctx.log.error("request failed", { path: new URL(req.url).pathname, error: e });
-        if (storageUnavailable(e))
-          return failure(503, "Storage unavailable: the database cannot be written (disk full or read-only)");
+        if (storageUnavailable(e)) return failure(503, STORAGE_UNAVAILABLE);
         return failure(500, "Internal server error");
       }
     };
@@ -58,6 +53,7 @@ function routeTable(ctx: AppContext): RouteTable {
   const errors = errorMapper(ctx);
   const apiLimiter = createRateLimiter(ctx.config.limits.api_requests_per_minute);
   const liveStream = createLiveStreams(ctx);
+  const mcp = createMcpEndpoint(ctx);
   const rejections = createSignatureRejections(ctx.log, () => ctx.now());
   const rejectFrom =
     (req: Request, server: Server<MediaSocketData>): RejectSignature =>
@@ -79,8 +75,9 @@ function routeTable(ctx: AppContext): RouteTable {
     return { address, take: () => ctx.callBudget.take(address), refund: () => ctx.callBudget.refund(address) };
   };
 
-  return {
+  const routes: RouteTable = {
     "/health": { GET: () => health(ctx) },
+    "/openapi.json": { GET: errors(() => describeApi()) },
     "/metrics": { GET: errors((req, server) => getMetrics(ctx, req, clientAddress(req, server), apiLimiter)) },
     "/api/call": { POST: api((req, server) => postCall(ctx, req, callBudget(req, server))) },
     "/api/calls": { GET: api((req) => listCalls(ctx, req)) },
@@ -90,6 +87,7 @@ function routeTable(ctx: AppContext): RouteTable {
     "/api/calls/:id/recording": { GET: api((req) => showRecording(ctx, req.params.id!, req)) },
     "/api/events": { GET: api((req) => listEvents(ctx, req)) },
     "/api/stream": { GET: api(liveStream) },
+    "/mcp": { POST: api((req, server) => mcp(req, server, callBudget(req, server))) },
     ...Object.fromEntries(Object.entries(consoleRoutes).map(([path, serve]) => [path, { GET: errors(serve) }])),
     "/api/events/:id/retry": { POST: api((req) => retryEvent(ctx, req.params.id!)) },
     [TWILIO_PATHS.media]: (req, server) => upgradeMedia(ctx, req, server, rejectFrom(req, server)),
@@ -98,7 +96,15 @@ function routeTable(ctx: AppContext): RouteTable {
     [TWILIO_PATHS.amd]: { POST: errors((req, server) => postAmd(ctx, req, rejectFrom(req, server))) },
     [TWILIO_PATHS.dialStatus]: { POST: errors((req, server) => postDialStatus(ctx, req, rejectFrom(req, server))) },
   };
+  // Described from this table, so a route added here without its description fails (its test, and the request).
+  const describeApi = openApiEndpoint(() => routedMethods(routes));
+  return routes;
 }
+
+const routedMethods = (routes: RouteTable): [string, string][] =>
+  Object.entries(routes).flatMap(([path, methods]) =>
+    typeof methods === "function" ? [] : Object.keys(methods).map((method): [string, string] => [method, path]),
+  );
 
 const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
 

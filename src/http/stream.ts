@@ -4,6 +4,7 @@ import type { Server } from "bun";
 import type { AppContext } from "../app.ts";
 import { getCall } from "../calls/errors.ts";
 import { callDetail, callListing } from "../calls/view.ts";
+import { createSlots } from "../runtime/slots.ts";
 import type { MediaSocketData } from "./media.ts";
 import { DEFAULT_PAGE, encodeCursor } from "./paging.ts";
 import { HttpError } from "./respond.ts";
@@ -64,31 +65,21 @@ async function firstFrames(ctx: AppContext, followed: string | null): Promise<st
  * At most MAX_STREAMS are open at once, and MAX_STREAMS_PER_CLIENT from one client address.
  */
 export function createLiveStreams(ctx: AppContext) {
-  let open = 0;
-  const byClient = new Map<string, number>();
-  const release = (address: string) => {
-    open--;
-    const left = (byClient.get(address) ?? 1) - 1;
-    if (left > 0) byClient.set(address, left);
-    else byClient.delete(address);
-  };
+  const slots = createSlots(MAX_STREAMS, MAX_STREAMS_PER_CLIENT);
   return async (req: Request, server: Server<MediaSocketData>): Promise<Response> => {
     const followed = new URL(req.url).searchParams.get("call");
     if (followed) await getCall(ctx, followed);
-    const address = server.requestIP(req)?.address ?? "unknown";
-    const mine = byClient.get(address) ?? 0;
-    if (mine >= MAX_STREAMS_PER_CLIENT)
+    // Taken before the reads below, so requests reading at once cannot all take the last place.
+    const release = slots.take(server.requestIP(req)?.address ?? "unknown");
+    if (release === "per_key")
       throw new HttpError(
         429,
         `Too many live streams from this address: at most ${MAX_STREAMS_PER_CLIENT} may be open`,
       );
-    if (open >= MAX_STREAMS) throw new HttpError(429, `Too many live streams: at most ${MAX_STREAMS} may be open`);
-    // Taken before the reads below, so requests reading at once cannot all take the last place.
-    open++;
-    byClient.set(address, mine + 1);
+    if (release === "total") throw new HttpError(429, `Too many live streams: at most ${MAX_STREAMS} may be open`);
     // Read before the stream exists, so a failing database is this request's error, not a broken stream.
     const first = await firstFrames(ctx, followed).catch((e: unknown) => {
-      release(address);
+      release();
       throw e;
     });
     // The stream is idle between changes for longer than Bun's default idle timeout; the heartbeat keeps proxies awake.
@@ -99,10 +90,7 @@ export function createLiveStreams(ctx: AppContext) {
       // Tells nginx not to buffer the stream.
       "X-Accel-Buffering": "no",
     };
-    return new Response(
-      streamBody(ctx, req, followed, first, () => release(address)),
-      { headers },
-    );
+    return new Response(streamBody(ctx, req, followed, first, release), { headers });
   };
 }
 

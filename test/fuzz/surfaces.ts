@@ -24,6 +24,7 @@ import {
   type Surface,
   statusClass,
 } from "./harness.ts";
+import { mcp } from "./mcp.ts";
 
 export { type FuzzEnv, percentile, type Surface, startFuzzEnv, type Tally } from "./harness.ts";
 
@@ -634,4 +635,4 @@ const patterns: Surface = {
     }),
 };
 
-export const SURFACES: Surface[] = [api, webhooks, media, model, config, contentTypes, patterns, callbackHosts];
+export const SURFACES: Surface[] = [api, webhooks, media, model, config, contentTypes, patterns, callbackHosts, mcp];
