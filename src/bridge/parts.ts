@@ -57,7 +57,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   // from the store as each session is set up, and repeated in every instructions of that session.
   let said: TurnRow[] | undefined;
   const instructions = (resumed: boolean) =>
-    callInstructions(config.agent.preamble, call.prompt, resumed || call.opening ? said : undefined);
+    callInstructions(config.agent.preamble, call.prompt, resumed || call.opening ? said : undefined, call.language);
   const sessionInstructions = async (resumed: boolean) => {
     if (resumed || call.opening) {
       said = await deps.store.transcript(call.id).catch((error: unknown) => {
@@ -205,7 +205,12 @@ function createLink(deps: BridgeDeps, p: LinkParts): ModelLink {
     config,
     log,
     sessionUpdate: async (resumed) =>
-      sessionUpdate(sessionConfig(config, await p.instructions(resumed), deps.tools.definitions(deps.call.tools))),
+      sessionUpdate(
+        sessionConfig(config, await p.instructions(resumed), deps.tools.definitions(deps.call.tools), {
+          voice: deps.call.voice,
+          language: deps.call.language,
+        }),
+      ),
     onText: p.onText,
     onReconnect: () => {
       p.metrics.model_reconnects++;

@@ -38,6 +38,8 @@ export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string):
       tools: callTools({ transfer: options.transfer_to !== null, consult: consult !== null }),
       silence: { repromptMs: options.silence.reprompt_s * 1000, hangupMs: options.silence.hangup_s * 1000 },
       opening,
+      voice: options.voice,
+      language: options.language,
     },
     recordOutcome: (outcome) => recordAgentOutcome(ctx, call, outcome),
     recorder: options.record ? recorderFor(ctx, call.id) : null,

@@ -1,6 +1,10 @@
 import type { AttemptRow, CallRow, EventRow, TurnRow } from "../store/store.ts";
+import type { CallOptions } from "./options.ts";
 import type { CallReport } from "./report.ts";
+import { scheduledForText } from "./schedule.ts";
 import { iso } from "./time.ts";
+
+const optionsOf = (c: CallRow): CallOptions | null => (c.options ? (JSON.parse(c.options) as CallOptions) : null);
 
 /** The API's shape of a call: the original API's list fields first, then everything the store knows. */
 export function callSummary(c: CallRow) {
@@ -15,6 +19,8 @@ export function callSummary(c: CallRow) {
     created_at: iso(c.created_at),
     answered_at: iso(c.answered_at),
     metadata: JSON.parse(c.metadata) as Record<string, unknown>,
+    // When a call placed for later is (or was) due to be dialled, in its window's zone; null if at once.
+    scheduled_for: c.scheduled_for === null ? null : scheduledForText(c.scheduled_for, optionsOf(c)),
   };
 }
 
@@ -83,7 +89,7 @@ export function callDetail(c: CallRow, { events, turns, attempts }: CallExtras) 
     callback_url: c.callback_url,
     notify: c.notify === 1,
     report_schema: c.report_schema ? (JSON.parse(c.report_schema) as unknown) : null,
-    options: c.options ? (JSON.parse(c.options) as unknown) : null,
+    options: optionsOf(c),
     answered_by: c.answered_by,
     transferred_to: c.transferred_to,
     transfer_status: c.transfer_status,

@@ -5,7 +5,7 @@ import { createOutboundCall } from "../calls/outbound.ts";
 import { CallRequest, firstIssue } from "../calls/request.ts";
 import { callDetail, callSummary, finalReport, reportText, transcriptText } from "../calls/view.ts";
 import { VERSION } from "../version.ts";
-import { decodeCursor, encodeCursor, pageLimit } from "./paging.ts";
+import { decodeCursor, encodeCursor, pageLimit, pageStatus } from "./paging.ts";
 import { HttpError, json, nestsDeeperThan, rateLimited, readBody } from "./respond.ts";
 
 export const MAX_API_BODY = 64 * 1024;
@@ -48,6 +48,8 @@ export async function postCall(ctx: AppContext, req: Request, budget: CallBudget
   if (wait > 0) throw rateLimited(wait);
   try {
     const created = await createOutboundCall(ctx, parsed.data, budget.address);
+    // A call for later dials nothing now: it draws from its client's budget when it is dialled.
+    if (created.scheduled_for !== undefined) budget.refund();
     return json({ success: true, ...created });
   } catch (e) {
     if (e instanceof CallError && NOTHING_DIALED.has(e.kind)) budget.refund();
@@ -55,11 +57,12 @@ export async function postCall(ctx: AppContext, req: Request, budget: CallBudget
   }
 }
 
-/** One page of the active calls, oldest first; `next_cursor` is null on the last page. */
+/** One page of the active calls (in `status` when given), oldest first; `next_cursor` is null on the last page. */
 export async function listCalls(ctx: AppContext, req: Request): Promise<Response> {
   const query = new URL(req.url).searchParams;
   const limit = pageLimit(query.get("limit"));
-  const rows = await ctx.store.listActivePage(decodeCursor(query.get("cursor")), limit + 1);
+  const status = pageStatus(query.get("status"));
+  const rows = await ctx.store.listActivePage(decodeCursor(query.get("cursor")), limit + 1, status);
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   const next_cursor = rows.length > limit && last ? encodeCursor(last) : null;

@@ -17,11 +17,52 @@ export function realtimeUrl(baseUrl: string, model: string): string {
   return `${baseUrl.replace(/\/+$/, "").replace(/^http/, "ws")}/realtime?model=${encodeURIComponent(model)}`;
 }
 
+/**
+ * The voices the Realtime model speaks in (audio.output.voice), as OpenAI lists them; a request's `voice` must be
+ * one. Another provider's codec keeps its own list beside it.
+ */
+export const REALTIME_VOICES = [
+  "alloy",
+  "ash",
+  "ballad",
+  "cedar",
+  "coral",
+  "echo",
+  "marin",
+  "sage",
+  "shimmer",
+  "verse",
+] as const;
+
+/** Why the model would refuse this voice, or null when it speaks in it. */
+export function voiceProblem(voice: string): string | null {
+  return (REALTIME_VOICES as readonly string[]).includes(voice)
+    ? null
+    : `must be one of the model's voices: ${REALTIME_VOICES.join(", ")}`;
+}
+
+/** How one call sounds: its voice, and its language (BCP 47) when it has one. */
+export interface CallSpeech {
+  voice: string;
+  language: string | null;
+}
+
+/**
+ * The transcription model takes ISO 639-1 codes: the primary subtag of a tag such as es-MX, when it is one (a
+ * three-letter language is left to the model to recognise).
+ */
+export const transcriptionLanguage = (tag: string | null): string | undefined => {
+  const primary = tag?.split("-")[0]?.toLowerCase();
+  return primary && /^[a-z]{2}$/.test(primary) ? primary : undefined;
+};
+
 export function sessionConfig(
   config: Config,
   instructions: string,
   tools: RealtimeFunctionTool[],
+  speech: CallSpeech = { voice: config.openai.voice, language: null },
 ): RealtimeSessionCreateRequest {
+  const language = transcriptionLanguage(speech.language);
   const format =
     config.audio.format === "pcm" ? ({ type: "audio/pcm", rate: 24000 } as const) : ({ type: "audio/pcmu" } as const);
   return {
@@ -32,10 +73,10 @@ export function sessionConfig(
     audio: {
       input: {
         format,
-        transcription: { model: config.openai.transcription_model },
+        transcription: { model: config.openai.transcription_model, ...(language && { language }) },
         turn_detection: turnDetection(config),
       },
-      output: { format, voice: config.openai.voice },
+      output: { format, voice: speech.voice },
     },
     tools,
     tool_choice: "auto",

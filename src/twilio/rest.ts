@@ -13,6 +13,8 @@ export interface TwilioCredentials {
 
 export interface CreateCallParams {
   to: string;
+  /** One of the account's numbers; the configured phone number when left out. */
+  from?: string;
   voiceUrl: string;
   statusUrl: string;
   timeoutS: number;
@@ -91,7 +93,7 @@ export function createTwilioRest(creds: TwilioCredentials): TwilioRest {
         toRemote(
           await c.calls.create({
             to: p.to,
-            from: creds.phoneNumber,
+            from: p.from ?? creds.phoneNumber,
             url: p.voiceUrl,
             method: "POST",
             statusCallback: p.statusUrl,
