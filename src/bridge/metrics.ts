@@ -21,6 +21,8 @@ export interface CallMetrics {
     input_audio_tokens: number;
     output_audio_tokens: number;
     cached_tokens: number;
+    /** Of cached_tokens, those that were audio (priced apart from cached text). */
+    cached_audio_tokens: number;
   };
 }
 
@@ -44,6 +46,7 @@ export function createMetrics(): CallMetrics {
       input_audio_tokens: 0,
       output_audio_tokens: 0,
       cached_tokens: 0,
+      cached_audio_tokens: 0,
     },
   };
 }
@@ -56,4 +59,5 @@ export function addUsage(m: CallMetrics, usage: ResponseDoneEvent["response"]["u
   m.usage.input_audio_tokens += usage.input_token_details?.audio_tokens ?? 0;
   m.usage.output_audio_tokens += usage.output_token_details?.audio_tokens ?? 0;
   m.usage.cached_tokens += usage.input_token_details?.cached_tokens ?? 0;
+  m.usage.cached_audio_tokens += usage.input_token_details?.cached_tokens_details?.audio_tokens ?? 0;
 }

@@ -1,3 +1,4 @@
+import type { CallCost } from "../cost/pricing.ts";
 import type { AttemptRow, CallRow, EventRow, TurnRow } from "../store/store.ts";
 import type { CallOptions } from "./options.ts";
 import type { CallReport } from "./report.ts";
@@ -35,6 +36,7 @@ export function callListing(c: CallRow, lastTurn: TurnRow | undefined) {
     duration_s: c.duration_s,
     end_reason: c.end_reason,
     outcome: finalReport(c)?.outcome ?? null,
+    cost: costOf(c),
     speaker: c.ended_at === null && lastTurn ? lastTurn.role : null,
     last_said_at: lastTurn ? iso(lastTurn.started_at) : null,
   };
@@ -96,7 +98,18 @@ export function callDetail(c: CallRow, { events, turns, attempts }: CallExtras) 
     attempts: attemptsView(c, attempts),
     next_attempt_at: iso(c.next_attempt_at),
     report: finalReport(c),
+    cost: costOf(c),
   };
+}
+
+/** What the call cost, once its report is made: `estimated` until Twilio's own price is in. */
+export function costOf(c: CallRow): CallCost | null {
+  return c.cost ? (JSON.parse(c.cost) as CallCost) : null;
+}
+
+/** `$0.0421 (estimated)`: four decimals, as a person reads a call's cost. */
+export function costText(cost: CallCost): string {
+  return `$${cost.total.toFixed(4)} (telephony $${cost.telephony.toFixed(4)}, model $${cost.model.toFixed(4)}${cost.estimated ? ", estimated" : ""})`;
 }
 
 /** The report once it is final: one the agent recorded during the call is a draft until the call ends. */
@@ -104,12 +117,13 @@ export function finalReport(c: CallRow): CallReport | null {
   return c.report && c.report_due === 0 ? (JSON.parse(c.report) as CallReport) : null;
 }
 
-/** The report as a person reads it, after the transcript. */
-export function reportText(report: CallReport | null): string {
+/** The report as a person reads it, after the transcript, with what the call cost. */
+export function reportText(report: CallReport | null, cost: CallCost | null = null): string {
   if (!report) return "";
   const lines = [`Report (${report.source}): ${report.outcome}`, `  ${report.summary}`];
   for (const [key, value] of Object.entries(report.facts)) lines.push(`  ${key}: ${JSON.stringify(value)}`);
   for (const step of report.next_steps) lines.push(`  next: ${step}`);
+  if (cost) lines.push(`  cost: ${costText(cost)}`);
   return `${lines.join("\n")}\n`;
 }
 

@@ -3,7 +3,7 @@ import { CallError, type FailureKind, getCall } from "../calls/errors.ts";
 import { endCall } from "../calls/hangup.ts";
 import { createOutboundCall } from "../calls/outbound.ts";
 import { CallRequest, firstIssue } from "../calls/request.ts";
-import { callDetail, callSummary, finalReport, reportText, transcriptText } from "../calls/view.ts";
+import { callDetail, callSummary, costOf, finalReport, reportText, transcriptText } from "../calls/view.ts";
 import { VERSION } from "../version.ts";
 import { decodeCursor, encodeCursor, pageLimit, pageStatus } from "./paging.ts";
 import { HttpError, json, nestsDeeperThan, rateLimited, readBody } from "./respond.ts";
@@ -82,7 +82,7 @@ export async function showCall(ctx: AppContext, id: string): Promise<Response> {
 
 export async function showTranscript(ctx: AppContext, id: string): Promise<Response> {
   const call = await getCall(ctx, id);
-  const report = reportText(finalReport(call));
+  const report = reportText(finalReport(call), costOf(call));
   const text = transcriptText(await ctx.store.transcript(call.id)) + (report ? `\n${report}` : "");
   return new Response(text, {
     headers: { "Content-Type": "text/plain; charset=utf-8" },

@@ -200,6 +200,9 @@ const isUsage = (u: unknown) =>
       isObject(v) &&
       counts(v, ["input_tokens", "output_tokens", "total_tokens"]) &&
       counts(v.input_token_details, ["audio_tokens", "cached_tokens"]) &&
+      counts(isObject(v.input_token_details) ? v.input_token_details.cached_tokens_details : undefined, [
+        "audio_tokens",
+      ]) &&
       counts(v.output_token_details, ["audio_tokens"]),
   );
 const isResponse = (r: unknown) => isObject(r) && optional(r.id, isString) && isUsage(r.usage);

@@ -174,12 +174,12 @@ function talkSeconds(m: CallMeta, speed = 1): number {
 }
 
 /**
- * Twilio's price for a call: each started minute of talk at the rate, negative (a charge), as a decimal string
- * with `price_unit` USD; a call never answered costs nothing.
+ * Twilio's price for a call: each started minute of talk at the rate (one at least), negative (a charge), as a
+ * decimal string with `price_unit` USD; a call never answered costs nothing.
  */
 function priceFor(m: CallMeta, speed: number, perMinute: number): string {
-  const minutes = Math.ceil(talkSeconds(m, speed) / 60);
-  return minutes === 0 ? "0.00000" : (-minutes * perMinute).toFixed(5);
+  if (!m.answered) return "0.00000";
+  return (-Math.max(1, Math.ceil(talkSeconds(m, speed) / 60)) * perMinute).toFixed(5);
 }
 
 /** The StatusCallbackEvent that reports a status; Twilio sends only the events that were asked for. */
