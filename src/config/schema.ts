@@ -180,8 +180,7 @@ export const ConfigSchema = z.strictObject({
         // A calling window for every call that has none of its own (a request may opt out with null); unset, calls
         // are dialled whenever they are asked for.
         call_window: z.optional(callWindowSchema(() => "")),
-        // true: a window without a timezone is refused, instead of being read in the server's own zone. Left
-        // out (false), it is not; optional rather than defaulted, so the section's defaults read as before.
+        // true: a window without a timezone is refused, instead of being read in the server's own zone; unset: false.
         timezone_required: z.optional(z.boolean()),
       })
       .check(
