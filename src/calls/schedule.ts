@@ -75,7 +75,6 @@ export async function scheduleCall(ctx: AppContext, call: NewCall, due: number):
     return inserted;
   });
   if (!row) throw new CallError("limit", tooManyWaiting(ctx.config.calls.max_waiting));
-  ctx.signals.retryScheduled();
   ctx.log.info("call scheduled", { call_id: row.id, scheduled_for: iso(due) });
   return row;
 }
