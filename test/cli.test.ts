@@ -515,6 +515,84 @@ describe("client commands, pages", () => {
   }, 30_000);
 });
 
+describe("calls placed for later, and as whom, from the command line", () => {
+  test("call --not-before schedules the call; calls --scheduled lists it with its time; show says when", async () => {
+    app = await startTestApp();
+    const later = new Date(Date.now() + 3_600_000).toISOString();
+    const out = ok(await run(["call", "--to", TO, "--webhook-url", app.url, "--not-before", later]));
+    const m = /^Scheduled a call to (\S+) for (\S+): call_id (\S+) \(webhooks at \S+\)\n$/.exec(out);
+    expect(m).not.toBeNull();
+    const [, to, when, id] = m!;
+    expect([to, when]).toEqual([TO, later]);
+    await place();
+
+    const listed = ok(await run(["calls", "--scheduled"]));
+    const lines = listed.trimEnd().split("\n");
+    expect(lines[0]).toMatch(/^CALL ID\s+NUMBER\s+FROM\s+SCHEDULED FOR$/);
+    expect(lines).toHaveLength(2);
+    expect(lines[1]).toContain(id!);
+    expect(lines[1]).toContain(later);
+    const json = JSON.parse(ok(await run(["calls", "--scheduled", "--json"])));
+    expect(json).toMatchObject({ count: 1, calls: [{ call_id: id, status: "scheduled", scheduled_for: later }] });
+    expect(ok(await run(["show", id!]))).toContain(`scheduled for: ${later}\n`);
+    ok(await run(["end", id!]));
+    expect(ok(await run(["calls", "--scheduled"]))).toBe("No scheduled calls.\n");
+  });
+
+  test("--from, --voice, --language and --window with --timezone and --days reach the request", async () => {
+    app = await startTestApp();
+    const id = await place([
+      "--from",
+      app.twilio.phoneNumber,
+      "--voice",
+      "cedar",
+      "--language",
+      "de-DE",
+      "--window",
+      "00:00-23:59",
+      "--timezone",
+      "Europe/Berlin",
+      "--days",
+      "mon,tue,wed,thu,fri,sat,sun",
+    ]);
+    const call = (await app.api(`/api/calls/${id}`)).body;
+    expect(call.options).toMatchObject({
+      voice: "cedar",
+      language: "de-DE",
+      call_window: {
+        start: "00:00",
+        end: "23:59",
+        timezone: "Europe/Berlin",
+        days: ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+      },
+    });
+    const refused = await run(["call", "--to", TO, "--webhook-url", app.url, "--voice", "robot"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toStartWith("agenticai: 'voice' must be one of the model's voices:");
+  });
+
+  test("--no-window dials without calls.call_window", async () => {
+    app = await startTestApp({ config: { calls: { call_window: { start: "09:00", end: "09:01", timezone: "UTC" } } } });
+    const id = await place(["--no-window"]);
+    expect((await app.api(`/api/calls/${id}`)).body.options.call_window).toBeNull();
+    expect(app.twilio.requests).toHaveLength(1);
+  });
+
+  test("a --window that is not START-END, or --timezone without --window: usage error, nothing sent", async () => {
+    app = await startTestApp();
+    for (const [args, error] of [
+      [["--window", "9-5pm-x"], "--window must be START-END, such as 09:00-17:00"],
+      [["--timezone", "UTC"], "--timezone and --days go with --window"],
+      [["--window", "09:00-17:00", "--no-window"], "--window and --no-window exclude each other"],
+    ] as const) {
+      const r = await run(["call", "--to", TO, "--webhook-url", app.url, ...args]);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(error);
+    }
+    expect(app.twilio.requests).toHaveLength(0);
+  });
+});
+
 describe("mcp", () => {
   test("--help shows its usage on stdout; the command list names it", async () => {
     const help = await cli(["mcp", "--help"]);

@@ -595,3 +595,73 @@ describe("calls.transfer_to at start-up (child process)", () => {
     expect(logged?.reason).toStartWith("calls.transfer_to +1********00 is not allowed: +1600 is a VoIP prefix");
   });
 });
+
+describe("numbers, windows, languages and prices (issue 24's keys)", () => {
+  test("TWILIO_PHONE_NUMBERS lists the numbers calls may be placed from; twilio.numbers holds each one's defaults", () => {
+    const c = load(
+      "twilio:\n  numbers:\n    '+15550001111': {voice: ash, language: es-MX, prompt: Hola., caller_identity: Ana}\n",
+      { TWILIO_PHONE_NUMBERS: "+15550002222, +15550003333" },
+    );
+    expect(c.twilio.phone_numbers).toEqual(["+15550002222", "+15550003333"]);
+    expect(c.twilio.numbers).toEqual({
+      "+15550001111": { voice: "ash", language: "es-MX", prompt: "Hola.", caller_identity: "Ana" },
+    });
+  });
+
+  test("a number key that is no E.164 number, a bad language or a window that never opens names the key", () => {
+    expect(configError(() => load("twilio:\n  numbers:\n    '555': {voice: ash}\n"))).toContain("twilio.numbers");
+    expect(configError(() => load("agent:\n  language: e\n"))).toContain(
+      "agent.language: must be a BCP 47 language tag such as es, es-MX or de-DE",
+    );
+    expect(configError(() => load("calls:\n  call_window: {start: '09:00', end: '09:00'}\n"))).toContain(
+      "calls.call_window: never opens",
+    );
+    expect(
+      configError(() => load("calls:\n  call_window: {start: '09:00', end: '17:00', timezone: Nowhere}\n")),
+    ).toContain("calls.call_window.timezone: is not a time zone this server knows");
+  });
+
+  test("with calls.timezone_required, the default window must name its zone", () => {
+    const yaml = "calls:\n  timezone_required: true\n  call_window: {start: '09:00', end: '17:00'}\n";
+    expect(configError(() => load(yaml))).toContain(
+      "calls.call_window.timezone: must be set while calls.timezone_required is true",
+    );
+    expect(load(`${yaml.replace("'17:00'", "'17:00', timezone: UTC")}`).calls.call_window?.timezone).toBe("UTC");
+  });
+
+  test("pricing defaults: $0.014 a minute and the list prices read on 2026-12-06", () => {
+    const c = load("");
+    expect(c.pricing.telephony_per_min).toBe(0.014);
+    expect(c.pricing.models["gpt-realtime"]).toEqual({
+      input: 4,
+      cached_input: 0.4,
+      output: 16,
+      audio_input: 32,
+      cached_audio_input: 0.4,
+      audio_output: 64,
+    });
+    expect(c.pricing.models["gpt-5-mini"]).toEqual({ input: 0.25, cached_input: 0.025, output: 2 });
+  });
+
+  test("the shipped config.yaml loads to the built-in defaults of these keys", () => {
+    const shipped = loadConfig({ path: join(import.meta.dir, "..", "config.yaml"), env: {} });
+    const defaults = load("");
+    expect(shipped.pricing).toEqual(defaults.pricing);
+    expect(shipped.calls.call_window).toBeUndefined();
+    expect(shipped.agent.language).toBeUndefined();
+  });
+
+  test("a voice the model does not speak stops the server at start, naming the key (child process)", async () => {
+    const path = yamlFile("twilio:\n  numbers:\n    '+15550001111': {voice: robot}\n");
+    const r = await cli(["server", "--config", path], { AGENTICAI_DATA_DIR: tempDir() });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(
+      "agenticai: config: twilio.numbers.+15550001111.voice: must be one of the model's voices:",
+    );
+    const main = await cli(["server", "--config", yamlFile("openai:\n  voice: marine\n")], {
+      AGENTICAI_DATA_DIR: tempDir(),
+    });
+    expect(main.code).toBe(2);
+    expect(main.stderr).toContain("config: openai.voice: must be one of the model's voices: alloy, ash,");
+  });
+});

@@ -126,6 +126,39 @@ test("the form shows the API's own error, and a recorded call gets a player once
   await page.close();
 }, 40_000);
 
+test("a call placed for later through the form shows when it will be dialled; ended calls show their cost", async () => {
+  const page = await browser.newPage();
+  await page.goto(`${open.url}/console#/new`);
+  await page.fill("input[name=to]", "+15550100001");
+  await page.click("summary:has-text('When and as whom')");
+  // Tomorrow at 09:30 in the browser's zone (UTC in the test's chromium): an instant the API gets with its offset.
+  const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+  await page.fill("input[name=not_before]", `${tomorrow}T09:30`);
+  await page.selectOption("select[name=voice]", "cedar");
+  await page.fill("input[name=language]", "es");
+  await page.click("#call-form button[type=submit]");
+  await page.waitForURL(/#\/calls\/[0-9a-f-]+$/);
+  const id = decodeURIComponent(new URL(page.url()).hash.slice("#/calls/".length));
+  await page.waitForSelector("#call-facts .badge.status-scheduled", { timeout: 10_000 });
+  const api = (await (await fetch(`${open.url}/api/calls/${id}`)).json()) as { scheduled_for: string };
+  const local = await page.evaluate(
+    (iso) => new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }),
+    api.scheduled_for,
+  );
+  await page.locator("#call-facts dd", { hasText: local }).waitFor();
+  await page.locator("#call-facts dd", { hasText: "cedar" }).waitFor();
+
+  await page.click("text=← All calls");
+  const row = page.locator(`#active li[data-call="${id}"]`);
+  await row.locator(".badge.status-scheduled").waitFor();
+  expect(await row.locator(".scheduled-for").textContent()).toBe(local);
+  // Ending it cancels it; the calls that ran before show what they cost among the recent ones.
+  await fetch(`${open.url}/api/calls/${id}/end`, { method: "POST" });
+  await page.locator("#recent li .cost").first().waitFor({ timeout: 15_000 });
+  expect(await page.locator("#recent li .cost").first().textContent()).toMatch(/^\$\d+\.\d{4}( est\.)?$/);
+  await page.close();
+}, 30_000);
+
 test("the End button ends an active call", async () => {
   const page = await browser.newPage();
   const id = await placeCall(page, open, "+15550100006");

@@ -144,6 +144,8 @@ describe("restart after a crash", () => {
       ["in-progress", "status_callback"],
       ["completed", "status_callback"],
     ]);
+    // Twilio was asked once, as the report was made, for the call's price; what the restart asks comes after.
+    const asked = f.requests.length;
 
     await crash(first);
     const second = await startServer(s, first.port, twilioEnv(f));
@@ -153,7 +155,7 @@ describe("restart after a crash", () => {
     expect(after).toEqual(before);
     expect(await activeIds(second)).toEqual([]);
     // Nothing to reconcile: Twilio is not asked about ended calls.
-    expect(f.requests.filter((r) => r.path.endsWith(`/Calls/${sid}.json`))).toHaveLength(0);
+    expect(f.requests.slice(asked).filter((r) => r.path.endsWith(`/Calls/${sid}.json`))).toHaveLength(0);
   });
 
   test("a call in progress at the crash that Twilio now reports completed is reconciled to completed", async () => {
@@ -387,5 +389,32 @@ describe("restart after a crash", () => {
     expect(call.attempts.map((a: { status: string }) => a.status)).toEqual(["busy", "busy"]);
     expect(call.attempts.map((a: { call_sid: string }) => a.call_sid)).toEqual([sid, retrySid]);
     expect(call).toMatchObject({ status: "busy", end_reason: "busy" });
+  });
+
+  test("a call scheduled before a crash is dialled by the run after it, when it is due", async () => {
+    const f = await fake();
+    const s = setup();
+    const port = await closedPort();
+    const first = await startServer(s, port, twilioEnv(f));
+    const due = Date.now() + 4_000;
+    const res = await api(first, "/api/call", {
+      to: TO,
+      webhook_url: first.url,
+      not_before: new Date(due).toISOString(),
+    });
+    expect(res.body.scheduled_for).toBe(new Date(due).toISOString());
+    await crash(first);
+    expect(f.calls.size).toBe(0);
+
+    const second = await startServer(s, port, twilioEnv(f));
+    const call = await waitForCall(second, res.body.call_id, (c) => c.call_sid !== null, 10_000);
+    expect(Date.now()).toBeGreaterThanOrEqual(due);
+    expect(f.calls.size).toBe(1);
+    expect([...f.calls.values()][0]!.to).toBe(TO);
+    expect(call).toMatchObject({ status: "queued", scheduled_for: new Date(due).toISOString() });
+    expect(historyOf(call)).toEqual([
+      ["scheduled", "api"],
+      ["queued", "api"],
+    ]);
   });
 });

@@ -17,9 +17,26 @@ const SPEAKERS: Record<string, string> = {
   consult_answer: "Their answer",
 };
 
-/** The session's instructions: house rules first, then the call's prompt, then what was said if this is a resume. */
-export function callInstructions(preamble: string, prompt: string, resumedFrom?: Turn[]): string {
-  const parts = [preamble, prompt].filter(Boolean);
+/**
+ * The call's language, said in the session's instructions and so in every line the server asks for, which repeat
+ * them: the agent speaks it from its first word, whatever language the prompt is written in.
+ */
+export function languageRule(tag: string): string {
+  const name = new Intl.DisplayNames(["en"], { type: "language", fallback: "none" }).of(tag);
+  return `Speak ${name ? `${name} (${tag})` : `the language ${tag}`} from your very first word and in everything you say on this call, whatever language these instructions are written in.`;
+}
+
+/**
+ * The session's instructions: house rules first, then the call's prompt, then its language if it has one, then what
+ * was said if this is a resume.
+ */
+export function callInstructions(
+  preamble: string,
+  prompt: string,
+  resumedFrom?: Turn[],
+  language?: string | null,
+): string {
+  const parts = [preamble, prompt, language ? languageRule(language) : ""].filter(Boolean);
   const said = resumedFrom?.map((t) => `${SPEAKERS[t.role] ?? "Caller"}: ${t.text}`) ?? [];
   if (said.length) {
     parts.push(

@@ -23,6 +23,10 @@ export interface BridgeCall {
   voicemail: { policy: "hangup" | "leave_message" | "continue"; message: string | null };
   /** Said instead of the greeting by an agent coming back to a call (after a transfer nobody took). */
   opening?: string;
+  /** The model's voice for this call. */
+  voice: string;
+  /** The language the agent speaks on this call (BCP 47); null keeps the prompt's. */
+  language: string | null;
 }
 
 export interface BridgeDeps {

@@ -28,6 +28,7 @@ export const CallMetricsSchema = z.lazy(() =>
       input_audio_tokens: count(),
       output_audio_tokens: count(),
       cached_tokens: count(),
+      cached_audio_tokens: count().check(z.describe("of cached_tokens, those that were audio (priced apart)")),
     }),
   }),
 );
@@ -53,6 +54,7 @@ export function createMetrics(): CallMetrics {
       input_audio_tokens: 0,
       output_audio_tokens: 0,
       cached_tokens: 0,
+      cached_audio_tokens: 0,
     },
   };
 }
@@ -65,4 +67,5 @@ export function addUsage(m: CallMetrics, usage: ResponseDoneEvent["response"]["u
   m.usage.input_audio_tokens += usage.input_token_details?.audio_tokens ?? 0;
   m.usage.output_audio_tokens += usage.output_token_details?.audio_tokens ?? 0;
   m.usage.cached_tokens += usage.input_token_details?.cached_tokens ?? 0;
+  m.usage.cached_audio_tokens += usage.input_token_details?.cached_tokens_details?.audio_tokens ?? 0;
 }

@@ -60,7 +60,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   // from the store as each session is set up, and repeated in every instructions of that session.
   let said: TurnRow[] | undefined;
   const instructions = (resumed: boolean) =>
-    callInstructions(config.agent.preamble, call.prompt, resumed || call.opening ? said : undefined);
+    callInstructions(config.agent.preamble, call.prompt, resumed || call.opening ? said : undefined, call.language);
   const sessionInstructions = async (resumed: boolean) => {
     if (resumed || call.opening) {
       said = await deps.store.transcript(call.id).catch((error: unknown) => {
@@ -269,7 +269,13 @@ function createLink(deps: BridgeDeps, p: LinkParts): ModelLink {
     log,
     sessionUpdate: async (resumed) =>
       sessionUpdate(
-        sessionConfig(config, await p.instructions(resumed), deps.tools.definitions(deps.call.tools), p.turns()),
+        sessionConfig(
+          config,
+          await p.instructions(resumed),
+          deps.tools.definitions(deps.call.tools),
+          { voice: deps.call.voice, language: deps.call.language },
+          p.turns(),
+        ),
       ),
     onText: p.onText,
     onReconnect: () => {

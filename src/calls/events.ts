@@ -6,7 +6,7 @@ import { newEventId } from "../events/signing.ts";
 import type { CallRow, NewOutboxRow } from "../store/store.ts";
 import { CallReportSchema } from "./report.ts";
 import { iso } from "./time.ts";
-import { AttemptSchema, CallStatusSchema, EndReasonSchema, TurnRoleSchema } from "./view.ts";
+import { AttemptSchema, CallCostSchema, CallStatusSchema, EndReasonSchema, TurnRoleSchema } from "./view.ts";
 
 const time = () => z.iso.datetime();
 
@@ -34,6 +34,7 @@ export const EVENT_DATA = {
     answered_by: z.nullable(z.string()),
     screened: z.boolean().check(z.describe("a call screener answered the call")),
     hold_s: z.number().check(z.describe("seconds on hold, all holds added up")),
+    cost: z.nullable(CallCostSchema),
     transferred_to: z.nullable(z.string()),
     attempts: z.array(AttemptSchema),
   }),

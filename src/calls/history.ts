@@ -1,13 +1,12 @@
 // A call's status history: every status reported or set, with the verdict it got, applied or not.
 import type { AppContext } from "../app.ts";
-import type { EventRow } from "../store/store.ts";
-import type { CallStatus } from "../twilio/status.ts";
+import type { EventRow, StoredStatus } from "../store/store.ts";
 
 export interface HistoryEvent {
   /** null for an orphan: a status callback whose CallSid no call knows yet. */
   callId: string | null;
   callSid: string | null;
-  status: CallStatus;
+  status: StoredStatus;
   sequence?: number;
   source: EventRow["source"];
   /** `apply` also for a status this server set itself rather than judged. */

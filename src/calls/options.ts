@@ -1,8 +1,11 @@
 // A call's in-call policies: silence, voicemail, transfer, consulting the owner, retries. A request may
 // set each; what it leaves out comes from config.yaml. They are resolved once, when the call is created,
 // and stored with it, so a call keeps the policies it started with across a restart or a config change.
+import type { LineDefaults } from "../config/numbers.ts";
 import { type Config, E164, VOICEMAIL_POLICIES } from "../config/schema.ts";
+import { type CallWindowSpec, serverZone, WEEKDAYS } from "../config/window.ts";
 import { z } from "../config/zod.ts";
+import type { CallWindow } from "../schedule/window.ts";
 import { blankAsMissing } from "./fields.ts";
 
 export const RETRY_ON = ["busy", "no_answer", "failed"] as const;
@@ -186,12 +189,50 @@ export const CallOptionsSchema = z.lazy(() =>
     caller_identity: z.optional(z.nullable(z.string().check(z.describe("who the agent says it is")))),
     screening: z.optional(z.union([z.literal(false), z.object({ wait_s: z.number() })])),
     hold: z.optional(z.union([z.literal(false), z.object({ max_s: z.number() })])),
+    voice: z.string().check(z.describe("the model's voice")),
+    language: z.nullable(z.string().check(z.describe("the language the agent speaks (BCP 47); null: the prompt's"))),
+    call_window: z.nullable(
+      z.object({
+        start: z.string(),
+        end: z.string(),
+        timezone: z.string(),
+        days: z.optional(z.array(z.enum(WEEKDAYS))),
+      }),
+    ),
   }),
 );
 export type CallOptions = z.output<typeof CallOptionsSchema>;
 
-/** The call's policies: the request's where it set them, config.yaml's elsewhere. */
-export function resolveOptions(config: Config, req: Partial<CallOptionsRequest> = {}): CallOptions {
+/** What a request says of the call's voice, language and window; `call_window: null` opts out of the default. */
+export interface CallSettingsRequest {
+  voice?: string;
+  language?: string;
+  call_window?: CallWindowSpec | null;
+}
+
+/** The request's window, else calls.call_window (unless the request said null), its zone settled now. */
+export function chooseWindow(config: Config, requested: CallWindowSpec | null | undefined): CallWindow | null {
+  const spec = requested === undefined ? config.calls.call_window : requested;
+  if (!spec) return null;
+  const zone = spec.timezone ? canonical(spec.timezone) : serverZone();
+  return { ...spec, timezone: zone };
+}
+
+/** The platform's spelling of a zone the schema already accepted. */
+const canonical = (zone: string) => new Intl.DateTimeFormat("en-US", { timeZone: zone }).resolvedOptions().timeZone;
+
+/**
+ * The call's policies: the request's where it set them, else its number's (`line`: twilio.numbers), else
+ * config.yaml's.
+ */
+export function resolveOptions(
+  config: Config,
+  req: Partial<CallOptionsRequest> & CallSettingsRequest = {},
+  line: Pick<LineDefaults, "voice" | "language"> = {
+    voice: config.openai.voice,
+    language: config.agent.language ?? null,
+  },
+): CallOptions {
   const c = config.calls;
   return {
     silence: {
@@ -211,10 +252,23 @@ export function resolveOptions(config: Config, req: Partial<CallOptionsRequest> 
     caller_identity: req.caller_identity ?? config.agent.caller_identity ?? null,
     screening: req.screening === false ? false : { wait_s: req.screening?.wait_s ?? c.screening_wait_s },
     hold: req.hold === false ? false : { max_s: req.hold?.max_s ?? c.hold_max_s },
+    voice: req.voice ?? line.voice,
+    language: req.language ? Intl.getCanonicalLocales(req.language)[0]! : line.language,
+    call_window: chooseWindow(config, req.call_window),
   };
 }
 
-/** A stored call's policies; calls from before they existed get config.yaml's. */
+/**
+ * A stored call's policies; calls from before they existed get config.yaml's, and calls from before a voice,
+ * language and window were kept get the voice they had then, no language and no window.
+ */
 export function callOptions(config: Config, stored: string | null): CallOptions {
-  return stored ? (JSON.parse(stored) as CallOptions) : resolveOptions(config);
+  if (!stored) return resolveOptions(config, { call_window: null }, { voice: config.openai.voice, language: null });
+  const options = JSON.parse(stored) as Partial<CallOptions> & Omit<CallOptions, "voice" | "language" | "call_window">;
+  return {
+    ...options,
+    voice: options.voice ?? config.openai.voice,
+    language: options.language ?? null,
+    call_window: options.call_window ?? null,
+  };
 }

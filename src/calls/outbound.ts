@@ -4,6 +4,7 @@
 // Placing outbound calls: where Twilio's webhooks go, whether there is room, and the create at Twilio.
 import { v4 as uuidv4 } from "uuid";
 import type { AppContext } from "../app.ts";
+import { type LineDefaults, lineDefaults, ownNumbers } from "../config/numbers.ts";
 import { z } from "../config/zod.ts";
 import { callbackRefusal } from "../events/receiver-host.ts";
 import type { Logger } from "../log.ts";
@@ -15,15 +16,19 @@ import { CallError, refuseWhileDraining, requireTwilio } from "./errors.ts";
 import { enqueueEvent } from "./events.ts";
 import { endCall } from "./hangup.ts";
 import { addHistory } from "./history.ts";
-import { callOptions, resolveOptions } from "./options.ts";
+import { type CallOptions, callOptions, resolveOptions } from "./options.ts";
 import { adoptOrphans } from "./reports.ts";
 import { type CallRequest, MISSING_WEBHOOK } from "./request.ts";
+import { firstDue, requireWindowZone, scheduleCall, scheduledForText } from "./schedule.ts";
 
 /** What placing a call answers, after `success`: the original API's response. */
 export const createdCallShape = () => ({
   call_id: z.string().check(z.describe("the call's UUID: GET /api/calls/{id} and the events name it")),
   to: z.string(),
   webhook_url: z.string().check(z.describe("the public base URL Twilio's webhooks for this call go to")),
+  scheduled_for: z.optional(
+    z.iso.datetime().check(z.describe("only for a call placed for later: when it will be dialled")),
+  ),
 });
 export type CreatedCall = z.output<z.ZodMiniObject<ReturnType<typeof createdCallShape>>>;
 
@@ -56,29 +61,8 @@ const tooManyWaiting = (ctx: AppContext) =>
  * A call that may be retried is admitted only while fewer than calls.max_waiting calls wait, counted in the
  * admitting transaction, under the admission lock, like the active calls.
  */
-async function insertQueuedCall(
-  ctx: AppContext,
-  req: CallRequest,
-  webhookUrl: string,
-  clientAddress: string | null,
-): Promise<NewCall> {
+async function insertQueuedCall(ctx: AppContext, req: CallRequest, call: NewCall): Promise<NewCall> {
   const at = ctx.now();
-  const call: NewCall = {
-    id: uuidv4(),
-    direction: "outbound",
-    from_number: ctx.config.twilio.phone_number ?? null,
-    to_number: req.to,
-    status: "queued",
-    prompt: req.prompt ?? ctx.config.agent.default_prompt,
-    metadata: JSON.stringify(req.metadata),
-    webhook_url: webhookUrl,
-    report_schema: req.report_schema === undefined ? null : JSON.stringify(req.report_schema),
-    callback_url: req.callback_url ?? null,
-    notify: req.notify ? 1 : 0,
-    options: JSON.stringify(resolveOptions(ctx.config, req)),
-    owner: ctx.instanceId,
-    client_address: clientAddress,
-  };
   const mayWait = (req.retry?.max_attempts ?? 1) > 1;
   const inserted = await admit(ctx, async () => {
     if (mayWait && (await ctx.store.countWaiting()) >= ctx.config.calls.max_waiting) return WAITING_FULL;
@@ -96,8 +80,36 @@ async function insertQueuedCall(
   return inserted;
 }
 
+/** Where the call goes, as whom and how: the row stored before it is dialled, now or when it is due. */
+interface Placement {
+  webhookUrl: string;
+  clientAddress: string | null;
+  from: string | null;
+  line: LineDefaults;
+  options: CallOptions;
+}
+
+function newOutboundCall(ctx: AppContext, req: CallRequest, p: Placement): NewCall {
+  return {
+    id: uuidv4(),
+    direction: "outbound",
+    from_number: p.from,
+    to_number: req.to,
+    status: "queued",
+    prompt: req.prompt ?? p.line.prompt ?? ctx.config.agent.default_prompt,
+    metadata: JSON.stringify(req.metadata),
+    webhook_url: p.webhookUrl,
+    report_schema: req.report_schema === undefined ? null : JSON.stringify(req.report_schema),
+    callback_url: req.callback_url ?? null,
+    notify: req.notify ? 1 : 0,
+    options: JSON.stringify(p.options),
+    owner: ctx.instanceId,
+    client_address: p.clientAddress,
+  };
+}
+
 /** What dialling needs of a call: it is stored already, as a new row or one waiting for its next attempt. */
-export type Dialable = Pick<NewCall, "id" | "to_number" | "webhook_url" | "options">;
+export type Dialable = Pick<NewCall, "id" | "to_number" | "from_number" | "webhook_url" | "options">;
 
 /** Asks Twilio to dial, then catches up on what happened meanwhile: early callbacks, an early end request. */
 export async function dial(ctx: AppContext, twilio: TwilioRest, call: Dialable, log: Logger): Promise<void> {
@@ -109,6 +121,7 @@ export async function dial(ctx: AppContext, twilio: TwilioRest, call: Dialable, 
   try {
     const remote = await twilio.createCall({
       to: call.to_number,
+      from: call.from_number ?? undefined,
       voiceUrl: url(TWILIO_PATHS.voice),
       statusUrl: url(TWILIO_PATHS.status),
       timeoutS: ctx.config.calls.ring_timeout_s,
@@ -178,6 +191,13 @@ function requireRetryDelay(ctx: AppContext, req: CallRequest): void {
   }
 }
 
+/** Caller ID is one of this server's own numbers (Twilio refuses others): `from`, else twilio.phone_number. */
+function requireOwnNumber(ctx: AppContext, from: string | undefined): string | null {
+  if (from === undefined) return ctx.config.twilio.phone_number ?? null;
+  if (ownNumbers(ctx.config).includes(from)) return from;
+  throw new CallError("invalid", `'from' ${from} is not one of this server's numbers (twilio.phone_numbers)`);
+}
+
 /** A call's own receiver must be on the public internet unless the operator allows private networks. */
 async function requirePublicCallback(ctx: AppContext, req: CallRequest): Promise<void> {
   if (req.callback_url === undefined) return;
@@ -194,10 +214,21 @@ export async function createOutboundCall(
   refuseWhileDraining(ctx);
   const webhookUrl = resolveWebhookBase(ctx, req.webhook_url);
   const twilio = requireTwilio(ctx);
+  const from = requireOwnNumber(ctx, req.from);
   await requireAllowedDestinations(ctx, req);
   requireRetryDelay(ctx, req);
+  requireWindowZone(ctx, req);
   await requirePublicCallback(ctx, req);
-  const call = await insertQueuedCall(ctx, req, webhookUrl, clientAddress);
+  const line = lineDefaults(ctx.config, from);
+  const options = resolveOptions(ctx.config, req, line);
+  const due = firstDue(ctx, req, options.call_window);
+  const placed = newOutboundCall(ctx, req, { webhookUrl, clientAddress, from, line, options });
+  if (due !== null) {
+    const scheduled = await scheduleCall(ctx, placed, due);
+    const scheduled_for = scheduledForText(scheduled.scheduled_for, options)!;
+    return { call_id: scheduled.id, to: req.to, webhook_url: webhookUrl, scheduled_for };
+  }
+  const call = await insertQueuedCall(ctx, req, placed);
   const log = ctx.log.child({ call_id: call.id });
   try {
     await dial(ctx, twilio, call, log);

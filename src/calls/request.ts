@@ -1,6 +1,8 @@
-import { E164 } from "../config/schema.ts";
+import { E164, isLanguageTag } from "../config/schema.ts";
+import { callWindowSchema } from "../config/window.ts";
 import { z } from "../config/zod.ts";
 import { reportSchemaProblem } from "../model/json-schema.ts";
+import { REALTIME_VOICES } from "../model/realtime.ts";
 import { blankAsMissing } from "./fields.ts";
 import { callOptionsFields } from "./options.ts";
 
@@ -121,8 +123,41 @@ export const CallRequest = z.lazy(() =>
       true,
     ),
     ...callOptionsFields(),
+    ...placementFields(),
   }),
 );
+
+const NOT_BEFORE =
+  "'not_before' must be an RFC 3339 time with an offset, such as 2026-12-07T09:00:00-05:00 (or …T14:00:00Z)";
+
+/** When, as whom and how the call is made: its time, its window, its caller ID, its voice and language. */
+function placementFields() {
+  return {
+    // An instant, so the offset is required: a local time alone would be read in whichever zone the server has.
+    not_before: blankAsMissing(z.optional(z.iso.datetime({ offset: true, error: NOT_BEFORE }))),
+    // null opts out of calls.call_window, so it is not blankAsMissing.
+    call_window: z.optional(z.nullable(callWindowSchema((field) => `'call_window${field ? `.${field}` : ""}' `))),
+    from: blankAsMissing(
+      z.optional(
+        z
+          .string({ error: "'from' must be a string" })
+          .check(z.trim(), z.regex(E164, "Invalid 'from' phone number: use E.164 format, such as +15551234567")),
+      ),
+    ),
+    voice: blankAsMissing(
+      z.optional(
+        z.enum(REALTIME_VOICES, { error: `'voice' must be one of the model's voices: ${REALTIME_VOICES.join(", ")}` }),
+      ),
+    ),
+    language: blankAsMissing(
+      z.optional(
+        z
+          .string({ error: "'language' must be a string" })
+          .check(z.refine(isLanguageTag, "'language' must be a BCP 47 language tag such as es, es-MX or de-DE")),
+      ),
+    ),
+  };
+}
 
 function checkReportSchema() {
   return z.check<unknown>((ctx) => {

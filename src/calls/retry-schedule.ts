@@ -7,6 +7,7 @@ import type { CallStatus } from "../twilio/status.ts";
 import { enqueueEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
 import { callOptions, type RetryOn } from "./options.ts";
+import { withinWindow } from "./schedule.ts";
 import type { Report } from "./status.ts";
 import { END_REASON } from "./status.ts";
 import { iso } from "./time.ts";
@@ -62,7 +63,8 @@ export async function scheduleRetry(
     started_at: call.attempt_started_at ?? call.created_at,
     ended_at: at,
   });
-  const retryAt = at + delayMs;
+  // An attempt that would fall outside the call's window moves to its next opening.
+  const retryAt = withinWindow(callOptions(ctx.config, call.options).call_window, at + delayMs);
   const row = await ctx.store.updateCall(
     call.id,
     { status: "queued", call_sid: null, last_sequence: -1, next_attempt_at: retryAt, error: null },
@@ -80,8 +82,9 @@ export async function scheduleRetry(
 }
 
 /**
- * Ends a call waiting for its next attempt: nothing is up at Twilio, so it is over at once. Returns the call
- * as it is: not ended when the retry worker dialled its next attempt first (then it is ended like any other).
+ * Ends a call waiting for its next attempt, or for its time (scheduled, which ends `canceled`): nothing is up at
+ * Twilio, so it is over at once, without asking it. Returns the call as it is: not ended when the retry worker
+ * dialled it first (then it is ended like any other).
  */
 export async function cancelRetry(ctx: AppContext, call: CallRow, reason: EndReason): Promise<CallRow> {
   const at = ctx.now();
@@ -90,10 +93,11 @@ export async function cancelRetry(ctx: AppContext, call: CallRow, reason: EndRea
     const current = (await ctx.store.getCall(call.id))!;
     if (current.next_attempt_at === null || current.ended_at !== null) return current;
     canceled = true;
+    const endReason = current.status === "scheduled" ? "canceled" : reason;
     await addHistory(ctx, { callId: call.id, callSid: null, status: "canceled", source: "api", verdict: "apply", at });
     return ctx.store.updateCall(
       call.id,
-      { status: "canceled", ended_at: at, end_requested_at: at, end_reason: reason, next_attempt_at: null },
+      { status: "canceled", ended_at: at, end_requested_at: at, end_reason: endReason, next_attempt_at: null },
       at,
     );
   });

@@ -44,6 +44,8 @@ export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string):
       gatekeepers: gatekeeperPolicy(options),
       voicemail: { policy: options.voicemail, message: options.voicemail_message },
       opening,
+      voice: options.voice,
+      language: options.language,
     },
     gatekeeper: (event) =>
       void recordGatekeeper(ctx, call.id, event).catch((error: unknown) =>

@@ -35,8 +35,8 @@ export async function transferCall(ctx: AppContext, id: string): Promise<CallRow
   const { transfer_ring_s, transfer_max_duration_s } = ctx.config.calls;
   const twiml = await dial({
     to: target,
-    // Twilio accepts only its own numbers (or verified ones) as caller ID: ours.
-    callerId: ctx.config.twilio.phone_number ?? call.from_number ?? "",
+    // Twilio accepts only its own numbers (or verified ones) as caller ID: the number of ours the call is on.
+    callerId: ourNumber(call) ?? ctx.config.twilio.phone_number ?? "",
     timeoutS: transfer_ring_s,
     timeLimitS: transfer_max_duration_s,
     action: `${twilioUrl(call.webhook_url, TWILIO_PATHS.dialStatus)}?call_id=${call.id}`,
@@ -48,6 +48,9 @@ export async function transferCall(ctx: AppContext, id: string): Promise<CallRow
   log.info("call transferred", { to: target });
   return updated;
 }
+
+/** Our side of the call: what an outbound call was placed from, the number an inbound one called. */
+const ourNumber = (call: CallRow) => (call.direction === "outbound" ? call.from_number : call.to_number);
 
 /** Unlike a hang-up the call stays up, so only the reason and the target are recorded; call inside a transaction. */
 async function requestTransfer(ctx: AppContext, id: string, target: string, at: number): Promise<CallRow> {

@@ -2,11 +2,13 @@
 // API's description (GET /openapi.json) and the MCP tools' output schemas are generated from the same schemas.
 import { type CallMetrics, CallMetricsSchema } from "../bridge/metrics.ts";
 import { z } from "../config/zod.ts";
+import type { CallCost } from "../cost/pricing.ts";
 import { OUTCOMES } from "../model/report.ts";
 import { type AttemptRow, type CallRow, END_REASONS, type EventRow, type TurnRow } from "../store/store.ts";
 import { CALL_STATUSES } from "../twilio/status.ts";
 import { type CallOptions, CallOptionsSchema } from "./options.ts";
 import { type CallReport, CallReportSchema } from "./report.ts";
+import { scheduledForText } from "./schedule.ts";
 import { iso } from "./time.ts";
 
 const time = () => z.iso.datetime();
@@ -14,7 +16,10 @@ const maybeTime = () => z.nullable(z.iso.datetime());
 const described = <T extends z.ZodMiniType>(schema: T, description: string) => schema.check(z.describe(description));
 
 export const CallStatusSchema = z.lazy(() =>
-  described(z.enum(CALL_STATUSES), "Twilio's status words: queued, ringing, in-progress, then how it ended"),
+  described(
+    z.enum([...CALL_STATUSES, "scheduled"]),
+    "Twilio's status words: queued, ringing, in-progress, then how it ended; scheduled for a call placed for later",
+  ),
 );
 export const EndReasonSchema = z.lazy(() => z.nullable(z.enum(END_REASONS)));
 
@@ -30,6 +35,10 @@ const summaryShape = () => ({
   created_at: time(),
   answered_at: maybeTime(),
   metadata: described(z.record(z.string(), z.unknown()), "the request's metadata, exactly as sent"),
+  scheduled_for: described(
+    z.nullable(z.iso.datetime({ offset: true })),
+    "when a call placed for later is (or was) due to be dialled, in its window's zone; null if at once",
+  ),
 });
 export const CallSummarySchema = z.lazy(() => z.object(summaryShape()));
 export type CallSummary = z.output<typeof CallSummarySchema>;
@@ -47,7 +56,31 @@ export function callSummary(c: CallRow): CallSummary {
     created_at: iso(c.created_at),
     answered_at: iso(c.answered_at),
     metadata: JSON.parse(c.metadata) as Record<string, unknown>,
+    scheduled_for: c.scheduled_for === null ? null : scheduledForText(c.scheduled_for, optionsOf(c)),
   };
+}
+
+const optionsOf = (c: CallRow): CallOptions | null => (c.options ? (JSON.parse(c.options) as CallOptions) : null);
+
+/** What a call cost, once its report is made. */
+export const CallCostSchema = z.lazy(() =>
+  z.object({
+    currency: z.literal("USD"),
+    telephony: described(z.number(), "Twilio's own price once it is in, until then the estimate"),
+    model: described(z.number(), "the realtime model's tokens and the report model's"),
+    total: z.number(),
+    estimated: described(z.boolean(), "true while telephony is the estimate (pricing.telephony_per_min)"),
+  }),
+);
+
+/** What the call cost, once its report is made: `estimated` until Twilio's own price is in. */
+export function costOf(c: CallRow): CallCost | null {
+  return c.cost ? (JSON.parse(c.cost) as CallCost) : null;
+}
+
+/** `$0.0421 (estimated)`: four decimals, as a person reads a call's cost. */
+export function costText(cost: CallCost): string {
+  return `$${cost.total.toFixed(4)} (telephony $${cost.telephony.toFixed(4)}, model $${cost.model.toFixed(4)}${cost.estimated ? ", estimated" : ""})`;
 }
 
 export const CallListingSchema = z.lazy(() =>
@@ -59,6 +92,7 @@ export const CallListingSchema = z.lazy(() =>
     outcome: z.nullable(z.enum(OUTCOMES)),
     speaker: described(z.nullable(z.string()), "who spoke last, while the call goes on"),
     last_said_at: maybeTime(),
+    cost: z.nullable(CallCostSchema),
   }),
 );
 export type CallListing = z.output<typeof CallListingSchema>;
@@ -76,6 +110,7 @@ export function callListing(c: CallRow, lastTurn: TurnRow | undefined): CallList
     outcome: finalReport(c)?.outcome ?? null,
     speaker: c.ended_at === null && lastTurn ? lastTurn.role : null,
     last_said_at: lastTurn ? iso(lastTurn.started_at) : null,
+    cost: costOf(c),
   };
 }
 
@@ -158,6 +193,7 @@ export const callDetailShape = () => ({
   attempts: z.array(AttemptSchema),
   next_attempt_at: maybeTime(),
   report: described(z.nullable(CallReportSchema), "null until the call has ended and its report is made"),
+  cost: described(z.nullable(CallCostSchema), "what the call cost, once its report is made"),
 });
 export const CallDetailSchema = z.lazy(() => z.object(callDetailShape()));
 export type CallDetail = z.output<typeof CallDetailSchema>;
@@ -193,7 +229,7 @@ export function callDetail(c: CallRow, { events, turns, attempts }: CallExtras):
     callback_url: c.callback_url,
     notify: c.notify === 1,
     report_schema: c.report_schema ? (JSON.parse(c.report_schema) as unknown) : null,
-    options: c.options ? (JSON.parse(c.options) as CallOptions) : null,
+    options: optionsOf(c),
     answered_by: c.answered_by,
     screened: c.screened === 1,
     hold_s: c.hold_s,
@@ -202,6 +238,7 @@ export function callDetail(c: CallRow, { events, turns, attempts }: CallExtras):
     attempts: attemptsView(c, attempts),
     next_attempt_at: iso(c.next_attempt_at),
     report: finalReport(c),
+    cost: costOf(c),
   };
 }
 
@@ -210,12 +247,13 @@ export function finalReport(c: CallRow): CallReport | null {
   return c.report && c.report_due === 0 ? (JSON.parse(c.report) as CallReport) : null;
 }
 
-/** The report as a person reads it, after the transcript. */
-export function reportText(report: CallReport | null): string {
+/** The report as a person reads it, after the transcript, with what the call cost. */
+export function reportText(report: CallReport | null, cost: CallCost | null = null): string {
   if (!report) return "";
   const lines = [`Report (${report.source}): ${report.outcome}`, `  ${report.summary}`];
   for (const [key, value] of Object.entries(report.facts)) lines.push(`  ${key}: ${JSON.stringify(value)}`);
   for (const step of report.next_steps) lines.push(`  next: ${step}`);
+  if (cost) lines.push(`  cost: ${costText(cost)}`);
   return `${lines.join("\n")}\n`;
 }
 

@@ -3,6 +3,7 @@
 import { v4 as uuidv4 } from "uuid";
 import { MODEL_MISSING_APOLOGY } from "../agent/lines.ts";
 import type { AppContext } from "../app.ts";
+import { lineDefaults } from "../config/numbers.ts";
 import type { CallRow } from "../store/store.ts";
 import { isCallStatus } from "../twilio/status.ts";
 import { streamToken } from "../twilio/stream-token.ts";
@@ -49,6 +50,8 @@ function closedTo(ctx: AppContext, p: VoiceWebhook): boolean {
 /** Stores the new inbound call if there is room (calls.max_concurrent), counted and inserted in one transaction. */
 function admitInboundCall(ctx: AppContext, p: VoiceWebhook, base: string, at: number): Promise<CallRow | null> {
   const status = isCallStatus(p.CallStatus) ? p.CallStatus : "ringing";
+  // The number called picks the call's voice, language and prompt (twilio.numbers); a window is for dialling out.
+  const line = lineDefaults(ctx.config, p.To);
   return admit(ctx, async () => {
     const row = await ctx.store.insertCall(
       {
@@ -58,10 +61,10 @@ function admitInboundCall(ctx: AppContext, p: VoiceWebhook, base: string, at: nu
         from_number: p.From || null,
         to_number: p.To,
         status,
-        prompt: ctx.config.agent.inbound_prompt,
+        prompt: line.prompt ?? ctx.config.agent.inbound_prompt,
         metadata: "{}",
         webhook_url: trimSlash(base),
-        options: JSON.stringify(resolveOptions(ctx.config)),
+        options: JSON.stringify(resolveOptions(ctx.config, { call_window: null }, line)),
         owner: ctx.instanceId,
       },
       at,

@@ -41,12 +41,13 @@ async function request(
 const show = (opts: ClientOptions, data: unknown, human: () => string) =>
   opts.out(opts.json ? JSON.stringify(data, null, 2) : human());
 
-export async function placeCall(
-  opts: ClientOptions,
-  body: { to: string; prompt?: string; webhook_url?: string; metadata?: unknown },
-) {
+export async function placeCall(opts: ClientOptions, body: { to: string } & Record<string, unknown>) {
   const data = await request(opts, "POST", "/api/call", body);
-  show(opts, data, () => `Calling ${data.to}: call_id ${data.call_id} (webhooks at ${data.webhook_url})`);
+  show(opts, data, () =>
+    data.scheduled_for
+      ? `Scheduled a call to ${data.to} for ${data.scheduled_for}: call_id ${data.call_id} (webhooks at ${data.webhook_url})`
+      : `Calling ${data.to}: call_id ${data.call_id} (webhooks at ${data.webhook_url})`,
+  );
 }
 
 type Summary = {
@@ -56,37 +57,41 @@ type Summary = {
   status: string;
   direction: string;
   created_at: string;
+  scheduled_for: string | null;
 };
 
 /**
  * Every active call: GET /api/calls page by page, following next_cursor to the last (calls.max_concurrent and
  * calls.max_waiting bound how many there can be).
  */
-async function allActiveCalls(opts: ClientOptions): Promise<Summary[]> {
+async function allActiveCalls(opts: ClientOptions, scheduled: boolean): Promise<Summary[]> {
   const calls: Summary[] = [];
   let cursor: string | null = null;
+  const only = scheduled ? "&status=scheduled" : "";
   do {
     const after: string = cursor ? `&cursor=${encodeURIComponent(cursor)}` : "";
-    const page = await request(opts, "GET", `/api/calls?limit=200${after}`);
+    const page = await request(opts, "GET", `/api/calls?limit=200${only}${after}`);
     calls.push(...(page.calls as Summary[]));
     cursor = typeof page.next_cursor === "string" ? page.next_cursor : null;
   } while (cursor);
   return calls;
 }
 
-/** Prints every active call, with `count` the number of them all (the API's count is one page's). */
-export async function listCalls(opts: ClientOptions) {
-  const calls = await allActiveCalls(opts);
+/**
+ * Prints every active call (`scheduled`: those placed for later, with when each is due), with `count` the number of
+ * them all (the API's count is one page's).
+ */
+export async function listCalls(opts: ClientOptions, scheduled = false) {
+  const calls = await allActiveCalls(opts, scheduled);
   const data = { calls, count: calls.length };
   show(opts, data, () => {
-    if (!calls.length) return "No active calls.";
-    const rows = calls.map((c) => [
-      c.call_id,
-      c.direction,
-      c.direction === "inbound" ? (c.from_number ?? "") : c.to_number,
-      c.status,
-      c.created_at,
-    ]);
+    if (!calls.length) return scheduled ? "No scheduled calls." : "No active calls.";
+    const number = (c: Summary) => (c.direction === "inbound" ? (c.from_number ?? "") : c.to_number);
+    if (scheduled) {
+      const rows = calls.map((c) => [c.call_id, number(c), c.from_number ?? "", c.scheduled_for ?? ""]);
+      return formatTable([["CALL ID", "NUMBER", "FROM", "SCHEDULED FOR"], ...rows]);
+    }
+    const rows = calls.map((c) => [c.call_id, c.direction, number(c), c.status, c.created_at]);
     return formatTable([["CALL ID", "DIRECTION", "NUMBER", "STATUS", "STARTED"], ...rows]);
   });
 }
@@ -99,12 +104,19 @@ export async function showCall(opts: ClientOptions, id: string) {
       `call ${data.call_id} (${data.direction}) ${data.from_number ?? "?"} → ${data.to_number}`,
       `status: ${data.status}${data.active ? " (active)" : ""}${data.end_reason ? `, ended: ${data.end_reason}` : ""}`,
     ];
+    if (data.scheduled_for) lines.push(`scheduled for: ${data.scheduled_for}`);
     if (data.duration_s !== null) lines.push(`duration: ${data.duration_s} s`);
+    if (data.cost) lines.push(`cost: ${costLine(data.cost as Cost)}`);
     if (data.error) lines.push(`error: ${data.error}`);
     if (data.report) lines.push(...reportLines(data.report as Report));
     return [...lines, "history:", ...history].join("\n");
   });
 }
+
+type Cost = { total: number; telephony: number; model: number; estimated: boolean };
+
+const costLine = (c: Cost) =>
+  `$${c.total.toFixed(4)} (telephony $${c.telephony.toFixed(4)}, model $${c.model.toFixed(4)}${c.estimated ? ", estimated" : ""})`;
 
 type Report = {
   outcome: string;

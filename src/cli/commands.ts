@@ -31,6 +31,15 @@ export const OPTIONS = {
   prompt: { type: "string" },
   "webhook-url": { type: "string" },
   metadata: { type: "string" },
+  from: { type: "string" },
+  voice: { type: "string" },
+  language: { type: "string" },
+  "not-before": { type: "string" },
+  window: { type: "string" },
+  timezone: { type: "string" },
+  days: { type: "string" },
+  "no-window": { type: "boolean" },
+  scheduled: { type: "boolean" },
   simulate: { type: "boolean" },
   speed: { type: "string" },
   scenario: { type: "string" },
@@ -63,7 +72,7 @@ Commands:
   server             run the server (the default command); --simulate: with a simulated carrier and model
   demo               a whole simulated call, printed as it happens (no accounts needed)
   call --to NUMBER   place an outbound call through a running server
-  calls              list active calls
+  calls              list active calls (--scheduled: those placed for later)
   show ID            show one call, active or ended, with its status history
   end ID             end a call
   status             health of a running server
@@ -124,6 +133,42 @@ function parseMetadata(json: string | undefined): unknown {
   } catch {
     return fail('--metadata must be a JSON object, e.g. \'{"customer_id":"42"}\'', EXIT_USAGE);
   }
+}
+
+/**
+ * `--window 09:00-17:00 [--timezone ZONE] [--days mon,tue]` as a request's call_window, `--no-window` as null (no
+ * window, not even calls.call_window), nothing as undefined; the server checks the rest and says what is wrong.
+ */
+function callWindow(inv: Invocation): unknown {
+  const { window, timezone, days } = inv.values;
+  if (inv.values["no-window"]) {
+    if (window !== undefined) inv.usageError("--window and --no-window exclude each other");
+    return null;
+  }
+  if (window === undefined) {
+    if (timezone !== undefined || days !== undefined) inv.usageError("--timezone and --days go with --window");
+    return undefined;
+  }
+  const match = /^([^-]+)-([^-]+)$/.exec(window);
+  if (!match) return inv.usageError("--window must be START-END, such as 09:00-17:00");
+  return { start: match[1], end: match[2], timezone, days: days?.split(",").map((d) => d.trim()) };
+}
+
+/** The request `agenticai call` sends: the flags given, nothing for those left out. */
+function callBody(inv: Invocation) {
+  const v = inv.values;
+  if (!v.to) return inv.usageError("missing --to");
+  return {
+    to: v.to,
+    prompt: v.prompt,
+    webhook_url: v["webhook-url"],
+    metadata: parseMetadata(v.metadata),
+    from: v.from,
+    voice: v.voice,
+    language: v.language,
+    not_before: v["not-before"],
+    call_window: callWindow(inv),
+  };
 }
 
 /** The secret the server signs events with; made and kept in its database as the server would, if it is not yet. */
@@ -207,22 +252,25 @@ ${DEMO_SCENARIO_LINES}`,
   },
   {
     name: "call",
-    usage: `Usage: agenticai call --to +15551234567 [--prompt TEXT] [--webhook-url URL] [--metadata JSON] [--json]
+    usage: `Usage: agenticai call --to +15551234567 [--prompt TEXT] [--webhook-url URL] [--metadata JSON]
+                      [--from NUMBER] [--voice NAME] [--language TAG] [--not-before TIME]
+                      [--window HH:MM-HH:MM [--timezone ZONE] [--days mon,tue,…] | --no-window] [--json]
 
 Places an outbound call. --webhook-url is the public base URL Twilio reaches this server at
-(defaults to AGENTICAI_WEBHOOK_URL / NGROK_URL / server.public_url on the server).`,
-    run: (inv) =>
-      viaApi(inv, 0, (opts) => {
-        const { to, prompt, metadata } = inv.values;
-        if (!to) return inv.usageError("missing --to");
-        const body = { to, prompt, webhook_url: inv.values["webhook-url"], metadata: parseMetadata(metadata) };
-        return client.placeCall(opts, body);
-      }),
+(defaults to AGENTICAI_WEBHOOK_URL / NGROK_URL / server.public_url on the server). --from is one of
+the server's numbers (twilio.phone_numbers), --voice the model's voice, --language a BCP 47 tag the
+agent speaks (es, es-MX). --not-before (RFC 3339 with an offset, e.g. 2026-12-07T09:00:00-05:00) and
+--window (the end exclusive; an end before the start runs past midnight) put the call off until it
+may be dialled: it is then scheduled, and listed by agenticai calls --scheduled. --no-window dials
+without the server's calls.call_window.`,
+    run: (inv) => viaApi(inv, 0, (opts) => client.placeCall(opts, callBody(inv))),
   },
   {
     name: "calls",
-    usage: "Usage: agenticai calls [--json]\n\nLists active calls.",
-    run: (inv) => viaApi(inv, 0, client.listCalls),
+    usage: `Usage: agenticai calls [--scheduled] [--json]
+
+Lists active calls; --scheduled lists only those placed for later, with the time each will be dialled.`,
+    run: (inv) => viaApi(inv, 0, (opts) => client.listCalls(opts, inv.values.scheduled ?? false)),
   },
   {
     name: "show",

@@ -7,11 +7,13 @@ import { destinationRefusal, loadNumberingPlan } from "../calls/destinations.ts"
 import { drain } from "../calls/drain.ts";
 import type { Env } from "../config/env.ts";
 import { ConfigError } from "../config/load.ts";
+import { ownNumbers } from "../config/numbers.ts";
 import type { Config } from "../config/schema.ts";
 import { isLoopback } from "../http/auth.ts";
 import type { MediaSocketData } from "../http/media.ts";
 import { startServer } from "../http/server.ts";
 import { createLogger, type Logger } from "../log.ts";
+import { voiceProblem } from "../model/realtime.ts";
 import { startGcPacer } from "../runtime/gc-pacer.ts";
 import type { Simulators } from "../sim/simulators.ts";
 import { loadTwilio } from "../twilio/sdk.ts";
@@ -22,6 +24,19 @@ import { reconcile } from "../workers/reconcile.ts";
 const TWILIO_WARMUP_DELAY_MS = 500;
 /** After Twilio's, so the two never block the event loop in the same turn. */
 const NUMBERING_PLAN_WARMUP_DELAY_MS = 750;
+
+/** The voices in config.yaml are checked against the model's at start: a typo stops the server, not each call. */
+export function requireModelVoices(config: Config): void {
+  const numbers = Object.entries(config.twilio.numbers ?? {});
+  const voices: [string, string | undefined][] = [
+    ["openai.voice", config.openai.voice],
+    ...numbers.map(([number, line]): [string, string | undefined] => [`twilio.numbers.${number}.voice`, line.voice]),
+  ];
+  for (const [key, voice] of voices) {
+    const problem = voice === undefined ? null : voiceProblem(voice);
+    if (problem) throw new ConfigError(`config: ${key}: ${problem}`);
+  }
+}
 
 /** What a shutdown has to stop; everything else goes with the process. */
 interface Running {
@@ -37,6 +52,7 @@ interface Running {
  * .env included; without it, the process environment.
  */
 export async function runServer(config: Config, simulate: boolean, env: Env = process.env): Promise<void> {
+  requireModelVoices(config);
   const log = createLogger();
   const sim = simulate ? await startSimulation(config, env) : null;
   const ctx = await openApp(sim?.config ?? config, log);
@@ -100,7 +116,7 @@ function unwritableDataDir(dataDir: string, cause: Error & { code: string }): Co
 async function startSimulation(config: Config, env: Env): Promise<{ sims: Simulators; config: Config }> {
   // Loaded only when asked for, so a production start never pays for the simulators.
   const simulators = await import("../sim/simulators.ts");
-  const sims = await simulators.startSimulators();
+  const sims = await simulators.startSimulators({ phoneNumbers: ownNumbers(config) });
   const simulated = simulators.simulatedConfig(config, sims);
   return { sims, config: { ...simulated, server: { ...simulated.server, host: simulationHost(env) } } };
 }

@@ -23,6 +23,7 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["TWILIO_ACCOUNT_SID", ["twilio", "account_sid"], str],
   ["TWILIO_AUTH_TOKEN", ["twilio", "auth_token"], str],
   ["TWILIO_PHONE_NUMBER", ["twilio", "phone_number"], str],
+  ["TWILIO_PHONE_NUMBERS", ["twilio", "phone_numbers"], list],
   ["TWILIO_API_BASE_URL", ["twilio", "api_base_url"], str],
   ["OPENAI_API_KEY", ["openai", "api_key"], str],
   ["OPENAI_BASE_URL", ["openai", "base_url"], str],

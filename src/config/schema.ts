@@ -1,5 +1,6 @@
 // src/config/ owns config.yaml, the environment overrides and their validation (zod, through zod.ts).
 // It imports nothing else of the server: every other folder may read it.
+import { callWindowSchema } from "./window.ts";
 import { z } from "./zod.ts";
 
 export const DEFAULT_PROMPT = "You are a helpful AI assistant making a phone call.";
@@ -28,6 +29,59 @@ function isOrigin(text: string): boolean {
 const origin = z.string().check(z.refine(isOrigin, "must be an origin such as https://console.example.com (no path)"));
 const section = <T extends z.core.$ZodLooseShape>(shape: T) => z.prefault(z.strictObject(shape), {} as never);
 
+/** A well-formed BCP 47 tag (`es`, `es-MX`, `de-DE`), as the platform's locale parser reads them. */
+export function isLanguageTag(tag: string): boolean {
+  try {
+    return Intl.getCanonicalLocales(tag).length === 1;
+  } catch {
+    return false;
+  }
+}
+const languageTag = z
+  .string()
+  .check(z.refine(isLanguageTag, "must be a BCP 47 language tag such as es, es-MX or de-DE"));
+const e164 = matching(E164, "must be an E.164 number such as +15551234567");
+
+/** What a number of ours answers (inbound) and places calls (outbound, `from` it) with, unless a request says. */
+const lineSettings = z.strictObject({
+  voice: z.optional(text(1)),
+  language: z.optional(languageTag),
+  prompt: z.optional(text(1, 32_000)),
+  // How the agent introduces itself on this line; wired to the agent by the caller-identity feature.
+  caller_identity: z.optional(text(1, 2_000)),
+});
+
+/** Per 1M tokens, in USD. Audio prices left out are the text ones. */
+const modelPrice = z.strictObject({
+  input: z.number().check(z.minimum(0)),
+  cached_input: z.number().check(z.minimum(0)),
+  output: z.number().check(z.minimum(0)),
+  audio_input: z.optional(z.number().check(z.minimum(0))),
+  cached_audio_input: z.optional(z.number().check(z.minimum(0))),
+  audio_output: z.optional(z.number().check(z.minimum(0))),
+});
+export type ModelPrice = z.infer<typeof modelPrice>;
+
+/**
+ * OpenAI's list prices for the default models, per 1M tokens in USD, as read on 2026-12-06. A config's
+ * pricing.models adds to these (and overrides a model it names); prices change, so check them.
+ */
+export const LIST_PRICES: Record<string, ModelPrice> = {
+  "gpt-realtime": {
+    input: 4,
+    cached_input: 0.4,
+    output: 16,
+    audio_input: 32,
+    cached_audio_input: 0.4,
+    audio_output: 64,
+  },
+  "gpt-5-mini": { input: 0.25, cached_input: 0.025, output: 2 },
+};
+
+/** calls.timezone_required: a default window must name its zone too. */
+const windowHasZone = (calls: { timezone_required?: boolean; call_window?: { timezone?: string } }) =>
+  !calls.timezone_required || !calls.call_window || calls.call_window.timezone !== undefined;
+
 export const ConfigSchema = z.strictObject({
   server: section({
     host: or(text(1), "0.0.0.0"),
@@ -48,7 +102,11 @@ export const ConfigSchema = z.strictObject({
   twilio: section({
     account_sid: z.optional(matching(/^AC[0-9a-fA-F]{32}$/, "must be 'AC' followed by 32 hex digits")),
     auth_token: z.optional(text(1)),
-    phone_number: z.optional(matching(E164, "must be an E.164 number such as +15551234567")),
+    phone_number: z.optional(e164),
+    // The numbers a request's `from` may name, besides phone_number and those under `numbers`.
+    phone_numbers: z.optional(z.array(e164)),
+    // Per-number defaults, keyed by the E.164 number: an inbound call to it, and an outbound call from it.
+    numbers: z.optional(z.record(e164, lineSettings)),
     api_base_url: or(httpUrl, "https://api.twilio.com"),
     validate_signatures: or(z.boolean(), true),
     request_timeout_ms: or(int(100, 60_000), 10_000),
@@ -81,6 +139,8 @@ export const ConfigSchema = z.strictObject({
     // Who the agent is on a call ("Ava, calling for Dr. Lee's office"): what it says when asked who is
     // calling, and what it tells a call screener. A request's caller_identity overrides it.
     caller_identity: z.optional(text(1, 200)),
+    // The language calls are held in unless a request or the number says (BCP 47); unset, the prompt's.
+    language: z.optional(languageTag),
   }),
   audio: section({
     // pcmu: Twilio's μ-law goes to the model untouched. pcm: 24 kHz linear PCM for models that want it.
@@ -93,38 +153,53 @@ export const ConfigSchema = z.strictObject({
     enabled: or(z.boolean(), false),
     allow_from: or(z.array(matching(E164, "must be an E.164 number")), []),
   }),
-  calls: section({
-    ring_timeout_s: or(int(1, 600), 30),
-    max_duration_s: or(int(1, 14_400), 900),
-    max_concurrent: or(int(1, 10_000), 20),
-    // Seconds since the last speech of either side before the agent checks in once, and before it says
-    // goodbye and hangs up (end_reason silence); 0 turns either off. A request's `silence` overrides both.
-    silence_reprompt_s: or(z.number().check(z.minimum(0), z.maximum(3_600)), 10),
-    silence_hangup_s: or(z.number().check(z.minimum(0), z.maximum(14_400)), 30),
-    // How long the agent waits, silent, for the person after answering a call screener; a request's
-    // screening: {wait_s} overrides it, and screening: false turns screener handling off.
-    screening_wait_s: or(int(5, 600), 45),
-    // The longest hold the agent waits through before hanging up (hold_timeout); a request's hold: {max_s}
-    // overrides it, and hold: false turns hold handling off.
-    hold_max_s: or(int(10, 14_400), 1_800),
-    // What an outbound call does when Twilio's answering machine detection hears voicemail.
-    voicemail: or(z.enum(VOICEMAIL_POLICIES), "hangup"),
-    // Where transfer_call hands a call to a person (E.164); a request's transfer_to overrides it.
-    transfer_to: z.optional(matching(E164, "must be an E.164 number such as +15551234567")),
-    // How long the transfer target may ring before the caller is told nobody answered.
-    transfer_ring_s: or(int(5, 120), 20),
-    // How long a transferred call may go on with the person (max_duration_s is the agent's part).
-    transfer_max_duration_s: or(int(60, 14_400), 3_600),
-    // E.164 prefixes this server may dial or transfer to. Unset: the country of twilio.phone_number.
-    allowed_destinations: z.optional(
-      z.array(matching(DESTINATION_PREFIX, "must be '+' followed by 1 to 15 digits, such as +1 or +4420")),
-    ),
-    // The shortest retry.delay_s a request may ask for: each attempt is a call Twilio bills.
-    retry_min_delay_s: or(z.number().check(z.minimum(0), z.maximum(86_400)), 30),
-    // Calls waiting for their next attempt at most; past it a request with retries is refused (429) and an
-    // attempt that ends is not tried again.
-    max_waiting: or(int(1, 100_000), 200),
-  }),
+  calls: z.prefault(
+    z
+      .strictObject({
+        ring_timeout_s: or(int(1, 600), 30),
+        max_duration_s: or(int(1, 14_400), 900),
+        max_concurrent: or(int(1, 10_000), 20),
+        // Seconds since the last speech of either side before the agent checks in once, and before it says
+        // goodbye and hangs up (end_reason silence); 0 turns either off. A request's `silence` overrides both.
+        silence_reprompt_s: or(z.number().check(z.minimum(0), z.maximum(3_600)), 10),
+        silence_hangup_s: or(z.number().check(z.minimum(0), z.maximum(14_400)), 30),
+        // How long the agent waits, silent, for the person after answering a call screener; a request's
+        // screening: {wait_s} overrides it, and screening: false turns screener handling off.
+        screening_wait_s: or(int(5, 600), 45),
+        // The longest hold the agent waits through before hanging up (hold_timeout); a request's hold: {max_s}
+        // overrides it, and hold: false turns hold handling off.
+        hold_max_s: or(int(10, 14_400), 1_800),
+        // What an outbound call does when Twilio's answering machine detection hears voicemail.
+        voicemail: or(z.enum(VOICEMAIL_POLICIES), "hangup"),
+        // Where transfer_call hands a call to a person (E.164); a request's transfer_to overrides it.
+        transfer_to: z.optional(matching(E164, "must be an E.164 number such as +15551234567")),
+        // How long the transfer target may ring before the caller is told nobody answered.
+        transfer_ring_s: or(int(5, 120), 20),
+        // How long a transferred call may go on with the person (max_duration_s is the agent's part).
+        transfer_max_duration_s: or(int(60, 14_400), 3_600),
+        // E.164 prefixes this server may dial or transfer to. Unset: the country of twilio.phone_number.
+        allowed_destinations: z.optional(
+          z.array(matching(DESTINATION_PREFIX, "must be '+' followed by 1 to 15 digits, such as +1 or +4420")),
+        ),
+        // The shortest retry.delay_s a request may ask for: each attempt is a call Twilio bills.
+        retry_min_delay_s: or(z.number().check(z.minimum(0), z.maximum(86_400)), 30),
+        // Calls waiting for their next attempt at most; past it a request with retries is refused (429) and an
+        // attempt that ends is not tried again.
+        max_waiting: or(int(1, 100_000), 200),
+        // A calling window for every call that has none of its own (a request may opt out with null); unset, calls
+        // are dialled whenever they are asked for.
+        call_window: z.optional(callWindowSchema(() => "")),
+        // true: a window without a timezone is refused, instead of being read in the server's own zone; unset: false.
+        timezone_required: z.optional(z.boolean()),
+      })
+      .check(
+        z.refine(windowHasZone, {
+          message: "must be set while calls.timezone_required is true",
+          path: ["call_window", "timezone"],
+        }),
+      ),
+    {} as never,
+  ),
   recording: section({
     // Record every call (a request's `record` decides for its call). Recording needs the other side's
     // consent in many places: see the README.
@@ -185,6 +260,12 @@ export const ConfigSchema = z.strictObject({
     // only for requests that reach Twilio.
     api_requests_per_minute: or(int(1), 300),
     calls_per_minute: or(int(1), 30),
+  }),
+  pricing: section({
+    // What a minute of a call costs at Twilio, until Twilio's own price for the call is in (US outbound list price).
+    telephony_per_min: or(z.number().check(z.minimum(0), z.maximum(100)), 0.014),
+    // Per model, per 1M tokens in USD; these add to (and override) the shipped list prices.
+    models: or(z.record(text(1), modelPrice), LIST_PRICES),
   }),
   metrics: section({
     // Opens GET /metrics to a Prometheus server holding only this; unset, /metrics is guarded like /api/*.

@@ -93,6 +93,18 @@ function tick() {
 }
 
 const timeOf = (iso) => (iso ? new Date(iso).toLocaleTimeString() : "");
+/** A scheduled call may be days away: its date too. */
+const whenOf = (iso) => (iso ? new Date(iso).toLocaleString([], { dateStyle: "medium", timeStyle: "short" }) : "");
+
+/** `$0.0421`, and `est.` while Twilio's own price for the call is not in. */
+function money(cost) {
+  return `$${cost.total.toFixed(4)}${cost.estimated ? " est." : ""}`;
+}
+
+function costDetail(cost) {
+  const parts = `telephony $${cost.telephony.toFixed(4)}, model $${cost.model.toFixed(4)}`;
+  return `$${cost.total.toFixed(4)} (${parts})${cost.estimated ? ", estimated until Twilio prices the call" : ""}`;
+}
 const badge = (text, kind = "") => el("span", { className: `badge ${kind}` }, text);
 
 // ---- the call lists ----
@@ -104,12 +116,14 @@ function speakerText(call) {
 }
 
 function activeRow(call) {
+  // A call placed for later has no duration yet: it shows when it will be dialled.
+  const scheduled = call.status === "scheduled";
   return el(
     "li",
     { className: "row", "data-call": call.call_id },
     el("a", { href: `#/calls/${encodeURIComponent(call.call_id)}` }, call.to_number),
     badge(call.status, `status-${call.status}`),
-    durationSpan(call),
+    scheduled ? el("span", { className: "scheduled-for" }, whenOf(call.scheduled_for)) : durationSpan(call),
     speakerText(call),
   );
 }
@@ -122,6 +136,7 @@ function recentRow(call) {
     badge(call.end_reason ?? call.status, `status-${call.status}`),
     call.outcome ? badge(call.outcome, "outcome") : el("span", { className: "muted" }, "report pending"),
     el("span", { className: "muted" }, timeOf(call.ended_at), " · ", durationOf(call)),
+    call.cost ? el("span", { className: "cost", title: costDetail(call.cost) }, money(call.cost)) : null,
   );
 }
 
@@ -176,10 +191,15 @@ function renderFacts(call) {
   fact(list, "Status", badge(call.status, `status-${call.status}`));
   const lastTurn = call.transcript.at(-1);
   if (call.active && lastTurn) fact(list, "Speaking", badge(lastTurn.role, `speaker-${lastTurn.role}`));
-  fact(list, "Duration", durationSpan(call));
+  if (call.status !== "scheduled") fact(list, "Duration", durationSpan(call));
+  fact(list, "Scheduled for", whenOf(call.scheduled_for));
+  fact(list, "Cost", call.cost && costDetail(call.cost));
   fact(list, "Direction", call.direction);
   fact(list, "From", call.from_number);
   fact(list, "To", call.to_number);
+  fact(list, "Voice", call.options?.voice);
+  fact(list, "Language", call.options?.language);
+  fact(list, "Calling window", windowText(call.options?.call_window));
   fact(list, "Created", timeOf(call.created_at));
   fact(list, "Answered", timeOf(call.answered_at));
   fact(list, "Ended", timeOf(call.ended_at));
@@ -190,6 +210,13 @@ function renderFacts(call) {
   fact(list, "Transferred to", call.transferred_to && `${call.transferred_to} (${call.transfer_status ?? "…"})`);
   fact(list, "Error", call.error);
   fact(list, "Call id", el("code", {}, call.call_id));
+}
+
+/** `09:00–17:00 America/New_York, mon tue`: a call's window as its request gave it. */
+function windowText(window) {
+  if (!window) return null;
+  const days = window.days ? `, ${window.days.join(" ")}` : "";
+  return `${window.start}–${window.end} ${window.timezone}${days}`;
 }
 
 /** Who a transcript row is from: the call's two sides, or the agent's questions to the owner's assistant. */
@@ -503,6 +530,7 @@ function optionalFields(form) {
   const maxAttempts = numberField(form, "retry_max_attempts");
   const on = [...form.querySelectorAll("input[name=retry_on]:checked")].map((box) => box.value);
   return {
+    ...placementFields(form),
     metadata: jsonField(form, "metadata"),
     report_schema: jsonField(form, "report_schema"),
     callback_url: text("callback_url"),
@@ -517,6 +545,28 @@ function optionalFields(form) {
       maxAttempts === undefined
         ? undefined
         : { max_attempts: maxAttempts, delay_s: numberField(form, "retry_delay_s"), on },
+  };
+}
+
+/**
+ * When and as whom: not_before from the browser's local date and time (sent as an instant), and the window with
+ * its zone and the days ticked (none ticked: every day).
+ */
+function placementFields(form) {
+  const text = (name) => form.elements[name].value.trim() || undefined;
+  const local = text("not_before");
+  const days = [...form.querySelectorAll("input[name=window_days]:checked")].map((box) => box.value);
+  const start = text("window_start");
+  const end = text("window_end");
+  return {
+    from: text("from"),
+    voice: text("voice"),
+    language: text("language"),
+    not_before: local ? new Date(local).toISOString() : undefined,
+    call_window:
+      start || end
+        ? { start, end, timezone: text("window_timezone"), days: days.length ? days : undefined }
+        : undefined,
   };
 }
 

@@ -8,13 +8,14 @@ import {
   CallSummarySchema,
   callDetail,
   callSummary,
+  costOf,
   finalReport,
   reportText,
   transcriptText,
 } from "../calls/view.ts";
 import { z } from "../config/zod.ts";
 import { VERSION } from "../version.ts";
-import { decodeCursor, encodeCursor, pageLimit } from "./paging.ts";
+import { decodeCursor, encodeCursor, pageLimit, pageStatus } from "./paging.ts";
 import { HttpError, json, nestsDeeperThan, rateLimited, readBody } from "./respond.ts";
 
 // The answers' shapes, each the schema its type comes from: GET /openapi.json is generated from them.
@@ -84,7 +85,10 @@ export async function placeCall(ctx: AppContext, body: unknown, budget: CallBudg
   const wait = budget.take();
   if (wait > 0) throw rateLimited(wait);
   try {
-    return await createOutboundCall(ctx, parsed.data, budget.address);
+    const created = await createOutboundCall(ctx, parsed.data, budget.address);
+    // A call for later dials nothing now: it draws from its client's budget when it is dialled.
+    if (created.scheduled_for !== undefined) budget.refund();
+    return created;
   } catch (e) {
     if (e instanceof CallError && NOTHING_DIALED.has(e.kind)) budget.refund();
     throw e;
@@ -103,7 +107,8 @@ export async function postCall(ctx: AppContext, req: Request, budget: CallBudget
 export async function listCalls(ctx: AppContext, req: Request): Promise<Response> {
   const query = new URL(req.url).searchParams;
   const limit = pageLimit(query.get("limit"));
-  const rows = await ctx.store.listActivePage(decodeCursor(query.get("cursor")), limit + 1);
+  const status = pageStatus(query.get("status"));
+  const rows = await ctx.store.listActivePage(decodeCursor(query.get("cursor")), limit + 1, status);
   const page = rows.slice(0, limit);
   const last = page.at(-1);
   const next_cursor = rows.length > limit && last ? encodeCursor(last) : null;
@@ -127,7 +132,7 @@ export async function showCall(ctx: AppContext, id: string): Promise<Response> {
 
 export async function showTranscript(ctx: AppContext, id: string): Promise<Response> {
   const call = await getCall(ctx, id);
-  const report = reportText(finalReport(call));
+  const report = reportText(finalReport(call), costOf(call));
   const text = transcriptText(await ctx.store.transcript(call.id)) + (report ? `\n${report}` : "");
   return new Response(text, {
     headers: { "Content-Type": "text/plain; charset=utf-8" },

@@ -1,7 +1,7 @@
 // Paging GET /api/calls: `limit` and an opaque `cursor`, the (created_at, id) of the last call of the page
 // before, base64url-encoded. A cursor names a place in the order rather than an offset, so calls created
 // while a client pages come after it and no call is skipped or listed twice.
-import type { PageKey } from "../store/store.ts";
+import type { PageKey, StoredStatus } from "../store/store.ts";
 import { HttpError, wholeNumber } from "./respond.ts";
 
 export const DEFAULT_PAGE = 50;
@@ -16,6 +16,17 @@ export function pageLimit(raw: string | null): number {
   const limit = wholeNumber(raw, 1, MAX_PAGE);
   if (limit === null) throw new HttpError(400, LIMIT_ERROR);
   return limit;
+}
+
+/** The statuses a call not ended may have: what `?status=` may narrow the list to. */
+const ACTIVE_STATUSES: readonly StoredStatus[] = ["scheduled", "queued", "initiated", "ringing", "in-progress"];
+const STATUS_ERROR = `'status' must be one of: ${ACTIVE_STATUSES.join(", ")}`;
+
+export function pageStatus(raw: string | null): StoredStatus | null {
+  if (raw === null) return null;
+  const status = ACTIVE_STATUSES.find((s) => s === raw);
+  if (!status) throw new HttpError(400, STATUS_ERROR);
+  return status;
 }
 
 export function encodeCursor(key: PageKey): string {

@@ -32,6 +32,8 @@ export interface Scrape {
 
 export interface MetricsRegistry {
   callEnded(call: EndedCall): void;
+  /** A call's cost in USD, counted once, when it is settled (Twilio's price in, or no more asked for). */
+  callCost(cost: { telephony: number; model: number }): void;
   /** Folds in a call's bridge metrics once, when its bridge closes. */
   bridgeClosed(m: CallMetrics): void;
   /** A call screener answered a call, or a hold of `holdS` seconds ended. */
@@ -106,6 +108,12 @@ function instruments() {
       ["outcome"],
       [{ outcome: "delivered" }, { outcome: "retry" }, { outcome: "failed" }],
     ),
+    cost: counter(
+      "agenticai_call_cost_usd_total",
+      "What ended calls cost in USD, by part: telephony (Twilio) and model (tokens), counted once a call's cost is settled.",
+      ["part"],
+      [{ part: "telephony" }, { part: "model" }],
+    ),
     http: counter("agenticai_http_requests_total", "HTTP responses by route pattern and status code.", [
       "route",
       "code",
@@ -149,6 +157,7 @@ function families(i: Instruments, s: Scrape): Family[] {
     i.twilio.family(),
     gauge("agenticai_events_pending", "Events in the outbox waiting to be delivered.", s.pendingEvents),
     i.events.family(),
+    i.cost.family(),
     i.http.family(),
     gauge("agenticai_build_info", "The running build; always 1.", [{ labels: { version: s.version }, value: 1 }]),
     gauge("process_start_time_seconds", "Start time of the process since the Unix epoch.", s.startedAt / 1000),
@@ -161,6 +170,10 @@ export function createMetricsRegistry(): MetricsRegistry {
     callEnded(call) {
       i.calls.inc({ direction: call.direction, end_reason: call.endReason });
       if (call.durationS !== null) i.duration.observe(call.durationS);
+    },
+    callCost(cost) {
+      i.cost.inc({ part: "telephony" }, cost.telephony);
+      i.cost.inc({ part: "model" }, cost.model);
     },
     bridgeClosed: (m) => foldBridge(i, m),
     gatekeeper(event) {

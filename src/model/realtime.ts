@@ -28,12 +28,53 @@ export type TurnMode = "auto" | "server" | "menu" | "off";
 /** A phone menu pauses a second or more between options; this keeps them in one turn. */
 const MENU_SILENCE_MS = 2_000;
 
+/**
+ * The voices the Realtime model speaks in (audio.output.voice), as OpenAI lists them; a request's `voice` must be
+ * one. Another provider's codec keeps its own list beside it.
+ */
+export const REALTIME_VOICES = [
+  "alloy",
+  "ash",
+  "ballad",
+  "cedar",
+  "coral",
+  "echo",
+  "marin",
+  "sage",
+  "shimmer",
+  "verse",
+] as const;
+
+/** Why the model would refuse this voice, or null when it speaks in it. */
+export function voiceProblem(voice: string): string | null {
+  return (REALTIME_VOICES as readonly string[]).includes(voice)
+    ? null
+    : `must be one of the model's voices: ${REALTIME_VOICES.join(", ")}`;
+}
+
+/** How one call sounds: its voice, and its language (BCP 47) when it has one. */
+export interface CallSpeech {
+  voice: string;
+  language: string | null;
+}
+
+/**
+ * The transcription model takes ISO 639-1 codes: the primary subtag of a tag such as es-MX, when it is one (a
+ * three-letter language is left to the model to recognise).
+ */
+export const transcriptionLanguage = (tag: string | null): string | undefined => {
+  const primary = tag?.split("-")[0]?.toLowerCase();
+  return primary && /^[a-z]{2}$/.test(primary) ? primary : undefined;
+};
+
 export function sessionConfig(
   config: Config,
   instructions: string,
   tools: RealtimeFunctionTool[],
+  speech: CallSpeech = { voice: config.openai.voice, language: null },
   turns: TurnMode = "auto",
 ): RealtimeSessionCreateRequest {
+  const language = transcriptionLanguage(speech.language);
   const format =
     config.audio.format === "pcm" ? ({ type: "audio/pcm", rate: 24000 } as const) : ({ type: "audio/pcmu" } as const);
   return {
@@ -44,10 +85,10 @@ export function sessionConfig(
     audio: {
       input: {
         format,
-        transcription: { model: config.openai.transcription_model },
+        transcription: { model: config.openai.transcription_model, ...(language && { language }) },
         turn_detection: turnDetection(config, turns),
       },
-      output: { format, voice: config.openai.voice },
+      output: { format, voice: speech.voice },
     },
     tools,
     tool_choice: "auto",
@@ -175,6 +216,9 @@ const isUsage = (u: unknown) =>
       isObject(v) &&
       counts(v, ["input_tokens", "output_tokens", "total_tokens"]) &&
       counts(v.input_token_details, ["audio_tokens", "cached_tokens"]) &&
+      counts(isObject(v.input_token_details) ? v.input_token_details.cached_tokens_details : undefined, [
+        "audio_tokens",
+      ]) &&
       counts(v.output_token_details, ["audio_tokens"]),
   );
 const isResponse = (r: unknown) => isObject(r) && optional(r.id, isString) && isUsage(r.usage);

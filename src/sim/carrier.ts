@@ -15,8 +15,17 @@ export interface CarrierOptions {
   accountSid?: string;
   /** Default: 32 random hex digits, new for every carrier. */
   authToken?: string;
-  /** The only `From` accepted by `POST Calls.json`. */
+  /** The account's number: a `From` accepted by `POST Calls.json`, and the `To` of inbound calls by default. */
   phoneNumber?: string;
+  /** The account's other numbers, also accepted as `From`. */
+  phoneNumbers?: string[];
+  /** What a started minute of an answered call costs, in USD (default 0.014, Twilio's US outbound list price). */
+  pricePerMinute?: number;
+  /**
+   * How long after a call ends its resource still has `price: null` (default 0), as Twilio's does until the call
+   * is rated.
+   */
+  priceDelayMs?: number;
   /** After a successful update to completed/canceled, POST the terminal status callback like Twilio does (default true). */
   sendCallbacksOnUpdate?: boolean;
   /** Deliver that callback before answering the update: the order Twilio's two requests may arrive in. */
@@ -118,6 +127,8 @@ export interface Carrier {
   /** Every `<Dial>` auto calls ran, in order. */
   dials: CarrierDial[];
   failNext(err: TwilioError): void;
+  /** The call's `price` as its resource has it now: null until it has ended and been rated. */
+  price(callSid: string): string | null;
   /** Standing REST faults by operation (mutable): each request of that kind fails until the entry is removed. */
   faults: CarrierFaults;
   /** Live media streams of auto calls, by CallSid (kept after they close, for their recordings). */
@@ -160,6 +171,15 @@ interface CallMeta {
 function talkSeconds(m: CallMeta, speed = 1): number {
   if (!m.answered || !m.ended) return 0;
   return Math.max(0, Math.round(((m.ended.getTime() - m.answered.getTime()) * speed) / 1000));
+}
+
+/**
+ * Twilio's price for a call: each started minute of talk at the rate (one at least), negative (a charge), as a
+ * decimal string with `price_unit` USD; a call never answered costs nothing.
+ */
+function priceFor(m: CallMeta, speed: number, perMinute: number): string {
+  if (!m.answered) return "0.00000";
+  return (-Math.max(1, Math.ceil(talkSeconds(m, speed) / 60)) * perMinute).toFixed(5);
 }
 
 /** The StatusCallbackEvent that reports a status; Twilio sends only the events that were asked for. */
@@ -267,6 +287,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
   // and anyone who knows the token can sign a status callback that ends the calls it is running.
   const authToken = opts.authToken ?? hex(16);
   const phoneNumber = opts.phoneNumber ?? "+15005550006";
+  const owned = new Set([phoneNumber, ...(opts.phoneNumbers ?? [])]);
   const sendCallbacksOnUpdate = opts.sendCallbacksOnUpdate ?? true;
   const phoneNumberSid = `PN${hex(16)}`;
 
@@ -298,6 +319,13 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
 
   const callsPrefix = `/${API_VERSION}/Accounts/${accountSid}/Calls`;
 
+  /** Null until the call has ended and priceDelayMs has passed since. */
+  function priceOf(call: CarrierCall): string | null {
+    const m = meta.get(call.sid);
+    if (!m?.ended || Date.now() < m.ended.getTime() + (opts.priceDelayMs ?? 0)) return null;
+    return priceFor(m, speed, opts.pricePerMinute ?? 0.014);
+  }
+
   function resource(call: CarrierCall): Record<string, unknown> {
     const m = meta.get(call.sid);
     const duration = m?.ended ? String(talkSeconds(m, speed)) : null;
@@ -317,7 +345,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
       start_time: m?.answered ? rfc2822(m.answered) : null,
       end_time: m?.ended ? rfc2822(m.ended) : null,
       duration,
-      price: null,
+      price: priceOf(call),
       price_unit: "USD",
       api_version: API_VERSION,
       annotation: null,
@@ -363,7 +391,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     }
     if (from === null || from === "")
       return fail({ status: 400, code: 21603, message: "A 'From' phone number is required." });
-    if (from !== phoneNumber) {
+    if (!owned.has(from)) {
       return fail({
         status: 400,
         code: 21212,
@@ -712,6 +740,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     failNext(err) {
       failures.push(err);
     },
+    price: (callSid) => priceOf(mustCall(callSid)),
     faults: { ...opts.faults },
     media,
     deliverTo: opts.deliverTo,

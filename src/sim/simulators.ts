@@ -14,6 +14,8 @@ export interface SimulatorOptions {
   scenario?: Scenario | Conversation;
   /** Each webhook on a connection of its own, so a load balancer in front of several servers spreads them. */
   freshConnections?: boolean;
+  /** The config's other numbers (twilio.phone_numbers, twilio.numbers), which the carrier takes as `From` too. */
+  phoneNumbers?: string[];
 }
 
 export interface Simulators {
@@ -33,6 +35,7 @@ export async function startSimulators(opts: SimulatorOptions = {}): Promise<Simu
   const carrier = await startCarrier({
     autoCalls: { script, speed: opts.speed, record: opts.record },
     freshConnections: opts.freshConnections,
+    phoneNumbers: opts.phoneNumbers,
   });
   return {
     carrier,

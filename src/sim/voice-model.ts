@@ -206,6 +206,8 @@ export interface SimSession {
   /** Bytes of agent audio sent in deltas. */
   readonly audioBytesSent: number;
   readonly deltaCount: number;
+  /** response.done events sent so far, each reporting SIM_RESPONSE_USAGE. */
+  readonly responsesDone: number;
   readonly session: Json;
   readonly truncates: Json[];
   readonly toolCalls: SimToolCall[];
@@ -245,7 +247,14 @@ interface State {
   ws: ServerWebSocket<Data> | null;
   session: Json;
   received: Json[];
-  counters: { appendCount: number; audioBytes: number; audioBytesSent: number; deltaCount: number };
+  counters: {
+    appendCount: number;
+    audioBytes: number;
+    audioBytesSent: number;
+    deltaCount: number;
+    /** response.done events sent, each with SIM_RESPONSE_USAGE. */
+    responsesDone: number;
+  };
   truncates: Json[];
   toolCalls: SimToolCall[];
   toolOutputs: SimToolOutput[];
@@ -320,11 +329,16 @@ function rms(audio: Buffer, pcm: boolean): number {
 
 const APPEND_PREFIX = '{"type":"input_audio_buffer.append","audio":"';
 /** What a response's done event reports it used; the figures only need to be plausible. */
-const USAGE = {
+export const SIM_RESPONSE_USAGE = {
   total_tokens: 120,
   input_tokens: 80,
   output_tokens: 40,
-  input_token_details: { text_tokens: 50, audio_tokens: 30, cached_tokens: 0 },
+  input_token_details: {
+    text_tokens: 50,
+    audio_tokens: 30,
+    cached_tokens: 20,
+    cached_tokens_details: { text_tokens: 10, audio_tokens: 10 },
+  },
   output_token_details: { text_tokens: 10, audio_tokens: 30 },
 };
 const isPcm = (session: Json, dir: "input" | "output") => session.audio?.[dir]?.format?.type === "audio/pcm";
@@ -440,6 +454,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       send(st, { type: "response.output_item.done", response_id: responseId, output_index: 0, item: output[0] });
       output.push(...functionCalls(st, responseId, opts2.calls));
     }
+    st.counters.responsesDone++;
     send(st, {
       type: "response.done",
       response: {
@@ -450,7 +465,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
           ? { type: "cancelled", reason: st.closed ? "client_cancelled" : "turn_detected" }
           : null,
         output,
-        usage: USAGE,
+        usage: SIM_RESPONSE_USAGE,
       },
     });
   }
@@ -467,7 +482,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         status: "completed",
         status_details: null,
         output,
-        usage: USAGE,
+        usage: SIM_RESPONSE_USAGE,
       },
     });
   }
@@ -634,6 +649,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
           send(st, { type: "input_audio_buffer.speech_started", audio_start_ms: audioMs, item_id: caller });
           // A whole turn, as OpenAI sends it when turn detection interrupts a reply: the reply is
           // cancelled, the caller's words are transcribed, and the agent answers in a new response.
+          st.counters.responsesDone++;
           send(st, {
             type: "response.done",
             response: {
@@ -642,7 +658,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
               status: "cancelled",
               status_details: { type: "cancelled", reason: "turn_detected" },
               output: [],
-              usage: USAGE,
+              usage: SIM_RESPONSE_USAGE,
             },
           });
           send(st, { type: "input_audio_buffer.speech_stopped", audio_end_ms: audioMs, item_id: caller });
@@ -842,7 +858,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
           },
         },
         received: [],
-        counters: { appendCount: 0, audioBytes: 0, audioBytesSent: 0, deltaCount: 0 },
+        counters: { appendCount: 0, audioBytes: 0, audioBytesSent: 0, deltaCount: 0, responsesDone: 0 },
         truncates: [],
         toolCalls: [],
         toolOutputs: [],
@@ -877,6 +893,9 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         },
         get audioBytesSent() {
           return state.counters.audioBytesSent;
+        },
+        get responsesDone() {
+          return state.counters.responsesDone;
         },
         get deltaCount() {
           return state.counters.deltaCount;

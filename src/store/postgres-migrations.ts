@@ -3,7 +3,18 @@
 // rendered from the same tables (schema.ts): BIGINT for epoch-ms times, identity columns for numbered rows.
 // Each later step is the same change as a later SQLite step.
 import type { ReservedSQL, SQL } from "bun";
-import { addColumns, CALLS_INDEXES, GATEKEEPERS, META, POSTGRES, RETENTION, step, table, tables } from "./schema.ts";
+import {
+  addColumns,
+  CALLS_INDEXES,
+  GATEKEEPERS,
+  META,
+  POSTGRES,
+  RETENTION,
+  SCHEDULING,
+  step,
+  table,
+  tables,
+} from "./schema.ts";
 
 const t = tables(POSTGRES);
 
@@ -19,6 +30,7 @@ export const PG_MIGRATIONS: readonly string[] = [
     t.instances,
   ),
   step(addColumns("calls", RETENTION.callsColumns), RETENTION.indexes),
+  step(addColumns("calls", SCHEDULING.callsColumns(POSTGRES)), SCHEDULING.indexes),
   step(addColumns("calls", GATEKEEPERS.callsColumns)),
 ];
 

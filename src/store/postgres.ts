@@ -19,6 +19,7 @@ import {
   type OutboxStore,
   type PageKey,
   type Store,
+  type StoredStatus,
   type TurnRow,
 } from "./store.ts";
 import { type CommitBatch, createWriteBatch } from "./write-batch.ts";
@@ -75,6 +76,10 @@ const CALL_COLUMNS: Record<keyof CallRow, true> = {
   client_address: true,
   screened: true,
   hold_s: true,
+  scheduled_for: true,
+  cost: true,
+  price_due_at: true,
+  price_tries: true,
 };
 
 type Row = Record<string, unknown>;
@@ -153,12 +158,12 @@ function callQueries(c: Connections) {
       must(
         await first<CallRow>(
           c.db()`INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata,
-                   webhook_url, report_schema, callback_url, notify, options, owner, client_address, report_due,
-                   created_at, updated_at)
+                   webhook_url, report_schema, callback_url, notify, options, owner, client_address, scheduled_for,
+                   next_attempt_at, report_due, created_at, updated_at)
                  VALUES (${k.id}, ${k.call_sid ?? null}, ${k.direction}, ${k.from_number}, ${k.to_number}, ${k.status},
                    ${k.prompt}, ${k.metadata}, ${k.webhook_url}, ${k.report_schema ?? null}, ${k.callback_url ?? null},
-                   ${k.notify ?? 1}, ${k.options ?? null}, ${k.owner ?? null}, ${k.client_address ?? null}, 1, ${at},
-                   ${at})
+                   ${k.notify ?? 1}, ${k.options ?? null}, ${k.owner ?? null}, ${k.client_address ?? null},
+                   ${k.scheduled_for ?? null}, ${k.next_attempt_at ?? null}, 1, ${at}, ${at})
                  RETURNING *`,
         ),
         k.id,
@@ -175,11 +180,12 @@ function callQueries(c: Connections) {
       return row!.n;
     },
     // Through calls_active: every page reads only calls not ended.
-    listActivePage: (after: PageKey | null, limit: number) =>
+    listActivePage: (after: PageKey | null, limit: number, status: StoredStatus | null = null) =>
       all<CallRow>(
         c.db()`SELECT * FROM calls WHERE ended_at IS NULL
                  AND (${after?.created_at ?? null}::bigint IS NULL
                       OR (created_at, id) > (${after?.created_at ?? 0}::bigint, ${after?.id ?? ""}::text))
+                 AND (${status}::text IS NULL OR status = ${status}::text)
                ORDER BY created_at, id LIMIT ${limit}`,
       ),
     countWaiting: async () => {
@@ -266,6 +272,16 @@ function claimQueries(c: Connections) {
                claimed AS (
                  UPDATE calls SET next_attempt_at = ${leaseUntil} WHERE id IN (SELECT id FROM due) RETURNING *)
                SELECT claimed.* FROM claimed JOIN due USING (id) ORDER BY due.next_attempt_at, claimed.id`,
+      ),
+    claimPrices: (now: number, leaseUntil: number, limit: number) =>
+      all<CallRow>(
+        c.db()`WITH due AS (
+                 SELECT id, price_due_at FROM calls
+                 WHERE price_due_at IS NOT NULL AND price_due_at <= ${now}
+                 ORDER BY price_due_at LIMIT ${limit} FOR UPDATE SKIP LOCKED),
+               claimed AS (
+                 UPDATE calls SET price_due_at = ${leaseUntil} WHERE id IN (SELECT id FROM due) RETURNING *)
+               SELECT claimed.* FROM claimed JOIN due USING (id) ORDER BY due.price_due_at, claimed.id`,
       ),
     claimReports: (now: number, leaseUntil: number, limit: number) =>
       all<CallRow>(

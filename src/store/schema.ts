@@ -82,7 +82,22 @@ export const RETENTION = {
   ],
 };
 
-/** What a call met before it reached a person: a call screener, and how long it was on hold. */
+/**
+ * Added after RETENTION (each engine's next step): when a scheduled call is due to be dialled (not_before, calling
+ * windows), what a call cost, and when Twilio is next asked for its price (price_due_at, price_tries), which the
+ * price worker claims by.
+ */
+export const SCHEDULING = {
+  callsColumns: (d: Dialect) => [
+    `scheduled_for ${d.time}`,
+    "cost TEXT",
+    `price_due_at ${d.time}`,
+    "price_tries INTEGER NOT NULL DEFAULT 0",
+  ],
+  indexes: ["CREATE INDEX calls_price_due ON calls (price_due_at) WHERE price_due_at IS NOT NULL"],
+};
+
+/** Added after SCHEDULING: what a call met before it reached a person, a call screener and time on hold. */
 export const GATEKEEPERS = {
   callsColumns: ["screened INTEGER NOT NULL DEFAULT 0", "hold_s REAL NOT NULL DEFAULT 0"],
 };

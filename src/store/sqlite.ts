@@ -7,7 +7,18 @@ import { join } from "node:path";
 import { MIGRATIONS } from "./sqlite-migrations.ts";
 import { outboxStatements, outboxStore, type SqliteOutbox } from "./sqlite-outbox.ts";
 import { retentionMethods, retentionStatements } from "./sqlite-retention.ts";
-import type { AttemptRow, CallPatch, CallRow, EventRow, NewCall, NewEvent, PageKey, Store, TurnRow } from "./store.ts";
+import type {
+  AttemptRow,
+  CallPatch,
+  CallRow,
+  EventRow,
+  NewCall,
+  NewEvent,
+  PageKey,
+  Store,
+  StoredStatus,
+  TurnRow,
+} from "./store.ts";
 import { type CommitBatch, createWriteBatch } from "./write-batch.ts";
 
 function migrate(db: Database): void {
@@ -74,9 +85,10 @@ function callStatements(db: Database) {
       "SELECT count(*) AS n FROM calls WHERE ended_at IS NULL AND next_attempt_at IS NULL",
     ),
     // Through calls_active: every page reads only calls not ended.
-    activePage: db.query<CallRow, { after_at: number | null; after_id: string; limit: number }>(
+    activePage: db.query<CallRow, { after_at: number | null; after_id: string; limit: number; status: string | null }>(
       `SELECT * FROM calls WHERE ended_at IS NULL
          AND ($after_at IS NULL OR created_at > $after_at OR (created_at = $after_at AND id > $after_id))
+         AND ($status IS NULL OR status = $status)
        ORDER BY created_at, id LIMIT $limit`,
     ),
     waitingCount: db.query<{ n: number }, []>(
@@ -87,6 +99,10 @@ function callStatements(db: Database) {
        ORDER BY next_attempt_at LIMIT $limit`,
     ),
     leaseRetry: db.query("UPDATE calls SET next_attempt_at = $until WHERE id = $id"),
+    pricesDue: db.query<CallRow, { now: number; limit: number }>(
+      `SELECT * FROM calls WHERE price_due_at IS NOT NULL AND price_due_at <= $now ORDER BY price_due_at LIMIT $limit`,
+    ),
+    leasePrice: db.query("UPDATE calls SET price_due_at = $until WHERE id = $id"),
     insertAttempt: db.query(
       `INSERT INTO attempts (call_id, attempt, call_sid, status, end_reason, error, started_at, ended_at)
        VALUES ($call_id, $attempt, $call_sid, $status, $end_reason, $error, $started_at, $ended_at)`,
@@ -98,10 +114,11 @@ function callStatements(db: Database) {
     attemptBySid: db.query<{ call_id: string }, { sid: string }>("SELECT call_id FROM attempts WHERE call_sid = $sid"),
     insert: db.query(
       `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url,
-                          report_schema, callback_url, notify, options, owner, client_address, report_due,
-                          created_at, updated_at)
+                          report_schema, callback_url, notify, options, owner, client_address, scheduled_for,
+                          next_attempt_at, report_due, created_at, updated_at)
      VALUES ($id, $call_sid, $direction, $from_number, $to_number, $status, $prompt, $metadata, $webhook_url,
-             $report_schema, $callback_url, $notify, $options, $owner, $client_address, 1, $at, $at)`,
+             $report_schema, $callback_url, $notify, $options, $owner, $client_address, $scheduled_for,
+             $next_attempt_at, 1, $at, $at)`,
     ),
     insertEvent: db.query(
       `INSERT INTO call_events (call_id, call_sid, status, sequence, source, verdict, at, params)
@@ -301,6 +318,12 @@ function callMethods(db: Database, q: Statements, fresh: Fresh) {
     (id, until) => q.leaseRetry.run({ id, until }),
     (row, until) => ({ ...row, next_attempt_at: until }),
   );
+  const claimPrices = claimer(
+    db,
+    (now, limit) => q.pricesDue.all({ now, limit }),
+    (id, until) => q.leasePrice.run({ id, until }),
+    (row, until) => ({ ...row, price_due_at: until }),
+  );
   const claimReports = claimer(
     db,
     (now, limit) => q.awaitingReport.all({ now, limit }),
@@ -317,6 +340,8 @@ function callMethods(db: Database, q: Statements, fresh: Fresh) {
         options: null,
         owner: null,
         client_address: null,
+        scheduled_for: null,
+        next_attempt_at: null,
         ...call,
         at,
       });
@@ -327,11 +352,12 @@ function callMethods(db: Database, q: Statements, fresh: Fresh) {
     listActive: fresh(() => q.active.all()),
     listRecent: fresh((limit: number) => q.recent.all({ limit })),
     countActive: fresh(() => q.activeCount.get()!.n),
-    listActivePage: fresh((after: PageKey | null, limit: number) =>
-      q.activePage.all({ after_at: after?.created_at ?? null, after_id: after?.id ?? "", limit }),
+    listActivePage: fresh((after: PageKey | null, limit: number, status: StoredStatus | null = null) =>
+      q.activePage.all({ after_at: after?.created_at ?? null, after_id: after?.id ?? "", limit, status }),
     ),
     countWaiting: fresh(() => q.waitingCount.get()!.n),
     claimRetries: fresh(claimRetries),
+    claimPrices: fresh(claimPrices),
     addAttempt: fresh((attempt: AttemptRow) => void q.insertAttempt.run({ ...attempt })),
     attempts: fresh((id: string) => q.attemptsOf.all({ id })),
     callIdOfAttempt: fresh((sid: string) => q.attemptBySid.get({ sid })?.call_id ?? null),

@@ -30,6 +30,12 @@ export const END_REASONS = [
 ] as const;
 export type EndReason = (typeof END_REASONS)[number];
 
+/**
+ * A call's status: Twilio's, or `scheduled` for a call not dialled yet because its time (not_before, calling
+ * window) has not come; when it is dialled it becomes `queued` and follows Twilio's from there.
+ */
+export type StoredStatus = CallStatus | "scheduled";
+
 /** What a status-history row came from; stored, so existing values never change. */
 export type EventSource = "api" | "status_callback" | "voice_webhook" | "reconcile" | "sweeper";
 
@@ -39,7 +45,7 @@ export interface CallRow {
   direction: Direction;
   from_number: string | null;
   to_number: string;
-  status: CallStatus;
+  status: StoredStatus;
   prompt: string;
   metadata: string;
   webhook_url: string;
@@ -83,6 +89,14 @@ export interface CallRow {
   screened: number;
   /** Seconds the call spent on hold, all holds added up. */
   hold_s: number;
+  /** When a call placed for later (not_before, a calling window) was due to be dialled first; null if at once. */
+  scheduled_for: number | null;
+  /** What the call cost (JSON: currency, telephony, model, total, estimated), once its report is made. */
+  cost: string | null;
+  /** When Twilio is next asked for the call's price, while its cost is an estimate; null once settled. */
+  price_due_at: number | null;
+  /** How many times Twilio has been asked for the call's price. */
+  price_tries: number;
 }
 
 /** A finished attempt of a call that was tried again. */
@@ -134,7 +148,18 @@ export type NewCall = Pick<
   "id" | "direction" | "from_number" | "to_number" | "status" | "prompt" | "metadata" | "webhook_url"
 > &
   Partial<
-    Pick<CallRow, "call_sid" | "report_schema" | "callback_url" | "notify" | "options" | "owner" | "client_address">
+    Pick<
+      CallRow,
+      | "call_sid"
+      | "report_schema"
+      | "callback_url"
+      | "notify"
+      | "options"
+      | "owner"
+      | "client_address"
+      | "scheduled_for"
+      | "next_attempt_at"
+    >
   >;
 export type NewEvent = Omit<EventRow, "id">;
 /** Where a page of calls ends: its last call's creation time and id. */
@@ -154,9 +179,10 @@ export interface Store extends OutboxStore {
   countActive(): Promise<number>;
   /**
    * One page of listActive: at most `limit` calls in its order (created_at, then id), those after `after`
-   * (the last call of the page before) when given. A call created later sorts after every page read so far.
+   * (the last call of the page before) when given, and only those in `status` when given. A call created later
+   * sorts after every page read so far.
    */
-  listActivePage(after: PageKey | null, limit: number): Promise<CallRow[]>;
+  listActivePage(after: PageKey | null, limit: number, status?: StoredStatus | null): Promise<CallRow[]>;
   /** Calls waiting for their next attempt (not ended): what calls.max_waiting counts. */
   countWaiting(): Promise<number>;
   /**
@@ -172,6 +198,11 @@ export interface Store extends OutboxStore {
    * `leaseUntil`, so no other worker (or instance) takes them, and one whose worker died comes due again.
    */
   claimRetries(now: number, leaseUntil: number, limit: number): Promise<CallRow[]>;
+  /**
+   * Calls whose price is due to be asked of Twilio by `now`, soonest first, claimed like claimRetries: their
+   * price_due_at is moved to `leaseUntil`, so one whose worker died comes due again then.
+   */
+  claimPrices(now: number, leaseUntil: number, limit: number): Promise<CallRow[]>;
   addAttempt(attempt: AttemptRow): Promise<void>;
   attempts(callId: string): Promise<AttemptRow[]>;
   /** The call a past attempt's CallSid belonged to. */

@@ -13,6 +13,8 @@ export interface TwilioCredentials {
 
 export interface CreateCallParams {
   to: string;
+  /** One of the account's numbers; the configured phone number when left out. */
+  from?: string;
   voiceUrl: string;
   statusUrl: string;
   timeoutS: number;
@@ -25,6 +27,10 @@ export interface RemoteCall {
   sid: string;
   status: string;
   duration: number | null;
+  /** Twilio's `price` as it writes it (a charge is negative, `-0.01400`); null until the call is rated. */
+  price: string | null;
+  /** The currency of `price`, e.g. USD. */
+  priceUnit: string | null;
 }
 
 /** `refused`: Twilio answered with an error. `unreachable`: no answer at all (network, timeout, 5xx). */
@@ -51,8 +57,20 @@ export interface TwilioRest {
 
 export const STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"];
 
-function toRemote(c: { sid: string; status: string; duration?: string | null }): RemoteCall {
-  return { sid: c.sid, status: c.status, duration: c.duration ? Number(c.duration) : null };
+function toRemote(c: {
+  sid: string;
+  status: string;
+  duration?: string | null;
+  price?: string | null;
+  priceUnit?: string | null;
+}): RemoteCall {
+  return {
+    sid: c.sid,
+    status: c.status,
+    duration: c.duration ? Number(c.duration) : null,
+    price: c.price ?? null,
+    priceUnit: c.priceUnit ?? null,
+  };
 }
 
 function classify(e: unknown): TwilioError {
@@ -91,7 +109,7 @@ export function createTwilioRest(creds: TwilioCredentials): TwilioRest {
         toRemote(
           await c.calls.create({
             to: p.to,
-            from: creds.phoneNumber,
+            from: p.from ?? creds.phoneNumber,
             url: p.voiceUrl,
             method: "POST",
             statusCallback: p.statusUrl,

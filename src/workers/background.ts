@@ -15,6 +15,7 @@ import type { OutboxRow, OutboxStatus } from "../store/store.ts";
 import { VERSION } from "../version.ts";
 import { startDelivery } from "./delivery.ts";
 import { startHeartbeat } from "./leases.ts";
+import { startPrices } from "./prices.ts";
 import { startReporting } from "./reporting.ts";
 import { startRetention } from "./retention.ts";
 import { startRetries } from "./retries.ts";
@@ -47,6 +48,7 @@ export function startBackground(ctx: AppContext): Background {
   const reporting = startReporting(ctx);
   const sweeper = startSweeper(ctx);
   const retries = startRetries(ctx);
+  const prices = startPrices(ctx);
   const retention = startRetention(ctx);
   const heartbeat = startHeartbeat(ctx);
   ctx.store.onWriteError({
@@ -68,6 +70,7 @@ export function startBackground(ctx: AppContext): Background {
       ctx.signals.retryScheduled = () => {};
       await retention.stop();
       await retries.stop();
+      await prices.stop();
       await sweeper.stop();
       await reporting.stop();
       await delivery.stop();

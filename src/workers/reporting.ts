@@ -2,13 +2,16 @@
 // that ended with their report still due), so a report interrupted by a restart is made after it.
 import type { AppContext } from "../app.ts";
 import { enqueueEvent } from "../calls/events.ts";
+import { callOptions } from "../calls/options.ts";
 import { type CallReport, fallbackReport, stamp, withCallFacts } from "../calls/report.ts";
 import { attemptsView } from "../calls/view.ts";
+import type { ChatUsage } from "../cost/pricing.ts";
 import type { EndedCall } from "../metrics/registry.ts";
 import { draftReport, REPORT_MODEL_TRIES } from "../model/report.ts";
 import type { CallRow } from "../store/store.ts";
 import { type Worker, workerLoop } from "./loop.ts";
 import { notifyOpenClaw } from "./notify.ts";
+import { firstCost } from "./prices.ts";
 
 const POLL_MS = 1_000;
 const MAX_IN_FLIGHT = 4;
@@ -47,14 +50,18 @@ export function startReporting(ctx: AppContext): Worker {
 }
 
 async function report(ctx: AppContext, call: CallRow, stopped: () => boolean): Promise<void> {
-  const made = withCallFacts(await makeReport(ctx, call), call, await ctx.store.transcript(call.id));
+  const reportUsage: ChatUsage[] = [];
+  const made = withCallFacts(await makeReport(ctx, call, reportUsage), call, await ctx.store.transcript(call.id));
+  // The row as it is now: the bridge's last metrics (its token usage) are stored by the time the report is made.
+  const { cost, price } = await firstCost(ctx, (await ctx.store.getCall(call.id)) ?? call, reportUsage);
   // After a stop the store may be closed; the report is still due, so the next start makes it.
   if (stopped()) return;
   const at = ctx.now();
   const reported = await ctx.store.transaction(async () => {
     // Made and stored by another worker meanwhile (its claim had lapsed): announced once, by that one.
     if (!(await ctx.store.getCall(call.id))?.report_due) return null;
-    const ended = await ctx.store.updateCall(call.id, { report: JSON.stringify(made), report_due: 0 }, at);
+    const stored = { report: JSON.stringify(made), report_due: 0, cost: JSON.stringify(cost), ...price };
+    const ended = await ctx.store.updateCall(call.id, stored, at);
     await enqueueEvent(ctx, ended, "call.ended", at, {
       report: made,
       duration_s: ended.duration_s,
@@ -65,12 +72,15 @@ async function report(ctx: AppContext, call: CallRow, stopped: () => boolean): P
       hold_s: ended.hold_s,
       transferred_to: ended.transferred_to,
       attempts: attemptsView(ended, await ctx.store.attempts(ended.id)),
+      cost,
     });
     await notifyOpenClaw(ctx, ended, made, at);
     return ended;
   });
   if (!reported) return;
   ctx.metrics.callEnded(endedCall(reported));
+  // Counted once settled: now, or when the price worker has Twilio's price (or stops asking).
+  if (price.price_due_at === null) ctx.metrics.callCost(cost);
   ctx.log.info("call report made", { call_id: call.id, outcome: made.outcome, source: made.source });
 }
 
@@ -85,7 +95,8 @@ function endedCall(call: CallRow): EndedCall {
   return { direction: call.direction, endReason: call.end_reason ?? call.status, durationS: talkedS };
 }
 
-async function makeReport(ctx: AppContext, call: CallRow): Promise<CallReport> {
+/** `usage` is told the report model's token usage, for the call's cost. */
+async function makeReport(ctx: AppContext, call: CallRow, usage: ChatUsage[]): Promise<CallReport> {
   // The agent recorded the outcome itself during the call: that is the report.
   if (call.report) return JSON.parse(call.report) as CallReport;
   if (call.answered_at === null) return fallbackReport(call, null, ctx.now(), await ctx.store.attempts(call.id));
@@ -102,8 +113,15 @@ async function makeReport(ctx: AppContext, call: CallRow): Promise<CallReport> {
         endReason: call.end_reason,
         durationS: call.duration_s,
         schema: call.report_schema ? (JSON.parse(call.report_schema) as Record<string, unknown>) : null,
+        language: callOptions(ctx.config, call.options).language,
       },
-      { apiKey: api_key, baseUrl: base_url, model: ctx.config.report.model, timeoutMs: ctx.config.report.timeout_ms },
+      {
+        apiKey: api_key,
+        baseUrl: base_url,
+        model: ctx.config.report.model,
+        timeoutMs: ctx.config.report.timeout_ms,
+        onUsage: (u) => usage.push(u),
+      },
       ctx.facts.check,
     );
     return stamp(draft, "model", ctx.now());

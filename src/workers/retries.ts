@@ -1,8 +1,11 @@
-// The retry worker: dials each call whose next attempt is due, as a new Twilio call under the same call id.
-// It works from the database, so attempts scheduled before a restart are dialled after it.
+// The retry worker: dials each call whose next attempt is due, as a new Twilio call under the same call id, and
+// each call placed for later (`scheduled`) when its time comes, as its first attempt. It works from the database,
+// so what was scheduled before a restart is dialled after it, by whichever instance claims it.
 import type { AppContext } from "../app.ts";
 import { addHistory } from "../calls/history.ts";
+import { callOptions } from "../calls/options.ts";
 import { admit, dial, failCreate } from "../calls/outbound.ts";
+import { withinWindow } from "../calls/schedule.ts";
 import type { CallRow } from "../store/store.ts";
 import { type Worker, workerLoop } from "./loop.ts";
 
@@ -50,6 +53,7 @@ function startAttempt(ctx: AppContext, call: CallRow, at: number): Promise<CallR
   return ctx.store.transaction(async () => {
     const current = await ctx.store.getCall(call.id);
     if (!current || current.ended_at !== null || current.next_attempt_at === null) return null;
+    if (await waitForWindow(ctx, current, at)) return null;
     const client = current.client_address ?? UNKNOWN_CLIENT;
     const budgetWaitS = ctx.callBudget.take(client);
     if (budgetWaitS > 0) {
@@ -62,9 +66,11 @@ function startAttempt(ctx: AppContext, call: CallRow, at: number): Promise<CallR
     }
     const row = await admit(ctx, async () => {
       await addHistory(ctx, { callId: call.id, callSid: null, status: "queued", source: "api", verdict: "apply", at });
+      // A scheduled call's first dial is its first attempt; a retry is the next one.
+      const attempt = current.status === "scheduled" ? current.attempt : current.attempt + 1;
       return ctx.store.updateCall(
         call.id,
-        { next_attempt_at: null, attempt: current.attempt + 1, attempt_started_at: at },
+        { status: "queued", next_attempt_at: null, attempt, attempt_started_at: at },
         at,
       );
     });
@@ -74,6 +80,18 @@ function startAttempt(ctx: AppContext, call: CallRow, at: number): Promise<CallR
     }
     return row;
   });
+}
+
+/**
+ * A call is dialled only inside its calling window: one that comes due outside it (it waited for room, for its
+ * client's calls_per_minute, or for this server to start) waits for the next opening. True when it waits.
+ */
+async function waitForWindow(ctx: AppContext, call: CallRow, at: number): Promise<boolean> {
+  const opens = withinWindow(callOptions(ctx.config, call.options).call_window, at);
+  if (opens <= at) return false;
+  ctx.log.info("the call waits for its calling window to open", { call_id: call.id, opens_at: new Date(opens) });
+  await ctx.store.updateCall(call.id, { next_attempt_at: opens }, at);
+  return true;
 }
 
 /** Dials the claimed attempt, once admitted. */

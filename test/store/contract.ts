@@ -25,6 +25,7 @@ export const CALL_COLUMNS = [
   "call_sid",
   "callback_url",
   "client_address",
+  "cost",
   "created_at",
   "direction",
   "duration_s",
@@ -42,11 +43,14 @@ export const CALL_COLUMNS = [
   "notify",
   "options",
   "owner",
+  "price_due_at",
+  "price_tries",
   "prompt",
   "report",
   "report_claimed_until",
   "report_due",
   "report_schema",
+  "scheduled_for",
   "screened",
   "status",
   "to_number",
@@ -216,6 +220,25 @@ function callListTests(ctx: Ctx): void {
       expect(await page({ created_at: T0 + 1, id: "b2" }, 5)).toEqual(["d", "0-new"]);
       expect(await ctx.store.countWaiting()).toBe(1);
       expect(await ctx.store.countActive()).toBe(4);
+    });
+
+    test("a call inserted for later is scheduled and waiting; listActivePage narrows to a status", async () => {
+      await insertCalls(ctx.store, ["a", "b"]);
+      const later = await ctx.store.insertCall(
+        newCall("s", { status: "scheduled", scheduled_for: T0 + 5_000, next_attempt_at: T0 + 5_000 }),
+        T0 + 2,
+      );
+      expect(later).toMatchObject({ status: "scheduled", scheduled_for: T0 + 5_000, next_attempt_at: T0 + 5_000 });
+      expect(later).toMatchObject({ cost: null, price_due_at: null, price_tries: 0 });
+      await ctx.store.insertCall(newCall("s2", { status: "scheduled", next_attempt_at: T0 + 9_000 }), T0 + 3);
+      await ctx.store.updateCall("s2", { ended_at: T0 + 4, status: "canceled" }, T0 + 4);
+      const page = (after: PageKey | null, status: "scheduled" | "queued") =>
+        ctx.store.listActivePage(after, 10, status).then((rows) => rows.map((r) => r.id));
+      expect(await page(null, "scheduled")).toEqual(["s"]);
+      expect(await page(null, "queued")).toEqual(["a", "b"]);
+      expect(await page({ created_at: T0, id: "a" }, "queued")).toEqual(["b"]);
+      expect(await ctx.store.countActive()).toBe(2);
+      expect(await ctx.store.countWaiting()).toBe(1);
     });
   });
 }
@@ -648,6 +671,22 @@ function claimTests(ctx: Ctx): void {
       const lapsed = (await ctx.store.claimRetries(T0 + 1_000, T0 + 2_000, 5)).map((r) => r.id);
       expect(lapsed[0]).toBe("d");
       expect(lapsed.sort()).toEqual(["a", "b", "c", "d"]);
+    });
+
+    test("claimPrices: calls whose price is due, soonest first, leased until leaseUntil", async () => {
+      await insertCalls(ctx.store, ["a", "b", "c"]);
+      await ctx.store.updateCall("a", { ended_at: T0 + 1, price_due_at: T0 + 20 }, T0);
+      await ctx.store.updateCall("b", { ended_at: T0 + 1, price_due_at: T0 + 10, price_tries: 2 }, T0);
+      await ctx.store.updateCall("c", { ended_at: T0 + 1, price_due_at: T0 + 90 }, T0);
+      const claimed = await ctx.store.claimPrices(T0 + 30, T0 + 500, 5);
+      expect(claimed.map((r) => [r.id, r.price_due_at, r.price_tries])).toEqual([
+        ["b", T0 + 500, 2],
+        ["a", T0 + 500, 0],
+      ]);
+      expect(await ctx.store.claimPrices(T0 + 100, T0 + 600, 1).then((r) => r.map((c) => c.id))).toEqual(["c"]);
+      await ctx.store.updateCall("b", { price_due_at: null, cost: '{"total":1}' }, T0 + 200);
+      expect((await ctx.store.claimPrices(T0 + 550, T0 + 900, 5)).map((r) => r.id)).toEqual(["a"]);
+      expect((await ctx.store.getCall("b"))?.cost).toBe('{"total":1}');
     });
 
     test("claimReports: ended calls still due a report, oldest first, claimed until the lease lapses", async () => {
