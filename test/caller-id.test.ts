@@ -166,4 +166,13 @@ describe("per-number defaults (twilio.numbers)", () => {
       .body;
     expect(own).toMatchObject({ prompt: "Hi.", options: { voice: "sage", language: "es-MX" } });
   });
+
+  test("the number's caller_identity is who the agent is, unless the request says", async () => {
+    const identity = { [SPANISH_LINE]: { caller_identity: "Ava, de la Clínica Acme" } };
+    const a = await start({ config: { twilio: { numbers: identity, phone_numbers: [] } } });
+    const { id } = await a.call({ from: SPANISH_LINE });
+    expect((await a.api(`/api/calls/${id}`)).body.options.caller_identity).toBe("Ava, de la Clínica Acme");
+    const own = await a.call({ from: SPANISH_LINE, caller_identity: "Sam" });
+    expect((await a.api(`/api/calls/${own.id}`)).body.options.caller_identity).toBe("Sam");
+  });
 });

@@ -88,6 +88,7 @@ export function createGatekeeper(d: GatekeeperDeps): Gatekeeper {
     },
     speech(started) {
       g.unheard ||= started;
+      g.speaking = started;
       // The model reports the end of speech only after its turn detection's silence: the quiet began then.
       g.quietSince = started ? null : d.audioMs() - vadSilenceMs(d.config, g.turns);
     },
@@ -118,6 +119,8 @@ interface State {
   meter: MusicMeter;
   /** Speech heard that no transcript has described yet. */
   unheard: boolean;
+  /** The other side is speaking now. */
+  speaking: boolean;
   /** Machine verdicts waiting for the words that say what answered. */
   waiters: (() => void)[];
   screenerHint: boolean;
@@ -141,6 +144,7 @@ function createState(d: GatekeeperDeps): State {
     turns: d.outbound ? "server" : "auto",
     meter: createMusicMeter(),
     unheard: false,
+    speaking: false,
     waiters: [],
     screenerHint: false,
     beep: false,
@@ -188,8 +192,9 @@ function toPerson(g: State, d: GatekeeperDeps, after: "screening" | "hold" | "me
   g.stage = "person";
   setTurns(g, d, "auto");
   d.log.info("a person is on the line", { after: after ?? "answer" });
-  // A machine verdict waiting on these words decides first: for voicemail, the policy takes the line.
-  if (g.waiters.length === 0) d.ask(after ? personCameOnDirective(after) : null);
+  // A machine verdict waiting on these words decides first: for voicemail, the policy takes the line. Someone
+  // already speaking again is answered by the model's own turn-taking when they stop, not talked over now.
+  if (g.waiters.length === 0 && !g.speaking) d.ask(after ? personCameOnDirective(after) : null);
 }
 
 type StageHandler = (heard: Heard, text: string) => void;

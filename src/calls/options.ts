@@ -228,9 +228,10 @@ const canonical = (zone: string) => new Intl.DateTimeFormat("en-US", { timeZone:
 export function resolveOptions(
   config: Config,
   req: Partial<CallOptionsRequest> & CallSettingsRequest = {},
-  line: Pick<LineDefaults, "voice" | "language"> = {
+  line: Pick<LineDefaults, "voice" | "language" | "caller_identity"> = {
     voice: config.openai.voice,
     language: config.agent.language ?? null,
+    caller_identity: null,
   },
 ): CallOptions {
   const c = config.calls;
@@ -249,7 +250,7 @@ export function resolveOptions(
       on: req.retry?.on ?? [...RETRY_ON],
     },
     record: req.record ?? config.recording.enabled,
-    caller_identity: req.caller_identity ?? config.agent.caller_identity ?? null,
+    caller_identity: req.caller_identity ?? line.caller_identity ?? config.agent.caller_identity ?? null,
     screening: req.screening === false ? false : { wait_s: req.screening?.wait_s ?? c.screening_wait_s },
     hold: req.hold === false ? false : { max_s: req.hold?.max_s ?? c.hold_max_s },
     voice: req.voice ?? line.voice,
@@ -263,7 +264,13 @@ export function resolveOptions(
  * language and window were kept get the voice they had then, no language and no window.
  */
 export function callOptions(config: Config, stored: string | null): CallOptions {
-  if (!stored) return resolveOptions(config, { call_window: null }, { voice: config.openai.voice, language: null });
+  if (!stored) {
+    return resolveOptions(
+      config,
+      { call_window: null },
+      { voice: config.openai.voice, language: null, caller_identity: null },
+    );
+  }
   const options = JSON.parse(stored) as Partial<CallOptions> & Omit<CallOptions, "voice" | "language" | "call_window">;
   return {
     ...options,

@@ -378,7 +378,11 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       error: { type: "invalid_request_error", code, message, param: null, event_id: null, ...extra },
     });
 
-  async function respond(st: State, opts2: { line: { text: string; audio?: Uint8Array }; calls: ToolCallSpec[] }) {
+  /** Streams one response; resolves true when it was cancelled before it finished. */
+  async function respond(
+    st: State,
+    opts2: { line: { text: string; audio?: Uint8Array }; calls: ToolCallSpec[] },
+  ): Promise<boolean> {
     const responseId = id("resp");
     const itemId = id("item");
     const response = { id: responseId, itemId, cancelled: false, sentMs: 0 };
@@ -387,7 +391,10 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       type: "response.created",
       response: { id: responseId, object: "realtime.response", status: "in_progress", output: [] },
     });
-    if (opts2.line.text === "" && !opts2.line.audio) return callsOnly(st, response, opts2.calls);
+    if (opts2.line.text === "" && !opts2.line.audio) {
+      callsOnly(st, response, opts2.calls);
+      return false;
+    }
     send(st, {
       type: "response.output_item.added",
       response_id: responseId,
@@ -468,6 +475,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         usage: SIM_RESPONSE_USAGE,
       },
     });
+    return response.cancelled;
   }
 
   /** A reply that is only function calls, as a model gives at a phone menu: nothing is said over it. */
@@ -574,7 +582,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     st.unanswered = [];
     if (instructions === undefined && heard) {
       const { fallback, calls } = turnFor(st, heard);
-      return startResponse(st, () => nextAgentLine(st, fallback), calls);
+      return startResponse(st, () => nextAgentLine(st, fallback), calls, heard);
     }
     if (instructions && /automated phone menu/.test(instructions)) {
       const press = TOOL_TRIGGERS.find((t) => t.tool === "send_dtmf")!;
@@ -585,14 +593,22 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     startResponse(st, () => serverAskedLine(st, instructions ?? ""));
   }
 
-  function startResponse(st: State, line: () => { text: string; audio?: Uint8Array }, calls: ToolCallSpec[] = []) {
+  function startResponse(
+    st: State,
+    line: () => { text: string; audio?: Uint8Array },
+    calls: ToolCallSpec[] = [],
+    heard = "",
+  ) {
     if (st.active)
       return error(
         st,
         "conversation_already_has_active_response",
         "Conversation already has an active response in progress",
       );
-    void respond(st, { line: line(), calls });
+    void respond(st, { line: line(), calls }).then((cancelled) => {
+      // A reply cut off before its tool calls left what it answered unanswered: the next reply answers it.
+      if (cancelled && heard) st.unanswered.unshift(heard);
+    });
   }
 
   function cancel(st: State) {
@@ -729,9 +745,11 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     });
     if (transcript) st.unanswered.push(transcript);
     if (turn.create_response === false) return;
+    // The reply answers all the caller said since the agent last spoke, as a model hears the conversation.
+    const heard = st.unanswered.join(" ") || transcript;
+    const { fallback, calls } = turnFor(st, heard);
     st.unanswered = [];
-    const { fallback, calls } = turnFor(st, transcript);
-    const reply = () => startResponse(st, () => nextAgentLine(st, fallback), calls);
+    const reply = () => startResponse(st, () => nextAgentLine(st, fallback), calls, heard);
     const delay = (opts.responseDelayMs ?? 0) / (opts.speed ?? 1);
     if (delay > 0) setTimeout(() => !st.closed && reply(), delay);
     else reply();
