@@ -26,12 +26,13 @@ export interface Recorder {
 
 /**
  * A recording that cannot be written (a full disk) stops, and says so once, rather than break the call it
- * records: the call matters more than its recording.
+ * records: the call matters more than its recording. What it holds so far is closed as at the end of the call
+ * (for shared storage, that is what uploads it).
  */
 export function createRecorder(file: WavFile, onError: (e: unknown) => void): Recorder {
   let failed = false;
   const guarded =
-    <A extends unknown[]>(fn: (...args: A) => void) =>
+    <A extends unknown[]>(fn: (...args: A) => void, closing = false) =>
     (...args: A) => {
       if (failed) return;
       try {
@@ -39,6 +40,7 @@ export function createRecorder(file: WavFile, onError: (e: unknown) => void): Re
       } catch (e) {
         failed = true;
         onError(e);
+        if (!closing) closeQuietly(file);
       }
     };
   const r = recorderOn(file);
@@ -47,8 +49,15 @@ export function createRecorder(file: WavFile, onError: (e: unknown) => void): Re
     callerGap: guarded(r.callerGap),
     agentAudio: guarded(r.agentAudio),
     cleared: r.cleared,
-    close: guarded(r.close),
+    close: guarded(r.close, true),
   };
+}
+
+/** The error that stopped the recording was said; one from closing it would say nothing more. */
+function closeQuietly(file: WavFile): void {
+  try {
+    file.close();
+  } catch {}
 }
 
 function recorderOn(file: WavFile): Recorder {
