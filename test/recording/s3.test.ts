@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, setDefaultTimeout, te
 import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { S3Client } from "bun";
+import { ConfigError, loadConfig } from "../../src/config/load.ts";
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { createLogger } from "../../src/log.ts";
 import { recordingsDir } from "../../src/recording/files.ts";
@@ -24,6 +25,8 @@ let s3: S3Server;
 let bucket: S3Client;
 const apps: TestApp[] = [];
 const dirs: string[] = [];
+/** Requests signed with a wrong secret by a test that means to. */
+let refusedOnPurpose = 0;
 
 beforeAll(async () => {
   s3 = await startS3();
@@ -40,7 +43,7 @@ afterEach(async () => {
   for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
   await s3.start();
   // Every request the server made was signed with the configured secret, and signed right.
-  expect(s3.refused).toBe(0);
+  expect(s3.refused).toBe(refusedOnPurpose);
 });
 
 const s3Config = (retention_days = 30) => ({
@@ -118,17 +121,19 @@ describe("recording.storage: s3", () => {
     const dir = dataDir();
     const a = await start(dir);
     const id = await recordedCall(a);
-    const wav = await until(async () => (await bucket.exists(`${PREFIX}${id}.wav`)) && stored(id), "the upload");
-    // The whole call, its header giving its length, and nothing left behind on the disk that recorded it.
+    // The file stays on disk until the bucket has acknowledged it, and goes then.
+    await until(async () => onDisk(dir, id).length === 0 && (await bucket.exists(`${PREFIX}${id}.wav`)), "the upload");
+    const wav = await stored(id);
     expect(wav.toString("ascii", 0, 4)).toBe("RIFF");
     expect(wav.readUInt32LE(40)).toBe(wav.length - HEADER_BYTES);
     expect((wav.length - HEADER_BYTES) / 4 / 8000).toBeGreaterThan(3);
-    expect(onDisk(dir, id)).toEqual([]);
     const fromBucket = await answers(a, id, wav.length);
     expect(fromBucket[0]).toMatchObject({ status: 200, body: wav });
     expect(fromBucket[0]!.headers).toMatchObject({ "content-length": String(wav.length), "content-type": "audio/wav" });
     expect(fromBucket[1]).toMatchObject({ status: 206, body: wav.subarray(0, 44) });
-    expect(statSync(join(recordingsDir(dir), "served")).mode & 0o777).toBe(0o700);
+    const served = join(recordingsDir(dir), "served");
+    expect(statSync(served).mode & 0o777).toBe(0o700);
+    expect(readdirSync(served).map((name) => statSync(join(served, name)).mode & 0o777)).toEqual([0o600]);
 
     // The same bytes on local disk, served by a server with local storage: the same answers, header for header.
     await stop(a);
@@ -154,16 +159,16 @@ describe("recording.storage: s3", () => {
       status: 503,
       body: { success: false, error: "Recording storage unavailable: try again later" },
     });
-    expect(a.logs.find((l) => l.level === "warn" && JSON.stringify(l).includes(S3_SECRET_ACCESS_KEY))).toBeUndefined();
+    expect(JSON.stringify(a.logs)).not.toContain(S3_SECRET_ACCESS_KEY);
 
     // Back up: the next start (and every minute) tries again, and the bucket gets it all.
     await s3.start();
     await stop(a);
     const b = await start(dir);
-    const wav = await until(async () => (await bucket.exists(`${PREFIX}${id}.wav`)) && stored(id), "the retry");
+    await until(async () => onDisk(dir, id).length === 0 && (await bucket.exists(`${PREFIX}${id}.wav`)), "the retry");
+    const wav = await stored(id);
     expect(wav.length).toBe(size);
     expect(wav.readUInt32LE(40)).toBe(size - HEADER_BYTES);
-    await until(() => onDisk(dir, id).length === 0, "the spooled file to go");
     const res = await fetch(`${b.url}/api/calls/${id}/recording`);
     expect([res.status, (await res.arrayBuffer()).byteLength]).toEqual([200, size]);
   });
@@ -191,8 +196,11 @@ function samples(n: number, level: number): Buffer {
 
 describe("the spool on the way to the bucket", () => {
   const log = createLogger(() => {});
-  const storage = (dir: string) =>
-    openRecordingStorage(ConfigSchema.parse({ server: { data_dir: dir }, recording: s3Config() }), log);
+  const storage = (dir: string, secret = S3_SECRET_ACCESS_KEY) => {
+    const recording = s3Config();
+    recording.s3.secret_access_key = secret;
+    return openRecordingStorage(ConfigSchema.parse({ server: { data_dir: dir }, recording }), log);
+  };
 
   /** `seconds` of one constant sample on both sides. */
   function record(store: ReturnType<typeof storage>, id: string, seconds: number, level: number): void {
@@ -215,6 +223,23 @@ describe("the spool on the way to the bucket", () => {
     expect(wav.readInt16LE(HEADER_BYTES + 8000 * 4)).toBe(-2000);
   });
 
+  test("an upload the store refuses (a wrong secret) keeps the recording on disk, and the next one stores it", async () => {
+    const dir = dataDir();
+    const id = crypto.randomUUID();
+    const wrong = storage(dir, "not-the-secret");
+    record(wrong, id, 1, 500);
+    await wrong.settle();
+    const refused = await wrong.flush();
+    refusedOnPurpose = s3.refused;
+    expect(refusedOnPurpose).toBeGreaterThan(0);
+    expect(refused).toMatchObject({ stored: 0, waiting: 1, error: { name: "S3Error" } });
+    expect(await bucket.exists(`${PREFIX}${id}.wav`)).toBe(false);
+    expect(onDisk(dir, id)).toEqual([`${id}.part.wav`]);
+    expect(await storage(dir).flush()).toEqual({ stored: 1, waiting: 0 });
+    expect((await stored(id)).length).toBe(HEADER_BYTES + 8000 * 4);
+    expect(onDisk(dir, id)).toEqual([]);
+  });
+
   test("what a crash left at any step is taken up from there, and nothing is stored twice", async () => {
     const dir = dataDir();
     const spool = recordingsDir(dir);
@@ -232,5 +257,64 @@ describe("the spool on the way to the bucket", () => {
     expect([a.length, a.readUInt32LE(40), a.readUInt32LE(4)]).toEqual([44 + 3200, 3200, 36 + 3200]);
     expect(await stored(second)).toEqual(whole);
     expect(readdirSync(spool)).toEqual([]);
+  });
+});
+
+describe("recording storage settings", () => {
+  const load = (env: Record<string, string>, yaml = "") => {
+    const path = join(dataDir(), "config.yaml");
+    writeFileSync(path, yaml);
+    return loadConfig({ path, env }).recording;
+  };
+
+  test("the S3_* and AWS_* variables Bun and AWS's tools read set them, S3_* winning, and s3 needs a bucket", () => {
+    expect(load({})).toMatchObject({ storage: "local", s3: { prefix: "recordings/" } });
+    const aws = {
+      AGENTICAI_RECORDING_STORAGE: "s3",
+      AWS_BUCKET: "aws-bucket",
+      AWS_ENDPOINT_URL_S3: "https://s3.example.com",
+      AWS_DEFAULT_REGION: "eu-west-3",
+      AWS_ACCESS_KEY_ID: "AKIDAWS",
+      AWS_SECRET_ACCESS_KEY: "aws-secret",
+    };
+    expect(load(aws).s3).toEqual({
+      bucket: "aws-bucket",
+      endpoint: "https://s3.example.com",
+      region: "eu-west-3",
+      access_key_id: "AKIDAWS",
+      secret_access_key: "aws-secret",
+      prefix: "recordings/",
+    });
+    const s3Names = {
+      ...aws,
+      S3_BUCKET: "s3-bucket",
+      S3_ENDPOINT: "http://127.0.0.1:9000",
+      AWS_REGION: "eu-west-1",
+      S3_ACCESS_KEY_ID: "AKIDS3",
+      S3_SECRET_ACCESS_KEY: "s3-secret",
+      AGENTICAI_RECORDING_S3_PREFIX: "agenticai/calls-",
+    };
+    expect(load(s3Names, "recording:\n  s3:\n    bucket: from-file\n").s3).toEqual({
+      bucket: "s3-bucket",
+      endpoint: "http://127.0.0.1:9000",
+      region: "eu-west-1",
+      access_key_id: "AKIDS3",
+      secret_access_key: "s3-secret",
+      prefix: "agenticai/calls-",
+    });
+    const refused = (env: Record<string, string>, yaml = "") => {
+      try {
+        load(env, yaml);
+      } catch (e) {
+        if (e instanceof ConfigError) return e.message;
+      }
+      throw new Error("the config was accepted");
+    };
+    expect(refused({ AGENTICAI_RECORDING_STORAGE: "s3" })).toBe(
+      "config: recording.s3.bucket: required when recording.storage is s3 (S3_BUCKET)",
+    );
+    expect(refused({ AGENTICAI_RECORDING_STORAGE: "disk" })).toContain("recording.storage");
+    expect(refused({ S3_ENDPOINT: "minio:9000" })).toContain("recording.s3.endpoint");
+    expect(refused({}, "recording:\n  s3:\n    prefix: /calls\n")).toContain("recording.s3.prefix");
   });
 });

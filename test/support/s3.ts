@@ -9,9 +9,10 @@ import S3rver, { type KoaContext, type Middleware } from "s3rver";
 import { tempDir } from "./app.ts";
 import { until } from "./until.ts";
 
+/** s3rver's one account, the only key it lets in. */
 export const S3_ACCESS_KEY_ID = "S3RVER";
-/** s3rver's one account; the signature check below is what holds a client to its secret. */
-export const S3_SECRET_ACCESS_KEY = "S3RVER";
+/** s3rver checks no version 4 signature: the check below holds a client to this secret. */
+export const S3_SECRET_ACCESS_KEY = "test-secret-5c0e1d7a";
 export const S3_BUCKET = "recordings";
 
 export interface S3Server {
