@@ -1,5 +1,6 @@
-// src/recording/ owns call recordings: the stereo WAV writer, the recorder and the files in the data dir.
-// It imports only media/: the call service hands it frames through the bridge.
+// src/recording/ owns call recordings: the stereo WAV writer, the recorder, and where recordings are kept (the
+// data dir, or a bucket: storage.ts). It imports only media/, config/, runtime/ and the logger: the call service
+// hands it frames through the bridge.
 //
 // A call's recording: what each side heard, left the caller and right the agent. The caller's frames are the
 // clock, 20 ms each as Twilio sends them (with the gaps it leaves filled); the agent's audio plays in the order

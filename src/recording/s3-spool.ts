@@ -55,7 +55,7 @@ export function createSpool(dir: string, bucket: SpoolBucket, log: Logger): Spoo
   const queues = new Map<string, Promise<void>>();
   const path = (callId: string, suffix = ".wav") => join(dir, `${callId}${suffix}`);
 
-  const upload = (callId: string): Promise<void> => {
+  const upload = (callId: string): Promise<boolean> => {
     const run = (queues.get(callId) ?? Promise.resolve()).then(() =>
       drain(path, callId, bucket, () => writing.has(callId)),
     );
@@ -97,8 +97,7 @@ export function createSpool(dir: string, bucket: SpoolBucket, log: Logger): Spoo
       for (const callId of spooledCalls(dir)) {
         if (writing.has(callId) && !existsSync(path(callId, PART)) && !existsSync(path(callId, WHOLE))) continue;
         try {
-          await upload(callId);
-          flushed.stored++;
+          if (await upload(callId)) flushed.stored++;
         } catch (error) {
           flushed.waiting++;
           flushed.error ??= error;
@@ -123,26 +122,31 @@ function spooledCalls(dir: string): string[] {
   return [...new Set(names.flatMap((name) => SPOOLED.exec(name)?.[1] ?? []))];
 }
 
-/** Takes the call's spooled files up, one state to the next, until nothing is left that may go now. */
+/**
+ * Takes the call's spooled files up, one state to the next, until nothing is left that may go now; true if
+ * anything was stored.
+ */
 async function drain(
   path: (callId: string, suffix?: string) => string,
   callId: string,
   bucket: SpoolBucket,
   isWriting: () => boolean,
-): Promise<void> {
+): Promise<boolean> {
   const [wav, part, whole] = [path(callId), path(callId, PART), path(callId, WHOLE)];
+  let stored = false;
   for (;;) {
     if (existsSync(whole)) {
       await bucket.put(callId, Bun.file(whole));
       rmSync(part, { force: true });
       rmSync(whole);
+      stored = true;
     } else if (existsSync(part)) {
       await combine(callId, part, whole, path(callId, TEMP), bucket);
     } else if (existsSync(wav) && !isWriting()) {
       // A recorder opening the call again from now on starts a new file, which goes after this one.
       renameSync(wav, part);
     } else {
-      return;
+      return stored;
     }
   }
 }
