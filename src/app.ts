@@ -9,6 +9,8 @@ import type { Logger } from "./log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "./metrics/registry.ts";
 import { countedTwilio } from "./metrics/twilio.ts";
 import { createFactsChecker, type FactsChecker } from "./model/facts-check.ts";
+import { openRecordingStorage } from "./recording/open.ts";
+import type { RecordingStorage } from "./recording/storage.ts";
 import { randomBytes, randomToken } from "./runtime/crypto.ts";
 import { createRateLimiter, type RateLimiter } from "./runtime/ratelimit.ts";
 import { announcingStore, type ChangeFeed, createChangeFeed } from "./store/changes.ts";
@@ -27,6 +29,8 @@ export interface AppContext {
   twilio: TwilioRest | null;
   missingTwilio: string[];
   streamSecret: string;
+  /** Where call recordings are written and served from: this instance's disk or a shared bucket. */
+  recordings: RecordingStorage;
   /** Live audio bridges by call id: the only per-call state kept outside the database. */
   bridges: Map<string, Bridge>;
   /** Outbound calls whose create request to Twilio is under way in this process. */
@@ -117,6 +121,7 @@ export async function createApp(config: Config, log: Logger): Promise<AppContext
     twilio,
     missingTwilio,
     streamSecret: await streamSecret(store),
+    recordings: openRecordingStorage(config, log),
     bridges: new Map(),
     dialing: new Set(),
     tools: createCallTools(),

@@ -5,9 +5,7 @@ import type { AppContext } from "../app.ts";
 import { type Bridge, createBridge } from "../bridge/bridge.ts";
 import { callTools } from "../bridge/tools/all.ts";
 import type { BridgeStore } from "../bridge/turns.ts";
-import { ensureRecordingsDir, recordingPath } from "../recording/files.ts";
 import { createRecorder, type Recorder } from "../recording/recorder.ts";
-import { openWavFile } from "../recording/wav-file.ts";
 import type { CallRow } from "../store/store.ts";
 import type { StartMessage } from "../twilio/media.ts";
 import { verifyStreamToken } from "../twilio/stream-token.ts";
@@ -80,8 +78,7 @@ function recorderFor(ctx: AppContext, callId: string): Recorder | null {
   const log = ctx.log.child({ call_id: callId });
   const onError = (error: unknown) => log.error("recording the call failed; it goes on unrecorded", { error });
   try {
-    ensureRecordingsDir(ctx.config.server.data_dir);
-    return createRecorder(openWavFile(recordingPath(ctx.config.server.data_dir, callId)), onError);
+    return createRecorder(ctx.recordings.open(callId), onError);
   } catch (e) {
     onError(e);
     return null;

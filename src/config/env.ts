@@ -48,6 +48,22 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["AGENTICAI_CALLER_IDENTITY", ["agent", "caller_identity"], str],
   ["AGENTICAI_SCREENING_WAIT_S", ["calls", "screening_wait_s"], int],
   ["AGENTICAI_HOLD_MAX_S", ["calls", "hold_max_s"], int],
+  ["AGENTICAI_RECORDING_STORAGE", ["recording", "storage"], str],
+  ["AGENTICAI_RECORDING_S3_PREFIX", ["recording", "s3", "prefix"], str],
+  // The names Bun's S3 client and AWS's tools read, S3_* winning over AWS_* as in Bun (listed last-wins). Read
+  // here like every other setting, so the .env file and config.yaml count too; the client is given the result.
+  ["AWS_BUCKET", ["recording", "s3", "bucket"], str],
+  ["S3_BUCKET", ["recording", "s3", "bucket"], str],
+  ["AWS_ENDPOINT", ["recording", "s3", "endpoint"], str],
+  ["AWS_ENDPOINT_URL_S3", ["recording", "s3", "endpoint"], str],
+  ["S3_ENDPOINT", ["recording", "s3", "endpoint"], str],
+  ["AWS_DEFAULT_REGION", ["recording", "s3", "region"], str],
+  ["AWS_REGION", ["recording", "s3", "region"], str],
+  ["S3_REGION", ["recording", "s3", "region"], str],
+  ["AWS_ACCESS_KEY_ID", ["recording", "s3", "access_key_id"], str],
+  ["S3_ACCESS_KEY_ID", ["recording", "s3", "access_key_id"], str],
+  ["AWS_SECRET_ACCESS_KEY", ["recording", "s3", "secret_access_key"], str],
+  ["S3_SECRET_ACCESS_KEY", ["recording", "s3", "secret_access_key"], str],
   // The original API resolves a call's webhook base as body → AGENTICAI_WEBHOOK_URL → NGROK_URL → config,
   // so the first one set becomes the public URL; listed last-wins.
   ["NGROK_URL", ["server", "public_url"], str],

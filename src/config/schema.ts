@@ -9,6 +9,9 @@ export const DEFAULT_INBOUND_PROMPT =
 
 export const E164 = /^\+[1-9]\d{6,14}$/;
 
+/** A key prefix S3 and every S3-compatible store take as it is, in a URL path and in a signature. */
+const S3_PREFIX = /^(?!\/)[0-9A-Za-z!_.*'()/-]{0,512}$/;
+
 /** An allowed_destinations entry: a prefix of E.164 numbers. */
 export const DESTINATION_PREFIX = /^\+\d{1,15}$/;
 
@@ -200,13 +203,39 @@ export const ConfigSchema = z.strictObject({
       ),
     {} as never,
   ),
-  recording: section({
-    // Record every call (a request's `record` decides for its call). Recording needs the other side's
-    // consent in many places: see the README.
-    enabled: or(z.boolean(), false),
-    // Recordings older than this are deleted; 0 keeps them.
-    retention_days: or(int(0, 3_650), 30),
-  }),
+  recording: z.prefault(
+    z
+      .strictObject({
+        // Record every call (a request's `record` decides for its call). Recording needs the other side's
+        // consent in many places: see the README.
+        enabled: or(z.boolean(), false),
+        // Recordings older than this are deleted; 0 keeps them.
+        retention_days: or(int(0, 3_650), 30),
+        // local: in the data dir of the instance that recorded the call, served by it alone. s3: in a bucket
+        // of an S3-compatible store, served by every instance (each WAV goes up when its call's stream ends).
+        storage: or(z.enum(["local", "s3"]), "local"),
+        s3: section({
+          bucket: z.optional(text(1, 255)),
+          // Unset: AWS's own endpoint for the region. Set for MinIO, R2, Spaces and other S3-compatible stores.
+          endpoint: z.optional(httpUrl),
+          region: z.optional(text(1, 64)),
+          access_key_id: z.optional(text(1)),
+          secret_access_key: z.optional(text(1)),
+          // Keys are <prefix><call id>.wav.
+          prefix: or(
+            matching(S3_PREFIX, "must be S3-safe characters (letters, digits and !-_.*'()/), no leading /"),
+            "recordings/",
+          ),
+        }),
+      })
+      .check(
+        z.refine((r) => r.storage !== "s3" || r.s3.bucket !== undefined, {
+          path: ["s3", "bucket"],
+          error: "required when recording.storage is s3 (S3_BUCKET)",
+        }),
+      ),
+    {} as never,
+  ),
   retention: section({
     // Ended calls are deleted this many days after they ended, with their transcript, history, attempts,
     // events and recording; 0 keeps them.

@@ -1,5 +1,6 @@
-// src/recording/ owns call recordings: the stereo WAV writer, the recorder and the files in the data dir.
-// It imports only media/: the call service hands it frames through the bridge.
+// src/recording/ owns call recordings: the stereo WAV writer, the recorder, and where recordings are kept (the
+// data dir, or a bucket: storage.ts). It imports only media/, config/, runtime/ and the logger: the call service
+// hands it frames through the bridge.
 //
 // A call's recording: what each side heard, left the caller and right the agent. The caller's frames are the
 // clock, 20 ms each as Twilio sends them (with the gaps it leaves filled); the agent's audio plays in the order
@@ -26,12 +27,13 @@ export interface Recorder {
 
 /**
  * A recording that cannot be written (a full disk) stops, and says so once, rather than break the call it
- * records: the call matters more than its recording.
+ * records: the call matters more than its recording. What it holds so far is closed as at the end of the call
+ * (for shared storage, that is what uploads it).
  */
 export function createRecorder(file: WavFile, onError: (e: unknown) => void): Recorder {
   let failed = false;
   const guarded =
-    <A extends unknown[]>(fn: (...args: A) => void) =>
+    <A extends unknown[]>(fn: (...args: A) => void, closing = false) =>
     (...args: A) => {
       if (failed) return;
       try {
@@ -39,6 +41,7 @@ export function createRecorder(file: WavFile, onError: (e: unknown) => void): Re
       } catch (e) {
         failed = true;
         onError(e);
+        if (!closing) closeQuietly(file);
       }
     };
   const r = recorderOn(file);
@@ -47,8 +50,15 @@ export function createRecorder(file: WavFile, onError: (e: unknown) => void): Re
     callerGap: guarded(r.callerGap),
     agentAudio: guarded(r.agentAudio),
     cleared: r.cleared,
-    close: guarded(r.close),
+    close: guarded(r.close, true),
   };
+}
+
+/** The error that stopped the recording was said; one from closing it would say nothing more. */
+function closeQuietly(file: WavFile): void {
+  try {
+    file.close();
+  } catch {}
 }
 
 function recorderOn(file: WavFile): Recorder {

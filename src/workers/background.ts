@@ -2,9 +2,9 @@
 // reconciliation, leases, retention and the outbox delivery. It may import calls/ and store/, never http/ or cli/.
 //
 // The server's background work: making reports of ended calls, delivering the outbox, settling calls
-// that stopped hearing from Twilio, dialling calls' next attempts, deleting old recordings, and the
-// heartbeat that keeps this instance's calls its own. All of it runs from the database, so what a stop
-// interrupts is picked up by the next start.
+// that stopped hearing from Twilio, dialling calls' next attempts, deleting old recordings, uploading those
+// waiting for shared storage, and the heartbeat that keeps this instance's calls its own. All of it runs from
+// the database or the data dir, so what a stop interrupts is picked up by the next start.
 import type { AppContext } from "../app.ts";
 import { hooksSettings, openclawHeaders } from "../events/openclaw.ts";
 import { pinnedRoute, type Route } from "../events/receiver-host.ts";
@@ -20,6 +20,7 @@ import { startReporting } from "./reporting.ts";
 import { startRetention } from "./retention.ts";
 import { startRetries } from "./retries.ts";
 import { startSweeper } from "./sweeper.ts";
+import { startRecordingUploads } from "./uploads.ts";
 
 /** The real gateway admits a run before it answers, which takes seconds and up to 15 s. */
 const OPENCLAW_TIMEOUT_MS = 20_000;
@@ -50,6 +51,7 @@ export function startBackground(ctx: AppContext): Background {
   const retries = startRetries(ctx);
   const prices = startPrices(ctx);
   const retention = startRetention(ctx);
+  const uploads = startRecordingUploads(ctx);
   const heartbeat = startHeartbeat(ctx);
   ctx.store.onWriteError({
     failed: (error, held) =>
@@ -69,6 +71,7 @@ export function startBackground(ctx: AppContext): Background {
       ctx.signals.callEnded = () => {};
       ctx.signals.retryScheduled = () => {};
       await retention.stop();
+      await uploads.stop();
       await retries.stop();
       await prices.stop();
       await sweeper.stop();

@@ -3,7 +3,6 @@
 // past events.keep_days, and recordings past recording.retention_days. It works from the database and the
 // files themselves, so a retention shortened in config applies to what was kept before the change.
 import type { AppContext } from "../app.ts";
-import { callRecordingsBefore, removeRecording, removeRecordingsBefore } from "../recording/files.ts";
 import { type Worker, workerLoop } from "./loop.ts";
 
 const CHECK_MS = 3_600_000;
@@ -23,7 +22,7 @@ export function startRetention(ctx: AppContext): Worker {
   const loop = workerLoop(
     CHECK_MS,
     async () => {
-      removeOldRecordings(ctx);
+      await removeOldRecordings(ctx);
       await removeOldCalls(ctx, () => loop.stopped);
       await removeDeliveredEvents(ctx, () => loop.stopped);
     },
@@ -33,11 +32,11 @@ export function startRetention(ctx: AppContext): Worker {
   return loop;
 }
 
-function removeOldRecordings(ctx: AppContext): void {
+async function removeOldRecordings(ctx: AppContext): Promise<void> {
   const days = ctx.config.recording.retention_days;
   if (days === 0) return;
   try {
-    const removed = removeRecordingsBefore(ctx.config.server.data_dir, ctx.now() - days * DAY_MS);
+    const removed = await ctx.recordings.removeBefore(ctx.now() - days * DAY_MS);
     if (removed) ctx.log.info("deleted recordings past their retention", { removed, retention_days: days });
   } catch (e) {
     ctx.log.error("deleting old recordings failed", { error: e });
@@ -71,7 +70,11 @@ async function removeOldCalls(ctx: AppContext, stopped: () => boolean): Promise<
     async () => (await ctx.store.deleteEndedCalls(before, CALL_BATCH)).length,
     stopped,
   );
-  const recordings = await removeRecordingsOfGoneCalls(ctx, before);
+  // A storage that fails now leaves these recordings to the next run, which finds their calls gone all the same.
+  const recordings = await removeRecordingsOfGoneCalls(ctx, before).catch((error) => {
+    ctx.log.error("deleting the recordings of deleted calls failed", { error });
+    return 0;
+  });
   if (done.deleted || recordings) {
     ctx.log.info("deleted calls past their retention", {
       removed: done.deleted,
@@ -83,15 +86,15 @@ async function removeOldCalls(ctx: AppContext, stopped: () => boolean): Promise<
 }
 
 /**
- * A call's recording is on the instance that bridged it, which need not be the one that deleted the call: each
- * instance removes its own recordings whose call is gone. A recording is last written when its call ends, so
- * only those older than the cutoff can belong to a deleted call.
+ * A recording on local disk is on the instance that bridged its call, which need not be the one that deleted
+ * the call: each instance removes its own recordings whose call is gone (with shared storage, any instance
+ * removes any). A recording is last written when its call ends, so only those older than the cutoff can
+ * belong to a deleted call.
  */
 async function removeRecordingsOfGoneCalls(ctx: AppContext, before: number): Promise<number> {
-  const dataDir = ctx.config.server.data_dir;
   let removed = 0;
-  for (const id of callRecordingsBefore(dataDir, before)) {
-    if ((await ctx.store.getCall(id)) === null && removeRecording(dataDir, id)) removed++;
+  for (const id of await ctx.recordings.writtenBefore(before)) {
+    if ((await ctx.store.getCall(id)) === null && (await ctx.recordings.remove(id))) removed++;
   }
   return removed;
 }

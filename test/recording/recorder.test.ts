@@ -97,4 +97,25 @@ describe("recorder", () => {
     rec.close();
     expect(errors).toHaveLength(1);
   });
+
+  test("a recording that stops is closed once with what it holds, so shared storage still gets that much", () => {
+    let written = 0;
+    let closed = 0;
+    const rec = createRecorder(
+      {
+        sample: () => {
+          if (++written > FRAME) throw new Error("ENOSPC");
+        },
+        close: () => {
+          closed++;
+        },
+      },
+      () => {},
+    );
+    rec.callerFrame(frame(1000));
+    rec.callerFrame(frame(1000));
+    rec.callerFrame(frame(1000));
+    rec.close();
+    expect(closed).toBe(1);
+  });
 });
