@@ -104,6 +104,7 @@ describe("loadConfig: defaults", () => {
       transfer_max_duration_s: 3600,
       retry_min_delay_s: 30,
       max_waiting: 200,
+      max_resumes: 3,
     },
     limits: { api_requests_per_minute: 300, calls_per_minute: 30 },
   };
