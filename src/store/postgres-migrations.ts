@@ -3,7 +3,7 @@
 // rendered from the same tables (schema.ts): BIGINT for epoch-ms times, identity columns for numbered rows.
 // Each later step is the same change as a later SQLite step.
 import type { ReservedSQL, SQL } from "bun";
-import { addColumns, CALLS_INDEXES, META, POSTGRES, RETENTION, step, table, tables } from "./schema.ts";
+import { addColumns, CALLS_INDEXES, META, POSTGRES, RETENTION, resumeColumns, step, table, tables } from "./schema.ts";
 
 const t = tables(POSTGRES);
 
@@ -19,6 +19,7 @@ export const PG_MIGRATIONS: readonly string[] = [
     t.instances,
   ),
   step(addColumns("calls", RETENTION.callsColumns), RETENTION.indexes),
+  step(addColumns("calls", resumeColumns(POSTGRES))),
 ];
 
 /** pg_advisory_lock's two-int key: agenticai's namespace (ASCII "agnt"), then what is locked. */

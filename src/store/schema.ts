@@ -82,6 +82,18 @@ export const RETENTION = {
   ],
 };
 
+/**
+ * Added after RETENTION (SQLite's step 7, PostgreSQL's step 3): a call whose media stream drops is resumed on a new
+ * one, on any instance. How many times it was (calls.max_resumes), since when it waits for its new stream (null
+ * while one is up), and what the bridge keeps of the line between its writes (LineState JSON: when each side last
+ * spoke, whether the agent checked in), so the bridge that takes the call over goes on from there.
+ */
+export const resumeColumns = (d: Dialect) => [
+  "resumes INTEGER NOT NULL DEFAULT 0",
+  `stream_lost_at ${d.time}`,
+  "line_state TEXT",
+];
+
 /** Every status reported or set, with its verdict; `orphan` rows wait for their call to be created. */
 const callEvents = (d: Dialect) => [
   table("call_events", [

@@ -1,6 +1,6 @@
 // Versioned schema: PRAGMA user_version counts applied steps. Append only; never edit a shipped step. The
 // tables are written once for both engines in schema.ts; here they come in the steps SQLite shipped them in.
-import { addColumns, CALLS_INDEXES, META, RETENTION, SQLITE, step, table, tables } from "./schema.ts";
+import { addColumns, CALLS_INDEXES, META, RETENTION, resumeColumns, SQLITE, step, table, tables } from "./schema.ts";
 
 const t = tables(SQLITE);
 
@@ -18,4 +18,5 @@ export const MIGRATIONS: readonly string[] = [
     "CREATE INDEX outbox_claimed ON outbox (id) WHERE claimed_at IS NOT NULL",
   ),
   step(addColumns("calls", RETENTION.callsColumns), RETENTION.indexes),
+  step(addColumns("calls", resumeColumns(SQLITE))),
 ];

@@ -19,8 +19,9 @@ const SHIPPED_SQLITE = [
   "a513a9ae062075d3",
   "6e3f036189c99231",
   "811b43ad67f01521",
+  "4359d04ecba1ee03",
 ];
-const SHIPPED_POSTGRES = ["186c10136fdd30d3", "811b43ad67f01521"];
+const SHIPPED_POSTGRES = ["186c10136fdd30d3", "811b43ad67f01521", "3eb60d069b745eca"];
 
 test("no shipped SQLite migration step changes", () => {
   expect(MIGRATIONS.slice(0, SHIPPED_SQLITE.length).map(fingerprint)).toEqual(SHIPPED_SQLITE);
