@@ -20,6 +20,8 @@ export type { TwilioSocket } from "./agent-audio.ts";
 
 export interface Bridge {
   readonly callId: string;
+  /** A media stream has attached (the bridge is not only prepared). */
+  readonly attached: boolean;
   attach(twilio: TwilioSocket, start: StartMessage): void;
   onTwilioText(text: string): void;
   /** Twilio's socket has room again after backpressure. */
@@ -30,16 +32,35 @@ export interface Bridge {
   farewell(): void;
   /** Voicemail has answered and beeped: the agent leaves the message (or one of its own), then hangs up. */
   leaveVoicemail(message: string | null): void;
+  /**
+   * Another bridge has the call's stream now (another instance took it): this one ends without writing anything
+   * more, so nothing of it lands over what that one writes.
+   */
+  abandon(): void;
+  /**
+   * The instance hands its calls over: the bridge ends and writes what it holds, but Twilio's socket is left open
+   * and returned, to be closed once those writes are committed, so the call resumes elsewhere from them.
+   */
+  handOver(): TwilioSocket | null;
+  /** This bridge's own counts (since it was made), for the process's metrics. */
   metrics(): CallMetrics;
 }
 
 /** A prepared bridge whose media stream never arrives is abandoned after this. */
 const STREAM_WAIT_MS = 30_000;
 const STREAM_NEVER_STARTED = "stream_never_started";
+const STREAM_MOVED = "stream_moved";
 const CLOSE_NORMAL = 1000;
 
+/** How long the call may still go on: calls.max_duration_s counts from its answer, across the bridges it had. */
+function durationLeftMs(deps: BridgeDeps): number {
+  const limit = deps.config.calls.max_duration_s * 1000;
+  const answeredAt = deps.call.resumed?.answeredAt;
+  return answeredAt == null ? limit : Math.max(0, limit - (Date.now() - answeredAt));
+}
+
 export function createBridge(deps: BridgeDeps): Bridge {
-  const { config, log } = deps;
+  const { log } = deps;
   const timers = createTimers();
   let closed = false;
   let attached = false;
@@ -55,14 +76,18 @@ export function createBridge(deps: BridgeDeps): Bridge {
     agentAudio.detach()?.close(CLOSE_NORMAL, reason);
     deps.recorder?.close();
     // A bridge that ends before any stream came (the model failed, the call ended) was the call's own. One
-    // whose stream never came may have lost it to another instance, whose bridge recorded the call.
-    if (reason !== STREAM_NEVER_STARTED) held.release();
-    turns.saveMetrics();
+    // whose stream never came may have lost it to another instance, whose bridge recorded the call; one whose
+    // stream moved there has nothing more to write over that bridge's.
+    if (reason !== STREAM_NEVER_STARTED && reason !== STREAM_MOVED) {
+      held.release();
+      parts.saveLine();
+      turns.saveMetrics();
+    }
     deps.onClosed();
   }
 
   link.connect();
-  timers.later(config.calls.max_duration_s * 1000, () => {
+  timers.later(durationLeftMs(deps), () => {
     log.info("maximum call duration reached");
     deps.hangup("max_duration").catch((e) => log.warn("hanging up at the duration limit failed", { error: e }));
   });
@@ -72,13 +97,19 @@ export function createBridge(deps: BridgeDeps): Bridge {
 
   return {
     callId: deps.call.id,
+    get attached() {
+      return attached;
+    },
     attach(socket, start) {
       attached = true;
       held.release();
       agentAudio.attach(socket, start.streamSid);
       parts.silence.lineUp();
     },
-    onTwilioText: (text) => readTwilioMessage(text, parts.onTwilio),
+    onTwilioText: (text) => {
+      // A socket handed over stays open until the bridge's writes are committed; what it still brings is dropped.
+      if (!closed) readTwilioMessage(text, parts.onTwilio);
+    },
     onTwilioDrain: agentAudio.flush,
     onTwilioClosed() {
       agentAudio.detach();
@@ -87,6 +118,12 @@ export function createBridge(deps: BridgeDeps): Bridge {
     close,
     farewell: parts.farewell,
     leaveVoicemail: parts.leaveVoicemail,
+    abandon: () => close(STREAM_MOVED),
+    handOver() {
+      const socket = agentAudio.detach();
+      close("handover");
+      return socket;
+    },
     metrics: () => parts.metrics,
   };
 }

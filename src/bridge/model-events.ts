@@ -38,6 +38,8 @@ export interface ModelEventParts {
   onSessionReady(): void;
   /** The caller started or stopped speaking (the silence watch listens). */
   callerSpeaking(speaking: boolean): void;
+  /** A turn ended: what the line is now is worth keeping (line-state.ts). */
+  lineChanged(): void;
 }
 
 /** Error codes (or types) after which the model will not go on over this socket. */
@@ -83,6 +85,7 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
     "input_audio_buffer.speech_stopped": () => {
       turns.callerStopped();
       p.callerSpeaking(false);
+      p.lineChanged();
     },
     "conversation.item.input_audio_transcription.completed": (event) =>
       turns.callerTranscript(event.item_id, event.transcript),
@@ -104,6 +107,7 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
       if (id) playback.discarded.delete(id);
       addUsage(metrics, event.response.usage);
       turns.saveMetrics();
+      p.lineChanged();
       p.toolCalls.replyDone(id);
       p.hangup.replyDone(id);
     },

@@ -25,10 +25,12 @@ import { type CallerAudio, createCallerAudio } from "./caller-audio.ts";
 import { type Cut, createCut } from "./cut.ts";
 import type { BridgeCall, BridgeDeps } from "./deps.ts";
 import { createHangup, type Hangup } from "./hangup.ts";
+import { lineAtDrop, lineState } from "./line-state.ts";
 import { type CallMetrics, createMetrics } from "./metrics.ts";
 import { modelEventHandlers, type Responses } from "./model-events.ts";
 import { createModelLink, type ModelLink } from "./model-link.ts";
-import { createPlayback, isPlaying, markPlayed, type Playback } from "./playback.ts";
+import { createPlayback, isPlaying, markPlayed, type Playback, unplayedMs } from "./playback.ts";
+import { restoreConversation } from "./resume.ts";
 import { createServerLines, type ServerLines, watchSilence } from "./server-lines.ts";
 import { createToolCalls } from "./tool-calls.ts";
 import type { DigitsSent, ToolActions } from "./tools.ts";
@@ -49,7 +51,11 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   const metrics = createMetrics();
   const playback = createPlayback();
   const responses: Responses = { active: null, requested: false, onNextCreated: null };
-  const turns = createTurns(deps.store, call.id, metrics);
+  // A call taken over after its stream dropped: where its line stood, and what was said, read at once so that it
+  // is there when the new session is.
+  const atDrop = call.resumed ? lineAtDrop(call.resumed.line, call.resumed.droppedAt) : undefined;
+  const history = call.resumed ? deps.store.transcript(call.id) : null;
+  const turns = createTurns(deps.store, call.id, metrics, call.resumed?.metrics);
   const limits = audioLimits(config.audio);
   const agentAudio = createAgentAudio(limits, metrics, playback, turns, deps.recorder);
   const hangup = createHangup({ playback, log, later, hangup: (endReason) => deps.hangup(endReason) });
@@ -87,7 +93,11 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   });
   const toolCalls = callToolCalls(deps, { link, responses, hangup, lines, agentAudio, later, instructions });
   const agentBusy = () => isPlaying(playback) || responses.active !== null || toolCalls.running();
-  const silence = watchSilence({ policy: call.silence, lines, log, every: timers.every, agentBusy });
+  const silence = watchSilence({ policy: call.silence, lines, log, every: timers.every, agentBusy, resumed: atDrop });
+  const saveLine = () => {
+    const state = lineState(Date.now(), silence.snapshot(), unplayedMs(playback, performance.now()));
+    deps.store.saveLineState(call.id, JSON.stringify(state), Date.now());
+  };
   const cutAgent = createCut({ playback, responses, agentAudio, link, turns });
   const onModel = modelEventHandlers({
     log,
@@ -102,16 +112,22 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     hangup,
     cutAgent,
     callerSpeaking: silence.callerSpeaking,
+    lineChanged: saveLine,
     onSessionReady: () => {
       // The first session ever ready opens the conversation, even the reconnect after a first that never was.
       if (metrics.model_connect_ms !== null) return;
       metrics.model_connect_ms = Math.round(performance.now() - preparedAt);
-      greet(link, config, call, instructions(false));
+      if (!history) return greet(link, config, call, instructions(false));
+      const agentSpeaking = atDrop?.agentSpeaking ?? false;
+      void restoreConversation(
+        { link, responses, log, instructions: () => instructions(false), agentSpeaking },
+        history,
+      );
     },
   });
   const onTwilio = twilioHandlers(link, callerAudio, playback, hangup, responses, () => close("stream_stopped"));
   const last = lastLines({ lines, cutAgent, turnTakingOff: () => link.send(turnTakingOff(config)) });
-  return { metrics, link, agentAudio, turns, onTwilio, silence, ...last };
+  return { metrics, link, agentAudio, turns, onTwilio, silence, saveLine, ...last };
 }
 
 /** The last lines the server has the agent say before the call ends. */
