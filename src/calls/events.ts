@@ -14,7 +14,8 @@ export type CallEventType =
   | "call.retry_scheduled"
   | "call.ended"
   | "call.transcript"
-  | "call.consulted";
+  | "call.consulted"
+  | "call.resumed";
 
 /** Every event's data starts with the call's identity and where it stands. */
 export function callEventData(call: CallRow): Record<string, unknown> {

@@ -16,6 +16,7 @@ import { eventRows } from "./events.ts";
 import { apologizeAndHangUp, endCall } from "./hangup.ts";
 import { callOptions } from "./options.ts";
 import { recordAgentOutcome } from "./report.ts";
+import { resumedLine, takeResumedCall } from "./resume.ts";
 import { iso } from "./time.ts";
 import { transferCall } from "./transfer.ts";
 
@@ -38,6 +39,7 @@ export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string):
       tools: callTools({ transfer: options.transfer_to !== null, consult: consult !== null }),
       silence: { repromptMs: options.silence.reprompt_s * 1000, hangupMs: options.silence.hangup_s * 1000 },
       opening,
+      resumed: resumedLine(call),
     },
     recordOutcome: (outcome) => recordAgentOutcome(ctx, call, outcome),
     recorder: options.record ? recorderFor(ctx, call.id) : null,
@@ -81,6 +83,7 @@ function bridgeStore(ctx: AppContext, call: CallRow): BridgeStore {
       ctx.signals.eventsQueued();
     },
     saveMetrics: (id, metrics, at) => ctx.store.saveMetrics(id, metrics, at),
+    saveLineState: (id, state, at) => ctx.store.saveLineState(id, state, at),
     transcript: (id) => ctx.store.transcript(id),
   };
 }
@@ -92,14 +95,36 @@ function bridgeStore(ctx: AppContext, call: CallRow): BridgeStore {
 export async function acceptStream(ctx: AppContext, start: StartMessage): Promise<Bridge | string> {
   const { call_id: callId, stream_token: token } = start.start.customParameters;
   if (!callId || !token || !verifyStreamToken(ctx.streamSecret, callId, token)) return "invalid stream token";
+  // Refused, Twilio asks the call's <Connect action>, and the call resumes on an instance that stays.
+  if (ctx.state.handingOver) return "this instance is handing its calls over";
   const call = await ctx.store.getCall(callId);
   if (!call || call.ended_at !== null || call.end_requested_at !== null) return "unknown or ended call";
   if (call.call_sid && call.call_sid !== start.start.callSid) return "stream belongs to another call";
   if (!ctx.config.openai.api_key) return "model not configured";
+  await dropStaleBridge(ctx, call.id);
   // The stream may land on another instance than the webhook that served its TwiML: this one holds the call
   // now, and what the agent opens with comes from the call row rather than from that instance's memory.
-  const held = await ctx.store.updateCall(call.id, { owner: ctx.instanceId }, ctx.now());
-  return prepareBridge(ctx, held, returnOpening(held));
+  const held =
+    call.stream_lost_at !== null
+      ? await takeResumedCall(ctx, call)
+      : await ctx.store.updateCall(call.id, { owner: ctx.instanceId }, ctx.now());
+  // A resumed call goes on from its conversation, whatever opened the stream before.
+  return prepareBridge(
+    ctx,
+    { ...held, stream_lost_at: call.stream_lost_at },
+    call.stream_lost_at === null ? returnOpening(held) : undefined,
+  );
+}
+
+/**
+ * A bridge of this call here that has a stream already lost it (a stream is the call's only one): it ends, and its
+ * writes are committed before the new bridge reads them.
+ */
+async function dropStaleBridge(ctx: AppContext, callId: string): Promise<void> {
+  const stale = ctx.bridges.get(callId);
+  if (!stale?.attached) return;
+  stale.close("stream_replaced");
+  await ctx.store.flush();
 }
 
 /** An agent back on the line after a transfer nobody took opens by saying so (see dial-status.ts). */

@@ -18,7 +18,7 @@ import { createSignatureRejections, type RejectSignature } from "./rejections.ts
 import { failure, HttpError, rateLimited } from "./respond.ts";
 import type { Handler, RouteTable } from "./routes.ts";
 import { createLiveStreams } from "./stream.ts";
-import { postAmd, postDialStatus, postStatus, postVoice } from "./twilio.ts";
+import { postAmd, postDialStatus, postStatus, postStreamEnded, postVoice } from "./twilio.ts";
 
 const STATUS_FOR: Record<FailureKind, number> = {
   invalid: 400,
@@ -97,6 +97,9 @@ function routeTable(ctx: AppContext): RouteTable {
     [TWILIO_PATHS.status]: { POST: errors((req, server) => postStatus(ctx, req, rejectFrom(req, server))) },
     [TWILIO_PATHS.amd]: { POST: errors((req, server) => postAmd(ctx, req, rejectFrom(req, server))) },
     [TWILIO_PATHS.dialStatus]: { POST: errors((req, server) => postDialStatus(ctx, req, rejectFrom(req, server))) },
+    [TWILIO_PATHS.streamEnded]: {
+      POST: errors((req, server) => postStreamEnded(ctx, req, rejectFrom(req, server))),
+    },
   };
 }
 
