@@ -30,7 +30,8 @@ export async function streamTwiml(ctx: AppContext, call: CallRow, opening?: stri
   return connectStream({
     streamUrl: mediaStreamUrl(call.webhook_url),
     parameters: { call_id: call.id, stream_token: streamToken(ctx.streamSecret, call.id) },
-    action: streamEndedUrl(ctx, call),
+    // Resuming turned off (calls.max_resumes: 0): a call whose stream ends is over, as Twilio ends it.
+    action: ctx.config.calls.max_resumes > 0 ? streamEndedUrl(ctx, call) : undefined,
   });
 }
 
