@@ -5,6 +5,7 @@ import type { AppContext } from "../app.ts";
 import { type Bridge, createBridge } from "../bridge/bridge.ts";
 import { callTools } from "../bridge/tools/all.ts";
 import type { BridgeStore } from "../bridge/turns.ts";
+import { sendCallSignal } from "../cluster/signals.ts";
 import { ensureRecordingsDir, recordingPath } from "../recording/files.ts";
 import { createRecorder, type Recorder } from "../recording/recorder.ts";
 import { openWavFile } from "../recording/wav-file.ts";
@@ -108,6 +109,10 @@ export async function acceptStream(ctx: AppContext, start: StartMessage): Promis
     call.stream_lost_at !== null
       ? await takeResumedCall(ctx, call)
       : await ctx.store.updateCall(call.id, { owner: ctx.instanceId }, ctx.now());
+  // Another instance that prepared a bridge for this stream lets it go now rather than after STREAM_WAIT_MS.
+  sendCallSignal(ctx, { kind: "stream_taken", call_id: call.id, by: ctx.instanceId }).catch((error: unknown) =>
+    ctx.log.warn("telling the other instances that the stream is here failed", { call_id: call.id, error }),
+  );
   // A resumed call goes on from its conversation, whatever opened the stream before.
   return prepareBridge(
     ctx,
@@ -132,4 +137,13 @@ function returnOpening(call: CallRow): string | undefined {
   const status = call.transfer_status;
   if (call.transferred_to === null || status === null || status === "completed" || status === "answered") return;
   return transferFailedDirective(status);
+}
+
+/** Another instance took this call's stream: a bridge of it here (prepared, or whose stream moved) ends at once. */
+export function releaseMovedBridge(ctx: AppContext, callId: string, by: string): void {
+  if (by === ctx.instanceId) return;
+  const bridge = ctx.bridges.get(callId);
+  if (!bridge) return;
+  ctx.log.info("the call's stream is on another instance: its bridge here ends", { call_id: callId, instance: by });
+  bridge.abandon();
 }
