@@ -153,3 +153,28 @@ describe("a call whose stream drops", () => {
     await a.api(`/api/calls/${id}/end`, { method: "POST" });
   });
 });
+
+describe("an instance handing its calls over", () => {
+  test("answers a stream's upgrade 503, so a balancer tries another, and prepares no bridge for a new stream", async () => {
+    const a = await start();
+    const { id, sid } = await a.call({ to: SILENT });
+    await until(async () => (await detail(a, id)).transcript.length >= 1, "the greeting", 20_000);
+    a.ctx.state.handingOver = true;
+    const upgrade = await fetch(`${a.url}/twilio/media-stream`, {
+      headers: { "X-Twilio-Signature": a.twilio.sign(`${a.url.replace(/^http/, "ws")}/twilio/media-stream`, {}) },
+    });
+    expect(upgrade.status).toBe(503);
+    expect(await upgrade.json()).toEqual({
+      success: false,
+      error: "This instance is handing its calls over to the others; connect to another",
+    });
+    const sessions = a.model.sessions.length;
+    // The call's stream drops: each action is answered (it is stateless) with no model session opened here, and
+    // each new stream refused, until the resumes run out; behind a balancer they would have landed elsewhere.
+    a.twilio.dropStream(sid);
+    expect(await ended(a, id)).toMatchObject({ end_reason: "no_media" });
+    expect((await a.ctx.store.getCall(id))?.resumes).toBe(3);
+    expect(a.model.sessions).toHaveLength(sessions);
+    expect(a.ctx.bridges.has(id)).toBe(false);
+  });
+});
