@@ -25,13 +25,13 @@ import { type CallerAudio, createCallerAudio } from "./caller-audio.ts";
 import { type Cut, createCut } from "./cut.ts";
 import type { BridgeCall, BridgeDeps } from "./deps.ts";
 import { createHangup, type Hangup } from "./hangup.ts";
-import { lineAtDrop, lineState } from "./line-state.ts";
+import { lineState } from "./line-state.ts";
 import { type CallMetrics, createMetrics } from "./metrics.ts";
 import { modelEventHandlers, type Responses } from "./model-events.ts";
 import { createModelLink, type ModelLink } from "./model-link.ts";
 import { createPlayback, isPlaying, markPlayed, type Playback, unplayedMs } from "./playback.ts";
-import { restoreConversation } from "./resume.ts";
-import { createServerLines, type ServerLines, watchSilence } from "./server-lines.ts";
+import { restoreConversation, resumeStart } from "./resume.ts";
+import { createServerLines, type ServerLines, type SilenceWatch, watchSilence } from "./server-lines.ts";
 import { createToolCalls } from "./tool-calls.ts";
 import type { DigitsSent, ToolActions } from "./tools.ts";
 import { createTurns } from "./turns.ts";
@@ -51,10 +51,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   const metrics = createMetrics();
   const playback = createPlayback();
   const responses: Responses = { active: null, requested: false, onNextCreated: null };
-  // A call taken over after its stream dropped: where its line stood, and what was said, read at once so that it
-  // is there when the new session is.
-  const atDrop = call.resumed ? lineAtDrop(call.resumed.line, call.resumed.droppedAt) : undefined;
-  const history = call.resumed ? deps.store.transcript(call.id) : null;
+  const resume = resumeStart(call, deps.store);
   const turns = createTurns(deps.store, call.id, metrics, call.resumed?.metrics);
   const limits = audioLimits(config.audio);
   const agentAudio = createAgentAudio(limits, metrics, playback, turns, deps.recorder);
@@ -93,11 +90,15 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   });
   const toolCalls = callToolCalls(deps, { link, responses, hangup, lines, agentAudio, later, instructions });
   const agentBusy = () => isPlaying(playback) || responses.active !== null || toolCalls.running();
-  const silence = watchSilence({ policy: call.silence, lines, log, every: timers.every, agentBusy, resumed: atDrop });
-  const saveLine = () => {
-    const state = lineState(Date.now(), silence.snapshot(), unplayedMs(playback, performance.now()));
-    deps.store.saveLineState(call.id, JSON.stringify(state), Date.now());
-  };
+  const silence = watchSilence({
+    policy: call.silence,
+    lines,
+    log,
+    every: timers.every,
+    agentBusy,
+    resumed: resume?.atDrop,
+  });
+  const saveLine = lineSaver(deps, silence, playback);
   const cutAgent = createCut({ playback, responses, agentAudio, link, turns });
   const onModel = modelEventHandlers({
     log,
@@ -117,17 +118,21 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
       // The first session ever ready opens the conversation, even the reconnect after a first that never was.
       if (metrics.model_connect_ms !== null) return;
       metrics.model_connect_ms = Math.round(performance.now() - preparedAt);
-      if (!history) return greet(link, config, call, instructions(false));
-      const agentSpeaking = atDrop?.agentSpeaking ?? false;
-      void restoreConversation(
-        { link, responses, log, instructions: () => instructions(false), agentSpeaking },
-        history,
-      );
+      if (!resume) return greet(link, config, call, instructions(false));
+      void restoreConversation({ link, responses, log, instructions: () => instructions(false) }, resume);
     },
   });
   const onTwilio = twilioHandlers(link, callerAudio, playback, hangup, responses, () => close("stream_stopped"));
   const last = lastLines({ lines, cutAgent, turnTakingOff: () => link.send(turnTakingOff(config)) });
   return { metrics, link, agentAudio, turns, onTwilio, silence, saveLine, ...last };
+}
+
+/** Keeps what the bridge knows of the line (line-state.ts) for a bridge that may take the call over. */
+function lineSaver(deps: BridgeDeps, silence: SilenceWatch, playback: Playback) {
+  return () => {
+    const state = lineState(Date.now(), silence.snapshot(), unplayedMs(playback, performance.now()));
+    deps.store.saveLineState(deps.call.id, JSON.stringify(state), Date.now());
+  };
 }
 
 /** The last lines the server has the agent say before the call ends. */

@@ -6,8 +6,11 @@ import { conversationSoFar, LINE_DROPPED_APOLOGY, responseInstructions } from ".
 import type { Logger } from "../log.ts";
 import { historyMessage, responseCreateMessage } from "../model/realtime.ts";
 import type { TurnRow } from "../store/store.ts";
+import type { BridgeCall } from "./deps.ts";
+import { type LineAtDrop, lineAtDrop } from "./line-state.ts";
 import type { Responses } from "./model-events.ts";
 import type { ModelLink } from "./model-link.ts";
+import type { BridgeStore } from "./turns.ts";
 
 export interface ResumeParts {
   link: ModelLink;
@@ -15,8 +18,18 @@ export interface ResumeParts {
   log: Logger;
   /** The session's instructions, which a response's own replace. */
   instructions(): string;
-  /** The agent's audio was still playing when the line dropped. */
-  agentSpeaking: boolean;
+}
+
+/** Where a resumed call's line stood when it dropped, and what was said before. */
+export interface ResumeStart {
+  atDrop: LineAtDrop;
+  history: Promise<TurnRow[]>;
+}
+
+/** For a call taken over after its stream dropped; the transcript is read at once, to be there when the session is. */
+export function resumeStart(call: BridgeCall, store: BridgeStore): ResumeStart | null {
+  if (!call.resumed) return null;
+  return { atDrop: lineAtDrop(call.resumed.line, call.resumed.droppedAt), history: store.transcript(call.id) };
 }
 
 /** The other side spoke last: the agent owed them an answer when the line dropped. */
@@ -25,14 +38,14 @@ function spokenTo(turns: TurnRow[]): boolean {
   return spoken.at(-1)?.role === "caller";
 }
 
-/** Puts the conversation into the session that was just set up; `history` was read as the bridge was made. */
-export async function restoreConversation(p: ResumeParts, history: Promise<TurnRow[]>): Promise<void> {
+/** Puts the conversation into the session that was just set up. */
+export async function restoreConversation(p: ResumeParts, { atDrop, history }: ResumeStart): Promise<void> {
   const turns = await history.catch((error: unknown) => {
     p.log.warn("reading what was said failed; the agent goes on without it", { error });
     return [];
   });
   for (const line of conversationSoFar(turns)) p.link.send(historyMessage(line.role, line.text));
-  const apologize = p.agentSpeaking || spokenTo(turns);
+  const apologize = atDrop.agentSpeaking || spokenTo(turns);
   p.log.info("conversation restored on a new model session", { turns: turns.length, apologize });
   if (!apologize) return;
   p.responses.requested = true;

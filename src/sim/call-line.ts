@@ -30,123 +30,152 @@ export interface CallLine extends MediaClient {
 const GAP_POLL_MS = 20;
 
 export function createCallLine(speed = 1): CallLine {
-  const streams: MediaClient[] = [];
-  const drops: Drop[] = [];
-  let current: MediaClient | null = null;
-  let started = false;
-  let ended = false;
-  let hungUp = false;
-  let onEnded: (v: { code: number; reason: string }) => void = () => {};
-  const closed = new Promise<{ code: number; reason: string }>((resolve) => (onEnded = resolve));
-  const sum = (pick: (s: MediaClient) => number) => streams.reduce((n, s) => n + pick(s), 0);
-  const sleep = (ms: number) => Bun.sleep(ms / speed);
+  return new Line(speed);
+}
+
+class Line implements CallLine {
+  readonly streams: MediaClient[] = [];
+  readonly drops: Drop[] = [];
+  readonly firstAudio = new Promise<number>(() => {});
+  readonly closed: Promise<{ code: number; reason: string }>;
+  private current: MediaClient | null = null;
+  private started = false;
+  private ended = false;
+  private hungUpFlag = false;
+  private onEnded: (v: { code: number; reason: string }) => void = () => {};
+
+  constructor(private readonly speed: number) {
+    this.closed = new Promise((resolve) => (this.onEnded = resolve));
+  }
+
+  private sum(pick: (s: MediaClient) => number): number {
+    return this.streams.reduce((n, s) => n + pick(s), 0);
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return Bun.sleep(ms / this.speed);
+  }
+
   /** The stream up, once there is one; null if the line ended first. */
-  const nextStream = async (): Promise<MediaClient | null> => {
-    while (!ended && !current?.isOpen()) await sleep(GAP_POLL_MS);
-    return ended ? null : current;
-  };
-  const finish = () => {
-    if (ended) return;
-    ended = true;
-    onEnded({ code: 1000, reason: hungUp ? "hung up" : "call ended" });
-  };
+  private async nextStream(): Promise<MediaClient | null> {
+    while (!this.ended && !this.current?.isOpen()) await this.sleep(GAP_POLL_MS);
+    return this.ended ? null : this.current;
+  }
+
+  /** The stream up now, if any: through a gap nothing is heard, and nothing is over. */
+  private get up(): MediaClient | null {
+    return this.current?.isOpen() ? this.current : null;
+  }
+
+  get streamSid() {
+    return this.current?.streamSid ?? "";
+  }
+  get received() {
+    return {
+      media: this.sum((s) => s.received.media),
+      marks: this.sum((s) => s.received.marks),
+      clears: this.sum((s) => s.received.clears),
+    };
+  }
+  get totalAudioBytes() {
+    return this.sum((s) => s.totalAudioBytes);
+  }
+  get framesSent() {
+    return this.sum((s) => s.framesSent);
+  }
+  get playedMs() {
+    return this.sum((s) => s.playedMs);
+  }
+  // Through a gap the person waits for the line to come back: the agent is neither playing nor done.
+  get agentQuietMs() {
+    return this.up?.agentQuietMs ?? 0;
+  }
+  get agentPlaying() {
+    return this.up?.agentPlaying ?? false;
+  }
+  get events() {
+    return this.streams.flatMap((s) => s.events);
+  }
+  get protocolErrors() {
+    return this.sum((s) => s.protocolErrors);
+  }
+  get hungUp() {
+    return this.hungUpFlag;
+  }
+
+  isOpen(): boolean {
+    return !this.ended;
+  }
+  async sendAudio(ulaw: Uint8Array, o?: { paced?: boolean }): Promise<void> {
+    await (await this.nextStream())?.sendAudio(ulaw, o);
+  }
+  async sendSilence(ms: number, o?: { paced?: boolean }): Promise<void> {
+    await (await this.nextStream())?.sendSilence(ms, o);
+  }
+  async sendSpeech(ms: number, o?: { paced?: boolean }): Promise<void> {
+    await (await this.nextStream())?.sendSpeech(ms, o);
+  }
+  startLine(): void {
+    this.started = true;
+    this.current?.startLine();
+  }
 
   /** Says `bytes`; a drop mid-way cuts it off, and the person says it again once the line is back. */
-  const say = async (bytes: Uint8Array): Promise<void> => {
+  async say(bytes: Uint8Array): Promise<void> {
     for (;;) {
-      const stream = await nextStream();
+      const stream = await this.nextStream();
       if (!stream) return;
       await stream.say(bytes);
-      if (stream.isOpen() || ended) return;
+      if (stream.isOpen() || this.ended) return;
     }
-  };
+  }
 
-  return {
-    get streamSid() {
-      return current?.streamSid ?? "";
-    },
-    get received() {
-      return {
-        media: sum((s) => s.received.media),
-        marks: sum((s) => s.received.marks),
-        clears: sum((s) => s.received.clears),
-      };
-    },
-    get totalAudioBytes() {
-      return sum((s) => s.totalAudioBytes);
-    },
-    get framesSent() {
-      return sum((s) => s.framesSent);
-    },
-    get playedMs() {
-      return sum((s) => s.playedMs);
-    },
-    // Through a gap nothing is heard, and nothing is over: the person waits for the line to come back.
-    get agentQuietMs() {
-      return current?.isOpen() ? current.agentQuietMs : 0;
-    },
-    get agentPlaying() {
-      return current?.isOpen() ? current.agentPlaying : false;
-    },
-    get events() {
-      return streams.flatMap((s) => s.events);
-    },
-    get protocolErrors() {
-      return sum((s) => s.protocolErrors);
-    },
-    firstAudio: new Promise<number>(() => {}),
-    closed,
-    streams,
-    drops,
-    get hungUp() {
-      return hungUp;
-    },
-    isOpen: () => !ended,
-    sendAudio: async (ulaw, o) => (await nextStream())?.sendAudio(ulaw, o),
-    sendSilence: async (ms, o) => (await nextStream())?.sendSilence(ms, o),
-    sendSpeech: async (ms, o) => (await nextStream())?.sendSpeech(ms, o),
-    startLine() {
-      started = true;
-      current?.startLine();
-    },
-    say,
-    wait: async (ms) => {
-      if (current?.isOpen()) return current.wait(ms);
-      if (!ended) await sleep(ms);
-    },
-    sendDtmf: (digit) => current?.sendDtmf(digit),
-    sendRaw: (data) => current?.sendRaw(data),
-    recording() {
-      const parts = streams.map((s) => s.recording());
-      return { caller: Buffer.concat(parts.map((p) => p.caller)), agent: Buffer.concat(parts.map((p) => p.agent)) };
-    },
-    stop() {
-      hungUp = true;
-      current?.stop();
-      finish();
-    },
-    close() {
-      current?.close();
-      finish();
-    },
-    attach(stream) {
-      streams.push(stream);
-      current = stream;
-      if (started) stream.startLine();
-      const drop = drops.at(-1);
-      if (drop && drop.resumedAt === undefined) {
-        drop.resumedAt = performance.now();
-        void stream.firstAudio.then((at) => {
-          drop.heardAt = at;
-        });
-      }
-    },
-    detach(stream, dropped) {
-      if (current !== stream) return;
-      current = null;
-      if (dropped && !ended) drops.push({ at: performance.now() });
-      else finish();
-    },
-    end: finish,
-  };
+  async wait(ms: number): Promise<void> {
+    if (this.up) return this.up.wait(ms);
+    if (!this.ended) await this.sleep(ms);
+  }
+  sendDtmf(digit: string): void {
+    this.current?.sendDtmf(digit);
+  }
+  sendRaw(data: string | Uint8Array): void {
+    this.current?.sendRaw(data);
+  }
+  recording() {
+    const parts = this.streams.map((s) => s.recording());
+    return { caller: Buffer.concat(parts.map((p) => p.caller)), agent: Buffer.concat(parts.map((p) => p.agent)) };
+  }
+  stop(): void {
+    this.hungUpFlag = true;
+    this.current?.stop();
+    this.end();
+  }
+  close(): void {
+    this.current?.close();
+    this.end();
+  }
+
+  attach(stream: MediaClient): void {
+    this.streams.push(stream);
+    this.current = stream;
+    if (this.started) stream.startLine();
+    const drop = this.drops.at(-1);
+    if (!drop || drop.resumedAt !== undefined) return;
+    drop.resumedAt = performance.now();
+    void stream.firstAudio.then((at) => {
+      drop.heardAt = at;
+    });
+  }
+
+  detach(stream: MediaClient, dropped: boolean): void {
+    if (this.current !== stream) return;
+    this.current = null;
+    if (dropped && !this.ended) this.drops.push({ at: performance.now() });
+    else this.end();
+  }
+
+  end(): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.onEnded({ code: 1000, reason: this.hungUpFlag ? "hung up" : "call ended" });
+  }
 }
