@@ -246,6 +246,8 @@ describe("signals between the instances (LISTEN/NOTIFY)", () => {
   test("the live feed shows a change made on the other instance within 1 s, and catches up after a drop", async () => {
     const c = await startCluster(pg, children, cleanups, { speed: 2 });
     const [a, b] = c.servers as [ServerProcess, ServerProcess];
+    // Every webhook to A: B learns of A's calls only from A.
+    c.route(a);
     const feed = await liveFeed(b);
     cleanups.push(feed.close);
     const t0 = Date.now();

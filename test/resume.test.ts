@@ -134,6 +134,21 @@ describe("a call whose stream drops", () => {
     expect(a.twilio.lines.get(sid)!.streams).toHaveLength(3);
   });
 
+  test("keeps its time: calls.max_duration_s counts from the answer, not from the new stream", async () => {
+    const a = await start({ calls: { max_duration_s: 6, silence_reprompt_s: 0, silence_hangup_s: 0 } });
+    const { id, sid } = await a.call({ to: SILENT });
+    await until(async () => (await detail(a, id)).transcript.length >= 1, "the greeting", 20_000);
+    const answeredAt = Date.parse((await detail(a, id)).answered_at);
+    await until(() => Date.now() - answeredAt > 3_500, "most of the call's time", 10_000);
+    a.twilio.dropStream(sid);
+    const done = await ended(a, id);
+    expect(done).toMatchObject({ end_reason: "max_duration" });
+    expect(done.status_history.filter((h: { source: string }) => h.source === "resume")).toHaveLength(1);
+    const lasted = Date.parse(done.ended_at) - answeredAt;
+    expect(lasted).toBeGreaterThan(5_500);
+    expect(lasted).toBeLessThan(8_500);
+  });
+
   test("keeps the silence it had: quiet before the drop still counts towards the check-in", async () => {
     const a = await start({ calls: { silence_reprompt_s: 3, silence_hangup_s: 0 } });
     const { id, sid } = await a.call({ to: SILENT });
@@ -148,8 +163,8 @@ describe("a call whose stream drops", () => {
       10_000,
     );
     expect(checkIn).toBeDefined();
-    // Counted from the end of the greeting, not from the new stream: less than the whole 3 s after the drop.
-    expect(Date.now() - droppedAt).toBeLessThan(3_000);
+    // Counted from the end of the greeting (some 1.5 s before the drop), not from the new stream (3 s after it).
+    expect(Date.now() - droppedAt).toBeLessThan(2_500);
     await a.api(`/api/calls/${id}/end`, { method: "POST" });
   });
 });
