@@ -165,6 +165,11 @@ describe("a call whose stream drops", () => {
     expect(checkIn).toBeDefined();
     // Counted from the end of the greeting (some 1.5 s before the drop), not from the new stream (3 s after it).
     expect(Date.now() - droppedAt).toBeLessThan(2_500);
+    // Neither speaking nor spoken to when the line dropped, the agent did not say it lost anyone.
+    const apologies = a.model.sessions[1]!.received.filter((e) =>
+      e.response?.instructions?.includes(LINE_DROPPED_APOLOGY),
+    );
+    expect(apologies).toEqual([]);
     await a.api(`/api/calls/${id}/end`, { method: "POST" });
   });
 });
