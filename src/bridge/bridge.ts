@@ -33,13 +33,14 @@ export interface Bridge {
   /** Voicemail has answered and beeped: the agent leaves the message (or one of its own), then hangs up. */
   leaveVoicemail(message: string | null): void;
   /**
-   * Another bridge has the call's stream now (another instance took it): this one ends without writing anything
-   * more, so nothing of it lands over what that one writes.
+   * Another bridge has the call's stream now (another instance took it), or this one, only prepared, never will:
+   * it ends without writing anything more, so nothing of it lands over what the call's bridge writes.
    */
   abandon(): void;
   /**
    * The instance hands its calls over: the bridge ends and writes what it holds, but Twilio's socket is left open
-   * and returned, to be closed once those writes are committed, so the call resumes elsewhere from them.
+   * and returned, to be closed once those writes are committed, so the call resumes elsewhere from them. A bridge
+   * only prepared ends as one whose stream never came, and returns null.
    */
   handOver(): TwilioSocket | null;
   /** This bridge's own counts (since it was made), for the process's metrics. */
@@ -120,6 +121,11 @@ export function createBridge(deps: BridgeDeps): Bridge {
     leaveVoicemail: parts.leaveVoicemail,
     abandon: () => close(STREAM_MOVED),
     handOver() {
+      // Prepared only: what it holds was never heard, and is not the call's.
+      if (!attached) {
+        close(STREAM_NEVER_STARTED);
+        return null;
+      }
       const socket = agentAudio.detach();
       close("handover");
       return socket;

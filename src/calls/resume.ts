@@ -79,7 +79,9 @@ export async function callAfterStream(
     return null;
   }
   const stale = ctx.bridges.get(call.id);
-  if (stale) {
+  // One only prepared never had the stream: what it holds was never heard, and it writes nothing.
+  if (stale && !stale.attached) stale.abandon();
+  if (stale?.attached) {
     stale.close("stream_lost");
     await ctx.store.flush();
   }
