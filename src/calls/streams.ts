@@ -113,12 +113,10 @@ export async function acceptStream(ctx: AppContext, start: StartMessage): Promis
   sendCallSignal(ctx, { kind: "stream_taken", call_id: call.id, by: ctx.instanceId }).catch((error: unknown) =>
     ctx.log.warn("telling the other instances that the stream is here failed", { call_id: call.id, error }),
   );
-  // A resumed call goes on from its conversation, whatever opened the stream before.
-  return prepareBridge(
-    ctx,
-    { ...held, stream_lost_at: call.stream_lost_at },
-    call.stream_lost_at === null ? returnOpening(held) : undefined,
-  );
+  if (call.stream_lost_at === null) return prepareBridge(ctx, held, returnOpening(held));
+  // A resumed call goes on from its conversation, whatever opened the stream before: its bridge is made from the
+  // row as the resume found it (when the stream was lost), which taking the call over has just cleared.
+  return prepareBridge(ctx, { ...held, stream_lost_at: call.stream_lost_at });
 }
 
 /**
