@@ -77,16 +77,24 @@ export async function runServer(config: Config, simulate: boolean, env: Env = pr
  */
 async function listenToOthers(ctx: AppContext): Promise<() => Promise<void>> {
   const onError = (error: unknown) => ctx.log.warn("telling the other instances of a change failed", { error });
-  const unshare =
-    ctx.store.kind === "postgres" ? await shareChanges(ctx.store, ctx.changes, ctx.instanceId, onError) : null;
-  const unsignal = await listenForCallSignals(ctx, {
-    stream_taken: (s) => releaseMovedBridge(ctx, s.call_id, s.by),
-    voicemail: (s) => (s.to === ctx.instanceId ? voicemailHere(ctx, s.call_id) : undefined),
-  });
-  return async () => {
-    await unshare?.();
-    await unsignal();
-  };
+  try {
+    const unshare =
+      ctx.store.kind === "postgres" ? await shareChanges(ctx.store, ctx.changes, ctx.instanceId, onError) : null;
+    const unsignal = await listenForCallSignals(ctx, {
+      stream_taken: (s) => releaseMovedBridge(ctx, s.call_id, s.by),
+      voicemail: (s) => (s.to === ctx.instanceId ? voicemailHere(ctx, s.call_id) : undefined),
+    });
+    return async () => {
+      await unshare?.();
+      await unsignal();
+    };
+  } catch (error) {
+    // A pooler in transaction mode (PgBouncer's) refuses LISTEN: calls still work, each instance on its own.
+    ctx.log.error("cannot listen to the other instances (LISTEN refused): live views and signals stay local", {
+      error,
+    });
+    return async () => {};
+  }
 }
 
 /**
