@@ -1,4 +1,4 @@
-// `bun run bench [-- --calls 1,100,500,1000 --seconds 60 --only frame,startup,api,load,store --write]`
+// `bun run bench [-- --calls 1,100,500,1000 --seconds 60 --only frame,startup,api,load,store,resume --write]`
 // Runs the benchmarks, prints a Markdown report and, with --write, saves it as bench/RESULTS.md.
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -6,6 +6,7 @@ import { parseArgs } from "node:util";
 import { runApiBench } from "./api.ts";
 import { frameTable, holdMeterTable, runFrameBench, runHoldMeterBench } from "./frame.ts";
 import { type LoadResult, runLoad } from "./load.ts";
+import { resumeSection, runResumeBench } from "./resume.ts";
 import { compile, runStartupBench } from "./startup.ts";
 import { fmt } from "./stats.ts";
 import { runStoreBench, storeSection } from "./store.ts";
@@ -15,7 +16,7 @@ const { values } = parseArgs({
   options: {
     calls: { type: "string", default: "1,100,500,1000" },
     seconds: { type: "string", default: "60" },
-    only: { type: "string", default: "frame,startup,api,load,store" },
+    only: { type: "string", default: "frame,startup,api,load,store,resume" },
     write: { type: "boolean", default: false },
   },
 });
@@ -122,6 +123,14 @@ if (only.has("store")) {
   const section = storeSection(await runStoreBench());
   say();
   say("## 6. Storage: SQLite against PostgreSQL");
+  say();
+  for (const line of section) say(line);
+}
+
+if (only.has("resume")) {
+  const section = resumeSection(await runResumeBench());
+  say();
+  say("## 7. Resuming a call whose media stream dropped");
   say();
   for (const line of section) say(line);
 }

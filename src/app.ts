@@ -46,8 +46,11 @@ export interface AppContext {
    * every start (a restarted process is another instance). Recorded as the owner of the calls it takes.
    */
   instanceId: string;
-  /** What the process is doing as a whole: `draining` once a stop signal came, while calls finish. */
-  state: { draining: boolean };
+  /**
+   * What the process is doing as a whole: `draining` once a stop signal came, while calls finish; `handingOver`
+   * when, with another instance up, the stop hands the calls to it rather than letting them finish here.
+   */
+  state: { draining: boolean; handingOver: boolean };
   /** Background work to look at now rather than at its next poll; no-ops until it is started. */
   signals: Signals;
   /** What /metrics shows: counted since this process started. */
@@ -128,7 +131,7 @@ export async function createApp(config: Config, log: Logger): Promise<AppContext
     facts: createFactsChecker(),
     eventsSecret: await eventsSecret(config, store),
     instanceId: newInstanceId(),
-    state: { draining: false },
+    state: { draining: false, handingOver: false },
     signals: { eventsQueued: () => {}, callEnded: () => {}, retryScheduled: () => {} },
     metrics,
     callBudget: createRateLimiter(config.limits.calls_per_minute),

@@ -106,6 +106,7 @@ describe("loadConfig: defaults", () => {
       max_waiting: 200,
       screening_wait_s: 45,
       hold_max_s: 1800,
+      max_resumes: 3,
     },
     limits: { api_requests_per_minute: 300, calls_per_minute: 30 },
   };

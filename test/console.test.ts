@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { MAX_STREAMS, MAX_STREAMS_PER_CLIENT } from "../src/http/stream.ts";
 import { tempDir } from "./support/app.ts";
+import { startPostgres } from "./support/postgres.ts";
 import { repoRoot, type ServerProcess, spawnServer } from "./support/process.ts";
 import { rawRequest, rawStream } from "./support/raw-http.ts";
 import { until } from "./support/until.ts";
@@ -328,4 +329,35 @@ test("the active list opens with one page of calls; More appends the next from G
   const shown = await rows.evaluateAll((items) => items.map((li) => li.getAttribute("data-call")));
   expect([...shown].sort()).toEqual([...placed].sort());
   await page.close();
+}, 60_000);
+
+test("sharing PostgreSQL, a console on one instance shows a call placed on another within a second", async () => {
+  const pg = await startPostgres();
+  try {
+    const url = await pg.createDatabase();
+    const [a, b] = await Promise.all([simulatedServer({ DATABASE_URL: url }), simulatedServer({ DATABASE_URL: url })]);
+    const page = await browser.newPage();
+    await page.goto(`${b.url}/console`);
+    await page.locator("#live.ok").waitFor({ timeout: 5000 });
+    const t0 = Date.now();
+    const res = await fetch(`${a.url}/api/call`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ to: "+15550100006" }),
+    });
+    const { call_id } = (await res.json()) as { call_id: string };
+    await page.locator(`#active li[data-call="${call_id}"]`).waitFor({ timeout: 5000 });
+    expect(Date.now() - t0).toBeLessThan(1_000);
+    // Its changes follow: answered on A, the row on B says so.
+    await page.locator(`#active li[data-call="${call_id}"]`, { hasText: "in-progress" }).waitFor({ timeout: 10_000 });
+    expect((await fetch(`${a.url}/api/calls/${call_id}/end`, { method: "POST" })).status).toBe(200);
+    await page.close();
+    for (const child of [a, b]) {
+      child.proc.kill("SIGKILL");
+      await child.proc.exited;
+      children.delete(child);
+    }
+  } finally {
+    await pg.stop();
+  }
 }, 60_000);

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, test } from "bun:test";
-import { verifyStreamToken } from "../src/twilio/stream-token.ts";
+import { streamEndedToken, verifyStreamToken } from "../src/twilio/stream-token.ts";
 import { startTestApp, type TestApp } from "./support/app.ts";
 import { until } from "./support/until.ts";
 
@@ -18,7 +18,9 @@ describe("POST /twilio/voice", () => {
     expect(res.headers.get("content-type")).toStartWith("text/xml");
     const xml = await res.text();
     const wsUrl = `${app.url.replace(/^http/, "ws")}/twilio/media-stream`;
-    expect(xml).toContain(`<Connect><Stream url="${wsUrl}">`);
+    // The <Connect>'s action, asked when the stream ends, is signed by Twilio and bound to the call by a token.
+    const action = `${app.url}/twilio/stream-ended?call_id=${id}&amp;token=${streamEndedToken(app.ctx.streamSecret, id)}`;
+    expect(xml).toContain(`<Connect action="${action}" method="POST"><Stream url="${wsUrl}">`);
     expect(xml).toContain(`<Parameter name="call_id" value="${id}"/>`);
     const token = /name="stream_token" value="([^"]+)"/.exec(xml)![1]!;
     expect(verifyStreamToken(app.ctx.streamSecret, id, token)).toBe(true);
@@ -131,7 +133,7 @@ describe("inbound calls", () => {
     });
     const { callSid, response } = await app.twilio.sendInbound(`${app.url}/twilio/voice`, { from: "+15557654321" });
     const xml = await response.text();
-    expect(xml).toContain("<Connect><Stream");
+    expect(xml).toMatch(/<Connect action="[^"]+" method="POST"><Stream /);
     const list = (await app.api("/api/calls")).body;
     expect(list.count).toBe(1);
     expect(list.calls[0]).toMatchObject({
@@ -287,6 +289,6 @@ describe("a call whose create reply was lost (the process died before storing it
     expect((await app.twilio.sendStatus(placed!.sid, "ringing")).status).toBe(204);
     expect((await app.api(`/api/calls/${id}`)).body).toMatchObject({ status: "ringing", call_sid: placed!.sid });
     const twiml = await (await app.twilio.sendVoice(placed!.sid)).text();
-    expect(twiml).toContain("<Connect><Stream");
+    expect(twiml).toMatch(/<Connect action="[^"]+" method="POST"><Stream /);
   });
 });

@@ -46,6 +46,37 @@ export function callInstructions(
   return parts.join("\n\n");
 }
 
+/** A line of the conversation put back into a new model session, by who said it (see conversationSoFar). */
+export interface HistoryLine {
+  role: "user" | "assistant" | "system";
+  text: string;
+}
+
+/** Tells the model in a session that takes over a call why the conversation above is there, and how to go on. */
+export const LINE_DROPPED_NOTE =
+  "The phone line dropped for a moment and has just come back; the conversation above is what was said before. Go on from where it stopped: do not greet the other person again or repeat what you already said.";
+
+/**
+ * The line dropped while the agent was speaking, or had just been spoken to: the first thing the other side hears
+ * when it comes back is the agent noticing, then going on.
+ */
+export const LINE_DROPPED_APOLOGY =
+  "The line dropped for a moment and is back now. In one short sentence, in the language of this call, say sorry, you lost them for a second; then go on from where you were: finish what you were saying, or answer what they said last.";
+
+/**
+ * The conversation so far as lines for a new session, then the note that the line dropped. The other side's
+ * turns are theirs, the agent's its own (one cut off before any of it was transcribed is an ellipsis, so the
+ * session still knows it spoke there), and the owner's consults are notes, labelled as the instructions label them.
+ */
+export function conversationSoFar(turns: Turn[]): HistoryLine[] {
+  const lines = turns.flatMap((t): HistoryLine[] => {
+    if (t.role === "caller") return t.text ? [{ role: "user", text: t.text }] : [];
+    if (t.role === "agent") return [{ role: "assistant", text: t.text || "…" }];
+    return t.text ? [{ role: "system", text: `${SPEAKERS[t.role] ?? "Note"}: ${t.text}` }] : [];
+  });
+  return [...lines, { role: "system", text: LINE_DROPPED_NOTE }];
+}
+
 /** The call's prompt, plus what the owner wants reported when the request gave a report_schema. */
 export function promptWithReportSchema(prompt: string, reportSchema: string | null): string {
   if (!reportSchema) return prompt;

@@ -20,6 +20,8 @@ export type { TwilioSocket } from "./agent-audio.ts";
 
 export interface Bridge {
   readonly callId: string;
+  /** A media stream has attached (the bridge is not only prepared). */
+  readonly attached: boolean;
   attach(twilio: TwilioSocket, start: StartMessage): void;
   onTwilioText(text: string): void;
   /** Twilio's socket has room again after backpressure. */
@@ -32,16 +34,36 @@ export interface Bridge {
   leaveVoicemail(message: string | null): void;
   /** Twilio's AMD says a machine answered: true when the bridge knows it for a screener, menu or hold queue. */
   machineAnswered(answeredBy: string): Promise<boolean>;
+  /**
+   * Another bridge has the call's stream now (another instance took it), or this one, only prepared, never will:
+   * it ends without writing anything more, so nothing of it lands over what the call's bridge writes.
+   */
+  abandon(): void;
+  /**
+   * The instance hands its calls over: the bridge ends and writes what it holds, but Twilio's socket is left open
+   * and returned, to be closed once those writes are committed, so the call resumes elsewhere from them. A bridge
+   * only prepared ends as one whose stream never came, and returns null.
+   */
+  handOver(): TwilioSocket | null;
+  /** This bridge's own counts (since it was made), for the process's metrics. */
   metrics(): CallMetrics;
 }
 
 /** A prepared bridge whose media stream never arrives is abandoned after this. */
 const STREAM_WAIT_MS = 30_000;
 const STREAM_NEVER_STARTED = "stream_never_started";
+const STREAM_MOVED = "stream_moved";
 const CLOSE_NORMAL = 1000;
 
+/** How long the call may still go on: calls.max_duration_s counts from its answer, across the bridges it had. */
+function durationLeftMs(deps: BridgeDeps): number {
+  const limit = deps.config.calls.max_duration_s * 1000;
+  const answeredAt = deps.call.resumed?.answeredAt;
+  return answeredAt == null ? limit : Math.max(0, limit - (Date.now() - answeredAt));
+}
+
 export function createBridge(deps: BridgeDeps): Bridge {
-  const { config, log } = deps;
+  const { log } = deps;
   const timers = createTimers();
   let closed = false;
   let attached = false;
@@ -53,19 +75,24 @@ export function createBridge(deps: BridgeDeps): Bridge {
     if (closed) return;
     closed = true;
     timers.clearAll();
-    parts.gate.close();
     link.close(reason);
     agentAudio.detach()?.close(CLOSE_NORMAL, reason);
     deps.recorder?.close();
     // A bridge that ends before any stream came (the model failed, the call ended) was the call's own. One
-    // whose stream never came may have lost it to another instance, whose bridge recorded the call.
-    if (reason !== STREAM_NEVER_STARTED) held.release();
-    turns.saveMetrics();
+    // whose stream never came may have lost it to another instance, whose bridge recorded the call; one whose
+    // stream moved there has nothing more to write over that bridge's.
+    if (reason !== STREAM_NEVER_STARTED && reason !== STREAM_MOVED) {
+      held.release();
+      parts.saveLine();
+      turns.saveMetrics();
+    }
+    // After the line is saved: a hold under way is carried over to a bridge that takes the call over.
+    parts.gate.close();
     deps.onClosed();
   }
 
   link.connect();
-  timers.later(config.calls.max_duration_s * 1000, () => {
+  timers.later(durationLeftMs(deps), () => {
     log.info("maximum call duration reached");
     deps.hangup("max_duration").catch((e) => log.warn("hanging up at the duration limit failed", { error: e }));
   });
@@ -75,13 +102,19 @@ export function createBridge(deps: BridgeDeps): Bridge {
 
   return {
     callId: deps.call.id,
+    get attached() {
+      return attached;
+    },
     attach(socket, start) {
       attached = true;
       held.release();
       agentAudio.attach(socket, start.streamSid);
       parts.silence.lineUp();
     },
-    onTwilioText: (text) => readTwilioMessage(text, parts.onTwilio),
+    onTwilioText: (text) => {
+      // A socket handed over stays open until the bridge's writes are committed; what it still brings is dropped.
+      if (!closed) readTwilioMessage(text, parts.onTwilio);
+    },
     onTwilioDrain: agentAudio.flush,
     onTwilioClosed() {
       agentAudio.detach();
@@ -91,6 +124,17 @@ export function createBridge(deps: BridgeDeps): Bridge {
     farewell: parts.farewell,
     leaveVoicemail: parts.leaveVoicemail,
     machineAnswered: parts.gate.machineAnswered,
+    abandon: () => close(STREAM_MOVED),
+    handOver() {
+      // Prepared only: what it holds was never heard, and is not the call's.
+      if (!attached) {
+        close(STREAM_NEVER_STARTED);
+        return null;
+      }
+      const socket = agentAudio.detach();
+      close("handover");
+      return socket;
+    },
     metrics: () => parts.metrics,
   };
 }

@@ -6,6 +6,8 @@ import type { Logger } from "../log.ts";
 import type { Recorder } from "../recording/recorder.ts";
 import type { GatekeeperEvent, GatekeeperPolicy } from "./gatekeeper.ts";
 import type { HangupReason } from "./hangup.ts";
+import type { LineState } from "./line-state.ts";
+import type { CallMetrics } from "./metrics.ts";
 import type { SilencePolicy } from "./silence.ts";
 import type { AgentOutcome, ToolRegistry } from "./tools.ts";
 import type { BridgeStore } from "./turns.ts";
@@ -27,6 +29,20 @@ export interface BridgeCall {
   voice: string;
   /** The language the agent speaks on this call (BCP 47); null keeps the prompt's. */
   language: string | null;
+  /** Set when this bridge takes over a call whose media stream dropped: what it goes on from. */
+  resumed?: Resumed;
+}
+
+/** What a bridge taking over a call whose stream dropped starts from; calls/resume.ts gathers it from the store. */
+export interface Resumed {
+  /** When Twilio reported the stream gone (epoch ms). */
+  droppedAt: number;
+  /** When the call was answered (epoch ms): calls.max_duration_s counts from there, not from this bridge. */
+  answeredAt: number | null;
+  /** The metrics of the call's bridges so far: this one's are added to them. */
+  metrics: CallMetrics | null;
+  /** The line as the last bridge left it. */
+  line: LineState | null;
 }
 
 export interface BridgeDeps {

@@ -9,6 +9,7 @@ import { createMusicMeter, type MusicMeter, meterFrame } from "../gatekeepers/mu
 import { classify, type Heard, menuOptions, menuSignature } from "../gatekeepers/phrases.ts";
 import type { Logger } from "../log.ts";
 import { type TurnMode, turnTaking, vadSilenceMs } from "../model/realtime.ts";
+import type { GateAtDrop } from "./line-state.ts";
 
 export interface GatekeeperPolicy {
   /** How long the agent waits, silent, for the person after answering a screener (s); null: not looked for. */
@@ -38,6 +39,10 @@ export interface GatekeeperDeps {
   /** The call's voicemail policy, for a screener that declined before a beep. */
   voicemail(): void;
   report(event: GatekeeperEvent): void;
+  /** What snapshot() says has changed (a hold began or ended, a person came on): worth keeping for a takeover. */
+  changed(): void;
+  /** Who was on the line when the call's stream dropped, for a bridge that takes the call over. */
+  resumed?: GateAtDrop;
 }
 
 export interface Gatekeeper {
@@ -54,6 +59,8 @@ export interface Gatekeeper {
   machineAnswered(answeredBy: string): Promise<boolean>;
   /** From here on the call is ending its own way (a voicemail message, a goodbye): nothing changes. */
   final(): void;
+  /** What a bridge taking the call over after a drop goes on from. */
+  snapshot(): GateAtDrop;
   close(): void;
 }
 
@@ -79,6 +86,7 @@ const HOLDS_LINE = new Set<Stage>(["screening", "screened", "declined", "hold"])
 export function createGatekeeper(d: GatekeeperDeps): Gatekeeper {
   const g = createState(d);
   const on = stageHandlers(g, d);
+  if (d.resumed) goOnFrom(g, d, d.resumed);
   return {
     turnMode: () => g.turns,
     heard(text) {
@@ -102,12 +110,21 @@ export function createGatekeeper(d: GatekeeperDeps): Gatekeeper {
       else if (g.stage === "declined" && g.meter.tones > g.tonesAtDecline) voicemailAfterBeep(g, d);
     },
     holdsLine: () => HOLDS_LINE.has(g.stage),
+    snapshot: () => ({
+      person: g.stage === "person",
+      hold_since: g.holdSince === null ? null : Date.now() - g.holdBefore - (d.audioMs() - g.holdSince),
+      screened: g.everScreened,
+    }),
     machineAnswered: (answeredBy) => machineAnswered(g, d, answeredBy),
     final() {
       finish(g, d);
       setTurns(g, d, "off");
     },
-    close: () => finish(g, d),
+    close() {
+      // What the line was is already kept for a bridge that takes the call over: a hold ended here goes on there.
+      g.closing = true;
+      finish(g, d);
+    },
   };
 }
 
@@ -121,6 +138,8 @@ interface State {
   unheard: boolean;
   /** The other side is speaking now. */
   speaking: boolean;
+  /** The bridge is closing: what changes now is not the line's. */
+  closing: boolean;
   /** Machine verdicts waiting for the words that say what answered. */
   waiters: (() => void)[];
   screenerHint: boolean;
@@ -131,6 +150,8 @@ interface State {
   /** What to do once the other side has been quiet this long (ms of caller audio, so timed as the line is). */
   quietAction: { ms: number; run(): void } | null;
   holdSince: number | null;
+  /** How long the hold under way had lasted before this bridge took the call over (ms): hold.max_s counts it. */
+  holdBefore: number;
   /** The stage's time limit (a screener's wait, a beep's, a hold's), in caller audio like the quiet. */
   deadline: { at: number; run(): void } | null;
   tonesAtDecline: number;
@@ -145,6 +166,7 @@ function createState(d: GatekeeperDeps): State {
     meter: createMusicMeter(),
     unheard: false,
     speaking: false,
+    closing: false,
     waiters: [],
     screenerHint: false,
     beep: false,
@@ -152,6 +174,7 @@ function createState(d: GatekeeperDeps): State {
     quietSince: null,
     quietAction: null,
     holdSince: null,
+    holdBefore: 0,
     deadline: null,
     tonesAtDecline: 0,
     menuHeard: [],
@@ -191,6 +214,7 @@ function toPerson(g: State, d: GatekeeperDeps, after: "screening" | "hold" | "me
   g.quietAction = null;
   g.stage = "person";
   setTurns(g, d, "auto");
+  changed(g, d);
   d.log.info("a person is on the line", { after: after ?? "answer" });
   // A machine verdict waiting on these words decides first: for voicemail, the policy takes the line. Someone
   // already speaking again is answered by the model's own turn-taking when they stop, not talked over now.
@@ -236,6 +260,7 @@ function startScreening(g: State, d: GatekeeperDeps, waitS: number): void {
   g.everScreened = true;
   d.silenceAgent();
   d.report({ type: "screened" });
+  changed(g, d);
   d.log.info("a call screener answered: the agent answers it once, then waits", { wait_s: waitS });
   setDeadline(g, d, waitS * 1000, () => screenerDone(g, d, "wait_over"));
   whenQuiet(g, SCREENER_QUIET_MS, () => {
@@ -270,7 +295,23 @@ function voicemailAfterBeep(g: State, d: GatekeeperDeps): void {
   d.voicemail();
 }
 
-function startHold(g: State, d: GatekeeperDeps, why: "words" | "music"): void {
+/**
+ * A bridge taking the call over goes on where the last one was: a person keeps the model's turn-taking, a hold goes
+ * on (its time so far counted against hold.max_s), a screener met keeps machine verdicts from ending the call.
+ */
+function goOnFrom(g: State, d: GatekeeperDeps, at: GateAtDrop): void {
+  g.everScreened = at.screened;
+  if (at.hold_since !== null) {
+    // The session is not set up yet: it starts in this mode, with nothing to send now.
+    g.turns = "off";
+    startHold(g, d, "resumed", at.hold_since);
+  } else if (at.person) {
+    g.stage = "person";
+    g.turns = "auto";
+  }
+}
+
+function startHold(g: State, d: GatekeeperDeps, why: "words" | "music" | "resumed", since?: number): void {
   const holdMaxS = d.policy.holdMaxS;
   if (holdMaxS === null || g.stage === "hold") return;
   g.stage = "hold";
@@ -278,9 +319,11 @@ function startHold(g: State, d: GatekeeperDeps, why: "words" | "music"): void {
   setTurns(g, d, "off");
   d.silenceAgent();
   g.holdSince = d.audioMs();
+  g.holdBefore = since === undefined ? 0 : Math.max(0, Date.now() - since);
   d.report({ type: "hold_started" });
+  changed(g, d);
   d.log.info("on hold: the agent stays silent until a person comes on", { why, max_s: holdMaxS });
-  setDeadline(g, d, holdMaxS * 1000, () => {
+  setDeadline(g, d, Math.max(0, holdMaxS * 1000 - g.holdBefore), () => {
     if (g.stage !== "hold") return;
     d.log.info("the hold lasted too long; hanging up", { max_s: holdMaxS });
     finish(g, d);
@@ -294,6 +337,11 @@ function endHold(g: State, d: GatekeeperDeps): void {
   const seconds = Math.round((d.audioMs() - g.holdSince) / 100) / 10;
   g.holdSince = null;
   d.report({ type: "hold_ended", seconds });
+  changed(g, d);
+}
+
+function changed(g: State, d: GatekeeperDeps): void {
+  if (!g.closing) d.changed();
 }
 
 function startMenu(g: State, d: GatekeeperDeps, text: string): void {

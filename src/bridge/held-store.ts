@@ -23,6 +23,9 @@ export function heldUntilAttached(store: BridgeStore): HeldStore {
       saveMetrics(callId, metrics, at) {
         if (released) store.saveMetrics(callId, metrics, at);
       },
+      saveLineState(callId, state, at) {
+        if (released) store.saveLineState(callId, state, at);
+      },
       transcript: (callId) => store.transcript(callId),
     },
     release() {

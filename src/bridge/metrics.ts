@@ -69,3 +69,47 @@ export function addUsage(m: CallMetrics, usage: ResponseDoneEvent["response"]["u
   m.usage.cached_tokens += usage.input_token_details?.cached_tokens ?? 0;
   m.usage.cached_audio_tokens += usage.input_token_details?.cached_tokens_details?.audio_tokens ?? 0;
 }
+
+/**
+ * The metrics of the bridges before this one on the same call (its stream dropped and was taken over), as stored:
+ * whatever an older build left out starts from zero. Null for none, or for what is not an object.
+ */
+export function storedMetrics(json: string | null): CallMetrics | null {
+  if (!json) return null;
+  try {
+    const v = JSON.parse(json) as Partial<CallMetrics> | null;
+    if (typeof v !== "object" || v === null || Array.isArray(v)) return null;
+    const base = createMetrics();
+    return { ...base, ...v, usage: { ...base.usage, ...v.usage } };
+  } catch {
+    return null;
+  }
+}
+
+/** A call's metrics over two bridges: counts added, per-turn lists joined, the first bridge's one-off timings kept. */
+export function sumMetrics(a: CallMetrics, b: CallMetrics): CallMetrics {
+  // Metrics stored before a count existed lack it: they add nothing to it.
+  const add = <K extends keyof CallMetrics["usage"]>(k: K) => (a.usage[k] ?? 0) + (b.usage[k] ?? 0);
+  return {
+    model_connect_ms: a.model_connect_ms ?? b.model_connect_ms,
+    time_to_first_audio_ms: a.time_to_first_audio_ms ?? b.time_to_first_audio_ms,
+    turn_latency_ms: [...a.turn_latency_ms, ...b.turn_latency_ms],
+    barge_ins: a.barge_ins + b.barge_ins,
+    barge_in_reaction_ms: [...a.barge_in_reaction_ms, ...b.barge_in_reaction_ms],
+    frames_in: a.frames_in + b.frames_in,
+    frames_out: a.frames_out + b.frames_out,
+    frames_dropped_in: a.frames_dropped_in + b.frames_dropped_in,
+    frames_dropped_out: a.frames_dropped_out + b.frames_dropped_out,
+    gap_filled_ms: a.gap_filled_ms + b.gap_filled_ms,
+    model_reconnects: a.model_reconnects + b.model_reconnects,
+    usage: {
+      input_tokens: add("input_tokens"),
+      output_tokens: add("output_tokens"),
+      total_tokens: add("total_tokens"),
+      input_audio_tokens: add("input_audio_tokens"),
+      output_audio_tokens: add("output_audio_tokens"),
+      cached_tokens: add("cached_tokens"),
+      cached_audio_tokens: add("cached_audio_tokens"),
+    },
+  };
+}

@@ -41,6 +41,8 @@ export interface ModelEventParts {
   onSessionReady(): void;
   /** The caller started or stopped speaking (the silence watch listens). */
   callerSpeaking(speaking: boolean): void;
+  /** A turn ended: what the line is now is worth keeping (line-state.ts). */
+  lineChanged(): void;
 }
 
 /** Error codes (or types) after which the model will not go on over this socket. */
@@ -88,6 +90,7 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
       turns.callerStopped();
       p.callerSpeaking(false);
       p.gate.speech(false);
+      p.lineChanged();
     },
     "conversation.item.input_audio_transcription.completed": (event) => {
       turns.callerTranscript(event.item_id, event.transcript);
@@ -114,6 +117,7 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
       if (id) playback.discarded.delete(id);
       addUsage(metrics, event.response.usage);
       turns.saveMetrics();
+      p.lineChanged();
       p.toolCalls.replyDone(id);
       p.hangup.replyDone(id);
     },

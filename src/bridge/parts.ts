@@ -27,11 +27,13 @@ import { type Cut, createCut } from "./cut.ts";
 import type { BridgeCall, BridgeDeps } from "./deps.ts";
 import { createGatekeeper, type Gatekeeper } from "./gatekeeper.ts";
 import { createHangup, type Hangup, type HangupReason } from "./hangup.ts";
+import { lineState } from "./line-state.ts";
 import { type CallMetrics, createMetrics } from "./metrics.ts";
 import { modelEventHandlers, type Responses } from "./model-events.ts";
 import { createModelLink, type ModelLink } from "./model-link.ts";
-import { createPlayback, isPlaying, markPlayed, type Playback } from "./playback.ts";
-import { createServerLines, type ServerLines, watchSilence } from "./server-lines.ts";
+import { createPlayback, isPlaying, markPlayed, type Playback, unplayedMs } from "./playback.ts";
+import { restoreConversation, resumeStart } from "./resume.ts";
+import { createServerLines, type ServerLines, type SilenceWatch, watchSilence } from "./server-lines.ts";
 import { createToolCalls } from "./tool-calls.ts";
 import type { DigitsSent, ToolActions } from "./tools.ts";
 import { createTurns } from "./turns.ts";
@@ -52,7 +54,8 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   const metrics = createMetrics();
   const playback = createPlayback();
   const responses: Responses = { active: null, requested: false, onNextCreated: null };
-  const turns = createTurns(deps.store, call.id, metrics);
+  const resume = resumeStart(call, deps.store);
+  const turns = createTurns(deps.store, call.id, metrics, call.resumed?.metrics);
   const limits = audioLimits(config.audio);
   const agentAudio = createAgentAudio(limits, metrics, playback, turns, deps.recorder);
   const hangup = createHangup({ playback, log, later, hangup: (endReason) => deps.hangup(endReason) });
@@ -92,6 +95,8 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   const toolCalls = callToolCalls(deps, { link, responses, hangup, lines, agentAudio, later, instructions });
   const cutAgent = createCut({ playback, responses, agentAudio, link, turns });
   const gate = callGatekeeper(deps, {
+    // A hold begun or ended is worth keeping for a bridge that takes the call over, once this one is built.
+    lineChanged: () => queueMicrotask(() => saveLine()),
     audioMs: () => metrics.frames_in * FRAME_MS + metrics.gap_filled_ms,
     link,
     responses,
@@ -102,7 +107,15 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   });
   // On hold or waiting on a screener a quiet line is expected: the silence rules wait.
   const agentBusy = () => isPlaying(playback) || responses.active !== null || toolCalls.running() || gate.holdsLine();
-  const silence = watchSilence({ policy: call.silence, lines, log, every: timers.every, agentBusy });
+  const silence = watchSilence({
+    policy: call.silence,
+    lines,
+    log,
+    every: timers.every,
+    agentBusy,
+    resumed: resume?.atDrop,
+  });
+  const saveLine = lineSaver(deps, silence, playback, gate);
   const onModel = modelEventHandlers({
     log,
     link,
@@ -117,11 +130,13 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     cutAgent,
     gate,
     callerSpeaking: silence.callerSpeaking,
+    lineChanged: saveLine,
     onSessionReady: () => {
       // The first session ever ready opens the conversation, even the reconnect after a first that never was.
       if (metrics.model_connect_ms !== null) return;
       metrics.model_connect_ms = Math.round(performance.now() - preparedAt);
-      greet(link, config, call, instructions(false));
+      if (!resume) return greet(link, config, call, instructions(false));
+      void restoreConversation({ link, responses, log, instructions: () => instructions(false) }, resume);
     },
   });
   const media = (payload: string, timestampMs: number | null) => {
@@ -130,10 +145,19 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   };
   const onTwilio = twilioHandlers(link, media, playback, hangup, responses, () => close("stream_stopped"));
   const last = lastLines({ lines, cutAgent, gate });
-  return { metrics, link, agentAudio, turns, onTwilio, silence, gate, ...last };
+  return { metrics, link, agentAudio, turns, onTwilio, silence, gate, saveLine, ...last };
+}
+
+/** Keeps what the bridge knows of the line (line-state.ts) for a bridge that may take the call over. */
+function lineSaver(deps: BridgeDeps, silence: SilenceWatch, playback: Playback, gate: Gatekeeper) {
+  return () => {
+    const state = lineState(Date.now(), silence.snapshot(), unplayedMs(playback, performance.now()), gate.snapshot());
+    deps.store.saveLineState(deps.call.id, JSON.stringify(state), Date.now());
+  };
 }
 
 interface GateParts {
+  lineChanged(): void;
   audioMs(): number;
   link: ModelLink;
   responses: Responses;
@@ -172,6 +196,8 @@ function callGatekeeper(deps: BridgeDeps, p: GateParts): Gatekeeper {
       else end(call.voicemail.policy === "hangup" ? "voicemail" : "screened");
     },
     report: deps.gatekeeper,
+    changed: p.lineChanged,
+    resumed: call.resumed?.line?.gate,
   });
 }
 

@@ -134,6 +134,12 @@ export function heardMs(p: Playback, now: number): number {
   return Math.max(0, Math.min(item.sentMs, Math.floor(estimate)));
 }
 
+/** Milliseconds of the agent's audio sent to Twilio that have yet to play (0 when nothing is playing). */
+export function unplayedMs(p: Playback, now: number): number {
+  const item = p.current;
+  return item && isPlaying(p) ? Math.max(0, item.sentMs - heardMs(p, now)) : 0;
+}
+
 /**
  * The caller spoke over the agent: forget queued audio, say where to cut, and drop the rest of the
  * response if it is the one still streaming. A finished response sends no more deltas; remembering it

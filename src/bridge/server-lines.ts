@@ -63,6 +63,8 @@ export function createServerLines(d: ServerLinesDeps): ServerLines {
 
 export interface SilenceWatchDeps {
   policy: SilencePolicy;
+  /** Where the line stood when it dropped, for a call taken over on a new stream. */
+  resumed?: { quietMs: number; checkedIn: boolean };
   lines: ServerLines;
   log: Logger;
   every(ms: number, fn: () => void): void;
@@ -71,14 +73,16 @@ export interface SilenceWatchDeps {
 }
 
 export interface SilenceWatch {
-  /** The media stream is up: quiet counts from now. */
+  /** The media stream is up: quiet counts from now (or from when it began, for a resumed call). */
   lineUp(): void;
   callerSpeaking(speaking: boolean): void;
+  /** How long the line has been quiet (null before it was up) and whether the agent has checked in. */
+  snapshot(): { quietMs: number | null; checkedIn: boolean };
 }
 
 /** Checks in once after policy.repromptMs of quiet, and says goodbye and hangs up (`silence`) after hangupMs. */
 export function watchSilence(d: SilenceWatchDeps): SilenceWatch {
-  const silence = createSilence();
+  const silence = createSilence(d.resumed?.checkedIn);
   let caller = false;
   if (d.policy.repromptMs > 0 || d.policy.hangupMs > 0) {
     d.every(SILENCE_TICK_MS, () => {
@@ -93,10 +97,15 @@ export function watchSilence(d: SilenceWatchDeps): SilenceWatch {
     });
   }
   return {
-    lineUp: () => lineUp(silence, performance.now()),
+    lineUp: () => lineUp(silence, performance.now(), d.resumed?.quietMs),
     callerSpeaking(speaking) {
       caller = speaking;
       if (speaking) heard(silence, performance.now(), true);
+    },
+    snapshot() {
+      const at = silence.lastSpeechAt;
+      const quietMs = at === null ? null : caller ? 0 : Math.max(0, performance.now() - at);
+      return { quietMs, checkedIn: silence.checkedIn };
     },
   };
 }

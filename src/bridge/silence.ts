@@ -17,11 +17,12 @@ export interface Silence {
 
 export type SilenceStep = "check_in" | "hang_up" | null;
 
-export const createSilence = (): Silence => ({ lastSpeechAt: null, checkedIn: false, done: false });
+/** `checkedIn`: a call taken over after its stream dropped, whose agent had already checked in. */
+export const createSilence = (checkedIn = false): Silence => ({ lastSpeechAt: null, checkedIn, done: false });
 
-/** The line is up: quiet counts from now. */
-export function lineUp(s: Silence, now: number): void {
-  s.lastSpeechAt ??= now;
+/** The line is up: quiet counts from now, or from `quietMs` ago for a call that was already quiet when it dropped. */
+export function lineUp(s: Silence, now: number, quietMs = 0): void {
+  s.lastSpeechAt ??= now - quietMs;
 }
 
 /** Someone spoke (or the agent is busy on the caller's behalf): the quiet spell, and any check-in, are over. */

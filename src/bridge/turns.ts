@@ -1,12 +1,13 @@
 // Turn and transcript bookkeeping: when each side's turn began, its transcript row, and the latency
 // from the caller falling silent to the agent's first audio.
 import type { TurnRow } from "../store/store.ts";
-import type { CallMetrics } from "./metrics.ts";
+import { type CallMetrics, sumMetrics } from "./metrics.ts";
 
 /** What the bridge stores (batched, never awaited on the audio path), and reads back to resume a conversation. */
 export interface BridgeStore {
   upsertTurn(turn: TurnRow): void;
   saveMetrics(callId: string, metrics: string, at: number): void;
+  saveLineState(callId: string, state: string, at: number): void;
   transcript(callId: string): Promise<TurnRow[]>;
 }
 
@@ -23,14 +24,21 @@ export interface Turns {
   saveMetrics(): void;
 }
 
-export function createTurns(store: BridgeStore, callId: string, metrics: CallMetrics): Turns {
+/** `before`: the metrics of the call's earlier bridges (its stream dropped and this one took over), summed in. */
+export function createTurns(
+  store: BridgeStore,
+  callId: string,
+  metrics: CallMetrics,
+  before: CallMetrics | null = null,
+): Turns {
   // When each turn began, until its row holds it: a long call must not keep every turn's entry.
   const callerStartedAt = new Map<string, number>();
   const agentStartedAt = new Map<string, number>();
   let speechStoppedAt: number | null = null;
   let awaitingFirstAudio = false;
 
-  const saveMetrics = () => store.saveMetrics(callId, JSON.stringify(metrics), Date.now());
+  const saveMetrics = () =>
+    store.saveMetrics(callId, JSON.stringify(before ? sumMetrics(before, metrics) : metrics), Date.now());
   const save = (role: TurnRow["role"], starts: Map<string, number>, itemId: string, text: string, interrupted = 0) => {
     store.upsertTurn({
       call_id: callId,

@@ -2,6 +2,7 @@
 // acted on as the call's voicemail policy says. The result comes while the call is already bridged (AMD is
 // asynchronous), after a machine's greeting has ended, so a message left then starts at the beep.
 import type { AppContext } from "../app.ts";
+import { liveOthers, sendCallSignal } from "../cluster/signals.ts";
 import type { CallRow } from "../store/store.ts";
 import type { AmdWebhook } from "../twilio/webhook.ts";
 import { enqueueEvent } from "./events.ts";
@@ -40,9 +41,25 @@ async function onMachine(ctx: AppContext, call: CallRow): Promise<void> {
   if (bridge && (await bridge.machineAnswered(call.answered_by ?? ""))) return;
   if (options.voicemail === "continue" || !MACHINE.test(call.answered_by ?? "")) return;
   // A fax cannot take a message, and without a live bridge nobody is there to speak one.
-  if (options.voicemail === "leave_message" && bridge && call.answered_by !== "fax") {
-    bridge.leaveVoicemail(options.voicemail_message);
-    return;
+  if (options.voicemail === "leave_message" && call.answered_by !== "fax") {
+    if (bridge) return bridge.leaveVoicemail(options.voicemail_message);
+    // Sharing a database, the bridge may be on the instance that holds the call: that one leaves the message.
+    if (await heldElsewhere(ctx, call)) {
+      await sendCallSignal(ctx, { kind: "voicemail", call_id: call.id, to: call.owner! });
+      return;
+    }
   }
   await endCall(ctx, call.id, "voicemail");
+}
+
+const heldElsewhere = async (ctx: AppContext, call: CallRow) =>
+  call.owner !== null && call.owner !== ctx.instanceId && (await liveOthers(ctx)).includes(call.owner);
+
+/** Another instance heard the machine on a call whose bridge is here: the message is left (or the call ended). */
+export async function voicemailHere(ctx: AppContext, callId: string): Promise<void> {
+  const call = await ctx.store.getCall(callId);
+  if (!call || call.ended_at !== null) return;
+  const bridge = ctx.bridges.get(call.id);
+  if (bridge) bridge.leaveVoicemail(callOptions(ctx.config, call.options).voicemail_message);
+  else await endCall(ctx, call.id, "voicemail");
 }

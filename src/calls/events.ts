@@ -46,6 +46,10 @@ export const EVENT_DATA = {
     asked_at: time(),
     answered_at: time(),
   }),
+  "call.resumed": () => ({
+    resume: z.int().check(z.describe("which resume of the call this is, from 1")),
+    gap_ms: z.number().check(z.describe("from the stream reported gone to the new stream taking the call")),
+  }),
   "call.hold_started": () => ({}),
   "call.hold_ended": () => ({
     seconds: z.number().check(z.describe("how long this hold lasted")),

@@ -3,18 +3,20 @@
 import { promptWithIdentity, promptWithReportSchema, transferFailedDirective } from "../agent/lines.ts";
 import type { AppContext } from "../app.ts";
 import { type Bridge, createBridge } from "../bridge/bridge.ts";
+import type { GatekeeperEvent } from "../bridge/gatekeeper.ts";
 import { callTools } from "../bridge/tools/all.ts";
 import type { BridgeStore } from "../bridge/turns.ts";
+import { sendCallSignal } from "../cluster/signals.ts";
 import { createRecorder, type Recorder } from "../recording/recorder.ts";
 import type { CallRow } from "../store/store.ts";
 import type { StartMessage } from "../twilio/media.ts";
 import { verifyStreamToken } from "../twilio/stream-token.ts";
 import { callConsult, consultSettings } from "./consult.ts";
-import { eventRows } from "./events.ts";
-import { recordGatekeeper } from "./gatekeepers.ts";
+import { enqueueEvent, eventRows } from "./events.ts";
 import { apologizeAndHangUp, endCall } from "./hangup.ts";
 import { type CallOptions, callOptions } from "./options.ts";
 import { recordAgentOutcome } from "./report.ts";
+import { resumedLine, takeResumedCall } from "./resume.ts";
 import { iso } from "./time.ts";
 import { transferCall } from "./transfer.ts";
 
@@ -44,6 +46,7 @@ export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string):
       opening,
       voice: options.voice,
       language: options.language,
+      resumed: resumedLine(call),
     },
     gatekeeper: (event) =>
       void recordGatekeeper(ctx, call.id, event).catch((error: unknown) =>
@@ -98,6 +101,7 @@ function bridgeStore(ctx: AppContext, call: CallRow): BridgeStore {
       ctx.signals.eventsQueued();
     },
     saveMetrics: (id, metrics, at) => ctx.store.saveMetrics(id, metrics, at),
+    saveLineState: (id, state, at) => ctx.store.saveLineState(id, state, at),
     transcript: (id) => ctx.store.transcript(id),
   };
 }
@@ -109,14 +113,38 @@ function bridgeStore(ctx: AppContext, call: CallRow): BridgeStore {
 export async function acceptStream(ctx: AppContext, start: StartMessage): Promise<Bridge | string> {
   const { call_id: callId, stream_token: token } = start.start.customParameters;
   if (!callId || !token || !verifyStreamToken(ctx.streamSecret, callId, token)) return "invalid stream token";
+  // Refused, Twilio asks the call's <Connect action>, and the call resumes on an instance that stays.
+  if (ctx.state.handingOver) return "this instance is handing its calls over";
   const call = await ctx.store.getCall(callId);
   if (!call || call.ended_at !== null || call.end_requested_at !== null) return "unknown or ended call";
   if (call.call_sid && call.call_sid !== start.start.callSid) return "stream belongs to another call";
   if (!ctx.config.openai.api_key) return "model not configured";
+  await dropStaleBridge(ctx, call.id);
   // The stream may land on another instance than the webhook that served its TwiML: this one holds the call
   // now, and what the agent opens with comes from the call row rather than from that instance's memory.
-  const held = await ctx.store.updateCall(call.id, { owner: ctx.instanceId }, ctx.now());
-  return prepareBridge(ctx, held, returnOpening(held));
+  const held =
+    call.stream_lost_at !== null
+      ? await takeResumedCall(ctx, call)
+      : await ctx.store.updateCall(call.id, { owner: ctx.instanceId }, ctx.now());
+  // Another instance that prepared a bridge for this stream lets it go now rather than after STREAM_WAIT_MS.
+  sendCallSignal(ctx, { kind: "stream_taken", call_id: call.id, by: ctx.instanceId }).catch((error: unknown) =>
+    ctx.log.warn("telling the other instances that the stream is here failed", { call_id: call.id, error }),
+  );
+  if (call.stream_lost_at === null) return prepareBridge(ctx, held, returnOpening(held));
+  // A resumed call goes on from its conversation, whatever opened the stream before: its bridge is made from the
+  // row as the resume found it (when the stream was lost), which taking the call over has just cleared.
+  return prepareBridge(ctx, { ...held, stream_lost_at: call.stream_lost_at });
+}
+
+/**
+ * A bridge of this call here that has a stream already lost it (a stream is the call's only one): it ends, and its
+ * writes are committed before the new bridge reads them.
+ */
+async function dropStaleBridge(ctx: AppContext, callId: string): Promise<void> {
+  const stale = ctx.bridges.get(callId);
+  if (!stale?.attached) return;
+  stale.close("stream_replaced");
+  await ctx.store.flush();
 }
 
 /** An agent back on the line after a transfer nobody took opens by saying so (see dial-status.ts). */
@@ -124,4 +152,39 @@ function returnOpening(call: CallRow): string | undefined {
   const status = call.transfer_status;
   if (call.transferred_to === null || status === null || status === "completed" || status === "answered") return;
   return transferFailedDirective(status);
+}
+
+/** Another instance took this call's stream: a bridge of it here (prepared, or whose stream moved) ends at once. */
+export function releaseMovedBridge(ctx: AppContext, callId: string, by: string): void {
+  if (by === ctx.instanceId) return;
+  const bridge = ctx.bridges.get(callId);
+  if (!bridge) return;
+  ctx.log.info("the call's stream is on another instance: its bridge here ends", { call_id: callId, instance: by });
+  bridge.abandon();
+}
+
+/**
+ * What the bridge met before it reached a person, kept on the call: a call screener (`screened`) and each hold
+ * (`hold_s`, with call.hold_started / call.hold_ended events), counted in /metrics as it happens.
+ */
+async function recordGatekeeper(ctx: AppContext, callId: string, event: GatekeeperEvent): Promise<void> {
+  const at = ctx.now();
+  await ctx.store.transaction(async () => {
+    const call = await ctx.store.getCall(callId);
+    if (!call) return;
+    if (event.type === "screened") {
+      await ctx.store.updateCall(callId, { screened: 1 }, at);
+      return;
+    }
+    if (event.type === "hold_started") {
+      await enqueueEvent(ctx, call, "call.hold_started", at, {});
+      return;
+    }
+    // Tenths of a second, so the sum of many holds does not show a float's noise.
+    const holdS = Math.round((call.hold_s + event.seconds) * 10) / 10;
+    const row = await ctx.store.updateCall(callId, { hold_s: holdS }, at);
+    await enqueueEvent(ctx, row, "call.hold_ended", at, { seconds: event.seconds, hold_s: holdS });
+  });
+  if (event.type === "screened") ctx.metrics.gatekeeper({ screened: true });
+  if (event.type === "hold_ended") ctx.metrics.gatekeeper({ holdS: event.seconds });
 }

@@ -175,7 +175,7 @@ export const callDetailShape = () => ({
     z.object({
       status: z.string(),
       at: time(),
-      source: z.enum(["api", "status_callback", "voice_webhook", "reconcile", "sweeper"]),
+      source: z.enum(["api", "status_callback", "voice_webhook", "reconcile", "sweeper", "resume"]),
       sequence: z.nullable(z.number()),
     }),
   ),

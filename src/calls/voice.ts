@@ -9,13 +9,14 @@ import { isCallStatus } from "../twilio/status.ts";
 import { streamToken } from "../twilio/stream-token.ts";
 import { connectStream, reject, sayAndHangup } from "../twilio/twiml.ts";
 import { mediaStreamUrl, trimSlash } from "../twilio/urls.ts";
-import type { VoiceWebhook } from "../twilio/webhook.ts";
+import type { StreamEndedWebhook, VoiceWebhook } from "../twilio/webhook.ts";
 import { refuseWhileDraining } from "./errors.ts";
 import { statusEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
 import { resolveOptions } from "./options.ts";
 import { admit } from "./outbound.ts";
 import { applyReport, callForWebhook } from "./reports.ts";
+import { callAfterStream, streamEndedUrl } from "./resume.ts";
 import { prepareBridge } from "./streams.ts";
 
 /** Connects the call to a bridge; `opening` replaces the greeting, for an agent coming back to a call. */
@@ -25,11 +26,25 @@ export async function streamTwiml(ctx: AppContext, call: CallRow, opening?: stri
     await ctx.store.updateCall(call.id, { end_reason: call.end_reason ?? "model_unavailable" }, ctx.now());
     return sayAndHangup(MODEL_MISSING_APOLOGY);
   }
-  prepareBridge(ctx, call, opening);
+  // An instance handing its calls over opens no session here: the stream is to land on another.
+  if (!ctx.state.handingOver) prepareBridge(ctx, call, opening);
   return connectStream({
     streamUrl: mediaStreamUrl(call.webhook_url),
     parameters: { call_id: call.id, stream_token: streamToken(ctx.streamSecret, call.id) },
+    // Resuming turned off (calls.max_resumes: 0): a call whose stream ends is over, as Twilio ends it.
+    action: ctx.config.calls.max_resumes > 0 ? streamEndedUrl(ctx, call) : undefined,
   });
+}
+
+/** `<Connect action>`: a new stream for a call whose stream dropped, or the hang-up of one that is over. */
+export async function twimlAfterStream(
+  ctx: AppContext,
+  p: StreamEndedWebhook,
+  callId: string | null,
+  token: string | null,
+): Promise<string> {
+  const call = await callAfterStream(ctx, p, callId, token);
+  return call ? streamTwiml(ctx, call) : sayAndHangup();
 }
 
 /** A call we placed (or admitted) was answered: connect it, unless it is already ending. */

@@ -3,8 +3,12 @@ import { statSync } from "node:fs";
 import { relative, resolve } from "node:path";
 import type { Server } from "bun";
 import { type AppContext, createApp } from "../app.ts";
+import { voicemailHere } from "../calls/amd.ts";
 import { destinationRefusal, loadNumberingPlan } from "../calls/destinations.ts";
 import { drain } from "../calls/drain.ts";
+import { releaseMovedBridge } from "../calls/streams.ts";
+import { handOver } from "../cluster/handover.ts";
+import { listenForCallSignals, liveOthers } from "../cluster/signals.ts";
 import type { Env } from "../config/env.ts";
 import { ConfigError } from "../config/load.ts";
 import { ownNumbers } from "../config/numbers.ts";
@@ -16,6 +20,7 @@ import { createLogger, type Logger } from "../log.ts";
 import { voiceProblem } from "../model/realtime.ts";
 import { startGcPacer } from "../runtime/gc-pacer.ts";
 import type { Simulators } from "../sim/simulators.ts";
+import { shareChanges } from "../store/shared-changes.ts";
 import { loadTwilio } from "../twilio/sdk.ts";
 import { VERSION } from "../version.ts";
 import { type Background, startBackground } from "../workers/background.ts";
@@ -24,6 +29,8 @@ import { reconcile } from "../workers/reconcile.ts";
 const TWILIO_WARMUP_DELAY_MS = 500;
 /** After Twilio's, so the two never block the event loop in the same turn. */
 const NUMBERING_PLAN_WARMUP_DELAY_MS = 750;
+/** Once its calls are handed over, an instance is gone within this, whatever its background work is doing. */
+const HANDED_OVER_EXIT_MS = 5_000;
 
 /** The voices in config.yaml are checked against the model's at start: a typo stops the server, not each call. */
 export function requireModelVoices(config: Config): void {
@@ -45,6 +52,8 @@ interface Running {
   sims: Simulators | null;
   stopGcPacer: () => void;
   background: Background;
+  /** Stops listening to the other instances sharing the database. */
+  unlisten: () => Promise<void>;
 }
 
 /**
@@ -58,6 +67,8 @@ export async function runServer(config: Config, simulate: boolean, env: Env = pr
   const ctx = await openApp(sim?.config ?? config, log);
   // Alive before the first call is admitted, so no other instance takes this one's calls for orphans.
   await ctx.store.heartbeat(ctx.instanceId, ctx.now());
+  // Before the first request: a change another instance makes from then on reaches this one's live views.
+  const unlisten = await listenToOthers(ctx);
   const server = startServer(ctx);
   const stopGcPacer = startGcPacer(() => ctx.bridges.size);
   log.info("agenticai listening", {
@@ -73,7 +84,42 @@ export async function runServer(config: Config, simulate: boolean, env: Env = pr
   warnAboutSetup(ctx);
   reconcile(ctx).catch((e) => log.error("reconciling calls after restart failed", { error: e }));
   const background = startBackground(ctx);
-  stopOnSignals({ ctx, server, sims: sim?.sims ?? null, stopGcPacer, background });
+  stopOnSignals({ ctx, server, sims: sim?.sims ?? null, stopGcPacer, background, unlisten });
+}
+
+/**
+ * The signals of the other instances sharing the database: their changes for the live views (PostgreSQL only:
+ * alone, there are none), and what they ask of this instance's calls.
+ */
+async function listenToOthers(ctx: AppContext): Promise<() => Promise<void>> {
+  const onError = (error: unknown) => ctx.log.warn("telling the other instances of a change failed", { error });
+  try {
+    const unshare =
+      ctx.store.kind === "postgres" ? await shareChanges(ctx.store, ctx.changes, ctx.instanceId, onError) : null;
+    const unsignal = await listenForCallSignals(ctx, {
+      stream_taken: (s) => releaseMovedBridge(ctx, s.call_id, s.by),
+      voicemail: (s) => (s.to === ctx.instanceId ? voicemailHere(ctx, s.call_id) : undefined),
+    });
+    return async () => {
+      await unshare?.();
+      await unsignal();
+    };
+  } catch (error) {
+    // A pooler in transaction mode (PgBouncer's) refuses LISTEN: calls still work, each instance on its own.
+    ctx.log.error("cannot listen to the other instances (LISTEN refused): live views and signals stay local", {
+      error,
+    });
+    return async () => {};
+  }
+}
+
+/**
+ * Hand the calls over on a stop only where they can go on: PostgreSQL, another instance up to take them, and calls
+ * allowed to resume at all. Otherwise they drain here as before.
+ */
+async function handsOver(ctx: AppContext): Promise<boolean> {
+  if (ctx.store.kind !== "postgres" || ctx.config.calls.max_resumes === 0) return false;
+  return (await liveOthers(ctx).catch(() => [])).length > 0;
 }
 
 /** A data dir path that is, or runs through, something other than a directory. */
@@ -225,13 +271,24 @@ function stopOnSignals(running: Running): void {
 }
 
 async function shutdown(running: Running, signal: string, hurry: AbortSignal): Promise<void> {
-  const { ctx, server, sims, stopGcPacer, background } = running;
+  const { ctx, server, sims, stopGcPacer, background, unlisten } = running;
+  // At once, whichever way the calls go: /health says so, and no new call starts here.
+  ctx.state.draining = true;
+  const handover = await handsOver(ctx);
   ctx.log.info("shutting down", {
     signal,
     active_bridges: ctx.bridges.size,
     active_calls: await ctx.store.countActive(),
+    calls: handover ? "handed over" : "drained",
   });
-  await drain(ctx, hurry);
+  if (handover) {
+    await handOver(ctx, hurry);
+    setTimeout(() => {
+      ctx.log.warn("stopping took too long after the handover; exiting now");
+      process.exit(0);
+    }, HANDED_OVER_EXIT_MS).unref();
+  } else await drain(ctx, hurry);
+  await unlisten().catch((error: unknown) => ctx.log.warn("leaving the other instances' signals failed", { error }));
   // Media sockets would keep the server's stop waiting; a bridge cannot outlive the process anyway.
   for (const bridge of ctx.bridges.values()) bridge.close("server_shutdown");
   stopGcPacer();

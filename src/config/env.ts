@@ -38,6 +38,8 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["AGENTICAI_EVENTS_KEEP_DAYS", ["events", "keep_days"], int],
   ["AGENTICAI_RETRY_MIN_DELAY_S", ["calls", "retry_min_delay_s"], int],
   ["AGENTICAI_MAX_WAITING", ["calls", "max_waiting"], int],
+  ["AGENTICAI_MAX_RESUMES", ["calls", "max_resumes"], int],
+  ["AGENTICAI_HANDOVER_DELAY_S", ["shutdown", "handover_delay_s"], int],
   ["OPENCLAW_GATEWAY_URL", ["integrations", "openclaw", "gateway_url"], str],
   ["OPENCLAW_HOOKS_TOKEN", ["integrations", "openclaw", "hooks_token"], str],
   ["OPENCLAW_GATEWAY_TOKEN", ["integrations", "openclaw", "gateway_token"], str],

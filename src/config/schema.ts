@@ -189,6 +189,9 @@ export const ConfigSchema = z.strictObject({
         // Calls waiting for their next attempt at most; past it a request with retries is refused (429) and an
         // attempt that ends is not tried again.
         max_waiting: or(int(1, 100_000), 200),
+        // How many times one call's media stream may drop and be reopened (on any instance sharing the database)
+        // before the call is hung up; 0 hangs up at the first drop.
+        max_resumes: or(int(0, 20), 3),
         // A calling window for every call that has none of its own (a request may opt out with null); unset, calls
         // are dialled whenever they are asked for.
         call_window: z.optional(callWindowSchema(() => "")),
@@ -244,6 +247,10 @@ export const ConfigSchema = z.strictObject({
   shutdown: section({
     // On SIGTERM/SIGINT calls may go on this long; those still up then hear a goodbye and are hung up.
     drain_s: or(int(0, 3_600), 30),
+    // With another live instance on the database, a stop hands the calls over instead of draining them: /health
+    // answers 503 for this long (so the load balancer stops sending work here), then the streams are closed and
+    // every call resumes on another instance.
+    handover_delay_s: or(int(0, 300), 3),
   }),
   report: section({
     // The post-call report: a small model reads the transcript once the call has ended.

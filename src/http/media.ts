@@ -20,6 +20,7 @@ export interface MediaSocketData {
 }
 
 const START_TIMEOUT_MS = 5_000;
+const HANDING_OVER = "This instance is handing its calls over to the others; connect to another";
 /** Twilio's frames are a few hundred bytes; anything near this is not Twilio. */
 export const MAX_MEDIA_MESSAGE = 64 * 1024;
 const POLICY_VIOLATION = 1008;
@@ -34,6 +35,8 @@ export async function upgradeMedia(
     const e = reject(TWILIO_PATHS.media, "rejected a media stream upgrade with an invalid Twilio signature");
     return failure(e.status, e.message, e.headers);
   }
+  // A balancer retries a 503 to the upgrade on another instance (nginx's proxy_next_upstream http_503).
+  if (ctx.state.handingOver) return failure(503, HANDING_OVER);
   if (server.upgrade(req, { data: { bridge: null, startTimer: null, held: null, closed: false } })) return undefined;
   return failure(426, "Expected a WebSocket upgrade");
 }

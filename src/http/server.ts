@@ -20,7 +20,7 @@ import { createSignatureRejections, type RejectSignature } from "./rejections.ts
 import { failure, HttpError, rateLimited, STORAGE_UNAVAILABLE, storageUnavailable } from "./respond.ts";
 import type { Handler, RouteTable } from "./routes.ts";
 import { createLiveStreams } from "./stream.ts";
-import { postAmd, postDialStatus, postStatus, postVoice } from "./twilio.ts";
+import { postAmd, postDialStatus, postStatus, postStreamEnded, postVoice } from "./twilio.ts";
 
 const STATUS_FOR: Record<FailureKind, number> = {
   invalid: 400,
@@ -95,6 +95,9 @@ function routeTable(ctx: AppContext): RouteTable {
     [TWILIO_PATHS.status]: { POST: errors((req, server) => postStatus(ctx, req, rejectFrom(req, server))) },
     [TWILIO_PATHS.amd]: { POST: errors((req, server) => postAmd(ctx, req, rejectFrom(req, server))) },
     [TWILIO_PATHS.dialStatus]: { POST: errors((req, server) => postDialStatus(ctx, req, rejectFrom(req, server))) },
+    [TWILIO_PATHS.streamEnded]: {
+      POST: errors((req, server) => postStreamEnded(ctx, req, rejectFrom(req, server))),
+    },
   };
   // Described from this table, so a route added here without its description fails (its test, and the request).
   const describeApi = openApiEndpoint(() => routedMethods(routes));

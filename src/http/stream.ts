@@ -135,14 +135,23 @@ function followChanges(
     send(frame("call", row));
     if (id === followed) send(frame("detail", followedDetail));
   };
+  // Changes made on other instances may have been missed: the lists and the followed call, read again.
+  const catchUp = async () => {
+    const lists = frame("calls", await snapshot(ctx));
+    const followedDetail = followed ? frame("detail", await detail(ctx, followed)) : "";
+    if (open) send(lists + followedDetail);
+  };
   // Reading is deferred out of the store write that announced the change, and batches a burst into one read.
-  const unsubscribe = ctx.changes.subscribe((id) => {
-    if (!pending.has(id))
-      pending.set(
-        id,
-        setTimeout(() => guarded(() => flush(id)), COALESCE_MS),
-      );
-  });
+  const unsubscribe = ctx.changes.subscribe(
+    (id) => {
+      if (!pending.has(id))
+        pending.set(
+          id,
+          setTimeout(() => guarded(() => flush(id)), COALESCE_MS),
+        );
+    },
+    () => guarded(catchUp),
+  );
   const heartbeat = setInterval(() => guarded(() => send(": ping\n\n")), HEARTBEAT_MS);
   const end = () => {
     if (!open) return;

@@ -3,11 +3,18 @@ import { handleAmd } from "../calls/amd.ts";
 import { handleDialStatus } from "../calls/dial-status.ts";
 import { handleStatusCallback } from "../calls/reports.ts";
 import { webhookSignedByTwilio } from "../calls/trust.ts";
-import { twimlForVoiceWebhook } from "../calls/voice.ts";
+import { twimlAfterStream, twimlForVoiceWebhook } from "../calls/voice.ts";
 import type { z } from "../config/zod.ts";
 import { formParams } from "../twilio/signature.ts";
 import { TWILIO_PATHS } from "../twilio/urls.ts";
-import { AmdWebhook, DialStatusWebhook, firstValues, StatusWebhook, VoiceWebhook } from "../twilio/webhook.ts";
+import {
+  AmdWebhook,
+  DialStatusWebhook,
+  firstValues,
+  StatusWebhook,
+  StreamEndedWebhook,
+  VoiceWebhook,
+} from "../twilio/webhook.ts";
 import type { RejectSignature } from "./rejections.ts";
 import { HttpError, readBody, xml } from "./respond.ts";
 
@@ -54,4 +61,11 @@ export async function postAmd(ctx: AppContext, req: Request, reject: RejectSigna
 export async function postDialStatus(ctx: AppContext, req: Request, reject: RejectSignature): Promise<Response> {
   const params = await readWebhook(ctx, req, TWILIO_PATHS.dialStatus, DialStatusWebhook, reject);
   return xml(await handleDialStatus(ctx, params, new URL(req.url).searchParams.get("call_id")));
+}
+
+/** `<Connect action>`: signed by Twilio like every webhook, and bound to its call by the token in its URL. */
+export async function postStreamEnded(ctx: AppContext, req: Request, reject: RejectSignature): Promise<Response> {
+  const params = await readWebhook(ctx, req, TWILIO_PATHS.streamEnded, StreamEndedWebhook, reject);
+  const query = new URL(req.url).searchParams;
+  return xml(await twimlAfterStream(ctx, params, query.get("call_id"), query.get("token")));
 }

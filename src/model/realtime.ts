@@ -159,6 +159,23 @@ export const userTextMessage = (text: string) =>
     item: { type: "message", role: "user", content: [{ type: "input_text", text }] },
   });
 
+/** Who said a line of a conversation restored into a new session: the other side, the agent, or the server. */
+export type HistoryRole = "user" | "assistant" | "system";
+
+/**
+ * A line of the conversation so far, put back into a new session as the GA protocol writes it: the other side's
+ * words as a user message's input_text, the agent's as an assistant message's output_text, a note as a system
+ * message. Text, not audio: the session hears them as what was said.
+ */
+export const historyMessage = (role: HistoryRole, text: string) =>
+  clientEvent({
+    type: "conversation.item.create",
+    item:
+      role === "assistant"
+        ? { type: "message", role, content: [{ type: "output_text", text }] }
+        : { type: "message", role, content: [{ type: "input_text", text }] },
+  });
+
 // ── Server events ───────────────────────────────────────────────────────────────────────────────
 
 export interface ModelHandlers {

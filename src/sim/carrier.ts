@@ -6,6 +6,7 @@
 // implementation.
 
 import { createHmac, randomBytes } from "node:crypto";
+import { type CallLine, createCallLine } from "./call-line.ts";
 import { connectMediaStream, type MediaClient, type MediaClientOptions } from "./media-stream.ts";
 import { MACHINE_VERDICTS, type Persona, personaFor, personaOnAttempt, runPersona } from "./personas.ts";
 import type { Script } from "./script.ts";
@@ -131,8 +132,15 @@ export interface Carrier {
   price(callSid: string): string | null;
   /** Standing REST faults by operation (mutable): each request of that kind fails until the entry is removed. */
   faults: CarrierFaults;
-  /** Live media streams of auto calls, by CallSid (kept after they close, for their recordings). */
+  /** Live media streams of auto calls, by CallSid (kept after they close, for their recordings); the latest. */
   media: Map<string, MediaClient>;
+  /** The callee's end of each auto call across its streams (see call-line.ts): its drops, its streams. */
+  lines: Map<string, CallLine>;
+  /**
+   * Cuts an auto call's media stream as a network would (its socket closes, no `stop` is sent, the call stays up):
+   * Twilio then asks the `<Connect action>`. False when the call has no stream up.
+   */
+  dropStream(callSid: string): boolean;
   deliverTo: string | undefined;
   /** Resolves once every automatic callback fired so far has been answered (or failed). */
   flush(): Promise<void>;
@@ -303,6 +311,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
   /** Requests held by a `timeout` fault, released when the carrier stops. */
   const held = new Set<() => void>();
   const media = new Map<string, MediaClient>();
+  const lines = new Map<string, CallLine>();
   /** Bumped whenever a call's TwiML is replaced, so the old document stops running. */
   const twimlRuns = new Map<string, number>();
   const auto = opts.autoCalls;
@@ -510,15 +519,25 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     await runTwiml(call, voice?.ok ? await voice.text() : HANGUP_TWIML, run);
   }
 
-  /** Executes a TwiML document; a newer document for the same call (an update) stops this one. */
-  async function runTwiml(call: CarrierCall, xml: string, run: number): Promise<void> {
+  /**
+   * Executes a TwiML document; a newer document for the same call (an update) stops this one. `line` is the
+   * callee's end of the call when this document follows a `<Connect action>`: its new stream goes on with them.
+   */
+  async function runTwiml(call: CarrierCall, xml: string, run: number, line?: CallLine): Promise<void> {
     const current = () => twimlRuns.get(call.sid) === run && !TERMINAL.has(call.status);
     for (const verb of parseTwiml(xml)) {
       if (!current()) return;
       if (verb.verb === "Hangup" || verb.verb === "Reject") break;
       if (verb.verb === "Say") await sleep(Math.max(800, verb.text.length * 60));
       if (verb.verb === "Pause") await sleep(verb.seconds * 1000);
-      if (verb.verb === "Stream") await stream(call, verb.url, verb.parameters);
+      if (verb.verb === "Stream") {
+        const callee = line ?? calleeLine(call);
+        const hungUp = await stream(call, verb, callee, () => current() && verb.action !== undefined);
+        // With an action, what it answers replaces the rest of this document, as at Twilio; not once the
+        // callee hung up, or the call ended or took other TwiML meanwhile.
+        if (verb.action && current() && !hungUp)
+          return runTwiml(call, await connectAction(call, verb.action), run, callee);
+      }
       if (verb.verb === "Dial") {
         const leg = await dialLeg(call, verb);
         if (!current()) return;
@@ -529,34 +548,66 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     if (current()) await progress(call, "completed");
   }
 
-  /** <Connect><Stream>: Twilio opens the WebSocket, the person on the line does their part. */
-  async function stream(call: CarrierCall, url: string, parameters: Record<string, string>): Promise<void> {
-    const line = await connectMediaStream({
-      url: rewrite(url),
-      signature: twilioSignature(authToken, url, {}),
+  /** A new callee's end for a call's stream (the first, or the one after a `<Dial>` nobody took). */
+  function calleeLine(call: CarrierCall): CallLine {
+    const line = createCallLine(speed);
+    lines.set(call.sid, line);
+    return line;
+  }
+
+  /**
+   * <Connect><Stream>: Twilio opens the WebSocket, the person on the line does their part (once per callee's end,
+   * whatever the streams). Resolves when the stream ends: true if the callee hung up. `resumable` says, as it
+   * ends, whether the call may go on on another stream.
+   */
+  async function stream(
+    call: CarrierCall,
+    verb: Extract<Verb, { verb: "Stream" }>,
+    callee: CallLine,
+    resumable: () => boolean,
+  ): Promise<boolean> {
+    const client = await connectMediaStream({
+      url: rewrite(verb.url),
+      signature: twilioSignature(authToken, verb.url, {}),
       accountSid,
       callSid: call.sid,
-      customParameters: parameters,
+      customParameters: verb.parameters,
       speed,
       record: auto?.record,
       probe: auto?.probe,
     }).catch(() => null);
-    // A failed upgrade is error 31920: the stream never starts and TwiML goes on.
-    if (!line) return;
-    media.set(call.sid, line);
+    // A failed upgrade is error 31920: the stream never starts and TwiML goes on (or its action is asked).
+    if (!client) return false;
+    media.set(call.sid, client);
     // A stream that opened while the carrier was stopping missed its close in stop().
-    if (stopping) line.close();
+    if (stopping) client.close();
+    const first = callee.streams.length === 0;
+    callee.attach(client);
+    if (first) startCallee(call, callee);
+    await client.closed;
+    callee.detach(client, !callee.hungUp && resumable());
+    return callee.hungUp;
+  }
+
+  /** The persona on the callee's end, and answering machine detection listening to it. */
+  function startCallee(call: CarrierCall, callee: CallLine): void {
     const m = meta.get(call.sid);
     const persona = m?.persona ?? personaFor(call.to);
-    const acted = runPersona(persona, line, auto!.script);
+    const acted = runPersona(persona, callee, auto!.script);
     void acted.then(async () => {
       if (persona === "hangs-up" && !TERMINAL.has(call.status)) await progress(call, "completed");
     });
     if (m && !m.detecting && amdRequested(call)) {
       m.detecting = true;
-      background(() => detectMachine(call, persona, line, acted));
+      background(() => detectMachine(call, persona, callee, acted));
     }
-    await line.closed;
+  }
+
+  /** Tells `<Connect action>` the stream ended; what it answers is the TwiML the call goes on with. */
+  async function connectAction(call: CarrierCall, action: string): Promise<string> {
+    const res = await post(action, { ...baseParams(call), CallStatus: call.status }).catch(() => null);
+    // An action URL that fails is error 11200 at Twilio: the call ends.
+    return res?.ok ? await res.text() : HANGUP_TWIML;
   }
 
   /** Twilio runs AMD in the background only when the create asked for detection, async, with a callback. */
@@ -743,6 +794,13 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     price: (callSid) => priceOf(mustCall(callSid)),
     faults: { ...opts.faults },
     media,
+    lines,
+    dropStream(callSid) {
+      const client = media.get(callSid);
+      if (!client?.isOpen()) return false;
+      client.close();
+      return true;
+    },
     deliverTo: opts.deliverTo,
     async flush() {
       while (pending.size > 0) await Promise.allSettled([...pending]);

@@ -45,6 +45,8 @@ export interface MediaClient {
   readonly events: { event: string; [k: string]: unknown }[];
   /** Messages Twilio would reject (binary, not JSON, wrong event or streamSid). */
   readonly protocolErrors: number;
+  /** When the agent's first audio arrived (performance.now()); pending until it does. */
+  readonly firstAudio: Promise<number>;
   readonly closed: Promise<{ code: number; reason: string }>;
   isOpen(): boolean;
   sendAudio(ulaw: Uint8Array, opts?: { paced?: boolean }): Promise<void>;
@@ -107,6 +109,8 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
   let opened = false;
   let onClosed: (v: { code: number; reason: string }) => void = () => {};
   const closed = new Promise<{ code: number; reason: string }>((resolve) => (onClosed = resolve));
+  let onFirstAudio: ((at: number) => void) | null = null;
+  const firstAudio = new Promise<number>((resolve) => (onFirstAudio = resolve));
 
   // The line: caller speech waiting to be sent, and what each side heard, frame by frame.
   let lineStart = 0;
@@ -211,6 +215,10 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
   /** Audio, the bulk of what arrives, is read without a JSON parse; anything else is parsed and checked. */
   const onAgentAudio = (payload: string) => {
     received.media++;
+    if (onFirstAudio) {
+      onFirstAudio(performance.now());
+      onFirstAudio = null;
+    }
     const length = base64Bytes(payload);
     totalAudioBytes += length;
     if (opts.probe) {
@@ -332,6 +340,7 @@ export function connectMediaStream(opts: MediaClientOptions): Promise<MediaClien
       get protocolErrors() {
         return protocolErrors;
       },
+      firstAudio,
       closed,
       isOpen: () => open && ws.readyState === WebSocket.OPEN,
       sendAudio,

@@ -1,7 +1,7 @@
 // Reads the TwiML verbs a carrier acts on. A regex reader is enough for the documents our server
 // writes (twilio's VoiceResponse): flat verbs, double-quoted attributes, XML-escaped values.
 export type Verb =
-  | { verb: "Stream"; url: string; parameters: Record<string, string> }
+  | { verb: "Stream"; url: string; parameters: Record<string, string>; action?: string }
   | { verb: "Say"; text: string }
   | { verb: "Hangup" }
   | { verb: "Reject"; reason: string }
@@ -19,13 +19,17 @@ const attr = (tag: string, name: string) => {
   return m ? unescapeXml(m[1]!) : undefined;
 };
 
+/** `<Stream>`, with the `action` of the `<Connect>` around it: requested when the stream ends. */
 function stream(tag: string): Verb {
   const parameters: Record<string, string> = {};
   for (const p of tag.matchAll(/<Parameter\b[^>]*\/>/g)) {
     const name = attr(p[0], "name");
     if (name !== undefined) parameters[name] = attr(p[0], "value") ?? "";
   }
-  return { verb: "Stream", url: attr(tag, "url") ?? "", parameters };
+  const connect = /^<Connect\b[^>]*>/.exec(tag)?.[0];
+  const streamTag = /<Stream\b[^>]*>/.exec(tag)![0];
+  const action = connect ? attr(connect, "action") : undefined;
+  return { verb: "Stream", url: attr(streamTag, "url") ?? "", parameters, ...(action !== undefined && { action }) };
 }
 
 /** `<Dial …>+1555…</Dial>`, or the number in a `<Number>` noun. */
@@ -46,10 +50,10 @@ function dial(tag: string, body: string): Verb {
 export function parseTwiml(xml: string): Verb[] {
   const verbs: Verb[] = [];
   const re =
-    /<Stream\b[^>]*>(?:[\s\S]*?<\/Stream>)?|<Say\b[^>]*>([\s\S]*?)<\/Say>|<Dial\b[^>]*>([\s\S]*?)<\/Dial>|<Hangup\s*\/>|<Reject\b[^>]*\/>|<Pause\b[^>]*\/>/g;
+    /(?:<Connect\b[^>]*>\s*)?<Stream\b[^>]*>(?:[\s\S]*?<\/Stream>)?|<Say\b[^>]*>([\s\S]*?)<\/Say>|<Dial\b[^>]*>([\s\S]*?)<\/Dial>|<Hangup\s*\/>|<Reject\b[^>]*\/>|<Pause\b[^>]*\/>/g;
   for (const m of xml.matchAll(re)) {
     const tag = m[0];
-    if (tag.startsWith("<Stream")) verbs.push(stream(tag));
+    if (tag.startsWith("<Stream") || tag.startsWith("<Connect")) verbs.push(stream(tag));
     else if (tag.startsWith("<Say")) verbs.push({ verb: "Say", text: unescapeXml(m[1] ?? "") });
     else if (tag.startsWith("<Dial")) verbs.push(dial(tag, m[2] ?? ""));
     else if (tag.startsWith("<Hangup")) verbs.push({ verb: "Hangup" });

@@ -94,6 +94,7 @@ export const DIRECTED_LINES: readonly { when: RegExp; line(match: RegExpExecArra
   { when: /still there/, line: () => "Are you still there?" },
   { when: /cannot hear anyone/, line: () => "I cannot hear anyone, so I will hang up now. Goodbye!" },
   { when: /line has to close now/, line: () => "I am sorry, I have to end the call now. Goodbye!" },
+  { when: /you lost them for a second/, line: () => "Sorry, I lost you for a second." },
   {
     when: /but (their line was busy|nobody answered|the call to them did not go through)/,
     line: (m) => `I am sorry, ${m[1]}. Can I help you myself, or pass on a message?`,
@@ -269,6 +270,8 @@ interface State {
   agentTurns: number;
   /** What the caller said since the agent last answered: a server-asked reply answers it, as a model would. */
   unanswered: string[];
+  /** A response has started: conversation items from now on are not the history a new session is given. */
+  responded: boolean;
   active: { id: string; itemId: string; cancelled: boolean; sentMs: number } | null;
   itemAudioMs: Map<string, number>;
   timers: ReturnType<typeof setInterval>[];
@@ -387,6 +390,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
     const itemId = id("item");
     const response = { id: responseId, itemId, cancelled: false, sentMs: 0 };
     st.active = response;
+    st.responded = true;
     send(st, {
       type: "response.created",
       response: { id: responseId, object: "realtime.response", status: "in_progress", output: [] },
@@ -808,6 +812,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       case "conversation.item.create": {
         const item = { id: id("item"), ...event.item };
         if (item.type === "function_call_output") recordOutput(st, item);
+        if (item.type === "message" && !st.responded) followHistory(st, item.role);
         send(st, { type: "conversation.item.added", previous_item_id: null, item });
         return send(st, { type: "conversation.item.done", previous_item_id: null, item });
       }
@@ -817,6 +822,15 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
       default:
         return error(st, "invalid_event", `Invalid event type '${event.type}'`);
     }
+  }
+
+  /**
+   * A session taking over a call is given what was said before it, before it says anything: like a real model it
+   * then goes on from there, so the script goes on from the turns already taken on either side.
+   */
+  function followHistory(st: State, role: unknown) {
+    if (role === "user") st.callerTurns++;
+    if (role === "assistant") st.agentTurns++;
   }
 
   function recordOutput(st: State, item: Json) {
@@ -889,6 +903,7 @@ export function startRealtimeSim(opts: RealtimeSimOptions = {}): RealtimeSim {
         callerTurns: 0,
         agentTurns: 0,
         unanswered: [],
+        responded: false,
         active: null,
         itemAudioMs: new Map(),
         timers: [],

@@ -1,34 +1,54 @@
 // Which calls changed, announced in-process, so live views (the console's SSE stream) learn of a change
-// without polling the database.
+// without polling the database; sharing a database, the other instances' changes come in too (shared-changes.ts).
 import { detached } from "../runtime/detached.ts";
 import type { Store } from "./store.ts";
 
 export type ChangeListener = (callId: string) => void;
 
 export interface ChangeFeed {
-  /** Returns the unsubscribe function. */
-  subscribe(listener: ChangeListener): () => void;
+  /** `onResync`: changes may have been missed (see resync). Returns the unsubscribe function. */
+  subscribe(listener: ChangeListener, onResync?: () => void): () => void;
+  /** A change this process made: told to the listeners, and handed to the forwarder. */
   publish(callId: string): void;
+  /** A change another instance made: told to the listeners only. */
+  receive(callId: string): void;
+  /** Changes made elsewhere may have been missed (the link to the others dropped): listeners read everything again. */
+  resync(): void;
+  /** Where this process's changes go besides its listeners (the other instances); null stops it. */
+  forward(to: ChangeListener | null): void;
 }
 
 export function createChangeFeed(onListenerError: (error: unknown) => void = () => {}): ChangeFeed {
-  const listeners = new Set<ChangeListener>();
+  const listeners = new Map<ChangeListener, (() => void) | undefined>();
+  let forwarder: ChangeListener | null = null;
+  // Publishing happens inside store writes: a failing viewer must never fail the call's own write.
+  const guarded = (fn: () => void) => {
+    try {
+      fn();
+    } catch (e) {
+      onListenerError(e);
+    }
+  };
+  // Detached: a listener's later read must wait for the write's transaction to commit, not run inside it.
+  const tell = detached((callId: string) => {
+    for (const listener of listeners.keys()) guarded(() => listener(callId));
+  });
   return {
-    subscribe(listener) {
-      listeners.add(listener);
+    subscribe(listener, onResync) {
+      listeners.set(listener, onResync);
       return () => listeners.delete(listener);
     },
-    // Detached: a listener's later read must wait for the write's transaction to commit, not run inside it.
     publish: detached((callId: string) => {
-      // Publishing happens inside store writes: a failing viewer must never fail the call's own write.
-      for (const listener of listeners) {
-        try {
-          listener(callId);
-        } catch (e) {
-          onListenerError(e);
-        }
-      }
+      tell(callId);
+      if (forwarder) guarded(() => forwarder!(callId));
     }),
+    receive: tell,
+    resync: detached(() => {
+      for (const onResync of listeners.values()) if (onResync) guarded(onResync);
+    }),
+    forward(to) {
+      forwarder = to;
+    },
   };
 }
 

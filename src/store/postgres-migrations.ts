@@ -10,6 +10,7 @@ import {
   META,
   POSTGRES,
   RETENTION,
+  resumeColumns,
   SCHEDULING,
   step,
   table,
@@ -31,6 +32,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   ),
   step(addColumns("calls", RETENTION.callsColumns), RETENTION.indexes),
   step(addColumns("calls", SCHEDULING.callsColumns(POSTGRES)), SCHEDULING.indexes),
+  step(addColumns("calls", resumeColumns(POSTGRES))),
   step(addColumns("calls", GATEKEEPERS.callsColumns)),
 ];
 

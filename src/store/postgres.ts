@@ -12,6 +12,7 @@ import {
   CLAIM_LOOKS_PER_EVENT,
   type ClaimFilter,
   type EventRow,
+  MAX_NOTIFY_BYTES,
   type NewCall,
   type NewEvent,
   type NewOutboxRow,
@@ -80,6 +81,9 @@ const CALL_COLUMNS: Record<keyof CallRow, true> = {
   cost: true,
   price_due_at: true,
   price_tries: true,
+  resumes: true,
+  stream_lost_at: true,
+  line_state: true,
 };
 
 type Row = Record<string, unknown>;
@@ -453,7 +457,7 @@ function instanceQueries(c: Connections) {
   };
 }
 
-/** One transaction with the batch's turns, metrics and the turns' events (committed with the turns themselves). */
+/** One transaction with the batch's turns, metrics, line states and the turns' events (committed with the turns). */
 function commitBatch(sql: SQL): CommitBatch {
   return async (batch) => {
     await sql.begin(async (tx) => {
@@ -463,10 +467,31 @@ function commitBatch(sql: SQL): CommitBatch {
         ...batch.metrics.map(
           ([id, m]) => tx`UPDATE calls SET metrics = ${m.metrics}, updated_at = ${m.at} WHERE id = ${id}`,
         ),
+        ...batch.lines.map(
+          ([id, l]) => tx`UPDATE calls SET line_state = ${l.state}, updated_at = ${l.at} WHERE id = ${id}`,
+        ),
       ]);
       await insertOutbox(tx, batch.events, Date.now());
     });
-    return batch.turns.length + batch.metrics.length;
+    return batch.turns.length + batch.metrics.length + batch.lines.length;
+  };
+}
+
+/**
+ * LISTEN/NOTIFY: Bun keeps one connection for every listen of the pool, reconnects it when it drops and listens
+ * again (onListen runs each time). A notify inside a transaction is sent on its connection, so at its COMMIT.
+ */
+function signalQueries(sql: SQL, c: Connections): Pick<Store, "notify" | "listen"> {
+  return {
+    notify: async (channel, payload) => {
+      if (Buffer.byteLength(payload) > MAX_NOTIFY_BYTES)
+        throw new Error(`notify: payload over ${MAX_NOTIFY_BYTES} bytes`);
+      await c.db().notify(channel, payload);
+    },
+    listen: async (channel, onNotify, onListen) => {
+      const subscription = await sql.listen(channel, onNotify, onListen);
+      return () => subscription.unlisten();
+    },
   };
 }
 
@@ -550,6 +575,8 @@ function pgStore(sql: SQL): Store {
     afterCommit: c.afterCommit,
     upsertTurn: (turn, events) => batch.addTurn(turn, events),
     saveMetrics: (id, metrics, at) => batch.setMetrics(id, metrics, at),
+    saveLineState: (id, state, at) => batch.setLineState(id, state, at),
+    ...signalQueries(sql, c),
     onWriteError(sink) {
       batch.sink.current = sink;
     },

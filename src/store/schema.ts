@@ -97,7 +97,19 @@ export const SCHEDULING = {
   indexes: ["CREATE INDEX calls_price_due ON calls (price_due_at) WHERE price_due_at IS NOT NULL"],
 };
 
-/** Added after SCHEDULING: what a call met before it reached a person, a call screener and time on hold. */
+/**
+ * Added after SCHEDULING (SQLite's step 8, PostgreSQL's step 4): a call whose media stream drops is resumed on a new
+ * one, on any instance. How many times it was (calls.max_resumes), since when it waits for its new stream (null
+ * while one is up), and what the bridge keeps of the line between its writes (LineState JSON: when each side last
+ * spoke, whether the agent checked in), so the bridge that takes the call over goes on from there.
+ */
+export const resumeColumns = (d: Dialect) => [
+  "resumes INTEGER NOT NULL DEFAULT 0",
+  `stream_lost_at ${d.time}`,
+  "line_state TEXT",
+];
+
+/** Added after the resume columns (SQLite's step 9, PostgreSQL's step 5): a call screener met, and time on hold. */
 export const GATEKEEPERS = {
   callsColumns: ["screened INTEGER NOT NULL DEFAULT 0", "hold_s REAL NOT NULL DEFAULT 0"],
 };

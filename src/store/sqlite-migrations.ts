@@ -6,6 +6,7 @@ import {
   GATEKEEPERS,
   META,
   RETENTION,
+  resumeColumns,
   SCHEDULING,
   SQLITE,
   step,
@@ -30,5 +31,6 @@ export const MIGRATIONS: readonly string[] = [
   ),
   step(addColumns("calls", RETENTION.callsColumns), RETENTION.indexes),
   step(addColumns("calls", SCHEDULING.callsColumns(SQLITE)), SCHEDULING.indexes),
+  step(addColumns("calls", resumeColumns(SQLITE))),
   step(addColumns("calls", GATEKEEPERS.callsColumns)),
 ];

@@ -4,6 +4,7 @@ import { Database } from "bun:sqlite";
 import { AsyncLocalStorage } from "node:async_hooks";
 import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
 import { join } from "node:path";
+import { localSignals } from "./local-signals.ts";
 import { MIGRATIONS } from "./sqlite-migrations.ts";
 import { outboxStatements, outboxStore, type SqliteOutbox } from "./sqlite-outbox.ts";
 import { retentionMethods, retentionStatements } from "./sqlite-retention.ts";
@@ -149,6 +150,7 @@ function callStatements(db: Database) {
        WHERE report_due = 1 AND ended_at IS NOT NULL AND report_claimed_until IS NOT NULL`,
     ),
     putMetrics: db.query("UPDATE calls SET metrics = $metrics, updated_at = $at WHERE id = $id"),
+    putLineState: db.query("UPDATE calls SET line_state = $state, updated_at = $at WHERE id = $id"),
     turns: db.query<TurnRow, { id: string }>(
       "SELECT call_id, role, item_id, text, started_at, interrupted FROM transcript WHERE call_id = $id ORDER BY started_at, id",
     ),
@@ -197,15 +199,16 @@ function callUpdater(db: Database): (id: string, patch: CallPatch, at: number) =
   };
 }
 
-/** One transaction with the batch's turns, metrics and the turns' events (committed with the turns themselves). */
+/** One transaction with the batch's turns, metrics, line states and the turns' events (committed with the turns themselves). */
 function commitBatch(db: Database, q: Statements, outbox: SqliteOutbox): CommitBatch {
   return (batch) => {
     db.transaction(() => {
       for (const turn of batch.turns) q.putTurn.run({ ...turn });
       for (const [id, m] of batch.metrics) q.putMetrics.run({ id, metrics: m.metrics, at: m.at });
+      for (const [id, l] of batch.lines) q.putLineState.run({ id, state: l.state, at: l.at });
       outbox.enqueue(batch.events, Date.now());
     })();
-    return batch.turns.length + batch.metrics.length;
+    return batch.turns.length + batch.metrics.length + batch.lines.length;
   };
 }
 
@@ -427,6 +430,8 @@ export function openStore(dataDir: string): Store {
     ...instanceMethods(db, q, fresh),
     upsertTurn: (turn, events) => batch.addTurn(turn, events),
     saveMetrics: (id, metrics, at) => batch.setMetrics(id, metrics, at),
+    saveLineState: (id, state, at) => batch.setLineState(id, state, at),
+    ...localSignals(tx.afterCommit),
     onWriteError(sink) {
       batch.sink.current = sink;
     },

@@ -37,7 +37,7 @@ export type EndReason = (typeof END_REASONS)[number];
 export type StoredStatus = CallStatus | "scheduled";
 
 /** What a status-history row came from; stored, so existing values never change. */
-export type EventSource = "api" | "status_callback" | "voice_webhook" | "reconcile" | "sweeper";
+export type EventSource = "api" | "status_callback" | "voice_webhook" | "reconcile" | "sweeper" | "resume";
 
 export interface CallRow {
   id: string;
@@ -97,6 +97,12 @@ export interface CallRow {
   price_due_at: number | null;
   /** How many times Twilio has been asked for the call's price. */
   price_tries: number;
+  /** How many times the call's media stream dropped and a new one was granted (calls.max_resumes). */
+  resumes: number;
+  /** When Twilio last reported the stream gone while the call was up; null once a new stream took the call. */
+  stream_lost_at: number | null;
+  /** What the call's bridge keeps of the line (JSON, see bridge/line-state.ts), for the bridge that resumes it. */
+  line_state: string | null;
 }
 
 /** A finished attempt of a call that was tried again. */
@@ -221,6 +227,8 @@ export interface Store extends OutboxStore {
   upsertTurn(turn: TurnRow, events?: NewOutboxRow[]): void;
   /** Stores a call's metrics (JSON), batched like upsertTurn; only the last save in a batch is written. */
   saveMetrics(id: string, metrics: string, at: number): void;
+  /** Stores a call's line_state (JSON), batched like saveMetrics; only the last save in a batch is written. */
+  saveLineState(id: string, state: string, at: number): void;
   transcript(callId: string): Promise<TurnRow[]>;
   /**
    * Ended calls whose report is still due, oldest first, claimed until `leaseUntil` (report_claimed_until):
@@ -262,6 +270,17 @@ export interface Store extends OutboxStore {
   claimOrphans(instanceId: string, now: number, leaseMs: number, limit: number): Promise<CallRow[]>;
   /** Instances whose heartbeat is younger than `now - leaseMs` (always `[instanceId]`'s own on SQLite). */
   liveInstances(now: number, leaseMs: number): Promise<string[]>;
+  /**
+   * Sends `payload` to every listener of `channel` on this database, this store's own included: on PostgreSQL
+   * every instance's (NOTIFY), on SQLite, which serves one instance, this process's. Inside a transaction it
+   * goes when that commits, and not at all if it rolls back. At most MAX_NOTIFY_BYTES of payload.
+   */
+  notify(channel: string, payload: string): Promise<void>;
+  /**
+   * Listens on `channel` until the returned function is called. `onListen` runs once listening, and again each
+   * time a dropped connection listens again: what was sent meanwhile was missed.
+   */
+  listen(channel: string, onNotify: (payload: string) => void, onListen?: () => void): Promise<() => Promise<void>>;
   /** Answers when the database does (for /health); throws when it cannot be reached. */
   ping(): Promise<void>;
   /** Commits what is batched. */
@@ -277,6 +296,9 @@ export interface WriteErrorSink {
 
 /** How long a transcript turn or a metrics save may wait to be committed with others. */
 export const BATCH_MS = 100;
+
+/** PostgreSQL refuses a NOTIFY payload of 8000 bytes or more; both engines keep under it. */
+export const MAX_NOTIFY_BYTES = 7_999;
 
 // The outbox: events waiting to be delivered, committed in the same transaction as the change that
 // caused them, so none is lost to a crash and none is sent for a change that was rolled back.

@@ -6,11 +6,12 @@
 import type { NewOutboxRow } from "./store.ts";
 import { BATCH_MS, type TurnRow, type WriteErrorSink } from "./store.ts";
 
-/** What one commit writes: the turns in order with their events, and each call's latest metrics. */
+/** What one commit writes: the turns in order with their events, and each call's latest metrics and line state. */
 export interface Batch {
   turns: TurnRow[];
   events: NewOutboxRow[];
   metrics: [string, { metrics: string; at: number }][];
+  lines: [string, { state: string; at: number }][];
 }
 
 /** Writes a batch in one transaction and says how many rows; throws, having written nothing, on failure. */
@@ -19,6 +20,7 @@ export type CommitBatch = (batch: Batch) => number | Promise<number>;
 export interface WriteBatch {
   addTurn(turn: TurnRow, events: NewOutboxRow[] | undefined): void;
   setMetrics(id: string, metrics: string, at: number): void;
+  setLineState(id: string, state: string, at: number): void;
   /** Commits what is pending; never throws. Synchronous when the store's commit is. */
   flush(): void | Promise<void>;
   /** Where failures are reported: once per run of failures, and once more when a held batch is written. */
@@ -46,6 +48,7 @@ export function createWriteBatch(commit: CommitBatch, busy: () => boolean = () =
     turns: [] as TurnRow[],
     events: [] as NewOutboxRow[],
     metrics: new Map<string, Batch["metrics"][number][1]>(),
+    lines: new Map<string, Batch["lines"][number][1]>(),
   };
   const sink = { current: STDERR_SINK };
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -59,8 +62,14 @@ export function createWriteBatch(commit: CommitBatch, busy: () => boolean = () =
     timer.unref();
   };
   const take = (): Batch => {
-    const batch = { turns: pending.turns.splice(0), events: pending.events.splice(0), metrics: [...pending.metrics] };
+    const batch = {
+      turns: pending.turns.splice(0),
+      events: pending.events.splice(0),
+      metrics: [...pending.metrics],
+      lines: [...pending.lines],
+    };
     pending.metrics.clear();
+    pending.lines.clear();
     return batch;
   };
   const succeeded = (written: number) => {
@@ -72,7 +81,8 @@ export function createWriteBatch(commit: CommitBatch, busy: () => boolean = () =
     pending.events.unshift(...batch.events);
     // Newer metrics, saved since, win.
     for (const [id, m] of batch.metrics) if (!pending.metrics.has(id)) pending.metrics.set(id, m);
-    if (!failing) sink.current.failed(error, pending.turns.length + pending.metrics.size);
+    for (const [id, l] of batch.lines) if (!pending.lines.has(id)) pending.lines.set(id, l);
+    if (!failing) sink.current.failed(error, pending.turns.length + pending.metrics.size + pending.lines.size);
     failing = true;
     schedule(RETRY_MS);
   };
@@ -81,7 +91,7 @@ export function createWriteBatch(commit: CommitBatch, busy: () => boolean = () =
     timer = null;
     // One commit at a time, so batches land in the order they were taken.
     if (running) return running.then(flush);
-    if (pending.turns.length === 0 && pending.metrics.size === 0) return;
+    if (pending.turns.length === 0 && pending.metrics.size === 0 && pending.lines.size === 0) return;
     if (busy()) return schedule();
     const batch = take();
     let result: number | Promise<number>;
@@ -111,6 +121,11 @@ export function createWriteBatch(commit: CommitBatch, busy: () => boolean = () =
     setMetrics(id, metrics, at) {
       if (closed) return;
       pending.metrics.set(id, { metrics, at });
+      schedule();
+    },
+    setLineState(id, state, at) {
+      if (closed) return;
+      pending.lines.set(id, { state, at });
       schedule();
     },
     close() {

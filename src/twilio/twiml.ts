@@ -3,13 +3,15 @@ import { loadTwilio } from "./sdk.ts";
 export interface StreamTwiml {
   streamUrl: string;
   parameters: Record<string, string>;
+  /** Requested by Twilio when the stream ends; the TwiML it answers is what the call does next. Without, it ends. */
+  action?: string;
 }
 
 /** `<Connect><Stream>`: bidirectional media. Correlation goes in `<Parameter>`s since Twilio drops query strings. */
-export async function connectStream({ streamUrl, parameters }: StreamTwiml): Promise<string> {
+export async function connectStream({ streamUrl, parameters, action }: StreamTwiml): Promise<string> {
   const { twiml } = await loadTwilio();
   const response = new twiml.VoiceResponse();
-  const stream = response.connect().stream({ url: streamUrl });
+  const stream = response.connect(action ? { action, method: "POST" } : {}).stream({ url: streamUrl });
   for (const [name, value] of Object.entries(parameters)) stream.parameter({ name, value });
   return response.toString();
 }

@@ -4,6 +4,8 @@ export const TWILIO_PATHS = {
   status: "/twilio/status",
   amd: "/twilio/amd",
   dialStatus: "/twilio/dial-status",
+  /** `<Connect action>`: the stream ended; the answer says whether the call goes on on a new one. */
+  streamEnded: "/twilio/stream-ended",
   media: "/twilio/media-stream",
 } as const;
 

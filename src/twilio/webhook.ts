@@ -59,6 +59,16 @@ export const DialStatusWebhook = z.lazy(() =>
 );
 export type DialStatusWebhook = z.infer<typeof DialStatusWebhook>;
 
+/** `<Connect action>`: the call's media stream has ended (the call itself may still be up). */
+export const StreamEndedWebhook = z.lazy(() =>
+  z.object({
+    CallSid: sid(),
+    AccountSid: sid(),
+    CallStatus: orEmpty(),
+  }),
+);
+export type StreamEndedWebhook = z.infer<typeof StreamEndedWebhook>;
+
 /** Flattens a signed form for validation with zod (repeated keys keep their first value). */
 export function firstValues(params: Record<string, string | string[]>): Record<string, string> {
   const out: Record<string, string> = {};

@@ -3,11 +3,12 @@
 // instance dies its heartbeat goes stale, and the survivors' sweeper takes its calls over and settles
 // them. On SQLite there is one instance per file, so every other owner is a previous run of this one.
 import type { AppContext } from "../app.ts";
+import { INSTANCE_LEASE_MS } from "../cluster/signals.ts";
 import { type Worker, workerLoop } from "./loop.ts";
 
 export const HEARTBEAT_MS = 5_000;
-/** Four missed heartbeats: long enough for a slow database or a GC pause, short against a ring timeout. */
-export const LEASE_MS = 20_000;
+/** How long a heartbeat holds an instance's calls (calls/cluster.ts says why this long). */
+export const LEASE_MS = INSTANCE_LEASE_MS;
 
 /** Beats now and every HEARTBEAT_MS; stopping drops the heartbeat, so a clean stop leaves no lease to lapse. */
 export function startHeartbeat(ctx: AppContext): Worker {

@@ -38,6 +38,7 @@ function watch(policy = { screeningWaitS: 45, holdMaxS: 1800 }, outbound = true)
     end: (reason) => did.push(`end ${reason}`),
     voicemail: () => did.push("voicemail"),
     report: (e) => reported.push(e),
+    changed: () => {},
   };
   const gate = createGatekeeper(deps);
   const frames = (payload: string, n: number) => {

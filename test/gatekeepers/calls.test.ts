@@ -225,3 +225,32 @@ describe("the request", () => {
     await app.api(`/api/calls/${placed.body.call_id}/end`, { method: "POST" });
   });
 });
+
+describe("a hold across a dropped stream", () => {
+  test("the new stream goes on on hold, silent, and hold.max_s counts from the hold's start, not the resume", async () => {
+    app.model.setConversation(conversation(script, "hold-forever"));
+    const { id, sid } = await app.call({ to: numberFor("hold-forever"), prompt: TASK, hold: { max_s: 12 } });
+    await until(() => events(id, "call.hold_started").length === 1, "the hold", 20_000);
+    await Bun.sleep(1000);
+    expect(app.twilio.dropStream(sid)).toBe(true);
+    const call = await until(
+      async () => {
+        const { body: c } = await app.api(`/api/calls/${id}`);
+        return !c.active && c.report ? c : null;
+      },
+      "the call to end",
+      40_000,
+    );
+    expect(call.end_reason).toBe("hold_timeout");
+    expect(call.status_history.filter((h: { source: string }) => h.source === "resume")).toHaveLength(1);
+    // Both streams' parts of the hold. Each is timed in the line's audio, which runs SPEED times faster than the
+    // clock here, while the time carried over the drop is the clock's: at real speed the sum is the limit.
+    expect(call.hold_s).toBeGreaterThan(8);
+    expect(call.hold_s).toBeLessThan(12 * 1.5);
+    // The second session was set up on hold: nobody answers by itself, and speech does not cut the agent off.
+    const second = app.model.sessions.at(-1)!;
+    const setup = second.received.find((e) => e.type === "session.update")!.session;
+    expect(setup.audio.input.turn_detection).toMatchObject({ create_response: false, interrupt_response: false });
+    expect(call.transcript.filter((t: { role: string }) => t.role === "agent").length).toBeLessThanOrEqual(1);
+  });
+});

@@ -37,6 +37,7 @@ export const CALL_COLUMNS = [
   "hold_s",
   "id",
   "last_sequence",
+  "line_state",
   "metadata",
   "metrics",
   "next_attempt_at",
@@ -50,9 +51,11 @@ export const CALL_COLUMNS = [
   "report_claimed_until",
   "report_due",
   "report_schema",
+  "resumes",
   "scheduled_for",
   "screened",
   "status",
+  "stream_lost_at",
   "to_number",
   "transfer_status",
   "transferred_to",
@@ -153,8 +156,19 @@ function callTests(ctx: Ctx): void {
         ended_at: null,
         next_attempt_at: null,
         report_claimed_until: null,
+        resumes: 0,
+        stream_lost_at: null,
+        line_state: null,
       });
-      for (const key of ["created_at", "updated_at", "last_sequence", "report_due", "notify", "attempt"] as const) {
+      for (const key of [
+        "created_at",
+        "updated_at",
+        "last_sequence",
+        "report_due",
+        "notify",
+        "attempt",
+        "resumes",
+      ] as const) {
         expect(typeof row[key]).toBe("number");
       }
       expect(await ctx.store.getCall("c1")).toEqual(row);
@@ -335,6 +349,15 @@ function transcriptTests(ctx: Ctx): void {
       ctx.store.saveMetrics("c1", '{"n":1}', T0 + 1);
       ctx.store.saveMetrics("c1", '{"n":2}', T0 + 2);
       expect(await ctx.store.getCall("c1")).toMatchObject({ metrics: '{"n":2}', updated_at: T0 + 2 });
+    });
+
+    test("line states are batched like metrics: the last of a batch is written, with its time", async () => {
+      ctx.store.saveLineState("c1", '{"s":1}', T0 + 1);
+      ctx.store.saveMetrics("c1", '{"n":1}', T0 + 2);
+      ctx.store.saveLineState("c1", '{"s":2}', T0 + 3);
+      expect(await ctx.store.getCall("c1")).toMatchObject({ line_state: '{"s":2}', metrics: '{"n":1}' });
+      await ctx.store.updateCall("c1", { resumes: 2, stream_lost_at: T0 + 4 }, T0 + 4);
+      expect(await ctx.store.getCall("c1")).toMatchObject({ resumes: 2, stream_lost_at: T0 + 4 });
     });
 
     test("a turn's events are committed with it", async () => {
@@ -745,6 +768,41 @@ function instanceTests(ctx: Ctx): void {
       expect((await ctx.store.claimOrphans("me", T0 + 1_000, 10_000, 10)).map((r) => r.id)).toEqual(["none2"]);
       expect(await ctx.store.claimOrphans("me", T0 + 1_000, 10_000, 10)).toEqual([]);
       expect((await ctx.store.getCall("waiting"))?.owner).toBeNull();
+    });
+
+    test("notify reaches every listener of its channel, this store's own, and only after a commit", async () => {
+      const got: string[] = [];
+      let listening = 0;
+      const stop = await ctx.store.listen(
+        "agenticai_test",
+        (p) => got.push(`a:${p}`),
+        () => listening++,
+      );
+      const stopOther = await ctx.store.listen("agenticai_test", (p) => got.push(`b:${p}`));
+      const stopElse = await ctx.store.listen("agenticai_else", (p) => got.push(`else:${p}`));
+      expect(listening).toBe(1);
+      await ctx.store.notify("agenticai_test", "one");
+      await until(() => got.length === 2, "both listeners");
+      expect(got.sort()).toEqual(["a:one", "b:one"]);
+      await ctx.store
+        .transaction(async () => {
+          await ctx.store.notify("agenticai_test", "rolled back");
+          throw new Error("no");
+        })
+        .catch(() => {});
+      await ctx.store.transaction(async () => {
+        await ctx.store.notify("agenticai_test", "committed");
+        await Bun.sleep(BATCH_MS);
+        expect(got).toHaveLength(2);
+      });
+      await until(() => got.length === 4, "the committed one");
+      expect(got.slice(2).sort()).toEqual(["a:committed", "b:committed"]);
+      await stop();
+      await ctx.store.notify("agenticai_test", "late");
+      await until(() => got.length === 5, "the listener left");
+      expect(got.at(-1)).toBe("b:late");
+      await expect(ctx.store.notify("agenticai_test", "x".repeat(8_000))).rejects.toThrow();
+      await Promise.all([stopOther(), stopElse()]);
     });
 
     test("ping, flush and close answer", async () => {

@@ -8,6 +8,7 @@ import { openPgStore } from "../../src/store/postgres.ts";
 import { PG_MIGRATIONS } from "../../src/store/postgres-migrations.ts";
 import type { Store } from "../../src/store/store.ts";
 import { type Postgres, startPostgres } from "../support/postgres.ts";
+import { until } from "../support/until.ts";
 import { event, insertCalls, newCall, storeContract, T0 } from "./contract.ts";
 
 let pg: Postgres;
@@ -165,6 +166,33 @@ describe("two instances on one database", () => {
       expect(await update).toMatchObject({ status: "ringing", error: "late" });
     });
   });
+
+  test("a notify on one instance reaches the other's listeners; a dropped listening connection listens again", async () => {
+    await twoInstances(async (a, b, url) => {
+      const got: string[] = [];
+      let listens = 0;
+      const stop = await b.listen(
+        "agenticai_test",
+        (p) => got.push(p),
+        () => listens++,
+      );
+      await a.notify("agenticai_test", "from a");
+      await until(() => got.includes("from a"), "a's notification at b", 5_000);
+      // Bun keeps every listen on one connection of its own; when the server drops it, Bun reconnects and listens
+      // again, and says so: what was sent meanwhile is lost, and a listener catches up then.
+      const admin = new SQL(url);
+      try {
+        await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                    WHERE datname = current_database() AND query ILIKE 'LISTEN%'`;
+      } finally {
+        await admin.close();
+      }
+      await until(() => listens === 2, "listening again", 30_000);
+      await a.notify("agenticai_test", "after the drop");
+      await until(() => got.includes("after the drop"), "a notification after the reconnect", 5_000);
+      await stop();
+    });
+  }, 60_000);
 
   test("starting together on a new database: both migrate, one applies the steps", async () => {
     const url = await pg.createDatabase();
