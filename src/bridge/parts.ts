@@ -219,9 +219,9 @@ function callToolCalls(deps: BridgeDeps, p: ToolParts) {
     send: p.link.send,
     output: p.protocol.toolOutput,
     respond: (directive) => {
-      p.responses.requested = true;
-      // Gemini answers a tool's response by itself: only a holding line is asked for.
+      // Gemini answers a tool's response by itself (or not at all): only a holding line is asked for.
       if (directive === undefined && p.protocol.inputPromptsReply) return;
+      p.responses.requested = true;
       const instructions = directive && responseInstructions(p.instructions(false), directive);
       p.link.send(p.protocol.reply(directive, instructions));
     },

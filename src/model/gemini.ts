@@ -120,8 +120,11 @@ const isRecord = (v: unknown): v is Record<string, unknown> => typeof v === "obj
 /** What the reader of one call's Gemini session keeps between messages, across the sockets that resume it. */
 export interface GeminiReader {
   read(data: string | ArrayBuffer | Uint8Array, on: ModelHandlers): void;
-  /** The server asked for a reply (a line, a tool's output, the user's text): the next model turn plays. */
-  asked(): void;
+  /**
+   * The server asks for a reply (`line`: with a line of its own to say): true when its message is to be sent.
+   * Asked while a reply is starting to what was just heard, a plain request is that reply; a line replaces it.
+   */
+  ask(line: boolean): boolean;
   /** Who decides when the agent answers now: a turn the server did not ask for is not played unless `auto`. */
   setTurns(turns: TurnMode): void;
   /** The latest handle the server gave to resume this session, if any. */
@@ -138,11 +141,23 @@ interface Reply {
   said: string;
 }
 
+interface Heard {
+  itemId: string;
+  heard: string;
+}
+
 interface ReaderState {
   seq: number;
   reply: Reply | null;
-  caller: { itemId: string; heard: string; stopped: boolean } | null;
+  /** The caller's turn under way. */
+  caller: Heard | null;
+  /** The caller's turn the reply under way answers: words transcribed late still belong to it. */
+  answered: (Heard & { late: string }) | null;
   asked: boolean;
+  /** A reply is starting: the caller's turn is being told to the bridge, which may ask for a reply now. */
+  opening: boolean;
+  /** Asked, while the reply started, to say a line instead: that reply is not played, the line's is. */
+  superseded: boolean;
   turns: TurnMode;
   usage: GeminiUsage[];
   handle: string | null;
@@ -157,7 +172,10 @@ export function createGeminiReader(turns: TurnMode = "auto"): GeminiReader {
     seq: 0,
     reply: null,
     caller: null,
+    answered: null,
     asked: false,
+    opening: false,
+    superseded: false,
     turns,
     usage: [],
     handle: null,
@@ -178,8 +196,14 @@ export function createGeminiReader(turns: TurnMode = "auto"): GeminiReader {
       if (!isRecord(parsed)) return on.malformed();
       dispatch(s, parsed as GeminiServerMessage, on);
     },
-    asked() {
+    ask(line) {
+      if (s.opening && !line) {
+        s.asked = true;
+        return false;
+      }
+      if (s.opening) s.superseded = true;
       s.asked = true;
+      return true;
     },
     setTurns(t) {
       s.turns = t;
@@ -215,45 +239,63 @@ function serverContent(s: ReaderState, c: GeminiServerContent, on: ModelHandlers
 
 /** The caller's words, a piece at a time: the first of a turn is when the caller started speaking. */
 function callerHeard(s: ReaderState, on: ModelHandlers, text: string): void {
-  if (!s.caller || s.caller.stopped) callerStarted(s, on);
+  // Words of the turn the model is answering, transcribed after its reply began: no new turn, no barge-in.
+  if (s.reply && s.answered) {
+    s.answered.late += text;
+    return;
+  }
+  if (!s.caller) callerStarted(s, on);
   s.caller!.heard += text;
 }
 
 function callerStarted(s: ReaderState, on: ModelHandlers): void {
-  if (s.caller) callerDone(s, on);
-  s.caller = { itemId: `gemini_in_${++s.seq}`, heard: "", stopped: false };
+  s.caller = { itemId: `gemini_in_${++s.seq}`, heard: "" };
   on.event(told({ type: "input_audio_buffer.speech_started", item_id: s.caller.itemId }));
 }
 
-function callerStopped(s: ReaderState, on: ModelHandlers): void {
-  if (!s.caller || s.caller.stopped) return;
-  s.caller.stopped = true;
-  on.event(told({ type: "input_audio_buffer.speech_stopped" }));
-}
-
+/** The caller's turn is over (the model answers it): the bridge hears it stopped, and what was said. */
 function callerDone(s: ReaderState, on: ModelHandlers): void {
   const caller = s.caller;
   if (!caller) return;
-  callerStopped(s, on);
   s.caller = null;
+  s.answered = { ...caller, late: "" };
+  on.event(told({ type: "input_audio_buffer.speech_stopped" }));
   const transcript = caller.heard.trim();
   on.event(told({ type: "conversation.item.input_audio_transcription.completed", item_id: caller.itemId, transcript }));
 }
 
-/** The caller spoke over the model, which has stopped: the bridge cuts the agent off as on speech_started. */
-function interrupted(s: ReaderState, on: ModelHandlers): void {
-  if (!s.caller || s.caller.stopped) callerStarted(s, on);
-  else on.event(told({ type: "input_audio_buffer.speech_started", item_id: s.caller.itemId }));
-  replyDone(s, on);
+/** The late words of the answered turn, told as that turn's whole transcript once the reply is over. */
+function lateWords(s: ReaderState, on: ModelHandlers): void {
+  const answered = s.answered;
+  s.answered = null;
+  if (!answered?.late) return;
+  const transcript = (answered.heard + answered.late).trim();
+  on.event(
+    told({ type: "conversation.item.input_audio_transcription.completed", item_id: answered.itemId, transcript }),
+  );
 }
 
+/** The caller spoke over the model, which has stopped: the bridge cuts the agent off as on speech_started. */
+function interrupted(s: ReaderState, on: ModelHandlers): void {
+  replyDone(s, on);
+  if (!s.caller) callerStarted(s, on);
+  else on.event(told({ type: "input_audio_buffer.speech_started", item_id: s.caller.itemId }));
+}
+
+/**
+ * The model's turn starts, so the caller's is over: the bridge hears what was said first, and may decide there
+ * and then (the gatekeeper: a person answered) who answers, before this reply is played or not.
+ */
 function openReply(s: ReaderState, on: ModelHandlers): Reply {
   if (s.reply) return s.reply;
-  // The model answers once the caller's turn is over: that is when the caller stopped.
-  callerStopped(s, on);
+  s.opening = true;
+  callerDone(s, on);
+  s.opening = false;
   const n = ++s.seq;
-  const muted = !s.asked && s.turns !== "auto";
-  s.asked = false;
+  const muted = s.superseded || (!s.asked && s.turns !== "auto");
+  // A superseded reply leaves the request standing for the line asked instead.
+  if (!s.superseded) s.asked = false;
+  s.superseded = false;
   s.reply = { id: `gemini_resp_${n}`, itemId: `gemini_out_${n}`, muted, said: "" };
   if (!muted) on.event(told({ type: "response.created", response: { id: s.reply.id } }));
   return s.reply;
@@ -275,15 +317,8 @@ function toolCall(s: ReaderState, call: NonNullable<GeminiServerMessage["toolCal
     if (reply.muted) on.answer?.(toolResponseMessage(f.id, f.name, { ok: false, error: "Not now: stay silent." }));
     else {
       const args = JSON.stringify(isRecord(f.args) ? f.args : {});
-      on.event(
-        told({
-          type: "response.function_call_arguments.done",
-          response_id: reply.id,
-          call_id: f.id,
-          name: f.name,
-          arguments: args,
-        }),
-      );
+      const event = { response_id: reply.id, call_id: f.id, name: f.name, arguments: args };
+      on.event(told({ type: "response.function_call_arguments.done", ...event }));
     }
   }
   // The model waits for the responses: its reply so far is done, and the tool calls' outputs go out now.
@@ -291,8 +326,8 @@ function toolCall(s: ReaderState, call: NonNullable<GeminiServerMessage["toolCal
 }
 
 function turnComplete(s: ReaderState, on: ModelHandlers): void {
-  callerDone(s, on);
   replyDone(s, on);
+  lateWords(s, on);
 }
 
 function replyDone(s: ReaderState, on: ModelHandlers): void {
@@ -304,9 +339,8 @@ function replyDone(s: ReaderState, on: ModelHandlers): void {
     return;
   }
   if (reply.said) {
-    on.event(
-      told({ type: "response.output_audio_transcript.done", item_id: reply.itemId, transcript: reply.said.trim() }),
-    );
+    const transcript = reply.said.trim();
+    on.event(told({ type: "response.output_audio_transcript.done", item_id: reply.itemId, transcript }));
   }
   on.event(told({ type: "response.done", response: { id: reply.id, usage } }));
 }

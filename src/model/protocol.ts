@@ -126,10 +126,6 @@ const ANSWER_NOW = "(Answer the other side now.)";
 function geminiProtocol(config: Config, call: CallModel): ModelProtocol {
   const toPcm8 = createUlawToPcm8();
   const reader = createGeminiReader();
-  const asking = (message: string) => {
-    reader.asked();
-    return message;
-  };
   return {
     provider: "google",
     model: call.model,
@@ -144,12 +140,16 @@ function geminiProtocol(config: Config, call: CallModel): ModelProtocol {
     appendFrame: (payload) => geminiAudioMessage(toPcm8(payload)),
     // 16-bit zeros: "AAAA" is 3 bytes, so whole groups of 3 bytes keep it plain base64.
     appendSilence: (ms) => geminiAudioMessage("A".repeat(Math.floor((ms * 16) / 3) * 4)),
-    reply: (directive) => asking(geminiTextMessage(directive ?? ANSWER_NOW)),
+    reply: (directive) => (reader.ask(directive !== undefined) ? geminiTextMessage(directive ?? ANSWER_NOW) : null),
     cancel: () => null,
-    userText: (text) => asking(geminiTextMessage(text)),
+    userText(text) {
+      reader.ask(true);
+      return geminiTextMessage(text);
+    },
     toolOutput(callId, name, output) {
       if (reader.cancelled(callId)) return null;
-      return asking(toolResponseMessage(callId, name, output));
+      reader.ask(false);
+      return toolResponseMessage(callId, name, output);
     },
     turnTaking(turns) {
       reader.setTurns(turns);
