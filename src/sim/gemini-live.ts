@@ -360,7 +360,7 @@ export function startGeminiSim(opts: GeminiSimOptions = {}): GeminiSim {
     port: 0,
     fetch(req, srv) {
       const url = new URL(req.url);
-      if (!/^\/ws\/google\.ai\.generativelanguage\.v\w+\.GenerativeService\.BidiGenerateContent$/.test(url.pathname))
+      if (!/^\/+ws\/google\.ai\.generativelanguage\.v\w+\.GenerativeService\.BidiGenerateContent$/.test(url.pathname))
         return Response.json({ error: { code: 404, message: "Not found" } }, { status: 404 });
       const memory: Memory = {
         conversation,
