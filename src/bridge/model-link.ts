@@ -9,10 +9,10 @@ import type { ModelProtocol } from "../model/protocol.ts";
 const CLOSE_NORMAL = 1000;
 
 /** What to check when the handshake fails with this HTTP status (Bun's error says "Expected 101 status code: N"). */
-function connectHint(error: string | undefined, provider: ModelProtocol["provider"]): string | undefined {
+function connectHint(error: string | undefined, protocol: ModelProtocol): string | undefined {
   const status = Number(/status code: (\d{3})/.exec(error ?? "")?.[1]);
-  const section = provider === "google" ? "gemini" : "openai";
-  if (status === 401 || status === 403) return `the model refused the API key: check ${section}.api_key`;
+  const section = protocol.provider === "google" ? "gemini" : "openai";
+  if (status === 401 || status === 403) return `the model refused the API key: ${protocol.keyHint}`;
   if (status === 404) return `no such model or endpoint: check ${section}.model and ${section}.base_url`;
   if (status === 429) return "rate limited or out of quota at the model provider";
   if (status >= 500) return "the model provider is failing or overloaded";
@@ -88,7 +88,7 @@ function wireSocket(
     if (!on.current()) return;
     if (opened) deps.log.warn("model socket closed", { code: ev.code, reason: ev.reason, error: failure });
     else {
-      const hint = connectHint(failure, deps.protocol.provider);
+      const hint = connectHint(failure, deps.protocol);
       deps.log.warn("could not connect to the model", { code: ev.code, error: failure, hint });
     }
     on.lost();
