@@ -1,9 +1,11 @@
 // Per-frame cost of every hot-path step, each next to a naive baseline measured in the same run.
 
+import { ConfigSchema } from "../src/config/schema.ts";
 import { createMusicMeter, meterFrame } from "../src/gatekeepers/music.ts";
 import { createDownsampler, createUpsampler } from "../src/media/resample.ts";
 import { base64Bytes, createPcm24ToUlaw, createUlawToPcm24 } from "../src/media/transcode.ts";
 import { ulawDecode, ulawEncode } from "../src/media/ulaw.ts";
+import { createModelProtocol } from "../src/model/protocol.ts";
 import { appendMessage, type ModelHandlers, readModelEvent } from "../src/model/realtime.ts";
 import { markMessage, mediaMessage, readTwilioMessage, type TwilioHandlers } from "../src/twilio/media.ts";
 import { compareNsPerOp, fmt } from "./stats.ts";
@@ -91,6 +93,83 @@ function naivePcmOut(b64: string): string {
   return Buffer.from(naiveEncode(naiveDown(pcm))).toString("base64");
 }
 
+// ── Gemini Live: the same frames on its protocol, in and out ───────────────────────────────────
+/** 100 ms of 24 kHz PCM as Google sends it: indented JSON in a binary frame. */
+const geminiDelta = new TextEncoder().encode(
+  JSON.stringify(
+    {
+      serverContent: {
+        modelTurn: {
+          parts: [
+            {
+              inlineData: {
+                mimeType: "audio/pcm;rate=24000",
+                data: Buffer.from(
+                  new Int16Array(2400).map((_, i) => Math.round(8000 * Math.sin(i / 7))).buffer,
+                ).toString("base64"),
+              },
+            },
+          ],
+        },
+      },
+    },
+    null,
+    2,
+  ),
+);
+function naiveGeminiIn(text: string): string {
+  const msg = JSON.parse(text);
+  const pcm = naiveDecode(Buffer.from(msg.media.payload, "base64"));
+  const data = Buffer.from(pcm.buffer).toString("base64");
+  return JSON.stringify({ realtimeInput: { audio: { data, mimeType: "audio/pcm;rate=8000" } } });
+}
+function naiveGeminiOut(bytes: Uint8Array): [string, string] {
+  const msg = JSON.parse(new TextDecoder().decode(bytes));
+  const payload = naivePcmOut(msg.serverContent.modelTurn.parts[0].inlineData.data);
+  return [
+    JSON.stringify({ event: "media", streamSid: SID, media: { payload } }),
+    JSON.stringify({ event: "mark", streamSid: SID, mark: { name: `g:${payload.length}` } }),
+  ];
+}
+
+/** The bridge's Gemini path per frame: its protocol's append, its reader, and the resampler to Twilio's μ-law. */
+function geminiReaders() {
+  const config = ConfigSchema.parse({});
+  const speech = { voice: "Kore", language: null };
+  const protocol = createModelProtocol(config, { provider: "google", model: "gemini", speech });
+  const toUlaw = createPcm24ToUlaw();
+  let sink = 0;
+  let mark = 0;
+  const ignore = () => {};
+  const twilio: TwilioHandlers = {
+    media(payload, timestampMs) {
+      sink += flat(protocol.appendFrame(payload)) + timestampMs! + base64Bytes(payload);
+    },
+    mark: ignore,
+    start: ignore,
+    dtmf: ignore,
+    stop: ignore,
+  };
+  const model: ModelHandlers = {
+    audioDelta(_responseId, _itemId, delta) {
+      const out = toUlaw(delta);
+      sink += flat(mediaMessage(SID, out.payload)) + flat(markMessage(SID, `g0.${++mark}`)) + out.bytes;
+    },
+    event: ignore,
+    malformed: ignore,
+  };
+  return {
+    inbound: () => {
+      readTwilioMessage(twilioFrame, twilio);
+      return sink;
+    },
+    outbound: () => {
+      protocol.read(geminiDelta, model);
+      return sink;
+    },
+  };
+}
+
 export interface FrameRow {
   step: string;
   ns: number;
@@ -175,8 +254,14 @@ export function holdMeterTable(r: ReturnType<typeof runHoldMeterBench>): string 
   ].join("\n");
 }
 
-export function runFrameBench(): { rows: FrameRow[]; heapGrowthBytes: number; frames: number } {
+export function runFrameBench(): {
+  rows: FrameRow[];
+  heapGrowthBytes: number;
+  geminiHeapGrowthBytes: number;
+  frames: number;
+} {
   const readers = passthroughReaders();
+  const gemini = geminiReaders();
   const pcm8 = new Int16Array(160);
   ulawDecode(ulaw, pcm8);
   const pcm24 = new Int16Array(480);
@@ -239,6 +324,15 @@ export function runFrameBench(): { rows: FrameRow[]; heapGrowthBytes: number; fr
       () => naivePcmOut(pcm24Delta),
       50_000,
     ),
+    row("Gemini: Twilio media → realtimeInput (μ-law → PCM16 8k, with the gap check)", gemini.inbound, () =>
+      flat(naiveGeminiIn(twilioFrame)),
+    ),
+    row(
+      "Gemini: binary model turn → Twilio media + mark (24k PCM → μ-law, one 100 ms chunk)",
+      gemini.outbound,
+      () => naiveGeminiOut(geminiDelta).map(flat),
+      50_000,
+    ),
   ];
 
   // Heap growth across a million frames of the pcm path: only the output strings are allocated,
@@ -253,7 +347,15 @@ export function runFrameBench(): { rows: FrameRow[]; heapGrowthBytes: number; fr
   }
   Bun.gc(true);
   const heapGrowthBytes = process.memoryUsage().heapUsed - before;
-  return { rows, heapGrowthBytes, frames };
+  // The Gemini path, both ways, a frame in for each 20 ms and a 100 ms chunk out for every five.
+  const geminiBefore = process.memoryUsage().heapUsed;
+  for (let i = 0; i < frames; i++) {
+    gemini.inbound();
+    if (i % 5 === 0) gemini.outbound();
+  }
+  Bun.gc(true);
+  const geminiHeapGrowthBytes = process.memoryUsage().heapUsed - geminiBefore;
+  return { rows, heapGrowthBytes, geminiHeapGrowthBytes, frames };
 }
 
 export function frameTable(r: ReturnType<typeof runFrameBench>): string {
@@ -263,6 +365,7 @@ export function frameTable(r: ReturnType<typeof runFrameBench>): string {
   lines.push(
     "",
     `Heap growth after ${r.frames.toLocaleString("en")} frames of the pcm path (after a full GC): ${(r.heapGrowthBytes / 1024).toFixed(1)} KB.`,
+    `Heap growth after ${r.frames.toLocaleString("en")} frames of the Gemini path in, and a 100 ms chunk out per five (after a full GC): ${(r.geminiHeapGrowthBytes / 1024).toFixed(1)} KB.`,
   );
   return lines.join("\n");
 }

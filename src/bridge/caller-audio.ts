@@ -1,7 +1,7 @@
 // Twilio → model: the caller's audio, appended to the model's input buffer as it arrives, with the
 // gaps Twilio leaves under congestion filled so the model's audio clock stays true.
-import { base64Bytes, createUlawToPcm24 } from "../media/transcode.ts";
-import { appendMessage } from "../model/realtime.ts";
+import { base64Bytes } from "../media/transcode.ts";
+import type { ModelProtocol } from "../model/protocol.ts";
 import type { Recorder } from "../recording/recorder.ts";
 import { type AudioLimits, createAudioQueue, FRAME_MS } from "./audio-queue.ts";
 import type { CallMetrics } from "./metrics.ts";
@@ -20,9 +20,9 @@ export function createCallerAudio(
   limits: AudioLimits,
   metrics: CallMetrics,
   model: ModelLink,
+  protocol: ModelProtocol,
   recorder: Recorder | null,
 ): CallerAudio {
-  const toPcm = limits.pcm ? createUlawToPcm24() : null;
   const queue = createAudioQueue<string>({
     limit: limits.queuedFrames,
     cost: () => 1,
@@ -41,9 +41,7 @@ export function createCallerAudio(
     const gap = nextTimestamp === null ? 0 : timestamp - nextTimestamp;
     nextTimestamp = timestamp + base64Bytes(payload) / 8;
     if (gap < FRAME_MS || gap > MAX_GAP_MS) return;
-    // Whole groups of 3 bytes, so the silence is plain base64 of one repeated character.
-    const bytes = Math.floor((gap * (toPcm ? 48 : 8)) / 3) * 3;
-    queue.push(appendMessage((toPcm ? "A" : "/").repeat((bytes / 3) * 4)));
+    queue.push(protocol.appendSilence(gap));
     metrics.gap_filled_ms += Math.round(gap);
     recorder?.callerGap(gap);
   };
@@ -53,7 +51,7 @@ export function createCallerAudio(
       metrics.frames_in++;
       fillGap(timestampMs, payload);
       recorder?.callerFrame(payload);
-      queue.push(appendMessage(toPcm ? toPcm(payload) : payload));
+      queue.push(protocol.appendFrame(payload));
     },
     flush: queue.flush,
   };

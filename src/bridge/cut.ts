@@ -1,7 +1,8 @@
 // Stopping the agent mid-reply where the other side stopped hearing it: Twilio drops the audio it holds, the
 // model truncates the item at that point, and the rest of the reply is discarded. The caller cutting in does
-// this, and so does the server when a voicemail's beep means the message must start now.
-import { truncateMessage } from "../model/realtime.ts";
+// this, and so does the server when a voicemail's beep means the message must start now. Gemini has no truncate:
+// it stopped its reply itself, and our transcript keeps to what was played (turns.ts, from the marks).
+import type { ModelProtocol } from "../model/protocol.ts";
 import type { AgentAudio } from "./agent-audio.ts";
 import type { Responses } from "./model-events.ts";
 import type { ModelLink } from "./model-link.ts";
@@ -13,6 +14,7 @@ export interface CutParts {
   responses: Responses;
   agentAudio: AgentAudio;
   link: ModelLink;
+  protocol: ModelProtocol;
   turns: Turns;
 }
 
@@ -30,7 +32,7 @@ export function createCut(p: CutParts): Cut {
     if (held || p.agentAudio.tonesPending()) return false;
     const at = interrupt(p.playback, performance.now(), p.responses.active);
     if (!at || !p.agentAudio.clear()) return false;
-    p.link.send(truncateMessage(at.itemId, at.audioEndMs));
+    p.link.send(p.protocol.truncate(at.itemId, at.audioEndMs));
     p.turns.agentInterrupted(at.itemId);
     return true;
   };

@@ -3,6 +3,7 @@
 import type { ConsultResult } from "../assistant/consult.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
+import type { Provider } from "../model/protocol.ts";
 import type { Recorder } from "../recording/recorder.ts";
 import type { GatekeeperEvent, GatekeeperPolicy } from "./gatekeeper.ts";
 import type { HangupReason } from "./hangup.ts";
@@ -25,6 +26,8 @@ export interface BridgeCall {
   voicemail: { policy: "hangup" | "leave_message" | "continue"; message: string | null };
   /** Said instead of the greeting by an agent coming back to a call (after a transfer nobody took). */
   opening?: string;
+  /** The voice model this call speaks to (agent.provider or the request's, and its model). */
+  model: { provider: Provider; model: string };
   /** The model's voice for this call. */
   voice: string;
   /** The language the agent speaks on this call (BCP 47); null keeps the prompt's. */

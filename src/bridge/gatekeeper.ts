@@ -8,7 +8,7 @@ import type { Config } from "../config/schema.ts";
 import { createMusicMeter, type MusicMeter, meterFrame } from "../gatekeepers/music.ts";
 import { classify, type Heard, menuOptions, menuSignature } from "../gatekeepers/phrases.ts";
 import type { Logger } from "../log.ts";
-import { type TurnMode, turnTaking, vadSilenceMs } from "../model/realtime.ts";
+import { type TurnMode, vadSilenceMs } from "../model/realtime.ts";
 import type { GateAtDrop } from "./line-state.ts";
 
 export interface GatekeeperPolicy {
@@ -28,6 +28,8 @@ export interface GatekeeperDeps {
   outbound: boolean;
   policy: GatekeeperPolicy;
   send(message: string): void;
+  /** The message that changes who decides when the agent answers (the call's model protocol's). */
+  turnTaking(turns: TurnMode): string | null;
   /** Has the model reply now, following the directive, or to the conversation when there is none. */
   ask(directive: string | null): void;
   /** Stops the agent at once: the reply under way and the audio queued for the caller. */
@@ -185,7 +187,8 @@ function createState(d: GatekeeperDeps): State {
 function setTurns(g: State, d: GatekeeperDeps, turns: TurnMode): void {
   if (g.turns === turns) return;
   g.turns = turns;
-  d.send(turnTaking(d.config, turns));
+  const message = d.turnTaking(turns);
+  if (message) d.send(message);
 }
 
 function runDeadline(g: State): void {

@@ -128,5 +128,7 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
     audioDelta: p.agentAudio.delta,
     event: (event) => (handlers[event.type] as ((e: RealtimeServerEvent) => void) | undefined)?.(event),
     malformed: () => log.warn("model sent a message that is not JSON"),
+    goAway: link.renew,
+    answer: link.send,
   };
 }

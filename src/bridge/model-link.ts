@@ -1,16 +1,19 @@
 // The socket to the realtime model: opened when the bridge is prepared, ready once the session is
-// configured, and reopened once if it drops. A second loss is final.
+// configured, and reopened once if it drops. A second loss is final. A server that says it will close the
+// socket (Gemini's goAway, about every 10 minutes) gets a new one that resumes the session: the old one
+// keeps sending what it has until the new one is ready, so the caller hears no gap, and that is no loss.
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
-import { realtimeUrl } from "../model/realtime.ts";
+import type { ModelProtocol } from "../model/protocol.ts";
 
 const CLOSE_NORMAL = 1000;
 
 /** What to check when the handshake fails with this HTTP status (Bun's error says "Expected 101 status code: N"). */
-function connectHint(error: string | undefined): string | undefined {
+function connectHint(error: string | undefined, protocol: ModelProtocol): string | undefined {
   const status = Number(/status code: (\d{3})/.exec(error ?? "")?.[1]);
-  if (status === 401 || status === 403) return "the model refused the API key: check OPENAI_API_KEY";
-  if (status === 404) return "no such model or endpoint: check openai.model and openai.base_url";
+  const section = protocol.provider === "google" ? "gemini" : "openai";
+  if (status === 401 || status === 403) return `the model refused the API key: ${protocol.keyHint}`;
+  if (status === 404) return `no such model or endpoint: check ${section}.model and ${section}.base_url`;
   if (status === 429) return "rate limited or out of quota at the model provider";
   if (status >= 500) return "the model provider is failing or overloaded";
   return undefined;
@@ -19,9 +22,10 @@ function connectHint(error: string | undefined): string | undefined {
 export interface ModelLinkDeps {
   config: Config;
   log: Logger;
-  /** The session.update to send on open; `resumed` is true on the reconnect. */
+  protocol: ModelProtocol;
+  /** The session set-up to send on open; `resumed` is true on the reconnect (and a renewal). */
   sessionUpdate(resumed: boolean): Promise<string>;
-  onText(text: string): void;
+  onMessage(data: string | ArrayBuffer): void;
   /** The socket was reopened after a drop. */
   onReconnect(): void;
   /** The socket could not be kept: the call cannot go on. */
@@ -30,8 +34,8 @@ export interface ModelLinkDeps {
 
 export interface ModelLink {
   connect(): void;
-  /** Control events; dropped unless the session is ready (audio waits in the bridge's queue instead). */
-  send(text: string): void;
+  /** Control events; dropped unless the session is ready (audio waits in the bridge's queue instead); null: none. */
+  send(text: string | null): void;
   sendAudio(frame: string): void;
   /** Ready, and holding no more than `maxBuffered` bytes unsent. */
   writable(maxBuffered: number): boolean;
@@ -39,14 +43,18 @@ export interface ModelLink {
   markReady(): boolean;
   /** The model refused to go on over this socket (a fatal error event): close it and treat it as lost. */
   drop(why: string): void;
+  /** The server will close this socket soon: open another that resumes the session, and switch once it is ready. */
+  renew(): void;
   close(reason: string): void;
 }
 
-function openSocket(config: Config, log: Logger): WebSocket | null {
+function openSocket(protocol: ModelProtocol, log: Logger): WebSocket | null {
   try {
-    return new WebSocket(realtimeUrl(config.openai.base_url, config.openai.model), {
-      headers: { Authorization: `Bearer ${config.openai.api_key ?? ""}` },
-    });
+    const { url, headers } = protocol.socket();
+    const ws = new WebSocket(url, headers ? { headers } : undefined);
+    // Gemini sends its JSON as binary frames: no Blob to wait on per message.
+    ws.binaryType = "arraybuffer";
+    return ws;
   } catch (e) {
     log.error("cannot open the model socket", { error: e });
     return null;
@@ -71,8 +79,7 @@ function wireSocket(
       })
       .catch((error: unknown) => deps.log.error("configuring the model session failed", { error }));
   };
-  ws.onmessage = (ev) =>
-    deps.onText(typeof ev.data === "string" ? ev.data : new TextDecoder().decode(ev.data as ArrayBuffer));
+  ws.onmessage = (ev) => deps.onMessage(ev.data as string | ArrayBuffer);
   // Bun's message names a refused handshake's status: "Expected 101 status code: 401".
   ws.onerror = (ev) => {
     failure = (ev as ErrorEvent).message || "socket error";
@@ -80,13 +87,20 @@ function wireSocket(
   ws.onclose = (ev) => {
     if (!on.current()) return;
     if (opened) deps.log.warn("model socket closed", { code: ev.code, reason: ev.reason, error: failure });
-    else deps.log.warn("could not connect to the model", { code: ev.code, error: failure, hint: connectHint(failure) });
+    else {
+      const hint = connectHint(failure, deps.protocol);
+      deps.log.warn("could not connect to the model", { code: ev.code, error: failure, hint });
+    }
     on.lost();
   };
 }
 
 export function createModelLink(deps: ModelLinkDeps): ModelLink {
   let socket: WebSocket | null = null;
+  /** The socket that resumes the session on a renewal, until its session is ready. */
+  let next: WebSocket | null = null;
+  /** Sockets a renewal replaced: they send what they still have until the server closes them. */
+  const retired = new Set<WebSocket>();
   let ready = false;
   let resumed = false;
   let closed = false;
@@ -107,7 +121,7 @@ export function createModelLink(deps: ModelLinkDeps): ModelLink {
   };
 
   function connect() {
-    const ws = openSocket(deps.config, deps.log);
+    const ws = openSocket(deps.protocol, deps.log);
     if (!ws) return lost();
     socket = ws;
     ready = false;
@@ -120,14 +134,25 @@ export function createModelLink(deps: ModelLinkDeps): ModelLink {
     });
   }
 
+  /** A renewal's socket is ready: it takes over, and the old one is left to finish and be closed by the server. */
+  function switchToNext(): void {
+    if (socket) retired.add(socket);
+    socket = next;
+    next = null;
+  }
+
   return {
     connect,
     send(text) {
-      if (open()) socket!.send(text);
+      if (text !== null && open()) socket!.send(text);
     },
     sendAudio: (frame) => socket!.send(frame),
     writable: (maxBuffered) => open() && socket!.bufferedAmount <= maxBuffered,
     markReady() {
+      if (next) {
+        switchToNext();
+        return false;
+      }
       if (ready) return false;
       ready = true;
       return true;
@@ -138,10 +163,31 @@ export function createModelLink(deps: ModelLinkDeps): ModelLink {
       release(why);
       lost();
     },
+    renew() {
+      if (closed || next || !socket) return;
+      const ws = openSocket(deps.protocol, deps.log);
+      // Without a new socket the old one goes on; its close is then a loss like any other.
+      if (!ws) return;
+      next = ws;
+      deps.log.info("the model will close its socket soon: resuming the session on a new one");
+      wireSocket(ws, deps, true, {
+        current: () => (next === ws || socket === ws) && !closed,
+        lost() {
+          if (next === ws) next = null;
+          else {
+            socket = null;
+            lost();
+          }
+        },
+      });
+    },
     close(reason) {
       if (closed) return;
       closed = true;
       release(reason);
+      for (const ws of [next, ...retired]) if (ws && ws.readyState <= WebSocket.OPEN) ws.close(CLOSE_NORMAL);
+      next = null;
+      retired.clear();
     },
   };
 }

@@ -9,15 +9,8 @@ import {
 } from "../agent/lines.ts";
 import type { Config } from "../config/schema.ts";
 import { dtmfDurationMs, dtmfUlaw } from "../media/dtmf.ts";
-import {
-  readModelEvent,
-  responseCancelMessage,
-  responseCreateMessage,
-  sessionConfig,
-  sessionUpdate,
-  type TurnMode,
-  userTextMessage,
-} from "../model/realtime.ts";
+import { createModelProtocol, type ModelProtocol } from "../model/protocol.ts";
+import type { TurnMode } from "../model/realtime.ts";
 import type { TurnRow } from "../store/store.ts";
 import type { TwilioHandlers } from "../twilio/media.ts";
 import { type AgentAudio, createAgentAudio } from "./agent-audio.ts";
@@ -56,7 +49,12 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   const responses: Responses = { active: null, requested: false, onNextCreated: null };
   const resume = resumeStart(call, deps.store);
   const turns = createTurns(deps.store, call.id, metrics, call.resumed?.metrics);
-  const limits = audioLimits(config.audio);
+  const protocol = createModelProtocol(config, {
+    ...call.model,
+    speech: { voice: call.voice, language: call.language },
+  });
+  // The model's audio format, not the config's, says whether its audio is resampled on the way to Twilio.
+  const limits = audioLimits({ ...config.audio, format: protocol.pcmOut ? "pcm" : "pcmu" });
   const agentAudio = createAgentAudio(limits, metrics, playback, turns, deps.recorder);
   const hangup = createHangup({ playback, log, later, hangup: (endReason) => deps.hangup(endReason) });
   // An agent coming back to a call knows what was said before it left, as one that reconnects does: read
@@ -75,16 +73,18 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   };
 
   const link = createLink(deps, {
+    protocol,
     metrics,
     responses,
     instructions: sessionInstructions,
     turns: () => gate.turnMode(),
     close,
-    onText: (t) => readModelEvent(t, onModel),
+    onMessage: (data) => protocol.read(data, onModel),
   });
-  const callerAudio = createCallerAudio(limits, metrics, link, deps.recorder);
+  const callerAudio = createCallerAudio(limits, metrics, link, protocol, deps.recorder);
   const lines = createServerLines({
     link,
+    protocol,
     responses,
     hangup,
     log,
@@ -92,13 +92,14 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     instructions: () => instructions(false),
     end: (endReason) => void deps.hangup(endReason).catch((e) => log.warn("ending the call failed", { error: e })),
   });
-  const toolCalls = callToolCalls(deps, { link, responses, hangup, lines, agentAudio, later, instructions });
-  const cutAgent = createCut({ playback, responses, agentAudio, link, turns });
+  const toolCalls = callToolCalls(deps, { link, protocol, responses, hangup, lines, agentAudio, later, instructions });
+  const cutAgent = createCut({ playback, responses, agentAudio, link, protocol, turns });
   const gate = callGatekeeper(deps, {
     // A hold begun or ended is worth keeping for a bridge that takes the call over, once this one is built.
     lineChanged: () => queueMicrotask(() => saveLine()),
     audioMs: () => metrics.frames_in * FRAME_MS + metrics.gap_filled_ms,
     link,
+    protocol,
     responses,
     cutAgent,
     later,
@@ -135,15 +136,17 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
       // The first session ever ready opens the conversation, even the reconnect after a first that never was.
       if (metrics.model_connect_ms !== null) return;
       metrics.model_connect_ms = Math.round(performance.now() - preparedAt);
-      if (!resume) return greet(link, config, call, instructions(false));
-      void restoreConversation({ link, responses, log, instructions: () => instructions(false) }, resume);
+      if (!resume) return greet(link, protocol, config, call, instructions(false));
+      void restoreConversation({ link, protocol, responses, log, instructions: () => instructions(false) }, resume);
     },
   });
   const media = (payload: string, timestampMs: number | null) => {
     gate.frame(payload);
     callerAudio.frame(payload, timestampMs);
   };
-  const onTwilio = twilioHandlers(link, media, playback, hangup, responses, () => close("stream_stopped"));
+  const onTwilio = twilioHandlers({ link, protocol, media, playback, hangup, responses }, () =>
+    close("stream_stopped"),
+  );
   const last = lastLines({ lines, cutAgent, gate });
   return { metrics, link, agentAudio, turns, onTwilio, silence, gate, saveLine, ...last };
 }
@@ -160,6 +163,7 @@ interface GateParts {
   lineChanged(): void;
   audioMs(): number;
   link: ModelLink;
+  protocol: ModelProtocol;
   responses: Responses;
   cutAgent: Cut;
   later(ms: number, fn: () => void): () => void;
@@ -178,15 +182,16 @@ function callGatekeeper(deps: BridgeDeps, p: GateParts): Gatekeeper {
     outbound: call.direction === "outbound",
     policy: call.gatekeepers,
     send: p.link.send,
+    turnTaking: p.protocol.turnTaking,
     ask(directive) {
       if (p.responses.active || p.responses.requested) return;
       p.responses.requested = true;
       const instructions = directive === null ? undefined : responseInstructions(p.instructions(false), directive);
-      p.link.send(responseCreateMessage(instructions));
+      p.link.send(p.protocol.reply(directive ?? undefined, instructions));
     },
     silenceAgent() {
       p.cutAgent();
-      if (p.responses.active) p.link.send(responseCancelMessage());
+      if (p.responses.active) p.link.send(p.protocol.cancel());
     },
     later: p.later,
     audioMs: p.audioMs,
@@ -221,6 +226,7 @@ function lastLines({ lines, cutAgent, gate }: { lines: ServerLines; cutAgent: Cu
 
 interface ToolParts {
   link: ModelLink;
+  protocol: ModelProtocol;
   responses: Responses;
   hangup: Hangup;
   lines: ServerLines;
@@ -237,9 +243,13 @@ function callToolCalls(deps: BridgeDeps, p: ToolParts) {
     log: deps.log,
     actions: (responseId) => toolActions(deps, { ...p, responseId }),
     send: p.link.send,
+    output: p.protocol.toolOutput,
     respond: (directive) => {
+      // Gemini answers a tool's response by itself (or not at all): only a holding line is asked for.
+      if (directive === undefined && p.protocol.inputPromptsReply) return;
       p.responses.requested = true;
-      p.link.send(responseCreateMessage(directive && responseInstructions(p.instructions(false), directive)));
+      const instructions = directive && responseInstructions(p.instructions(false), directive);
+      p.link.send(p.protocol.reply(directive, instructions));
     },
     canRespond: () => p.responses.active === null && !p.responses.requested,
   });
@@ -278,12 +288,13 @@ function sendDigits(p: ActionParts, digits: string): Promise<DigitsSent> {
 }
 
 interface LinkParts {
+  protocol: ModelProtocol;
   metrics: CallMetrics;
   responses: Responses;
   instructions(resumed: boolean): Promise<string>;
   /** Who decides when the agent answers, as the session is set up (again). */
   turns(): TurnMode;
-  onText(text: string): void;
+  onMessage(data: string | ArrayBuffer): void;
   close(reason: string): void;
 }
 
@@ -293,17 +304,15 @@ function createLink(deps: BridgeDeps, p: LinkParts): ModelLink {
   return createModelLink({
     config,
     log,
+    protocol: p.protocol,
     sessionUpdate: async (resumed) =>
-      sessionUpdate(
-        sessionConfig(
-          config,
-          await p.instructions(resumed),
-          deps.tools.definitions(deps.call.tools),
-          { voice: deps.call.voice, language: deps.call.language },
-          p.turns(),
-        ),
-      ),
-    onText: p.onText,
+      p.protocol.setup({
+        instructions: await p.instructions(resumed),
+        tools: deps.tools.definitions(deps.call.tools),
+        speech: { voice: deps.call.voice, language: deps.call.language },
+        turns: p.turns(),
+      }),
+    onMessage: p.onMessage,
     onReconnect: () => {
       p.metrics.model_reconnects++;
       // The old session's reply will never finish: a new one must not wait for it.
@@ -319,31 +328,34 @@ function createLink(deps: BridgeDeps, p: LinkParts): ModelLink {
 }
 
 /** The agent speaks first when the config says how; an empty greeting waits for the other side. */
-function greet(link: ModelLink, config: Config, call: BridgeCall, instructions: string): void {
+function greet(link: ModelLink, protocol: ModelProtocol, config: Config, call: BridgeCall, instructions: string) {
   const greeting =
     call.opening ?? (call.direction === "outbound" ? config.agent.outbound_greeting : config.agent.inbound_greeting);
-  if (greeting) link.send(responseCreateMessage(responseInstructions(instructions, greeting)));
+  if (greeting) link.send(protocol.reply(greeting, responseInstructions(instructions, greeting)));
 }
 
-function twilioHandlers(
-  link: ModelLink,
-  media: TwilioHandlers["media"],
-  playback: Playback,
-  hangup: Hangup,
-  responses: Responses,
-  stop: () => void,
-): TwilioHandlers {
-  return {
+interface TwilioParts {
+  link: ModelLink;
+  protocol: ModelProtocol;
+  media: TwilioHandlers["media"];
+  playback: Playback;
+  hangup: Hangup;
+  responses: Responses;
+}
+
+function twilioHandlers({ link, protocol, media, playback, hangup, responses }: TwilioParts, stop: () => void) {
+  const handlers: TwilioHandlers = {
     media,
     mark(name) {
       if (markPlayed(playback, name, performance.now())) hangup.played();
     },
     dtmf(digit) {
-      link.send(userTextMessage(keypadNotice(digit)));
-      if (!responses.active) link.send(responseCreateMessage());
+      link.send(protocol.userText(keypadNotice(digit)));
+      if (!responses.active && !protocol.inputPromptsReply) link.send(protocol.reply(undefined, undefined));
     },
     stop,
     // A second start on a bridged stream changes nothing.
     start() {},
   };
+  return handlers;
 }

@@ -4,7 +4,7 @@
 // (through the model, so in the call's language and voice); otherwise it waits for the other side, as it would.
 import { conversationSoFar, LINE_DROPPED_APOLOGY, responseInstructions } from "../agent/lines.ts";
 import type { Logger } from "../log.ts";
-import { historyMessage, responseCreateMessage } from "../model/realtime.ts";
+import type { ModelProtocol } from "../model/protocol.ts";
 import type { TurnRow } from "../store/store.ts";
 import type { BridgeCall } from "./deps.ts";
 import { type LineAtDrop, lineAtDrop } from "./line-state.ts";
@@ -14,6 +14,7 @@ import type { BridgeStore } from "./turns.ts";
 
 export interface ResumeParts {
   link: ModelLink;
+  protocol: ModelProtocol;
   responses: Responses;
   log: Logger;
   /** The session's instructions, which a response's own replace. */
@@ -44,10 +45,12 @@ export async function restoreConversation(p: ResumeParts, { atDrop, history }: R
     p.log.warn("reading what was said failed; the agent goes on without it", { error });
     return [];
   });
-  for (const line of conversationSoFar(turns)) p.link.send(historyMessage(line.role, line.text));
+  for (const line of conversationSoFar(turns)) p.link.send(p.protocol.history(line.role, line.text));
   const apologize = atDrop.agentSpeaking || spokenTo(turns);
   p.log.info("conversation restored on a new model session", { turns: turns.length, apologize });
   if (!apologize) return;
+  const ask = p.protocol.reply(LINE_DROPPED_APOLOGY, responseInstructions(p.instructions(), LINE_DROPPED_APOLOGY));
+  if (!ask) return;
   p.responses.requested = true;
-  p.link.send(responseCreateMessage(responseInstructions(p.instructions(), LINE_DROPPED_APOLOGY)));
+  p.link.send(ask);
 }

@@ -3,7 +3,7 @@
 // last line ends the call once it has played, or after a grace period if the model never says it.
 import { responseInstructions, SILENCE_CHECK_IN, SILENCE_GOODBYE } from "../agent/lines.ts";
 import type { Logger } from "../log.ts";
-import { responseCancelMessage, responseCreateMessage } from "../model/realtime.ts";
+import type { ModelProtocol } from "../model/protocol.ts";
 import type { Hangup, HangupReason } from "./hangup.ts";
 import type { Responses } from "./model-events.ts";
 import type { ModelLink } from "./model-link.ts";
@@ -15,6 +15,7 @@ const SILENCE_TICK_MS = 250;
 
 export interface ServerLinesDeps {
   link: ModelLink;
+  protocol: ModelProtocol;
   responses: Responses;
   hangup: Hangup;
   log: Logger;
@@ -36,7 +37,7 @@ export interface ServerLines {
 export function createServerLines(d: ServerLinesDeps): ServerLines {
   const ask = (directive: string) => {
     d.responses.requested = true;
-    d.link.send(responseCreateMessage(responseInstructions(d.instructions(), directive)));
+    d.link.send(d.protocol.reply(directive, responseInstructions(d.instructions(), directive)));
   };
   const afterNextReply = (endReason: HangupReason, why: string) => {
     const hook = (id: string) => d.hangup.afterReply(id, why, endReason);
@@ -54,7 +55,7 @@ export function createServerLines(d: ServerLinesDeps): ServerLines {
     },
     sayThenEnd(directive, endReason, why) {
       afterNextReply(endReason, why);
-      if (d.responses.active) d.link.send(responseCancelMessage());
+      if (d.responses.active) d.link.send(d.protocol.cancel());
       ask(directive);
     },
     afterNextReply,

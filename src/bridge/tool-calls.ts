@@ -4,7 +4,6 @@
 // at once or, if another is streaming (a holding line), as soon as that one is done. A tool still running
 // when its reply is done has the agent say its holding line, so the other side never hears dead air.
 import type { Logger } from "../log.ts";
-import { functionOutputMessage } from "../model/realtime.ts";
 import { failed, type ToolActions, type ToolRegistry, type ToolResult } from "./tools.ts";
 
 export interface ToolCallsDeps {
@@ -15,6 +14,8 @@ export interface ToolCallsDeps {
   /** What the tools called in this reply may do. */
   actions(responseId: string): ToolActions;
   send(text: string): void;
+  /** A tool's output as the model's protocol sends it (null: not to be sent, the model took the call back). */
+  output(callId: string, name: string, output: unknown): string | null;
   /** Asks the model for a response, with this directive for it if given. */
   respond(directive?: string): void;
   /** No response is streaming, so a new one may be asked for. */
@@ -47,7 +48,10 @@ export function createToolCalls(deps: ToolCallsDeps): ToolCalls {
     const ready = reply.calls.filter((c) => c.result !== null);
     reply.calls = reply.calls.filter((c) => c.result === null);
     if (reply.calls.length === 0) replies.delete(responseId);
-    for (const c of ready) deps.send(functionOutputMessage(c.callId, c.result!.output));
+    for (const c of ready) {
+      const output = deps.output(c.callId, c.name, c.result!.output);
+      if (output !== null) deps.send(output);
+    }
     // One tool that ends the turn (end_call) outweighs the others: no new response over a goodbye.
     if (ready.length && ready.every((c) => c.result!.respond)) owed = true;
     respondIfOwed();

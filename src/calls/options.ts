@@ -5,6 +5,7 @@ import type { LineDefaults } from "../config/numbers.ts";
 import { type Config, E164, VOICEMAIL_POLICIES } from "../config/schema.ts";
 import { type CallWindowSpec, serverZone, WEEKDAYS } from "../config/window.ts";
 import { z } from "../config/zod.ts";
+import { PROVIDERS, type Provider, providerDefaults, providerVoiceProblem } from "../model/protocol.ts";
 import type { CallWindow } from "../schedule/window.ts";
 import { blankAsMissing } from "./fields.ts";
 
@@ -189,6 +190,11 @@ export const CallOptionsSchema = z.lazy(() =>
     caller_identity: z.optional(z.nullable(z.string().check(z.describe("who the agent says it is")))),
     screening: z.optional(z.union([z.literal(false), z.object({ wait_s: z.number() })])),
     hold: z.optional(z.union([z.literal(false), z.object({ max_s: z.number() })])),
+    // Absent in calls stored before a second provider existed (OpenAI's configured model).
+    provider: z
+      .enum(PROVIDERS)
+      .check(z.describe("the voice model's provider: openai (Realtime) or google (Gemini Live)")),
+    model: z.string().check(z.describe("the voice model the call speaks to")),
     voice: z.string().check(z.describe("the model's voice")),
     language: z.nullable(z.string().check(z.describe("the language the agent speaks (BCP 47); null: the prompt's"))),
     call_window: z.nullable(
@@ -203,8 +209,10 @@ export const CallOptionsSchema = z.lazy(() =>
 );
 export type CallOptions = z.output<typeof CallOptionsSchema>;
 
-/** What a request says of the call's voice, language and window; `call_window: null` opts out of the default. */
+/** What a request says of the call's model, voice, language and window; `call_window: null` opts out of the default. */
 export interface CallSettingsRequest {
+  provider?: Provider;
+  model?: string;
   voice?: string;
   language?: string;
   call_window?: CallWindowSpec | null;
@@ -253,10 +261,25 @@ export function resolveOptions(
     caller_identity: req.caller_identity ?? line.caller_identity ?? config.agent.caller_identity ?? null,
     screening: req.screening === false ? false : { wait_s: req.screening?.wait_s ?? c.screening_wait_s },
     hold: req.hold === false ? false : { max_s: req.hold?.max_s ?? c.hold_max_s },
-    voice: req.voice ?? line.voice,
+    ...callModel(config, req, line.voice),
     language: req.language ? Intl.getCanonicalLocales(req.language)[0]! : line.language,
     call_window: chooseWindow(config, req.call_window),
   };
+}
+
+/**
+ * The call's provider (the request's, else agent.provider), its model (the request's, else the provider's
+ * configured one) and voice (the request's, else its number's when the provider speaks in it, else the provider's).
+ */
+export function callModel(
+  config: Config,
+  req: CallSettingsRequest,
+  lineVoice: string,
+): { provider: Provider; model: string; voice: string } {
+  const provider = req.provider ?? config.agent.provider;
+  const defaults = providerDefaults(config, provider);
+  const voice = req.voice ?? (providerVoiceProblem(provider, lineVoice) ? defaults.voice : lineVoice);
+  return { provider, model: req.model ?? defaults.model, voice };
 }
 
 /**
@@ -271,9 +294,12 @@ export function callOptions(config: Config, stored: string | null): CallOptions 
       { voice: config.openai.voice, language: null, caller_identity: null },
     );
   }
-  const options = JSON.parse(stored) as Partial<CallOptions> & Omit<CallOptions, "voice" | "language" | "call_window">;
+  const options = JSON.parse(stored) as Partial<CallOptions> &
+    Omit<CallOptions, "provider" | "model" | "voice" | "language" | "call_window">;
   return {
     ...options,
+    provider: options.provider ?? "openai",
+    model: options.model ?? config.openai.model,
     voice: options.voice ?? config.openai.voice,
     language: options.language ?? null,
     call_window: options.call_window ?? null,

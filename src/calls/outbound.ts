@@ -8,6 +8,7 @@ import { type LineDefaults, lineDefaults, ownNumbers } from "../config/numbers.t
 import { z } from "../config/zod.ts";
 import { callbackRefusal } from "../events/receiver-host.ts";
 import type { Logger } from "../log.ts";
+import { providerKey, providerVoiceProblem } from "../model/protocol.ts";
 import type { NewCall } from "../store/store.ts";
 import { TwilioError, type TwilioRest } from "../twilio/rest.ts";
 import { TWILIO_PATHS, trimSlash, twilioUrl } from "../twilio/urls.ts";
@@ -205,6 +206,20 @@ async function requirePublicCallback(ctx: AppContext, req: CallRequest): Promise
   if (refusal) throw new CallError("invalid", refusal);
 }
 
+/**
+ * The call's provider can be reached and speaks in its voice. A provider the request names, or Google as the
+ * default, needs its key now; OpenAI as the default keeps the original API's answer (the call apologizes).
+ */
+function requireModel(ctx: AppContext, req: CallRequest, options: CallOptions): void {
+  const { provider, voice } = options;
+  if ((req.provider !== undefined || provider === "google") && !providerKey(ctx.config, provider)) {
+    const key = provider === "google" ? "gemini.api_key (GEMINI_API_KEY)" : "openai.api_key (OPENAI_API_KEY)";
+    throw new CallError("invalid", `'provider' ${provider} is not configured on this server: ${key} is not set`);
+  }
+  const problem = providerVoiceProblem(provider, voice);
+  if (problem) throw new CallError("invalid", `'voice' ${problem}`);
+}
+
 /** `clientAddress`: who asked, whose limits.calls_per_minute the call's retries draw from too. */
 export async function createOutboundCall(
   ctx: AppContext,
@@ -221,6 +236,7 @@ export async function createOutboundCall(
   await requirePublicCallback(ctx, req);
   const line = lineDefaults(ctx.config, from);
   const options = resolveOptions(ctx.config, req, line);
+  requireModel(ctx, req, options);
   const due = firstDue(ctx, req, options.call_window);
   const placed = newOutboundCall(ctx, req, { webhookUrl, clientAddress, from, line, options });
   if (due !== null) {

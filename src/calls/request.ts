@@ -1,7 +1,9 @@
 import { E164, isLanguageTag } from "../config/schema.ts";
 import { callWindowSchema } from "../config/window.ts";
 import { z } from "../config/zod.ts";
+import { GEMINI_VOICES } from "../model/gemini.ts";
 import { reportSchemaProblem } from "../model/json-schema.ts";
+import { PROVIDERS } from "../model/protocol.ts";
 import { REALTIME_VOICES } from "../model/realtime.ts";
 import { blankAsMissing } from "./fields.ts";
 import { callOptionsFields } from "./options.ts";
@@ -144,9 +146,42 @@ function placementFields() {
           .check(z.trim(), z.regex(E164, "Invalid 'from' phone number: use E.164 format, such as +15551234567")),
       ),
     ),
+    provider: blankAsMissing(
+      z.optional(
+        z
+          .enum(PROVIDERS, { error: `'provider' must be one of: ${PROVIDERS.join(", ")}` })
+          .check(
+            z.describe(
+              "the voice model's provider: openai (Realtime) or google (Gemini Live); default: agent.provider",
+            ),
+          ),
+      ),
+    ),
+    model: blankAsMissing(
+      z.optional(
+        z
+          .string({ error: "'model' must be a string" })
+          .check(
+            z.trim(),
+            z.regex(
+              /^[\w./:-]{1,100}$/,
+              "'model' must be a model name such as gpt-realtime or gemini-3.1-flash-live-preview",
+            ),
+            z.describe("the provider's voice model; default: openai.model or gemini.model"),
+          ),
+      ),
+    ),
+    // Checked against the call's provider once it is known (the request's, else the server's default).
     voice: blankAsMissing(
       z.optional(
-        z.enum(REALTIME_VOICES, { error: `'voice' must be one of the model's voices: ${REALTIME_VOICES.join(", ")}` }),
+        z
+          .string({ error: "'voice' must be a string" })
+          .check(
+            z.trim(),
+            z.describe(
+              `one of the provider's voices: openai: ${REALTIME_VOICES.join(", ")}; google: ${GEMINI_VOICES.join(", ")}`,
+            ),
+          ),
       ),
     ),
     language: blankAsMissing(

@@ -7,6 +7,7 @@ import type { GatekeeperEvent } from "../bridge/gatekeeper.ts";
 import { callTools } from "../bridge/tools/all.ts";
 import type { BridgeStore } from "../bridge/turns.ts";
 import { sendCallSignal } from "../cluster/signals.ts";
+import { providerKey } from "../model/protocol.ts";
 import { createRecorder, type Recorder } from "../recording/recorder.ts";
 import type { CallRow } from "../store/store.ts";
 import type { StartMessage } from "../twilio/media.ts";
@@ -44,6 +45,7 @@ export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string):
       gatekeepers: gatekeeperPolicy(options),
       voicemail: { policy: options.voicemail, message: options.voicemail_message },
       opening,
+      model: { provider: options.provider, model: options.model },
       voice: options.voice,
       language: options.language,
       resumed: resumedLine(call),
@@ -118,7 +120,7 @@ export async function acceptStream(ctx: AppContext, start: StartMessage): Promis
   const call = await ctx.store.getCall(callId);
   if (!call || call.ended_at !== null || call.end_requested_at !== null) return "unknown or ended call";
   if (call.call_sid && call.call_sid !== start.start.callSid) return "stream belongs to another call";
-  if (!ctx.config.openai.api_key) return "model not configured";
+  if (!providerKey(ctx.config, callOptions(ctx.config, call.options).provider)) return "model not configured";
   await dropStaleBridge(ctx, call.id);
   // The stream may land on another instance than the webhook that served its TwiML: this one holds the call
   // now, and what the agent opens with comes from the call row rather than from that instance's memory.

@@ -4,6 +4,7 @@ import { v4 as uuidv4 } from "uuid";
 import { MODEL_MISSING_APOLOGY } from "../agent/lines.ts";
 import type { AppContext } from "../app.ts";
 import { lineDefaults } from "../config/numbers.ts";
+import { providerKey } from "../model/protocol.ts";
 import type { CallRow } from "../store/store.ts";
 import { isCallStatus } from "../twilio/status.ts";
 import { streamToken } from "../twilio/stream-token.ts";
@@ -13,7 +14,7 @@ import type { StreamEndedWebhook, VoiceWebhook } from "../twilio/webhook.ts";
 import { refuseWhileDraining } from "./errors.ts";
 import { statusEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
-import { resolveOptions } from "./options.ts";
+import { callOptions, resolveOptions } from "./options.ts";
 import { admit } from "./outbound.ts";
 import { applyReport, callForWebhook } from "./reports.ts";
 import { callAfterStream, streamEndedUrl } from "./resume.ts";
@@ -21,8 +22,10 @@ import { prepareBridge } from "./streams.ts";
 
 /** Connects the call to a bridge; `opening` replaces the greeting, for an agent coming back to a call. */
 export async function streamTwiml(ctx: AppContext, call: CallRow, opening?: string): Promise<string> {
-  if (!ctx.config.openai.api_key) {
-    ctx.log.error("OPENAI_API_KEY is not set: the call cannot be connected to the model", { call_id: call.id });
+  const { provider } = callOptions(ctx.config, call.options);
+  if (!providerKey(ctx.config, provider)) {
+    const key = provider === "google" ? "GEMINI_API_KEY" : "OPENAI_API_KEY";
+    ctx.log.error(`${key} is not set: the call cannot be connected to the model`, { call_id: call.id, provider });
     await ctx.store.updateCall(call.id, { end_reason: call.end_reason ?? "model_unavailable" }, ctx.now());
     return sayAndHangup(MODEL_MISSING_APOLOGY);
   }

@@ -43,6 +43,7 @@ export const OPTIONS = {
   simulate: { type: "boolean" },
   speed: { type: "string" },
   scenario: { type: "string" },
+  provider: { type: "string" },
   status: { type: "string" },
   url: { type: "string" },
   token: { type: "string" },
@@ -216,7 +217,7 @@ export const COMMANDS: readonly Command[] = [
 
 Runs the HTTP API and the Twilio webhooks. Configuration: --config FILE, else $AGENTICAI_CONFIG,
 else ./config.yaml if present, else built-in defaults; environment variables override the file.
---simulate replaces Twilio and OpenAI with simulators on loopback: every call is answered by a
+--simulate replaces Twilio, OpenAI and Gemini with simulators on loopback: every call is answered by a
 simulated callee (+15550100001 talks, …02 busy, …03 no answer, …04 hangs up, …05 interrupts,
 …06 silent, …07 voicemail, …08 phone menu, …09 asks for a person, …10 asks something only the
 owner knows, …11 busy twice then answers, …12 talks and takes transfers; any other number talks)
@@ -226,18 +227,22 @@ shows the in-call abilities with a model scripted for each.`,
   },
   {
     name: "demo",
-    usage: `Usage: agenticai demo [--scenario NAME] [--speed N] [--config FILE]
+    usage: `Usage: agenticai demo [--scenario NAME] [--speed N] [--provider openai|google] [--config FILE]
 
 Starts the server with a simulated carrier and voice model on loopback, places one call through
 POST /api/call, prints the conversation with per-turn latency, then a summary and the path of a
 stereo WAV recording (left caller, right agent) under <data_dir>/recordings/. --speed runs the
-call faster than real time (default 1). --scenario picks what happens on the line:
+call faster than real time (default 1). --provider google has the call speak to a simulated Gemini
+Live model instead of OpenAI Realtime. --scenario picks what happens on the line:
 ${DEMO_SCENARIO_LINES}`,
     run: async ({ values, env }) => {
       const speed = Number(values.speed ?? 1);
       if (!(speed >= 0.5 && speed <= 50)) return fail("--speed must be a number from 0.5 to 50", EXIT_USAGE);
       // Loaded only for the demo, so the other commands never pay for the simulators.
       const { runDemo } = await import("../sim/demo.ts");
+      const provider = values.provider ?? "openai";
+      if (provider !== "openai" && provider !== "google")
+        return fail("--provider must be openai or google", EXIT_USAGE);
       const scenario = demoScenario(values.scenario ?? "conversation");
       if (!scenario)
         return fail(`--scenario must be one of: ${DEMO_SCENARIOS.map((s) => s.name).join(", ")}`, EXIT_USAGE);
@@ -246,7 +251,14 @@ ${DEMO_SCENARIO_LINES}`,
       const events = config.events.url
         ? { url: config.events.url, secret: await serverEventsSecret(config) }
         : undefined;
-      const result = await runDemo({ speed, dataDir: config.server.data_dir, out: writeLine, events, scenario });
+      const result = await runDemo({
+        speed,
+        dataDir: config.server.data_dir,
+        out: writeLine,
+        events,
+        scenario,
+        provider,
+      });
       if (!result.ok) fail(`the demo call ended with ${result.call.end_reason ?? "no end reason"}`);
     },
   },

@@ -17,7 +17,7 @@ import { isLoopback } from "../http/auth.ts";
 import type { MediaSocketData } from "../http/media.ts";
 import { startServer } from "../http/server.ts";
 import { createLogger, type Logger } from "../log.ts";
-import { voiceProblem } from "../model/realtime.ts";
+import { providerVoiceProblem } from "../model/protocol.ts";
 import { startGcPacer } from "../runtime/gc-pacer.ts";
 import type { Simulators } from "../sim/simulators.ts";
 import { shareChanges } from "../store/shared-changes.ts";
@@ -32,15 +32,23 @@ const NUMBERING_PLAN_WARMUP_DELAY_MS = 750;
 /** Once its calls are handed over, an instance is gone within this, whatever its background work is doing. */
 const HANDED_OVER_EXIT_MS = 5_000;
 
-/** The voices in config.yaml are checked against the model's at start: a typo stops the server, not each call. */
+/**
+ * The voices in config.yaml are checked against the model's at start: a typo stops the server, not each call.
+ * A number's voice is one of agent.provider's, which its calls use.
+ */
 export function requireModelVoices(config: Config): void {
   const numbers = Object.entries(config.twilio.numbers ?? {});
-  const voices: [string, string | undefined][] = [
-    ["openai.voice", config.openai.voice],
-    ...numbers.map(([number, line]): [string, string | undefined] => [`twilio.numbers.${number}.voice`, line.voice]),
+  const voices: [string, "openai" | "google", string | undefined][] = [
+    ["openai.voice", "openai", config.openai.voice],
+    ["gemini.voice", "google", config.gemini.voice],
+    ...numbers.map(([number, line]): [string, "openai" | "google", string | undefined] => [
+      `twilio.numbers.${number}.voice`,
+      config.agent.provider,
+      line.voice,
+    ]),
   ];
-  for (const [key, voice] of voices) {
-    const problem = voice === undefined ? null : voiceProblem(voice);
+  for (const [key, provider, voice] of voices) {
+    const problem = voice === undefined ? null : providerVoiceProblem(provider, voice);
     if (problem) throw new ConfigError(`config: ${key}: ${problem}`);
   }
 }

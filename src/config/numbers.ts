@@ -24,7 +24,7 @@ export function lineDefaults(config: Config, number: string | null): LineDefault
   // Own keys only: an inbound To is whatever Twilio was given, and must not find the prototype's.
   const own = number !== null && Object.hasOwn(numbers, number) ? numbers[number] : undefined;
   return {
-    voice: own?.voice ?? config.openai.voice,
+    voice: own?.voice ?? (config.agent.provider === "google" ? config.gemini.voice : config.openai.voice),
     language: own?.language ?? config.agent.language ?? null,
     prompt: own?.prompt ?? null,
     caller_identity: own?.caller_identity ?? null,

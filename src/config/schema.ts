@@ -66,8 +66,10 @@ const modelPrice = z.strictObject({
 export type ModelPrice = z.infer<typeof modelPrice>;
 
 /**
- * OpenAI's list prices for the default models, per 1M tokens in USD, as read on 2026-12-06. A config's
- * pricing.models adds to these (and overrides a model it names); prices change, so check them.
+ * OpenAI's list prices for the default models, per 1M tokens in USD, as read on 2026-12-06, and Google's for its
+ * Live native-audio model (Gemini 2.5 Flash Native Audio's, which the 3.1 preview is listed at until it has its own;
+ * the Live API bills no discount for cached input). A config's pricing.models adds to these (and overrides a model
+ * it names); prices change, so check them.
  */
 export const LIST_PRICES: Record<string, ModelPrice> = {
   "gpt-realtime": {
@@ -79,6 +81,14 @@ export const LIST_PRICES: Record<string, ModelPrice> = {
     audio_output: 64,
   },
   "gpt-5-mini": { input: 0.25, cached_input: 0.025, output: 2 },
+  "gemini-3.1-flash-live-preview": {
+    input: 0.5,
+    cached_input: 0.5,
+    output: 2,
+    audio_input: 3,
+    cached_audio_input: 3,
+    audio_output: 12,
+  },
 };
 
 /** calls.timezone_required: a default window must name its zone too. */
@@ -128,7 +138,17 @@ export const ConfigSchema = z.strictObject({
       eagerness: or(z.enum(["low", "medium", "high", "auto"]), "auto"),
     }),
   }),
+  gemini: section({
+    api_key: z.optional(text(1)),
+    // An origin: the Live API's path (/ws/google.ai.generativelanguage.<version>…) is added to it.
+    base_url: or(origin, "https://generativelanguage.googleapis.com"),
+    model: or(text(1), "gemini-3.1-flash-live-preview"),
+    voice: or(text(1), "Kore"),
+    api_version: or(matching(/^v\d+(alpha|beta)?$/, "must be an API version such as v1beta or v1"), "v1beta"),
+  }),
   agent: section({
+    // The voice model calls speak to unless a request says: openai (Realtime) or google (Gemini Live).
+    provider: or(z.enum(["openai", "google"]), "openai"),
     default_prompt: or(text(1, 32_000), DEFAULT_PROMPT),
     inbound_prompt: or(text(1, 32_000), DEFAULT_INBOUND_PROMPT),
     // Prepended to every call's prompt: house rules that apply whatever the caller of the API asks.

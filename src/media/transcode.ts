@@ -38,6 +38,23 @@ export function createUlawToPcm24(): (payload: string) => string {
   };
 }
 
+/** Twilio media payload (μ-law 8 kHz) → PCM16LE at the same 8 kHz, for a model told the rate (Gemini). */
+export function createUlawToPcm8(): (payload: string) => string {
+  const ulawBuf = growable(640);
+  let out = Buffer.alloc(640 * 2);
+  let pcm = new Int16Array(out.buffer, out.byteOffset, out.length / 2);
+  return (payload) => {
+    const ulaw = ulawBuf((payload.length * 3) >> 2);
+    const n = ulaw.write(payload, "base64");
+    if (n > pcm.length) {
+      out = Buffer.alloc(n * 4);
+      pcm = new Int16Array(out.buffer, out.byteOffset, out.length / 2);
+    }
+    for (let i = 0; i < n; i++) pcm[i] = ULAW_DECODE[ulaw[i]!]!;
+    return out.toString("base64", 0, n * 2);
+  };
+}
+
 /** Model delta (`audio/pcm` 24 kHz) → Twilio payload (μ-law 8 kHz); reports the μ-law byte count (= ms × 8). */
 export function createPcm24ToUlaw(): (delta: string) => { payload: string; bytes: number } {
   const down = createDownsampler();

@@ -1,5 +1,5 @@
-// src/model/ owns the voice and report models' wire formats (Realtime GA, Chat Completions, report schemas).
-// It imports only config and wire/: the bridge and the workers drive it, it knows no call.
+// src/model/ owns the voice and report models' wire formats (Realtime GA, Gemini Live, Chat Completions, report
+// schemas). It imports only config, media/ and wire/: the bridge and the workers drive it, it knows no call.
 //
 // OpenAI Realtime (GA) over a plain WebSocket: the URL, every client event the bridge sends, and the reading of
 // server events, with fast paths for the frequent ones.
@@ -184,6 +184,10 @@ export interface ModelHandlers {
   /** Every other event the bridge acts on, parsed. */
   event(event: RealtimeServerEvent): void;
   malformed(): void;
+  /** The server will close this socket soon (Gemini's goAway): another one resumes the session. */
+  goAway?(): void;
+  /** Sends the model a message the codec answers by itself (Gemini: a refused tool call's response). */
+  answer?(message: string): void;
 }
 
 /** Reads one text message from the model; reply transcript deltas are dropped unread (see isTranscriptDelta). */

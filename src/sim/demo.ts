@@ -27,6 +27,8 @@ export interface DemoOptions {
   events?: { url: string; secret?: string };
   /** What to play; the conversation by default. */
   scenario?: DemoScenario;
+  /** The voice model the call speaks to (agent.provider): OpenAI Realtime by default, or Gemini Live. */
+  provider?: "openai" | "google";
 }
 
 export interface DemoResult {
@@ -74,6 +76,7 @@ async function startDemoServer(opts: DemoOptions, scenario: DemoScenario) {
     limits: { api_requests_per_minute: 1_000_000 },
     // The retry scenario redials after 2 s, not the half minute a real line is given.
     calls: { retry_min_delay_s: 0 },
+    agent: { provider: opts.provider ?? "openai" },
     integrations: gateway ? { openclaw: { gateway_url: gateway.url, gateway_token: gateway.token } } : {},
   });
   const ctx = await createApp(simulatedConfig(base, sims), opts.log ?? createLogger(() => {}));
@@ -109,7 +112,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   try {
     out(`agenticai demo (${scenario.name}): ${scenario.about}`);
     out("  a whole call against a simulated carrier and voice model (no accounts, loopback only)");
-    out(`  server ${url}, carrier ${sims.carrier.url}, model ${sims.model.httpBaseUrl}`);
+    const model = opts.provider === "google" ? `Gemini Live ${sims.gemini.baseUrl}` : sims.model.httpBaseUrl;
+    out(`  server ${url}, carrier ${sims.carrier.url}, model ${model}`);
     if (opts.events) out(`  events to ${opts.events.url}, signed with the secret \`agenticai events secret\` prints`);
     const callId = await placeCall(url, scenario, clock, out);
     if (callId === null) return refusedResult(scenario);
@@ -160,7 +164,11 @@ async function placeCall(url: string, scenario: DemoScenario, clock: () => strin
 function toolFeed(sims: Simulators, clock: () => string, out: Out): () => void {
   let shown = 0;
   return () => {
-    const outputs = sims.model.sessions.flatMap((s) => s.toolOutputs.filter((o) => o.name !== "end_call"));
+    const gemini = sims.gemini.sessions.flatMap((s) =>
+      s.toolResponses.map((r) => ({ name: r.name, output: JSON.stringify(r.response) })),
+    );
+    const openai = sims.model.sessions.flatMap((s) => s.toolOutputs);
+    const outputs = [...openai, ...gemini].filter((o) => o.name !== "end_call");
     for (const o of outputs.slice(shown)) out(`${clock()}          tool ${o.name} → ${o.output}`);
     shown = outputs.length;
   };

@@ -1,6 +1,7 @@
 // Both simulators together, and the configuration that points a server at them.
 import type { Config } from "../config/schema.ts";
 import { type Carrier, startCarrier } from "./carrier.ts";
+import { type GeminiSim, startGeminiSim } from "./gemini-live.ts";
 import { type Conversation, conversation, loadScript, type Scenario, type Script } from "./script.ts";
 import { type RealtimeSim, startRealtimeSim } from "./voice-model.ts";
 
@@ -21,6 +22,8 @@ export interface SimulatorOptions {
 export interface Simulators {
   carrier: Carrier;
   model: RealtimeSim;
+  /** The Gemini Live model, for calls on provider google; it follows the same conversation. */
+  gemini: GeminiSim;
   script: Script;
   /** Voice model sessions opened from now on follow this scenario. */
   useScenario(scenario: Scenario | Conversation): void;
@@ -32,6 +35,7 @@ export async function startSimulators(opts: SimulatorOptions = {}): Promise<Simu
   const sides = (s: Scenario | Conversation) => (typeof s === "string" ? conversation(script, s) : s);
   // A quarter second of "thinking" before each reply, so latencies look like a hosted model's.
   const model = startRealtimeSim({ ...sides(opts.scenario ?? "talks"), responseDelayMs: 250, speed: opts.speed });
+  const gemini = startGeminiSim({ ...sides(opts.scenario ?? "talks"), pacedReplies: false });
   const carrier = await startCarrier({
     autoCalls: { script, speed: opts.speed, record: opts.record },
     freshConnections: opts.freshConnections,
@@ -40,11 +44,16 @@ export async function startSimulators(opts: SimulatorOptions = {}): Promise<Simu
   return {
     carrier,
     model,
+    gemini,
     script,
-    useScenario: (scenario) => model.setConversation(sides(scenario)),
+    useScenario: (scenario) => {
+      model.setConversation(sides(scenario));
+      gemini.setConversation(sides(scenario));
+    },
     async stop() {
       await carrier.stop();
       model.stop();
+      gemini.stop();
     },
   };
 }
@@ -75,7 +84,7 @@ export function simulatorEnv(sims: { carrier: Carrier; model?: RealtimeSim }): R
   };
 }
 
-/** The same server configuration, with Twilio and OpenAI replaced by the simulators on loopback. */
+/** The same server configuration, with Twilio, OpenAI and Gemini replaced by the simulators on loopback. */
 export function simulatedConfig(config: Config, sims: Simulators): Config {
   return {
     ...config,
@@ -88,6 +97,7 @@ export function simulatedConfig(config: Config, sims: Simulators): Config {
       validate_signatures: true,
     },
     openai: { ...config.openai, api_key: sims.model.apiKey, base_url: sims.model.httpBaseUrl },
+    gemini: { ...config.gemini, api_key: sims.gemini.apiKey, base_url: sims.gemini.baseUrl },
     calls: { ...config.calls, allowed_destinations: simulatedDestinations(config.calls.allowed_destinations) },
   };
 }

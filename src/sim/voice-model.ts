@@ -101,7 +101,7 @@ export const DIRECTED_LINES: readonly { when: RegExp; line(match: RegExpExecArra
   },
 ];
 
-function directedLine(instructions: string): string | null {
+export function directedLine(instructions: string): string | null {
   for (const d of DIRECTED_LINES) {
     const match = d.when.exec(instructions);
     if (match) return d.line(match);
@@ -194,7 +194,7 @@ export const TOOL_TRIGGERS: readonly ToolTrigger[] = [
   },
 ];
 
-const triggerFor = (tool: string | undefined) => TOOL_TRIGGERS.find((t) => t.tool === tool);
+export const triggerFor = (tool: string | undefined) => TOOL_TRIGGERS.find((t) => t.tool === tool);
 
 export interface SimSession {
   readonly id: string;

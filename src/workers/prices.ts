@@ -4,6 +4,7 @@
 // again a few times over a few minutes by this worker. It works from the database (price_due_at), so a restart
 // picks up where a stop left off, and claims as the other workers do, so one instance asks.
 import type { AppContext } from "../app.ts";
+import { callOptions } from "../calls/options.ts";
 import type { ModelPrice } from "../config/schema.ts";
 import {
   type CallCost,
@@ -38,7 +39,8 @@ function modelCost(ctx: AppContext, call: CallRow, reportUsage: ChatUsage[]): nu
   const usage = call.metrics ? (JSON.parse(call.metrics) as { usage?: RealtimeUsage }).usage : undefined;
   let total = 0;
   if (usage && usage.input_tokens + usage.output_tokens > 0) {
-    total += priced(ctx, ctx.config.openai.model, (p) => realtimeCost(p, usage));
+    // The call's own model, which its provider reported the tokens of (Gemini's usageMetadata in OpenAI's terms).
+    total += priced(ctx, callOptions(ctx.config, call.options).model, (p) => realtimeCost(p, usage));
   }
   for (const u of reportUsage) total += priced(ctx, ctx.config.report.model, (p) => chatCost(p, u));
   return total;

@@ -5,6 +5,7 @@ import { createGatekeeper, type GatekeeperDeps, type GatekeeperEvent } from "../
 import { ConfigSchema } from "../../src/config/schema.ts";
 import { createLogger } from "../../src/log.ts";
 import { ULAW_ENCODE } from "../../src/media/ulaw.ts";
+import { turnTaking } from "../../src/model/realtime.ts";
 
 const config = ConfigSchema.parse({});
 const frame = (level: number, hz = 440) => {
@@ -28,6 +29,7 @@ function watch(policy = { screeningWaitS: 45, holdMaxS: 1800 }, outbound = true)
     outbound,
     policy,
     send: (m) => did.push(`send ${JSON.parse(m).session.audio.input.turn_detection.create_response}`),
+    turnTaking: (turns) => turnTaking(config, turns),
     ask: (directive) => did.push(directive === null ? "ask" : `ask ${directive.slice(0, 29)}`),
     silenceAgent: () => did.push("silence"),
     later: (ms, fn) => {

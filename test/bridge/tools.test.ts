@@ -4,6 +4,7 @@ import { callTools, createCallTools } from "../../src/bridge/tools/all.ts";
 import { createToolRegistry, defineTool, type ToolActions } from "../../src/bridge/tools.ts";
 import { z } from "../../src/config/zod.ts";
 import { createLogger } from "../../src/log.ts";
+import { functionOutputMessage } from "../../src/model/realtime.ts";
 
 const log = createLogger(() => {});
 
@@ -132,6 +133,7 @@ describe("tool calls", () => {
       log,
       actions: () => actions(),
       send: (text) => sent.push(JSON.parse(text)),
+      output: (callId, _name, output) => functionOutputMessage(callId, output),
       respond: (directive) => sent.push({ type: "response.create", directive }),
       canRespond: () => state.canRespond,
     });

@@ -119,3 +119,19 @@ test.each(["voicemail", "transfer", "consult", "toll-fraud", "report"])(
   },
   30_000,
 );
+
+test("agenticai demo --provider google: the same conversation on the simulated Gemini Live model", async () => {
+  const lines: string[] = [];
+  const result = await runDemo({
+    speed: 8,
+    dataDir: join(dataDir, "gemini"),
+    out: (l) => lines.push(l),
+    provider: "google",
+  });
+  expect(result.ok).toBe(true);
+  expect(result.call).toMatchObject({ end_reason: "agent_hangup", options: { provider: "google", voice: "Kore" } });
+  const said = result.call.transcript.map((t: { role: string; text: string }) => `${t.role}: ${t.text}`);
+  expect(said[0]).toBe("agent: Hi, it is Ava from Acme Dental, about your visit tomorrow at ten.");
+  expect(said.at(-1)).toBe("agent: Goodbye!");
+  expect(lines.join("\n")).toContain("Gemini Live");
+});
