@@ -42,11 +42,15 @@ interface Placed {
   call: any;
 }
 
-/** Places a call to the persona with the voice model playing its side; resolves once the call and its report are done. */
-async function place(persona: Persona, body: Record<string, unknown> = {}, scenario: Scenario = persona as Scenario) {
-  app.model.setConversation(conversation(script, scenario));
-  const { id, sid } = await app.call({ to: numberFor(persona), prompt: TASK, ...body });
-  const call = await until(
+/** Places a call to the persona with the voice model playing its side. */
+async function dial(persona: Persona, body: Record<string, unknown> = {}) {
+  app.model.setConversation(conversation(script, persona as Scenario));
+  return app.call({ to: numberFor(persona), prompt: TASK, ...body });
+}
+
+/** The call once it has ended and its report is made. */
+const reported = (id: string) =>
+  until(
     async () => {
       const { body: c } = await app.api(`/api/calls/${id}`);
       return !c.active && c.report ? c : null;
@@ -54,7 +58,11 @@ async function place(persona: Persona, body: Record<string, unknown> = {}, scena
     "the call to end and its report",
     55_000,
   );
-  return { id, sid, call } as Placed;
+
+/** Places a call to the persona; resolves once the call and its report are done. */
+async function place(persona: Persona, body: Record<string, unknown> = {}) {
+  const { id, sid } = await dial(persona, body);
+  return { id, sid, call: await reported(id) } as Placed;
 }
 
 /** Loud stretches of one side of the recording, as [first frame, last frame], split by quiet of `gap` frames. */
@@ -228,19 +236,11 @@ describe("the request", () => {
 
 describe("a hold across a dropped stream", () => {
   test("the new stream goes on on hold, silent, and hold.max_s counts from the hold's start, not the resume", async () => {
-    app.model.setConversation(conversation(script, "hold-forever"));
-    const { id, sid } = await app.call({ to: numberFor("hold-forever"), prompt: TASK, hold: { max_s: 12 } });
+    const { id, sid } = await dial("hold-forever", { hold: { max_s: 12 } });
     await until(() => events(id, "call.hold_started").length === 1, "the hold", 20_000);
     await Bun.sleep(1000);
     expect(app.twilio.dropStream(sid)).toBe(true);
-    const call = await until(
-      async () => {
-        const { body: c } = await app.api(`/api/calls/${id}`);
-        return !c.active && c.report ? c : null;
-      },
-      "the call to end",
-      40_000,
-    );
+    const call = await reported(id);
     expect(call.end_reason).toBe("hold_timeout");
     expect(call.status_history.filter((h: { source: string }) => h.source === "resume")).toHaveLength(1);
     // Both streams' parts of the hold. Each is timed in the line's audio, which runs SPEED times faster than the
