@@ -6,7 +6,7 @@ import { type AppContext, createApp } from "../app.ts";
 import { destinationRefusal, loadNumberingPlan } from "../calls/destinations.ts";
 import { drain } from "../calls/drain.ts";
 import type { Env } from "../config/env.ts";
-import { ConfigError } from "../config/load.ts";
+import { ConfigError } from "../config/error.ts";
 import { ownNumbers } from "../config/numbers.ts";
 import type { Config } from "../config/schema.ts";
 import { isLoopback } from "../http/auth.ts";
