@@ -11,6 +11,7 @@ import { countedTwilio } from "./metrics/twilio.ts";
 import { createFactsChecker, type FactsChecker } from "./model/facts-check.ts";
 import { randomBytes, randomToken } from "./runtime/crypto.ts";
 import { createRateLimiter, type RateLimiter } from "./runtime/ratelimit.ts";
+import { createTicks, type Ticks } from "./runtime/ticks.ts";
 import { announcingStore, type ChangeFeed, createChangeFeed } from "./store/changes.ts";
 import { openStorage } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
@@ -44,6 +45,8 @@ export interface AppContext {
   instanceId: string;
   /** What the process is doing as a whole: `draining` once a stop signal came, while calls finish. */
   state: { draining: boolean };
+  /** Repeating timers shared by all calls (each call's silence watch), so they cost one interval, not one per call. */
+  ticks: Ticks;
   /** Background work to look at now rather than at its next poll; no-ops until it is started. */
   signals: Signals;
   /** What /metrics shows: counted since this process started. */
@@ -124,6 +127,7 @@ export async function createApp(config: Config, log: Logger): Promise<AppContext
     eventsSecret: await eventsSecret(config, store),
     instanceId: newInstanceId(),
     state: { draining: false },
+    ticks: createTicks(),
     signals: { eventsQueued: () => {}, callEnded: () => {}, retryScheduled: () => {} },
     metrics,
     callBudget: createRateLimiter(config.limits.calls_per_minute),

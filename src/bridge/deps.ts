@@ -4,6 +4,7 @@ import type { ConsultResult } from "../assistant/consult.ts";
 import type { Config } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Recorder } from "../recording/recorder.ts";
+import type { Ticks } from "../runtime/ticks.ts";
 import type { GatekeeperEvent, GatekeeperPolicy } from "./gatekeeper.ts";
 import type { HangupReason } from "./hangup.ts";
 import type { SilencePolicy } from "./silence.ts";
@@ -47,6 +48,8 @@ export interface BridgeDeps {
   gatekeeper(event: GatekeeperEvent): void;
   /** The call's recording, when it is recorded. */
   recorder: Recorder | null;
+  /** The server's shared repeating timers: one interval for every call's silence watch, not one per call. */
+  ticks: Ticks;
   /** The bridge is finished: both sockets are closed and its metrics stored. */
   onClosed(): void;
 }
