@@ -107,6 +107,12 @@ if (only.has("startup")) {
   say("| binary | median ms | min ms | max ms |");
   say("|---|---:|---:|---:|");
   for (const r of s.results) say(`| ${r.name} | **${fmt(r.medianMs)}** | ${fmt(r.minMs)} | ${fmt(r.maxMs)} |`);
+  say();
+  say(`exec → exit of \`--version\`, ${s.runs} runs each, the two taking turns.`);
+  say();
+  say("| binary | median ms | min ms | max ms |");
+  say("|---|---:|---:|---:|");
+  for (const r of s.version) say(`| ${r.name} | **${fmt(r.medianMs)}** | ${fmt(r.minMs)} | ${fmt(r.maxMs)} |`);
 }
 
 if (only.has("api")) {

@@ -14,6 +14,8 @@ export interface ServerUnderTest {
 export function serverEnv(dir: string, port: number, env: Record<string, string> = {}): Record<string, string> {
   return {
     PATH: process.env.PATH ?? "",
+    // The engine's own tracing (BUN_JSC_logGC, BUN_JSC_useJITDump for perf) reaches the server, to find what a figure costs.
+    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith("BUN_JSC_"))),
     HOST: "127.0.0.1",
     PORT: String(port),
     AGENTICAI_DATA_DIR: join(dir, "data"),

@@ -1,5 +1,5 @@
-// Cold start of the compiled binary: exec → first 200 from /health, and the binary's size.
-// Three targets take turns, so the host's drift falls on all of them alike: agenticai as first run
+// Cold start of the compiled binary: exec → first 200 from /health, exec → exit of `--version`, and the
+// binary's size. For /health three targets take turns, so the host's drift falls on all of them alike: agenticai as first run
 // (no credentials), agenticai with Twilio configured (the SDK is warmed up after start-up), and the
 // floor: an empty Bun.serve compiled with the same flags, the least any Bun binary can do.
 import { existsSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -58,16 +58,25 @@ export async function compile(entry = "src/main.ts", outfile = "dist/agenticai")
   if ((await proc.exited) !== 0) throw new Error(`building ${outfile} failed`);
 }
 
-/** The floor binary: the build script's own flags on a file that only serves /health. */
-async function buildFloor(dir: string): Promise<string> {
-  const source = join(dir, "floor.ts");
-  writeFileSync(
-    source,
-    'Bun.serve({ hostname: process.env.HOST, port: Number(process.env.PORT), fetch: () => new Response("ok") });\n',
-  );
-  const outfile = join(dir, "floor");
+/** A floor binary: the build script's own flags on a file that does only what is timed. */
+async function buildFloor(dir: string, name: string, code: string): Promise<string> {
+  const source = join(dir, `${name}.ts`);
+  writeFileSync(source, code);
+  const outfile = join(dir, name);
   await compile(source, outfile);
   return outfile;
+}
+
+const SERVE_FLOOR =
+  'Bun.serve({ hostname: process.env.HOST, port: Number(process.env.PORT), fetch: () => new Response("ok") });\n';
+const VERSION_FLOOR = `console.log(${JSON.stringify(pkg.version)});\n`;
+
+/** exec → exit, for a command that prints and exits. */
+async function runOnce(argv: string[], dir: string): Promise<number> {
+  const t0 = performance.now();
+  const proc = Bun.spawn(argv, { cwd: dir, env: serverEnv(dir, 0), stdout: "ignore", stderr: "ignore" });
+  if ((await proc.exited) !== 0) throw new Error(`${argv.join(" ")} failed`);
+  return performance.now() - t0;
 }
 
 export interface StartupResult {
@@ -75,6 +84,31 @@ export interface StartupResult {
   medianMs: number;
   minMs: number;
   maxMs: number;
+}
+
+function summarise(names: string[], times: number[][]): StartupResult[] {
+  return names.map((name, t) => {
+    const sorted = times[t]!.sort((a, b) => a - b);
+    return { name, medianMs: percentile(sorted, 50), minMs: sorted[0]!, maxMs: sorted.at(-1)! };
+  });
+}
+
+/** `agenticai --version` against an empty binary that prints a version, taking turns. */
+async function versionBench(dir: string, runs: number): Promise<StartupResult[]> {
+  const targets = [
+    { name: "agenticai --version", argv: [BINARY, "--version"] },
+    {
+      name: "floor: empty binary printing a version, same build flags",
+      argv: [await buildFloor(dir, "version", VERSION_FLOOR)],
+    },
+  ];
+  const times = targets.map(() => [] as number[]);
+  for (let i = 0; i < runs; i++)
+    for (const [t, target] of targets.entries()) times[t]!.push(await runOnce(target.argv, dir));
+  return summarise(
+    targets.map((t) => t.name),
+    times,
+  );
 }
 
 export async function runStartupBench(runs = 20) {
@@ -85,16 +119,20 @@ export async function runStartupBench(runs = 20) {
     const targets: Target[] = [
       { name: "agenticai, first run (no credentials)", argv: [BINARY, "server"], env: {} },
       { name: "agenticai, Twilio configured", argv: [BINARY, "server"], env: TWILIO_ENV },
-      { name: "floor: empty Bun.serve, same build flags", argv: [await buildFloor(dir)], env: {} },
+      {
+        name: "floor: empty Bun.serve, same build flags",
+        argv: [await buildFloor(dir, "serve", SERVE_FLOOR)],
+        env: {},
+      },
     ];
     await once(targets[0]!, dir); // the first start creates the database; every start after it is a normal restart
     const times = targets.map(() => [] as number[]);
     for (let i = 0; i < runs; i++) for (const [t, target] of targets.entries()) times[t]!.push(await once(target, dir));
-    const results: StartupResult[] = targets.map(({ name }, t) => {
-      const sorted = times[t]!.sort((a, b) => a - b);
-      return { name, medianMs: percentile(sorted, 50), minMs: sorted[0]!, maxMs: sorted.at(-1)! };
-    });
-    return { runs, results, binaryBytes: statSync(BINARY).size };
+    const results = summarise(
+      targets.map((t) => t.name),
+      times,
+    );
+    return { runs, results, version: await versionBench(dir, runs), binaryBytes: statSync(BINARY).size };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

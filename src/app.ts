@@ -13,6 +13,7 @@ import { openRecordingStorage } from "./recording/open.ts";
 import type { RecordingStorage } from "./recording/storage.ts";
 import { randomBytes, randomToken } from "./runtime/crypto.ts";
 import { createRateLimiter, type RateLimiter } from "./runtime/ratelimit.ts";
+import { createTicks, type Ticks } from "./runtime/ticks.ts";
 import { announcingStore, type ChangeFeed, createChangeFeed } from "./store/changes.ts";
 import { openStorage } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
@@ -51,6 +52,8 @@ export interface AppContext {
    * when, with another instance up, the stop hands the calls to it rather than letting them finish here.
    */
   state: { draining: boolean; handingOver: boolean };
+  /** Repeating timers shared by all calls (each call's silence watch), so they cost one interval, not one per call. */
+  ticks: Ticks;
   /** Background work to look at now rather than at its next poll; no-ops until it is started. */
   signals: Signals;
   /** What /metrics shows: counted since this process started. */
@@ -132,6 +135,7 @@ export async function createApp(config: Config, log: Logger): Promise<AppContext
     eventsSecret: await eventsSecret(config, store),
     instanceId: newInstanceId(),
     state: { draining: false, handingOver: false },
+    ticks: createTicks(),
     signals: { eventsQueued: () => {}, callEnded: () => {}, retryScheduled: () => {} },
     metrics,
     callBudget: createRateLimiter(config.limits.calls_per_minute),

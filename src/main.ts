@@ -1,46 +1,9 @@
 #!/usr/bin/env bun
-import { existsSync, readFileSync } from "node:fs";
-import { parseArgs } from "node:util";
-import { EXIT_USAGE, fail, findCommand, MAIN_USAGE, OPTIONS } from "./cli/commands.ts";
-import { type Env, mergeDotenv, parseDotenv } from "./config/env.ts";
-import { ConfigError } from "./config/load.ts";
+// The entry point. `agenticai --version` alone is answered before anything else is loaded: scripts and
+// orchestrators run it to check a binary, and it should cost what an empty binary costs (bench/RESULTS.md).
 import { writeLine } from "./log.ts";
 import { VERSION } from "./version.ts";
 
-function readEnv(): Env {
-  const env: Env = { ...process.env };
-  return existsSync(".env") ? mergeDotenv(env, parseDotenv(readFileSync(".env", "utf8"))) : env;
-}
-
-function parseOptions(args: string[], usageError: (message: string) => never) {
-  try {
-    return parseArgs({ args, allowPositionals: true, options: OPTIONS });
-  } catch (e) {
-    return usageError((e as Error).message);
-  }
-}
-
-async function main(argv: string[]): Promise<void> {
-  const name = argv[0] && !argv[0].startsWith("-") ? argv[0] : "server";
-  const rest = name === argv[0] ? argv.slice(1) : argv;
-  const command = findCommand(name) ?? fail(`unknown command '${name}'\n\n${MAIN_USAGE}`, EXIT_USAGE);
-  const usageError = (message: string): never => fail(`${message}\n\n${command.usage}`, EXIT_USAGE);
-
-  const { values, positionals } = parseOptions(rest, usageError);
-  if (values.version) return writeLine(VERSION);
-  // Bare `--help` (and `server --help`) shows the command list too, since server is what runs by default.
-  if (values.help)
-    return writeLine(
-      argv.length && name !== "server" ? command.usage : `${MAIN_USAGE}\n\n${findCommand("server")!.usage}`,
-    );
-
-  try {
-    await command.run({ values, positionals, env: readEnv(), usageError });
-  } catch (e) {
-    // A setting found unworkable only once a command uses it (a data dir it cannot write) is still a config error.
-    if (e instanceof ConfigError) fail(e.message, EXIT_USAGE);
-    throw e;
-  }
-}
-
-await main(process.argv.slice(2));
+const argv = process.argv.slice(2);
+if (argv.length === 1 && (argv[0] === "--version" || argv[0] === "-v")) writeLine(VERSION);
+else await (await import("./cli/run.ts")).runCli(argv);

@@ -8,6 +8,7 @@
 // the model, turns.ts keeps the transcript, tools.ts and tool-calls.ts run the model's tools, and
 // hangup.ts ends the call for the agent.
 
+import type { Ticks } from "../runtime/ticks.ts";
 import type { StartMessage } from "../twilio/media.ts";
 import { readTwilioMessage } from "../twilio/media.ts";
 import type { TwilioSocket } from "./agent-audio.ts";
@@ -64,7 +65,7 @@ function durationLeftMs(deps: BridgeDeps): number {
 
 export function createBridge(deps: BridgeDeps): Bridge {
   const { log } = deps;
-  const timers = createTimers();
+  const timers = createTimers(deps.ticks);
   let closed = false;
   let attached = false;
   const held = heldUntilAttached(deps.store);
@@ -139,10 +140,10 @@ export function createBridge(deps: BridgeDeps): Bridge {
   };
 }
 
-/** The bridge's timers, all cleared when it closes. */
-function createTimers() {
+/** The bridge's timers, all cleared when it closes. Repeating ones share the server's intervals (deps.ticks). */
+function createTimers(ticks: Ticks) {
   const pending = new Set<ReturnType<typeof setTimeout>>();
-  const repeating = new Set<ReturnType<typeof setInterval>>();
+  const repeating = new Set<() => void>();
   return {
     later(ms: number, fn: () => void): () => void {
       const t = setTimeout(() => {
@@ -156,11 +157,11 @@ function createTimers() {
       };
     },
     every(ms: number, fn: () => void) {
-      repeating.add(setInterval(fn, ms));
+      repeating.add(ticks.every(ms, fn));
     },
     clearAll() {
       for (const t of pending) clearTimeout(t);
-      for (const t of repeating) clearInterval(t);
+      for (const stop of repeating) stop();
       pending.clear();
       repeating.clear();
     },

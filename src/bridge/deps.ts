@@ -5,6 +5,7 @@ import type { Config } from "../config/schema.ts";
 import type { Logger } from "../log.ts";
 import type { Provider } from "../model/protocol.ts";
 import type { Recorder } from "../recording/recorder.ts";
+import type { Ticks } from "../runtime/ticks.ts";
 import type { GatekeeperEvent, GatekeeperPolicy } from "./gatekeeper.ts";
 import type { HangupReason } from "./hangup.ts";
 import type { LineState } from "./line-state.ts";
@@ -66,6 +67,8 @@ export interface BridgeDeps {
   gatekeeper(event: GatekeeperEvent): void;
   /** The call's recording, when it is recorded. */
   recorder: Recorder | null;
+  /** The server's shared repeating timers: one interval for every call's silence watch, not one per call. */
+  ticks: Ticks;
   /** The bridge is finished: both sockets are closed and its metrics stored. */
   onClosed(): void;
 }

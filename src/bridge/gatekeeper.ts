@@ -105,9 +105,8 @@ export function createGatekeeper(d: GatekeeperDeps): Gatekeeper {
     frame(payload) {
       // The meter listens for hold music, and for the beep after a screener's refusal; nothing else needs it.
       if (d.policy.holdMaxS !== null || g.stage === "declined") meterFrame(g.meter, payload);
-      const now = d.audioMs();
-      if (g.quietAction && g.quietSince !== null && now - g.quietSince >= g.quietAction.ms) quietEnough(g);
-      if (g.deadline && now >= g.deadline.at) runDeadline(g);
+      // Read only when something waits on the audio clock: most frames of most calls have nothing to time.
+      if (g.quietAction || g.deadline) audioClockDue(g, d.audioMs());
       if (g.meter.musicMs >= MUSIC_HOLD_MS && MUSIC_STARTS_HOLD.has(g.stage)) startHold(g, d, "music");
       else if (g.stage === "declined" && g.meter.tones > g.tonesAtDecline) voicemailAfterBeep(g, d);
     },
@@ -189,6 +188,12 @@ function setTurns(g: State, d: GatekeeperDeps, turns: TurnMode): void {
   g.turns = turns;
   const message = d.turnTaking(turns);
   if (message) d.send(message);
+}
+
+/** Runs what the audio clock has reached: a quiet spell long enough, then a deadline passed. */
+function audioClockDue(g: State, now: number): void {
+  if (g.quietAction && g.quietSince !== null && now - g.quietSince >= g.quietAction.ms) quietEnough(g);
+  if (g.deadline && now >= g.deadline.at) runDeadline(g);
 }
 
 function runDeadline(g: State): void {

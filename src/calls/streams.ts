@@ -56,6 +56,7 @@ export function prepareBridge(ctx: AppContext, call: CallRow, opening?: string):
       ),
     recordOutcome: (outcome) => recordAgentOutcome(ctx, call, outcome),
     recorder: options.record ? recorderFor(ctx, call.id) : null,
+    ticks: ctx.ticks,
     consult: (question) =>
       consult?.(question) ?? Promise.resolve({ ok: false, reason: "error", detail: "consulting is off for this call" }),
     hangup: (reason) => (reason === "transferred" ? transferCall(ctx, call.id) : endCall(ctx, call.id, reason)),

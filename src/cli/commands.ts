@@ -2,23 +2,15 @@
 // It is the top: anything may be imported here, and nothing under src/ imports it.
 //
 // The command table: every command's name, usage text and behaviour, so adding one touches one entry.
+//
+// It loads only what every command needs: a command's own modules (the server, the store, the config schema, the
+// simulators) are imported when it runs, so `--version`, `--help` and the client commands start as fast as Bun can.
 import type { parseArgs } from "node:util";
-import { eventsSecret } from "../app.ts";
 import type { Env } from "../config/env.ts";
-import { ConfigError, loadConfig } from "../config/load.ts";
-import type { Config } from "../config/schema.ts";
 import { createLogger, writeLine } from "../log.ts";
-import { DEMO_SCENARIOS, demoScenario } from "../sim/scenarios.ts";
-import { openStorage } from "../store/open.ts";
+import { DEMO_SCENARIOS } from "../sim/scenarios.ts";
 import * as client from "./client.ts";
-import { runServer } from "./serve.ts";
-
-export const EXIT_USAGE = 2;
-
-export const fail = (message: string, code = 1): never => {
-  process.stderr.write(`agenticai: ${message}\n`);
-  process.exit(code);
-};
+import { EXIT_USAGE, fail } from "./exit.ts";
 
 /** One option set for every command, so a shared option (--config, --json) means the same everywhere. */
 export const OPTIONS = {
@@ -86,15 +78,6 @@ Options everywhere:
 
 Client commands talk to --server-url (default $AGENTICAI_SERVER_URL or http://127.0.0.1:$PORT|8080)
 with the token in $AGENTICAI_API_TOKEN, and print JSON with --json.`;
-
-function readConfig(configPath: string | undefined, env: Env): Config {
-  try {
-    return loadConfig({ path: configPath, env });
-  } catch (e) {
-    if (e instanceof ConfigError) fail(e.message, EXIT_USAGE);
-    throw e;
-  }
-}
 
 const defaultServerUrl = (env: Env) => env.AGENTICAI_SERVER_URL || `http://127.0.0.1:${env.PORT || 8080}`;
 
@@ -172,25 +155,14 @@ function callBody(inv: Invocation) {
   };
 }
 
-/** The secret the server signs events with; made and kept in its database as the server would, if it is not yet. */
-async function serverEventsSecret(config: Config): Promise<string> {
-  if (config.events.secret) return config.events.secret;
-  const store = await openStorage(config);
-  try {
-    return await eventsSecret(config, store);
-  } finally {
-    await store.close();
-  }
-}
-
 /** `events` lists the outbox, `events retry ID` requeues one, `events secret` prints the signing secret. */
 async function events(inv: Invocation): Promise<void> {
   const [sub, ...rest] = inv.positionals;
   if (sub !== undefined && inv.values.status !== undefined) inv.usageError("--status goes with the list only");
   if (sub === "secret") {
     if (rest.length) inv.usageError(`unexpected argument '${rest[0]}'`);
-    const secret = await serverEventsSecret(readConfig(inv.values.config, inv.env));
-    return writeLine(inv.values.json ? JSON.stringify({ secret }, null, 2) : secret);
+    const { printEventsSecret } = await import("./local.ts");
+    return printEventsSecret(inv.values.config, inv.env, inv.values.json ?? false);
   }
   if (sub === "retry")
     return viaApi({ ...inv, positionals: rest }, 1, (opts) =>
@@ -223,7 +195,10 @@ simulated callee (+15550100001 talks, …02 busy, …03 no answer, …04 hangs u
 owner knows, …11 busy twice then answers, …12 talks and takes transfers; any other number talks)
 and a simulated voice model, which follows the default conversation: agenticai demo --scenario
 shows the in-call abilities with a model scripted for each.`,
-    run: ({ values, env }) => runServer(readConfig(values.config, env), values.simulate ?? false, env),
+    run: async ({ values, env }) => {
+      const { runServerCommand } = await import("./local.ts");
+      await runServerCommand(values.config, values.simulate ?? false, env);
+    },
   },
   {
     name: "demo",
@@ -236,30 +211,8 @@ call faster than real time (default 1). --provider google has the call speak to 
 Live model instead of OpenAI Realtime. --scenario picks what happens on the line:
 ${DEMO_SCENARIO_LINES}`,
     run: async ({ values, env }) => {
-      const speed = Number(values.speed ?? 1);
-      if (!(speed >= 0.5 && speed <= 50)) return fail("--speed must be a number from 0.5 to 50", EXIT_USAGE);
-      // Loaded only for the demo, so the other commands never pay for the simulators.
-      const { runDemo } = await import("../sim/demo.ts");
-      const provider = values.provider ?? "openai";
-      if (provider !== "openai" && provider !== "google")
-        return fail("--provider must be openai or google", EXIT_USAGE);
-      const scenario = demoScenario(values.scenario ?? "conversation");
-      if (!scenario)
-        return fail(`--scenario must be one of: ${DEMO_SCENARIOS.map((s) => s.name).join(", ")}`, EXIT_USAGE);
-      const config = readConfig(values.config, env);
-      // A receiver set up for the server checks the demo's events with the same secret.
-      const events = config.events.url
-        ? { url: config.events.url, secret: await serverEventsSecret(config) }
-        : undefined;
-      const result = await runDemo({
-        speed,
-        dataDir: config.server.data_dir,
-        out: writeLine,
-        events,
-        scenario,
-        provider,
-      });
-      if (!result.ok) fail(`the demo call ended with ${result.call.end_reason ?? "no end reason"}`);
+      const { runDemoCommand } = await import("./local.ts");
+      await runDemoCommand(values, env);
     },
   },
   {

@@ -10,7 +10,7 @@ import { releaseMovedBridge } from "../calls/streams.ts";
 import { handOver } from "../cluster/handover.ts";
 import { listenForCallSignals, liveOthers } from "../cluster/signals.ts";
 import type { Env } from "../config/env.ts";
-import { ConfigError } from "../config/load.ts";
+import { ConfigError } from "../config/error.ts";
 import { ownNumbers } from "../config/numbers.ts";
 import type { Config } from "../config/schema.ts";
 import { isLoopback } from "../http/auth.ts";

@@ -1,9 +1,10 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
 import { ENV_OVERRIDES, type Env } from "./env.ts";
+import { ConfigError } from "./error.ts";
 import { type Config, ConfigSchema } from "./schema.ts";
 import type { z } from "./zod.ts";
 
-export class ConfigError extends Error {}
+export { ConfigError };
 
 /**
  * Bun's built-in parser reads the config: it costs nothing to load, where the yaml package adds a

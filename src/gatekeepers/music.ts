@@ -54,10 +54,8 @@ const B64 = (() => {
   return table;
 })();
 
-const square = (byte: number) => {
-  const s = ULAW_DECODE[byte]!;
-  return s * s;
-};
+/** Each μ-law byte's sample, squared: one lookup per sample on the per-frame path instead of a lookup and a multiply. */
+const SQUARE = Float64Array.from(ULAW_DECODE, (s) => s * s);
 
 /**
  * Mean square of the μ-law samples in a base64 payload, decoded four characters (three samples) at a time; with
@@ -72,13 +70,13 @@ export function meanSquare(payload: string, every = 1): number {
     const c = B64[payload.charCodeAt(i + 2) & 127]!;
     const d = B64[payload.charCodeAt(i + 3) & 127]!;
     if (a < 0 || b < 0) break;
-    sum += square(((a << 2) | (b >> 4)) & 255);
+    sum += SQUARE[((a << 2) | (b >> 4)) & 255]!;
     n++;
     if (c < 0) break;
-    sum += square((((b & 15) << 4) | (c >> 2)) & 255);
+    sum += SQUARE[(((b & 15) << 4) | (c >> 2)) & 255]!;
     n++;
     if (d < 0) break;
-    sum += square((((c & 3) << 6) | d) & 255);
+    sum += SQUARE[(((c & 3) << 6) | d) & 255]!;
     n++;
   }
   return n ? sum / n : 0;

@@ -1,0 +1,45 @@
+// The command line: finds the command, parses its options, reads .env and runs it.
+import { existsSync, readFileSync } from "node:fs";
+import { parseArgs } from "node:util";
+import { type Env, mergeDotenv, parseDotenv } from "../config/env.ts";
+import { ConfigError } from "../config/error.ts";
+import { writeLine } from "../log.ts";
+import { VERSION } from "../version.ts";
+import { findCommand, MAIN_USAGE, OPTIONS } from "./commands.ts";
+import { EXIT_USAGE, fail } from "./exit.ts";
+
+function readEnv(): Env {
+  const env: Env = { ...process.env };
+  return existsSync(".env") ? mergeDotenv(env, parseDotenv(readFileSync(".env", "utf8"))) : env;
+}
+
+function parseOptions(args: string[], usageError: (message: string) => never) {
+  try {
+    return parseArgs({ args, allowPositionals: true, options: OPTIONS });
+  } catch (e) {
+    return usageError((e as Error).message);
+  }
+}
+
+export async function runCli(argv: string[]): Promise<void> {
+  const name = argv[0] && !argv[0].startsWith("-") ? argv[0] : "server";
+  const rest = name === argv[0] ? argv.slice(1) : argv;
+  const command = findCommand(name) ?? fail(`unknown command '${name}'\n\n${MAIN_USAGE}`, EXIT_USAGE);
+  const usageError = (message: string): never => fail(`${message}\n\n${command.usage}`, EXIT_USAGE);
+
+  const { values, positionals } = parseOptions(rest, usageError);
+  if (values.version) return writeLine(VERSION);
+  // Bare `--help` (and `server --help`) shows the command list too, since server is what runs by default.
+  if (values.help)
+    return writeLine(
+      argv.length && name !== "server" ? command.usage : `${MAIN_USAGE}\n\n${findCommand("server")!.usage}`,
+    );
+
+  try {
+    await command.run({ values, positionals, env: readEnv(), usageError });
+  } catch (e) {
+    // A setting found unworkable only once a command uses it (a data dir it cannot write) is still a config error.
+    if (e instanceof ConfigError) fail(e.message, EXIT_USAGE);
+    throw e;
+  }
+}
