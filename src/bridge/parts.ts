@@ -25,7 +25,7 @@ import { type CallMetrics, createMetrics } from "./metrics.ts";
 import { modelEventHandlers, type Responses } from "./model-events.ts";
 import { createModelLink, type ModelLink } from "./model-link.ts";
 import { createPlayback, isPlaying, markPlayed, type Playback, unplayedMs } from "./playback.ts";
-import { restoreConversation, resumeStart } from "./resume.ts";
+import { type ResumeStart, restoreConversation, resumeStart } from "./resume.ts";
 import { createServerLines, type ServerLines, type SilenceWatch, watchSilence } from "./server-lines.ts";
 import { createToolCalls } from "./tool-calls.ts";
 import type { DigitsSent, ToolActions } from "./tools.ts";
@@ -41,36 +41,11 @@ export interface Timers {
 }
 
 export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: string) => void) {
-  const { config, log, call } = deps;
+  const { log, call } = deps;
   const { later } = timers;
   const preparedAt = performance.now();
-  const metrics = createMetrics();
-  const playback = createPlayback();
-  const responses: Responses = { active: null, requested: false, onNextCreated: null };
-  const resume = resumeStart(call, deps.store);
-  const turns = createTurns(deps.store, call.id, metrics, call.resumed?.metrics);
-  const protocol = createModelProtocol(config, {
-    ...call.model,
-    speech: { voice: call.voice, language: call.language },
-  });
-  // The model's audio format, not the config's, says whether its audio is resampled on the way to Twilio.
-  const limits = audioLimits({ ...config.audio, format: protocol.pcmOut ? "pcm" : "pcmu" });
-  const agentAudio = createAgentAudio(limits, metrics, playback, turns, deps.recorder);
-  const hangup = createHangup({ playback, log, later, hangup: (endReason) => deps.hangup(endReason) });
-  // An agent coming back to a call knows what was said before it left, as one that reconnects does: read
-  // from the store as each session is set up, and repeated in every instructions of that session.
-  let said: TurnRow[] | undefined;
-  const instructions = (resumed: boolean) =>
-    callInstructions(config.agent.preamble, call.prompt, resumed || call.opening ? said : undefined, call.language);
-  const sessionInstructions = async (resumed: boolean) => {
-    if (resumed || call.opening) {
-      said = await deps.store.transcript(call.id).catch((error: unknown) => {
-        log.warn("reading what was said failed; the agent goes on without it", { error });
-        return said;
-      });
-    }
-    return instructions(resumed);
-  };
+  const { metrics, playback, responses, resume, turns, protocol, limits, agentAudio, hangup } = audioParts(deps, later);
+  const { instructions, sessionInstructions } = instructionsOf(deps);
 
   const link = createLink(deps, {
     protocol,
@@ -136,8 +111,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
       // The first session ever ready opens the conversation, even the reconnect after a first that never was.
       if (metrics.model_connect_ms !== null) return;
       metrics.model_connect_ms = Math.round(performance.now() - preparedAt);
-      if (!resume) return greet(link, protocol, config, call, instructions(false));
-      void restoreConversation({ link, protocol, responses, log, instructions: () => instructions(false) }, resume);
+      openConversation(deps, { link, protocol, responses, instructions: () => instructions(false) }, resume);
     },
   });
   const media = (payload: string, timestampMs: number | null) => {
@@ -149,6 +123,56 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
   );
   const last = lastLines({ lines, cutAgent, gate });
   return { metrics, link, agentAudio, turns, onTwilio, silence, gate, saveLine, ...last };
+}
+
+/** The parts that carry the audio and know what was said, which the rest are wired around. */
+function audioParts(deps: BridgeDeps, later: Timers["later"]) {
+  const { config, log, call } = deps;
+  const metrics = createMetrics();
+  const playback = createPlayback();
+  const responses: Responses = { active: null, requested: false, onNextCreated: null };
+  const resume = resumeStart(call, deps.store);
+  const turns = createTurns(deps.store, call.id, metrics, call.resumed?.metrics);
+  const protocol = createModelProtocol(config, {
+    ...call.model,
+    speech: { voice: call.voice, language: call.language },
+  });
+  // The model's audio format, not the config's, says whether its audio is resampled on the way to Twilio.
+  const limits = audioLimits({ ...config.audio, format: protocol.pcmOut ? "pcm" : "pcmu" });
+  const agentAudio = createAgentAudio(limits, metrics, playback, turns, deps.recorder);
+  const hangup = createHangup({ playback, log, later, hangup: (endReason) => deps.hangup(endReason) });
+  return { metrics, playback, responses, resume, turns, protocol, limits, agentAudio, hangup };
+}
+
+/**
+ * The session's instructions. An agent coming back to a call knows what was said before it left, as one that
+ * reconnects does: read from the store as each session is set up, and repeated in every instructions of that session.
+ */
+function instructionsOf(deps: BridgeDeps) {
+  const { config, call, log } = deps;
+  let said: TurnRow[] | undefined;
+  const instructions = (resumed: boolean) =>
+    callInstructions(config.agent.preamble, call.prompt, resumed || call.opening ? said : undefined, call.language);
+  const sessionInstructions = async (resumed: boolean) => {
+    if (resumed || call.opening) {
+      said = await deps.store.transcript(call.id).catch((error: unknown) => {
+        log.warn("reading what was said failed; the agent goes on without it", { error });
+        return said;
+      });
+    }
+    return instructions(resumed);
+  };
+  return { instructions, sessionInstructions };
+}
+
+/** The conversation opens with the greeting, or, on a call taken over after a drop, with what was said before. */
+function openConversation(
+  deps: BridgeDeps,
+  p: { link: ModelLink; protocol: ModelProtocol; responses: Responses; instructions(): string },
+  resume: ResumeStart | null,
+): void {
+  if (resume) void restoreConversation({ ...p, log: deps.log }, resume);
+  else greet(p.link, p.protocol, deps.config, deps.call, p.instructions());
 }
 
 /** Keeps what the bridge knows of the line (line-state.ts) for a bridge that may take the call over. */
