@@ -170,7 +170,7 @@ function unwritableDataDir(dataDir: string, cause: Error & { code: string }): Co
 async function startSimulation(config: Config, env: Env): Promise<{ sims: Simulators; config: Config }> {
   // Loaded only when asked for, so a production start never pays for the simulators.
   const simulators = await import("../sim/simulators.ts");
-  const sims = await simulators.startSimulators({ phoneNumbers: ownNumbers(config) });
+  const sims = await simulators.startSimulators({ phoneNumbers: ownNumbers(config), followPersonas: true });
   const simulated = simulators.simulatedConfig(config, sims);
   return { sims, config: { ...simulated, server: { ...simulated.server, host: simulationHost(env) } } };
 }

@@ -32,7 +32,14 @@ export interface CarrierOptions {
   /** Deliver that callback before answering the update: the order Twilio's two requests may arrive in. */
   callbackBeforeReply?: boolean;
   /** Play every created call through by itself: progress, answer, TwiML, media and the callee's persona. */
-  autoCalls?: { script: Script; speed?: number; record?: boolean; probe?: MediaClientOptions["probe"] };
+  autoCalls?: {
+    script: Script;
+    speed?: number;
+    record?: boolean;
+    probe?: MediaClientOptions["probe"];
+    /** Called as a callee answers, before the voice webhook (which has the model session opened). */
+    onAnswer?: (persona: Persona) => void;
+  };
   /** Deliver webhooks to this origin instead of the host in the URL (still signing the URL as given). */
   deliverTo?: string;
   /**
@@ -513,6 +520,7 @@ export async function startCarrier(opts: CarrierOptions = {}): Promise<Carrier> 
     if (persona === "no-answer") return progress(call, "no-answer");
     const run = (twimlRuns.get(call.sid) ?? 0) + 1;
     twimlRuns.set(call.sid, run);
+    auto?.onAnswer?.(persona);
     const voice = await driver.sendVoice(call.sid).catch(() => null);
     await progress(call, "in-progress");
     // A voice URL that fails is error 11200 at Twilio: the call ends.

@@ -51,17 +51,19 @@ export interface Conversation {
 }
 
 /** The personas whose calls the voice model has a scripted side for. */
-export type Scenario =
-  | "talks"
-  | "ivr"
-  | "wants-human"
-  | "asks-owner"
-  | "screener"
-  | "screener-declines"
-  | "hold"
-  | "hold-forever"
-  | "ivr-levels"
-  | "ivr-loop";
+export const SCENARIOS = [
+  "talks",
+  "ivr",
+  "wants-human",
+  "asks-owner",
+  "screener",
+  "screener-declines",
+  "hold",
+  "hold-forever",
+  "ivr-levels",
+  "ivr-loop",
+] as const;
+export type Scenario = (typeof SCENARIOS)[number];
 
 const load = async (path: string) => new Uint8Array(await Bun.file(path).arrayBuffer());
 

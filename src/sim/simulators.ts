@@ -2,7 +2,8 @@
 import type { Config } from "../config/schema.ts";
 import { type Carrier, startCarrier } from "./carrier.ts";
 import { type GeminiSim, startGeminiSim } from "./gemini-live.ts";
-import { type Conversation, conversation, loadScript, type Scenario, type Script } from "./script.ts";
+import type { Persona } from "./personas.ts";
+import { type Conversation, conversation, loadScript, SCENARIOS, type Scenario, type Script } from "./script.ts";
 import { type RealtimeSim, startRealtimeSim } from "./voice-model.ts";
 
 export interface SimulatorOptions {
@@ -13,6 +14,11 @@ export interface SimulatorOptions {
    * both sides as given. The carrier's callee is chosen by the number dialled, so dial the persona's.
    */
   scenario?: Scenario | Conversation;
+  /**
+   * The voice model plays the side scripted for whichever callee answers (`server --simulate`): the next model
+   * session follows the persona of the call answered last, so calls placed one at a time each get theirs.
+   */
+  followPersonas?: boolean;
   /** Each webhook on a connection of its own, so a load balancer in front of several servers spreads them. */
   freshConnections?: boolean;
   /** The config's other numbers (twilio.phone_numbers, twilio.numbers), which the carrier takes as `From` too. */
@@ -30,14 +36,24 @@ export interface Simulators {
   stop(): Promise<void>;
 }
 
+/** The voice model's side for a persona: its own scripted conversation where it has one, else the default. */
+function scenarioOf(persona: Persona): Scenario {
+  return (SCENARIOS as readonly string[]).includes(persona) ? (persona as Scenario) : "talks";
+}
+
 export async function startSimulators(opts: SimulatorOptions = {}): Promise<Simulators> {
   const script = await loadScript();
   const sides = (s: Scenario | Conversation) => (typeof s === "string" ? conversation(script, s) : s);
   // A quarter second of "thinking" before each reply, so latencies look like a hosted model's.
   const model = startRealtimeSim({ ...sides(opts.scenario ?? "talks"), responseDelayMs: 250, speed: opts.speed });
   const gemini = startGeminiSim({ ...sides(opts.scenario ?? "talks"), pacedReplies: false });
+  const follow = (persona: Persona) => {
+    const scenario = scenarioOf(persona);
+    model.setConversation(sides(scenario));
+    gemini.setConversation(sides(scenario));
+  };
   const carrier = await startCarrier({
-    autoCalls: { script, speed: opts.speed, record: opts.record },
+    autoCalls: { script, speed: opts.speed, record: opts.record, onAnswer: opts.followPersonas ? follow : undefined },
     freshConnections: opts.freshConnections,
     phoneNumbers: opts.phoneNumbers,
   });

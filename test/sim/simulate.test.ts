@@ -159,3 +159,26 @@ async function untilLogged(server: ServerProcess, prefix: string): Promise<void>
   for (let i = 0; i < 200 && !server.logs.some((l) => l.msg.startsWith(prefix)); i++) await Bun.sleep(10);
   await Bun.sleep(100);
 }
+
+test("under --simulate each callee gets the model's side scripted for it: a screener is answered, then the person", async () => {
+  const dir = tempDir();
+  writeFileSync(join(dir, "none.yaml"), "");
+  const server = await spawnServer(
+    ["server", "--simulate"],
+    { HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "none.yaml") },
+    children,
+  );
+  const res = await fetch(`${server.url}/api/call`, {
+    method: "POST",
+    headers: { "Content-Type": "application/json" },
+    body: JSON.stringify({ to: "+15550100013", caller_identity: "Ava, calling for Acme Dental" }),
+  });
+  const { call_id } = (await res.json()) as { call_id: string };
+  let call: Record<string, any> = {};
+  for (let i = 0; i < 600 && !call.screened; i++) {
+    call = (await (await fetch(`${server.url}/api/calls/${call_id}`)).json()) as Record<string, any>;
+    await Bun.sleep(50);
+  }
+  expect(call.screened).toBe(true);
+  await fetch(`${server.url}/api/calls/${call_id}/end`, { method: "POST" });
+}, 40_000);
