@@ -1,5 +1,6 @@
 // The outbox on SQLite: its statements, and the OutboxStore methods the SQLite store runs on them.
 import type { Database } from "bun:sqlite";
+import { prepared } from "./sqlite-prepared.ts";
 import { admitted, CLAIM_LOOKS_PER_EVENT, type OutboxRow, type OutboxStore } from "./store.ts";
 
 /** An outbox row's columns, without SQLite's own claimed_at. */
@@ -18,45 +19,50 @@ function hostOf(url: string): string {
 const HOST = hostOf("o.url");
 
 export function outboxStatements(db: Database) {
-  return {
-    insert: db.query(
-      `INSERT OR IGNORE INTO outbox (event_id, call_id, receiver, url, type, body, created_at, next_attempt_at)
+  return prepared({
+    insert: () =>
+      db.query(
+        `INSERT OR IGNORE INTO outbox (event_id, call_id, receiver, url, type, body, created_at, next_attempt_at)
        VALUES ($event_id, $call_id, $receiver, $url, $type, $body, $at, $at)`,
-    ),
-    due: db.query<OutboxRow, { now: number; limit: number; skip: string; only: string | null }>(
-      `SELECT ${ROW} FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= $now
+      ),
+    due: () =>
+      db.query<OutboxRow, { now: number; limit: number; skip: string; only: string | null }>(
+        `SELECT ${ROW} FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= $now
          AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending' AND p.receiver = o.receiver
                            AND p.call_id IS o.call_id AND p.id < o.id)
          AND ${HOST} NOT IN (SELECT value FROM json_each($skip))
          AND ($only IS NULL OR ${HOST} IN (SELECT value FROM json_each($only)))
        ORDER BY o.id LIMIT $limit`,
-    ),
-    claim: db.query("UPDATE outbox SET next_attempt_at = $until, claimed_at = $now WHERE id = $id"),
-    defer: db.query(
-      `UPDATE outbox SET next_attempt_at = $until
+      ),
+    claim: () => db.query("UPDATE outbox SET next_attempt_at = $until, claimed_at = $now WHERE id = $id"),
+    defer: () =>
+      db.query(
+        `UPDATE outbox SET next_attempt_at = $until
        WHERE status = 'pending' AND next_attempt_at < $until AND ${hostOf("url")} = $host`,
-    ),
+      ),
     // Due again as they were when claimed: claims found at open are a previous run's (a file serves one instance).
-    releaseClaims: db.query(
-      "UPDATE outbox SET next_attempt_at = claimed_at, claimed_at = NULL WHERE claimed_at IS NOT NULL",
-    ),
-    attempt: db.query(
-      `UPDATE outbox SET status = $status, attempts = attempts + 1, next_attempt_at = $next_attempt_at,
+    releaseClaims: () =>
+      db.query("UPDATE outbox SET next_attempt_at = claimed_at, claimed_at = NULL WHERE claimed_at IS NOT NULL"),
+    attempt: () =>
+      db.query(
+        `UPDATE outbox SET status = $status, attempts = attempts + 1, next_attempt_at = $next_attempt_at,
          last_status = $last_status, last_error = $last_error, claimed_at = NULL,
          delivered_at = CASE WHEN $status = 'delivered' THEN $at ELSE delivered_at END
        WHERE id = $id`,
-    ),
-    list: db.query<OutboxRow, { status: string | null; limit: number }>(
-      `SELECT ${ROW} FROM outbox WHERE $status IS NULL OR status = $status ORDER BY id DESC LIMIT $limit`,
-    ),
-    byId: db.query<OutboxRow, { id: number }>(`SELECT ${ROW} FROM outbox WHERE id = $id`),
+      ),
+    list: () =>
+      db.query<OutboxRow, { status: string | null; limit: number }>(
+        `SELECT ${ROW} FROM outbox WHERE $status IS NULL OR status = $status ORDER BY id DESC LIMIT $limit`,
+      ),
+    byId: () => db.query<OutboxRow, { id: number }>(`SELECT ${ROW} FROM outbox WHERE id = $id`),
     // Answered from the outbox_status index alone, so a scrape stays cheap however long the history.
-    pending: db.query<{ n: number }, []>("SELECT count(*) AS n FROM outbox WHERE status = 'pending'"),
-    requeue: db.query(
-      `UPDATE outbox SET status = 'pending', next_attempt_at = $at, created_at = $at, claimed_at = NULL
+    pending: () => db.query<{ n: number }, []>("SELECT count(*) AS n FROM outbox WHERE status = 'pending'"),
+    requeue: () =>
+      db.query(
+        `UPDATE outbox SET status = 'pending', next_attempt_at = $at, created_at = $at, claimed_at = NULL
        WHERE id = $id AND status <> 'delivered'`,
-    ),
-  };
+      ),
+  });
 }
 
 /** The outbox on SQLite: synchronous, as bun:sqlite is; the store runs each method in its turn and answers with a promise. */

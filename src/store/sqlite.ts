@@ -7,6 +7,7 @@ import { join } from "node:path";
 import { localSignals } from "./local-signals.ts";
 import { MIGRATIONS } from "./sqlite-migrations.ts";
 import { outboxStatements, outboxStore, type SqliteOutbox } from "./sqlite-outbox.ts";
+import { prepared } from "./sqlite-prepared.ts";
 import { retentionMethods, retentionStatements } from "./sqlite-retention.ts";
 import type {
   AttemptRow,
@@ -74,113 +75,132 @@ function openDatabase(dataDir: string): Database {
 
 function callStatements(db: Database) {
   return {
-    byId: db.query<CallRow, { id: string }>("SELECT * FROM calls WHERE id = $id"),
-    bySid: db.query<CallRow, { sid: string }>("SELECT * FROM calls WHERE call_sid = $sid"),
-    active: db.query<CallRow, []>("SELECT * FROM calls WHERE ended_at IS NULL ORDER BY created_at"),
+    byId: () => db.query<CallRow, { id: string }>("SELECT * FROM calls WHERE id = $id"),
+    bySid: () => db.query<CallRow, { sid: string }>("SELECT * FROM calls WHERE call_sid = $sid"),
+    active: () => db.query<CallRow, []>("SELECT * FROM calls WHERE ended_at IS NULL ORDER BY created_at"),
     // Read once per console that connects, not per request, so a scan of the ended calls is acceptable.
-    recent: db.query<CallRow, { limit: number }>(
-      "SELECT * FROM calls WHERE ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT $limit",
-    ),
-    activeBases: db.query<{ webhook_url: string }, []>("SELECT DISTINCT webhook_url FROM calls WHERE ended_at IS NULL"),
-    activeCount: db.query<{ n: number }, []>(
-      "SELECT count(*) AS n FROM calls WHERE ended_at IS NULL AND next_attempt_at IS NULL",
-    ),
+    recent: () =>
+      db.query<CallRow, { limit: number }>(
+        "SELECT * FROM calls WHERE ended_at IS NOT NULL ORDER BY ended_at DESC LIMIT $limit",
+      ),
+    activeBases: () =>
+      db.query<{ webhook_url: string }, []>("SELECT DISTINCT webhook_url FROM calls WHERE ended_at IS NULL"),
+    activeCount: () =>
+      db.query<{ n: number }, []>("SELECT count(*) AS n FROM calls WHERE ended_at IS NULL AND next_attempt_at IS NULL"),
     // Through calls_active: every page reads only calls not ended.
-    activePage: db.query<CallRow, { after_at: number | null; after_id: string; limit: number; status: string | null }>(
-      `SELECT * FROM calls WHERE ended_at IS NULL
+    activePage: () =>
+      db.query<CallRow, { after_at: number | null; after_id: string; limit: number; status: string | null }>(
+        `SELECT * FROM calls WHERE ended_at IS NULL
          AND ($after_at IS NULL OR created_at > $after_at OR (created_at = $after_at AND id > $after_id))
          AND ($status IS NULL OR status = $status)
        ORDER BY created_at, id LIMIT $limit`,
-    ),
-    waitingCount: db.query<{ n: number }, []>(
-      "SELECT count(*) AS n FROM calls WHERE next_attempt_at IS NOT NULL AND ended_at IS NULL",
-    ),
-    retriesDue: db.query<CallRow, { now: number; limit: number }>(
-      `SELECT * FROM calls WHERE next_attempt_at IS NOT NULL AND ended_at IS NULL AND next_attempt_at <= $now
+      ),
+    waitingCount: () =>
+      db.query<{ n: number }, []>(
+        "SELECT count(*) AS n FROM calls WHERE next_attempt_at IS NOT NULL AND ended_at IS NULL",
+      ),
+    retriesDue: () =>
+      db.query<CallRow, { now: number; limit: number }>(
+        `SELECT * FROM calls WHERE next_attempt_at IS NOT NULL AND ended_at IS NULL AND next_attempt_at <= $now
        ORDER BY next_attempt_at LIMIT $limit`,
-    ),
-    leaseRetry: db.query("UPDATE calls SET next_attempt_at = $until WHERE id = $id"),
-    pricesDue: db.query<CallRow, { now: number; limit: number }>(
-      `SELECT * FROM calls WHERE price_due_at IS NOT NULL AND price_due_at <= $now ORDER BY price_due_at LIMIT $limit`,
-    ),
-    leasePrice: db.query("UPDATE calls SET price_due_at = $until WHERE id = $id"),
-    insertAttempt: db.query(
-      `INSERT INTO attempts (call_id, attempt, call_sid, status, end_reason, error, started_at, ended_at)
+      ),
+    leaseRetry: () => db.query("UPDATE calls SET next_attempt_at = $until WHERE id = $id"),
+    pricesDue: () =>
+      db.query<CallRow, { now: number; limit: number }>(
+        `SELECT * FROM calls WHERE price_due_at IS NOT NULL AND price_due_at <= $now ORDER BY price_due_at LIMIT $limit`,
+      ),
+    leasePrice: () => db.query("UPDATE calls SET price_due_at = $until WHERE id = $id"),
+    insertAttempt: () =>
+      db.query(
+        `INSERT INTO attempts (call_id, attempt, call_sid, status, end_reason, error, started_at, ended_at)
        VALUES ($call_id, $attempt, $call_sid, $status, $end_reason, $error, $started_at, $ended_at)`,
-    ),
-    attemptsOf: db.query<AttemptRow, { id: string }>(
-      `SELECT call_id, attempt, call_sid, status, end_reason, error, started_at, ended_at FROM attempts
+      ),
+    attemptsOf: () =>
+      db.query<AttemptRow, { id: string }>(
+        `SELECT call_id, attempt, call_sid, status, end_reason, error, started_at, ended_at FROM attempts
        WHERE call_id = $id ORDER BY attempt`,
-    ),
-    attemptBySid: db.query<{ call_id: string }, { sid: string }>("SELECT call_id FROM attempts WHERE call_sid = $sid"),
-    insert: db.query(
-      `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url,
+      ),
+    attemptBySid: () =>
+      db.query<{ call_id: string }, { sid: string }>("SELECT call_id FROM attempts WHERE call_sid = $sid"),
+    insert: () =>
+      db.query(
+        `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url,
                           report_schema, callback_url, notify, options, owner, client_address, scheduled_for,
                           next_attempt_at, report_due, created_at, updated_at)
      VALUES ($id, $call_sid, $direction, $from_number, $to_number, $status, $prompt, $metadata, $webhook_url,
              $report_schema, $callback_url, $notify, $options, $owner, $client_address, $scheduled_for,
              $next_attempt_at, 1, $at, $at)`,
-    ),
-    insertEvent: db.query(
-      `INSERT INTO call_events (call_id, call_sid, status, sequence, source, verdict, at, params)
+      ),
+    insertEvent: () =>
+      db.query(
+        `INSERT INTO call_events (call_id, call_sid, status, sequence, source, verdict, at, params)
      VALUES ($call_id, $call_sid, $status, $sequence, $source, $verdict, $at, $params)`,
-    ),
-    eventsOf: db.query<EventRow, { id: string }>("SELECT * FROM call_events WHERE call_id = $id ORDER BY id"),
-    orphans: db.query<EventRow, { sid: string }>(
-      "SELECT * FROM call_events WHERE call_id IS NULL AND call_sid = $sid ORDER BY id",
-    ),
-    dropOrphans: db.query("DELETE FROM call_events WHERE call_id IS NULL AND call_sid = $sid"),
-    putTurn: db.query(
-      `INSERT INTO transcript (call_id, role, item_id, text, started_at, interrupted)
+      ),
+    eventsOf: () => db.query<EventRow, { id: string }>("SELECT * FROM call_events WHERE call_id = $id ORDER BY id"),
+    orphans: () =>
+      db.query<EventRow, { sid: string }>(
+        "SELECT * FROM call_events WHERE call_id IS NULL AND call_sid = $sid ORDER BY id",
+      ),
+    dropOrphans: () => db.query("DELETE FROM call_events WHERE call_id IS NULL AND call_sid = $sid"),
+    putTurn: () =>
+      db.query(
+        `INSERT INTO transcript (call_id, role, item_id, text, started_at, interrupted)
      VALUES ($call_id, $role, $item_id, $text, $started_at, $interrupted)
      ON CONFLICT (call_id, item_id) DO UPDATE SET
        text = CASE WHEN excluded.text <> '' THEN excluded.text ELSE transcript.text END,
        started_at = min(transcript.started_at, excluded.started_at),
        interrupted = max(transcript.interrupted, excluded.interrupted)`,
-    ),
-    awaitingReport: db.query<CallRow, { now: number; limit: number }>(
-      `SELECT * FROM calls WHERE report_due = 1 AND ended_at IS NOT NULL
+      ),
+    awaitingReport: () =>
+      db.query<CallRow, { now: number; limit: number }>(
+        `SELECT * FROM calls WHERE report_due = 1 AND ended_at IS NOT NULL
          AND (report_claimed_until IS NULL OR report_claimed_until < $now)
        ORDER BY ended_at LIMIT $limit`,
-    ),
-    leaseReport: db.query("UPDATE calls SET report_claimed_until = $until WHERE id = $id"),
+      ),
+    leaseReport: () => db.query("UPDATE calls SET report_claimed_until = $until WHERE id = $id"),
     // A file serves one instance: a report claim found at open was its previous run's.
-    releaseReports: db.query(
-      `UPDATE calls SET report_claimed_until = NULL
+    releaseReports: () =>
+      db.query(
+        `UPDATE calls SET report_claimed_until = NULL
        WHERE report_due = 1 AND ended_at IS NOT NULL AND report_claimed_until IS NOT NULL`,
-    ),
-    putMetrics: db.query("UPDATE calls SET metrics = $metrics, updated_at = $at WHERE id = $id"),
-    putLineState: db.query("UPDATE calls SET line_state = $state, updated_at = $at WHERE id = $id"),
-    turns: db.query<TurnRow, { id: string }>(
-      "SELECT call_id, role, item_id, text, started_at, interrupted FROM transcript WHERE call_id = $id ORDER BY started_at, id",
-    ),
+      ),
+    putMetrics: () => db.query("UPDATE calls SET metrics = $metrics, updated_at = $at WHERE id = $id"),
+    putLineState: () => db.query("UPDATE calls SET line_state = $state, updated_at = $at WHERE id = $id"),
+    turns: () =>
+      db.query<TurnRow, { id: string }>(
+        "SELECT call_id, role, item_id, text, started_at, interrupted FROM transcript WHERE call_id = $id ORDER BY started_at, id",
+      ),
   };
 }
 
 /** The meta table, the instances' heartbeats, and the calls whose instance is gone. */
 function instanceStatements(db: Database) {
   return {
-    getMeta: db.query<{ value: string }, { key: string }>("SELECT value FROM meta WHERE key = $key"),
-    putMeta: db.query(
-      "INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-    ),
-    addMeta: db.query("INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO NOTHING"),
-    heartbeat: db.query(
-      `INSERT INTO instances (id, started_at, heartbeat_at) VALUES ($id, $at, $at)
+    getMeta: () => db.query<{ value: string }, { key: string }>("SELECT value FROM meta WHERE key = $key"),
+    putMeta: () =>
+      db.query(
+        "INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+      ),
+    addMeta: () => db.query("INSERT INTO meta (key, value) VALUES ($key, $value) ON CONFLICT (key) DO NOTHING"),
+    heartbeat: () =>
+      db.query(
+        `INSERT INTO instances (id, started_at, heartbeat_at) VALUES ($id, $at, $at)
        ON CONFLICT (id) DO UPDATE SET heartbeat_at = excluded.heartbeat_at`,
-    ),
-    leave: db.query("DELETE FROM instances WHERE id = $id"),
-    live: db.query<{ id: string }, { since: number }>("SELECT id FROM instances WHERE heartbeat_at >= $since"),
+      ),
+    leave: () => db.query("DELETE FROM instances WHERE id = $id"),
+    live: () => db.query<{ id: string }, { since: number }>("SELECT id FROM instances WHERE heartbeat_at >= $since"),
     // Every owner but this instance is gone: a file serves one instance at a time.
-    orphaned: db.query<{ id: string }, { owner: string; limit: number }>(
-      `SELECT id FROM calls WHERE ended_at IS NULL AND next_attempt_at IS NULL AND (owner IS NULL OR owner <> $owner)
+    orphaned: () =>
+      db.query<{ id: string }, { owner: string; limit: number }>(
+        `SELECT id FROM calls WHERE ended_at IS NULL AND next_attempt_at IS NULL AND (owner IS NULL OR owner <> $owner)
        ORDER BY created_at LIMIT $limit`,
-    ),
-    adopt: db.query("UPDATE calls SET owner = $owner WHERE id = $id"),
-    ping: db.query("SELECT 1"),
+      ),
+    adopt: () => db.query("UPDATE calls SET owner = $owner WHERE id = $id"),
+    ping: () => db.query("SELECT 1"),
   };
 }
-type Statements = ReturnType<typeof callStatements> & ReturnType<typeof instanceStatements>;
+const statements = (db: Database) => prepared({ ...callStatements(db), ...instanceStatements(db) });
+type Statements = ReturnType<typeof statements>;
 
 /** An UPDATE per set of patched columns, prepared once and reused. */
 function callUpdater(db: Database): (id: string, patch: CallPatch, at: number) => void {
@@ -407,7 +427,7 @@ function instanceMethods(db: Database, q: Statements, fresh: Fresh) {
 
 export function openStore(dataDir: string): Store {
   const db = openDatabase(dataDir);
-  const q: Statements = { ...callStatements(db), ...instanceStatements(db) };
+  const q = statements(db);
   const outboxQ = outboxStatements(db);
   const outbox = outboxStore(db, outboxQ);
   const retention = retentionMethods(db, retentionStatements(db));
