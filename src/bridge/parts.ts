@@ -15,7 +15,7 @@ import type { TurnRow } from "../store/store.ts";
 import type { TwilioHandlers } from "../twilio/media.ts";
 import { type AgentAudio, createAgentAudio } from "./agent-audio.ts";
 import { audioLimits, FRAME_MS } from "./audio-queue.ts";
-import { createCallerAudio } from "./caller-audio.ts";
+import { type CallerAudio, createCallerAudio } from "./caller-audio.ts";
 import { type Cut, createCut } from "./cut.ts";
 import type { BridgeCall, BridgeDeps } from "./deps.ts";
 import { createGatekeeper, type Gatekeeper } from "./gatekeeper.ts";
@@ -57,16 +57,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     onMessage: (data) => protocol.read(data, onModel),
   });
   const callerAudio = createCallerAudio(limits, metrics, link, protocol, deps.recorder);
-  const lines = createServerLines({
-    link,
-    protocol,
-    responses,
-    hangup,
-    log,
-    later,
-    instructions: () => instructions(false),
-    end: (endReason) => void deps.hangup(endReason).catch((e) => log.warn("ending the call failed", { error: e })),
-  });
+  const lines = callServerLines(deps, { link, protocol, responses, hangup, later, instructions });
   const toolCalls = callToolCalls(deps, { link, protocol, responses, hangup, lines, agentAudio, later, instructions });
   const cutAgent = createCut({ playback, responses, agentAudio, link, protocol, turns });
   const gate = callGatekeeper(deps, {
@@ -114,11 +105,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
       openConversation(deps, { link, protocol, responses, instructions: () => instructions(false) }, resume);
     },
   });
-  const media = (payload: string, timestampMs: number | null) => {
-    gate.frame(payload);
-    callerAudio.frame(payload, timestampMs);
-  };
-  const onTwilio = twilioHandlers({ link, protocol, media, playback, hangup, responses }, () =>
+  const onTwilio = twilioHandlers({ link, protocol, gate, callerAudio, playback, hangup, responses }, () =>
     close("stream_stopped"),
   );
   const last = lastLines({ lines, cutAgent, gate });
@@ -173,6 +160,20 @@ function openConversation(
 ): void {
   if (resume) void restoreConversation({ ...p, log: deps.log }, resume);
   else greet(p.link, p.protocol, deps.config, deps.call, p.instructions());
+}
+
+/** The lines the server has the agent say on this call (server-lines.ts). */
+function callServerLines(
+  deps: BridgeDeps,
+  p: Pick<ToolParts, "link" | "protocol" | "responses" | "hangup" | "later" | "instructions">,
+): ServerLines {
+  const { log } = deps;
+  return createServerLines({
+    ...p,
+    log,
+    instructions: () => p.instructions(false),
+    end: (endReason) => void deps.hangup(endReason).catch((e) => log.warn("ending the call failed", { error: e })),
+  });
 }
 
 /** Keeps what the bridge knows of the line (line-state.ts) for a bridge that may take the call over. */
@@ -361,15 +362,21 @@ function greet(link: ModelLink, protocol: ModelProtocol, config: Config, call: B
 interface TwilioParts {
   link: ModelLink;
   protocol: ModelProtocol;
-  media: TwilioHandlers["media"];
+  gate: Gatekeeper;
+  callerAudio: CallerAudio;
   playback: Playback;
   hangup: Hangup;
   responses: Responses;
 }
 
-function twilioHandlers({ link, protocol, media, playback, hangup, responses }: TwilioParts, stop: () => void) {
+function twilioHandlers(p: TwilioParts, stop: () => void) {
+  const { link, protocol, gate, callerAudio, playback, hangup, responses } = p;
   const handlers: TwilioHandlers = {
-    media,
+    // The gatekeeper's meter reads each caller frame as it passes on to the model.
+    media(payload, timestampMs) {
+      gate.frame(payload);
+      callerAudio.frame(payload, timestampMs);
+    },
     mark(name) {
       if (markPlayed(playback, name, performance.now())) hangup.played();
     },

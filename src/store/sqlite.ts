@@ -110,6 +110,43 @@ function callStatements(db: Database) {
         `SELECT * FROM calls WHERE price_due_at IS NOT NULL AND price_due_at <= $now ORDER BY price_due_at LIMIT $limit`,
       ),
     leasePrice: () => db.query("UPDATE calls SET price_due_at = $until WHERE id = $id"),
+    ...callWrites(db),
+  };
+}
+
+/** Writing a call: creating it, its metrics and line state, and claiming its report. */
+function callWrites(db: Database) {
+  return {
+    insert: () =>
+      db.query(
+        `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url,
+                          report_schema, callback_url, notify, options, owner, client_address, scheduled_for,
+                          next_attempt_at, report_due, created_at, updated_at)
+     VALUES ($id, $call_sid, $direction, $from_number, $to_number, $status, $prompt, $metadata, $webhook_url,
+             $report_schema, $callback_url, $notify, $options, $owner, $client_address, $scheduled_for,
+             $next_attempt_at, 1, $at, $at)`,
+      ),
+    awaitingReport: () =>
+      db.query<CallRow, { now: number; limit: number }>(
+        `SELECT * FROM calls WHERE report_due = 1 AND ended_at IS NOT NULL
+         AND (report_claimed_until IS NULL OR report_claimed_until < $now)
+       ORDER BY ended_at LIMIT $limit`,
+      ),
+    leaseReport: () => db.query("UPDATE calls SET report_claimed_until = $until WHERE id = $id"),
+    // A file serves one instance: a report claim found at open was its previous run's.
+    releaseReports: () =>
+      db.query(
+        `UPDATE calls SET report_claimed_until = NULL
+       WHERE report_due = 1 AND ended_at IS NOT NULL AND report_claimed_until IS NOT NULL`,
+      ),
+    putMetrics: () => db.query("UPDATE calls SET metrics = $metrics, updated_at = $at WHERE id = $id"),
+    putLineState: () => db.query("UPDATE calls SET line_state = $state, updated_at = $at WHERE id = $id"),
+  };
+}
+
+/** What hangs off a call: its attempts, status history and transcript. */
+function callRecordStatements(db: Database) {
+  return {
     insertAttempt: () =>
       db.query(
         `INSERT INTO attempts (call_id, attempt, call_sid, status, end_reason, error, started_at, ended_at)
@@ -122,15 +159,6 @@ function callStatements(db: Database) {
       ),
     attemptBySid: () =>
       db.query<{ call_id: string }, { sid: string }>("SELECT call_id FROM attempts WHERE call_sid = $sid"),
-    insert: () =>
-      db.query(
-        `INSERT INTO calls (id, call_sid, direction, from_number, to_number, status, prompt, metadata, webhook_url,
-                          report_schema, callback_url, notify, options, owner, client_address, scheduled_for,
-                          next_attempt_at, report_due, created_at, updated_at)
-     VALUES ($id, $call_sid, $direction, $from_number, $to_number, $status, $prompt, $metadata, $webhook_url,
-             $report_schema, $callback_url, $notify, $options, $owner, $client_address, $scheduled_for,
-             $next_attempt_at, 1, $at, $at)`,
-      ),
     insertEvent: () =>
       db.query(
         `INSERT INTO call_events (call_id, call_sid, status, sequence, source, verdict, at, params)
@@ -151,21 +179,6 @@ function callStatements(db: Database) {
        started_at = min(transcript.started_at, excluded.started_at),
        interrupted = max(transcript.interrupted, excluded.interrupted)`,
       ),
-    awaitingReport: () =>
-      db.query<CallRow, { now: number; limit: number }>(
-        `SELECT * FROM calls WHERE report_due = 1 AND ended_at IS NOT NULL
-         AND (report_claimed_until IS NULL OR report_claimed_until < $now)
-       ORDER BY ended_at LIMIT $limit`,
-      ),
-    leaseReport: () => db.query("UPDATE calls SET report_claimed_until = $until WHERE id = $id"),
-    // A file serves one instance: a report claim found at open was its previous run's.
-    releaseReports: () =>
-      db.query(
-        `UPDATE calls SET report_claimed_until = NULL
-       WHERE report_due = 1 AND ended_at IS NOT NULL AND report_claimed_until IS NOT NULL`,
-      ),
-    putMetrics: () => db.query("UPDATE calls SET metrics = $metrics, updated_at = $at WHERE id = $id"),
-    putLineState: () => db.query("UPDATE calls SET line_state = $state, updated_at = $at WHERE id = $id"),
     turns: () =>
       db.query<TurnRow, { id: string }>(
         "SELECT call_id, role, item_id, text, started_at, interrupted FROM transcript WHERE call_id = $id ORDER BY started_at, id",
@@ -199,7 +212,8 @@ function instanceStatements(db: Database) {
     ping: () => db.query("SELECT 1"),
   };
 }
-const statements = (db: Database) => prepared({ ...callStatements(db), ...instanceStatements(db) });
+const statements = (db: Database) =>
+  prepared({ ...callStatements(db), ...callRecordStatements(db), ...instanceStatements(db) });
 type Statements = ReturnType<typeof statements>;
 
 /** An UPDATE per set of patched columns, prepared once and reused. */

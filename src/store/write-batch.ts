@@ -44,12 +44,7 @@ const RETRY_MS = 1_000;
  * so a failure is neither a crash nor a lost turn.
  */
 export function createWriteBatch(commit: CommitBatch, busy: () => boolean = () => false): WriteBatch {
-  const pending = {
-    turns: [] as TurnRow[],
-    events: [] as NewOutboxRow[],
-    metrics: new Map<string, Batch["metrics"][number][1]>(),
-    lines: new Map<string, Batch["lines"][number][1]>(),
-  };
+  const pending = createPending();
   const sink = { current: STDERR_SINK };
   let timer: ReturnType<typeof setTimeout> | null = null;
   let running: Promise<void> | null = null;
@@ -61,28 +56,13 @@ export function createWriteBatch(commit: CommitBatch, busy: () => boolean = () =
     // A last flush commits what is pending; the timer alone must not keep a process alive.
     timer.unref();
   };
-  const take = (): Batch => {
-    const batch = {
-      turns: pending.turns.splice(0),
-      events: pending.events.splice(0),
-      metrics: [...pending.metrics],
-      lines: [...pending.lines],
-    };
-    pending.metrics.clear();
-    pending.lines.clear();
-    return batch;
-  };
   const succeeded = (written: number) => {
     if (failing) sink.current.recovered(written);
     failing = false;
   };
   const failed = (batch: Batch, error: unknown) => {
-    pending.turns.unshift(...batch.turns);
-    pending.events.unshift(...batch.events);
-    // Newer metrics, saved since, win.
-    for (const [id, m] of batch.metrics) if (!pending.metrics.has(id)) pending.metrics.set(id, m);
-    for (const [id, l] of batch.lines) if (!pending.lines.has(id)) pending.lines.set(id, l);
-    if (!failing) sink.current.failed(error, pending.turns.length + pending.metrics.size + pending.lines.size);
+    pending.putBack(batch);
+    if (!failing) sink.current.failed(error, pending.size());
     failing = true;
     schedule(RETRY_MS);
   };
@@ -91,9 +71,9 @@ export function createWriteBatch(commit: CommitBatch, busy: () => boolean = () =
     timer = null;
     // One commit at a time, so batches land in the order they were taken.
     if (running) return running.then(flush);
-    if (pending.turns.length === 0 && pending.metrics.size === 0 && pending.lines.size === 0) return;
+    if (pending.size() === 0) return;
     if (busy()) return schedule();
-    const batch = take();
+    const batch = pending.take();
     let result: number | Promise<number>;
     try {
       result = commit(batch);
@@ -108,30 +88,54 @@ export function createWriteBatch(commit: CommitBatch, busy: () => boolean = () =
       });
     return running;
   };
+  // A bridge's last events can arrive after close(), while the process stops: there is nowhere to put them.
+  const taking = (add: () => void) => {
+    if (closed) return;
+    add();
+    schedule();
+  };
   return {
     flush,
     sink,
-    // A bridge's last events can arrive after close(), while the process stops: there is nowhere to put them.
-    addTurn(turn, events) {
-      if (closed) return;
-      pending.turns.push(turn);
-      if (events) pending.events.push(...events);
-      schedule();
-    },
-    setMetrics(id, metrics, at) {
-      if (closed) return;
-      pending.metrics.set(id, { metrics, at });
-      schedule();
-    },
-    setLineState(id, state, at) {
-      if (closed) return;
-      pending.lines.set(id, { state, at });
-      schedule();
-    },
+    addTurn: (turn, events) =>
+      taking(() => {
+        pending.turns.push(turn);
+        if (events) pending.events.push(...events);
+      }),
+    setMetrics: (id, metrics, at) => taking(() => pending.metrics.set(id, { metrics, at })),
+    setLineState: (id, state, at) => taking(() => pending.lines.set(id, { state, at })),
     close() {
       closed = true;
       if (timer) clearTimeout(timer);
       timer = null;
+    },
+  };
+}
+
+/** The rows waiting for the next commit: turns and events in order, each call's latest metrics and line state. */
+function createPending() {
+  const turns: TurnRow[] = [];
+  const events: NewOutboxRow[] = [];
+  const metrics = new Map<string, Batch["metrics"][number][1]>();
+  const lines = new Map<string, Batch["lines"][number][1]>();
+  return {
+    turns,
+    events,
+    metrics,
+    lines,
+    size: () => turns.length + metrics.size + lines.size,
+    take(): Batch {
+      const batch = { turns: turns.splice(0), events: events.splice(0), metrics: [...metrics], lines: [...lines] };
+      metrics.clear();
+      lines.clear();
+      return batch;
+    },
+    /** A batch that failed goes back ahead of what came since; newer metrics and line states, saved since, win. */
+    putBack(batch: Batch) {
+      turns.unshift(...batch.turns);
+      events.unshift(...batch.events);
+      for (const [id, m] of batch.metrics) if (!metrics.has(id)) metrics.set(id, m);
+      for (const [id, l] of batch.lines) if (!lines.has(id)) lines.set(id, l);
     },
   };
 }

@@ -16,14 +16,19 @@ afterEach(async () => {
   children.clear();
 });
 
-test("the original API's basic curl example places a simulated call that shows up like a real one", async () => {
+/** `server --simulate` on loopback, with an empty config file and a data dir of its own. */
+async function simulate(): Promise<ServerProcess> {
   const dir = tempDir();
   writeFileSync(join(dir, "none.yaml"), "");
-  const server = await spawnServer(
+  return spawnServer(
     ["server", "--simulate"],
     { HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "none.yaml") },
     children,
   );
+}
+
+test("the original API's basic curl example places a simulated call that shows up like a real one", async () => {
+  const server = await simulate();
   const res = await fetch(`${server.url}/api/call`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
@@ -161,13 +166,7 @@ async function untilLogged(server: ServerProcess, prefix: string): Promise<void>
 }
 
 test("under --simulate each callee gets the model's side scripted for it: a screener is answered, then the person", async () => {
-  const dir = tempDir();
-  writeFileSync(join(dir, "none.yaml"), "");
-  const server = await spawnServer(
-    ["server", "--simulate"],
-    { HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "none.yaml") },
-    children,
-  );
+  const server = await simulate();
   const res = await fetch(`${server.url}/api/call`, {
     method: "POST",
     headers: { "Content-Type": "application/json" },
