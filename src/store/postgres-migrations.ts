@@ -5,6 +5,7 @@
 import type { ReservedSQL, SQL } from "bun";
 import {
   addColumns,
+  CALL_ORDER,
   CALLS_INDEXES,
   GATEKEEPERS,
   META,
@@ -34,6 +35,7 @@ export const PG_MIGRATIONS: readonly string[] = [
   step(addColumns("calls", SCHEDULING.callsColumns(POSTGRES)), SCHEDULING.indexes),
   step(addColumns("calls", resumeColumns(POSTGRES))),
   step(addColumns("calls", GATEKEEPERS.callsColumns)),
+  step(CALL_ORDER),
 ];
 
 /** pg_advisory_lock's two-int key: agenticai's namespace (ASCII "agnt"), then what is locked. */

@@ -167,7 +167,8 @@ function callQueries(c: Connections) {
                  VALUES (${k.id}, ${k.call_sid ?? null}, ${k.direction}, ${k.from_number}, ${k.to_number}, ${k.status},
                    ${k.prompt}, ${k.metadata}, ${k.webhook_url}, ${k.report_schema ?? null}, ${k.callback_url ?? null},
                    ${k.notify ?? 1}, ${k.options ?? null}, ${k.owner ?? null}, ${k.client_address ?? null},
-                   ${k.scheduled_for ?? null}, ${k.next_attempt_at ?? null}, 1, ${at}, ${at})
+                   ${k.scheduled_for ?? null}, ${k.next_attempt_at ?? null}, 1,
+                   GREATEST(${at}::bigint, COALESCE((SELECT max(created_at) FROM calls), 0) + 1), ${at})
                  RETURNING *`,
         ),
         k.id,

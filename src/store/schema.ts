@@ -114,6 +114,13 @@ export const GATEKEEPERS = {
   callsColumns: ["screened INTEGER NOT NULL DEFAULT 0", "hold_s REAL NOT NULL DEFAULT 0"],
 };
 
+/**
+ * Added after GATEKEEPERS (SQLite's step 10, PostgreSQL's step 6): every call, ended or not, by when it was created.
+ * A new call is created after the newest one (insertCall), which this index finds at once, so a call placed while
+ * a client pages GET /api/calls sorts after every page it has read, even within one millisecond.
+ */
+export const CALL_ORDER = "CREATE INDEX calls_created ON calls (created_at)";
+
 /** Every status reported or set, with its verdict; `orphan` rows wait for their call to be created. */
 const callEvents = (d: Dialect) => [
   table("call_events", [

@@ -2,6 +2,7 @@
 // tables are written once for both engines in schema.ts; here they come in the steps SQLite shipped them in.
 import {
   addColumns,
+  CALL_ORDER,
   CALLS_INDEXES,
   GATEKEEPERS,
   META,
@@ -33,4 +34,5 @@ export const MIGRATIONS: readonly string[] = [
   step(addColumns("calls", SCHEDULING.callsColumns(SQLITE)), SCHEDULING.indexes),
   step(addColumns("calls", resumeColumns(SQLITE))),
   step(addColumns("calls", GATEKEEPERS.callsColumns)),
+  step(CALL_ORDER),
 ];

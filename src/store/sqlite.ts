@@ -124,7 +124,7 @@ function callWrites(db: Database) {
                           next_attempt_at, report_due, created_at, updated_at)
      VALUES ($id, $call_sid, $direction, $from_number, $to_number, $status, $prompt, $metadata, $webhook_url,
              $report_schema, $callback_url, $notify, $options, $owner, $client_address, $scheduled_for,
-             $next_attempt_at, 1, $at, $at)`,
+             $next_attempt_at, 1, max($at, coalesce((SELECT max(created_at) FROM calls), 0) + 1), $at)`,
       ),
     awaitingReport: () =>
       db.query<CallRow, { now: number; limit: number }>(

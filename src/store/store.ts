@@ -174,6 +174,10 @@ export type CallPatch = Partial<Omit<CallRow, "id" | "created_at">>;
 
 export interface Store extends OutboxStore {
   readonly kind: "sqlite" | "postgres";
+  /**
+   * Stores a new call, created at `at` or, when a call already stored was created at that millisecond or later,
+   * one millisecond after the newest: callers insert under lockAdmission, so creation order is listing order.
+   */
   insertCall(call: NewCall, at: number): Promise<CallRow>;
   getCall(id: string): Promise<CallRow | null>;
   getCallBySid(sid: string): Promise<CallRow | null>;

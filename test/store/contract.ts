@@ -218,20 +218,26 @@ function callListTests(ctx: Ctx): void {
 
     test("listActivePage pages listActive's calls by (created_at, id); countWaiting counts the waiting", async () => {
       await insertCalls(ctx.store, ["a", "b", "c", "d", "e"]);
-      // Two calls created in the same millisecond: the id orders them.
-      await ctx.store.insertCall(newCall("b2"), T0 + 1);
+      // A call inserted at a time not after the newest call's is created one millisecond after it.
+      expect(await ctx.store.insertCall(newCall("b2"), T0 + 1)).toMatchObject({
+        created_at: T0 + 5,
+        updated_at: T0 + 1,
+      });
       await ctx.store.updateCall("c", { ended_at: T0 + 9 }, T0 + 9);
       await ctx.store.updateCall("d", { next_attempt_at: T0 + 99 }, T0);
       await ctx.store.updateCall("e", { next_attempt_at: T0 + 99, ended_at: T0 + 9 }, T0);
       const page = (after: PageKey | null, limit: number) =>
         ctx.store.listActivePage(after, limit).then((rows) => rows.map((r) => r.id));
-      expect(await page(null, 10)).toEqual(["a", "b", "b2", "d"]);
+      expect(await page(null, 10)).toEqual(["a", "b", "d", "b2"]);
       expect(await page(null, 2)).toEqual(["a", "b"]);
-      expect(await page({ created_at: T0 + 1, id: "b" }, 2)).toEqual(["b2", "d"]);
-      expect(await page({ created_at: T0 + 3, id: "d" }, 2)).toEqual([]);
+      expect(await page({ created_at: T0 + 1, id: "b" }, 2)).toEqual(["d", "b2"]);
+      expect(await page({ created_at: T0 + 5, id: "b2" }, 2)).toEqual([]);
+      // Within one millisecond the id orders: a cursor's id decides what of that millisecond is still to come.
+      expect(await page({ created_at: T0 + 3, id: "c" }, 1)).toEqual(["d"]);
+      expect(await page({ created_at: T0 + 3, id: "e" }, 1)).toEqual(["b2"]);
       // A call created after a page was read comes on a later page, never before the cursor.
       await ctx.store.insertCall(newCall("0-new"), T0 + 50);
-      expect(await page({ created_at: T0 + 1, id: "b2" }, 5)).toEqual(["d", "0-new"]);
+      expect(await page({ created_at: T0 + 3, id: "d" }, 5)).toEqual(["b2", "0-new"]);
       expect(await ctx.store.countWaiting()).toBe(1);
       expect(await ctx.store.countActive()).toBe(4);
     });

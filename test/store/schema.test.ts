@@ -22,6 +22,7 @@ const SHIPPED_SQLITE = [
   "7d49e14dd3ab2d40",
   "4359d04ecba1ee03",
   "996c372e949ff3d0",
+  "9774b1d507c13d26",
 ];
 const SHIPPED_POSTGRES = [
   "186c10136fdd30d3",
@@ -29,6 +30,7 @@ const SHIPPED_POSTGRES = [
   "c079c936bd1192e3",
   "3eb60d069b745eca",
   "996c372e949ff3d0",
+  "9774b1d507c13d26",
 ];
 
 test("no shipped SQLite migration step changes", () => {
