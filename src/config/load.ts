@@ -1,7 +1,8 @@
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { configDefaults } from "./defaults.ts" with { type: "macro" };
 import { ENV_OVERRIDES, type Env } from "./env.ts";
 import { ConfigError } from "./error.ts";
-import { type Config, ConfigSchema } from "./schema.ts";
+import { type Config, ConfigSchema, SECTION_NAMES, type SectionName, sectionsSchema } from "./schema.ts";
 import type { z } from "./zod.ts";
 
 export { ConfigError };
@@ -77,6 +78,22 @@ function describe(error: z.core.$ZodError): string {
     .join("; ");
 }
 
+/** Every section as an empty config has it, worked out from the schema when this module is built. */
+const DEFAULTS: Config = configDefaults();
+
+const isSection = (key: string): key is SectionName => SECTION_NAMES.includes(key as SectionName);
+
+/**
+ * The sections the config sets are checked by their own schemas; the rest are the defaults. A key that is no
+ * section goes through the whole schema, which names it.
+ */
+function parseConfig(tree: Record<string, unknown>) {
+  const keys = Object.keys(tree);
+  const parsed = keys.every(isSection) ? sectionsSchema(keys).safeParse(tree) : ConfigSchema.safeParse(tree);
+  if (!parsed.success) throw new ConfigError(`config: ${describe(parsed.error)}`);
+  return { ...structuredClone(DEFAULTS), ...parsed.data };
+}
+
 export interface LoadOptions {
   path?: string; // from --config
   env: Env;
@@ -104,7 +121,5 @@ export function loadConfig({ path, env }: LoadOptions): Config {
     const value = env[name];
     if (value) setPath(tree, keyPath, coerce(value));
   }
-  const parsed = ConfigSchema.safeParse(tree);
-  if (!parsed.success) throw new ConfigError(`config: ${describe(parsed.error)}`);
-  return parsed.data;
+  return parseConfig(tree);
 }
