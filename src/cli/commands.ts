@@ -41,7 +41,7 @@ export const OPTIONS = {
   token: { type: "string" },
 } as const;
 
-type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
+export type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>["values"];
 
 export interface Invocation {
   values: Values;

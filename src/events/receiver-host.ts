@@ -2,7 +2,6 @@
 // connects, since a name can resolve elsewhere by then (DNS rebinding). A delivery connects to an address it
 // checked: the URL's name is swapped for that address, with the name kept in the Host header and as the TLS
 // server name, against which the certificate is verified.
-import { lookup } from "node:dns/promises";
 import { isIpLiteral, isPublicAddress } from "./addresses.ts";
 
 /** A host name's addresses; empty when it has none. */
@@ -16,10 +15,13 @@ export const systemLookup: Lookup = (hostname) => {
   const late = new Promise<string[]>((resolve) => {
     timer = setTimeout(() => resolve([]), LOOKUP_TIMEOUT_MS);
   });
-  const answered = lookup(hostname, { all: true, verbatim: true }).then(
-    (answers) => answers.map((a) => a.address),
-    () => [],
-  );
+  // node:dns is loaded on the first lookup: at start-up it would cost every start ~0.5 ms (bench/RESULTS.md).
+  const answered = import("node:dns/promises")
+    .then(({ lookup }) => lookup(hostname, { all: true, verbatim: true }))
+    .then(
+      (answers) => answers.map((a) => a.address),
+      () => [],
+    );
   return Promise.race([answered, late]).finally(() => clearTimeout(timer));
 };
 
