@@ -98,6 +98,25 @@ describe("startRoundRobinProxy", () => {
     expect(proxy.connections).toEqual([2]);
   });
 
+  test("a request a backend closes on without answering goes to the next backend, once", async () => {
+    // A process dying with the connection in its listen queue: accepted, the request read, then closed.
+    const dying = Bun.listen({
+      hostname: "127.0.0.1",
+      port: 0,
+      socket: { data: (socket) => void socket.end() },
+    });
+    cleanups.push(() => dying.stop(true));
+    const dead = { host: "127.0.0.1", port: dying.port };
+    const proxy = await proxyTo(dead, backend(namedServer("b")));
+    const res = await fetch(proxy.url, { method: "POST", body: "the request", headers: { Connection: "close" } });
+    expect(await res.text()).toBe("the request");
+    const twice = await proxyTo(dead, dead, backend(namedServer("c")));
+    const failed = await fetch(twice.url, { method: "POST", body: "x", headers: { Connection: "close" } }).catch(
+      (e: Error) => e,
+    );
+    expect(failed).toBeInstanceOf(Error);
+  });
+
   test("closes the client's connection when no backend accepts it", async () => {
     const proxy = await proxyTo({ host: "127.0.0.1", port: await closedPort() });
     await expect(fetch(proxy.url, { headers: { Connection: "close" } })).rejects.toThrow();

@@ -7,7 +7,9 @@
 // (and so on the next backend) sends `Connection: close`.
 //
 // A backend that refuses the connection is skipped for that connection (the next one is tried), as a load
-// balancer's health check would have taken it out; setBackends() swaps the list, e.g. after killing one.
+// balancer's health check would have taken it out; setBackends() swaps the list, e.g. after killing one. A backend
+// that closes a connection before answering a byte (a process dying with the connection in its listen queue) has
+// what the client sent replayed to the next one, once, as HAProxy's `retry-on empty-response` does.
 
 import type { Socket } from "bun";
 
@@ -37,11 +39,20 @@ interface Side {
   /** The peer has closed: end this socket once its backlog is written. */
   ending: boolean;
   closed: boolean;
+  /** A backend's side until it answers: everything sent to it, to replay to the next backend if it closes first. */
+  unanswered: Uint8Array[] | null;
 }
 
 function newPair(client: Socket<Side>): Side {
-  const clientSide = { socket: client, backlog: [], ending: false, closed: false } as unknown as Side;
-  const backendSide: Side = { socket: null, peer: clientSide, backlog: [], ending: false, closed: false };
+  const clientSide = { socket: client, backlog: [], ending: false, closed: false, unanswered: null } as unknown as Side;
+  const backendSide: Side = {
+    socket: null,
+    peer: clientSide,
+    backlog: [],
+    ending: false,
+    closed: false,
+    unanswered: [],
+  };
   clientSide.peer = backendSide;
   return clientSide;
 }
@@ -66,6 +77,7 @@ function flush(side: Side): boolean {
 /** What `to` does not take now waits in its backlog, and the sender is paused until `to` drains. */
 function send(to: Side, bytes: Uint8Array) {
   if (to.closed) return;
+  to.unanswered?.push(new Uint8Array(bytes));
   let rest = bytes;
   if (to.socket && to.backlog.length === 0) rest = bytes.subarray(Math.max(0, to.socket.write(bytes)));
   if (rest.length === 0) return;
@@ -99,11 +111,14 @@ export async function startRoundRobinProxy(initial: Backend[]): Promise<RoundRob
   let turn = 0;
 
   const pipe = {
-    data: (socket: Socket<Side>, bytes: Uint8Array) => send(socket.data.peer, bytes),
+    data: (socket: Socket<Side>, bytes: Uint8Array) => {
+      socket.data.unanswered = null;
+      send(socket.data.peer, bytes);
+    },
     drain: (socket: Socket<Side>) => onDrain(socket.data),
     close: (socket: Socket<Side>) => {
       open.delete(socket.data);
-      onClose(socket.data);
+      if (!retried(socket.data)) onClose(socket.data);
     },
     // A reset and the like: close follows and does the work.
     error: () => {},
@@ -131,6 +146,19 @@ export async function startRoundRobinProxy(initial: Backend[]): Promise<RoundRob
       return true;
     }
     return false;
+  }
+
+  /** A backend that closed before answering a request: the request goes to the next backend instead, once. */
+  function retried(side: Side): boolean {
+    const sent = side.unanswered;
+    if (!sent?.length || side.peer.closed || side.closed) return false;
+    side.socket = null;
+    side.backlog = [...sent];
+    side.unanswered = null;
+    void connectBackend(side).then((connected) => {
+      if (!connected) onClose(side);
+    });
+    return true;
   }
 
   async function onClientOpen(client: Socket<Side>) {
