@@ -111,6 +111,27 @@ async function versionBench(dir: string, runs: number): Promise<StartupResult[]>
   );
 }
 
+/**
+ * BENCH_BASELINE_BINARY=path adds another build of agenticai (say, of the commit before a change) to the turns, with
+ * a data dir of its own, so a change's before and after are measured in the same run.
+ */
+function baselineTargets(): Target[] {
+  const binary = process.env.BENCH_BASELINE_BINARY;
+  if (!binary) return [];
+  return [
+    {
+      name: "baseline binary, first run (no credentials)",
+      argv: [binary, "server"],
+      env: { AGENTICAI_DATA_DIR: "base" },
+    },
+    {
+      name: "baseline binary, Twilio configured",
+      argv: [binary, "server"],
+      env: { ...TWILIO_ENV, AGENTICAI_DATA_DIR: "base" },
+    },
+  ];
+}
+
 export async function runStartupBench(runs = 20) {
   if (!existsSync(BINARY)) throw new Error("dist/agenticai is missing: run `bun run build` first");
   const dir = mkdtempSync(join(tmpdir(), "agenticai-startup-"));
@@ -124,8 +145,10 @@ export async function runStartupBench(runs = 20) {
         argv: [await buildFloor(dir, "serve", SERVE_FLOOR)],
         env: {},
       },
+      ...baselineTargets(),
     ];
-    await once(targets[0]!, dir); // the first start creates the database; every start after it is a normal restart
+    // A binary's first start creates its database; every start after it is a normal restart.
+    for (const target of targets) if (target.argv[1] === "server") await once(target, dir);
     const times = targets.map(() => [] as number[]);
     for (let i = 0; i < runs; i++) for (const [t, target] of targets.entries()) times[t]!.push(await once(target, dir));
     const results = summarise(
