@@ -7,39 +7,48 @@ type Range = readonly [base: bigint, bits: number];
 const v4 = (text: string, bits: number): Range => [parseIPv4(text)!, bits];
 const v6 = (text: string, bits: number): Range => [parseIPv6(text)!, bits];
 
-/** IANA IPv4 Special-Purpose Address Registry, plus multicast and the reserved 240/4 (broadcast included). */
-const V4_REFUSED: readonly Range[] = [
-  v4("0.0.0.0", 8), // "this network", 0.0.0.0 included
-  v4("10.0.0.0", 8),
-  v4("100.64.0.0", 10), // CGNAT shared address space
-  v4("127.0.0.0", 8),
-  v4("169.254.0.0", 16), // link-local, cloud metadata (169.254.169.254)
-  v4("172.16.0.0", 12),
-  v4("192.0.0.0", 24), // IETF protocol assignments
-  v4("192.0.2.0", 24), // TEST-NET-1
-  v4("192.31.196.0", 24), // AS112
-  v4("192.52.193.0", 24), // AMT
-  v4("192.88.99.0", 24), // 6to4 relay anycast (deprecated)
-  v4("192.168.0.0", 16),
-  v4("192.175.48.0", 24), // direct delegation AS112
-  v4("198.18.0.0", 15), // benchmarking
-  v4("198.51.100.0", 24), // TEST-NET-2
-  v4("203.0.113.0", 24), // TEST-NET-3
-  v4("224.0.0.0", 4), // multicast
-  v4("240.0.0.0", 4), // reserved, 255.255.255.255 included
-];
+/**
+ * The ranges, parsed on the first check rather than at import: their BigInt arithmetic cost every start ~0.5 ms,
+ * for a check that only a callback_url or events.url makes.
+ */
+function buildRanges() {
+  /** IANA IPv4 Special-Purpose Address Registry, plus multicast and the reserved 240/4 (broadcast included). */
+  const v4Refused: readonly Range[] = [
+    v4("0.0.0.0", 8), // "this network", 0.0.0.0 included
+    v4("10.0.0.0", 8),
+    v4("100.64.0.0", 10), // CGNAT shared address space
+    v4("127.0.0.0", 8),
+    v4("169.254.0.0", 16), // link-local, cloud metadata (169.254.169.254)
+    v4("172.16.0.0", 12),
+    v4("192.0.0.0", 24), // IETF protocol assignments
+    v4("192.0.2.0", 24), // TEST-NET-1
+    v4("192.31.196.0", 24), // AS112
+    v4("192.52.193.0", 24), // AMT
+    v4("192.88.99.0", 24), // 6to4 relay anycast (deprecated)
+    v4("192.168.0.0", 16),
+    v4("192.175.48.0", 24), // direct delegation AS112
+    v4("198.18.0.0", 15), // benchmarking
+    v4("198.51.100.0", 24), // TEST-NET-2
+    v4("203.0.113.0", 24), // TEST-NET-3
+    v4("224.0.0.0", 4), // multicast
+    v4("240.0.0.0", 4), // reserved, 255.255.255.255 included
+  ];
 
-/** Special-purpose blocks inside 2000::/3; whatever lies outside 2000::/3 is refused anyway. */
-const V6_REFUSED: readonly Range[] = [
-  v6("2001::", 23), // IETF protocol assignments: Teredo, ORCHID, AMT, AS112…
-  v6("2001:db8::", 32), // documentation
-  v6("2002::", 16), // 6to4, which carries any IPv4 address inside
-  v6("2620:4f:8000::", 48), // AS112
-  v6("3fff::", 20), // documentation
-];
-const GLOBAL_UNICAST = v6("2000::", 3);
-/** NAT64 (RFC 6052): as good as the IPv4 address in its last 32 bits. */
-const NAT64 = v6("64:ff9b::", 96);
+  /** Special-purpose blocks inside 2000::/3; whatever lies outside 2000::/3 is refused anyway. */
+  const v6Refused: readonly Range[] = [
+    v6("2001::", 23), // IETF protocol assignments: Teredo, ORCHID, AMT, AS112…
+    v6("2001:db8::", 32), // documentation
+    v6("2002::", 16), // 6to4, which carries any IPv4 address inside
+    v6("2620:4f:8000::", 48), // AS112
+    v6("3fff::", 20), // documentation
+  ];
+  const globalUnicast = v6("2000::", 3);
+  /** NAT64 (RFC 6052): as good as the IPv4 address in its last 32 bits. */
+  const nat64 = v6("64:ff9b::", 96);
+  return { v4Refused, v6Refused, globalUnicast, nat64 };
+}
+let built: ReturnType<typeof buildRanges> | null = null;
+const ranges = () => (built ??= buildRanges());
 
 const inRange = (address: bigint, width: number, [base, bits]: Range) =>
   address >> BigInt(width - bits) === base >> BigInt(width - bits);
@@ -72,12 +81,13 @@ export function parseIPv6(text: string): bigint | null {
 }
 
 function publicIPv4(address: bigint): boolean {
-  return !V4_REFUSED.some((r) => inRange(address, 32, r));
+  return !ranges().v4Refused.some((r) => inRange(address, 32, r));
 }
 
 function publicIPv6(address: bigint): boolean {
-  if (inRange(address, 128, NAT64)) return publicIPv4(address & 0xffff_ffffn);
-  return inRange(address, 128, GLOBAL_UNICAST) && !V6_REFUSED.some((r) => inRange(address, 128, r));
+  const { nat64, globalUnicast, v6Refused } = ranges();
+  if (inRange(address, 128, nat64)) return publicIPv4(address & 0xffff_ffffn);
+  return inRange(address, 128, globalUnicast) && !v6Refused.some((r) => inRange(address, 128, r));
 }
 
 /**

@@ -54,8 +54,12 @@ const B64 = (() => {
   return table;
 })();
 
-/** Each μ-law byte's sample, squared: one lookup per sample on the per-frame path instead of a lookup and a multiply. */
-const SQUARE = Float64Array.from(ULAW_DECODE, (s) => s * s);
+/**
+ * Each μ-law byte's sample, squared: one lookup per sample on the per-frame path instead of a lookup and a multiply.
+ * Filled in a loop: Float64Array.from with a mapping function costs a start ~0.4 ms, the first time it runs.
+ */
+const SQUARE = new Float64Array(256);
+for (let byte = 0; byte < 256; byte++) SQUARE[byte] = ULAW_DECODE[byte]! * ULAW_DECODE[byte]!;
 
 /**
  * Mean square of the μ-law samples in a base64 payload, decoded four characters (three samples) at a time; with
