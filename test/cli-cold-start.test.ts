@@ -1,4 +1,6 @@
 import { describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { childEnv, repoRoot } from "./support/process.ts";
 
@@ -55,3 +57,55 @@ describe("a command loads only what it runs", () => {
     expect(serverModules(status.modules)).toEqual([]);
   });
 });
+
+/** The modules and packages `server` has resolved by the time its first /health answers 200. */
+async function serverLoadsUntilHealthy(): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), "agenticai-cold-"));
+  const proc = Bun.spawn([process.execPath, "--preload", PRELOAD, join(repoRoot, "src/main.ts"), "server"], {
+    cwd: dir,
+    env: childEnv({ HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data") }),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let stderr = "";
+  let stdout = "";
+  // Both pipes are read to their end: a server whose stdout is closed on it fails its next log line.
+  const drained = Promise.all([
+    (async () => {
+      for await (const chunk of proc.stderr) stderr += new TextDecoder().decode(chunk);
+    })(),
+    (async () => {
+      for await (const chunk of proc.stdout) stdout += new TextDecoder().decode(chunk);
+    })(),
+  ]);
+  try {
+    let url: string | undefined;
+    while (!url && proc.exitCode === null) {
+      await Bun.sleep(5);
+      url = /"msg":"agenticai listening","url":"([^"]+)"/.exec(stdout)?.[1];
+    }
+    expect((await fetch(`${url}health`)).status).toBe(200);
+    // What was resolved before the answer is on stderr already: give the pipe a moment to deliver it.
+    await Bun.sleep(100);
+    return [...stderr.matchAll(/^LOADS (.*)$/gm)].map((m) => m[1]!.replace(`${repoRoot}/`, ""));
+  } finally {
+    proc.kill();
+    await proc.exited;
+    await drained;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+test("the server answers its first /health without the SDKs, the simulators or PostgreSQL", async () => {
+  const modules = await serverLoadsUntilHealthy();
+  expect(modules).toContain("src/cli/serve.ts");
+  const unused = [
+    // A package as imported, or a file inside it as its own modules import each other.
+    /^(node_modules\/)?(twilio|openai|yaml|libphonenumber-js|@modelcontextprotocol\/sdk)(\/|$)/,
+    /^(node_modules\/)?zod(\/v4\/classic\/|\/index|$)/,
+    /^src\/sim\/(simulators|demo|carrier|voice-model)\.ts$/,
+    /^src\/store\/postgres\.ts$/,
+  ];
+  expect(modules.filter((m) => unused.some((re) => re.test(m)))).toEqual([]);
+}, 20_000);
