@@ -2,16 +2,16 @@
 // simulated carrier follows the stream's <Connect action> as Twilio does, and the callee waits for the agent's
 // voice on the new stream. One resume at a time, on PostgreSQL through the relay that counts the server's round
 // trips on the wire (bench/pg-wire.ts), so each resume's round trips are its own (net of the background polling).
-import { SQL } from "bun";
 import { startCarrier } from "../src/sim/carrier.ts";
 import { loadScript } from "../src/sim/script.ts";
 import { simulatorEnv } from "../src/sim/simulators.ts";
 import { startRealtimeSim } from "../src/sim/voice-model.ts";
-import { type Postgres, startPostgres } from "../test/support/postgres.ts";
+import { startPostgres } from "../test/support/postgres.ts";
 import { postCall } from "./api.ts";
 import { startPgWireCounter } from "./pg-wire.ts";
 import { startServerProcess, UNLIMITED } from "./server.ts";
 import { fmt, percentile } from "./stats.ts";
+import { serverVersion } from "./store.ts";
 
 const RESUMES = 25;
 const WARM_UP = 3;
@@ -74,16 +74,6 @@ async function resumeOnce(
   if (!res.ok) throw new Error(`bench: ending the call answered ${res.status}`);
   await until(() => carrier.calls.get(sid)?.status === "completed", "the hang-up");
   return { reconnectMs: drop.resumedAt! - drop.at, heardMs: drop.heardAt! - drop.at, roundTrips: net };
-}
-
-async function serverVersion(pg: Postgres): Promise<string> {
-  const sql = new SQL(pg.url("postgres"), { max: 1 });
-  try {
-    const [row] = await sql`SHOW server_version`;
-    return String(row.server_version).split(" ")[0]!;
-  } finally {
-    await sql.close();
-  }
 }
 
 export async function runResumeBench(): Promise<ResumeBench> {

@@ -241,7 +241,7 @@ async function wholeCallRun(db: Database): Promise<WholeCallRun> {
 }
 
 /** The server's version, asked directly rather than through the relay, so as not to count. */
-async function serverVersion(pg: Postgres): Promise<string> {
+export async function serverVersion(pg: Postgres): Promise<string> {
   const sql = new SQL(pg.url("postgres"), { max: 1 });
   try {
     const [row] = await sql`SHOW server_version`;

@@ -7,7 +7,7 @@ import { type BrowserContext, chromium, type Page } from "playwright-core";
 import { MAX_STREAMS, MAX_STREAMS_PER_CLIENT } from "../src/http/stream.ts";
 import { tempDir } from "./support/app.ts";
 import { startPostgres } from "./support/postgres.ts";
-import { repoRoot, type ServerProcess, spawnServer } from "./support/process.ts";
+import { repoRoot, type ServerProcess, spawnServer, spawnSimulated } from "./support/process.ts";
 import { rawRequest, rawStream } from "./support/raw-http.ts";
 import { until } from "./support/until.ts";
 
@@ -20,12 +20,7 @@ let open: ServerProcess;
 let guarded: ServerProcess;
 let browser: BrowserContext;
 
-async function simulatedServer(env: Record<string, string> = {}): Promise<ServerProcess> {
-  const dir = tempDir("agenticai-console-");
-  writeFileSync(join(dir, "none.yaml"), "");
-  const config = { AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "none.yaml") };
-  return spawnServer(["server", "--simulate"], { HOST: "127.0.0.1", PORT: "0", ...config, ...env }, children);
-}
+const simulatedServer = (env: Record<string, string> = {}) => spawnSimulated(children, env);
 
 beforeAll(async () => {
   [open, guarded] = await Promise.all([simulatedServer(), simulatedServer({ AGENTICAI_API_TOKEN: TOKEN })]);

@@ -1,8 +1,6 @@
 // The MCP tools through the official SDK's own clients, against `agenticai server --simulate` as a child process:
 // Streamable HTTP at POST /mcp, and stdio through `agenticai mcp`, forwarding to the same server.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { Client } from "@modelcontextprotocol/sdk/client/index.js";
 import { StdioClientTransport } from "@modelcontextprotocol/sdk/client/stdio.js";
 import { StreamableHTTPClientTransport } from "@modelcontextprotocol/sdk/client/streamableHttp.js";
@@ -11,20 +9,12 @@ import { jsonSchemaParams, z } from "../src/config/zod.ts";
 import { WRONG_TOKEN } from "../src/http/auth.ts";
 import { MAX_WAITS_PER_CLIENT } from "../src/http/mcp.ts";
 import { recentTurns, TRANSCRIPT_CHARS } from "../src/mcp/tools.ts";
-import { startTestApp, tempDir } from "./support/app.ts";
-import { childEnv, repoRoot, type ServerProcess, spawnServer } from "./support/process.ts";
+import { startTestApp } from "./support/app.ts";
+import { childEnv, repoRoot, type ServerProcess, spawnSimulated } from "./support/process.ts";
 import { until } from "./support/until.ts";
 
 /** Polls the server a few times a second: each poll is a request against its rate limit. */
-const poll = <T>(fn: () => Promise<T>, what: string, timeoutMs: number) =>
-  until(
-    async () => {
-      await Bun.sleep(100);
-      return fn();
-    },
-    what,
-    timeoutMs,
-  );
+const poll = <T>(fn: () => Promise<T>, what: string, timeoutMs: number) => until(fn, what, timeoutMs, 100);
 
 const TOKEN = "mcp-test-token-0123456789abcdef";
 const TALKS_THEN_HANGS_UP = "+15550100004";
@@ -46,19 +36,7 @@ let server: ServerProcess;
 const clients: Client[] = [];
 
 beforeAll(async () => {
-  const dir = tempDir();
-  writeFileSync(join(dir, "none.yaml"), "");
-  server = await spawnServer(
-    ["server", "--simulate"],
-    {
-      HOST: "127.0.0.1",
-      PORT: "0",
-      AGENTICAI_API_TOKEN: TOKEN,
-      AGENTICAI_DATA_DIR: join(dir, "data"),
-      AGENTICAI_CONFIG: join(dir, "none.yaml"),
-    },
-    children,
-  );
+  server = await spawnSimulated(children, { AGENTICAI_API_TOKEN: TOKEN });
 }, 20_000);
 
 afterAll(async () => {

@@ -2,29 +2,18 @@
 // ours, and every answer of a simulated call's whole API session (and every event it sends) validates, with a JSON
 // Schema validator that is not ours either, against the schema the document gives for its path and status.
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { writeFileSync } from "node:fs";
-import { join } from "node:path";
 import { Validator } from "@seriousme/openapi-schema-validator";
 import Ajv2020 from "ajv/dist/2020.js";
 import addFormats from "ajv-formats";
 import { CALL_EVENT_TYPES } from "../src/calls/events.ts";
 import { MISSING_TO, MISSING_WEBHOOK } from "../src/calls/request.ts";
 import { openApiDocument } from "../src/http/openapi.ts";
-import { tempDir } from "./support/app.ts";
-import { type ServerProcess, spawnServer } from "./support/process.ts";
+import { type ServerProcess, spawnSimulated } from "./support/process.ts";
 import { type Receiver, startReceiver } from "./support/receiver.ts";
 import { until } from "./support/until.ts";
 
 /** Polls the server a few times a second: each poll is a request against its rate limit. */
-const poll = <T>(fn: () => Promise<T>, what: string, timeoutMs: number) =>
-  until(
-    async () => {
-      await Bun.sleep(100);
-      return fn();
-    },
-    what,
-    timeoutMs,
-  );
+const poll = <T>(fn: () => Promise<T>, what: string, timeoutMs: number) => until(fn, what, timeoutMs, 100);
 
 const TOKEN = "openapi-test-token-0123456789abcdef";
 const DOC_ID = "https://agenticai.test/openapi.json";
@@ -37,20 +26,10 @@ let ajv: Ajv2020;
 
 beforeAll(async () => {
   receiver = startReceiver();
-  const dir = tempDir();
-  writeFileSync(join(dir, "none.yaml"), "");
-  server = await spawnServer(
-    ["server", "--simulate"],
-    {
-      HOST: "127.0.0.1",
-      PORT: "0",
-      AGENTICAI_API_TOKEN: TOKEN,
-      AGENTICAI_EVENTS_URL: `${receiver.url}/events`,
-      AGENTICAI_DATA_DIR: join(dir, "data"),
-      AGENTICAI_CONFIG: join(dir, "none.yaml"),
-    },
-    children,
-  );
+  server = await spawnSimulated(children, {
+    AGENTICAI_API_TOKEN: TOKEN,
+    AGENTICAI_EVENTS_URL: `${receiver.url}/events`,
+  });
   // No token: the document holds no data.
   const res = await fetch(`${server.url}/openapi.json`);
   expect(res.status).toBe(200);

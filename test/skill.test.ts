@@ -1,10 +1,9 @@
 // skills/agenticai-call/SKILL.md: OpenClaw can load it, and every curl block in it works as written
 // against `agenticai server --simulate`, which is what an assistant would run them against.
 import { afterAll, expect, test } from "bun:test";
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { tempDir } from "./support/app.ts";
-import { finish, type Run, repoRoot, type ServerProcess, spawnServer } from "./support/process.ts";
+import { finish, type Run, repoRoot, type ServerProcess, spawnSimulated } from "./support/process.ts";
 
 const SKILL_PATH = join(repoRoot, "skills/agenticai-call/SKILL.md");
 const TOKEN = "skill-test-token-0123456789abcdef";
@@ -65,19 +64,7 @@ test("frontmatter: metadata is one line of JSON declaring curl, both variables a
 });
 
 async function startSimulatedServer(): Promise<ServerProcess> {
-  const dir = tempDir();
-  writeFileSync(join(dir, "none.yaml"), "");
-  return spawnServer(
-    ["server", "--simulate"],
-    {
-      HOST: "127.0.0.1",
-      PORT: "0",
-      AGENTICAI_API_TOKEN: TOKEN,
-      AGENTICAI_DATA_DIR: join(dir, "data"),
-      AGENTICAI_CONFIG: join(dir, "none.yaml"),
-    },
-    children,
-  );
+  return spawnSimulated(children, { AGENTICAI_API_TOKEN: TOKEN });
 }
 
 /** A block as the assistant runs it: bash, strict mode, only the skill's variables set. */

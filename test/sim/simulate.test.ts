@@ -5,7 +5,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { twilioSignature } from "../../src/sim/carrier.ts";
 import { tempDir } from "../support/app.ts";
-import { type ServerProcess, spawnServer } from "../support/process.ts";
+import { type ServerProcess, spawnServer, spawnSimulated } from "../support/process.ts";
 
 const children = new Set<ServerProcess>();
 afterEach(async () => {
@@ -16,16 +16,7 @@ afterEach(async () => {
   children.clear();
 });
 
-/** `server --simulate` on loopback, with an empty config file and a data dir of its own. */
-async function simulate(): Promise<ServerProcess> {
-  const dir = tempDir();
-  writeFileSync(join(dir, "none.yaml"), "");
-  return spawnServer(
-    ["server", "--simulate"],
-    { HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "none.yaml") },
-    children,
-  );
-}
+const simulate = () => spawnSimulated(children);
 
 test("the original API's basic curl example places a simulated call that shows up like a real one", async () => {
   const server = await simulate();
