@@ -14,12 +14,17 @@ const TOO_DEEP = { success: false, error: "Request body nests too deeply: at mos
 /** The API reads only JSON bodies: the size tests send theirs as JSON so that the size is what is judged. */
 const AS_JSON = { "Content-Type": "application/json" };
 
-/** A chunked body (no Content-Length) of `total` bytes; `pulled` tells how much the server made us send. */
+/**
+ * A chunked body (no Content-Length) of `total` bytes; `pulled` tells how much the server made us send. Chunks
+ * after the first come a few ms apart: unpaced, loopback's socket buffers could take all of a 1.5 MiB body before
+ * a server busy with other work had answered, and `pulled` would measure the buffers rather than the server.
+ */
 function chunkedBody(total: number, chunk = 64 * 1024) {
   const state = { pulled: 0 };
   const stream = new ReadableStream<Uint8Array>({
-    pull(c) {
+    async pull(c) {
       if (state.pulled >= total) return c.close();
+      if (state.pulled > 0) await Bun.sleep(5);
       const n = Math.min(chunk, total - state.pulled);
       state.pulled += n;
       c.enqueue(new Uint8Array(n).fill(0x20));
