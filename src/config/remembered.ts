@@ -1,0 +1,90 @@
+// The server remembers the last config it checked, in its data dir: a restart with the same config, environment
+// and build takes the checked result from there, and loads no schema before it listens (zod and the schema cost a
+// cold start ~3 ms, most of its time above an empty Bun.serve; bench/RESULTS.md). Any change to the config, the
+// environment it reads or the build is a new key, checked again. The record holds no value the config sets, only
+// the shape of the result and the defaults the check filled in, so no secret reaches the disk this way.
+import { configFingerprint, defaultDataDir } from "./defaults.ts" with { type: "macro" };
+import type { Config } from "./schema.ts";
+import { type LoadOptions, readConfigTreeAsync } from "./tree.ts";
+
+const FINGERPRINT: string = configFingerprint();
+const DEFAULT_DATA_DIR: string = defaultDataDir();
+export const CHECKED_CONFIG_FILE = "checked-config.json";
+
+type Tree = Record<string, unknown>;
+const isMapping = (v: unknown): v is Tree => typeof v === "object" && v !== null && !Array.isArray(v);
+const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
+
+/** The data dir the config names, before it is checked; null when it names none that could be one. */
+function dataDirOf(tree: Tree): string | null {
+  if (tree.server === undefined) return DEFAULT_DATA_DIR;
+  if (!isMapping(tree.server)) return null;
+  const dir = tree.server.data_dir ?? DEFAULT_DATA_DIR;
+  return typeof dir === "string" && dir !== "" ? dir : null;
+}
+
+const keyOf = (tree: Tree) =>
+  new Bun.CryptoHasher("sha256").update(FINGERPRINT).update(Bun.version).update(JSON.stringify(tree)).digest("hex");
+
+/** The checked config with every value it took from the tree as it is replaced by null (no checked config has one). */
+export function outline(checked: unknown, tree: unknown): unknown {
+  if (tree !== undefined && same(checked, tree)) return null;
+  if (Array.isArray(checked)) return checked.map((item, i) => outline(item, Array.isArray(tree) ? tree[i] : undefined));
+  if (!isMapping(checked)) return checked;
+  const inTree = isMapping(tree) ? tree : {};
+  return Object.fromEntries(Object.entries(checked).map(([key, value]) => [key, outline(value, inTree[key])]));
+}
+
+/** The checked config again, from its outline and the same tree. */
+export function fill(shape: unknown, tree: unknown): unknown {
+  if (shape === null) return tree;
+  if (Array.isArray(shape)) return shape.map((item, i) => fill(item, Array.isArray(tree) ? tree[i] : undefined));
+  if (!isMapping(shape)) return shape;
+  const inTree = isMapping(tree) ? tree : {};
+  return Object.fromEntries(Object.entries(shape).map(([key, value]) => [key, fill(value, inTree[key])]));
+}
+
+async function recall(file: string, key: string, tree: Tree): Promise<Config | null> {
+  try {
+    const record = JSON.parse(await Bun.file(file).text()) as { key?: unknown; outline?: unknown };
+    return record.key === key && isMapping(record.outline) ? (fill(record.outline, tree) as Config) : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Kept only if the outline gives back exactly what the check made. A data dir not made yet (the store makes it) or
+ * not writable keeps nothing: the next start checks again. A record cut short by a crash is no record (recall).
+ */
+async function remember(file: string, key: string, tree: Tree, checked: Config): Promise<void> {
+  const shape = outline(checked, tree);
+  if (!same(fill(shape, tree), checked)) return;
+  if (
+    !(await Bun.file(dirOf(file))
+      .stat()
+      .then(
+        (s) => s.isDirectory(),
+        () => false,
+      ))
+  )
+    return;
+  await Bun.write(file, JSON.stringify({ key, outline: shape })).catch(() => {});
+}
+
+const dirOf = (file: string) => file.slice(0, file.lastIndexOf("/"));
+
+/** The server's config: remembered from the last start if it is the same, otherwise checked (load.ts) and kept. */
+export async function loadCheckedConfig(options: LoadOptions): Promise<Config> {
+  const tree = await readConfigTreeAsync(options);
+  const dir = dataDirOf(tree);
+  const key = keyOf(tree);
+  const file = dir === null ? null : `${dir}/${CHECKED_CONFIG_FILE}`;
+  const recalled = file === null ? null : await recall(file, key, tree);
+  if (recalled) return recalled;
+  // Loaded only now: a remembered config needs no schema.
+  const { checkConfig } = await import("./load.ts");
+  const checked = checkConfig(tree);
+  if (file !== null) await remember(file, key, tree, checked);
+  return checked;
+}
