@@ -35,6 +35,30 @@ function redact(value: unknown, key: string, depth: number): unknown {
 
 export type Sink = (line: string) => void;
 
+const MS_PER_DAY = 86_400_000;
+const two = (n: number) => (n < 10 ? `0${n}` : `${n}`);
+
+/**
+ * `Date.prototype.toISOString` of a time in ms, without a Date: the first Date a process makes sets up its time
+ * zone cache (~1 ms, and the first log line is on a cold start's way to listening). Days to a civil date as in
+ * Howard Hinnant's `civil_from_days`, valid for every year a log line can carry (1970–9999).
+ */
+export function isoTime(ms: number): string {
+  const days = Math.floor(ms / MS_PER_DAY);
+  const z = days + 719_468;
+  const era = Math.floor(z / 146_097);
+  const doe = z - era * 146_097;
+  const yoe = Math.floor((doe - Math.floor(doe / 1460) + Math.floor(doe / 36_524) - Math.floor(doe / 146_096)) / 365);
+  const doy = doe - (365 * yoe + Math.floor(yoe / 4) - Math.floor(yoe / 100));
+  const mp = Math.floor((5 * doy + 2) / 153);
+  const day = doy - Math.floor((153 * mp + 2) / 5) + 1;
+  const month = mp < 10 ? mp + 3 : mp - 9;
+  const year = yoe + era * 400 + (month <= 2 ? 1 : 0);
+  const inDay = ms - days * MS_PER_DAY;
+  const time = `${two(Math.floor(inDay / 3_600_000))}:${two(Math.floor(inDay / 60_000) % 60)}:${two(Math.floor(inDay / 1000) % 60)}`;
+  return `${year}-${two(month)}-${two(day)}T${time}.${String(inDay % 1000).padStart(3, "0")}Z`;
+}
+
 // Bun's own sink on fd 1: the first touch of process.stdout builds Node's stream classes, a visible
 // share of every cold start. Like process.stdout, it queues what a full pipe cannot take yet.
 const stdout = Bun.stdout.writer();
@@ -48,7 +72,7 @@ export const writeLine: Sink = (line) => {
 export function createLogger(sink: Sink = writeLine, base: Fields = {}): Logger {
   const write = (level: Level, msg: string, fields?: Fields) => {
     const record = redact({ ...base, ...fields }, "", 0) as Fields;
-    sink(JSON.stringify({ ts: new Date().toISOString(), level, msg: redactPhone(msg), ...record }));
+    sink(JSON.stringify({ ts: isoTime(Date.now()), level, msg: redactPhone(msg), ...record }));
   };
   return {
     info: (msg, fields) => write("info", msg, fields),
