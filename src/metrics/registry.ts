@@ -6,7 +6,7 @@
 // time. Nothing here runs per audio frame: a call's frame counts come from its bridge's own metrics.
 import type { CallMetrics } from "../bridge/metrics.ts";
 import { type Family, type Labels, render } from "./exposition.ts";
-import { counter, gauge, histogram } from "./instruments.ts";
+import { type Counter, counter, gauge, histogram } from "./instruments.ts";
 
 export type TwilioOp = "create" | "update" | "fetch";
 export type TwilioOutcome = "ok" | "refused" | "unreachable";
@@ -114,12 +114,11 @@ function instruments() {
       ["part"],
       [{ part: "telephony" }, { part: "model" }],
     ),
-    http: counter("agenticai_http_requests_total", "HTTP responses by route pattern and status code.", [
-      "route",
-      "code",
-    ]),
   };
 }
+
+const httpCounter = () =>
+  counter("agenticai_http_requests_total", "HTTP responses by route pattern and status code.", ["route", "code"]);
 
 type Instruments = ReturnType<typeof instruments>;
 
@@ -139,7 +138,7 @@ function foldBridge(i: Instruments, m: CallMetrics): void {
 const liveSum = (live: CallMetrics[], pick: (m: CallMetrics, labels: Labels) => number) => (labels: Labels) =>
   live.reduce((n, m) => n + pick(m, labels), 0);
 
-function families(i: Instruments, s: Scrape): Family[] {
+function families(i: Instruments, http: Counter, s: Scrape): Family[] {
   return [
     gauge("agenticai_calls_active", "Calls under way (not ended, not waiting for a retry).", s.activeCalls),
     i.calls.family(),
@@ -158,32 +157,43 @@ function families(i: Instruments, s: Scrape): Family[] {
     gauge("agenticai_events_pending", "Events in the outbox waiting to be delivered.", s.pendingEvents),
     i.events.family(),
     i.cost.family(),
-    i.http.family(),
+    http.family(),
     gauge("agenticai_build_info", "The running build; always 1.", [{ labels: { version: s.version }, value: 1 }]),
     gauge("process_start_time_seconds", "Start time of the process since the Unix epoch.", s.startedAt / 1000),
   ];
 }
 
 export function createMetricsRegistry(): MetricsRegistry {
-  const i = instruments();
+  // Every response is counted from the first; the other families are made on first use, since a cold start's first
+  // /health (an orchestrator's readiness probe) would otherwise wait for them. A scrape makes them too, so their preset
+  // series show at 0 as before.
+  const http = httpCounter();
+  let made: Instruments | null = null;
+  const instrumentsNow = (): Instruments => {
+    made ??= instruments();
+    return made;
+  };
   return {
     callEnded(call) {
+      const i = instrumentsNow();
       i.calls.inc({ direction: call.direction, end_reason: call.endReason });
       if (call.durationS !== null) i.duration.observe(call.durationS);
     },
     callCost(cost) {
+      const i = instrumentsNow();
       i.cost.inc({ part: "telephony" }, cost.telephony);
       i.cost.inc({ part: "model" }, cost.model);
     },
-    bridgeClosed: (m) => foldBridge(i, m),
+    bridgeClosed: (m) => foldBridge(instrumentsNow(), m),
     gatekeeper(event) {
+      const i = instrumentsNow();
       if ("screened" in event) return i.screened.inc();
       i.holds.inc();
       i.holdSeconds.inc({}, event.holdS);
     },
-    twilioRequest: (op, outcome) => i.twilio.inc({ op, outcome }),
-    eventAttempt: (outcome) => i.events.inc({ outcome }),
-    httpResponse: (route, code) => i.http.inc({ route, code: String(code) }),
-    exposition: (s) => render(families(i, s)),
+    twilioRequest: (op, outcome) => instrumentsNow().twilio.inc({ op, outcome }),
+    eventAttempt: (outcome) => instrumentsNow().events.inc({ outcome }),
+    httpResponse: (route, code) => http.inc({ route, code: String(code) }),
+    exposition: (s) => render(families(instrumentsNow(), http, s)),
   };
 }
