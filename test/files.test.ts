@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { openStore } from "../src/store/sqlite.ts";
+import { filesInPlace, openStore } from "../src/store/sqlite.ts";
 import { tempDir } from "./support/app.ts";
 import { cleanedAfterEach, spawnServer } from "./support/process.ts";
 
@@ -59,6 +59,35 @@ describe("the data dir and the database", () => {
       expect([mode(dataDir), mode(db), mode(`${db}-wal`), mode(`${db}-shm`)]).toEqual(["755", "600", "600", "600"]);
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe("a restart whose files are in place", () => {
+  test("opens them as they are; a file that is not 600 (or not there) is prepared as on a first start", async () => {
+    const dataDir = join(scratch(), "data");
+    const db = join(dataDir, "agenticai.db");
+    expect(await filesInPlace(dataDir)).toBe(false);
+    await openStore(dataDir).close();
+    expect(await filesInPlace(dataDir)).toBe(true);
+    for (const path of [db, `${db}-wal`, `${db}-shm`]) {
+      if (!existsSync(path)) writeFileSync(path, "");
+      chmodSync(path, 0o644);
+      expect(await filesInPlace(dataDir)).toBe(false);
+      const store = openStore(dataDir, await filesInPlace(dataDir));
+      try {
+        await store.setMeta("probe", path);
+        expect([mode(dataDir), mode(db), mode(`${db}-wal`), mode(`${db}-shm`)]).toEqual(["700", "600", "600", "600"]);
+        expect(await filesInPlace(dataDir)).toBe(true);
+      } finally {
+        await store.close();
+      }
+    }
+    const reopened = openStore(dataDir, await filesInPlace(dataDir));
+    try {
+      expect(await reopened.meta("probe")).toBe(`${db}-shm`);
+    } finally {
+      await reopened.close();
     }
   });
 });

@@ -1,15 +1,16 @@
 // Where calls are kept: the embedded SQLite file in the data dir, or the PostgreSQL database that several
 // instances share (database.url). The PostgreSQL store is loaded only when asked for.
-import { mkdirSync } from "node:fs";
 import type { Config } from "../config/schema.ts";
-import { openStore } from "./sqlite.ts";
+import { nodeFs } from "../runtime/node-fs.ts";
+import { filesInPlace, openStore } from "./sqlite.ts";
 import type { Store } from "./store.ts";
 
 export async function openStorage(config: Config): Promise<Store> {
   const url = config.database.url;
-  if (!url) return openStore(config.server.data_dir);
+  const dataDir = config.server.data_dir;
+  if (!url) return openStore(dataDir, await filesInPlace(dataDir));
   // The data dir still holds this instance's recordings; private, as the SQLite store makes it.
-  mkdirSync(config.server.data_dir, { recursive: true, mode: 0o700 });
+  nodeFs().mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const { openPgStore } = await import("./postgres.ts");
   return openPgStore(url);
 }

@@ -1,9 +1,8 @@
 // The embedded store: one SQLite file in the data dir, for one instance. What a store must do is said in
 // store.ts, which the PostgreSQL store (postgres.ts) implements too.
 import { Database } from "bun:sqlite";
-import { AsyncLocalStorage } from "node:async_hooks";
-import { chmodSync, closeSync, mkdirSync, openSync } from "node:fs";
-import { join } from "node:path";
+import type { AsyncLocalStorage } from "node:async_hooks";
+import { nodeFs } from "../runtime/node-fs.ts";
 import { localSignals } from "./local-signals.ts";
 import { MIGRATIONS } from "./sqlite-migrations.ts";
 import { outboxStatements, outboxStore, type SqliteOutbox } from "./sqlite-outbox.ts";
@@ -45,12 +44,15 @@ const PRIVATE_DIR = 0o700;
 /** chmod, except for a file that is not there (yet) or that another user owns and this one may still use. */
 function restrict(path: string, mode: number): void {
   try {
-    chmodSync(path, mode);
+    nodeFs().chmodSync(path, mode);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== "ENOENT" && code !== "EPERM") throw e;
   }
 }
+
+const databaseFile = (dataDir: string) => `${dataDir}/agenticai.db`;
+const sidecars = (file: string) => [file, `${file}-wal`, `${file}-shm`];
 
 /**
  * The data dir is made 700 when this creates it (an existing one is the operator's: the server warns
@@ -58,12 +60,37 @@ function restrict(path: string, mode: number): void {
  * its -wal and -shm files, now or at any later open, with the database file's own permissions, which a
  * umask set around the open would not cover. Left-over -wal/-shm files of an older build are tightened too.
  */
-function openDatabase(dataDir: string): Database {
-  if (mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR }) !== undefined) restrict(dataDir, PRIVATE_DIR);
-  const file = join(dataDir, "agenticai.db");
-  closeSync(openSync(file, "a", PRIVATE_FILE));
-  for (const path of [file, `${file}-wal`, `${file}-shm`]) restrict(path, PRIVATE_FILE);
-  const db = new Database(file, { create: true, strict: true });
+function prepareFiles(dataDir: string): void {
+  const fs = nodeFs();
+  if (fs.mkdirSync(dataDir, { recursive: true, mode: PRIVATE_DIR }) !== undefined) restrict(dataDir, PRIVATE_DIR);
+  const file = databaseFile(dataDir);
+  fs.closeSync(fs.openSync(file, "a", PRIVATE_FILE));
+  for (const path of sidecars(file)) restrict(path, PRIVATE_FILE);
+}
+
+/**
+ * Whether the database is there and it and its -wal/-shm files (where they exist) are this user's and 600 already, as
+ * the last start left them: then there is nothing for prepareFiles to make or tighten, and a restart opens it without
+ * node:fs. Anything else takes prepareFiles, and its errors (a data dir this user cannot write).
+ */
+export async function filesInPlace(dataDir: string): Promise<boolean> {
+  const modes = await Promise.all(
+    sidecars(databaseFile(dataDir)).map((path) =>
+      Bun.file(path)
+        .stat()
+        .then(
+          (stat) => (stat.isFile() && stat.uid === process.getuid?.() ? stat.mode & 0o777 : -1),
+          (e: { code?: string }) => (e.code === "ENOENT" ? null : -1),
+        ),
+    ),
+  );
+  return modes[0] === PRIVATE_FILE && modes.every((mode) => mode === null || mode === PRIVATE_FILE);
+}
+
+/** `inPlace`: filesInPlace said so, and the files need no preparing. */
+function openDatabase(dataDir: string, inPlace: boolean): Database {
+  if (!inPlace) prepareFiles(dataDir);
+  const db = new Database(databaseFile(dataDir), { create: true, strict: true });
   // WAL keeps readers off the writer's back; synchronous=NORMAL in WAL mode is still durable across a
   // process crash, which is the failure a restart test (and a container kill) produces.
   db.exec(
@@ -259,11 +286,12 @@ interface Mark {
  * else waits until it ends, rather than landing in it and being rolled back with it.
  */
 function transactions(db: Database, beforeBegin: () => void) {
-  const marks = new AsyncLocalStorage<Mark>();
+  // Made at the first transaction: node:async_hooks costs a cold start ~0.5 ms, and nothing before it is inside one.
+  let marks: AsyncLocalStorage<Mark> | null = null;
   let queue: Promise<void> = Promise.resolve();
   /** Resolves when the open transaction ends; null while none is open. */
   let open: Promise<void> | null = null;
-  const inside = () => marks.getStore()?.done === false;
+  const inside = () => marks?.getStore()?.done === false;
 
   /** Runs `op` as soon as it may touch the database: at once, with no await between the check and the op. */
   async function inTurn<T>(op: () => T): Promise<T> {
@@ -288,7 +316,9 @@ function transactions(db: Database, beforeBegin: () => void) {
     try {
       beforeBegin();
       db.exec("BEGIN IMMEDIATE");
-      result = await commitOrRollBack(db, () => marks.run(mark, fn));
+      marks ??= new (require("node:async_hooks") as typeof import("node:async_hooks")).AsyncLocalStorage<Mark>();
+      const within = marks;
+      result = await commitOrRollBack(db, () => within.run(mark, fn));
     } finally {
       mark.done = true;
       open = null;
@@ -299,7 +329,7 @@ function transactions(db: Database, beforeBegin: () => void) {
     return result;
   }
   function afterCommit(fn: () => void): void {
-    const mark = marks.getStore();
+    const mark = marks?.getStore();
     if (mark && !mark.done) mark.committed.push(fn);
     else fn();
   }
@@ -439,8 +469,8 @@ function instanceMethods(db: Database, q: Statements, fresh: Fresh) {
   };
 }
 
-export function openStore(dataDir: string): Store {
-  const db = openDatabase(dataDir);
+export function openStore(dataDir: string, inPlace = false): Store {
+  const db = openDatabase(dataDir, inPlace);
   const q = statements(db);
   const outboxQ = outboxStatements(db);
   const outbox = outboxStore(db, outboxQ);
