@@ -1,5 +1,5 @@
 import { describe, expect, test } from "bun:test";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { childEnv, repoRoot } from "./support/process.ts";
@@ -109,3 +109,84 @@ test("the server answers its first /health without the SDKs, the simulators or P
   ];
   expect(modules.filter((m) => unused.some((re) => re.test(m)))).toEqual([]);
 }, 20_000);
+
+/**
+ * The modules `text`'s IMPORTS lines name, less those resolved for a Bun macro (src/config/defaults.ts and the modules
+ * of this repository it imports): from source, Bun runs a macro in the process that transpiles its importer, where a
+ * compiled binary holds only the macro's result. What a package imports of its own is left out too: what counts is
+ * whether anything at run time enters it.
+ */
+function runtimeImports(text: string): string[] {
+  const macro = new Set([`${repoRoot}/src/config/defaults.ts`]);
+  const modules: string[] = [];
+  for (const [, path, importer] of text.matchAll(/^IMPORTS (.*) FROM (.*)$/gm)) {
+    if (importer!.includes("/node_modules/")) continue;
+    if (macro.has(importer!)) macro.add(path!);
+    else modules.push(path!.replace(`${repoRoot}/`, ""));
+  }
+  return modules;
+}
+
+/**
+ * The modules and packages a restart in `dir` resolved before its first /health answered, and those it had resolved a
+ * moment later.
+ */
+async function restartLoads(dir: string): Promise<{ before: string[]; after: string[] }> {
+  const proc = Bun.spawn([process.execPath, "--preload", PRELOAD, join(repoRoot, "src/main.ts"), "server"], {
+    cwd: dir,
+    env: childEnv({ HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data") }),
+    stdin: "ignore",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  let stderr = "";
+  let stdout = "";
+  const drained = Promise.all([
+    (async () => {
+      for await (const chunk of proc.stderr) stderr += new TextDecoder().decode(chunk);
+    })(),
+    (async () => {
+      for await (const chunk of proc.stdout) stdout += new TextDecoder().decode(chunk);
+    })(),
+  ]);
+  try {
+    let url: string | undefined;
+    while (!url && proc.exitCode === null) {
+      await Bun.sleep(5);
+      url = /"msg":"agenticai listening","url":"([^"]+)"/.exec(stdout)?.[1];
+    }
+    expect((await fetch(`${url}health`)).status).toBe(200);
+    // The rest of the start loads on its own, a few ms after listening (src/cli/serve.ts).
+    for (let i = 0; i < 200 && !stderr.includes("src/cli/after-listen.ts"); i++) await Bun.sleep(10);
+    await Bun.sleep(100);
+    const [before, after = ""] = stderr.split("ANSWERS /health\n");
+    return { before: runtimeImports(before!), after: runtimeImports(after) };
+  } finally {
+    proc.kill();
+    await proc.exited;
+    await drained;
+  }
+}
+
+test("a restart with the config it checked before answers /health before zod, the call service and its handlers", async () => {
+  const dir = mkdtempSync(join(tmpdir(), "agenticai-cold-"));
+  // A data dir the first start finds: it keeps the config it checked there.
+  mkdirSync(join(dir, "data"), { mode: 0o700 });
+  try {
+    await restartLoads(dir);
+    const { before, after } = await restartLoads(dir);
+    expect(before).toContain("src/http/health.ts");
+    const later = [
+      /^(node_modules\/)?zod(\/|$)/,
+      /^src\/config\/(load|schema|zod)\.ts$/,
+      /^src\/(app|cli\/after-listen|http\/(handlers|api|media|twilio|mcp))\.ts$/,
+      /^src\/(bridge|workers|events|gatekeepers|model\/(report|realtime-session))\//,
+    ];
+    expect(before.filter((m) => later.some((re) => re.test(m)))).toEqual([]);
+    // And then they load without a request asking for them.
+    for (const module of ["src/app.ts", "src/http/handlers.ts", "src/cli/after-listen.ts"])
+      expect(after).toContain(module);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}, 30_000);

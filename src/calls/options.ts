@@ -5,7 +5,8 @@ import type { LineDefaults } from "../config/numbers.ts";
 import { type Config, E164, VOICEMAIL_POLICIES } from "../config/schema.ts";
 import { type CallWindowSpec, serverZone, WEEKDAYS } from "../config/window.ts";
 import { z } from "../config/zod.ts";
-import { PROVIDERS, type Provider, providerDefaults, providerVoiceProblem } from "../model/protocol.ts";
+import { PROVIDERS, type Provider, providerDefaults } from "../model/protocol.ts";
+import { providerVoiceProblem } from "../model/voices.ts";
 import type { CallWindow } from "../schedule/window.ts";
 import { blankAsMissing } from "./fields.ts";
 

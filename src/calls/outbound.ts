@@ -8,7 +8,8 @@ import { type LineDefaults, lineDefaults, ownNumbers } from "../config/numbers.t
 import { z } from "../config/zod.ts";
 import { callbackRefusal } from "../events/receiver-host.ts";
 import type { Logger } from "../log.ts";
-import { providerKey, providerVoiceProblem } from "../model/protocol.ts";
+import { providerKey } from "../model/protocol.ts";
+import { providerVoiceProblem } from "../model/voices.ts";
 import type { NewCall } from "../store/store.ts";
 import { TwilioError, type TwilioRest } from "../twilio/rest.ts";
 import { TWILIO_PATHS, trimSlash, twilioUrl } from "../twilio/urls.ts";

@@ -1,10 +1,9 @@
 // The commands that run in this process rather than against a running server: the server itself, the demo and
 // `events secret`. commands.ts imports this module only when one of them runs, since it loads the config schema,
 // the store and the server.
-import { eventsSecret } from "../app.ts";
 import type { Env } from "../config/env.ts";
 import { ConfigError } from "../config/error.ts";
-import { loadConfig } from "../config/load.ts";
+import { loadCheckedConfig } from "../config/remembered.ts";
 import type { Config } from "../config/schema.ts";
 import { writeLine } from "../log.ts";
 import { DEMO_SCENARIOS, demoScenario } from "../sim/scenarios.ts";
@@ -12,19 +11,25 @@ import { openStorage } from "../store/open.ts";
 import { EXIT_USAGE, fail } from "./exit.ts";
 import { runServer } from "./serve.ts";
 
-function readConfig(configPath: string | undefined, env: Env): Config {
+function usageOnConfigError(e: unknown): never {
+  if (e instanceof ConfigError) fail(e.message, EXIT_USAGE);
+  throw e;
+}
+
+/** The schema is loaded only by the commands that check a config every time: the server may not need it. */
+async function readConfig(configPath: string | undefined, env: Env): Promise<Config> {
+  const { loadConfig } = await import("../config/load.ts");
   try {
     return loadConfig({ path: configPath, env });
   } catch (e) {
-    if (e instanceof ConfigError) fail(e.message, EXIT_USAGE);
-    throw e;
+    return usageOnConfigError(e);
   }
 }
 
 /** The secret the server signs events with; made and kept in its database as the server would, if it is not yet. */
 async function serverEventsSecret(config: Config): Promise<string> {
   if (config.events.secret) return config.events.secret;
-  const store = await openStorage(config);
+  const [{ eventsSecret }, store] = await Promise.all([import("../core.ts"), openStorage(config)]);
   try {
     return await eventsSecret(config, store);
   } finally {
@@ -32,12 +37,14 @@ async function serverEventsSecret(config: Config): Promise<string> {
   }
 }
 
-export function runServerCommand(configPath: string | undefined, simulate: boolean, env: Env): Promise<void> {
-  return runServer(readConfig(configPath, env), simulate, env);
+/** The server remembers the config it checked last, so a restart with the same one checks nothing (remembered.ts). */
+export async function runServerCommand(configPath: string | undefined, simulate: boolean, env: Env): Promise<void> {
+  const config = await loadCheckedConfig({ path: configPath, env }).catch(usageOnConfigError);
+  return runServer(config, simulate, env);
 }
 
 export async function printEventsSecret(configPath: string | undefined, env: Env, json: boolean): Promise<void> {
-  const secret = await serverEventsSecret(readConfig(configPath, env));
+  const secret = await serverEventsSecret(await readConfig(configPath, env));
   writeLine(json ? JSON.stringify({ secret }, null, 2) : secret);
 }
 
@@ -53,7 +60,7 @@ export async function runDemoCommand(
   const { runDemo } = await import("../sim/demo.ts");
   const scenario = demoScenario(values.scenario ?? "conversation");
   if (!scenario) return fail(`--scenario must be one of: ${DEMO_SCENARIOS.map((s) => s.name).join(", ")}`, EXIT_USAGE);
-  const config = readConfig(values.config, env);
+  const config = await readConfig(values.config, env);
   // A receiver set up for the server checks the demo's events with the same secret.
   const events = config.events.url ? { url: config.events.url, secret: await serverEventsSecret(config) } : undefined;
   const result = await runDemo({ speed, dataDir: config.server.data_dir, out: writeLine, events, scenario, provider });

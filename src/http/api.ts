@@ -14,7 +14,6 @@ import {
   transcriptText,
 } from "../calls/view.ts";
 import { z } from "../config/zod.ts";
-import { VERSION } from "../version.ts";
 import { decodeCursor, encodeCursor, pageLimit, pageStatus } from "./paging.ts";
 import { HttpError, json, nestsDeeperThan, rateLimited, readBody } from "./respond.ts";
 
@@ -143,29 +142,4 @@ export async function postEnd(ctx: AppContext, id: string): Promise<Response> {
   const call = await endCall(ctx, id);
   const ended: z.output<typeof EndedSchema> = { success: true, message: `Call ${call.id} ended` };
   return json(ended);
-}
-
-/**
- * Open without a token, for probes (load balancers, `agenticai status`): 503 while draining for a stop, or while the database cannot be
- * reached (nothing could be admitted or recorded), so new work goes to another instance.
- */
-export async function health(ctx: AppContext): Promise<Response> {
-  const counts = await ctx.store.ping().then(
-    async () => ({ active: await ctx.store.countActive(), waiting: await ctx.store.countWaiting() }),
-    (error) => {
-      ctx.log.error("health check: the database cannot be reached", { error });
-      return null;
-    },
-  );
-  const status = ctx.state.draining ? "draining" : counts === null ? "database_unreachable" : "healthy";
-  const body: z.output<typeof HealthSchema> = {
-    status,
-    active_calls: counts?.active ?? null,
-    waiting_calls: counts?.waiting ?? null,
-    version: VERSION,
-    uptime_s: Math.floor((ctx.now() - ctx.startedAt) / 1000),
-    instance_id: ctx.instanceId,
-    database: counts === null ? "unreachable" : "ok",
-  };
-  return json(body, status === "healthy" ? 200 : 503);
 }

@@ -1,7 +1,7 @@
 // Counting every routed response for /metrics, labelled by the route's pattern.
 import type { Server } from "bun";
-import type { AppContext } from "../app.ts";
-import type { MediaSocketData } from "./media.ts";
+import type { AppCore } from "../core.ts";
+import type { MediaSocketData } from "./media-socket.ts";
 import type { Req, RouteTable } from "./routes.ts";
 
 /** Paths no route matches share one label, so probing random paths cannot make series without end. */
@@ -12,7 +12,7 @@ export const UNMATCHED_ROUTE = "unmatched";
  * holds call ids. A media stream's upgrade answers with no Response: 101. A throw becomes Bun's 500.
  */
 function counted<R extends Response | undefined>(
-  ctx: AppContext,
+  ctx: AppCore,
   route: string,
   handler: (req: Req, server: Server<MediaSocketData>) => R | Promise<R>,
 ): (req: Req, server: Server<MediaSocketData>) => R | Promise<R> {
@@ -34,7 +34,7 @@ function counted<R extends Response | undefined>(
   };
 }
 
-export function countedRoutes(ctx: AppContext, routes: RouteTable): RouteTable {
+export function countedRoutes(ctx: AppCore, routes: RouteTable): RouteTable {
   const entries = Object.entries(routes).map(([route, methods]) => [
     route,
     typeof methods === "function"

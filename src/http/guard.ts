@@ -3,7 +3,7 @@
 // 127.0.0.1, read and drive a server that trusts loopback clients without a token (DNS rebinding).
 import type { Server } from "bun";
 import type { Config } from "../config/schema.ts";
-import type { MediaSocketData } from "./media.ts";
+import type { MediaSocketData } from "./media-socket.ts";
 import { failure } from "./respond.ts";
 import type { Req, RouteTable } from "./routes.ts";
 

@@ -23,7 +23,7 @@ import {
 import { waitForCall } from "../mcp/wait.ts";
 import { createSlots, type Slots } from "../runtime/slots.ts";
 import { type CallBudget, MAX_JSON_DEPTH, placeCall, readCallDetail, readJson } from "./api.ts";
-import type { MediaSocketData } from "./media.ts";
+import type { MediaSocketData } from "./media-socket.ts";
 import { failure, HttpError, STORAGE_UNAVAILABLE, storageUnavailable } from "./respond.ts";
 
 /** JSON-RPC puts a tool's arguments two levels down ({params: {arguments}}): the API's depth limit applies to them. */

@@ -1,29 +1,17 @@
 // The media-stream WebSocket: Twilio's side of <Connect><Stream>. The upgrade must carry a valid
 // X-Twilio-Signature over the public wss:// URL; the socket must then send a valid `start` naming a
 // live call with its stream token within 5 s. Until then no model session is touched.
-import type { Server, ServerWebSocket, WebSocketHandler } from "bun";
+import type { Server, ServerWebSocket } from "bun";
 import type { AppContext } from "../app.ts";
-import type { Bridge } from "../bridge/bridge.ts";
 import { acceptStream } from "../calls/streams.ts";
 import { mediaUpgradeSignedByTwilio } from "../calls/trust.ts";
 import { readTwilioMessage, type StartMessage, type TwilioHandlers } from "../twilio/media.ts";
 import { TWILIO_PATHS } from "../twilio/urls.ts";
+import { type MediaSocketData, POLICY_VIOLATION } from "./media-socket.ts";
 import type { RejectSignature } from "./rejections.ts";
 import { failure } from "./respond.ts";
 
-export interface MediaSocketData {
-  bridge: Bridge | null;
-  startTimer: ReturnType<typeof setTimeout> | null;
-  /** While a `start` is being admitted: the messages that came after it, for its bridge, in order. */
-  held: string[] | null;
-  closed: boolean;
-}
-
-const START_TIMEOUT_MS = 5_000;
 const HANDING_OVER = "This instance is handing its calls over to the others; connect to another";
-/** Twilio's frames are a few hundred bytes; anything near this is not Twilio. */
-export const MAX_MEDIA_MESSAGE = 64 * 1024;
-const POLICY_VIOLATION = 1008;
 
 export async function upgradeMedia(
   ctx: AppContext,
@@ -37,7 +25,8 @@ export async function upgradeMedia(
   }
   // A balancer retries a 503 to the upgrade on another instance (nginx's proxy_next_upstream http_503).
   if (ctx.state.handingOver) return failure(503, HANDING_OVER);
-  if (server.upgrade(req, { data: { bridge: null, startTimer: null, held: null, closed: false } })) return undefined;
+  const data: MediaSocketData = { bridge: null, startTimer: null, held: null, closed: false, onStart: readStart(ctx) };
+  if (server.upgrade(req, { data })) return undefined;
   return failure(426, "Expected a WebSocket upgrade");
 }
 
@@ -85,30 +74,8 @@ function awaitingStart(ctx: AppContext, ws: ServerWebSocket<MediaSocketData>): T
   };
 }
 
-export function mediaSocketHandler(ctx: AppContext): WebSocketHandler<MediaSocketData> {
-  return {
-    maxPayloadLength: MAX_MEDIA_MESSAGE,
-    // Backpressure is handled per call by dropping audio, not by Bun closing the socket.
-    backpressureLimit: 16 * 1024 * 1024,
-    closeOnBackpressureLimit: false,
-    open(ws) {
-      ws.data.startTimer = setTimeout(() => ws.close(POLICY_VIOLATION, "no valid start message"), START_TIMEOUT_MS);
-    },
-    message(ws, message) {
-      // Twilio sends text frames only; a binary frame is not Twilio and carries nothing to act on.
-      if (typeof message !== "string") return;
-      if (ws.data.bridge) ws.data.bridge.onTwilioText(message);
-      else if (ws.data.held) ws.data.held.push(message);
-      else readTwilioMessage(message, awaitingStart(ctx, ws));
-    },
-    drain(ws) {
-      ws.data.bridge?.onTwilioDrain();
-    },
-    close(ws) {
-      ws.data.closed = true;
-      if (ws.data.startTimer) clearTimeout(ws.data.startTimer);
-      ws.data.bridge?.onTwilioClosed();
-      ws.data.bridge = null;
-    },
-  };
-}
+/** What a socket does with its messages until its `start` is admitted. */
+const readStart =
+  (ctx: AppContext) =>
+  (ws: ServerWebSocket<MediaSocketData>, text: string): void =>
+    readTwilioMessage(text, awaitingStart(ctx, ws));

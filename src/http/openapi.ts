@@ -22,7 +22,10 @@ import {
 } from "./events.ts";
 import { FOREIGN_ORIGIN, MISDIRECTED, NOT_JSON } from "./guard.ts";
 import { CURSOR_ERROR, DEFAULT_PAGE, LIMIT_ERROR, MAX_PAGE } from "./paging.ts";
-import { ErrorSchema, rateLimited, STORAGE_UNAVAILABLE, tooLarge } from "./respond.ts";
+import { type ErrorBody, rateLimited, STORAGE_UNAVAILABLE, tooLarge } from "./respond.ts";
+
+/** Every error's body (respond.ts), whatever the status code: the original API's shape. */
+const ErrorSchema: z.ZodMiniType<ErrorBody> = z.lazy(() => z.object({ success: z.literal(false), error: z.string() }));
 
 /** The answers' schemas, by the name the document gives them under components.schemas. */
 const ANSWERS = {

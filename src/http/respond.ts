@@ -1,7 +1,11 @@
-import { z } from "../config/zod.ts";
+// What every handler answers with: JSON bodies, the API's error shape, and reading a request's body within a limit.
+// Loaded before the server listens, so it imports no schema (openapi.ts describes the error body).
 
 /** Every error's body, whatever the status code: the original API's shape. */
-export const ErrorSchema = z.lazy(() => z.object({ success: z.literal(false), error: z.string() }));
+export interface ErrorBody {
+  success: false;
+  error: string;
+}
 
 export function json(body: unknown, status = 200, headers?: Record<string, string>): Response {
   return Response.json(body, { status, headers });
@@ -9,7 +13,7 @@ export function json(body: unknown, status = 200, headers?: Record<string, strin
 
 /** Every error keeps the original API's body shape, `{success:false, error}`, whatever the status code. */
 export function failure(status: number, error: string, headers?: Record<string, string>): Response {
-  const body: z.output<typeof ErrorSchema> = { success: false, error };
+  const body: ErrorBody = { success: false, error };
   return json(body, status, headers);
 }
 

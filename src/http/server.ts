@@ -3,24 +3,18 @@
 import type { Server } from "bun";
 import type { AppContext } from "../app.ts";
 import { CallError, type FailureKind } from "../calls/errors.ts";
-import { createRateLimiter } from "../runtime/ratelimit.ts";
+import type { AppCore } from "../core.ts";
+import { createRateLimiter, type RateLimiter } from "../runtime/ratelimit.ts";
 import { TWILIO_PATHS } from "../twilio/urls.ts";
-import { health, listCalls, postCall, postEnd, showCall, showTranscript } from "./api.ts";
 import { authorize } from "./auth.ts";
 import { consoleRoutes } from "./console.ts";
 import { countedRoutes, UNMATCHED_ROUTE } from "./counted.ts";
-import { listEvents, retryEvent } from "./events.ts";
 import { guardRoutes } from "./guard.ts";
-import { createMcpEndpoint } from "./mcp.ts";
-import { type MediaSocketData, mediaSocketHandler, upgradeMedia } from "./media.ts";
-import { getMetrics } from "./metrics.ts";
-import { openApiEndpoint } from "./openapi.ts";
-import { showRecording } from "./recording.ts";
-import { createSignatureRejections, type RejectSignature } from "./rejections.ts";
+import type { Handlers } from "./handlers.ts";
+import { health } from "./health.ts";
+import { type MediaSocketData, mediaSocketHandler } from "./media-socket.ts";
 import { failure, HttpError, rateLimited, STORAGE_UNAVAILABLE, storageUnavailable } from "./respond.ts";
-import type { Handler, RouteTable } from "./routes.ts";
-import { createLiveStreams } from "./stream.ts";
-import { postAmd, postDialStatus, postStatus, postStreamEnded, postVoice } from "./twilio.ts";
+import { clientAddress, type Handler, type Req, type RouteTable } from "./routes.ts";
 
 const STATUS_FOR: Record<FailureKind, number> = {
   invalid: 400,
@@ -32,9 +26,7 @@ const STATUS_FOR: Record<FailureKind, number> = {
   draining: 503,
 };
 
-const clientAddress = (req: Request, server: Server<MediaSocketData>) => server.requestIP(req)?.address ?? "unknown";
-
-function errorMapper(ctx: AppContext) {
+function errorMapper(core: AppCore) {
   return (handler: Handler): Handler =>
     async (req, server) => {
       try {
@@ -42,66 +34,79 @@ function errorMapper(ctx: AppContext) {
       } catch (e) {
         if (e instanceof HttpError) return failure(e.status, e.message, e.headers);
         if (e instanceof CallError) return failure(STATUS_FOR[e.kind], e.message);
-        ctx.log.error("request failed", { path: new URL(req.url).pathname, error: e });
+        core.log.error("request failed", { path: new URL(req.url).pathname, error: e });
         if (storageUnavailable(e)) return failure(503, STORAGE_UNAVAILABLE);
         return failure(500, "Internal server error");
       }
     };
 }
 
-function routeTable(ctx: AppContext): RouteTable {
-  const errors = errorMapper(ctx);
-  const apiLimiter = createRateLimiter(ctx.config.limits.api_requests_per_minute);
-  const liveStream = createLiveStreams(ctx);
-  const mcp = createMcpEndpoint(ctx);
-  const rejections = createSignatureRejections(ctx.log, () => ctx.now());
-  const rejectFrom =
-    (req: Request, server: Server<MediaSocketData>): RejectSignature =>
-    (path, msg, fields) =>
-      rejections.reject(clientAddress(req, server), path, msg, fields);
+type Srv = Server<MediaSocketData>;
 
+/**
+ * The handlers, made once: on the first request that needs them, or when the start asks (after listening). A request
+ * that comes before they are made waits for them.
+ */
+function loader(make: () => Promise<Handlers>): () => Handlers | Promise<Handlers> {
+  let loaded: Handlers | null = null;
+  let loading: Promise<Handlers> | null = null;
+  return () => {
+    if (loaded) return loaded;
+    loading ??= make().then((handlers) => {
+      loaded = handlers;
+      return handlers;
+    });
+    return loading;
+  };
+}
+
+/** A route to the named handler, which runs at once when the handlers are made and after them when not. */
+function via(load: () => Handlers | Promise<Handlers>) {
+  return <K extends keyof Handlers>(name: K) =>
+    (req: Req, server: Srv): ReturnType<Handlers[K]> => {
+      const run = (handlers: Handlers) =>
+        (handlers[name] as (req: Req, server: Srv) => ReturnType<Handlers[K]>)(req, server);
+      const handlers = load();
+      return (handlers instanceof Promise ? handlers.then(run) : run(handlers)) as ReturnType<Handlers[K]>;
+    };
+}
+
+function routeTable(core: AppCore, load: () => Handlers | Promise<Handlers>, apiLimiter: RateLimiter): RouteTable {
+  const errors = errorMapper(core);
+  const to = via(load);
   /** /api/*: rate limit by client address first (it also slows token guessing), then authenticate. */
   const api = (handler: Handler): Handler =>
     errors((req, server) => {
       const address = clientAddress(req, server);
       const wait = apiLimiter.take(address);
       if (wait > 0) throw rateLimited(wait);
-      const denied = authorize(ctx.config.server.api_token, req.headers.get("authorization"), address, req.headers);
+      const denied = authorize(core.config.server.api_token, req.headers.get("authorization"), address, req.headers);
       if (denied) return failure(401, denied, { "WWW-Authenticate": "Bearer" });
       return handler(req, server);
     });
-  const callBudget = (req: Request, server: Server<MediaSocketData>) => {
-    const address = clientAddress(req, server);
-    return { address, take: () => ctx.callBudget.take(address), refund: () => ctx.callBudget.refund(address) };
-  };
 
-  const routes: RouteTable = {
-    "/health": { GET: () => health(ctx) },
-    "/openapi.json": { GET: errors(() => describeApi()) },
-    "/metrics": { GET: errors((req, server) => getMetrics(ctx, req, clientAddress(req, server), apiLimiter)) },
-    "/api/call": { POST: api((req, server) => postCall(ctx, req, callBudget(req, server))) },
-    "/api/calls": { GET: api((req) => listCalls(ctx, req)) },
-    "/api/calls/:id": { GET: api((req) => showCall(ctx, req.params.id!)) },
-    "/api/calls/:id/end": { POST: api((req) => postEnd(ctx, req.params.id!)) },
-    "/api/calls/:id/transcript": { GET: api((req) => showTranscript(ctx, req.params.id!)) },
-    "/api/calls/:id/recording": { GET: api((req) => showRecording(ctx, req.params.id!, req)) },
-    "/api/events": { GET: api((req) => listEvents(ctx, req)) },
-    "/api/stream": { GET: api(liveStream) },
-    "/mcp": { POST: api((req, server) => mcp(req, server, callBudget(req, server))) },
+  return {
+    "/health": { GET: () => health(core) },
+    "/openapi.json": { GET: errors(to("openApi")) },
+    "/metrics": { GET: errors(to("metrics")) },
+    "/api/call": { POST: api(to("postCall")) },
+    "/api/calls": { GET: api(to("listCalls")) },
+    "/api/calls/:id": { GET: api(to("showCall")) },
+    "/api/calls/:id/end": { POST: api(to("postEnd")) },
+    "/api/calls/:id/transcript": { GET: api(to("showTranscript")) },
+    "/api/calls/:id/recording": { GET: api(to("showRecording")) },
+    "/api/events": { GET: api(to("listEvents")) },
+    "/api/stream": { GET: api(to("liveStream")) },
+    "/mcp": { POST: api(to("mcp")) },
     ...Object.fromEntries(Object.entries(consoleRoutes).map(([path, serve]) => [path, { GET: errors(serve) }])),
-    "/api/events/:id/retry": { POST: api((req) => retryEvent(ctx, req.params.id!)) },
-    [TWILIO_PATHS.media]: (req, server) => upgradeMedia(ctx, req, server, rejectFrom(req, server)),
-    [TWILIO_PATHS.voice]: { POST: errors((req, server) => postVoice(ctx, req, rejectFrom(req, server))) },
-    [TWILIO_PATHS.status]: { POST: errors((req, server) => postStatus(ctx, req, rejectFrom(req, server))) },
-    [TWILIO_PATHS.amd]: { POST: errors((req, server) => postAmd(ctx, req, rejectFrom(req, server))) },
-    [TWILIO_PATHS.dialStatus]: { POST: errors((req, server) => postDialStatus(ctx, req, rejectFrom(req, server))) },
-    [TWILIO_PATHS.streamEnded]: {
-      POST: errors((req, server) => postStreamEnded(ctx, req, rejectFrom(req, server))),
-    },
+    "/api/events/:id/retry": { POST: api(to("retryEvent")) },
+    [TWILIO_PATHS.media]: to("media"),
+    [TWILIO_PATHS.voice]: { POST: errors(to("voice")) },
+    [TWILIO_PATHS.status]: { POST: errors(to("status")) },
+    [TWILIO_PATHS.amd]: { POST: errors(to("amd")) },
+    [TWILIO_PATHS.dialStatus]: { POST: errors(to("dialStatus")) },
+    [TWILIO_PATHS.streamEnded]: { POST: errors(to("streamEnded")) },
   };
-  // Described from this table, so a route added here without its description fails (its test, and the request).
-  const describeApi = openApiEndpoint(() => routedMethods(routes));
-  return routes;
 }
 
 const routedMethods = (routes: RouteTable): [string, string][] =>
@@ -129,25 +134,46 @@ function withWrongMethods(routes: RouteTable): RouteTable {
   return Object.fromEntries(entries) as RouteTable;
 }
 
-export function startServer(ctx: AppContext): Server<MediaSocketData> {
-  const routes = countedRoutes(ctx, guardRoutes(ctx.config, withWrongMethods(routeTable(ctx))));
+export interface Listening {
+  server: Server<MediaSocketData>;
+  /** Makes the route handlers now, rather than on the first request that needs them. */
+  load: () => Promise<unknown>;
+}
+
+/**
+ * Listens with the whole route table. `app` completes the app context from `core` (app.ts): the route handlers are
+ * made from it and wait for it, /health does not.
+ */
+export function listen(core: AppCore, app: () => Promise<AppContext>): Listening {
+  const apiLimiter = createRateLimiter(core.config.limits.api_requests_per_minute);
+  const load = loader(async () => {
+    const [ctx, { createHandlers }] = await Promise.all([app(), import("./handlers.ts")]);
+    // Described from the table, so a route added without its description fails (its test, and the request).
+    return createHandlers(ctx, apiLimiter, () => routedMethods(table));
+  });
+  const table = routeTable(core, load, apiLimiter);
+  const routes = countedRoutes(core, guardRoutes(core.config, withWrongMethods(table)));
   const unrouted = () => {
-    ctx.metrics.httpResponse(UNMATCHED_ROUTE, 404);
+    core.metrics.httpResponse(UNMATCHED_ROUTE, 404);
     return failure(404, "Not found");
   };
-  return Bun.serve<MediaSocketData>({
-    hostname: ctx.config.server.host,
-    port: ctx.config.server.port,
+  const server = Bun.serve<MediaSocketData>({
+    hostname: core.config.server.host,
+    port: core.config.server.port,
     // Bun refuses a body over its own cap with a bare, empty 413 before any handler or the error hook runs,
     // which breaks the API's error shape; so its cap is off, and each reader applies its own limit as the
     // body streams in (readBody). Bun does not buffer a body nobody reads.
     maxRequestBodySize: Number.MAX_SAFE_INTEGER,
     routes,
-    websocket: mediaSocketHandler(ctx),
+    websocket: mediaSocketHandler(),
     fetch: unrouted,
     error: (e) => {
-      ctx.log.error("unhandled server error", { error: e });
+      core.log.error("unhandled server error", { error: e });
       return failure(500, "Internal server error");
     },
   });
+  return { server, load: async () => load() };
 }
+
+/** Listens for an app context that is complete already (the demo, the tests). */
+export const startServer = (ctx: AppContext): Server<MediaSocketData> => listen(ctx, async () => ctx).server;

@@ -5,7 +5,7 @@ import type { AppContext } from "../app.ts";
 import { getCall } from "../calls/errors.ts";
 import { callDetail, callListing } from "../calls/view.ts";
 import { createSlots } from "../runtime/slots.ts";
-import type { MediaSocketData } from "./media.ts";
+import type { MediaSocketData } from "./media-socket.ts";
 import { DEFAULT_PAGE, encodeCursor } from "./paging.ts";
 import { HttpError } from "./respond.ts";
 

@@ -7,11 +7,9 @@ import type { Config } from "../config/schema.ts";
 import { createUlawToPcm8, createUlawToPcm24 } from "../media/transcode.ts";
 import {
   createGeminiReader,
-  GEMINI_VOICES,
   geminiAudioMessage,
   geminiTextMessage,
   geminiUrl,
-  geminiVoiceProblem,
   historyTurnMessage,
   setupMessage,
   toolResponseMessage,
@@ -23,7 +21,6 @@ import {
   type HistoryRole,
   historyMessage,
   type ModelHandlers,
-  REALTIME_VOICES,
   readModelEvent,
   realtimeUrl,
   responseCancelMessage,
@@ -34,7 +31,6 @@ import {
   truncateMessage,
   turnTaking,
   userTextMessage,
-  voiceProblem,
 } from "./realtime.ts";
 
 export const PROVIDERS = ["openai", "google"] as const;
@@ -166,13 +162,6 @@ function geminiProtocol(config: Config, call: CallModel): ModelProtocol {
     read: reader.read,
   };
 }
-
-/** The voices each provider's model speaks in. */
-export const VOICES: Record<Provider, readonly string[]> = { openai: REALTIME_VOICES, google: GEMINI_VOICES };
-
-/** Why this provider's model would refuse this voice, or null when it speaks in it. */
-export const providerVoiceProblem = (provider: Provider, voice: string): string | null =>
-  provider === "google" ? geminiVoiceProblem(voice) : voiceProblem(voice);
 
 /** The provider's configured model and voice, for a call that names neither. */
 export function providerDefaults(config: Config, provider: Provider): { model: string; voice: string } {

@@ -1,7 +1,6 @@
 // Who answers a simulated call, chosen by the number dialled. Each persona is what Twilio would
 // report (status sequence) plus what the person does on the line once the media stream is up.
 
-import { holdMusic } from "./hold-music.ts";
 import type { MediaClient } from "./media-stream.ts";
 import type { CallerStep, Script } from "./script.ts";
 
@@ -155,6 +154,9 @@ async function screener(line: MediaClient, script: Script, declines: boolean): P
   await converse(line, script.caller.slice(1), false);
 }
 
+/** Hold music, loaded when a persona plays it: the CLI reads the scenarios' list through this module on every start. */
+const music = async (ms: number) => (await import("./hold-music.ts")).holdMusic(ms);
+
 /** A hold queue: its opener, three stretches of music with an announcement between each, then a person. */
 async function holdQueue(line: MediaClient, script: Script): Promise<void> {
   const g = script.gatekeepers.hold;
@@ -162,7 +164,7 @@ async function holdQueue(line: MediaClient, script: Script): Promise<void> {
   for (const [i, musicMs] of HOLD_MUSIC_MS.entries()) {
     await line.say(spoken[i]!.audio);
     await line.wait(1000);
-    await line.say(holdMusic(musicMs));
+    await line.say(await music(musicMs));
     await line.wait(1000);
     if (!line.isOpen()) return;
   }
@@ -171,7 +173,7 @@ async function holdQueue(line: MediaClient, script: Script): Promise<void> {
 }
 
 async function holdForever(line: MediaClient): Promise<void> {
-  while (line.isOpen()) await line.say(holdMusic(10_000));
+  while (line.isOpen()) await line.say(await music(10_000));
 }
 
 /** One reading of a menu level, its options apart; then it waits for a keypress (any key) or reads it again. */
@@ -194,7 +196,7 @@ async function phoneMenuLevels(line: MediaClient, script: Script): Promise<void>
   }
   await line.say(g.connecting.audio);
   await line.wait(TURN_APART_MS);
-  await line.say(holdMusic(5000));
+  await line.say(await music(5000));
   await line.wait(1000);
   await line.say(g.person.audio);
   await converse(line, script.caller.slice(1), false);
