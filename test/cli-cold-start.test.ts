@@ -58,9 +58,12 @@ describe("a command loads only what it runs", () => {
   });
 });
 
-/** The modules and packages `server` has resolved by the time its first /health answers 200. */
-async function serverLoadsUntilHealthy(): Promise<string[]> {
-  const dir = mkdtempSync(join(tmpdir(), "agenticai-cold-"));
+/**
+ * `server` in `dir` under the preload, once its first /health has answered 200; `settle` runs then, and what both
+ * pipes held by its end is returned. Both pipes are read to their end: a server whose stdout is closed on it fails its
+ * next log line.
+ */
+async function serveOnce(dir: string, settle: (stderr: () => string) => Promise<void>): Promise<string> {
   const proc = Bun.spawn([process.execPath, "--preload", PRELOAD, join(repoRoot, "src/main.ts"), "server"], {
     cwd: dir,
     env: childEnv({ HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data") }),
@@ -70,7 +73,6 @@ async function serverLoadsUntilHealthy(): Promise<string[]> {
   });
   let stderr = "";
   let stdout = "";
-  // Both pipes are read to their end: a server whose stdout is closed on it fails its next log line.
   const drained = Promise.all([
     (async () => {
       for await (const chunk of proc.stderr) stderr += new TextDecoder().decode(chunk);
@@ -86,13 +88,23 @@ async function serverLoadsUntilHealthy(): Promise<string[]> {
       url = /"msg":"agenticai listening","url":"([^"]+)"/.exec(stdout)?.[1];
     }
     expect((await fetch(`${url}health`)).status).toBe(200);
-    // What was resolved before the answer is on stderr already: give the pipe a moment to deliver it.
-    await Bun.sleep(100);
-    return [...stderr.matchAll(/^LOADS (.*)$/gm)].map((m) => m[1]!.replace(`${repoRoot}/`, ""));
+    await settle(() => stderr);
+    return stderr;
   } finally {
     proc.kill();
     await proc.exited;
     await drained;
+  }
+}
+
+/** The modules and packages `server` has resolved by the time its first /health answers 200. */
+async function serverLoadsUntilHealthy(): Promise<string[]> {
+  const dir = mkdtempSync(join(tmpdir(), "agenticai-cold-"));
+  try {
+    // What was resolved before the answer is on stderr already: give the pipe a moment to deliver it.
+    const stderr = await serveOnce(dir, () => Bun.sleep(100));
+    return [...stderr.matchAll(/^LOADS (.*)$/gm)].map((m) => m[1]!.replace(`${repoRoot}/`, ""));
+  } finally {
     rmSync(dir, { recursive: true, force: true });
   }
 }
@@ -132,40 +144,13 @@ function runtimeImports(text: string): string[] {
  * moment later.
  */
 async function restartLoads(dir: string): Promise<{ before: string[]; after: string[] }> {
-  const proc = Bun.spawn([process.execPath, "--preload", PRELOAD, join(repoRoot, "src/main.ts"), "server"], {
-    cwd: dir,
-    env: childEnv({ HOST: "127.0.0.1", PORT: "0", AGENTICAI_DATA_DIR: join(dir, "data") }),
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  let stderr = "";
-  let stdout = "";
-  const drained = Promise.all([
-    (async () => {
-      for await (const chunk of proc.stderr) stderr += new TextDecoder().decode(chunk);
-    })(),
-    (async () => {
-      for await (const chunk of proc.stdout) stdout += new TextDecoder().decode(chunk);
-    })(),
-  ]);
-  try {
-    let url: string | undefined;
-    while (!url && proc.exitCode === null) {
-      await Bun.sleep(5);
-      url = /"msg":"agenticai listening","url":"([^"]+)"/.exec(stdout)?.[1];
-    }
-    expect((await fetch(`${url}health`)).status).toBe(200);
+  const stderr = await serveOnce(dir, async (stderr) => {
     // The rest of the start loads on its own, a few ms after listening (src/cli/serve.ts).
-    for (let i = 0; i < 200 && !stderr.includes("src/cli/after-listen.ts"); i++) await Bun.sleep(10);
+    for (let i = 0; i < 200 && !stderr().includes("src/cli/after-listen.ts"); i++) await Bun.sleep(10);
     await Bun.sleep(100);
-    const [before, after = ""] = stderr.split("ANSWERS /health\n");
-    return { before: runtimeImports(before!), after: runtimeImports(after) };
-  } finally {
-    proc.kill();
-    await proc.exited;
-    await drained;
-  }
+  });
+  const [before, after = ""] = stderr.split("ANSWERS /health\n");
+  return { before: runtimeImports(before!), after: runtimeImports(after) };
 }
 
 test("a restart with the config it checked before answers /health before zod, the call service and its handlers", async () => {
