@@ -20,10 +20,15 @@ interface Target {
   name: string;
   argv: string[];
   env: Record<string, string>;
+  /**
+   * The port every start of this target listens on, as a restarted deployment's does; none: a new one each start,
+   * so each start's config differs from the last one's (the server checks it again, src/config/remembered.ts).
+   */
+  port?: number;
 }
 
 async function once(target: Target, dir: string): Promise<number> {
-  const port = await freePort();
+  const port = target.port ?? (await freePort());
   const t0 = performance.now();
   const proc = Bun.spawn(target.argv, {
     cwd: dir,
@@ -119,17 +124,23 @@ function baselineTargets(): Target[] {
   const binary = process.env.BENCH_BASELINE_BINARY;
   if (!binary) return [];
   return [
-    {
-      name: "baseline binary, first run (no credentials)",
-      argv: [binary, "server"],
-      env: { AGENTICAI_DATA_DIR: "base" },
-    },
-    {
-      name: "baseline binary, Twilio configured",
-      argv: [binary, "server"],
-      env: { ...TWILIO_ENV, AGENTICAI_DATA_DIR: "base" },
-    },
+    { name: "baseline binary, first run (no credentials)", argv: [binary, "server"], env: {} },
+    { name: "baseline binary, Twilio configured", argv: [binary, "server"], env: TWILIO_ENV },
   ];
+}
+
+/**
+ * Each target restarts as a deployment does: the same config (its own port) and its own data dir, so no target's
+ * start follows another's config. The last agenticai target starts with a new port each time: a config the server
+ * has not seen, which it checks as on a first start.
+ */
+async function ownPlaces(targets: Target[], dir: string): Promise<Target[]> {
+  const placed: Target[] = [];
+  for (const [i, target] of targets.entries()) {
+    const port = target.name.includes("config changed") ? undefined : await freePort();
+    placed.push({ ...target, port, env: { AGENTICAI_DATA_DIR: join(dir, `data-${i}`), ...target.env } });
+  }
+  return placed;
 }
 
 export async function runStartupBench(runs = 20) {
@@ -137,16 +148,24 @@ export async function runStartupBench(runs = 20) {
   const dir = mkdtempSync(join(tmpdir(), "agenticai-startup-"));
   writeFileSync(join(dir, "config.yaml"), "");
   try {
-    const targets: Target[] = [
-      { name: "agenticai, first run (no credentials)", argv: [BINARY, "server"], env: {} },
-      { name: "agenticai, Twilio configured", argv: [BINARY, "server"], env: TWILIO_ENV },
-      {
-        name: "floor: empty Bun.serve, same build flags",
-        argv: [await buildFloor(dir, "serve", SERVE_FLOOR)],
-        env: {},
-      },
-      ...baselineTargets(),
-    ];
+    const targets = await ownPlaces(
+      [
+        { name: "agenticai, first run (no credentials)", argv: [BINARY, "server"], env: {} },
+        { name: "agenticai, Twilio configured", argv: [BINARY, "server"], env: TWILIO_ENV },
+        {
+          name: "agenticai, config changed since the last start (checked again)",
+          argv: [BINARY, "server"],
+          env: {},
+        },
+        {
+          name: "floor: empty Bun.serve, same build flags",
+          argv: [await buildFloor(dir, "serve", SERVE_FLOOR)],
+          env: {},
+        },
+        ...baselineTargets(),
+      ],
+      dir,
+    );
     // A binary's first start creates its database; every start after it is a normal restart.
     for (const target of targets) if (target.argv[1] === "server") await once(target, dir);
     const times = targets.map(() => [] as number[]);

@@ -74,12 +74,14 @@ export async function eventsSecret(config: Config, store: Store): Promise<string
 const newInstanceId = async () => `${await machineName()}-${process.pid}-${randomBytes(2).toString("hex")}`;
 
 export async function openCore(config: Config, log: Logger): Promise<AppCore> {
+  // Read while the store opens.
+  const instanceId = newInstanceId();
   const store = await openStorage(config);
   return {
     config,
     log,
     store,
-    instanceId: await newInstanceId(),
+    instanceId: await instanceId,
     state: { draining: false, handingOver: false },
     metrics: createMetricsRegistry(),
     streamSecret: await streamSecret(store),

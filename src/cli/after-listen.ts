@@ -54,11 +54,7 @@ export async function openApp(core: AppCore): Promise<Opened> {
 }
 
 /** The rest of a start, once the app is open; returns what stops it. */
-export function startRest(
-  { ctx, unlisten }: Opened,
-  server: Server<MediaSocketData>,
-  sims: Simulators | null,
-): Stop {
+export function startRest({ ctx, unlisten }: Opened, server: Server<MediaSocketData>, sims: Simulators | null): Stop {
   const stopGcPacer = startGcPacer(() => ctx.bridges.size);
   warmUpTwilio(ctx);
   warnAboutSetup(ctx);

@@ -2,7 +2,7 @@
 import type { Server } from "bun";
 import type { AppCore } from "../core.ts";
 import type { MediaSocketData } from "./media-socket.ts";
-import type { Req, RouteTable } from "./routes.ts";
+import type { Req } from "./routes.ts";
 
 /** Paths no route matches share one label, so probing random paths cannot make series without end. */
 export const UNMATCHED_ROUTE = "unmatched";
@@ -11,7 +11,7 @@ export const UNMATCHED_ROUTE = "unmatched";
  * Every routed response is counted here, labelled with its route's pattern rather than the path, which
  * holds call ids. A media stream's upgrade answers with no Response: 101. A throw becomes Bun's 500.
  */
-function counted<R extends Response | undefined>(
+export function counted<R extends Response | undefined>(
   ctx: AppCore,
   route: string,
   handler: (req: Req, server: Server<MediaSocketData>) => R | Promise<R>,
@@ -32,14 +32,4 @@ function counted<R extends Response | undefined>(
       return thrown(e);
     }
   };
-}
-
-export function countedRoutes(ctx: AppCore, routes: RouteTable): RouteTable {
-  const entries = Object.entries(routes).map(([route, methods]) => [
-    route,
-    typeof methods === "function"
-      ? counted(ctx, route, methods)
-      : Object.fromEntries(Object.entries(methods).map(([method, h]) => [method, counted(ctx, route, h)])),
-  ]);
-  return Object.fromEntries(entries) as RouteTable;
 }

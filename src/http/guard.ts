@@ -5,7 +5,7 @@ import type { Server } from "bun";
 import type { Config } from "../config/schema.ts";
 import type { MediaSocketData } from "./media-socket.ts";
 import { failure } from "./respond.ts";
-import type { Req, RouteTable } from "./routes.ts";
+import type { Req } from "./routes.ts";
 
 /** The paths that act on requests: the API, and the MCP endpoint by its path whenever it is routed. */
 const CONTROL_PATH = /^\/(?:api|mcp)(?:\/|$)/;
@@ -94,24 +94,17 @@ function refusalFor(config: Config, route: string): Refusal {
 type AnyHandler = (req: Req, server: Server<MediaSocketData>) => unknown;
 
 /**
- * Puts the rules in front of every route by its path, so a route added under /api/ or at /mcp is covered
+ * Puts the rules in front of a route by its path, so a route added under /api/ or at /mcp is covered
  * without doing anything. /health stays open to any Host: load balancers and container checks address the
  * instance by whatever name or address they reach it at, and it holds nothing to protect. Every other route
  * needs a valid Host first, since each handler reads its request's URL. `config` is read at each request.
  */
-export function guardRoutes(config: Config, routes: RouteTable): RouteTable {
-  const guard = <H extends AnyHandler>(route: string, handler: H): H => {
-    const refusal = refusalFor(config, route);
-    return ((req, server) => {
-      const url = requestUrl(req);
-      if (!url) return failure(400, BAD_HOST);
-      return refusal(req, url) ?? handler(req, server);
-    }) as H;
-  };
-  const entries = Object.entries(routes).map(([route, methods]) => {
-    if (route === "/health") return [route, methods];
-    if (typeof methods === "function") return [route, guard(route, methods)];
-    return [route, Object.fromEntries(Object.entries(methods).map(([m, h]) => [m, guard(route, h)]))];
-  });
-  return Object.fromEntries(entries) as RouteTable;
+export function guarded<H extends AnyHandler>(config: Config, route: string, handler: H): H {
+  if (route === "/health") return handler;
+  const refusal = refusalFor(config, route);
+  return ((req, server) => {
+    const url = requestUrl(req);
+    if (!url) return failure(400, BAD_HOST);
+    return refusal(req, url) ?? handler(req, server);
+  }) as H;
 }

@@ -8,8 +8,8 @@ import { createRateLimiter, type RateLimiter } from "../runtime/ratelimit.ts";
 import { TWILIO_PATHS } from "../twilio/urls.ts";
 import { authorize } from "./auth.ts";
 import { consoleRoutes } from "./console.ts";
-import { countedRoutes, UNMATCHED_ROUTE } from "./counted.ts";
-import { guardRoutes } from "./guard.ts";
+import { counted, UNMATCHED_ROUTE } from "./counted.ts";
+import { guarded } from "./guard.ts";
 import type { Handlers } from "./handlers.ts";
 import { health } from "./health.ts";
 import { type MediaSocketData, mediaSocketHandler } from "./media-socket.ts";
@@ -114,24 +114,46 @@ const routedMethods = (routes: RouteTable): [string, string][] =>
     typeof methods === "function" ? [] : Object.keys(methods).map((method): [string, string] => [method, path]),
   );
 
-const METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"] as const;
+const METHODS = new Set(["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]);
+
+type Methods = Exclude<RouteTable[string], (...args: never[]) => unknown>;
 
 /**
- * A wrong method on a routed path is a 405 naming the right ones, answered by the route itself: Bun's router
- * matches the path as sent, while the URL a `fetch` fallback sees has its dot-segments resolved, so only the
- * router can tell `/api/calls` from `/x/../api/calls` (which is no route: 404).
+ * A path's methods as one function: the method's handler, or for a wrong one a 405 naming the right ones. HEAD goes
+ * to GET's handler, as Bun's own method routing does (Bun sends its headers only). The route answers a wrong method
+ * itself: Bun's router matches the path as sent, while the URL a `fetch` fallback sees has its dot-segments resolved,
+ * so only the router can tell `/api/calls` from `/x/../api/calls` (which is no route: 404).
  */
-function withWrongMethods(routes: RouteTable): RouteTable {
-  const entries = Object.entries(routes).map(([path, methods]) => {
-    if (typeof methods === "function") return [path, methods];
-    const declared = Object.keys(methods);
-    // Bun answers HEAD wherever GET is routed.
-    const allow = declared.includes("GET") ? [...declared, "HEAD"] : declared;
-    const refuse = () => failure(405, `Method not allowed: use ${declared.join(" or ")}`, { Allow: allow.join(", ") });
-    const missing = METHODS.filter((m) => !allow.includes(m)).map((m) => [m, refuse]);
-    return [path, { ...methods, ...Object.fromEntries(missing) }];
-  });
-  return Object.fromEntries(entries) as RouteTable;
+function byMethod(methods: Methods): Handler {
+  const declared = Object.keys(methods);
+  const allow = declared.includes("GET") ? [...declared, "HEAD"] : declared;
+  const refuse = () => failure(405, `Method not allowed: use ${declared.join(" or ")}`, { Allow: allow.join(", ") });
+  const table = methods as Record<string, Handler | undefined>;
+  return (req, server) => {
+    const handler = table[req.method] ?? (req.method === "HEAD" ? table.GET : undefined) ?? refuse;
+    return handler(req, server);
+  };
+}
+
+/**
+ * What Bun.serve is given: each path one function, its guard (guard.ts) and count (counted.ts) in front, made in one
+ * pass, since a cold start waits for every closure made here. A method no route has (none of METHODS) is no route,
+ * as Bun's method routing had it.
+ */
+function served(core: AppCore, table: RouteTable, unrouted: () => Response): RouteTable {
+  const routes: RouteTable = {};
+  for (const [path, methods] of Object.entries(table)) {
+    const handler = counted(
+      core,
+      path,
+      guarded(core.config, path, typeof methods === "function" ? methods : byMethod(methods)),
+    );
+    routes[path] =
+      typeof methods === "function"
+        ? handler
+        : (req, server) => (METHODS.has(req.method) ? handler(req, server) : unrouted());
+  }
+  return routes;
 }
 
 export interface Listening {
@@ -152,11 +174,11 @@ export function listen(core: AppCore, app: () => Promise<AppContext>): Listening
     return createHandlers(ctx, apiLimiter, () => routedMethods(table));
   });
   const table = routeTable(core, load, apiLimiter);
-  const routes = countedRoutes(core, guardRoutes(core.config, withWrongMethods(table)));
   const unrouted = () => {
     core.metrics.httpResponse(UNMATCHED_ROUTE, 404);
     return failure(404, "Not found");
   };
+  const routes = served(core, table, unrouted);
   const server = Bun.serve<MediaSocketData>({
     hostname: core.config.server.host,
     port: core.config.server.port,
