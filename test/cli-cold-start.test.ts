@@ -140,8 +140,8 @@ function runtimeImports(text: string): string[] {
 }
 
 /**
- * The modules and packages a restart in `dir` resolved before its first /health answered, and those it had resolved a
- * moment later.
+ * The modules and packages a restart in `dir` resolved before it listened (and its /health could answer), and those it
+ * had resolved once its first /health had answered and the rest of the start had loaded.
  */
 async function restartLoads(dir: string): Promise<{ before: string[]; after: string[] }> {
   const stderr = await serveOnce(dir, async (stderr) => {
@@ -149,11 +149,11 @@ async function restartLoads(dir: string): Promise<{ before: string[]; after: str
     for (let i = 0; i < 200 && !stderr().includes("src/cli/after-listen.ts"); i++) await Bun.sleep(10);
     await Bun.sleep(100);
   });
-  const [before, after = ""] = stderr.split("ANSWERS /health\n");
+  const [before, after = ""] = stderr.split("LISTENS /health\n");
   return { before: runtimeImports(before!), after: runtimeImports(after) };
 }
 
-test("a restart with the config it checked before answers /health before zod, the call service and its handlers", async () => {
+test("a restart with the config it checked before listens for /health before zod, the call service and its handlers load", async () => {
   const dir = mkdtempSync(join(tmpdir(), "agenticai-cold-"));
   // A data dir the first start finds: it keeps the config it checked there.
   mkdirSync(join(dir, "data"), { mode: 0o700 });

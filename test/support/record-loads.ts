@@ -1,7 +1,7 @@
 // A preload for `bun --preload`: writes every module the process resolves to stderr as `LOADS <absolute path>` (and
 // which module asked for it, as `IMPORTS <path> FROM <importer>`), so a test can tell which modules a command loaded,
-// and `ANSWERS /health` when a server first answers GET /health, so it can tell which of them came before that answer.
-// It changes nothing about how they load or what is answered.
+// and `LISTENS /health` when a server starts listening with a /health route, so it can tell which of them came before.
+// It changes nothing about how they load or what is served.
 import { isAbsolute, resolve } from "node:path";
 
 Bun.plugin({
@@ -15,19 +15,8 @@ Bun.plugin({
   },
 });
 
-type Get = (...args: unknown[]) => Promise<Response> | Response;
 const serve = Bun.serve;
-Bun.serve = ((options: { routes?: Record<string, { GET?: Get }> }) => {
-  const health = options.routes?.["/health"];
-  const get = health?.GET;
-  if (health && get) {
-    let told = false;
-    health.GET = async (...args) => {
-      const response = await get(...args);
-      if (!told) process.stderr.write("ANSWERS /health\n");
-      told = true;
-      return response;
-    };
-  }
-  return serve(options as Parameters<typeof serve>[0]);
+Bun.serve = ((options: Parameters<typeof serve>[0] & { routes?: Record<string, unknown> }) => {
+  if (options.routes?.["/health"]) process.stderr.write("LISTENS /health\n");
+  return serve(options);
 }) as typeof Bun.serve;
