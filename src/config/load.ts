@@ -1,3 +1,6 @@
+// The config checked against the schema (schema.ts): the sections a config sets by their own schemas, the rest taken
+// from defaults worked out when this module is built. The server's start reaches it only for a config it has not
+// checked before (remembered.ts).
 import { configDefaults } from "./defaults.ts" with { type: "macro" };
 import { ConfigError } from "./error.ts";
 import { type Config, ConfigSchema, SECTION_NAMES, type SectionName, sectionsSchema } from "./schema.ts";
