@@ -5,6 +5,7 @@ import type { Config } from "./config/schema.ts";
 import type { Logger } from "./log.ts";
 import { createMetricsRegistry, type MetricsRegistry } from "./metrics/registry.ts";
 import { randomBytes, randomToken } from "./runtime/crypto.ts";
+import { nodeOs } from "./runtime/node-modules.ts";
 import { openStorage } from "./store/open.ts";
 import type { Store } from "./store/store.ts";
 
@@ -41,7 +42,7 @@ async function machineName(): Promise<string> {
   const name = await Bun.file("/proc/sys/kernel/hostname")
     .text()
     .catch(() => "");
-  return name.trim() || (require("node:os") as typeof import("node:os")).hostname();
+  return name.trim() || nodeOs().hostname();
 }
 
 /**

@@ -6,7 +6,7 @@ import { VERSION } from "../version.ts";
 import { findCommand, MAIN_USAGE, OPTIONS, type Values } from "./commands.ts";
 import { EXIT_USAGE, fail } from "./exit.ts";
 
-/** The process environment and ./.env, read by Bun: node:fs costs a cold start ~1 ms (runtime/node-fs.ts). */
+/** The process environment and ./.env, read by Bun: node:fs costs a cold start ~1 ms (runtime/node-modules.ts). */
 async function readEnv(): Promise<Env> {
   const env: Env = { ...process.env };
   const dotenv = Bun.file(".env");

@@ -13,6 +13,8 @@ import type { MediaSocketData } from "../http/media-socket.ts";
 import { listen } from "../http/server.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { providerVoiceProblem } from "../model/voices.ts";
+import { nodePath } from "../runtime/node-modules.ts";
+import { once } from "../runtime/once.ts";
 import type { Simulators } from "../sim/simulators.ts";
 import { VERSION } from "../version.ts";
 import type { Opened, Stop } from "./after-listen.ts";
@@ -69,11 +71,6 @@ export async function runServer(config: Config, simulate: boolean, env: Env = pr
   stopOnSignals(core, started);
 }
 
-const once = <T>(make: () => Promise<T>): (() => Promise<T>) => {
-  let made: Promise<T> | null = null;
-  return () => (made ??= make());
-};
-
 /** Once the app is open and the route handlers made: the background work, and what a stop signal does. */
 async function completeStart(
   opening: Promise<Opened>,
@@ -96,9 +93,6 @@ function listeningUrl(server: Server<MediaSocketData>): string {
   const host = server.hostname?.includes(":") ? `[${server.hostname}]` : server.hostname;
   return `${server.protocol}://${host}:${server.port}/`;
 }
-
-/** node:path, for a start that failed: a start that did not need not load it (~0.2 ms of a cold start). */
-const nodePath = (): typeof import("node:path") => require("node:path");
 
 /** A data dir path that is, or runs through, something other than a directory. */
 const NOT_A_DIR = new Set(["ENOTDIR", "EEXIST"]);

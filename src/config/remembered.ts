@@ -60,19 +60,9 @@ async function recall(file: string, key: string, tree: Tree): Promise<Config | n
 async function remember(file: string, key: string, tree: Tree, checked: Config): Promise<void> {
   const shape = outline(checked, tree);
   if (!same(fill(shape, tree), checked)) return;
-  if (
-    !(await Bun.file(dirOf(file))
-      .stat()
-      .then(
-        (s) => s.isDirectory(),
-        () => false,
-      ))
-  )
-    return;
-  await Bun.write(file, JSON.stringify({ key, outline: shape })).catch(() => {});
+  // createPath: false: the data dir is the store's to make, with its mode.
+  await Bun.write(file, JSON.stringify({ key, outline: shape }), { createPath: false }).catch(() => {});
 }
-
-const dirOf = (file: string) => file.slice(0, file.lastIndexOf("/"));
 
 /** The server's config: remembered from the last start if it is the same, otherwise checked (load.ts) and kept. */
 export async function loadCheckedConfig(options: LoadOptions): Promise<Config> {

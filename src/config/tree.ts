@@ -1,7 +1,7 @@
 // The config as written: config.yaml read, its ${VAR}s expanded and the environment's overrides set, not yet
 // checked. Nothing here loads zod, so a start that has checked this same config before (remembered.ts) need not.
 
-import { nodeFs } from "../runtime/node-fs.ts";
+import { nodeFs } from "../runtime/node-modules.ts";
 import { ENV_OVERRIDES, type Env } from "./env.ts";
 import { ConfigError } from "./error.ts";
 
@@ -121,7 +121,7 @@ export function readConfigTree(options: LoadOptions): Tree {
 }
 
 /**
- * readConfigTree with Bun reading the file, for the server's start (runtime/node-fs.ts). A file it cannot read the
+ * readConfigTree with Bun reading the file, for the server's start (runtime/node-modules.ts). A file it cannot read the
  * usual way goes to readConfigTree, so every answer is the same.
  */
 export async function readConfigTreeAsync(options: LoadOptions): Promise<Tree> {
@@ -134,11 +134,11 @@ export async function readConfigTreeAsync(options: LoadOptions): Promise<Tree> {
     );
   if (found === null) return treeFrom(file, null, options.env);
   if (!found) return readConfigTree(options);
-  return treeFrom(
-    file,
-    await Bun.file(file)
-      .text()
-      .catch((e: unknown) => Promise.reject(unreadable(file, e))),
-    options.env,
-  );
+  let text: string;
+  try {
+    text = await Bun.file(file).text();
+  } catch (e) {
+    throw unreadable(file, e);
+  }
+  return treeFrom(file, text, options.env);
 }

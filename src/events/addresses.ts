@@ -1,6 +1,7 @@
 // Which IP addresses a per-call receiver may be at: public unicast only. Everything in IANA's special-purpose
 // registries (IPv4 and IPv6) is refused, globally reachable entries included, since no webhook receiver lives
 // there, and so is every IPv6 address outside global unicast (2000::/3). Pure: the tests need no network.
+import { once } from "../runtime/once.ts";
 
 type Range = readonly [base: bigint, bits: number];
 
@@ -47,8 +48,7 @@ function buildRanges() {
   const nat64 = v6("64:ff9b::", 96);
   return { v4Refused, v6Refused, globalUnicast, nat64 };
 }
-let built: ReturnType<typeof buildRanges> | null = null;
-const ranges = () => (built ??= buildRanges());
+const ranges = once(buildRanges);
 
 const inRange = (address: bigint, width: number, [base, bits]: Range) =>
   address >> BigInt(width - bits) === base >> BigInt(width - bits);

@@ -5,6 +5,7 @@
 // few points that each happen once per call, request or delivery attempt; gauges are read at scrape
 // time. Nothing here runs per audio frame: a call's frame counts come from its bridge's own metrics.
 import type { CallMetrics } from "../bridge/metrics.ts";
+import { once } from "../runtime/once.ts";
 import { type Family, type Labels, render } from "./exposition.ts";
 import { type Counter, counter, gauge, histogram } from "./instruments.ts";
 
@@ -168,11 +169,7 @@ export function createMetricsRegistry(): MetricsRegistry {
   // /health (an orchestrator's readiness probe) would otherwise wait for them. A scrape makes them too, so their preset
   // series show at 0 as before.
   const http = httpCounter();
-  let made: Instruments | null = null;
-  const instrumentsNow = (): Instruments => {
-    made ??= instruments();
-    return made;
-  };
+  const instrumentsNow = once(instruments);
   return {
     callEnded(call) {
       const i = instrumentsNow();

@@ -1,7 +1,7 @@
 // Where calls are kept: the embedded SQLite file in the data dir, or the PostgreSQL database that several
 // instances share (database.url). The PostgreSQL store is loaded only when asked for.
 import type { Config } from "../config/schema.ts";
-import { nodeFs } from "../runtime/node-fs.ts";
+import { nodeFs } from "../runtime/node-modules.ts";
 import { filesInPlace, openStore } from "./sqlite.ts";
 import type { Store } from "./store.ts";
 

@@ -2,7 +2,7 @@
 // store.ts, which the PostgreSQL store (postgres.ts) implements too.
 import { Database } from "bun:sqlite";
 import type { AsyncLocalStorage } from "node:async_hooks";
-import { nodeFs } from "../runtime/node-fs.ts";
+import { asyncHooks, nodeFs } from "../runtime/node-modules.ts";
 import { localSignals } from "./local-signals.ts";
 import { MIGRATIONS } from "./sqlite-migrations.ts";
 import { outboxStatements, outboxStore, type SqliteOutbox } from "./sqlite-outbox.ts";
@@ -316,7 +316,7 @@ function transactions(db: Database, beforeBegin: () => void) {
     try {
       beforeBegin();
       db.exec("BEGIN IMMEDIATE");
-      marks ??= new (require("node:async_hooks") as typeof import("node:async_hooks")).AsyncLocalStorage<Mark>();
+      marks ??= new (asyncHooks().AsyncLocalStorage)<Mark>();
       const within = marks;
       result = await commitOrRollBack(db, () => within.run(mark, fn));
     } finally {
