@@ -40,6 +40,8 @@ export interface AudioQueue<T> {
   /** Sends what the socket can take now. */
   flush(): void;
   clear(): void;
+  /** How many items wait. */
+  size(): number;
 }
 
 export function createAudioQueue<T>(opts: AudioQueueOptions<T>): AudioQueue<T> {
@@ -69,5 +71,6 @@ export function createAudioQueue<T>(opts: AudioQueueOptions<T>): AudioQueue<T> {
       items.length = 0;
       held = 0;
     },
+    size: () => items.length,
   };
 }

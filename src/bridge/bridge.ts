@@ -10,8 +10,8 @@
 
 import type { Ticks } from "../runtime/ticks.ts";
 import type { StartMessage } from "../twilio/media.ts";
-import { readTwilioMessage } from "../twilio/media.ts";
 import type { TwilioSocket } from "./agent-audio.ts";
+import type { CallerLine } from "./caller-audio.ts";
 import type { BridgeDeps } from "./deps.ts";
 import { heldUntilAttached } from "./held-store.ts";
 import type { CallMetrics } from "./metrics.ts";
@@ -24,7 +24,11 @@ export interface Bridge {
   /** A media stream has attached (the bridge is not only prepared). */
   readonly attached: boolean;
   attach(twilio: TwilioSocket, start: StartMessage): void;
-  onTwilioText(text: string): void;
+  /**
+   * Where Twilio's text frames go: `line.read(line, text)`. A socket handed over stays open until the bridge's
+   * writes are committed; what it still brings is dropped.
+   */
+  readonly line: CallerLine;
   /** Twilio's socket has room again after backpressure. */
   onTwilioDrain(): void;
   onTwilioClosed(): void;
@@ -75,6 +79,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
   function close(reason: string) {
     if (closed) return;
     closed = true;
+    parts.callerLine.open = false;
     timers.clearAll();
     link.close(reason);
     agentAudio.detach()?.close(CLOSE_NORMAL, reason);
@@ -112,10 +117,7 @@ export function createBridge(deps: BridgeDeps): Bridge {
       agentAudio.attach(socket, start.streamSid);
       parts.silence.lineUp();
     },
-    onTwilioText: (text) => {
-      // A socket handed over stays open until the bridge's writes are committed; what it still brings is dropped.
-      if (!closed) readTwilioMessage(text, parts.onTwilio);
-    },
+    line: parts.callerLine,
     onTwilioDrain: agentAudio.flush,
     onTwilioClosed() {
       agentAudio.detach();

@@ -53,8 +53,10 @@ export interface Gatekeeper {
   /** A finished transcript of the other side. */
   heard(text: string): void;
   speech(started: boolean): void;
-  /** Each caller frame, for the music and beep meter. */
+  /** Each caller frame, for the music and beep meter: `gateFrame(watch, payload)`. */
   frame(payload: string): void;
+  /** What a caller frame reads of the gatekeeper, for the caller line's path (caller-audio.ts). */
+  readonly watch: GateWatch;
   /** On hold or waiting on a screener: a quiet line is expected, and the silence rules wait. */
   holdsLine(): boolean;
   /** Twilio's machine detection said a machine answered: true when that is a screener, menu or hold queue. */
@@ -102,14 +104,8 @@ export function createGatekeeper(d: GatekeeperDeps): Gatekeeper {
       // The model reports the end of speech only after its turn detection's silence: the quiet began then.
       g.quietSince = started ? null : d.audioMs() - vadSilenceMs(d.config, g.turns);
     },
-    frame(payload) {
-      // The meter listens for hold music, and for the beep after a screener's refusal; nothing else needs it.
-      if (d.policy.holdMaxS !== null || g.stage === "declined") meterFrame(g.meter, payload);
-      // Read only when something waits on the audio clock: most frames of most calls have nothing to time.
-      if (g.quietAction || g.deadline) audioClockDue(g, d.audioMs());
-      if (g.meter.musicMs >= MUSIC_HOLD_MS && MUSIC_STARTS_HOLD.has(g.stage)) startHold(g, d, "music");
-      else if (g.stage === "declined" && g.meter.tones > g.tonesAtDecline) voicemailAfterBeep(g, d);
-    },
+    frame: (payload) => gateFrame(g, payload),
+    watch: g,
     holdsLine: () => HOLDS_LINE.has(g.stage),
     snapshot: () => ({
       person: g.stage === "person",
@@ -131,7 +127,23 @@ export function createGatekeeper(d: GatekeeperDeps): Gatekeeper {
 
 const MUSIC_STARTS_HOLD = new Set<Stage>(["listening", "menu", "person"]);
 
+/** One caller frame. It reads only the watch and its meter: it runs for every frame of every call. */
+export function gateFrame(g: GateWatch, payload: string): void {
+  // The meter listens for hold music, and for the beep after a screener's refusal; nothing else needs it.
+  if (g.holdsHeard || g.stage === "declined") meterFrame(g.meter, payload);
+  // Read only when something waits on the audio clock: most frames of most calls have nothing to time.
+  if (g.quietAction || g.deadline) audioClockDue(g, g.d.audioMs());
+  if (g.meter.musicMs >= MUSIC_HOLD_MS && MUSIC_STARTS_HOLD.has(g.stage)) startHold(g, g.d, "music");
+  else if (g.stage === "declined" && g.meter.tones > g.tonesAtDecline) voicemailAfterBeep(g, g.d);
+}
+
+/** The gatekeeper's state, opaque outside this module but for the caller line, which hands it each frame. */
+export type GateWatch = State;
+
 interface State {
+  d: GatekeeperDeps;
+  /** Holds are looked for: the meter listens for music on every frame. */
+  holdsHeard: boolean;
   stage: Stage;
   turns: TurnMode;
   meter: MusicMeter;
@@ -162,6 +174,8 @@ interface State {
 
 function createState(d: GatekeeperDeps): State {
   return {
+    d,
+    holdsHeard: d.policy.holdMaxS !== null,
     stage: d.outbound ? "listening" : "person",
     turns: d.outbound ? "server" : "auto",
     meter: createMusicMeter(),

@@ -4,7 +4,7 @@ import type { RealtimeServerEvent } from "openai/resources/realtime/realtime";
 import type { Logger } from "../log.ts";
 import type { ModelHandlers } from "../model/realtime.ts";
 import type { AgentAudio } from "./agent-audio.ts";
-import type { CallerAudio } from "./caller-audio.ts";
+import { type CallerLine, flushCallerAudio } from "./caller-audio.ts";
 import type { Gatekeeper } from "./gatekeeper.ts";
 import type { Hangup } from "./hangup.ts";
 import { addUsage, type CallMetrics } from "./metrics.ts";
@@ -28,7 +28,7 @@ export interface ModelEventParts {
   metrics: CallMetrics;
   playback: Playback;
   responses: Responses;
-  callerAudio: CallerAudio;
+  callerLine: CallerLine;
   agentAudio: AgentAudio;
   turns: Turns;
   toolCalls: ToolCalls;
@@ -77,7 +77,7 @@ export function modelEventHandlers(p: ModelEventParts): ModelHandlers {
   const handlers: Handlers = {
     "session.updated": () => {
       if (!link.markReady()) return;
-      p.callerAudio.flush();
+      flushCallerAudio(p.callerLine);
       p.onSessionReady();
     },
     "input_audio_buffer.speech_started": (event) => {

@@ -26,6 +26,8 @@ export interface ModelLinkDeps {
   /** The session set-up to send on open; `resumed` is true on the reconnect (and a renewal). */
   sessionUpdate(resumed: boolean): Promise<string>;
   onMessage(data: string | ArrayBuffer): void;
+  /** The socket the caller's audio goes to now: the one whose session is ready, or null while none is. */
+  audioTo(ws: WebSocket | null): void;
   /** The socket was reopened after a drop. */
   onReconnect(): void;
   /** The socket could not be kept: the call cannot go on. */
@@ -36,9 +38,6 @@ export interface ModelLink {
   connect(): void;
   /** Control events; dropped unless the session is ready (audio waits in the bridge's queue instead); null: none. */
   send(text: string | null): void;
-  sendAudio(frame: string): void;
-  /** Ready, and holding no more than `maxBuffered` bytes unsent. */
-  writable(maxBuffered: number): boolean;
   /** session.updated arrived. True only the first time for this socket. */
   markReady(): boolean;
   /** The model refused to go on over this socket (a fatal error event): close it and treat it as lost. */
@@ -105,9 +104,18 @@ export function createModelLink(deps: ModelLinkDeps): ModelLink {
   let resumed = false;
   let closed = false;
   const open = () => socket !== null && ready && socket.readyState === WebSocket.OPEN;
+  let audioTo: WebSocket | null = null;
+  /** Tells the caller's audio where to go whenever the socket or its readiness changes. */
+  const announce = () => {
+    const now = ready && !closed ? socket : null;
+    if (now === audioTo) return;
+    audioTo = now;
+    deps.audioTo(now);
+  };
   const lost = () => {
     if (closed) return;
     ready = false;
+    announce();
     if (resumed) return deps.onGone();
     resumed = true;
     deps.onReconnect();
@@ -117,6 +125,7 @@ export function createModelLink(deps: ModelLinkDeps): ModelLink {
   const release = (reason: string) => {
     const ws = socket;
     socket = null;
+    announce();
     if (ws && ws.readyState <= WebSocket.OPEN) ws.close(CLOSE_NORMAL, reason.slice(0, 120));
   };
 
@@ -125,10 +134,12 @@ export function createModelLink(deps: ModelLinkDeps): ModelLink {
     if (!ws) return lost();
     socket = ws;
     ready = false;
+    announce();
     wireSocket(ws, deps, resumed, {
       current: () => socket === ws && !closed,
       lost() {
         socket = null;
+        announce();
         lost();
       },
     });
@@ -139,6 +150,7 @@ export function createModelLink(deps: ModelLinkDeps): ModelLink {
     if (socket) retired.add(socket);
     socket = next;
     next = null;
+    announce();
   }
 
   return {
@@ -146,8 +158,6 @@ export function createModelLink(deps: ModelLinkDeps): ModelLink {
     send(text) {
       if (text !== null && open()) socket!.send(text);
     },
-    sendAudio: (frame) => socket!.send(frame),
-    writable: (maxBuffered) => open() && socket!.bufferedAmount <= maxBuffered,
     markReady() {
       if (next) {
         switchToNext();
@@ -155,6 +165,7 @@ export function createModelLink(deps: ModelLinkDeps): ModelLink {
       }
       if (ready) return false;
       ready = true;
+      announce();
       return true;
     },
     drop(why) {
@@ -176,6 +187,7 @@ export function createModelLink(deps: ModelLinkDeps): ModelLink {
           if (next === ws) next = null;
           else {
             socket = null;
+            announce();
             lost();
           }
         },

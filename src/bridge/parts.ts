@@ -12,10 +12,10 @@ import { dtmfDurationMs, dtmfUlaw } from "../media/dtmf.ts";
 import { createModelProtocol, type ModelProtocol } from "../model/protocol.ts";
 import type { TurnMode } from "../model/realtime.ts";
 import type { TurnRow } from "../store/store.ts";
-import type { TwilioHandlers } from "../twilio/media.ts";
+import { readTwilioMessage, type TwilioHandlers } from "../twilio/media.ts";
 import { type AgentAudio, createAgentAudio } from "./agent-audio.ts";
 import { audioLimits, FRAME_MS } from "./audio-queue.ts";
-import { type CallerAudio, createCallerAudio } from "./caller-audio.ts";
+import { type CallerLine, callerFrame, createCallerLine } from "./caller-audio.ts";
 import { type Cut, createCut } from "./cut.ts";
 import type { BridgeCall, BridgeDeps } from "./deps.ts";
 import { createGatekeeper, type Gatekeeper } from "./gatekeeper.ts";
@@ -55,8 +55,10 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     turns: () => gate.turnMode(),
     close,
     onMessage: (data) => protocol.read(data, onModel),
+    audioTo: (ws) => {
+      callerLine.model = ws;
+    },
   });
-  const callerAudio = createCallerAudio(limits, metrics, link, protocol, deps.recorder);
   const lines = callServerLines(deps, { link, protocol, responses, hangup, later, instructions });
   const toolCalls = callToolCalls(deps, { link, protocol, responses, hangup, lines, agentAudio, later, instructions });
   const cutAgent = createCut({ playback, responses, agentAudio, link, protocol, turns });
@@ -71,6 +73,14 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     later,
     instructions,
     leaveVoicemail: (m) => last.leaveVoicemail(m),
+  });
+  const callerLine = createCallerLine({
+    limits,
+    metrics,
+    protocol,
+    recorder: deps.recorder,
+    gate: gate.watch,
+    other: (text) => readTwilioMessage(text, onTwilio),
   });
   // On hold or waiting on a screener a quiet line is expected: the silence rules wait.
   const agentBusy = () => isPlaying(playback) || responses.active !== null || toolCalls.running() || gate.holdsLine();
@@ -89,7 +99,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     metrics,
     playback,
     responses,
-    callerAudio,
+    callerLine,
     agentAudio,
     turns,
     toolCalls,
@@ -105,11 +115,11 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
       openConversation(deps, { link, protocol, responses, instructions: () => instructions(false) }, resume);
     },
   });
-  const onTwilio = twilioHandlers({ link, protocol, gate, callerAudio, playback, hangup, responses }, () =>
+  const onTwilio = twilioHandlers({ link, protocol, callerLine, playback, hangup, responses }, () =>
     close("stream_stopped"),
   );
   const last = lastLines({ lines, cutAgent, gate });
-  return { metrics, link, agentAudio, turns, onTwilio, silence, gate, saveLine, ...last };
+  return { metrics, link, agentAudio, turns, callerLine, silence, gate, saveLine, ...last };
 }
 
 /** The parts that carry the audio and know what was said, which the rest are wired around. */
@@ -320,6 +330,7 @@ interface LinkParts {
   /** Who decides when the agent answers, as the session is set up (again). */
   turns(): TurnMode;
   onMessage(data: string | ArrayBuffer): void;
+  audioTo(ws: WebSocket | null): void;
   close(reason: string): void;
 }
 
@@ -338,6 +349,7 @@ function createLink(deps: BridgeDeps, p: LinkParts): ModelLink {
         turns: p.turns(),
       }),
     onMessage: p.onMessage,
+    audioTo: p.audioTo,
     onReconnect: () => {
       p.metrics.model_reconnects++;
       // The old session's reply will never finish: a new one must not wait for it.
@@ -362,21 +374,17 @@ function greet(link: ModelLink, protocol: ModelProtocol, config: Config, call: B
 interface TwilioParts {
   link: ModelLink;
   protocol: ModelProtocol;
-  gate: Gatekeeper;
-  callerAudio: CallerAudio;
+  callerLine: CallerLine;
   playback: Playback;
   hangup: Hangup;
   responses: Responses;
 }
 
 function twilioHandlers(p: TwilioParts, stop: () => void) {
-  const { link, protocol, gate, callerAudio, playback, hangup, responses } = p;
+  const { link, protocol, callerLine, playback, hangup, responses } = p;
   const handlers: TwilioHandlers = {
-    // The gatekeeper's meter reads each caller frame as it passes on to the model.
-    media(payload, timestampMs) {
-      gate.frame(payload);
-      callerAudio.frame(payload, timestampMs);
-    },
+    // Media the caller line's fast path declined (a message in an unusual form) goes the same way once parsed.
+    media: (payload, timestampMs) => callerFrame(callerLine, payload, timestampMs),
     mark(name) {
       if (markPlayed(playback, name, performance.now())) hangup.played();
     },

@@ -3,9 +3,12 @@
 // what reads its `start`, so this module needs none of it.
 import type { ServerWebSocket, WebSocketHandler } from "bun";
 import type { Bridge } from "../bridge/bridge.ts";
+import type { CallerLine } from "../bridge/caller-audio.ts";
 
 export interface MediaSocketData {
   bridge: Bridge | null;
+  /** The bridge's caller line, which reads what Twilio sends: every frame of the call comes through here. */
+  line: CallerLine | null;
   startTimer: ReturnType<typeof setTimeout> | null;
   /** While a `start` is being admitted: the messages that came after it, for its bridge, in order. */
   held: string[] | null;
@@ -31,18 +34,23 @@ export function mediaSocketHandler(): WebSocketHandler<MediaSocketData> {
     message(ws, message) {
       // Twilio sends text frames only; a binary frame is not Twilio and carries nothing to act on.
       if (typeof message !== "string") return;
-      if (ws.data.bridge) ws.data.bridge.onTwilioText(message);
-      else if (ws.data.held) ws.data.held.push(message);
-      else ws.data.onStart(ws, message);
+      // The socket's data is read once: each read of it is a call into the runtime.
+      const data = ws.data;
+      const line = data.line;
+      if (line !== null) line.read(line, message);
+      else if (data.held) data.held.push(message);
+      else data.onStart(ws, message);
     },
     drain(ws) {
       ws.data.bridge?.onTwilioDrain();
     },
     close(ws) {
-      ws.data.closed = true;
-      if (ws.data.startTimer) clearTimeout(ws.data.startTimer);
-      ws.data.bridge?.onTwilioClosed();
-      ws.data.bridge = null;
+      const data = ws.data;
+      data.closed = true;
+      if (data.startTimer) clearTimeout(data.startTimer);
+      data.bridge?.onTwilioClosed();
+      data.bridge = null;
+      data.line = null;
     },
   };
 }

@@ -25,7 +25,14 @@ export async function upgradeMedia(
   }
   // A balancer retries a 503 to the upgrade on another instance (nginx's proxy_next_upstream http_503).
   if (ctx.state.handingOver) return failure(503, HANDING_OVER);
-  const data: MediaSocketData = { bridge: null, startTimer: null, held: null, closed: false, onStart: readStart(ctx) };
+  const data: MediaSocketData = {
+    bridge: null,
+    line: null,
+    startTimer: null,
+    held: null,
+    closed: false,
+    onStart: readStart(ctx),
+  };
   if (server.upgrade(req, { data })) return undefined;
   return failure(426, "Expected a WebSocket upgrade");
 }
@@ -49,8 +56,9 @@ async function admit(ctx: AppContext, ws: ServerWebSocket<MediaSocketData>, star
   if (ws.data.startTimer) clearTimeout(ws.data.startTimer);
   ws.data.startTimer = null;
   ws.data.bridge = result;
+  ws.data.line = result.line;
   result.attach(ws, start);
-  for (const message of held) result.onTwilioText(message);
+  for (const message of held) result.line.read(result.line, message);
   if (ws.data.closed) result.onTwilioClosed();
 }
 
