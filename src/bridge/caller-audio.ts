@@ -4,14 +4,16 @@
 // This is the path every caller frame takes, 50 a second per call. With hundreds of calls live, a frame's cost is
 // mostly the objects it touches that are no longer in the CPU's cache, so what a frame needs is here, in one
 // object per call (the line), read by plain functions: the socket's data points at the line, and the line at the
-// model socket, the gatekeeper's watch and the call's metrics. Anything but a media frame takes the slower road.
+// model socket, the gatekeeper's watch and the call's metrics. The marks Twilio echoes, ten a second, are read here
+// too. Anything else takes the slower road.
 import { base64Bytes } from "../media/transcode.ts";
 import type { ModelProtocol } from "../model/protocol.ts";
 import type { Recorder } from "../recording/recorder.ts";
-import { mediaPayload, mediaTimestamp } from "../twilio/media.ts";
+import { markName, mediaPayload, mediaTimestamp } from "../twilio/media.ts";
 import { type AudioLimits, type AudioQueue, createAudioQueue, FRAME_MS } from "./audio-queue.ts";
 import { type GateWatch, gateFrame } from "./gatekeeper.ts";
 import type { CallMetrics } from "./metrics.ts";
+import { markPlayed, type Playback } from "./playback.ts";
 
 /** Timestamp jumps up to this are filled with silence; a longer one is not a congestion gap. */
 const MAX_GAP_MS = 2_000;
@@ -37,7 +39,11 @@ export interface CallerLine {
   recorder: Recorder | null;
   queue: AudioQueue<string>;
   protocol: ModelProtocol;
-  /** Anything but a media frame on the fast path: marks, dtmf, stop, and media in an unusual form. */
+  /** What the caller has heard of the agent: each echoed mark says more. */
+  playback: Playback;
+  /** A mark's echo said something has played: what waits on the agent's audio may go on. */
+  played(): void;
+  /** Anything but media and marks on the fast path: start, dtmf, stop, and messages in an unusual form. */
   other(text: string): void;
 }
 
@@ -47,6 +53,8 @@ export interface CallerAudioParts {
   protocol: ModelProtocol;
   recorder: Recorder | null;
   gate: GateWatch;
+  playback: Playback;
+  played(): void;
   other(text: string): void;
 }
 
@@ -70,6 +78,8 @@ export function createCallerLine(p: CallerAudioParts): CallerLine {
       onDrop: () => p.metrics.frames_dropped_in++,
     }),
     protocol: p.protocol,
+    playback: p.playback,
+    played: p.played,
     other: p.other,
   };
   return line;
@@ -78,8 +88,18 @@ export function createCallerLine(p: CallerAudioParts): CallerLine {
 export function readCallerText(line: CallerLine, text: string): void {
   if (!line.open) return;
   const payload = mediaPayload(text);
-  if (payload === null) line.other(text);
-  else callerFrame(line, payload, mediaTimestamp(text));
+  if (payload !== null) {
+    callerFrame(line, payload, mediaTimestamp(text));
+    return;
+  }
+  const mark = markName(text);
+  if (mark !== null) markEcho(line, mark);
+  else line.other(text);
+}
+
+/** Twilio has played the agent's audio up to this mark. */
+export function markEcho(line: CallerLine, name: string): void {
+  if (markPlayed(line.playback, name, performance.now())) line.played();
 }
 
 /** One caller frame: the gatekeeper's meter reads it as it passes on to the model. */

@@ -25,7 +25,11 @@ export interface ModelLinkDeps {
   protocol: ModelProtocol;
   /** The session set-up to send on open; `resumed` is true on the reconnect (and a renewal). */
   sessionUpdate(resumed: boolean): Promise<string>;
-  onMessage(data: string | ArrayBuffer): void;
+  /**
+   * What reads the model's messages: asked for as each socket is wired (the bridge makes it after its link), and
+   * handed each message directly.
+   */
+  reader(): (data: string | ArrayBuffer) => void;
   /** The socket the caller's audio goes to now: the one whose session is ready, or null while none is. */
   audioTo(ws: WebSocket | null): void;
   /** The socket was reopened after a drop. */
@@ -78,7 +82,8 @@ function wireSocket(
       })
       .catch((error: unknown) => deps.log.error("configuring the model session failed", { error }));
   };
-  ws.onmessage = (ev) => deps.onMessage(ev.data as string | ArrayBuffer);
+  const read = deps.reader();
+  ws.onmessage = (ev) => read(ev.data as string | ArrayBuffer);
   // Bun's message names a refused handshake's status: "Expected 101 status code: 401".
   ws.onerror = (ev) => {
     failure = (ev as ErrorEvent).message || "socket error";

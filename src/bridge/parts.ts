@@ -15,7 +15,7 @@ import type { TurnRow } from "../store/store.ts";
 import { readTwilioMessage, type TwilioHandlers } from "../twilio/media.ts";
 import { type AgentAudio, createAgentAudio } from "./agent-audio.ts";
 import { audioLimits, FRAME_MS } from "./audio-queue.ts";
-import { type CallerLine, callerFrame, createCallerLine } from "./caller-audio.ts";
+import { type CallerLine, callerFrame, createCallerLine, markEcho } from "./caller-audio.ts";
 import { type Cut, createCut } from "./cut.ts";
 import type { BridgeCall, BridgeDeps } from "./deps.ts";
 import { createGatekeeper, type Gatekeeper } from "./gatekeeper.ts";
@@ -24,7 +24,7 @@ import { lineState } from "./line-state.ts";
 import { type CallMetrics, createMetrics } from "./metrics.ts";
 import { modelEventHandlers, type Responses } from "./model-events.ts";
 import { createModelLink, type ModelLink } from "./model-link.ts";
-import { createPlayback, isPlaying, markPlayed, type Playback, unplayedMs } from "./playback.ts";
+import { createPlayback, isPlaying, type Playback, unplayedMs } from "./playback.ts";
 import { type ResumeStart, restoreConversation, resumeStart } from "./resume.ts";
 import { createServerLines, type ServerLines, type SilenceWatch, watchSilence } from "./server-lines.ts";
 import { createToolCalls } from "./tool-calls.ts";
@@ -54,7 +54,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     instructions: sessionInstructions,
     turns: () => gate.turnMode(),
     close,
-    onMessage: (data) => protocol.read(data, onModel),
+    reader: () => readModel,
     audioTo: (ws) => {
       callerLine.model = ws;
     },
@@ -80,6 +80,8 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     protocol,
     recorder: deps.recorder,
     gate: gate.watch,
+    playback,
+    played: hangup.played,
     other: (text) => readTwilioMessage(text, onTwilio),
   });
   // On hold or waiting on a screener a quiet line is expected: the silence rules wait.
@@ -115,9 +117,8 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
       openConversation(deps, { link, protocol, responses, instructions: () => instructions(false) }, resume);
     },
   });
-  const onTwilio = twilioHandlers({ link, protocol, callerLine, playback, hangup, responses }, () =>
-    close("stream_stopped"),
-  );
+  const readModel = protocol.reader(onModel);
+  const onTwilio = twilioHandlers({ link, protocol, callerLine, responses }, () => close("stream_stopped"));
   const last = lastLines({ lines, cutAgent, gate });
   return { metrics, link, agentAudio, turns, callerLine, silence, gate, saveLine, ...last };
 }
@@ -329,7 +330,7 @@ interface LinkParts {
   instructions(resumed: boolean): Promise<string>;
   /** Who decides when the agent answers, as the session is set up (again). */
   turns(): TurnMode;
-  onMessage(data: string | ArrayBuffer): void;
+  reader(): (data: string | ArrayBuffer) => void;
   audioTo(ws: WebSocket | null): void;
   close(reason: string): void;
 }
@@ -348,7 +349,7 @@ function createLink(deps: BridgeDeps, p: LinkParts): ModelLink {
         speech: { voice: deps.call.voice, language: deps.call.language },
         turns: p.turns(),
       }),
-    onMessage: p.onMessage,
+    reader: p.reader,
     audioTo: p.audioTo,
     onReconnect: () => {
       p.metrics.model_reconnects++;
@@ -375,19 +376,15 @@ interface TwilioParts {
   link: ModelLink;
   protocol: ModelProtocol;
   callerLine: CallerLine;
-  playback: Playback;
-  hangup: Hangup;
   responses: Responses;
 }
 
 function twilioHandlers(p: TwilioParts, stop: () => void) {
-  const { link, protocol, callerLine, playback, hangup, responses } = p;
+  const { link, protocol, callerLine, responses } = p;
   const handlers: TwilioHandlers = {
     // Media the caller line's fast path declined (a message in an unusual form) goes the same way once parsed.
     media: (payload, timestampMs) => callerFrame(callerLine, payload, timestampMs),
-    mark(name) {
-      if (markPlayed(playback, name, performance.now())) hangup.played();
-    },
+    mark: (name) => markEcho(callerLine, name),
     dtmf(digit) {
       link.send(protocol.userText(keypadNotice(digit)));
       if (!responses.active && !protocol.inputPromptsReply) link.send(protocol.reply(undefined, undefined));

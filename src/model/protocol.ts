@@ -78,6 +78,11 @@ export interface ModelProtocol {
   /** Cuts the model's memory of its reply where the caller stopped hearing it; null where it cannot. */
   truncate(itemId: string, audioEndMs: number): string | null;
   read(data: string | ArrayBuffer | Uint8Array, on: ModelHandlers): void;
+  /**
+   * `read` bound to one call's handlers, made once: the model socket hands each message straight to it, so a
+   * delta walks through no more objects than it must (each one not in the CPU's cache costs more than its work).
+   */
+  reader(on: ModelHandlers): (data: string | ArrayBuffer | Uint8Array) => void;
 }
 
 /** Who speaks, in what voice, on a call. */
@@ -119,6 +124,7 @@ function openAiProtocol(config: Config, call: CallModel): ModelProtocol {
     turnTaking: (turns) => turnTaking(config, turns),
     truncate: truncateMessage,
     read: (data, on) => readModelEvent(typeof data === "string" ? data : decoder.decode(data), on),
+    reader: (on) => (data) => readModelEvent(typeof data === "string" ? data : decoder.decode(data), on),
   };
 }
 
@@ -160,6 +166,7 @@ function geminiProtocol(config: Config, call: CallModel): ModelProtocol {
     },
     truncate: () => null,
     read: reader.read,
+    reader: (on) => (data) => reader.read(data, on),
   };
 }
 
