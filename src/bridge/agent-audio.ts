@@ -47,6 +47,8 @@ interface AgentLine {
   attachedAt: number;
   /** Bytes Twilio's socket may hold unsent before chunks wait in the queue instead. */
   maxBuffered: number;
+  /** At most what Twilio's socket holds unsent (as on the caller's side): it is asked again only past `maxBuffered`. */
+  unsentAtMost: number;
   /** Chunks waiting in the queue: while any are, a new one goes behind them. */
   waiting: number;
   toUlaw: ReturnType<typeof createPcm24ToUlaw> | null;
@@ -74,6 +76,7 @@ export function createAgentAudio(
     streamSid: "",
     attachedAt: 0,
     maxBuffered: limits.socketBytes,
+    unsentAtMost: 0,
     waiting: 0,
     toUlaw: limits.pcm ? createPcm24ToUlaw() : null,
     playback,
@@ -114,6 +117,7 @@ function agentAudioOf(a: AgentLine): AgentAudio {
   return {
     attach(socket, sid) {
       a.twilio = socket;
+      a.unsentAtMost = socket.getBufferedAmount();
       a.streamSid = sid;
       a.attachedAt = performance.now();
       flush();
@@ -138,7 +142,12 @@ function agentAudioOf(a: AgentLine): AgentAudio {
   };
 }
 
-const writable = (a: AgentLine): boolean => a.twilio !== null && a.twilio.getBufferedAmount() <= a.maxBuffered;
+function writable(a: AgentLine): boolean {
+  if (a.twilio === null) return false;
+  if (a.unsentAtMost <= a.maxBuffered) return true;
+  a.unsentAtMost = a.twilio.getBufferedAmount();
+  return a.unsentAtMost <= a.maxBuffered;
+}
 
 /** One delta of the model's audio: to Twilio at once when nothing waits and its socket has room. */
 function agentDelta(a: AgentLine, responseId: string, itemId: string, delta: string): void {
@@ -180,6 +189,7 @@ function sendAudio(a: AgentLine, responseId: string, itemId: string, payload: st
   a.media = mediaMessage(a.streamSid, payload);
   a.mark = markMessage(a.streamSid, audioSent(a.playback, response, item, bytes, now));
   a.twilio!.cork(a.write);
+  a.unsentAtMost += a.media.length + a.mark.length;
   a.metrics.frames_out++;
   a.recorder?.agentAudio(payload);
 }

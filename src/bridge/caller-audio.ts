@@ -29,6 +29,11 @@ export interface CallerLine {
   model: WebSocket | null;
   /** Bytes the model socket may hold unsent before frames wait in the queue instead. */
   maxBuffered: number;
+  /**
+   * At most what the model socket holds unsent: its last reading plus what was sent since. Only when this passes
+   * `maxBuffered` is the socket asked again, which is a call into the runtime: not on every frame.
+   */
+  unsentAtMost: number;
   /** Frames waiting in the queue: while any are, a new frame goes behind them. */
   waiting: number;
   /** Where the next frame's timestamp should be, ms; NaN before the first. */
@@ -64,6 +69,7 @@ export function createCallerLine(p: CallerAudioParts): CallerLine {
     open: true,
     model: null,
     maxBuffered: p.limits.socketBytes,
+    unsentAtMost: 0,
     waiting: 0,
     nextTimestamp: Number.NaN,
     append: p.protocol.appendFrame,
@@ -74,7 +80,7 @@ export function createCallerLine(p: CallerAudioParts): CallerLine {
       limit: p.limits.queuedFrames,
       cost: () => 1,
       writable: () => writable(line),
-      send: (frame) => line.model!.send(frame),
+      send: (frame) => send(line, frame),
       onDrop: () => p.metrics.frames_dropped_in++,
     }),
     protocol: p.protocol,
@@ -109,12 +115,28 @@ export function callerFrame(line: CallerLine, payload: string, timestampMs: numb
   if (timestampMs !== null) fillGap(line, timestampMs, payload);
   line.recorder?.callerFrame(payload);
   const message = line.append(payload);
-  if (line.waiting === 0 && writable(line)) line.model!.send(message);
+  if (line.waiting === 0 && writable(line)) send(line, message);
   else queue(line, message);
 }
 
-const writable = (line: CallerLine): boolean =>
-  line.model !== null && line.model.readyState === OPEN && line.model.bufferedAmount <= line.maxBuffered;
+function writable(line: CallerLine): boolean {
+  const model = line.model;
+  if (model === null || model.readyState !== OPEN) return false;
+  if (line.unsentAtMost <= line.maxBuffered) return true;
+  line.unsentAtMost = model.bufferedAmount;
+  return line.unsentAtMost <= line.maxBuffered;
+}
+
+function send(line: CallerLine, message: string): void {
+  line.model!.send(message);
+  line.unsentAtMost += message.length;
+}
+
+/** The caller's audio goes to this model socket now (model-link.ts): nothing sent to it yet. */
+export function audioTo(line: CallerLine, model: WebSocket | null): void {
+  line.model = model;
+  line.unsentAtMost = model === null ? 0 : model.bufferedAmount;
+}
 
 function queue(line: CallerLine, message: string): void {
   line.queue.push(message);

@@ -15,7 +15,7 @@ import type { TurnRow } from "../store/store.ts";
 import { readTwilioMessage, type TwilioHandlers } from "../twilio/media.ts";
 import { type AgentAudio, createAgentAudio } from "./agent-audio.ts";
 import { audioLimits, FRAME_MS } from "./audio-queue.ts";
-import { type CallerLine, callerFrame, createCallerLine, markEcho } from "./caller-audio.ts";
+import { audioTo, type CallerLine, callerFrame, createCallerLine, markEcho } from "./caller-audio.ts";
 import { type Cut, createCut } from "./cut.ts";
 import type { BridgeCall, BridgeDeps } from "./deps.ts";
 import { createGatekeeper, type Gatekeeper } from "./gatekeeper.ts";
@@ -55,9 +55,7 @@ export function createParts(deps: BridgeDeps, timers: Timers, close: (reason: st
     turns: () => gate.turnMode(),
     close,
     reader: () => readModel,
-    audioTo: (ws) => {
-      callerLine.model = ws;
-    },
+    audioTo: (ws) => audioTo(callerLine, ws),
   });
   const lines = callServerLines(deps, { link, protocol, responses, hangup, later, instructions });
   const toolCalls = callToolCalls(deps, { link, protocol, responses, hangup, lines, agentAudio, later, instructions });
