@@ -36,8 +36,16 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
+/** Temp dirs made by this test process: removed when it exits, so a day of test runs leaves none behind. */
+const madeDirs: string[] = [];
+process.on("exit", () => {
+  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
+});
+
 export function tempDir(prefix = "agenticai-test-"): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  madeDirs.push(dir);
+  return dir;
 }
 
 /** A value the server keeps in its database's meta table (a secret, say), read as another process would. */
