@@ -111,6 +111,13 @@ export function classify(text: string, screenerHint = false): Heard {
   return "person";
 }
 
+/**
+ * Whether a transcript could be a hold's or a menu's words, by their pattern alone: a person on the line is listened
+ * to only for those, so most of what a person says is tested against two patterns, not all of classify's.
+ */
+export const mayBeHold = (text: string): boolean => HOLD.test(text);
+export const mayBeMenu = (text: string): boolean => MENU.test(text);
+
 export interface MenuOption {
   key: string;
   /** What the option is for, as the menu said it ("billing"); empty when it gave only the key. */
