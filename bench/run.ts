@@ -1,4 +1,4 @@
-// `bun run bench [-- --calls 1,100,500,1000 --seconds 60 --only frame,startup,api,load,store,resume --write]`
+// `bun run bench [-- --calls 1,100,500,1000 --seconds 30 --rounds 3 --only frame,startup,api,load,store,resume --write]`
 // Runs the benchmarks, prints a Markdown report and, with --write, saves it as bench/RESULTS.md.
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -8,14 +8,15 @@ import { frameTable, holdMeterTable, runFrameBench, runHoldMeterBench } from "./
 import { type LoadResult, runLoad } from "./load.ts";
 import { resumeSection, runResumeBench } from "./resume.ts";
 import { compile, runStartupBench } from "./startup.ts";
-import { fmt } from "./stats.ts";
+import { fmt, median } from "./stats.ts";
 import { runStoreBench, storeSection } from "./store.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
   options: {
     calls: { type: "string", default: "1,100,500,1000" },
-    seconds: { type: "string", default: "60" },
+    seconds: { type: "string", default: "30" },
+    rounds: { type: "string", default: "3" },
     only: { type: "string", default: "frame,startup,api,load,store,resume" },
     write: { type: "boolean", default: false },
   },
@@ -23,6 +24,7 @@ const { values } = parseArgs({
 const only = new Set(values.only!.split(","));
 const levels = values.calls!.split(",").map(Number);
 const seconds = Number(values.seconds);
+const rounds = Number(values.rounds);
 const out: string[] = [];
 const ANALYSIS = "## What limits each figure";
 const say = (line = "") => {
@@ -57,7 +59,7 @@ if (only.has("load")) {
   );
   say();
   say(
-    "Each level runs twice with the same generator: through **agenticai** (`src/main.ts server`, calls placed with POST /api/call) and through the **floor**, a relay that makes the same socket operations per call and nothing else (bench/relay.ts: no checks, no state, no storage). CPU is the process's user + system time from /proc over the window. RSS is read once a second over the window, less the process's RSS after one warm-up call, per call (from 100 calls up: with fewer, the few MB a garbage collection moves either way swamp it).",
+    `Each level runs with the same generator through **agenticai** (\`src/main.ts server\`, calls placed with POST /api/call) and through the **floor**, a relay that makes the same socket operations per call and nothing else (bench/relay.ts: no checks, no state, no storage), the two taking turns for ${rounds} round${rounds === 1 ? "" : "s"}: on a shared host either one's CPU moves by up to ±15 % from one run to the next, so one pair of runs does not say which costs more. CPU is the process's user + system time from /proc over the window. RSS is read once a second over the window, less the process's RSS after one warm-up call, per call (from 100 calls up: with fewer, the few MB a garbage collection moves either way swamp it).`,
   );
   say();
   say(
@@ -73,15 +75,36 @@ if (only.has("load")) {
       `| ${r.calls} | ${r.target === "server" ? "agenticai" : "floor"} | ${fmt(r.inbound.p50, 2)} / ${fmt(r.inbound.p99, 2)} / ${fmt(r.inbound.max, 1)} | ${fmt(r.outbound.p50, 2)} / ${fmt(r.outbound.p99, 2)} / ${fmt(r.outbound.max, 1)} | ${r.lostIn} / ${r.lostOut} | ${fmt(r.cpuMsPerCallSecond, 2)}${ratio(r.cpuMsPerCallSecond, floor?.cpuMsPerCallSecond)} | ${r.calls < MIN_CALLS_FOR_RSS ? "–" : `${fmt(r.rssKbPerCall.mean, 0)} / ${fmt(r.rssKbPerCall.peak, 0)}${ratio(r.rssKbPerCall.mean, floor?.rssKbPerCall.mean)}`} | ${fmt(r.generatorCpuPercent, 0)} |`,
     );
   };
+  const ratios: { calls: number; server: number[]; floor: number[]; lost: number }[] = [];
   for (const calls of levels) {
-    const r = await runLoad(calls, seconds, "server");
-    const floor = await runLoad(calls, seconds, "relay");
-    results.push(r);
-    row(r, floor);
-    row(floor);
+    const level = { calls, server: [] as number[], floor: [] as number[], lost: 0 };
+    for (let round = 0; round < rounds; round++) {
+      const r = await runLoad(calls, seconds, "server");
+      const floor = await runLoad(calls, seconds, "relay");
+      if (round === 0) results.push(r);
+      row(r, floor);
+      row(floor);
+      level.server.push(r.cpuMsPerCallSecond);
+      level.floor.push(floor.cpuMsPerCallSecond);
+      level.lost += r.lostIn + r.lostOut;
+    }
+    ratios.push(level);
   }
   say();
-  say("## 3. Barge-in reaction under the same load");
+  say("### CPU per call-second against the floor, over the rounds");
+  say();
+  say(
+    "| calls | agenticai, median ms | floor, median ms | **median ÷ median** | each round's ratio | frames lost, all rounds |",
+  );
+  say("|---:|---:|---:|---:|---|---:|");
+  for (const l of ratios) {
+    const each = l.server.map((s, i) => `${fmt(s / l.floor[i]!, 2)}×`).join(", ");
+    say(
+      `| ${l.calls} | ${fmt(median(l.server), 3)} | ${fmt(median(l.floor), 3)} | **${fmt(median(l.server) / median(l.floor), 2)}×** | ${each} | ${l.lost} |`,
+    );
+  }
+  say();
+  say(`## 3. Barge-in reaction under the same load${rounds > 1 ? " (each level's first round)" : ""}`);
   say();
   say(
     "| calls | in the server: speech_started received → clear and truncate sent, p50 / p99 ms (n) | round trip: model sends speech_started → truncate arrives, p50 / p99 ms |",

@@ -1,10 +1,14 @@
 // Shared measurement helpers: timing loops, percentiles, a latency histogram, /proc readings.
 import { readFileSync } from "node:fs";
 
+/** The middle value (the upper of the two middle ones for an even count). */
+export const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
+
 /**
  * Median ns per call of `ours` and of `baseline`, measured in alternating rounds (after a warm-up of
  * each) so that both see the same moments of a shared machine: the ratio is the figure to trust.
  */
+
 export function compareNsPerOp(
   ours: (i: number) => unknown,
   baseline: (i: number) => unknown,
@@ -25,7 +29,6 @@ export function compareNsPerOp(
     a.push(round(ours));
     b.push(round(baseline));
   }
-  const median = (xs: number[]) => xs.sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   return { ns: median(a), baselineNs: median(b) };
 }
 
