@@ -3,9 +3,10 @@
 // echo every pending mark at once, so marks carry a generation and echoes from a cleared one are ignored.
 //
 // Twilio plays a stream's audio in order, so marks come back in the order they were sent: the pending
-// ones are the numbers after the last echo. Their records live in reused typed arrays, because a
+// ones are the numbers after the last echo. Their records live in a reused typed array, because a
 // call sends ten marks a second that each live for a chunk's playing time, long enough to outlive
-// young-generation collections: as objects they filled the old heap with garbage.
+// young-generation collections: as objects they filled the old heap with garbage. One array, each mark's two
+// numbers side by side: a delta and an echo each read one array (and one cache line of it), not two.
 
 interface Item {
   itemId: string;
@@ -23,9 +24,11 @@ export interface Playback {
   /** Numbers of the last mark sent and the last echoed; marks after `echoed` up to `sent` are pending. */
   sent: number;
   echoed: number;
-  /** Per pending mark, indexed by its number modulo the capacity: its item's serial and the item's sent audio at its end. */
-  markItem: Int32Array;
-  markEndMs: Float64Array;
+  /**
+   * Per pending mark, at twice its number modulo the capacity: its item's serial, then the item's sent audio (ms) at
+   * its end.
+   */
+  marks: Float64Array;
   items: number;
   current: Item | null;
   discarded: Set<string>;
@@ -44,25 +47,25 @@ export function createPlayback(): Playback {
     generation: 0,
     sent: 0,
     echoed: 0,
-    markItem: new Int32Array(INITIAL_CAPACITY),
-    markEndMs: new Float64Array(INITIAL_CAPACITY),
+    marks: new Float64Array(INITIAL_CAPACITY * 2),
     items: 0,
     current: null,
     discarded: new Set(),
   };
 }
 
-/** A long reply arrives much faster than it plays, so the pending range can outgrow the arrays. */
+/** Where mark `n`'s item serial is in `marks`; its end (ms) is at the next index. */
+const slot = (marks: Float64Array, n: number) => (n % (marks.length >> 1)) << 1;
+
+/** A long reply arrives much faster than it plays, so the pending range can outgrow the array. */
 function grow(p: Playback): void {
-  const capacity = p.markItem.length * 2;
-  const markItem = new Int32Array(capacity);
-  const markEndMs = new Float64Array(capacity);
+  const from = p.marks;
+  const marks = new Float64Array(from.length * 2);
   for (let n = p.echoed + 1; n <= p.sent; n++) {
-    markItem[n % capacity] = p.markItem[n % p.markItem.length]!;
-    markEndMs[n % capacity] = p.markEndMs[n % p.markItem.length]!;
+    marks[slot(marks, n)] = from[slot(from, n)]!;
+    marks[slot(marks, n) + 1] = from[slot(from, n) + 1]!;
   }
-  p.markItem = markItem;
-  p.markEndMs = markEndMs;
+  p.marks = marks;
 }
 
 /** Records `bytes` of μ-law (8 per ms) sent for an item and returns the name of the mark to send behind it. */
@@ -72,10 +75,11 @@ export function audioSent(p: Playback, responseId: string, itemId: string, bytes
     p.current = { itemId, responseId, serial: ++p.items, sentMs: 0, heardMs: 0, heardAt: isPlaying(p) ? null : now };
   }
   p.current.sentMs += bytes / 8;
-  if (p.sent - p.echoed >= p.markItem.length) grow(p);
+  if (p.sent - p.echoed >= p.marks.length >> 1) grow(p);
   const n = ++p.sent;
-  p.markItem[n % p.markItem.length] = p.current.serial;
-  p.markEndMs[n % p.markItem.length] = p.current.sentMs;
+  const at = slot(p.marks, n);
+  p.marks[at] = p.current.serial;
+  p.marks[at + 1] = p.current.sentMs;
   return `g${p.generation}.${n}`;
 }
 
@@ -107,10 +111,11 @@ export function markPlayed(p: Playback, name: string, now: number): boolean {
   p.echoed = n;
   const item = p.current;
   if (!item) return true;
-  if (p.markItem[n % p.markItem.length] === item.serial) {
-    item.heardMs = Math.max(item.heardMs, p.markEndMs[n % p.markItem.length]!);
+  const at = slot(p.marks, n);
+  if (p.marks[at] === item.serial) {
+    item.heardMs = Math.max(item.heardMs, p.marks[at + 1]!);
     item.heardAt = now;
-  } else if (item.heardAt === null && (!isPlaying(p) || p.markItem[(n + 1) % p.markItem.length] === item.serial)) {
+  } else if (item.heardAt === null && (!isPlaying(p) || p.marks[slot(p.marks, n + 1)] === item.serial)) {
     // The last of an older item has played: the current one starts now.
     item.heardAt = now;
   }
