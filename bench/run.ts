@@ -59,7 +59,7 @@ if (only.has("load")) {
   );
   say();
   say(
-    `Each level runs with the same generator through **agenticai** (\`src/main.ts server\`, calls placed with POST /api/call) and through the **floor**, a relay that makes the same socket operations per call and nothing else (bench/relay.ts: no checks, no state, no storage), the two taking turns for ${rounds} round${rounds === 1 ? "" : "s"}: on a shared host either one's CPU moves by up to ±15 % from one run to the next, so one pair of runs does not say which costs more. CPU is the process's user + system time from /proc over the window. RSS is read once a second over the window, less the process's RSS after one warm-up call, per call (from 100 calls up: with fewer, the few MB a garbage collection moves either way swamp it).`,
+    `Each level runs with the same generator through **agenticai** (\`src/main.ts server\`, calls placed with POST /api/call) and through the **floor**, a relay that makes the same socket operations per call and nothing else (bench/relay.ts: no checks, no state, no storage), the two taking turns for ${rounds} round${rounds === 1 ? "" : "s"}, the floor first in every second round: on a shared host either one's CPU moves by up to ±15 % from one run to the next, so one pair of runs does not say which costs more, and the second of two runs in a row costs a few % more than the first, whichever it is. CPU is the process's user + system time from /proc over the window. RSS is read once a second over the window, less the process's RSS after one warm-up call, per call (from 100 calls up: with fewer, the few MB a garbage collection moves either way swamp it).`,
   );
   say();
   say(
@@ -79,8 +79,11 @@ if (only.has("load")) {
   for (const calls of levels) {
     const level = { calls, server: [] as number[], floor: [] as number[], lost: 0 };
     for (let round = 0; round < rounds; round++) {
-      const r = await runLoad(calls, seconds, "server");
-      const floor = await runLoad(calls, seconds, "relay");
+      // Which runs first alternates: the second of two runs in a row costs a few % more, whichever it is.
+      const floorFirst = round % 2 === 1;
+      const first = await runLoad(calls, seconds, floorFirst ? "relay" : "server");
+      const second = await runLoad(calls, seconds, floorFirst ? "server" : "relay");
+      const [r, floor] = floorFirst ? [second, first] : [first, second];
       if (round === 0) results.push(r);
       row(r, floor);
       row(floor);
