@@ -8,7 +8,6 @@ export const median = (xs: number[]): number => [...xs].sort((x, y) => x - y)[Ma
  * Median ns per call of `ours` and of `baseline`, measured in alternating rounds (after a warm-up of
  * each) so that both see the same moments of a shared machine: the ratio is the figure to trust.
  */
-
 export function compareNsPerOp(
   ours: (i: number) => unknown,
   baseline: (i: number) => unknown,
