@@ -36,4 +36,32 @@ describe("structured logger", () => {
     expect(rec.error).toBe("connect failed: postgres://agenticai:[redacted]@db.internal:5432/calls");
     expect(rec.target).toBe("postgresql://u:[redacted]@10.0.0.1/x and https://example.com/path");
   });
+
+  test("every key that names a secret is masked, in any case; other keys keep their values", () => {
+    const lines: string[] = [];
+    const secretKeys = [
+      "Authorization",
+      "api_key",
+      "APIKEY",
+      "x-twilio-signature",
+      "stream_token",
+      "password",
+      "secret",
+    ];
+    const plainKeys = ["url", "data_dir", "instance_id", "api_version", "key"];
+    const fields = Object.fromEntries([...secretKeys, ...plainKeys].map((k) => [k, `value of ${k}`]));
+    createLogger((l) => lines.push(l)).info("fields", fields);
+    const rec = JSON.parse(lines[0]!);
+    for (const k of secretKeys) expect(rec[k]).toBe("[redacted]");
+    for (const k of plainKeys) expect(rec[k]).toBe(`value of ${k}`);
+  });
+
+  test("text with no phone number and no URL password is written as it is", () => {
+    const lines: string[] = [];
+    createLogger((l) => lines.push(l)).info("a + b @ c", { note: "1+1 and a@b, +12 34, https://x.example/@me" });
+    expect(JSON.parse(lines[0]!)).toMatchObject({
+      msg: "a + b @ c",
+      note: "1+1 and a@b, +12 34, https://x.example/@me",
+    });
+  });
 });

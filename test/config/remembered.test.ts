@@ -52,6 +52,16 @@ test("the outline of a checked config gives it back exactly, key order included,
   }
 });
 
+test("a key named __proto__ in the config stays a key of the outline and of the config filled from it", () => {
+  const tree = JSON.parse('{"cost":{"models":{"__proto__":{"per_minute":1},"m":{"per_minute":2}}}}');
+  const checked = JSON.parse(
+    '{"cost":{"models":{"__proto__":{"per_minute":1,"currency":"USD"},"m":{"per_minute":2}}}}',
+  );
+  const filled = fill(JSON.parse(JSON.stringify(outline(checked, tree))), tree) as typeof checked;
+  expect(JSON.stringify(filled)).toBe(JSON.stringify(checked));
+  expect(Object.getPrototypeOf(filled.cost.models)).toBe(Object.prototype);
+});
+
 test("the first start checks and keeps the result; a restart with the same config takes it, as the check made it", async () => {
   for (const yaml of CONFIGS) {
     const { options, record } = setup(yaml, SECRETS);
