@@ -13,6 +13,7 @@ import type { MediaSocketData } from "../http/media-socket.ts";
 import { listen } from "../http/server.ts";
 import { createLogger, type Logger } from "../log.ts";
 import { providerVoiceProblem } from "../model/voices.ts";
+import { startupOver } from "../runtime/jit-policy.ts";
 import { nodePath } from "../runtime/node-modules.ts";
 import { once } from "../runtime/once.ts";
 import type { Simulators } from "../sim/simulators.ts";
@@ -80,7 +81,9 @@ async function completeStart(
 ): Promise<Stop> {
   const [rest, opened] = await Promise.all([import("./after-listen.ts"), opening]);
   await load();
-  return rest.startRest(opened, server, sims);
+  const stop = rest.startRest(opened, server, sims);
+  startupOver();
+  return stop;
 }
 
 /** Without its app context or handlers the server cannot take a call: it stops, as a start that failed earlier. */
