@@ -5,6 +5,8 @@ COPY package.json package-lock.json bunfig.toml tsconfig.json ./
 # Runtime packages only: the image already is the toolchain. Bun reads package-lock.json's pins.
 RUN bun install --production
 COPY src ./src
+# The build lays the bytecode out by what a start runs (recorded by bench/bytecode-order.ts).
+COPY deploy/agenticai.order ./deploy/
 # The build script in package.json is the one place the compile flags live; only the target is added here.
 # The binary embeds a bun runtime, by default the one building it, and an x64 bun may be the AVX2 build (the
 # npm package @oven/bun-linux-x64 is): its image would die with "Illegal instruction" on older or emulated
