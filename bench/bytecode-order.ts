@@ -6,7 +6,7 @@
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { freePort, serverEnv } from "./server.ts";
+import { freePort, serverEnv, untilHealthy } from "./server.ts";
 import { compile } from "./startup.ts";
 
 const BINARY = join(import.meta.dir, "..", "dist", "agenticai");
@@ -17,11 +17,7 @@ const REST_MS = 1_000;
 /** One start of the server in `dir`, until its first /health 200 and then `restMs` more; `env` added to its own. */
 async function start(dir: string, port: number, restMs: number, env: Record<string, string> = {}): Promise<void> {
   const proc = Bun.spawn([BINARY, "server"], { cwd: dir, env: serverEnv(dir, port, env), stdout: "ignore" });
-  const deadline = Date.now() + 10_000;
-  while (!(await fetch(`http://127.0.0.1:${port}/health`).catch(() => null))?.ok) {
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error("the server did not start");
-    await Bun.sleep(1);
-  }
+  await untilHealthy(`http://127.0.0.1:${port}`, proc, 1);
   await Bun.sleep(restMs);
   proc.kill("SIGTERM");
   if ((await proc.exited) !== 0) throw new Error(`the server exited with ${proc.exitCode}`);

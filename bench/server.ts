@@ -31,6 +31,15 @@ export async function freePort(): Promise<number> {
   return port;
 }
 
+/** Resolves once `url`'s /health answers 200, asking every `pollMs`; throws if `proc` exits first or 15 s pass. */
+export async function untilHealthy(url: string, proc: { exitCode: number | null }, pollMs: number): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  while (!(await fetch(`${url}/health`).catch(() => null))?.ok) {
+    if (Date.now() > deadline || proc.exitCode !== null) throw new Error("the server did not start");
+    await Bun.sleep(pollMs);
+  }
+}
+
 /** Starts `src/main.ts server` (or `script`) with the given environment and config file text; resolves when /health answers. */
 export async function startServerProcess(
   env: Record<string, string>,
@@ -50,11 +59,7 @@ export async function startServerProcess(
     stderr: "inherit",
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 15_000;
-  while (!(await fetch(`${url}/health`).catch(() => null))?.ok) {
-    if (Date.now() > deadline || proc.exitCode !== null) throw new Error("the server did not start");
-    await Bun.sleep(20);
-  }
+  await untilHealthy(url, proc, 20);
   return {
     pid: proc.pid,
     url,

@@ -16,7 +16,7 @@ const TWILIO_ENV = {
   TWILIO_PHONE_NUMBER: "+15550100000",
 };
 
-interface Target {
+export interface Target {
   name: string;
   argv: string[];
   env: Record<string, string>;
@@ -27,7 +27,11 @@ interface Target {
   port?: number;
 }
 
-async function once(target: Target, dir: string): Promise<number> {
+/**
+ * One start of `target` in `dir`: ms from exec to its first /health 200. `atFirst200` reads the process (by its pid)
+ * at that moment, before it is stopped.
+ */
+export async function once(target: Target, dir: string, atFirst200?: (pid: number) => void): Promise<number> {
   const port = target.port ?? (await freePort());
   const t0 = performance.now();
   const proc = Bun.spawn(target.argv, {
@@ -39,7 +43,11 @@ async function once(target: Target, dir: string): Promise<number> {
   try {
     for (;;) {
       const res = await fetch(`http://127.0.0.1:${port}/health`).catch(() => null);
-      if (res?.status === 200) return performance.now() - t0;
+      if (res?.status === 200) {
+        const ms = performance.now() - t0;
+        atFirst200?.(proc.pid);
+        return ms;
+      }
       if (performance.now() - t0 > 10_000) throw new Error(`${target.name} did not answer /health within 10 s`);
       await Bun.sleep(1);
     }
