@@ -99,7 +99,13 @@ export function createModelProtocol(config: Config, call: CallModel): ModelProto
 function openAiProtocol(config: Config, call: CallModel): ModelProtocol {
   const pcm = config.audio.format === "pcm";
   const toPcm = pcm ? createUlawToPcm24() : null;
-  const decoder = new TextDecoder();
+  // OpenAI sends text frames: a decoder is made only if a binary one ever comes, not one per call up front.
+  let decoder: TextDecoder | null = null;
+  const text = (data: string | ArrayBuffer | Uint8Array) => {
+    if (typeof data === "string") return data;
+    decoder ??= new TextDecoder();
+    return decoder.decode(data);
+  };
   // The model is in the URL; the session names it too, as Realtime GA takes it.
   const session = { ...config, openai: { ...config.openai, model: call.model } };
   return {
@@ -123,8 +129,8 @@ function openAiProtocol(config: Config, call: CallModel): ModelProtocol {
     toolOutput: (callId, _, output) => functionOutputMessage(callId, output),
     turnTaking: (turns) => turnTaking(config, turns),
     truncate: truncateMessage,
-    read: (data, on) => readModelEvent(typeof data === "string" ? data : decoder.decode(data), on),
-    reader: (on) => (data) => readModelEvent(typeof data === "string" ? data : decoder.decode(data), on),
+    read: (data, on) => readModelEvent(text(data), on),
+    reader: (on) => (data) => readModelEvent(text(data), on),
   };
 }
 
