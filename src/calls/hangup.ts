@@ -64,6 +64,6 @@ export async function apologizeAndHangUp(ctx: AppContext, id: string, reason: En
   const call = await requestEnd(ctx, (await getCall(ctx, id)).id, reason);
   if (!call.call_sid || !ctx.twilio || call.ended_at !== null) return;
   await ctx.twilio.updateCall(call.call_sid, {
-    twiml: await sayAndHangup(MODEL_LOST_APOLOGY),
+    twiml: sayAndHangup(MODEL_LOST_APOLOGY),
   });
 }

@@ -33,7 +33,7 @@ export async function transferCall(ctx: AppContext, id: string): Promise<CallRow
     return row;
   });
   const { transfer_ring_s, transfer_max_duration_s } = ctx.config.calls;
-  const twiml = await dial({
+  const twiml = dial({
     to: target,
     // Twilio accepts only its own numbers (or verified ones) as caller ID: the number of ours the call is on.
     callerId: ourNumber(call) ?? ctx.config.twilio.phone_number ?? "",

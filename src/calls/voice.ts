@@ -117,7 +117,7 @@ async function twimlForInbound(ctx: AppContext, p: VoiceWebhook, at: number): Pr
 }
 
 /** Turns the call away: `refusal`, or null when there is no public URL to stream it to. */
-function refuseInbound(ctx: AppContext, p: VoiceWebhook, refusal: "rejected" | "busy" | null): Promise<string> {
+function refuseInbound(ctx: AppContext, p: VoiceWebhook, refusal: "rejected" | "busy" | null): string {
   if (!ctx.config.server.public_url)
     ctx.log.error("inbound call refused: no public URL configured (server.public_url or AGENTICAI_WEBHOOK_URL)");
   ctx.log.info("inbound call refused", { call_sid: p.CallSid, from: p.From, reason: refusal ?? "no_public_url" });

@@ -17,12 +17,10 @@ import type { Logger } from "../log.ts";
 import { startGcPacer } from "../runtime/gc-pacer.ts";
 import type { Simulators } from "../sim/simulators.ts";
 import { shareChanges } from "../store/shared-changes.ts";
-import { loadTwilio } from "../twilio/sdk.ts";
 import { type Background, startBackground } from "../workers/background.ts";
 import { reconcile } from "../workers/reconcile.ts";
 
-const TWILIO_WARMUP_DELAY_MS = 500;
-/** After Twilio's, so the two never block the event loop in the same turn. */
+/** Off the first /health, which an orchestrator's readiness probe waits on. */
 const NUMBERING_PLAN_WARMUP_DELAY_MS = 750;
 /** Once its calls are handed over, an instance is gone within this, whatever its background work is doing. */
 const HANDED_OVER_EXIT_MS = 5_000;
@@ -56,7 +54,7 @@ export async function openApp(core: AppCore): Promise<Opened> {
 /** The rest of a start, once the app is open; returns what stops it. */
 export function startRest({ ctx, unlisten }: Opened, server: Server<MediaSocketData>, sims: Simulators | null): Stop {
   const stopGcPacer = startGcPacer(() => ctx.bridges.size);
-  warmUpTwilio(ctx);
+  warnWithoutTwilio(ctx);
   warnAboutSetup(ctx);
   warmUpDestinations(ctx);
   reconcile(ctx).catch((e) => ctx.log.error("reconciling calls after restart failed", { error: e }));
@@ -132,19 +130,15 @@ async function handsOver(ctx: AppContext): Promise<boolean> {
   return (await liveOthers(ctx).catch(() => [])).length > 0;
 }
 
-function warmUpTwilio(ctx: AppContext): void {
-  // The SDK blocks the event loop for tens of milliseconds while it evaluates, even from bytecode. Loading it a little
-  // after start-up keeps that off the first /health (an orchestrator's readiness probe), and a call
-  // placed before then loads it itself.
-  if (ctx.twilio) setTimeout(() => void loadTwilio(), TWILIO_WARMUP_DELAY_MS).unref();
-  else
+function warnWithoutTwilio(ctx: AppContext): void {
+  if (!ctx.twilio)
     ctx.log.warn(
       `Twilio is not configured: set ${ctx.missingTwilio.join(", ")}; POST /api/call answers 503 until then`,
     );
 }
 
 /**
- * The toll-fraud guard's numbering plan is loaded on first use, like the Twilio SDK; loading it a little after
+ * The toll-fraud guard's numbering plan is loaded on first use; loading it a little after
  * start-up keeps it off the first /health, and checks the configured transfer target, which every outbound call
  * names unless its request gives another.
  */

@@ -1,8 +1,8 @@
-// The twilio SDK's HTTP layer on Bun's fetch. The SDK's default client is axios over node:http;
-// fetch keeps connections alive natively and costs a fraction of the CPU per request here.
+// Twilio's REST transport on Bun's fetch, in the shape of the twilio SDK's HTTP client (whose default is axios over
+// node:http): fetch keeps connections alive natively and costs a fraction of the CPU per request here.
 type Params = Record<string, unknown> | undefined;
 
-export interface SdkRequest {
+export interface RestRequest {
   method: string;
   uri: string;
   username?: string;
@@ -14,13 +14,13 @@ export interface SdkRequest {
   timeout?: number;
 }
 
-export interface SdkResponse {
+export interface RestResponse {
   statusCode: number;
   body: string;
   headers: Record<string, string>;
 }
 
-/** Form encoding as the SDK's own client does it: arrays as repeated keys, dates as ISO strings. */
+/** Form encoding as the twilio SDK's own client does it: arrays as repeated keys, dates as ISO strings. */
 export function formEncode(data: Params): URLSearchParams {
   const form = new URLSearchParams();
   for (const [key, value] of Object.entries(data ?? {})) {
@@ -33,7 +33,7 @@ export function formEncode(data: Params): URLSearchParams {
 
 export function fetchHttpClient(timeoutMs: number) {
   return {
-    async request(opts: SdkRequest): Promise<SdkResponse> {
+    async request(opts: RestRequest): Promise<RestResponse> {
       const url = new URL(opts.uri);
       for (const [k, v] of formEncode(opts.params)) url.searchParams.append(k, v);
       const headers: Record<string, string> = { ...opts.headers };

@@ -1,7 +1,6 @@
 // src/twilio/ is the Twilio adapter: REST client, TwiML, signatures, webhooks' shapes, the status vocabulary,
 // the Media Streams codec. It imports only config, runtime and wire: it knows no call or store.
-import { fetchHttpClient } from "./http.ts";
-import { loadTwilio } from "./sdk.ts";
+import { fetchHttpClient, type RestResponse } from "./http.ts";
 
 export interface TwilioCredentials {
   accountSid: string;
@@ -57,77 +56,119 @@ export interface TwilioRest {
 
 export const STATUS_CALLBACK_EVENTS = ["initiated", "ringing", "answered", "completed"];
 
-function toRemote(c: {
+/** A call resource as Twilio's JSON writes it (snake_case). */
+interface CallResource {
   sid: string;
   status: string;
   duration?: string | null;
   price?: string | null;
-  priceUnit?: string | null;
-}): RemoteCall {
+  price_unit?: string | null;
+}
+
+function toRemote(c: CallResource): RemoteCall {
   return {
     sid: c.sid,
     status: c.status,
     duration: c.duration ? Number(c.duration) : null,
     price: c.price ?? null,
-    priceUnit: c.priceUnit ?? null,
+    priceUnit: c.price_unit ?? null,
   };
 }
 
-function classify(e: unknown): TwilioError {
-  const err = e as { status?: number; code?: number; message?: string };
-  const message = err?.message ?? String(e);
-  if (typeof err?.status === "number" && err.status < 500)
-    return new TwilioError("refused", message, err.status, err.code);
-  return new TwilioError("unreachable", message, err?.status, err?.code);
+const FAILED = (status: number) => `[HTTP ${status}] Failed to execute request`;
+
+function parsed(body: string): Record<string, unknown> | null {
+  try {
+    const value: unknown = JSON.parse(body);
+    return typeof value === "object" && value !== null ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
 }
 
+/**
+ * Twilio's answer to a request it did not carry out, read as the SDK reads it: an RFC 9457 problem (`type`, `title`,
+ * `status`, `code`) or the Voice API's own `{code, message, more_info, status}`. Below 500 it refused the request;
+ * from 500 on, it could not be reached as far as the call is concerned.
+ */
+function answerError(res: RestResponse): TwilioError {
+  const body = parsed(res.body);
+  const problem =
+    typeof body?.type === "string" &&
+    typeof body.title === "string" &&
+    typeof body.status === "number" &&
+    typeof body.code === "number";
+  const status = problem ? (body.status as number) || res.statusCode : res.statusCode;
+  const message = problem
+    ? `[HTTP ${status}] ${body.title}`
+    : typeof body?.message === "string"
+      ? body.message
+      : FAILED(status);
+  const code = typeof body?.code === "number" ? body.code : undefined;
+  return new TwilioError(status < 500 ? "refused" : "unreachable", message, status, code);
+}
+
+const FORM = "application/x-www-form-urlencoded";
+
+/**
+ * Twilio's Calls resource over Bun's fetch (protocols.md §3): the same requests, form fields and error reading as the
+ * twilio SDK's (test/twilio/rest.test.ts compares them), without loading the SDK into the server.
+ */
 export function createTwilioRest(creds: TwilioCredentials): TwilioRest {
-  type Client = ReturnType<Awaited<ReturnType<typeof loadTwilio>>>;
-  let client: Promise<Client> | undefined;
-  const connect = () =>
-    loadTwilio().then((twilio) => {
-      // The option is typed as the SDK's RequestClient class; only its request() is ever called.
-      const c = twilio(creds.accountSid, creds.authToken, {
-        autoRetry: false,
-        httpClient: fetchHttpClient(creds.timeoutMs) as never,
-      });
-      // Twilio's default host unless overridden; lets tests and staging point the SDK at another server.
-      c.api.baseUrl = creds.apiBaseUrl.replace(/\/+$/, "");
-      return c;
-    });
-  const run = async <T>(fn: (c: Client) => Promise<T>): Promise<T> => {
+  const http = fetchHttpClient(creds.timeoutMs);
+  // Twilio's default host unless overridden; lets tests and staging point the client at another server.
+  const calls = `${creds.apiBaseUrl.replace(/\/+$/, "")}/2010-04-01/Accounts/${creds.accountSid}/Calls`;
+  const request = async (method: "GET" | "POST", path: string, data?: Record<string, unknown>) => {
+    let res: RestResponse;
     try {
-      client ??= connect();
-      return await fn(await client);
+      res = await http.request({
+        method,
+        uri: calls + path,
+        username: creds.accountSid,
+        password: creds.authToken,
+        headers: {
+          "Accept-Charset": "utf-8",
+          Accept: "application/json",
+          ...(data && { "Content-Type": FORM }),
+        },
+        data,
+      });
     } catch (e) {
-      throw classify(e);
+      throw new TwilioError("unreachable", e instanceof Error ? e.message : String(e));
     }
+    if (res.statusCode < 200 || res.statusCode >= 300) throw answerError(res);
+    const call = parsed(res.body);
+    if (typeof call?.sid !== "string" || typeof call.status !== "string")
+      throw new TwilioError("unreachable", "Twilio answered without a call resource", res.statusCode);
+    return toRemote(call as unknown as CallResource);
   };
+  const one = (sid: string) => `/${encodeURIComponent(sid)}.json`;
   return {
-    createCall: (p) =>
-      run(async (c) =>
-        toRemote(
-          await c.calls.create({
-            to: p.to,
-            from: p.from ?? creds.phoneNumber,
-            url: p.voiceUrl,
-            method: "POST",
-            statusCallback: p.statusUrl,
-            statusCallbackMethod: "POST",
-            statusCallbackEvent: STATUS_CALLBACK_EVENTS,
-            timeout: p.timeoutS,
-            timeLimit: p.timeLimitS,
-            // DetectMessageEnd waits out a greeting, so a message left after the result starts at the beep.
-            ...(p.amdUrl && {
-              machineDetection: "DetectMessageEnd",
-              asyncAmd: "true",
-              asyncAmdStatusCallback: p.amdUrl,
-              asyncAmdStatusCallbackMethod: "POST",
-            }),
-          }),
-        ),
-      ),
-    updateCall: (sid, p) => run(async (c) => toRemote(await c.calls(sid).update(p))),
-    fetchCall: (sid) => run(async (c) => toRemote(await c.calls(sid).fetch())),
+    createCall: (p) => request("POST", ".json", createFields(p, creds.phoneNumber)),
+    updateCall: (sid, p) =>
+      request("POST", one(sid), "status" in p ? { Status: p.status } : { Twiml: p.twiml, TimeLimit: p.timeLimit }),
+    fetchCall: (sid) => request("GET", one(sid)),
+  };
+}
+
+/** The create request's fields, in the order the SDK writes them. */
+function createFields(p: CreateCallParams, defaultFrom: string): Record<string, unknown> {
+  return {
+    To: p.to,
+    From: p.from ?? defaultFrom,
+    Method: "POST",
+    StatusCallback: p.statusUrl,
+    StatusCallbackEvent: STATUS_CALLBACK_EVENTS,
+    StatusCallbackMethod: "POST",
+    Timeout: p.timeoutS,
+    // DetectMessageEnd waits out a greeting, so a message left after the result starts at the beep.
+    ...(p.amdUrl && {
+      MachineDetection: "DetectMessageEnd",
+      AsyncAmd: "true",
+      AsyncAmdStatusCallback: p.amdUrl,
+      AsyncAmdStatusCallbackMethod: "POST",
+    }),
+    TimeLimit: p.timeLimitS,
+    Url: p.voiceUrl,
   };
 }

@@ -1,4 +1,56 @@
-import { loadTwilio } from "./sdk.ts";
+// TwiML, written here rather than by the twilio SDK's builder: the few verbs the server answers with are a few
+// lines of XML, and the SDK costs a process ~34 MB of memory and a long stall of the event loop to load
+// (bench/RESULTS.md). The output is byte for byte what the SDK writes (test/twilio/twiml.test.ts checks it against
+// the SDK): the same escaping, and the same refusal of characters XML 1.0 cannot carry.
+
+type Attributes = Record<string, string | number>;
+
+const isLowSurrogate = (c: number) => c >= 0xdc00 && c <= 0xdfff;
+
+/**
+ * Where the first character XML 1.0 cannot carry stands (a control character, U+FFFE/U+FFFF, a lone surrogate), or
+ * -1: the index the SDK's builder reports, which for a lone low surrogate is that of the character before it.
+ */
+function illegalAt(s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if ((c < 0x20 && c !== 0x09 && c !== 0x0a && c !== 0x0d) || c === 0xfffe || c === 0xffff) return i;
+    const high = c >= 0xd800 && c <= 0xdbff;
+    const lowNext = isLowSurrogate(s.charCodeAt(i + 1));
+    if ((high && !lowNext) || (!high && lowNext) || (i === 0 && isLowSurrogate(c))) return i;
+  }
+  return -1;
+}
+
+/** The SDK's builder refuses such characters rather than write a document Twilio cannot parse; so does this one. */
+function legal(escaped: string): string {
+  const at = illegalAt(escaped);
+  if (at >= 0) throw new Error(`Invalid character in string: ${escaped} at index ${at}`);
+  return escaped;
+}
+
+const text = (value: string) =>
+  legal(value.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/\r/g, "&#xD;"));
+
+const attribute = (value: string | number) =>
+  legal(
+    String(value)
+      .replace(/&/g, "&amp;")
+      .replace(/</g, "&lt;")
+      .replace(/"/g, "&quot;")
+      .replace(/\t/g, "&#x9;")
+      .replace(/\n/g, "&#xA;")
+      .replace(/\r/g, "&#xD;"),
+  );
+
+/** One element: self-closing when it holds nothing, as the SDK writes it. */
+function element(name: string, attributes: Attributes = {}, inner = ""): string {
+  let open = `<${name}`;
+  for (const [key, value] of Object.entries(attributes)) open += ` ${key}="${attribute(value)}"`;
+  return inner === "" ? `${open}/>` : `${open}>${inner}</${name}>`;
+}
+
+const response = (verbs: string) => `<?xml version="1.0" encoding="UTF-8"?>${element("Response", {}, verbs)}`;
 
 export interface StreamTwiml {
   streamUrl: string;
@@ -8,27 +60,19 @@ export interface StreamTwiml {
 }
 
 /** `<Connect><Stream>`: bidirectional media. Correlation goes in `<Parameter>`s since Twilio drops query strings. */
-export async function connectStream({ streamUrl, parameters, action }: StreamTwiml): Promise<string> {
-  const { twiml } = await loadTwilio();
-  const response = new twiml.VoiceResponse();
-  const stream = response.connect(action ? { action, method: "POST" } : {}).stream({ url: streamUrl });
-  for (const [name, value] of Object.entries(parameters)) stream.parameter({ name, value });
-  return response.toString();
+export function connectStream({ streamUrl, parameters, action }: StreamTwiml): string {
+  let params = "";
+  for (const [name, value] of Object.entries(parameters)) params += element("Parameter", { name, value });
+  const stream = element("Stream", { url: streamUrl }, params);
+  return response(element("Connect", action ? { action, method: "POST" } : {}, stream));
 }
 
-export async function reject(reason: "rejected" | "busy" = "rejected"): Promise<string> {
-  const { twiml } = await loadTwilio();
-  const response = new twiml.VoiceResponse();
-  response.reject({ reason });
-  return response.toString();
+export function reject(reason: "rejected" | "busy" = "rejected"): string {
+  return response(element("Reject", { reason }));
 }
 
-export async function sayAndHangup(text?: string): Promise<string> {
-  const { twiml } = await loadTwilio();
-  const response = new twiml.VoiceResponse();
-  if (text) response.say(text);
-  response.hangup();
-  return response.toString();
+export function sayAndHangup(say?: string): string {
+  return response((say ? element("Say", {}, text(say)) : "") + element("Hangup"));
 }
 
 export interface DialTwiml {
@@ -43,9 +87,7 @@ export interface DialTwiml {
 }
 
 /** `<Dial>`: hands the call to another number; on a live call it replaces (and so ends) the media stream. */
-export async function dial({ to, callerId, timeoutS, timeLimitS, action }: DialTwiml): Promise<string> {
-  const { twiml } = await loadTwilio();
-  const response = new twiml.VoiceResponse();
-  response.dial({ callerId, timeout: timeoutS, timeLimit: timeLimitS, action, method: "POST" }, to);
-  return response.toString();
+export function dial({ to, callerId, timeoutS, timeLimitS, action }: DialTwiml): string {
+  const attributes = { callerId, timeout: timeoutS, timeLimit: timeLimitS, action, method: "POST" };
+  return response(element("Dial", attributes, text(to)));
 }
