@@ -11,7 +11,7 @@ import { compile } from "./startup.ts";
 
 const BINARY = join(import.meta.dir, "..", "dist", "agenticai");
 const PROFILE = join(import.meta.dir, "..", "deploy", "agenticai.order");
-/** After the first /health, how long the rest of the start (after-listen.ts, the SDK warmed up) is given to run. */
+/** After the first /health, how long the rest of the start (after-listen.ts, the numbering plan warmed up) is given to run. */
 const REST_MS = 1_000;
 
 /** One start of the server in `dir`, until its first /health 200 and then `restMs` more; `env` added to its own. */
