@@ -75,8 +75,6 @@ function toRemote(c: CallResource): RemoteCall {
   };
 }
 
-const FAILED = (status: number) => `[HTTP ${status}] Failed to execute request`;
-
 function parsed(body: string): Record<string, unknown> | null {
   try {
     const value: unknown = JSON.parse(body);
@@ -103,7 +101,7 @@ function answerError(res: RestResponse): TwilioError {
     ? `[HTTP ${status}] ${body.title}`
     : typeof body?.message === "string"
       ? body.message
-      : FAILED(status);
+      : `[HTTP ${status}] Failed to execute request`;
   const code = typeof body?.code === "number" ? body.code : undefined;
   return new TwilioError(status < 500 ? "refused" : "unreachable", message, status, code);
 }
