@@ -181,7 +181,10 @@ describe("retries", () => {
     // The global receiver got the same event under the same id, once.
     const global = forCall(rx.requests, id);
     expect(global.map((e) => e.headers["webhook-id"])).toEqual([got[0]!.headers["webhook-id"]!]);
-    const row = (await events()).find((e) => e.call_id === id && e.receiver === "callback");
+    // The receiver has the request before the server has recorded the attempt: wait for the record, as below.
+    const row = await until(async () =>
+      (await events("delivered")).find((e) => e.call_id === id && e.receiver === "callback"),
+    );
     expect(row).toMatchObject({ status: "delivered", attempts: 2, last_status: 200, type: "call.initiated" });
     await Bun.sleep(200);
     expect(forCall(rx.requests, id, "/flaky")).toHaveLength(2);
