@@ -309,6 +309,13 @@ describe("loadConfig: environment overrides", () => {
     );
   });
 
+  test("OPENAI_ORG_ID and OPENAI_PROJECT_ID name OpenAI's organization and project; empty ones are left out", () => {
+    const config = load("", { OPENAI_ORG_ID: "org-1", OPENAI_PROJECT_ID: "proj_1" });
+    expect([config.openai.organization, config.openai.project]).toEqual(["org-1", "proj_1"]);
+    const unset = load("openai:\n  organization: org-file\n", { OPENAI_ORG_ID: "", OPENAI_PROJECT_ID: "" });
+    expect([unset.openai.organization, unset.openai.project]).toEqual(["org-file", undefined]);
+  });
+
   test("AGENTICAI_ALLOWED_DESTINATIONS is a comma-separated list that replaces the file's", () => {
     const env = { AGENTICAI_ALLOWED_DESTINATIONS: "+1, +1876" };
     expect(load("", env).calls.allowed_destinations).toEqual(["+1", "+1876"]);

@@ -1,10 +1,10 @@
 // src/assistant/ owns the calls this server makes to the owner's assistant (OpenClaw) during a call.
-// It imports only the openai SDK: the bridge asks it through BridgeDeps.consult, and it knows no call.
+// It imports only the Chat Completions request: the bridge asks it through BridgeDeps.consult, and it knows no call.
 //
 // Asking the owner's OpenClaw assistant a question mid-call, through the gateway's OpenAI-compatible
-// `POST /v1/chat/completions`. The openai SDK loads on the first question, never at start-up.
-// Every failure comes back as a result: the call must go on whatever the gateway does.
+// `POST /v1/chat/completions`. Every failure comes back as a result: the call must go on whatever the gateway does.
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
+import { createChatCompletion } from "../model/chat.ts";
 
 export interface ConsultSettings {
   gatewayUrl: string;
@@ -41,24 +41,16 @@ export async function consultAssistant(
   question: string,
 ): Promise<ConsultResult> {
   if (question.trim() === "") return { ok: false, reason: "error", detail: "the question is empty" };
-  // Our own deadline rather than the SDK's: whether it fired tells a timeout from any other failure,
-  // which survives minification where the SDK's error class names do not.
+  // Whether our own deadline fired tells a timeout from any other failure.
   const deadline = AbortSignal.timeout(Math.max(1, Math.round(s.timeoutS * 1000)));
   try {
-    const { default: OpenAI } = await import("openai");
-    const client = new OpenAI({
-      apiKey: s.gatewayToken,
-      baseURL: `${s.gatewayUrl.replace(/\/+$/, "")}/v1`,
-      // one attempt: a retry would outlast the holding line the caller hears
-      maxRetries: 0,
-      // the server's OPENAI_ORG_ID / OPENAI_PROJECT_ID belong to OpenAI, not to the owner's gateway
-      organization: null,
-      project: null,
-    });
-    const completion = await client.chat.completions.create(consultRequest(s.agentId, call, question), {
-      signal: deadline,
-    });
-    const answer = completion.choices[0]?.message.content?.trim() ?? "";
+    // One attempt, with no OpenAI organization or project: a retry would outlast the holding line the caller hears,
+    // and the server's OpenAI account is none of the owner's gateway's business.
+    const completion = await createChatCompletion(
+      { apiKey: s.gatewayToken, baseUrl: `${s.gatewayUrl.replace(/\/+$/, "")}/v1`, signal: deadline },
+      consultRequest(s.agentId, call, question),
+    );
+    const answer = completion?.choices?.[0]?.message?.content?.trim() ?? "";
     if (answer === "") return { ok: false, reason: "error", detail: "the assistant gave an empty answer" };
     return { ok: true, answer: clip(answer, MAX_ANSWER_CHARS) };
   } catch (err) {

@@ -27,6 +27,8 @@ export const ENV_OVERRIDES: ReadonlyArray<readonly [string, readonly string[], C
   ["TWILIO_API_BASE_URL", ["twilio", "api_base_url"], str],
   ["OPENAI_API_KEY", ["openai", "api_key"], str],
   ["OPENAI_BASE_URL", ["openai", "base_url"], str],
+  ["OPENAI_ORG_ID", ["openai", "organization"], str],
+  ["OPENAI_PROJECT_ID", ["openai", "project"], str],
   // Google's own SDKs read either name; GEMINI_API_KEY wins when both are set (listed last).
   ["GOOGLE_API_KEY", ["gemini", "api_key"], str],
   ["GEMINI_API_KEY", ["gemini", "api_key"], str],

@@ -133,6 +133,9 @@ const SECTIONS = {
     section({
       api_key: z.optional(text(1)),
       base_url: or(httpUrl(), "https://api.openai.com/v1"),
+      // Sent as OpenAI-Organization / OpenAI-Project on every request to OpenAI, as OpenAI's own SDKs send them.
+      organization: z.optional(text(1)),
+      project: z.optional(text(1)),
       model: or(text(1), "gpt-realtime"),
       voice: or(text(1), "marin"),
       transcription_model: or(text(1), "gpt-4o-mini-transcribe"),

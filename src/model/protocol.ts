@@ -5,6 +5,7 @@
 import type { RealtimeFunctionTool } from "openai/resources/realtime/realtime";
 import type { Config } from "../config/schema.ts";
 import { createUlawToPcm8, createUlawToPcm24 } from "../media/transcode.ts";
+import { accountHeaders } from "./chat.ts";
 import {
   createGeminiReader,
   geminiAudioMessage,
@@ -116,7 +117,7 @@ function openAiProtocol(config: Config, call: CallModel): ModelProtocol {
     keyHint: "check OPENAI_API_KEY",
     socket: () => ({
       url: realtimeUrl(config.openai.base_url, call.model),
-      headers: { Authorization: `Bearer ${config.openai.api_key ?? ""}` },
+      headers: { Authorization: `Bearer ${config.openai.api_key ?? ""}`, ...accountHeaders(config.openai) },
     }),
     setup: (spec) => sessionUpdate(sessionConfig(session, spec.instructions, spec.tools, spec.speech, spec.turns)),
     appendFrame: toPcm ? (payload) => appendMessage(toPcm(payload)) : appendMessage,

@@ -1,7 +1,7 @@
 // The post-call report: one Chat Completions request with a strict JSON schema to a small model, retried once.
-// The openai SDK loads on the first report, never at start-up.
 import type { ChatCompletionCreateParamsNonStreaming } from "openai/resources/chat/completions";
 import { z } from "../config/zod.ts";
+import { createChatCompletion } from "./chat.ts";
 import { createFactsChecker, type FactsCheck } from "./facts-check.ts";
 import { childPath, dropOptionalNulls, strictSchema } from "./json-schema.ts";
 
@@ -43,6 +43,8 @@ export interface ReportModel {
   baseUrl: string;
   model: string;
   timeoutMs: number;
+  /** Sent with each request as well: OpenAI's organization and project (chat.ts accountHeaders). */
+  headers?: Record<string, string>;
   /** Told each answer's token usage, a failed attempt's too (it is billed all the same). */
   onUsage?: (usage: { prompt_tokens: number; completion_tokens: number; cached_tokens: number }) => void;
 }
@@ -85,19 +87,17 @@ export async function draftReport(input: ReportInput, model: ReportModel, check?
       own.close();
     }
   }
-  const { default: OpenAI } = await import("openai");
-  // maxRetries 0: the SDK's own retries would multiply the timeout; we retry once, below, on any failure
-  const client = new OpenAI({ apiKey: model.apiKey, baseURL: model.baseUrl, timeout: model.timeoutMs, maxRetries: 0 });
+  const endpoint = { apiKey: model.apiKey, baseUrl: model.baseUrl, headers: model.headers, timeoutMs: model.timeoutMs };
   const request = reportRequest(input, model.model);
   const reasons: string[] = [];
   for (let attempt = 0; attempt < REPORT_MODEL_TRIES; attempt++) {
     try {
-      const completion = await client.chat.completions.create(request);
-      if (completion.usage) {
+      const completion = await createChatCompletion(endpoint, request);
+      if (completion?.usage) {
         const { prompt_tokens, completion_tokens, prompt_tokens_details } = completion.usage;
         model.onUsage?.({ prompt_tokens, completion_tokens, cached_tokens: prompt_tokens_details?.cached_tokens ?? 0 });
       }
-      return await readAnswer(completion.choices[0], input.schema, check);
+      return await readAnswer(completion?.choices?.[0], input.schema, check);
     } catch (err) {
       reasons.push(String((err as Error)?.message ?? err).slice(0, 300));
     }

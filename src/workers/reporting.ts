@@ -7,6 +7,7 @@ import { type CallReport, fallbackReport, stamp, withCallFacts } from "../calls/
 import { attemptsView } from "../calls/view.ts";
 import type { ChatUsage } from "../cost/pricing.ts";
 import type { EndedCall } from "../metrics/registry.ts";
+import { accountHeaders } from "../model/chat.ts";
 import { draftReport, REPORT_MODEL_TRIES } from "../model/report.ts";
 import type { CallRow } from "../store/store.ts";
 import { type Worker, workerLoop } from "./loop.ts";
@@ -120,6 +121,7 @@ async function makeReport(ctx: AppContext, call: CallRow, usage: ChatUsage[]): P
         baseUrl: base_url,
         model: ctx.config.report.model,
         timeoutMs: ctx.config.report.timeout_ms,
+        headers: accountHeaders(ctx.config.openai),
         onUsage: (u) => usage.push(u),
       },
       ctx.facts.check,

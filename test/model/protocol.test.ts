@@ -41,3 +41,18 @@ describe("the OpenAI protocol's reader", () => {
     expect(seen).toEqual(["malformed", "event input_audio_buffer.speech_stopped"]);
   });
 });
+
+describe("the OpenAI protocol's socket", () => {
+  const call = { provider: "openai" as const, model: "gpt-realtime", speech };
+
+  test("carries the key, and OpenAI's organization and project only when configured", () => {
+    const bare = createModelProtocol(ConfigSchema.parse({ openai: { api_key: "sk-1" } }), call).socket();
+    expect(bare.headers).toEqual({ Authorization: "Bearer sk-1" });
+    const config = ConfigSchema.parse({ openai: { api_key: "sk-1", organization: "org-1", project: "proj_1" } });
+    expect(createModelProtocol(config, call).socket().headers).toEqual({
+      Authorization: "Bearer sk-1",
+      "OpenAI-Organization": "org-1",
+      "OpenAI-Project": "proj_1",
+    });
+  });
+});

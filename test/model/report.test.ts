@@ -106,6 +106,17 @@ describe("draftReport", () => {
     expect(fake.requests).toHaveLength(2);
   });
 
+  test("sends OpenAI's organization and project headers when given, on every try", async () => {
+    const { fake, model } = start({
+      reply: (_, i) => (i === 0 ? { status: 500 } : { content: reportContent({ facts: goodFacts }) }),
+    });
+    await draftReport(input(), { ...model, headers: { "OpenAI-Organization": "org-1", "OpenAI-Project": "proj_1" } });
+    expect(fake.headers.map((h) => [h.get("openai-organization"), h.get("openai-project")])).toEqual([
+      ["org-1", "proj_1"],
+      ["org-1", "proj_1"],
+    ]);
+  });
+
   test("retries once after facts that break the caller's schema", async () => {
     const bad = { ...goodFacts, confirmed: "yes" };
     const { fake, model } = start({

@@ -24,6 +24,8 @@ export interface ChatCompletions {
   apiKey: string;
   /** Every request body received, parsed, in order (including the ones answered with an error). */
   requests: any[];
+  /** Each request's headers, in the order of `requests`. */
+  headers: Headers[];
   stop(): Promise<void>;
 }
 
@@ -103,6 +105,7 @@ function completion(body: any, reply: ScriptedReply): Response {
 export function startChatCompletions(opts: ChatCompletionsOptions = {}): ChatCompletions {
   const apiKey = opts.apiKey ?? "sk-test-report";
   const requests: any[] = [];
+  const headers: Headers[] = [];
   const server: Server<unknown> = Bun.serve({
     hostname: "127.0.0.1",
     port: 0,
@@ -120,6 +123,7 @@ export function startChatCompletions(opts: ChatCompletionsOptions = {}): ChatCom
         return Response.json(errorBody("The body is not valid JSON", "invalid_request_error"), { status: 400 });
       }
       const index = requests.push(body) - 1;
+      headers.push(req.headers);
       const problem = requestProblem(body);
       if (problem)
         return Response.json(errorBody(`Invalid schema: ${problem}`, "invalid_request_error"), { status: 400 });
@@ -135,6 +139,7 @@ export function startChatCompletions(opts: ChatCompletionsOptions = {}): ChatCom
     baseUrl: `${server.url.href.replace(/\/$/, "")}/v1`,
     apiKey,
     requests,
+    headers,
     stop: () => server.stop(true),
   };
 }
