@@ -76,7 +76,7 @@ function failure(err: unknown, caller: AbortSignal | undefined, timeout: AbortSi
 }
 
 /** The SDK's message for a non-2xx answer: the status, then the body's `error.message`, its `error`, or its text. */
-export function statusMessage(status: number, text: string): string {
+function statusMessage(status: number, text: string): string {
   let json: unknown;
   try {
     json = JSON.parse(text);
