@@ -1,7 +1,6 @@
 // Starts the real server in this process on 127.0.0.1 with a temp SQLite file, wired to a fake Twilio.
 import { Database } from "bun:sqlite";
-import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Server } from "bun";
 import { type AppContext, createApp } from "../../src/app.ts";
@@ -13,6 +12,7 @@ import { connectMediaStream, type MediaClient, type MediaClientOptions } from ".
 import { SIMULATED_DESTINATIONS } from "../../src/sim/simulators.ts";
 import { type RealtimeSim, type RealtimeSimOptions, startRealtimeSim } from "../../src/sim/voice-model.ts";
 import { startBackground } from "../../src/workers/background.ts";
+import { tempDir } from "./temp.ts";
 
 type Tree = Record<string, Record<string, unknown>>;
 
@@ -36,17 +36,7 @@ export interface TestApp {
   stop(): Promise<void>;
 }
 
-/** Temp dirs made by this test process: removed when it exits, so a day of test runs leaves none behind. */
-const madeDirs: string[] = [];
-process.on("exit", () => {
-  for (const dir of madeDirs) rmSync(dir, { recursive: true, force: true });
-});
-
-export function tempDir(prefix = "agenticai-test-"): string {
-  const dir = mkdtempSync(join(tmpdir(), prefix));
-  madeDirs.push(dir);
-  return dir;
-}
+export { tempDir };
 
 /** A value the server keeps in its database's meta table (a secret, say), read as another process would. */
 export function storedMeta(dataDir: string, key: string): string | null {

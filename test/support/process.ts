@@ -1,11 +1,12 @@
 import { afterEach } from "bun:test";
 // Running src/main.ts as a child process with a clean environment.
 
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import type { Subprocess } from "bun";
 import { ENV_OVERRIDES } from "../../src/config/env.ts";
+import { tempDir } from "./temp.ts";
 
 export const repoRoot = resolve(import.meta.dir, "../..");
 
@@ -127,7 +128,7 @@ export async function spawnServer(
  * repository's config.yaml or the parent's environment reaches it; `env` adds to its environment.
  */
 export function spawnSimulated(children: Set<ServerProcess>, env: Record<string, string> = {}): Promise<ServerProcess> {
-  const dir = mkdtempSync(join(tmpdir(), "agenticai-simulated-"));
+  const dir = tempDir("agenticai-simulated-");
   writeFileSync(join(dir, "config.yaml"), "");
   const files = { AGENTICAI_DATA_DIR: join(dir, "data"), AGENTICAI_CONFIG: join(dir, "config.yaml") };
   return spawnServer(["server", "--simulate"], { HOST: "127.0.0.1", PORT: "0", ...files, ...env }, children);
