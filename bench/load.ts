@@ -47,10 +47,11 @@ const summary = (h: Histogram): Summary => ({
   count: h.count,
 });
 
-async function until(what: string, fn: () => boolean, timeoutMs: number): Promise<void> {
+/** `state` says how far it got when it times out: one call of a thousand that never streams stops a whole run. */
+async function until(what: string, fn: () => boolean, timeoutMs: number, state?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!fn()) {
-    if (Date.now() > deadline) throw new Error(`load: timed out waiting for ${what}`);
+    if (Date.now() > deadline) throw new Error(`load: timed out waiting for ${what}${state ? ` (${state()})` : ""}`);
     await Bun.sleep(50);
   }
 }
@@ -174,8 +175,10 @@ export async function runLoad(calls: number, seconds: number, kind: LoadTarget =
     const idleRss = processRssKb(target.pid);
 
     const handles = await target.dial(calls);
-    await until("every media stream", () => openLines() === calls, 120_000);
-    await until("every model session streaming", () => streaming() === calls, 60_000);
+    const progress = () =>
+      `${handles.length} dialed, ${target.lines().length} lines, ${openLines()} open, ${streaming()} model sessions streaming`;
+    await until("every media stream", () => openLines() === calls, 120_000, progress);
+    await until("every model session streaming", () => streaming() === calls, 60_000, progress);
     await Bun.sleep(2_000);
 
     // The measured window: frames are stamped when sent, so counts taken here bound it exactly.
