@@ -11,6 +11,7 @@ import { startCarrier } from "../src/sim/carrier.ts";
 import { loadScript } from "../src/sim/script.ts";
 import { simulatorEnv } from "../src/sim/simulators.ts";
 import { startRealtimeSim } from "../src/sim/voice-model.ts";
+import { until } from "../test/support/until.ts";
 import { freePort, pool, serverEnv, UNLIMITED, untilHealthy } from "./server.ts";
 import { fmt, median, processRssKb } from "./stats.ts";
 
@@ -42,14 +43,6 @@ async function placeCall(url: string): Promise<string> {
 
 const callView = async (url: string, id: string) =>
   (await (await fetch(`${url}/api/calls/${id}`)).json()) as { status: string; report: unknown };
-
-async function until(what: string, check: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 30_000;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`first-use: timed out waiting for ${what}`);
-    await Bun.sleep(20);
-  }
-}
 
 /** The longest /health answer, asked back to back every 2 ms, until `done` resolves. */
 async function longestHealth(url: string, done: Promise<unknown>): Promise<number> {
@@ -100,7 +93,7 @@ async function mcpSession(url: string): Promise<void> {
 
 async function firstReport(url: string, id: string): Promise<void> {
   await fetch(`${url}/api/calls/${id}/end`, { method: "POST" });
-  await until("the report", async () => (await callView(url, id)).report !== null);
+  await until(async () => (await callView(url, id)).report !== null, "the report", 30_000, 20);
 }
 
 async function once(binary: string): Promise<Sample> {
@@ -118,9 +111,9 @@ async function once(binary: string): Promise<Sample> {
     const idleMb = processRssKb(proc.pid) / 1024;
     const live = await Promise.all(Array.from({ length: LIVE }, () => placeCall(url)));
     const id = await placeCall(url);
-    await until("the calls to be answered", async () =>
-      (await Promise.all([...live, id].map((c) => callView(url, c)))).every((c) => c.status === "in-progress"),
-    );
+    const answered = async () =>
+      (await Promise.all([...live, id].map((c) => callView(url, c)))).every((c) => c.status === "in-progress");
+    await until(answered, "the calls to be answered", 30_000, 20);
     await Bun.sleep(1_000);
     const mcp = await cost(url, proc.pid, () => mcpSession(url));
     const mcpAgain = await cost(url, proc.pid, () => mcpSession(url));
