@@ -153,9 +153,12 @@ function callWrites(db: Database) {
              $report_schema, $callback_url, $notify, $options, $owner, $client_address, $scheduled_for,
              $next_attempt_at, 1, max($at, coalesce((SELECT max(created_at) FROM calls), 0) + 1), $at)`,
       ),
+    // INDEXED BY: with no statistics SQLite takes calls_ended for these two, as good for its ORDER BY, and then reads
+    // every call kept (30 days' worth by default) to find the few awaiting a report: ~150 ms at 100 000 calls, on the
+    // event loop every second. calls_report_due holds only the calls awaiting one.
     awaitingReport: () =>
       db.query<CallRow, { now: number; limit: number }>(
-        `SELECT * FROM calls WHERE report_due = 1 AND ended_at IS NOT NULL
+        `SELECT * FROM calls INDEXED BY calls_report_due WHERE report_due = 1 AND ended_at IS NOT NULL
          AND (report_claimed_until IS NULL OR report_claimed_until < $now)
        ORDER BY ended_at LIMIT $limit`,
       ),
@@ -163,7 +166,7 @@ function callWrites(db: Database) {
     // A file serves one instance: a report claim found at open was its previous run's.
     releaseReports: () =>
       db.query(
-        `UPDATE calls SET report_claimed_until = NULL
+        `UPDATE calls INDEXED BY calls_report_due SET report_claimed_until = NULL
        WHERE report_due = 1 AND ended_at IS NOT NULL AND report_claimed_until IS NOT NULL`,
       ),
     putMetrics: () => db.query("UPDATE calls SET metrics = $metrics, updated_at = $at WHERE id = $id"),
@@ -239,7 +242,8 @@ function instanceStatements(db: Database) {
     ping: () => db.query("SELECT 1"),
   };
 }
-const statements = (db: Database) =>
+/** The calls' statements; exported for test/store/sqlite-plans.test.ts, which reads how SQLite runs each. */
+export const statements = (db: Database) =>
   prepared({ ...callStatements(db), ...callRecordStatements(db), ...instanceStatements(db) });
 type Statements = ReturnType<typeof statements>;
 
