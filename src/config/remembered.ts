@@ -3,6 +3,8 @@
 // cold start ~3 ms, most of its time above an empty Bun.serve; bench/RESULTS.md). Any change to the config, the
 // environment it reads or the build is a new key, checked again. The record holds no value the config sets, only
 // the shape of the result and the defaults the check filled in, so no secret reaches the disk this way.
+
+import { readTextNow } from "../runtime/read-now.ts";
 import { configFingerprint, defaultDataDir } from "./defaults.ts" with { type: "macro" };
 import type { Config } from "./schema.ts";
 import { type LoadOptions, readConfigTreeAsync } from "./tree.ts";
@@ -64,7 +66,9 @@ export function fill(shape: unknown, tree: unknown): unknown {
 
 async function recall(file: string, key: string, tree: Tree): Promise<Config | null> {
   try {
-    const record = JSON.parse(await Bun.file(file).text()) as { key?: unknown; outline?: unknown };
+    const text = readTextNow(file);
+    if (text === null) return null;
+    const record = JSON.parse(text ?? (await Bun.file(file).text())) as { key?: unknown; outline?: unknown };
     return record.key === key && isMapping(record.outline) ? (fill(record.outline, tree) as Config) : null;
   } catch {
     return null;

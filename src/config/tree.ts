@@ -2,6 +2,7 @@
 // checked. Nothing here loads zod, so a start that has checked this same config before (remembered.ts) need not.
 
 import { nodeFs } from "../runtime/node-modules.ts";
+import { readTextNow } from "../runtime/read-now.ts";
 import { ENV_OVERRIDES, type Env } from "./env.ts";
 import { ConfigError } from "./error.ts";
 
@@ -121,11 +122,13 @@ export function readConfigTree(options: LoadOptions): Tree {
 }
 
 /**
- * readConfigTree with Bun reading the file, for the server's start (runtime/node-modules.ts). A file it cannot read the
- * usual way goes to readConfigTree, so every answer is the same.
+ * readConfigTree without node:fs, for the server's start (runtime/read-now.ts). A file it cannot read the usual way
+ * goes to readConfigTree, so every answer is the same.
  */
 export async function readConfigTreeAsync(options: LoadOptions): Promise<Tree> {
   const { explicit, file } = configFile(options);
+  const now = readTextNow(file);
+  if (typeof now === "string" || (now === null && !explicit)) return treeFrom(file, now, options.env);
   const found = await Bun.file(file)
     .stat()
     .then(

@@ -126,3 +126,27 @@ test("a data dir not made yet keeps no record: the config is checked, and the st
   expect(existsSync(record)).toBe(false);
   expect(existsSync(join(record, ".."))).toBe(false);
 });
+
+test("the server reads a config file as the check does: missing, empty, a directory, a BOM, bytes not UTF-8", async () => {
+  const outcome = async (load: () => unknown) => {
+    try {
+      return { config: await load() };
+    } catch (e) {
+      return { error: (e as Error).message };
+    }
+  };
+  const cases: [string, (path: string) => void][] = [
+    ["missing", () => {}],
+    ["empty", (path) => writeFileSync(path, "")],
+    ["a directory", (path) => mkdirSync(path)],
+    ["a BOM", (path) => writeFileSync(path, "\uFEFFcalls: {max_concurrent: 3}\n")],
+    ["not UTF-8", (path) => writeFileSync(path, Buffer.from([0x61, 0x3a, 0x20, 0xff, 0x0a]))],
+  ];
+  for (const [, make] of cases) {
+    const { options } = setup("");
+    rmSync(options.path);
+    make(options.path);
+    const checked = await outcome(() => loadConfig(options));
+    expect(await outcome(() => loadCheckedConfig(options))).toEqual(checked);
+  }
+});

@@ -1,0 +1,23 @@
+// The small files a server reads before it listens (.env, the config, its record of the last check), read on the
+// event loop's own thread. Bun.file's reads run on Bun's thread pool: each is a round trip the start waits out, and
+// the start made three in a row (bench/RESULTS.md). node:fs would read them in place too, but its first load costs a
+// start more than the round trips (runtime/node-modules.ts).
+
+const utf8 = new TextDecoder();
+
+/**
+ * The file's text, decoded as Bun.file(path).text() decodes it (a BOM dropped, bytes that are not UTF-8 replaced);
+ * null when there is no such file; undefined when it cannot be read this way (an empty file, which cannot be mapped,
+ * a pipe, a directory, a file this user may not read), for the caller to read it as it otherwise would and get that
+ * way's answer or error.
+ *
+ * The mapping is private and decoded at once. A file cut short by another process between the two would end the
+ * process (SIGBUS); it is read once, at start, where a config rewritten mid-read is as wrong read either way.
+ */
+export function readTextNow(path: string): string | null | undefined {
+  try {
+    return utf8.decode(Bun.mmap(path, { shared: false }));
+  } catch (e) {
+    return (e as { code?: unknown }).code === "ENOENT" ? null : undefined;
+  }
+}
