@@ -3,7 +3,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, test } from "bun:test";
 import { chmodSync, existsSync, mkdirSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { filesInPlace, openStore } from "../src/store/sqlite.ts";
+import { filesInPlace, openSqliteStore, openStore } from "../src/store/sqlite.ts";
 import { tempDir } from "./support/app.ts";
 import { cleanedAfterEach, spawnServer } from "./support/process.ts";
 
@@ -89,6 +89,42 @@ describe("a restart whose files are in place", () => {
     } finally {
       await reopened.close();
     }
+  });
+});
+
+describe("a restart that opens the database while its files are checked", () => {
+  test("a file found out of place is tightened once open, and one that is not a database fails as on a first start", async () => {
+    const dataDir = join(scratch(), "data");
+    const db = join(dataDir, "agenticai.db");
+    await openStore(dataDir).close();
+    for (const path of [db, `${db}-wal`, `${db}-shm`]) {
+      if (!existsSync(path)) writeFileSync(path, "");
+      chmodSync(path, 0o644);
+      const store = await openSqliteStore(dataDir);
+      try {
+        await store.setMeta("probe", path);
+        expect([mode(dataDir), mode(db), mode(`${db}-wal`), mode(`${db}-shm`)]).toEqual(["700", "600", "600", "600"]);
+      } finally {
+        await store.close();
+      }
+    }
+    const reopened = await openSqliteStore(dataDir);
+    try {
+      expect(await reopened.meta("probe")).toBe(`${db}-shm`);
+    } finally {
+      await reopened.close();
+    }
+    rmSync(db);
+    mkdirSync(db);
+    const firstStart = (() => {
+      try {
+        openStore(dataDir, false);
+      } catch (e) {
+        return (e as Error).message;
+      }
+    })();
+    expect(firstStart).toContain("EISDIR");
+    await expect(openSqliteStore(dataDir)).rejects.toThrow(firstStart);
   });
 });
 

@@ -87,17 +87,48 @@ export async function filesInPlace(dataDir: string): Promise<boolean> {
   return modes[0] === PRIVATE_FILE && modes.every((mode) => mode === null || mode === PRIVATE_FILE);
 }
 
+/**
+ * The store in `dataDir`, opened while filesInPlace reads its files' owners and modes on Bun's thread pool, so that a
+ * restart waits for neither after the other. Files found out of place are then prepared as before a first open
+ * (prepareFiles tightens the -wal and -shm that SQLite made with the file's own mode). A database that does not open
+ * this way is opened the first start's way, so its errors are that way's (a data dir this user cannot write).
+ */
+export async function openSqliteStore(dataDir: string): Promise<Store> {
+  const inPlace = filesInPlace(dataDir);
+  // No file yet, or an empty one: a first start, whose files are made private before SQLite makes any.
+  if (Bun.file(databaseFile(dataDir)).size === 0) return openStore(dataDir, await inPlace);
+  let store: Store;
+  try {
+    store = openStore(dataDir, true);
+  } catch {
+    return openStore(dataDir, await inPlace);
+  }
+  if (await inPlace) return store;
+  try {
+    prepareFiles(dataDir);
+    return store;
+  } catch (e) {
+    await store.close();
+    throw e;
+  }
+}
+
 /** `inPlace`: filesInPlace said so, and the files need no preparing. */
 function openDatabase(dataDir: string, inPlace: boolean): Database {
   if (!inPlace) prepareFiles(dataDir);
   const db = new Database(databaseFile(dataDir), { create: true, strict: true });
-  // WAL keeps readers off the writer's back; synchronous=NORMAL in WAL mode is still durable across a
-  // process crash, which is the failure a restart test (and a container kill) produces.
-  db.exec(
-    "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
-  );
-  migrate(db);
-  return db;
+  try {
+    // WAL keeps readers off the writer's back; synchronous=NORMAL in WAL mode is still durable across a
+    // process crash, which is the failure a restart test (and a container kill) produces.
+    db.exec(
+      "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;",
+    );
+    migrate(db);
+    return db;
+  } catch (e) {
+    db.close();
+    throw e;
+  }
 }
 
 function callStatements(db: Database) {
@@ -479,7 +510,13 @@ export function openStore(dataDir: string, inPlace = false): Store {
   const outboxQ = outboxStatements(db);
   const outbox = outboxStore(db, outboxQ);
   const retention = retentionMethods(db, retentionStatements(db));
-  releaseClaims(q, outboxQ);
+  try {
+    releaseClaims(q, outboxQ);
+  } catch (e) {
+    // A file SQLite could open only to read: openSqliteStore opens it again, and the start then fails its own way.
+    db.close();
+    throw e;
+  }
   // Inside a transaction (store.transaction, open across awaits) the batch would commit or roll back with it:
   // it was flushed before that BEGIN, so it waits for the next flush.
   const batch = createWriteBatch(commitBatch(db, q, outbox), () => db.inTransaction);
