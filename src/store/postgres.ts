@@ -379,10 +379,12 @@ function outboxQueries(c: Connections): OutboxStore {
                      delivered_at = CASE WHEN ${r.status} = 'delivered' THEN ${r.at}::bigint ELSE delivered_at END
                    WHERE id = ${id}`;
     },
+    // As on SQLite, a filtered page has a statement of its own, which outbox_status serves.
     listOutbox: (status, limit) =>
       all<OutboxRow>(
-        c.db()`SELECT * FROM outbox WHERE ${status}::text IS NULL OR status = ${status}
-               ORDER BY id DESC LIMIT ${limit}`,
+        status === null
+          ? c.db()`SELECT * FROM outbox ORDER BY id DESC LIMIT ${limit}`
+          : c.db()`SELECT * FROM outbox WHERE status = ${status} ORDER BY id DESC LIMIT ${limit}`,
       ),
     requeue: async (id, at) => {
       await c.db()`UPDATE outbox SET status = 'pending', next_attempt_at = ${at}, created_at = ${at}

@@ -50,9 +50,12 @@ export function outboxStatements(db: Database) {
          delivered_at = CASE WHEN $status = 'delivered' THEN $at ELSE delivered_at END
        WHERE id = $id`,
       ),
-    list: () =>
-      db.query<OutboxRow, { status: string | null; limit: number }>(
-        `SELECT ${ROW} FROM outbox WHERE $status IS NULL OR status = $status ORDER BY id DESC LIMIT $limit`,
+    list: () => db.query<OutboxRow, { limit: number }>(`SELECT ${ROW} FROM outbox ORDER BY id DESC LIMIT $limit`),
+    // A statement of its own, through outbox_status: with "$status IS NULL OR" in one, SQLite read the whole outbox
+    // (every delivered event kept) to find a page of the few failed ones, ~75 ms at 200 000 rows.
+    listByStatus: () =>
+      db.query<OutboxRow, { status: string; limit: number }>(
+        `SELECT ${ROW} FROM outbox WHERE status = $status ORDER BY id DESC LIMIT $limit`,
       ),
     byId: () => db.query<OutboxRow, { id: number }>(`SELECT ${ROW} FROM outbox WHERE id = $id`),
     // Answered from the outbox_status index alone, so a scrape stays cheap however long the history.
@@ -89,7 +92,7 @@ export function outboxStore(db: Database, q: ReturnType<typeof outboxStatements>
       })(),
     recordAttempt: (id, r) => void q.attempt.run({ id, ...r }),
     deferDeliveries: (host, until) => void q.defer.run({ host, until }),
-    listOutbox: (status, limit) => q.list.all({ status, limit }),
+    listOutbox: (status, limit) => (status === null ? q.list.all({ limit }) : q.listByStatus.all({ status, limit })),
     requeue(id, at) {
       q.requeue.run({ id, at });
       return q.byId.get({ id });

@@ -14,7 +14,7 @@ const WALKS: Record<string, RegExp> = {
   // The console's recent calls and retention's oldest ones: a LIMIT on calls_ended's order.
   recent: /calls_ended/,
   doomed: /calls_ended/,
-  // GET /api/events: newest first, a page at a time.
+  // GET /api/events without a status: newest first, a page at a time.
   list: /^SCAN outbox$/,
 };
 /** Tables of a few rows (one per instance, one per setting), and partial indexes of the rows in flight only. */
