@@ -1,4 +1,4 @@
-// `bun run bench [-- --calls 1,100,500,1000 --seconds 30 --rounds 3 --only frame,startup,api,load,store,resume --write]`
+// `bun run bench [-- --calls 1,100,500,1000 --seconds 30 --rounds 3 --only frame,startup,api,load,store,resume,scale --write]`
 // Runs the benchmarks, prints a Markdown report and, with --write, saves it as bench/RESULTS.md.
 import { cpus } from "node:os";
 import { join } from "node:path";
@@ -10,6 +10,7 @@ import { resumeSection, runResumeBench } from "./resume.ts";
 import { compile, runStartupBench } from "./startup.ts";
 import { fmt, median } from "./stats.ts";
 import { runStoreBench, storeSection } from "./store.ts";
+import { runStoreScaleBench, storeScaleSection } from "./store-scale.ts";
 
 const { values } = parseArgs({
   args: process.argv.slice(2),
@@ -17,7 +18,7 @@ const { values } = parseArgs({
     calls: { type: "string", default: "1,100,500,1000" },
     seconds: { type: "string", default: "30" },
     rounds: { type: "string", default: "3" },
-    only: { type: "string", default: "frame,startup,api,load,store,resume" },
+    only: { type: "string", default: "frame,startup,api,load,store,resume,scale" },
     write: { type: "boolean", default: false },
   },
 });
@@ -163,6 +164,14 @@ if (only.has("resume")) {
   const section = resumeSection(await runResumeBench());
   say();
   say("## 7. Resuming a call whose media stream dropped");
+  say();
+  for (const line of section) say(line);
+}
+
+if (only.has("scale")) {
+  const section = storeScaleSection(await runStoreScaleBench());
+  say();
+  say("## 8. The SQLite store's polls and pages on a month of calls");
   say();
   for (const line of section) say(line);
 }
