@@ -73,7 +73,7 @@ if (only.has("load")) {
   const row = (r: LoadResult, floor?: LoadResult) => {
     const ratio = (a: number, b: number | undefined) => (b === undefined ? "" : ` (${fmt(a / b, 2)}× floor)`);
     say(
-      `| ${r.calls} | ${r.target === "server" ? "agenticai" : "floor"} | ${fmt(r.inbound.p50, 2)} / ${fmt(r.inbound.p99, 2)} / ${fmt(r.inbound.max, 1)} | ${fmt(r.outbound.p50, 2)} / ${fmt(r.outbound.p99, 2)} / ${fmt(r.outbound.max, 1)} | ${r.lostIn} / ${r.lostOut} | ${fmt(r.cpuMsPerCallSecond, 2)}${ratio(r.cpuMsPerCallSecond, floor?.cpuMsPerCallSecond)} | ${r.calls < MIN_CALLS_FOR_RSS ? "–" : `${fmt(r.rssKbPerCall.mean, 0)} / ${fmt(r.rssKbPerCall.peak, 0)}${ratio(r.rssKbPerCall.mean, floor?.rssKbPerCall.mean)}`} | ${fmt(r.generatorCpuPercent, 0)} |`,
+      `| ${r.calls}${r.unstarted ? ` (${r.unstarted} never streamed)` : ""} | ${r.target === "server" ? "agenticai" : "floor"} | ${fmt(r.inbound.p50, 2)} / ${fmt(r.inbound.p99, 2)} / ${fmt(r.inbound.max, 1)} | ${fmt(r.outbound.p50, 2)} / ${fmt(r.outbound.p99, 2)} / ${fmt(r.outbound.max, 1)} | ${r.lostIn} / ${r.lostOut} | ${fmt(r.cpuMsPerCallSecond, 2)}${ratio(r.cpuMsPerCallSecond, floor?.cpuMsPerCallSecond)} | ${r.calls < MIN_CALLS_FOR_RSS ? "–" : `${fmt(r.rssKbPerCall.mean, 0)} / ${fmt(r.rssKbPerCall.peak, 0)}${ratio(r.rssKbPerCall.mean, floor?.rssKbPerCall.mean)}`} | ${fmt(r.generatorCpuPercent, 0)} |`,
     );
   };
   const ratios: { calls: number; server: number[]; floor: number[]; lost: number }[] = [];
