@@ -152,29 +152,23 @@ if (only.has("api")) {
   );
 }
 
-if (only.has("store")) {
-  const section = storeSection(await runStoreBench());
+/** A section whose module words its own lines: its heading, then them. */
+async function section(name: string, heading: string, lines: () => Promise<string[]>): Promise<void> {
+  if (!only.has(name)) return;
+  const words = await lines();
   say();
-  say("## 6. Storage: SQLite against PostgreSQL");
+  say(heading);
   say();
-  for (const line of section) say(line);
+  for (const line of words) say(line);
 }
 
-if (only.has("resume")) {
-  const section = resumeSection(await runResumeBench());
-  say();
-  say("## 7. Resuming a call whose media stream dropped");
-  say();
-  for (const line of section) say(line);
-}
-
-if (only.has("scale")) {
-  const section = storeScaleSection(await runStoreScaleBench());
-  say();
-  say("## 8. The SQLite store's polls and pages on a month of calls");
-  say();
-  for (const line of section) say(line);
-}
+await section("store", "## 6. Storage: SQLite against PostgreSQL", async () => storeSection(await runStoreBench()));
+await section("resume", "## 7. Resuming a call whose media stream dropped", async () =>
+  resumeSection(await runResumeBench()),
+);
+await section("scale", "## 8. The SQLite store's polls and pages on a month of calls", async () =>
+  storeScaleSection(await runStoreScaleBench()),
+);
 
 if (values.write) {
   // The analysis below the numbers is written by hand after reading a run; a new run keeps it.
