@@ -25,8 +25,11 @@ export interface AppContext extends AppCore {
   recordings: RecordingStorage;
   /** Live audio bridges by call id: the only per-call state kept outside the database. */
   bridges: Map<string, Bridge>;
-  /** Outbound calls whose create request to Twilio is under way in this process. */
-  dialing: Set<string>;
+  /**
+   * Outbound calls whose create request to Twilio is under way in this process, each with a promise settled once
+   * its reply is stored (or the create failed).
+   */
+  dialing: Map<string, Promise<void>>;
   /** Checks report facts against a call's report_schema off the main thread (its patterns may backtrack). */
   facts: FactsChecker;
   /** The function tools each call's model is given. */
@@ -85,7 +88,7 @@ export async function completeApp(core: AppCore): Promise<AppContext> {
     missingTwilio,
     recordings: openRecordingStorage(config, log),
     bridges: new Map(),
-    dialing: new Set(),
+    dialing: new Map(),
     tools: createCallTools(),
     facts: createFactsChecker(),
     ticks: createTicks(),

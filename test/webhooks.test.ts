@@ -268,6 +268,33 @@ describe("a status callback that races ahead of the create reply", () => {
   });
 });
 
+describe("a call answered before its create reply arrived", () => {
+  test("its voice webhook waits for the reply and connects the call, rather than hanging up", async () => {
+    app = await startTestApp({ publicUrlSelf: true });
+    const rest = app.ctx.twilio!;
+    let placed: { sid: string } | null = null;
+    const reply = Promise.withResolvers<void>();
+    // Twilio has created the call and the callee answers, while its reply is still on its way to us.
+    app.ctx.twilio = {
+      ...rest,
+      createCall: async (p) => {
+        const created = await rest.createCall(p);
+        placed = created;
+        await reply.promise;
+        return created;
+      },
+    };
+    const posted = app.api("/api/call", { body: { to: "+15551230001", webhook_url: app.url } });
+    await until(() => placed, "the create at Twilio");
+    const answered = app.twilio.sendVoice(placed!.sid);
+    await Bun.sleep(50);
+    reply.resolve();
+    expect(await (await answered).text()).toMatch(/<Connect action="[^"]+" method="POST"><Stream /);
+    const id = (await posted).body.call_id as string;
+    expect((await app.api(`/api/calls/${id}`)).body).toMatchObject({ call_sid: placed!.sid, status: "in-progress" });
+  });
+});
+
 describe("a call whose create reply was lost (the process died before storing its CallSid)", () => {
   test("is found by the call id in its webhook URLs: callbacks apply, and its answer connects", async () => {
     app = await startTestApp({ publicUrlSelf: true });

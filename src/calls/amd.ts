@@ -8,13 +8,13 @@ import type { AmdWebhook } from "../twilio/webhook.ts";
 import { enqueueEvent } from "./events.ts";
 import { endCall } from "./hangup.ts";
 import { callOptions } from "./options.ts";
-import { callForWebhook } from "./reports.ts";
+import { callForAnswer } from "./reports.ts";
 
 /** Results that mean no person answered. */
 const MACHINE = /^(machine_|fax$)/;
 
 export async function handleAmd(ctx: AppContext, p: AmdWebhook, callId: string | null): Promise<void> {
-  const found = await callForWebhook(ctx, p.CallSid, callId);
+  const found = await callForAnswer(ctx, p.CallSid, callId);
   if (!found) {
     ctx.log.warn("machine detection result for an unknown call", { call_sid: p.CallSid });
     return;

@@ -119,7 +119,8 @@ export async function dial(ctx: AppContext, twilio: TwilioRest, call: Dialable, 
   // to a crash is still found when its callbacks come: see callForWebhook.
   const url = (path: string) => `${twilioUrl(call.webhook_url, path)}?call_id=${call.id}`;
   const detectMachines = callOptions(ctx.config, call.options ?? null).voicemail !== "continue";
-  ctx.dialing.add(call.id);
+  const placed = Promise.withResolvers<void>();
+  ctx.dialing.set(call.id, placed.promise);
   try {
     const remote = await twilio.createCall({
       to: call.to_number,
@@ -133,8 +134,10 @@ export async function dial(ctx: AppContext, twilio: TwilioRest, call: Dialable, 
     await recordPlaced(ctx, call.id, remote.sid);
     log.info("call created", { call_sid: remote.sid, to: call.to_number });
   } finally {
-    // Until the CallSid is stored, a callback naming it is kept as an orphan, for recordPlaced to apply.
+    // Until the CallSid is stored, a callback naming it is kept as an orphan, for recordPlaced to apply, and the
+    // voice webhook waits (callForAnswer).
     ctx.dialing.delete(call.id);
+    placed.resolve();
   }
   if ((await ctx.store.getCall(call.id))!.end_requested_at !== null) {
     endCall(ctx, call.id).catch((e) =>

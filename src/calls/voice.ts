@@ -16,7 +16,7 @@ import { statusEvent } from "./events.ts";
 import { addHistory } from "./history.ts";
 import { callOptions, resolveOptions } from "./options.ts";
 import { admit } from "./outbound.ts";
-import { applyReport, callForWebhook } from "./reports.ts";
+import { applyReport, callForAnswer } from "./reports.ts";
 import { callAfterStream, streamEndedUrl } from "./resume.ts";
 import { prepareBridge } from "./streams.ts";
 
@@ -131,7 +131,7 @@ export async function twimlForVoiceWebhook(
   callId: string | null = null,
 ): Promise<string> {
   const at = ctx.now();
-  const known = await callForWebhook(ctx, p.CallSid, callId);
+  const known = await callForAnswer(ctx, p.CallSid, callId);
   if (known) return twimlForKnownCall(ctx, known, p, at);
   if (p.Direction !== "inbound") {
     ctx.log.warn("voice webhook for an unknown call", { call_sid: p.CallSid, direction: p.Direction });
