@@ -51,8 +51,8 @@ const summary = (h: Histogram): Summary => ({
 
 /**
  * Resolves with the count of open streams once all `calls` are open, or once it has not moved for STALLED_MS with at
- * least MIN_STARTED of them: at 1000 calls on two shared cores a few calls of some runs end as their stream should
- * open, and a 25-minute run is then measured on the rest, saying so (LoadResult.unstarted), rather than stopped.
+ * least MIN_STARTED of them. A few calls that never stream (at 1000 calls, answered calls were hung up this way until
+ * the voice webhook waited for the create reply) are then reported (LoadResult.unstarted), not a 25-minute run stopped.
  */
 async function untilSettled(count: () => number, calls: number, state: () => string): Promise<number> {
   let last = -1;
