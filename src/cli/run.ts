@@ -2,7 +2,7 @@
 import { type Env, mergeDotenv, parseDotenv } from "../config/env.ts";
 import { ConfigError } from "../config/error.ts";
 import { writeLine } from "../log.ts";
-import { readTextNow } from "../runtime/read-now.ts";
+import { readText } from "../runtime/read-now.ts";
 import { VERSION } from "../version.ts";
 import { findCommand, MAIN_USAGE, OPTIONS, type Values } from "./commands.ts";
 import { EXIT_USAGE, fail } from "./exit.ts";
@@ -10,8 +10,8 @@ import { EXIT_USAGE, fail } from "./exit.ts";
 /** The process environment and ./.env, read without node:fs, which costs a cold start ~1 ms (runtime/read-now.ts). */
 async function readEnv(): Promise<Env> {
   const env: Env = { ...process.env };
-  const text = readTextNow(".env");
-  return text === null ? env : mergeDotenv(env, parseDotenv(text ?? (await Bun.file(".env").text())));
+  const text = await readText(".env");
+  return text === null ? env : mergeDotenv(env, parseDotenv(text));
 }
 
 async function parseOptions(args: string[], usageError: (message: string) => never) {

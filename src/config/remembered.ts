@@ -4,7 +4,7 @@
 // environment it reads or the build is a new key, checked again. The record holds no value the config sets, only
 // the shape of the result and the defaults the check filled in, so no secret reaches the disk this way.
 
-import { readTextNow } from "../runtime/read-now.ts";
+import { readText } from "../runtime/read-now.ts";
 import { configFingerprint, defaultDataDir } from "./defaults.ts" with { type: "macro" };
 import type { Config } from "./schema.ts";
 import { type LoadOptions, readConfigTreeAsync } from "./tree.ts";
@@ -66,9 +66,9 @@ export function fill(shape: unknown, tree: unknown): unknown {
 
 async function recall(file: string, key: string, tree: Tree): Promise<Config | null> {
   try {
-    const text = readTextNow(file);
+    const text = await readText(file);
     if (text === null) return null;
-    const record = JSON.parse(text ?? (await Bun.file(file).text())) as { key?: unknown; outline?: unknown };
+    const record = JSON.parse(text) as { key?: unknown; outline?: unknown };
     return record.key === key && isMapping(record.outline) ? (fill(record.outline, tree) as Config) : null;
   } catch {
     return null;

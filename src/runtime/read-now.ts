@@ -21,3 +21,9 @@ export function readTextNow(path: string): string | null | undefined {
     return (e as { code?: unknown }).code === "ENOENT" ? null : undefined;
   }
 }
+
+/** The file's text, null when there is none: read now if it can be, else by Bun.file (whose errors it throws). */
+export async function readText(path: string): Promise<string | null> {
+  const text = readTextNow(path);
+  return text === undefined ? Bun.file(path).text() : text;
+}

@@ -2,7 +2,7 @@
 import { describe, expect, test } from "bun:test";
 import { chmodSync, mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { readTextNow } from "../../src/runtime/read-now.ts";
+import { readText, readTextNow } from "../../src/runtime/read-now.ts";
 import { tempDir } from "../support/temp.ts";
 
 describe("readTextNow", () => {
@@ -35,5 +35,15 @@ describe("readTextNow", () => {
       chmodSync(locked, 0);
       expect(readTextNow(locked)).toBeUndefined();
     }
+  });
+
+  test("readText reads what readTextNow cannot the usual way: an empty file is empty, a directory an error", async () => {
+    const empty = join(dir, "blank.env");
+    writeFileSync(empty, "");
+    expect(await readText(empty)).toBe("");
+    expect(await readText(join(dir, "absent.env"))).toBeNull();
+    const folder = join(dir, "a-folder");
+    mkdirSync(folder);
+    await expect(readText(folder)).rejects.toThrow();
   });
 });
