@@ -7,9 +7,10 @@ const utf8 = new TextDecoder();
 
 /**
  * The file's text, decoded as Bun.file(path).text() decodes it (a BOM dropped, bytes that are not UTF-8 replaced);
- * null when there is no such file; undefined when it cannot be read this way (an empty file, which cannot be mapped,
- * a pipe, a directory, a file this user may not read), for the caller to read it as it otherwise would and get that
- * way's answer or error.
+ * null when there is no such file; undefined when it cannot be read this way (a pipe, a directory, a file this user may
+ * not read), for the caller to read it as it otherwise would and get that way's answer or error. An empty file cannot
+ * be mapped either (EINVAL, as for a pipe): its size, read now, says 0 where a pipe's says Infinity. (So does a file
+ * the kernel makes up as it is read, in /proc or /sys; no config is kept there.)
  *
  * The mapping is private and decoded at once. A file cut short by another process between the two would end the
  * process (SIGBUS); it is read once, at start, where a config rewritten mid-read is as wrong read either way.
@@ -18,7 +19,9 @@ export function readTextNow(path: string): string | null | undefined {
   try {
     return utf8.decode(Bun.mmap(path, { shared: false }));
   } catch (e) {
-    return (e as { code?: unknown }).code === "ENOENT" ? null : undefined;
+    const code = (e as { code?: unknown }).code;
+    if (code === "ENOENT") return null;
+    return code === "EINVAL" && Bun.file(path).size === 0 ? "" : undefined;
   }
 }
 
