@@ -38,23 +38,34 @@ const WHOLE_VAR = /^\$\{[A-Za-z_][A-Za-z0-9_]*(?::[^}]*)?\}$/;
  */
 export function expandVars(node: unknown, env: Env): unknown {
   if (node === null) return undefined;
-  if (typeof node === "string") {
-    const expanded = node.replace(VAR, (_, name: string, fallback?: string) => env[name] || fallback || "");
-    if (expanded === "" && node !== "") return undefined;
-    if (!WHOLE_VAR.test(node)) return expanded;
-    const scalar = yamlScalar(expanded);
-    return typeof scalar === "number" || typeof scalar === "boolean" ? scalar : expanded;
+  // Most values name no variable: they are kept as they are, without a regular expression's first run (a restart reads
+  // the config on its way to listening).
+  if (typeof node === "string") return node.includes("${") ? expandString(node, env) : node;
+  if (Array.isArray(node)) {
+    const items: unknown[] = [];
+    for (const item of node) {
+      const value = expandVars(item, env);
+      if (value !== undefined) items.push(value);
+    }
+    return items;
   }
-  if (Array.isArray(node)) return node.map((v) => expandVars(v, env)).filter((v) => v !== undefined);
-  if (node && typeof node === "object") {
+  if (typeof node === "object") {
     const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(node)) {
-      const value = expandVars(v, env);
+    for (const k of Object.keys(node)) {
+      const value = expandVars((node as Record<string, unknown>)[k], env);
       if (value !== undefined) out[k] = value;
     }
     return out;
   }
   return node;
+}
+
+function expandString(node: string, env: Env): unknown {
+  const expanded = node.replace(VAR, (_, name: string, fallback?: string) => env[name] || fallback || "");
+  if (expanded === "") return undefined;
+  if (!WHOLE_VAR.test(node)) return expanded;
+  const scalar = yamlScalar(expanded);
+  return typeof scalar === "number" || typeof scalar === "boolean" ? scalar : expanded;
 }
 
 function setPath(root: Record<string, unknown>, path: readonly string[], value: unknown): void {
