@@ -319,3 +319,22 @@ describe("a call whose create reply was lost (the process died before storing it
     expect(twiml).toMatch(/<Connect action="[^"]+" method="POST"><Stream /);
   });
 });
+
+describe("the media stream upgrade's signature", () => {
+  test("is checked against the server's public base first, and against the active calls' own bases after it", async () => {
+    // public_url names a base no call of this test uses: each call's stream is signed against its webhook_url.
+    app = await startTestApp({ config: { server: { public_url: "https://elsewhere.example.com" } } });
+    const { sid } = await app.call();
+    const media = await app.answer(sid);
+    expect(media.streamSid).toStartWith("MZ");
+    media.close();
+  });
+
+  test("a stream signed against the public base connects", async () => {
+    app = await startTestApp({ publicUrlSelf: true });
+    const { sid } = await app.call({ webhook_url: app.url });
+    const media = await app.answer(sid);
+    expect(media.streamSid).toStartWith("MZ");
+    media.close();
+  });
+});
