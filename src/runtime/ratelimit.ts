@@ -1,14 +1,42 @@
-// Token buckets per key (a client address): the API's request rate, and the call budget that every dial
-// draws from, the request's and each retry's alike.
+// Token buckets per client address: the API's request rate, and the call budget that every dial draws from, the
+// request's and each retry's alike.
 
-/** Token bucket per key: `take` answers 0 when allowed, else the seconds until a token is back. */
+/** Token bucket per client (clientKey): `take` answers 0 when allowed, else the seconds until a token is back. */
 export interface RateLimiter {
-  take(key: string): number;
-  /** Gives back a token taken for work that then did not happen, so it does not count against the key. */
-  refund(key: string): void;
+  take(address: string): number;
+  /** Gives back a token taken for work that then did not happen, so it does not count against the client. */
+  refund(address: string): void;
 }
 
 export const MAX_KEYS = 10_000;
+
+const MAPPED_IPV4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
+
+/**
+ * Whose bucket an address draws from: an IPv4 address's own (written as an IPv4-mapped IPv6 one too), and for IPv6 its
+ * /64, the block one host or one home line is given, so that a client does not get a fresh bucket from each of its 2^64
+ * addresses. Anything that is not an address is its own key.
+ */
+export function clientKey(address: string): string {
+  if (!address.includes(":")) return address;
+  const mapped = MAPPED_IPV4.exec(address);
+  if (mapped) return mapped[1]!;
+  const groups = ipv6Groups(address.split("%")[0]!);
+  return groups ? `${groups.slice(0, 4).join(":")}::/64` : address;
+}
+
+/** The eight groups of an IPv6 address, `::` filled in and each in its shortest hex; null for what is not one. */
+function ipv6Groups(address: string): string[] | null {
+  const halves = address.split("::");
+  if (halves.length > 2) return null;
+  const parts = halves.map((half) => (half === "" ? [] : half.split(":")));
+  // A dotted IPv4 tail holds the last two groups.
+  const width = (groups: string[]) => groups.length + (groups.at(-1)?.includes(".") ? 1 : 0);
+  const missing = 8 - parts.reduce((n, groups) => n + width(groups), 0);
+  if (missing < 0 || (halves.length === 1 && missing !== 0)) return null;
+  const groups = [...parts[0]!, ...Array<string>(halves.length === 2 ? missing : 0).fill("0"), ...(parts[1] ?? [])];
+  return groups.map((g) => (/^[0-9a-f]{1,4}$/i.test(g) ? Number.parseInt(g, 16).toString(16) : g));
+}
 
 export function createRateLimiter(perMinute: number, now: () => number = Date.now): RateLimiter {
   const buckets = new Map<string, { tokens: number; at: number }>();
@@ -18,8 +46,9 @@ export function createRateLimiter(perMinute: number, now: () => number = Date.no
     b.at = t;
   };
   return {
-    take(key) {
+    take(address) {
       const t = now();
+      const key = clientKey(address);
       let bucket = buckets.get(key);
       // The map is kept in the order of last use: each take moves its key to the end.
       if (bucket) buckets.delete(key);
@@ -38,8 +67,8 @@ export function createRateLimiter(perMinute: number, now: () => number = Date.no
       }
       return Math.ceil((1 - bucket.tokens) / refillPerMs / 1000);
     },
-    refund(key) {
-      const bucket = buckets.get(key);
+    refund(address) {
+      const bucket = buckets.get(clientKey(address));
       if (bucket) bucket.tokens = Math.min(perMinute, bucket.tokens + 1);
     },
   };

@@ -1,7 +1,7 @@
 // The token buckets behind the API's request rate and the call budget: what a key may take, and what is forgotten
 // when more addresses than the limiter keeps are mid-minute at once.
 import { describe, expect, test } from "bun:test";
-import { createRateLimiter, MAX_KEYS } from "../../src/runtime/ratelimit.ts";
+import { clientKey, createRateLimiter, MAX_KEYS } from "../../src/runtime/ratelimit.ts";
 
 /** A limiter on a clock the test moves. */
 function limiter(perMinute: number) {
@@ -36,6 +36,28 @@ describe("rate limiter", () => {
     expect(limit.take("a")).toBeGreaterThan(0);
     limit.refund("b");
     expect(allowed(limit.take, "b", 5)).toBe(2);
+  });
+
+  test("an IPv6 client's addresses share its /64's bucket; an IPv4 client is its own, however it is written", () => {
+    const { limit } = limiter(2);
+    expect(allowed(limit.take, "2001:db8:1:2:aaaa::1", 5)).toBe(2);
+    expect(limit.take("2001:0DB8:0001:0002:bbbb:cccc:dddd:eeee")).toBeGreaterThan(0);
+    expect(limit.take("2001:db8:1:3::1")).toBe(0);
+    expect(allowed(limit.take, "192.0.2.1", 5)).toBe(2);
+    expect(limit.take("::ffff:192.0.2.1")).toBeGreaterThan(0);
+    expect(limit.take("192.0.2.2")).toBe(0);
+  });
+
+  test("clientKey: IPv6 to its /64, :: filled in and zone dropped; IPv4 and what is no address as they are", () => {
+    expect(clientKey("2001:db8::1")).toBe("2001:db8:0:0::/64");
+    expect(clientKey("2001:db8:0:0:1::")).toBe("2001:db8:0:0::/64");
+    expect(clientKey("fe80::1%eth0")).toBe(clientKey("fe80::2%eth1"));
+    expect(clientKey("::1")).toBe("0:0:0:0::/64");
+    expect(clientKey("64:ff9b::198.51.100.7")).toBe("64:ff9b:0:0::/64");
+    expect(clientKey("::FFFF:198.51.100.7")).toBe("198.51.100.7");
+    expect(clientKey("198.51.100.7")).toBe("198.51.100.7");
+    expect(clientKey("unknown")).toBe("unknown");
+    expect(clientKey("1::2::3")).toBe("1::2::3");
   });
 
   test("past MAX_KEYS addresses, the one unused the longest is forgotten; a key in use keeps its debt", () => {
