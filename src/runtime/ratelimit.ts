@@ -11,6 +11,7 @@ export interface RateLimiter {
 export const MAX_KEYS = 10_000;
 
 const MAPPED_IPV4 = /^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/i;
+const HEX_GROUP = /^[0-9a-f]{1,4}$/i;
 
 /**
  * Whose bucket an address draws from: an IPv4 address's own (written as an IPv4-mapped IPv6 one too), and for IPv6 its
@@ -35,7 +36,7 @@ function ipv6Groups(address: string): string[] | null {
   const missing = 8 - parts.reduce((n, groups) => n + width(groups), 0);
   if (missing < 0 || (halves.length === 1 && missing !== 0)) return null;
   const groups = [...parts[0]!, ...Array<string>(halves.length === 2 ? missing : 0).fill("0"), ...(parts[1] ?? [])];
-  return groups.map((g) => (/^[0-9a-f]{1,4}$/i.test(g) ? Number.parseInt(g, 16).toString(16) : g));
+  return groups.map((g) => (HEX_GROUP.test(g) ? Number.parseInt(g, 16).toString(16) : g));
 }
 
 export function createRateLimiter(perMinute: number, now: () => number = Date.now): RateLimiter {
