@@ -109,6 +109,17 @@ describe("destinationProblem", () => {
     expect(await allowed("+9991234567", ["+9"])).toBe("'to' +9991234567 has an unknown country calling code");
     expect(await allowed("+8011234567", ["+80"])).toContain("unknown country calling code");
   });
+
+  test("a number's reading is kept for the next call, and the next call's list still decides", async () => {
+    const premium = "+19005550100";
+    expect(await allowed(premium, ["+1"])).toContain("+1900 is a premium-rate prefix");
+    expect(await allowed(premium, ["+1900"])).toBeNull();
+    expect(await allowed(premium, ["+44"])).toContain("permits +44 only");
+    // More numbers than are kept: the first is read again, with the same verdicts.
+    for (let n = 0; n < 1_100; n++) await allowed(`+1212555${String(n).padStart(4, "0")}`, ["+1"]);
+    expect(await allowed(premium, ["+1"])).toContain("+1900 is a premium-rate prefix");
+    expect(await allowed(premium, ["+1", "+1900"])).toBeNull();
+  });
 });
 
 describe("destinationProblem: the numbering plan (libphonenumber-js, full metadata)", () => {
