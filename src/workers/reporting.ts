@@ -37,7 +37,12 @@ export function startReporting(ctx: AppContext): Worker {
       if (inFlight.has(call.id)) continue;
       const run = report(ctx, call, () => loop.stopped)
         .catch((e) => ctx.log.error("making a call report failed", { call_id: call.id, error: e }))
-        .finally(() => inFlight.delete(call.id));
+        .finally(() => {
+          inFlight.delete(call.id);
+          // A freed slot takes the next due report now: after a burst of ended calls, waiting for the poll
+          // would hold the reports (and their call.ended events) to MAX_IN_FLIGHT a second.
+          loop.wake();
+        });
       inFlight.set(call.id, run);
     }
   };
