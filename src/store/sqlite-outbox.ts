@@ -25,16 +25,21 @@ export function outboxStatements(db: Database) {
         `INSERT OR IGNORE INTO outbox (event_id, call_id, receiver, url, type, body, created_at, next_attempt_at)
        VALUES ($event_id, $call_id, $receiver, $url, $type, $body, $at, $at)`,
       ),
+    // Only what a claim decides by: the rows it takes are read whole as they are claimed (claim), which with a
+    // filter are a few of those looked at, and an event's body is the larger part of its row.
     due: () =>
-      db.query<OutboxRow, { now: number; limit: number; skip: string; only: string | null }>(
-        `SELECT ${ROW} FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= $now
+      db.query<{ id: number; url: string }, { now: number; limit: number; skip: string; only: string | null }>(
+        `SELECT o.id, o.url FROM outbox o WHERE o.status = 'pending' AND o.next_attempt_at <= $now
          AND NOT EXISTS (SELECT 1 FROM outbox p WHERE p.status = 'pending' AND p.receiver = o.receiver
                            AND p.call_id IS o.call_id AND p.id < o.id)
          AND ${HOST} NOT IN (SELECT value FROM json_each($skip))
          AND ($only IS NULL OR ${HOST} IN (SELECT value FROM json_each($only)))
        ORDER BY o.id LIMIT $limit`,
       ),
-    claim: () => db.query("UPDATE outbox SET next_attempt_at = $until, claimed_at = $now WHERE id = $id"),
+    claim: () =>
+      db.query<OutboxRow, { id: number; until: number; now: number }>(
+        `UPDATE outbox SET next_attempt_at = $until, claimed_at = $now WHERE id = $id RETURNING ${ROW}`,
+      ),
     defer: () =>
       db.query(
         `UPDATE outbox SET next_attempt_at = $until
@@ -87,8 +92,7 @@ export function outboxStore(db: Database, q: ReturnType<typeof outboxStatements>
           only: filter?.onlyHosts ? JSON.stringify(filter.onlyHosts) : null,
         });
         const rows = filter ? admitted(looked, filter, limit) : looked;
-        for (const row of rows) q.claim.run({ id: row.id, until: leaseUntil, now });
-        return rows.map((row) => ({ ...row, next_attempt_at: leaseUntil }));
+        return rows.map((row) => q.claim.get({ id: row.id, until: leaseUntil, now })!);
       })(),
     recordAttempt: (id, r) => void q.attempt.run({ id, ...r }),
     deferDeliveries: (host, until) => void q.defer.run({ host, until }),
