@@ -18,6 +18,11 @@ export const MAX_CLAIMED = MAX_IN_FLIGHT * 2;
 const UNPROVEN_CLAIMS = 24;
 /** A host that answers is worth claiming for while the unproven ones have used their share: the latest few. */
 const PROVEN_HOSTS_ASKED = 64;
+/**
+ * A claim looks for at most this many events to hosts not in the book: their events may sit behind the other hosts'
+ * in the outbox, and a claim reads every due event it passes.
+ */
+const FRESH_PER_CLAIM = MAX_PER_HOST;
 const PAUSE_AFTER_FAILURES = 5;
 const FIRST_PAUSE_MS = 30_000;
 const MAX_PAUSE_MS = 5 * 60_000;
@@ -40,6 +45,8 @@ interface Host {
 export interface ReceiverBook {
   /** What the next claim may take, given what is held and under way now; `null`: nothing. */
   claimFilter(now: number): ClaimFilter | null;
+  /** The most events a claim now could admit: to hosts in the book (`known`), and to hosts not in it (`fresh`). */
+  room(now: number): { known: number; fresh: number };
   held(host: string): void;
   /** A held event was dropped without being sent (its claim lapsed, or its host was paused). */
   dropped(host: string): void;
@@ -82,6 +89,11 @@ export function receiverBook(): ReceiverBook {
       const onlyHosts = full ? provenHosts(hosts, now) : null;
       if (onlyHosts?.length === 0) return null;
       return { skipHosts, onlyHosts, admit: admitter(hosts, now, unproven) };
+    },
+    room(now) {
+      let known = 0;
+      for (const h of hosts.values()) if (!paused(h, now)) known += Math.max(0, cap(h) - h.held - h.inFlight);
+      return { known, fresh: Math.max(0, Math.min(FRESH_PER_CLAIM, UNPROVEN_CLAIMS - unproven)) };
     },
     held: (name) => count(name, "held", 1),
     dropped: (name) => count(name, "held", -1),

@@ -87,4 +87,22 @@ describe("slots and claims", () => {
     expect(full.admit("http://good.example/")).toBe(true);
     expect(MAX_CLAIMED).toBe(64);
   });
+
+  test("a claim may take no more than the free slots of the hosts in the book, and 4 for hosts not in it yet", () => {
+    const book = receiverBook();
+    expect(book.room(T0)).toEqual({ known: 0, fresh: 4 });
+    attempt(book, "good.example", false, T0);
+    expect(book.room(T0)).toEqual({ known: 4, fresh: 4 });
+    for (let i = 0; i < 3; i++) book.held("good.example");
+    expect(book.room(T0).known).toBe(1);
+    // A failing host has one slot; a paused one none.
+    attempt(book, "flaky.example", true, T0);
+    expect(book.room(T0).known).toBe(2);
+    for (let i = 0; i < 4; i++) attempt(book, "flaky.example", true, T0);
+    expect(book.isPaused("flaky.example", T0)).toBe(true);
+    expect(book.room(T0).known).toBe(1);
+    // Once hosts that have not answered hold their 24 claims, no claim looks for new hosts.
+    for (let i = 0; i < 24; i++) book.held(`new${i}.example`);
+    expect(book.room(T0).fresh).toBe(0);
+  });
 });
