@@ -1,10 +1,11 @@
-// `bun run bench [-- --calls 1,100,500,1000 --seconds 30 --rounds 3 --only frame,startup,api,load,store,resume,scale --write]`
+// `bun run bench [-- --calls 1,100,500,1000 --seconds 30 --rounds 3 --only frame,startup,api,load,lifecycle,store,resume,scale --write]`
 // Runs the benchmarks, prints a Markdown report and, with --write, saves it as bench/RESULTS.md.
 import { cpus } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { runApiBench } from "./api.ts";
 import { frameTable, holdMeterTable, runFrameBench, runHoldMeterBench } from "./frame.ts";
+import { lifecycleSection, runLifecycleBench } from "./lifecycle.ts";
 import { type LoadResult, runLoad } from "./load.ts";
 import { resumeSection, runResumeBench } from "./resume.ts";
 import { compile, runStartupBench } from "./startup.ts";
@@ -18,7 +19,7 @@ const { values } = parseArgs({
     calls: { type: "string", default: "1,100,500,1000" },
     seconds: { type: "string", default: "30" },
     rounds: { type: "string", default: "3" },
-    only: { type: "string", default: "frame,startup,api,load,store,resume,scale" },
+    only: { type: "string", default: "frame,startup,api,load,lifecycle,store,resume,scale" },
     write: { type: "boolean", default: false },
   },
 });
@@ -168,6 +169,9 @@ await section("resume", "## 7. Resuming a call whose media stream dropped", asyn
 );
 await section("scale", "## 8. The SQLite store's polls and pages on a month of calls", async () =>
   storeScaleSection(await runStoreScaleBench()),
+);
+await section("lifecycle", "## 9. A call's whole life: what it costs around its audio", async () =>
+  lifecycleSection(await runLifecycleBench()),
 );
 
 if (values.write) {
