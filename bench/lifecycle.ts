@@ -8,14 +8,14 @@ import { startCarrier } from "../src/sim/carrier.ts";
 import { loadScript } from "../src/sim/script.ts";
 import { simulatorEnv } from "../src/sim/simulators.ts";
 import { startRealtimeSim } from "../src/sim/voice-model.ts";
+import { postCall } from "./api.ts";
+import { SILENT_CALLEE, until } from "./load.ts";
 import { pool, type ServerUnderTest, startServerProcess, UNLIMITED } from "./server.ts";
 import { fmt, median, percentile, processCpuMs } from "./stats.ts";
 
-const SILENT_CALLEE = "+15550100006";
 const HOLDS_MS = [2_000, 12_000] as const;
 const WARM_UP_CALLS = 20;
 const ENDED_TIMEOUT_MS = 120_000;
-const JSON_BODY = { "Content-Type": "application/json" };
 
 export interface LifecycleResult {
   calls: number;
@@ -62,14 +62,6 @@ interface Run {
   latencies: number[];
 }
 
-async function until(what: string, done: () => boolean): Promise<void> {
-  const deadline = performance.now() + ENDED_TIMEOUT_MS;
-  while (!done()) {
-    if (performance.now() > deadline) throw new Error(`lifecycle: ${what} did not happen`);
-    await Bun.sleep(20);
-  }
-}
-
 /** One batch: `calls` placed, held `holdMs`, ended; resolves with the server's CPU per call once every call.ended came. */
 async function batch(run: Run, calls: number, holdMs: number): Promise<number> {
   const { server } = run;
@@ -80,19 +72,14 @@ async function batch(run: Run, calls: number, holdMs: number): Promise<number> {
   const t0 = performance.now();
   const cpu0 = processCpuMs(server.pid);
   const ids: string[] = [];
-  await pool(Array.from({ length: calls }), 50, async () => {
-    const res = await fetch(`${server.url}/api/call`, { method: "POST", headers: JSON_BODY, body });
-    const created = (await res.json()) as { call_id?: string; error?: string };
-    if (!created.call_id) throw new Error(`lifecycle: POST /api/call failed: ${created.error}`);
-    ids.push(created.call_id);
-  });
+  await pool(Array.from({ length: calls }), 50, async () => void ids.push((await postCall(server.url, body)).callId));
   await Bun.sleep(holdMs);
   const endAt = new Map<string, number>();
   await pool(ids, 50, async (id) => {
     endAt.set(id, performance.now());
     await fetch(`${server.url}/api/calls/${id}/end`, { method: "POST" });
   });
-  await until("every call.ended", () => ids.every((id) => run.ended.has(id)));
+  await until("every call.ended", () => ids.every((id) => run.ended.has(id)), ENDED_TIMEOUT_MS);
   const cpu = processCpuMs(server.pid) - cpu0 - idlePerMs * (performance.now() - t0);
   for (const id of ids) run.latencies.push(run.ended.get(id)! - endAt.get(id)!);
   return cpu / calls;

@@ -12,7 +12,7 @@ import { startRelayProcess } from "./relay.ts";
 import { pool, startServerProcess, UNLIMITED } from "./server.ts";
 import { createHistogram, type Histogram, percentile, processCpuMs, processRssKb } from "./stats.ts";
 
-const SILENT_CALLEE = "+15550100006";
+export const SILENT_CALLEE = "+15550100006";
 const DELTA_MS = 100;
 const BARGE_IN_EVERY_MS = 5_000;
 
@@ -69,7 +69,7 @@ const STALLED_MS = 15_000;
 const MIN_STARTED = 0.95;
 
 /** `state` says how far it got when it times out: one call of a thousand that never streams stops a whole run. */
-async function until(what: string, fn: () => boolean, timeoutMs: number, state?: () => string): Promise<void> {
+export async function until(what: string, fn: () => boolean, timeoutMs: number, state?: () => string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!fn()) {
     if (Date.now() > deadline) throw new Error(`load: timed out waiting for ${what}${state ? ` (${state()})` : ""}`);

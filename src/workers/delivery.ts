@@ -48,10 +48,9 @@ type Held = Map<number, OutboxRow>;
  */
 const FRESH_LOOK_MS = 200;
 
-/** When a claim last walked past full hosts for new ones, and how to look again once that may be done. */
+/** When a claim last walked past full hosts for new ones. */
 interface FreshLooks {
   at: number;
-  later(ms: number): void;
 }
 
 export interface Delivery {
@@ -68,16 +67,13 @@ export function startDelivery(deps: DeliveryDeps): Delivery {
   const stopping = new AbortController();
   const book = receiverBook();
   const held: Held = new Map();
+  const looked: FreshLooks = { at: Number.NEGATIVE_INFINITY };
   let later: ReturnType<typeof setTimeout> | null = null;
-  const looked: FreshLooks = {
-    at: Number.NEGATIVE_INFINITY,
-    later(ms) {
-      later ??= setTimeout(() => {
-        later = null;
-        loop.wake();
-      }, ms);
-      later.unref();
-    },
+  const wakeIn = (ms: number) => {
+    later ??= setTimeout(() => {
+      later = null;
+      loop.wake();
+    }, ms).unref();
   };
   const start = (row: OutboxRow, host: string) => {
     book.started(host);
@@ -88,7 +84,8 @@ export function startDelivery(deps: DeliveryDeps): Delivery {
     inFlight.set(row.id, run);
   };
   const pump = async () => {
-    await claimMore(deps, book, held, inFlight, looked);
+    const wait = await claimMore(deps, book, held, inFlight, looked);
+    if (wait > 0) wakeIn(wait);
     const now = deps.now();
     for (const row of held.values()) {
       if (loop.stopped || inFlight.size >= MAX_IN_FLIGHT) break;
@@ -140,7 +137,8 @@ async function deliver(row: OutboxRow, deps: DeliveryDeps, book: ReceiverBook, s
 
 /**
  * Drops held events whose claim lapsed or whose receiver is paused (they stay pending, due again once the pause
- * and their claim are over), then claims due events while fewer than MAX_CLAIMED are held or in flight.
+ * and their claim are over), then claims due events while fewer than MAX_CLAIMED are held or in flight. Returns how
+ * long to wait before a claim may look for new hosts again, when that is why it did not claim; else 0.
  */
 async function claimMore(
   deps: DeliveryDeps,
@@ -148,7 +146,7 @@ async function claimMore(
   held: Held,
   inFlight: Map<number, unknown>,
   looked: FreshLooks,
-) {
+): Promise<number> {
   const now = deps.now();
   // Anyone's to claim again, this sender included (which renews the claim).
   for (const [id, row] of held) {
@@ -159,13 +157,13 @@ async function claimMore(
   }
   const room = MAX_CLAIMED - held.size - inFlight.size;
   const filter = room > 0 ? book.claimFilter(now) : null;
-  if (!filter) return;
+  if (!filter) return 0;
   // No more than the hosts could take: each event claimed is one of CLAIM_LOOKS_PER_EVENT looked at.
   const { known, fresh } = book.room(now);
-  if (known + fresh === 0) return;
+  if (known + fresh === 0) return 0;
   if (known === 0 && filter.skipHosts.length > 0) {
     const wait = looked.at + FRESH_LOOK_MS - now;
-    if (wait > 0) return looked.later(wait);
+    if (wait > 0) return wait;
     looked.at = now;
   }
   const limit = Math.min(room, known + fresh);
@@ -174,6 +172,7 @@ async function claimMore(
     held.set(row.id, row);
     book.held(hostOf(row.url));
   }
+  return 0;
 }
 
 /** The attempt as stored, and what the socket said, for the log only. */
